@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/irflow/irflow/generator"
+)
+
+func init() {
+	register(command{name: "graph", summary: "draw a playbook's state machine (Mermaid or Graphviz dot)", run: runGraph})
+}
+
+func runGraph(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("graph", "FILE [--format mermaid|dot]", stderr)
+	format := fs.String("format", "mermaid", "mermaid or dot")
+	paths, help, err := parseArgs(fs, args)
+	if help {
+		return exitOK
+	}
+	if err == nil {
+		err = choice("format", *format, "mermaid", "dot")
+	}
+	if err == nil && len(paths) != 1 {
+		err = fmt.Errorf("give exactly one playbook file")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow graph: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	src, err := os.ReadFile(paths[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow graph: cannot read %s: %v\n", paths[0], unwrapPathError(err))
+		return exitUsage
+	}
+	r, ds := generator.Compile(src, paths[0], generator.Options{})
+	if len(ds) > 0 {
+		generator.WriteDiagnosticsText(stderr, ds)
+	}
+	if r == nil {
+		return exitPlaybook
+	}
+	g, err := generator.Graph(r, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow graph: %v\n", err)
+		return exitUsage
+	}
+	io.WriteString(stdout, g)
+	return exitOK
+}

@@ -1,0 +1,84 @@
+// Command irflow compiles, checks, draws and runs incident-response playbooks
+// for Amazon ECS. It is the only place that reads files, prints and exits.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes are a contract: scripts and CI rely on them.
+const (
+	exitOK       = 0
+	exitPlaybook = 1 // playbook errors (or --strict warnings), audit verification failed
+	exitUsage    = 2 // bad flags or arguments, unreadable or malformed input
+	exitFailed   = 3 // simulate: the execution FAILED
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "irflow: unknown command %q\n", args[0])
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	if s := suggest(args[0], names); s != "" {
+		fmt.Fprintf(stderr, "did you mean %q?\n", s)
+	}
+	fmt.Fprintln(stderr, "run 'irflow help' for the list of commands")
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "irflow turns incident-response playbooks for Amazon ECS into Step Functions state machines.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: irflow <command> [arguments] [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	sorted := append([]command(nil), commands...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
+	for _, c := range sorted {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'irflow <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors, 2 usage or unreadable input, 3 simulated execution FAILED.")
+}
+
+func suggest(word string, cands []string) string {
+	for _, c := range cands {
+		if strings.HasPrefix(c, word) || strings.HasPrefix(word, c) {
+			return c
+		}
+	}
+	return ""
+}

@@ -1,0 +1,239 @@
+package generator
+
+import (
+	"github.com/irflow/irflow/generator/internal/asl"
+	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/internal/playbook"
+	"github.com/irflow/irflow/tasks/catalog"
+)
+
+// Options tune a compile.
+type Options struct {
+	// Strict turns warnings into errors (irflow validate --strict).
+	Strict bool
+}
+
+// Result is a compiled playbook: the ASL and what a deployer needs around it.
+type Result struct {
+	// Name is metadata.name; the state machine is irflow-<Name>.
+	Name string
+	// NameLine and NameColumn locate metadata.name in the file.
+	NameLine, NameColumn int
+	Title       string
+	Description string
+	Severity    string
+	// ASL is the state machine definition, deterministic bytes.
+	ASL []byte
+	// Functions are the actions whose Lambdas the definition invokes, in
+	// catalog order; each appears as ${Fn_<action_with_underscores>}.
+	Functions []string
+	Triggers  Triggers
+	// Approvers are the playbook-level approver ARNs.
+	Approvers []string
+	// Steps per launch type, in the order the compiler planned them (for
+	// docs and tests): the step ids a run of that branch can execute.
+	Steps map[string][]PlannedStep
+
+	machine *asl.StateMachine
+}
+
+// Triggers are the playbook's execution triggers.
+type Triggers struct {
+	// FindingTypes are GuardDuty finding types; a trailing * is a prefix match.
+	FindingTypes []string
+	MinSeverity  float64
+	Manual       bool
+}
+
+// PlannedStep is a step as placed on one launch type's branch.
+type PlannedStep struct {
+	ID     string
+	Action string
+	// Parallel is the id of the enclosing parallel, "" at top level.
+	Parallel string
+}
+
+// Diagnostic and Diagnostics are the generator's findings about a playbook.
+type (
+	Diagnostic  = diag.Diagnostic
+	Diagnostics = diag.Diagnostics
+	Severity    = diag.Severity
+)
+
+// Severities.
+const (
+	SeverityError   = diag.Error
+	SeverityWarning = diag.Warning
+)
+
+// compilation carries one playbook through the passes.
+type compilation struct {
+	file string
+	src  []byte
+	opts Options
+
+	doc   *playbook.Document
+	pb    *playbook.Playbook
+	info  map[*playbook.Step]*stepInfo
+	plans map[string][]*node
+	sm    *asl.StateMachine
+	asl   []byte
+
+	diags diag.Diagnostics
+	// stop ends the pass list early: later passes need what this one failed to build.
+	stop bool
+}
+
+// pass is one named step of the compiler. A pass records diagnostics and
+// keeps going, so one run reports every problem it can see.
+type pass struct {
+	name string
+	run  func(*compilation)
+}
+
+// passes is the compiler, in order.
+var passes = []pass{
+	{"parse", (*compilation).parse},
+	{"schema", (*compilation).checkSchema},
+	{"decode", (*compilation).decode},
+	{"resolve", (*compilation).resolve},
+	{"check", (*compilation).check},
+	{"lower", (*compilation).lower},
+	{"emit", (*compilation).emit},
+	{"verify", (*compilation).verify},
+}
+
+// PassNames lists the compiler's passes in order.
+func PassNames() []string {
+	out := make([]string, len(passes))
+	for i, p := range passes {
+		out[i] = p.name
+	}
+	return out
+}
+
+// Compile compiles one playbook. The result is nil when there are errors;
+// diagnostics (warnings too) are sorted by position.
+func Compile(src []byte, filename string, opts Options) (*Result, Diagnostics) {
+	c := &compilation{file: filename, src: src, opts: opts}
+	for _, p := range passes {
+		p.run(c)
+		if c.stop {
+			break
+		}
+		// Lowering needs a playbook without errors; checking does not.
+		if p.name == "check" && c.diags.HasErrors() {
+			break
+		}
+	}
+	ds := c.diags
+	if opts.Strict {
+		ds = ds.Strict()
+	}
+	ds = ds.Normalize()
+	if ds.HasErrors() || c.asl == nil {
+		return nil, ds
+	}
+	return c.result(), ds
+}
+
+func (c *compilation) result() *Result {
+	r := &Result{
+		Name: c.pb.Name, Title: c.pb.Title, Description: c.pb.Description, Severity: c.pb.Severity,
+		NameLine: c.doc.Pos("/metadata/name").Line, NameColumn: c.doc.Pos("/metadata/name").Column,
+		ASL: c.asl, machine: c.sm,
+		Triggers:  Triggers{MinSeverity: c.pb.Triggers.MinSeverity, Manual: c.pb.Triggers.Manual},
+		Approvers: c.pb.Approval.Approvers,
+		Steps:     map[string][]PlannedStep{},
+	}
+	for _, ft := range c.pb.Triggers.FindingTypes {
+		r.Triggers.FindingTypes = append(r.Triggers.FindingTypes, ft.Value)
+	}
+	used := map[string]bool{}
+	for _, lt := range catalog.LaunchTypes {
+		var walk func(nodes []*node, parallel string)
+		walk = func(nodes []*node, parallel string) {
+			for _, n := range nodes {
+				if n.branches != nil {
+					walk(flatten(n.branches), n.step.ID)
+					continue
+				}
+				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: n.step.ID, Action: n.info.action.Name, Parallel: parallel})
+			}
+		}
+		walk(c.plans[lt], "")
+	}
+	asl.Walk(c.sm, func(ns asl.NamedState) {
+		if t, ok := ns.State.(*asl.Task); ok {
+			if p, ok := t.Parameters["Payload"].(map[string]any); ok {
+				if a, ok := p["action"].(string); ok {
+					used[a] = true
+				}
+			}
+		}
+	})
+	for _, a := range catalog.All() {
+		if used[a.Name] {
+			r.Functions = append(r.Functions, a.Name)
+		}
+	}
+	return r
+}
+
+func flatten(branches [][]*node) []*node {
+	var out []*node
+	for _, b := range branches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// errorAt records an error diagnostic at the value of the JSON Pointer.
+func (c *compilation) errorAt(code, ptr, hint, msg string) {
+	c.add(diag.Error, code, ptr, false, hint, msg)
+}
+
+// warnAt records a warning at the value of the JSON Pointer.
+func (c *compilation) warnAt(code, ptr, hint, msg string) {
+	c.add(diag.Warning, code, ptr, false, hint, msg)
+}
+
+// errorAtKey records an error at the key whose value is at ptr (unknown keys).
+func (c *compilation) errorAtKey(code, ptr, hint, msg string) {
+	c.add(diag.Error, code, ptr, true, hint, msg)
+}
+
+func (c *compilation) add(sev diag.Severity, code, ptr string, atKey bool, hint, msg string) {
+	pos := playbook.Pos{Line: 1, Column: 1}
+	if c.doc != nil {
+		if atKey {
+			pos = c.doc.KeyPos(ptr)
+		} else {
+			pos = c.doc.Pos(ptr)
+		}
+	}
+	c.diags = append(c.diags, diag.Diagnostic{Severity: sev, Code: code, File: c.file, Line: pos.Line, Column: pos.Column,
+		Path: ptr, Message: msg, Hint: hint})
+}
+
+// parse decodes the YAML, keeping positions.
+func (c *compilation) parse() {
+	doc, ds := playbook.Parse(c.src, c.file)
+	c.diags = append(c.diags, ds...)
+	if doc == nil {
+		c.stop = true
+		return
+	}
+	c.doc = doc
+	if _, ok := doc.Value.(map[string]any); !ok {
+		c.errorAt(diag.CodeSchema, "", "start with apiVersion: irflow/v1", "a playbook is a YAML mapping")
+		c.stop = true
+	}
+}
+
+// decode builds the typed AST.
+func (c *compilation) decode() {
+	pb, ds := playbook.Decode(c.doc)
+	c.diags = append(c.diags, ds...)
+	c.pb = pb
+}

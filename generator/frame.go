@@ -1,0 +1,108 @@
+package generator
+
+import (
+	"github.com/irflow/irflow/generator/internal/asl"
+	"github.com/irflow/irflow/tasks/catalog"
+)
+
+// head emits Resolve target and where its failures go: a duplicate ends
+// SUCCEEDED (outcome DUPLICATE), invalid input FAILS with InvalidInputError
+// (no evidence or containment runs), anything else notifies and FAILS.
+func (e *emitter) head(sc *scope) {
+	rt := catalog.Lookup("resolve-target")
+	t := lambdaTask(rt, map[string]any{
+		"action":      rt.Name,
+		"step":        "",
+		"with":        withDefaults(nil, rt.Params),
+		"input.$":     "$",
+		"execution.$": "$$.Execution",
+	}, rt.Timeout.Seconds(), rt.Retry)
+	t.Comment = "Validates the input, takes the per-task dedupe lock and describes the task."
+	// The state from here on is {incident, target, steps, errors}.
+	t.ResultSelector = map[string]any{
+		"incident.$": "$.Payload.outputs.incident",
+		"target.$":   "$.Payload.outputs.target",
+		"steps":      map[string]any{},
+		"errors":     map[string]any{},
+	}
+	t.Next = StateLaunchType
+	// No ResultPath on these Catches: the error replaces the input, which may
+	// not even be an object.
+	t.Catch = []asl.Catcher{
+		{ErrorEquals: []string{ErrDuplicateIncident}, Next: StateDuplicate},
+		{ErrorEquals: []string{ErrInvalidInput}, Next: StateFailInvalidInput},
+		{ErrorEquals: []string{asl.ErrAll}, Next: StateNotifyResolveFailure},
+	}
+	sc.add(StateResolveTarget, t)
+
+	sc.add(StateDuplicate, &asl.Pass{Type: "Pass",
+		Comment:    "Another execution is already responding to this task.",
+		Parameters: map[string]any{"outcome": OutcomeDuplicate, "error.$": "$"},
+		Next:       StateDone})
+	sc.add(StateFailInvalidInput, &asl.Fail{Type: "Fail", Error: ErrInvalidInput, CausePath: "$.Cause"})
+
+	n := catalog.Lookup("notify")
+	nt := lambdaTask(n, map[string]any{
+		"action":      n.Name,
+		"step":        "",
+		"with":        map[string]any{"event": "resolve-failed"},
+		"input.$":     "$$.Execution.Input",
+		"error.$":     "$",
+		"execution.$": "$$.Execution",
+	}, n.Timeout.Seconds(), n.Retry)
+	nt.ResultPath = asl.P("$.notification")
+	nt.Next = StateFailResolve
+	nt.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, ResultPath: asl.P("$.notification"), Next: StateFailResolve}}
+	sc.add(StateNotifyResolveFailure, nt)
+	sc.add(StateFailResolve, &asl.Fail{Type: "Fail", Error: ErrResolveTargetFailed, CausePath: "$.Cause"})
+}
+
+// tail emits what both chains end in: the outcome, the failure path,
+// Finalize case and the Choice that ends the execution accordingly.
+func (e *emitter) tail(sc *scope) {
+	n := catalog.Lookup("notify")
+	notify := func(event string, extra map[string]any, next string) *asl.Task {
+		t := lambdaTask(n, payload(n.Name, "", map[string]any{"event": event}, extra), n.Timeout.Seconds(), n.Retry)
+		t.ResultPath = asl.P("$.notification")
+		t.Next = next
+		// A notification that cannot be sent must not stop the case from being finalized.
+		t.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, ResultPath: asl.P("$.errors._notify"), Next: next}}
+		return t
+	}
+	outcome := func(o, next string) *asl.Pass {
+		return &asl.Pass{Type: "Pass", Result: o, ResultPath: asl.P("$.outcome"), Next: next}
+	}
+
+	sc.add(StateNotifyUnsupported, notify("unsupported-launch-type", nil, StateUnsupported))
+	sc.add(StateUnsupported, outcome(OutcomeUnsupported, StateFinalize))
+	sc.add(StateCompleted, outcome(OutcomeCompleted, StateFinalize))
+	if e.used[StateRejected] {
+		sc.add(StateRejected, outcome(OutcomeRejected, StateFinalize))
+	}
+	if e.used[StateNotifyFailure] {
+		sc.add(StateNotifyFailure, notify("step-failed", map[string]any{"failure.$": "$.failure", "errors.$": "$.errors"}, StateFailed))
+		sc.add(StateFailed, outcome(OutcomeFailed, StateFinalize))
+	}
+
+	f := catalog.Lookup("finalize-case")
+	ft := lambdaTask(f, payload(f.Name, "", map[string]any{}, map[string]any{
+		"outcome.$": "$.outcome",
+		"steps.$":   "$.steps",
+		"errors.$":  "$.errors",
+	}), f.Timeout.Seconds(), f.Retry)
+	ft.Comment = "Writes the case report and evidence manifest, the final audit record, and releases the dedupe lock."
+	ft.ResultPath = asl.P("$.report")
+	ft.Next = StateOutcome
+	sc.add(StateFinalize, ft)
+
+	sc.add(StateOutcome, &asl.Choice{Type: "Choice",
+		Choices: []asl.ChoiceRule{
+			{Variable: "$.outcome", StringEquals: asl.Str(OutcomeFailed), Next: StateFailStep},
+			{Variable: "$.outcome", StringEquals: asl.Str(OutcomeUnsupported), Next: StateFailUnsupported},
+		},
+		Default: StateDone})
+	sc.add(StateFailStep, &asl.Fail{Type: "Fail", Error: ErrStepFailed, CausePath: "$.failure.summary"})
+	sc.add(StateFailUnsupported, &asl.Fail{Type: "Fail", Error: ErrUnsupportedLaunchType,
+		Cause: "irflow responds to ECS tasks on EC2 and FARGATE; this task's launch type has no branch"})
+	sc.add(StateDone, &asl.Succeed{Type: "Succeed"})
+}

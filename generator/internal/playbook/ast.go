@@ -1,0 +1,121 @@
+package playbook
+
+import "time"
+
+// Playbook is the typed form of a playbook. Every node keeps its JSON Pointer
+// (Path) so later passes can ask the Document for its line and column.
+type Playbook struct {
+	Doc         *Document
+	Name        string
+	Title       string
+	Description string
+	Severity    string
+	Owner       string
+	Triggers    Triggers
+	Approval    ApprovalDefaults
+	Steps       []*Step
+}
+
+// Triggers says what starts an execution.
+type Triggers struct {
+	FindingTypes []Located
+	MinSeverity  float64
+	Manual       bool
+}
+
+// Located is a string with the JSON Pointer it came from.
+type Located struct {
+	Value string
+	Path  string
+}
+
+// ApprovalDefaults are the playbook-level defaults of approval steps.
+type ApprovalDefaults struct {
+	Approvers         []string
+	Timeout           Duration
+	OnTimeout         string
+	AllowSelfApproval bool
+}
+
+// Duration is a parsed duration with the pointer of its text; Set is false
+// when the playbook did not give one.
+type Duration struct {
+	D    time.Duration
+	Set  bool
+	Path string
+}
+
+// StepKind says which of action, parallel or approval a step is.
+type StepKind int
+
+// Step kinds.
+const (
+	KindInvalid StepKind = iota
+	KindAction
+	KindParallel
+	KindApproval
+)
+
+// Step is one playbook step.
+type Step struct {
+	ID          string
+	Path        string
+	Kind        StepKind
+	Description string
+
+	Action string
+	With   map[string]any
+
+	// Branches of a parallel; each branch is a sequence of steps.
+	Branches []Branch
+
+	Approval *Approval
+
+	// OnError is fail or continue; "" inherits from the enclosing parallel (default fail).
+	OnError string
+	// LaunchTypes restricts the step; nil means every launch type its action supports.
+	LaunchTypes      []string
+	RequiresApproval *bool
+	Justification    string
+	Timeout          Duration
+	Retry            *Retry
+}
+
+// Branch is one item of a parallel: a sequence of steps.
+type Branch struct {
+	Path  string
+	Steps []*Step
+}
+
+// Approval is an approval step's own settings; unset fields fall back to the
+// playbook's approval defaults.
+type Approval struct {
+	Prompt            string
+	Approvers         []string
+	Timeout           Duration
+	OnTimeout         string
+	AllowSelfApproval *bool
+}
+
+// Retry overrides an action's retry policy.
+type Retry struct {
+	MaxAttempts *int
+	Interval    Duration
+	BackoffRate *float64
+	MaxDelay    Duration
+}
+
+// Walk calls fn for every step, depth first in document order, with the
+// enclosing parallel (nil at top level).
+func (p *Playbook) Walk(fn func(s *Step, parent *Step)) {
+	var walk func(steps []*Step, parent *Step)
+	walk = func(steps []*Step, parent *Step) {
+		for _, s := range steps {
+			fn(s, parent)
+			for _, b := range s.Branches {
+				walk(b.Steps, s)
+			}
+		}
+	}
+	walk(p.Steps, nil)
+}

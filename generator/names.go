@@ -1,0 +1,82 @@
+package generator
+
+// Names of the states every generated machine has around the playbook's
+// steps. Tests, the simulator and the docs refer to them.
+const (
+	StateResolveTarget        = "Resolve target"
+	StateLaunchType           = "Launch type?"
+	StateDuplicate            = "Duplicate incident"
+	StateFailInvalidInput     = "Fail: invalid input"
+	StateNotifyResolveFailure = "Notify resolve failure"
+	StateFailResolve          = "Fail: resolve target"
+	StateNotifyUnsupported    = "Notify unsupported launch type"
+	StateUnsupported          = "Unsupported"
+	StateCompleted            = "Completed"
+	StateRejected             = "Rejected"
+	StateNotifyFailure        = "Notify failure"
+	StateFailed               = "Failed"
+	StateFinalize             = "Finalize case"
+	StateOutcome              = "Outcome?"
+	StateFailStep             = "Fail: step failed"
+	StateFailUnsupported      = "Fail: unsupported launch type"
+	StateDone                 = "Done"
+)
+
+// Error names: the Go type names of the tasks' errors (aws-lambda-go reports
+// a Go error's type name as errorType, which ErrorEquals matches), and the
+// names of the generated Fail states.
+const (
+	ErrRetryable          = "RetryableError"
+	ErrInvalidInput       = "InvalidInputError"
+	ErrTargetNotFound     = "TargetNotFoundError"
+	ErrPreconditionFailed = "PreconditionFailedError"
+	ErrApprovalRejected   = "ApprovalRejectedError"
+	ErrDuplicateIncident  = "DuplicateIncidentError"
+	// ErrStepTimeout is thrown by an async action's check when its poll loop
+	// outlives the step's timeout.
+	ErrStepTimeout = "StepTimeoutError"
+
+	// Fail-state errors of the generated machine.
+	ErrStepFailed            = "StepFailed"
+	ErrUnsupportedLaunchType = "UnsupportedLaunchType"
+	ErrResolveTargetFailed   = "ResolveTargetFailed"
+)
+
+// TaskErrors lists the named task error types, for the tasks' tests.
+var TaskErrors = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
+	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout}
+
+// transientErrors are retried on every Task: Lambda service faults and a
+// task's own RetryableError (throttling its SDK retryer could not absorb).
+var transientErrors = []string{
+	"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException", ErrRetryable,
+}
+
+// Outcomes of an execution, as finalize-case records them and simulate prints them.
+const (
+	OutcomeCompleted    = "COMPLETED"
+	OutcomeRejected     = "REJECTED"
+	OutcomeFailed       = "FAILED"
+	OutcomeUnsupported  = "UNSUPPORTED"
+	OutcomeInvalidInput = "INVALID_INPUT"
+	OutcomeDuplicate    = "DUPLICATE"
+)
+
+// Outcome derives the outcome of a finished execution: from $.outcome of a
+// SUCCEEDED execution's output, or from the error of a FAILED one.
+func Outcome(succeeded bool, output map[string]any, errorName string) string {
+	if succeeded {
+		if o, ok := output["outcome"].(string); ok {
+			return o
+		}
+		return OutcomeCompleted
+	}
+	switch errorName {
+	case ErrInvalidInput:
+		return OutcomeInvalidInput
+	case ErrUnsupportedLaunchType:
+		return OutcomeUnsupported
+	}
+	return OutcomeFailed
+}

@@ -1,0 +1,346 @@
+package generator
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/internal/playbook"
+	"github.com/irflow/irflow/tasks/catalog"
+)
+
+// Bounds the resolve pass enforces (code limit).
+const (
+	MaxLambdaTimeout    = 15 * time.Minute // a Lambda invocation
+	MaxAsyncStepTimeout = 24 * time.Hour   // an SSM poll loop
+	MinApprovalTimeout  = time.Minute
+	MaxApprovalTimeout  = 7 * 24 * time.Hour
+	MaxRetryDelay       = time.Hour
+	MaxParallelDepth    = 3
+
+	// DefaultApprovalTimeout and DefaultOnTimeout apply when neither the step
+	// nor the playbook sets them. An unanswered gate rejects: fail closed.
+	DefaultApprovalTimeout = time.Hour
+	DefaultOnTimeout       = "reject"
+)
+
+// stepInfo is what the resolve pass works out for a step.
+type stepInfo struct {
+	action *catalog.Action
+	// with is the action's parameters with catalog defaults filled in.
+	with        map[string]any
+	launchTypes []string
+	onError     string
+	// timeout bounds a sync invocation, an async poll loop or an approval gate.
+	timeout time.Duration
+	retry   catalog.Retry
+	// onTimeout is the approval gate's decision when nobody answers.
+	onTimeout string
+}
+
+func (i *stepInfo) runsOn(lt string) bool {
+	for _, x := range i.launchTypes {
+		if x == lt {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve binds steps to catalog actions, validates with: against each
+// action's schema, fills defaults, and works out launch types, onError,
+// timeouts and retry for every step.
+func (c *compilation) resolve() {
+	c.info = map[*playbook.Step]*stepInfo{}
+	if err := loadSchemas(); err != nil {
+		c.errorAt(diag.CodeSchema, "", "", "internal error: "+err.Error())
+		return
+	}
+	if t := c.pb.Approval.Timeout; t.Set {
+		c.checkApprovalTimeout(t)
+	}
+	c.resolveSteps(c.pb.Steps, catalog.LaunchTypes, "", 0)
+}
+
+func (c *compilation) resolveSteps(steps []*playbook.Step, parentLT []string, parentOnError string, depth int) {
+	for _, s := range steps {
+		c.resolveStep(s, parentLT, parentOnError, depth)
+	}
+}
+
+func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnError string, depth int) {
+	info := &stepInfo{onError: s.OnError}
+	if info.onError == "" {
+		info.onError = parentOnError
+	}
+	if info.onError == "" {
+		info.onError = "fail"
+	}
+	c.info[s] = info
+	switch s.Kind {
+	case playbook.KindAction:
+		c.resolveAction(s, info, parentLT)
+	case playbook.KindApproval:
+		info.action = catalog.Lookup("request-approval")
+		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
+		info.retry = info.action.Retry
+		c.resolveApproval(s, info)
+	case playbook.KindParallel:
+		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
+		if depth+1 > MaxParallelDepth {
+			c.errorAt(diag.CodeLimit, s.Path+"/parallel", "flatten the inner parallel into branches", fmt.Sprintf("parallel nested %d deep; at most %d levels", depth+1, MaxParallelDepth))
+		}
+		if s.Timeout.Set || s.Retry != nil {
+			c.errorAt(diag.CodeSchema, s.Path, "set timeout and retry on the steps inside", fmt.Sprintf("timeout and retry do not apply to parallel %q", s.ID))
+		}
+		for _, b := range s.Branches {
+			c.resolveSteps(b.Steps, info.launchTypes, info.onError, depth+1)
+		}
+	}
+}
+
+func (c *compilation) resolveAction(s *playbook.Step, info *stepInfo, parentLT []string) {
+	a := catalog.Lookup(s.Action)
+	if a == nil {
+		c.errorAt(diag.CodeUnknownAction, s.Path+"/action", diag.DidYouMean(s.Action, authorActions()), fmt.Sprintf("unknown action %q", s.Action))
+		return
+	}
+	if a.Inserted {
+		hint := "remove this step: the compiler inserts it"
+		if a.Name == "request-approval" {
+			hint = "write an approval: step instead"
+		}
+		c.errorAt(diag.CodeSchema, s.Path+"/action", hint, fmt.Sprintf("action %q cannot be used in a playbook", a.Name))
+		return
+	}
+	info.action = a
+	info.launchTypes = c.explicitLaunchTypes(s, parentLT, a)
+	info.with = c.resolveWith(s, a)
+	info.retry = c.resolveRetry(s, a.Retry)
+	info.timeout = a.Timeout.D()
+	if a.Async {
+		info.timeout = a.StepTimeout.D()
+	}
+	if s.Timeout.Set {
+		lo, hi := time.Second, MaxLambdaTimeout
+		if a.Async {
+			lo, hi = time.Minute, MaxAsyncStepTimeout
+		}
+		if s.Timeout.D < lo || s.Timeout.D > hi {
+			c.errorAt(diag.CodeLimit, s.Timeout.Path, fmt.Sprintf("%s takes %s to %s", a.Name, lo, hi), fmt.Sprintf("timeout %s is out of range", s.Timeout.D))
+		}
+		info.timeout = s.Timeout.D
+	}
+	if s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) == "" {
+		c.errorAt(diag.CodeApprovalRequired, s.Path+"/requiresApproval", "add justification: with the reason", "requiresApproval: false needs a justification")
+	}
+}
+
+// explicitLaunchTypes returns the step's effective launch types: its own
+// launchTypes (each checked against the action) or the action's, within the
+// enclosing parallel's.
+func (c *compilation) explicitLaunchTypes(s *playbook.Step, parentLT []string, a *catalog.Action) []string {
+	var out []string
+	if s.LaunchTypes != nil {
+		for i, lt := range s.LaunchTypes {
+			if !contains(catalog.LaunchTypes, lt) {
+				continue // the schema reported it
+			}
+			if a != nil && !a.Supports(lt) {
+				c.errorAt(diag.CodeUnsupportedLaunchType, fmt.Sprintf("%s/launchTypes/%d", s.Path, i),
+					fmt.Sprintf("%s runs on %s only", a.Name, strings.Join(a.LaunchTypes, " and ")),
+					fmt.Sprintf("action %q does not support launch type %s", a.Name, lt))
+				continue
+			}
+			if contains(parentLT, lt) {
+				out = append(out, lt)
+			}
+		}
+		return out
+	}
+	for _, lt := range parentLT {
+		if a == nil || a.Supports(lt) {
+			out = append(out, lt)
+		}
+	}
+	return out
+}
+
+func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[string]any {
+	with := s.With
+	if with == nil {
+		with = map[string]any{}
+	}
+	ptr := s.Path + "/with"
+	for _, k := range pathKeys(with, "") {
+		c.errorAtKey(diag.CodeSchema, ptr+k, "Step Functions would read it as a JSONPath", fmt.Sprintf("parameter key %q ends in .$", k[strings.LastIndexByte(k, '/')+1:]))
+	}
+	sch, err := paramSchema(a.Name)
+	if err != nil {
+		c.errorAt(diag.CodeSchema, ptr, "", "internal error: "+err.Error())
+		return with
+	}
+	c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
+	return withDefaults(with, a.Params)
+}
+
+// pathKeys returns pointers of object keys ending in ".$" anywhere in v.
+func pathKeys(v any, ptr string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := ptr + "/" + escape(k)
+			if strings.HasSuffix(k, ".$") {
+				out = append(out, p)
+			}
+			out = append(out, pathKeys(x[k], p)...)
+		}
+	case []any:
+		for i, it := range x {
+			out = append(out, pathKeys(it, fmt.Sprintf("%s/%d", ptr, i))...)
+		}
+	}
+	return out
+}
+
+// withDefaults returns a copy of with plus each top-level default of the
+// action's schema, so the ASL shows the parameters that will really apply.
+func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
+	out := make(map[string]any, len(with))
+	for k, v := range with {
+		out[k] = v
+	}
+	var sch struct {
+		Properties map[string]struct {
+			Default json.RawMessage `json:"default"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(params, &sch) != nil {
+		return out
+	}
+	for k, p := range sch.Properties {
+		if _, set := out[k]; set || p.Default == nil {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(string(p.Default)))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (c *compilation) resolveRetry(s *playbook.Step, r catalog.Retry) catalog.Retry {
+	if s.Retry == nil {
+		return r
+	}
+	if s.Retry.MaxAttempts != nil {
+		r.MaxAttempts = *s.Retry.MaxAttempts
+	}
+	if s.Retry.BackoffRate != nil {
+		r.BackoffRate = *s.Retry.BackoffRate
+	}
+	for _, d := range []struct {
+		v   playbook.Duration
+		dst *int
+	}{{s.Retry.Interval, &r.IntervalSeconds}, {s.Retry.MaxDelay, &r.MaxDelaySeconds}} {
+		if !d.v.Set {
+			continue
+		}
+		if d.v.D < time.Second || d.v.D > MaxRetryDelay {
+			c.errorAt(diag.CodeLimit, d.v.Path, "use 1s to 1h", fmt.Sprintf("retry delay %s is out of range", d.v.D))
+			continue
+		}
+		*d.dst = ceilSeconds(d.v.D)
+	}
+	if r.MaxDelaySeconds < r.IntervalSeconds {
+		r.MaxDelaySeconds = r.IntervalSeconds
+	}
+	return r
+}
+
+func (c *compilation) resolveApproval(s *playbook.Step, info *stepInfo) {
+	ap := s.Approval
+	def := c.pb.Approval
+	timeout := DefaultApprovalTimeout
+	if def.Timeout.Set {
+		timeout = def.Timeout.D
+	}
+	if ap.Timeout.Set {
+		c.checkApprovalTimeout(ap.Timeout)
+		timeout = ap.Timeout.D
+	}
+	onTimeout := DefaultOnTimeout
+	if def.OnTimeout != "" {
+		onTimeout = def.OnTimeout
+	}
+	if ap.OnTimeout != "" {
+		onTimeout = ap.OnTimeout
+	}
+	approvers := def.Approvers
+	if ap.Approvers != nil {
+		approvers = ap.Approvers
+	}
+	if approvers == nil {
+		approvers = []string{}
+	}
+	self := def.AllowSelfApproval
+	if ap.AllowSelfApproval != nil {
+		self = *ap.AllowSelfApproval
+	}
+	approverList := make([]any, len(approvers))
+	for i, a := range approvers {
+		approverList[i] = a
+	}
+	info.timeout = timeout
+	info.onTimeout = onTimeout
+	info.with = map[string]any{
+		"prompt":            ap.Prompt,
+		"approvers":         approverList,
+		"timeoutSeconds":    ceilSeconds(timeout),
+		"onTimeout":         onTimeout,
+		"allowSelfApproval": self,
+	}
+}
+
+func (c *compilation) checkApprovalTimeout(t playbook.Duration) {
+	if t.D < MinApprovalTimeout || t.D > MaxApprovalTimeout {
+		c.errorAt(diag.CodeLimit, t.Path, "use 1m to 168h (7 days)", fmt.Sprintf("approval timeout %s is out of range", t.D))
+	}
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int(math.Ceil(d.Seconds()))
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// authorActions are the catalog actions a playbook may name.
+func authorActions() []string {
+	var out []string
+	for _, a := range catalog.All() {
+		if !a.Inserted {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package catalog
+
+import "time"
+
+func sec(n int) Duration { return Duration(time.Duration(n) * time.Second) }
+func mins(n int) Duration { return Duration(time.Duration(n) * time.Minute) }
+
+var both = []string{EC2, Fargate}
+var ec2Only = []string{EC2}
+
+// Retry policies. Throttling inside a call is absorbed by the SDK retryer of
+// each Lambda; these cover a Lambda that gave up (RetryableError) or a Lambda
+// service fault, with exponential backoff and full jitter.
+var (
+	retryStandard = Retry{MaxAttempts: 4, IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 30}
+	retryPatient  = Retry{MaxAttempts: 6, IntervalSeconds: 3, BackoffRate: 2, MaxDelaySeconds: 60}
+)
+
+// actions is the catalog, in the order of DESIGN's table. The names are a contract.
+var actions = []*Action{
+	{
+		Name:        "resolve-target",
+		Description: "Validates the execution input, takes the per-task dedupe lock and describes the task, its instance and ENIs.",
+		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
+		Params:  params("resolve-target"),
+		Timeout: sec(30), Retry: retryPatient, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "tag-resources",
+		Description: "Tags the task, its ENIs, container instance and volumes with the case id and investigation status.",
+		Kind:        KindEvidence, LaunchTypes: both, Mutating: true, NeedsRunningTarget: true,
+		Params:  params("tag-resources"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSTask, arnECSContainerInstance}},
+			Statement{Actions: []string{"ec2:CreateTags"}, Resources: []string{arnEC2ENI, arnEC2Instance, arnEC2Volume}},
+		),
+	},
+	{
+		Name:        "capture-task-metadata",
+		Description: "Stores the task, task definition, service and ENI descriptions as hashed JSON evidence.",
+		Kind:        KindEvidence, LaunchTypes: both,
+		Params:  params("capture-task-metadata"),
+		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(evidenceWrite,
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:DescribeServices"}, Resources: []string{arnECSService}},
+			Statement{Actions: []string{"ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "collect-logs",
+		Description: "Copies the task's awslogs streams for a look-back window to the evidence bucket, gzipped and size-capped.",
+		Kind:        KindEvidence, LaunchTypes: both,
+		Params:  params("collect-logs"),
+		Timeout: sec(300), Retry: retryStandard, MemoryMB: 512,
+		IAM: base(evidenceWrite,
+			Statement{Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+			Statement{Actions: []string{"logs:FilterLogEvents"}, Resources: []string{arnLogGroup}},
+		),
+	},
+	{
+		Name:        "enable-flow-logs",
+		Description: "Turns on VPC flow logs for the task's ENIs, delivered to the case's prefix in the evidence bucket.",
+		Kind:        KindEvidence, LaunchTypes: both, Mutating: true, NeedsRunningTarget: true,
+		Params:  params("enable-flow-logs"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ec2:CreateFlowLogs"}, Resources: []string{arnEC2ENI, arnEC2FlowLog}},
+			Statement{Actions: []string{"ec2:CreateTags"}, Resources: []string{arnEC2FlowLog}},
+			Statement{Actions: []string{"ec2:DescribeFlowLogs"}, Resources: []string{anyResource}},
+			Statement{Actions: []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "snapshot-volumes",
+		Description: "Starts tagged, crash-consistent EBS snapshots of the container instance; returns once started (point-in-time).",
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true,
+		Params:  params("snapshot-volumes"),
+		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ec2:CreateSnapshots"}, Resources: []string{arnEC2Instance, arnEC2Volume, arnEC2Snapshot}},
+			Statement{Actions: []string{"ec2:CreateTags"}, Resources: []string{arnEC2Snapshot}},
+			Statement{Actions: []string{"ec2:DescribeSnapshots"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "capture-memory",
+		Description: "Acquires host memory with a pinned AVML build through SSM Run Command, uploaded to the evidence bucket by presigned URL.",
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
+		Params:  params("capture-memory"),
+		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM:     base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+	},
+	{
+		Name:        "collect-host-artifacts",
+		Description: "Collects docker inspect/diff/logs, the container's process list and the ECS agent logs through SSM Run Command.",
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
+		Params:  params("collect-host-artifacts"),
+		Timeout: sec(60), StepTimeout: mins(20), PollInterval: sec(15), Retry: retryStandard, MemoryMB: 256,
+		IAM:     base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+	},
+	{
+		Name:        "capture-traffic",
+		Description: "Captures the task's packets with tcpdump through SSM for N seconds, or starts a VPC traffic-mirror session.",
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
+		Params:  params("capture-traffic"),
+		Timeout: sec(60), StepTimeout: mins(30), PollInterval: sec(20), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(append([]Statement{evidenceWrite,
+			Statement{Actions: []string{"ec2:CreateTrafficMirrorSession", "ec2:CreateTags"}, Resources: []string{arnEC2ENI, arnEC2Mirror}},
+			Statement{Actions: []string{"ec2:DescribeTrafficMirrorSessions"}, Resources: []string{anyResource}},
+		}, ssmRunCommand...)...),
+	},
+	{
+		Name:        "isolate-network",
+		Description: "Swaps the task ENI's (awsvpc) or the instance ENIs' (bridge/host) security groups for a per-VPC quarantine group; remembers the old ones.",
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true,
+		Params:  params("isolate-network"),
+		Timeout: sec(60), Retry: retryPatient, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ec2:CreateSecurityGroup"}, Resources: []string{arnEC2SecurityGroup, arnEC2VPC}},
+			Statement{Actions: []string{"ec2:RevokeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateTags"}, Resources: []string{arnEC2SecurityGroup}},
+			Statement{Actions: []string{"ec2:ModifyNetworkInterfaceAttribute"}, Resources: []string{arnEC2ENI, arnEC2SecurityGroup}},
+			Statement{Actions: []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcEndpoints"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "protect-instance",
+		Description: "Enables termination and stop protection, ASG scale-in protection, and drains the container instance.",
+		Kind:        KindContainment, LaunchTypes: ec2Only, Mutating: true,
+		Params:  params("protect-instance"),
+		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ec2:ModifyInstanceAttribute"}, Resources: []string{arnEC2Instance}},
+			Statement{Actions: []string{"autoscaling:SetInstanceProtection"}, Resources: []string{arnASG}},
+			Statement{Actions: []string{"autoscaling:DescribeAutoScalingInstances", "ec2:DescribeInstanceAttribute"}, Resources: []string{anyResource}},
+			Statement{Actions: []string{"ecs:UpdateContainerInstancesState"}, Resources: []string{arnECSContainerInstance}},
+		),
+	},
+	{
+		Name:        "revoke-task-role-sessions",
+		Description: "Puts an inline deny on the task role for sessions issued before now (aws:TokenIssueTime), cutting off stolen credentials.",
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true,
+		Params:  params("revoke-task-role-sessions"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"iam:PutRolePolicy", "iam:GetRolePolicy"}, Resources: []string{arnIAMRole}},
+			Statement{Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+		),
+	},
+	{
+		Name:        "stop-task",
+		Description: "Stops the task with the case id in the stop reason.",
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
+		Params:  params("stop-task"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ecs:StopTask", "ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+		),
+	},
+	{
+		Name:        "scale-service",
+		Description: "Sets the owning service's desired count (default 0) and records the old value so it can be restored.",
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
+		Params:  params("scale-service"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
+		),
+	},
+	{
+		Name:        "notify",
+		Description: "Publishes the case summary (readable text plus JSON) to the irflow SNS topic.",
+		Kind:        KindNotify, LaunchTypes: both,
+		Params:  params("notify"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"sns:Publish"}, Resources: []string{"${TopicArn}"}},
+		),
+	},
+	{
+		Name:        "request-approval",
+		Description: "Approval gate (waitForTaskToken): stores the pending approval and its token, and tells the approvers how to decide.",
+		Kind:        KindApproval, LaunchTypes: both, Inserted: true,
+		Params:  params("request-approval"),
+		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"}, Resources: []string{"${ApprovalsTableArn}"}},
+			Statement{Actions: []string{"sns:Publish"}, Resources: []string{"${TopicArn}"}},
+		),
+	},
+	{
+		Name:        "finalize-case",
+		Description: "Writes the case report (JSON and Markdown) and the evidence manifest, the final audit record, and releases the dedupe lock.",
+		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
+		Params:  params("finalize-case"),
+		Timeout: sec(120), Retry: retryPatient, MemoryMB: 512,
+		IAM: base(evidenceWrite,
+			Statement{Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"}},
+		),
+	},
+}

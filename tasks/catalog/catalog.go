@@ -1,0 +1,200 @@
+package catalog
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Kind groups actions by what they do to an incident.
+type Kind string
+
+// The kinds of DESIGN's catalog.
+const (
+	KindEvidence    Kind = "evidence"
+	KindContainment Kind = "containment"
+	KindNotify      Kind = "notify"
+	KindApproval    Kind = "approval"
+	KindSystem      Kind = "system"
+)
+
+// Launch types the generator branches on. Other ECS launch types (EXTERNAL,
+// MANAGED_INSTANCES) are valid input but take the state machine's default branch.
+const (
+	EC2     = "EC2"
+	Fargate = "FARGATE"
+)
+
+// LaunchTypes lists the launch types irflow responds to, in branch order.
+var LaunchTypes = []string{EC2, Fargate}
+
+// Retry is an action's default Step Functions retry policy for transient
+// failures (Lambda service errors and RetryableError). Delays are in seconds;
+// the generator always adds full jitter.
+type Retry struct {
+	MaxAttempts     int     `json:"maxAttempts"`
+	IntervalSeconds int     `json:"intervalSeconds"`
+	BackoffRate     float64 `json:"backoffRate"`
+	MaxDelaySeconds int     `json:"maxDelaySeconds"`
+}
+
+// Statement is one IAM allow statement of an action's Lambda role. Resources
+// may hold the placeholders of Placeholders; Condition is an IAM condition block.
+type Statement struct {
+	Actions   []string                     `json:"actions"`
+	Resources []string                     `json:"resources"`
+	Condition map[string]map[string]string `json:"condition,omitempty"`
+}
+
+// Action is one catalog entry: everything the generator, the CDK app, the CLI
+// and the README need to know about a task Lambda.
+type Action struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Kind        Kind     `json:"kind"`
+	LaunchTypes []string `json:"launchTypes"`
+	// Destructive actions change or end the workload and need an approval first.
+	Destructive bool `json:"destructive"`
+	// Mutating actions change the customer's environment; under dry-run they
+	// record what they would do and change nothing.
+	Mutating bool `json:"mutating"`
+	// UsesSSM actions run commands on the container instance through SSM, so a
+	// quarantine that blocks SSM must come after them.
+	UsesSSM bool `json:"usesSsm"`
+	// Async actions are started, then polled by the same Lambda in mode "check"
+	// from a Wait/Choice loop, so no Lambda waits minutes.
+	Async bool `json:"async"`
+	// NeedsRunningTarget evidence is lost once the task stops (memory, host
+	// state, the task ENI), so collecting it after a StopsTarget step is a warning.
+	NeedsRunningTarget bool `json:"needsRunningTarget"`
+	// StopsTarget actions end the task (stop-task, scale-service).
+	StopsTarget bool `json:"stopsTarget"`
+	// Inserted actions are placed by the compiler and cannot be named in a playbook.
+	Inserted bool `json:"inserted"`
+	// Params is the JSON Schema (2020-12) of the step's `with:` block.
+	Params json.RawMessage `json:"params"`
+	// Timeout bounds one Lambda invocation (Task TimeoutSeconds and the function timeout).
+	Timeout Duration `json:"timeout"`
+	// StepTimeout bounds an async action from start to done (the poll loop).
+	StepTimeout Duration `json:"stepTimeout,omitempty"`
+	// PollInterval is the Wait between checks of an async action.
+	PollInterval Duration `json:"pollInterval,omitempty"`
+	Retry        Retry    `json:"retry"`
+	// MemoryMB is the Lambda memory size.
+	MemoryMB int         `json:"memoryMB"`
+	IAM      []Statement `json:"iam"`
+}
+
+// Supports reports whether the action can run on the launch type.
+func (a *Action) Supports(launchType string) bool {
+	for _, lt := range a.LaunchTypes {
+		if lt == launchType {
+			return true
+		}
+	}
+	return false
+}
+
+// FunctionPlaceholder is the DefinitionSubstitutions key the generated ASL
+// uses for the action's Lambda ARN, e.g. Fn_capture_memory.
+func (a *Action) FunctionPlaceholder() string {
+	return FunctionPlaceholder(a.Name)
+}
+
+// FunctionPlaceholder returns the substitution key for a function name.
+func FunctionPlaceholder(name string) string {
+	b := []byte("Fn_" + name)
+	for i := range b {
+		if b[i] == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// IAMActions returns the sorted, de-duplicated IAM actions the role may call.
+func (a *Action) IAMActions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, st := range a.IAM {
+		for _, act := range st.Actions {
+			if !seen[act] {
+				seen[act] = true
+				out = append(out, act)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Duration is a time.Duration that marshals as a Go duration string ("30s").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Seconds returns the whole seconds of the duration.
+func (d Duration) Seconds() int { return int(time.Duration(d) / time.Second) }
+
+// MarshalJSON writes the duration as a string such as "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+//go:embed params/*.json
+var paramFiles embed.FS
+
+func params(name string) json.RawMessage {
+	b, err := paramFiles.ReadFile("params/" + name + ".json")
+	if err != nil {
+		panic(fmt.Sprintf("catalog: no parameter schema for %s: %v", name, err))
+	}
+	return json.RawMessage(b)
+}
+
+var byName = func() map[string]*Action {
+	m := make(map[string]*Action, len(actions))
+	for _, a := range actions {
+		if _, dup := m[a.Name]; dup {
+			panic("catalog: duplicate action " + a.Name)
+		}
+		m[a.Name] = a
+	}
+	return m
+}()
+
+// Lookup returns the named action, or nil.
+func Lookup(name string) *Action { return byName[name] }
+
+// All returns every action in catalog order (the order of DESIGN's table).
+func All() []*Action {
+	out := make([]*Action, len(actions))
+	copy(out, actions)
+	return out
+}
+
+// Names returns every action name in catalog order.
+func Names() []string {
+	out := make([]string, len(actions))
+	for i, a := range actions {
+		out[i] = a.Name
+	}
+	return out
+}
