@@ -2,7 +2,7 @@ package catalog
 
 import "time"
 
-func sec(n int) Duration { return Duration(time.Duration(n) * time.Second) }
+func sec(n int) Duration  { return Duration(time.Duration(n) * time.Second) }
 func mins(n int) Duration { return Duration(time.Duration(n) * time.Minute) }
 
 var both = []string{EC2, Fargate}
@@ -96,7 +96,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-memory"),
 		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(30), Retry: retryStandard, MemoryMB: 256,
-		IAM:     base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "collect-host-artifacts",
@@ -104,7 +104,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("collect-host-artifacts"),
 		Timeout: sec(60), StepTimeout: mins(20), PollInterval: sec(15), Retry: retryStandard, MemoryMB: 256,
-		IAM:     base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "capture-traffic",

@@ -1,0 +1,42 @@
+package taskrt
+
+import (
+	"os"
+	"strings"
+)
+
+// Env is the deployment's configuration, from environment variables the CDK
+// app sets on every task Lambda (docs/internals.md).
+type Env struct {
+	EvidenceBucket   string
+	AuditTable       string
+	ApprovalsTable   string
+	IncidentsTable   string
+	TopicArn         string
+	ApprovalURL      string
+	KMSKeyArn        string
+	AVMLURL          string
+	AVMLSha256       string
+	DefaultApprovers []string
+}
+
+// EnvFromOS reads the IRFLOW_* variables.
+func EnvFromOS() Env {
+	e := Env{
+		EvidenceBucket: os.Getenv("IRFLOW_EVIDENCE_BUCKET"),
+		AuditTable:     os.Getenv("IRFLOW_AUDIT_TABLE"),
+		ApprovalsTable: os.Getenv("IRFLOW_APPROVALS_TABLE"),
+		IncidentsTable: os.Getenv("IRFLOW_INCIDENTS_TABLE"),
+		TopicArn:       os.Getenv("IRFLOW_TOPIC_ARN"),
+		ApprovalURL:    os.Getenv("IRFLOW_APPROVAL_URL"),
+		KMSKeyArn:      os.Getenv("IRFLOW_KMS_KEY_ARN"),
+		AVMLURL:        os.Getenv("IRFLOW_AVML_URL"),
+		AVMLSha256:     os.Getenv("IRFLOW_AVML_SHA256"),
+	}
+	for _, a := range strings.Split(os.Getenv("IRFLOW_DEFAULT_APPROVERS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			e.DefaultApprovers = append(e.DefaultApprovers, a)
+		}
+	}
+	return e
+}

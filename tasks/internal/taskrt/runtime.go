@@ -1,0 +1,116 @@
+package taskrt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/irflow/irflow/tasks/incident"
+)
+
+// HandlerFunc is an action's logic.
+type HandlerFunc func(ctx context.Context, p *Payload) (*Result, error)
+
+// Runtime wraps an action's handler with what every task does: decode and
+// validate the payload, log with the case's coordinates, append the start
+// and the result (or error) to the audit chain, and report named errors.
+type Runtime struct {
+	Action string
+	Handle HandlerFunc
+	// Audit is the case's audit chain; nil skips auditing (unit tests).
+	Audit Auditor
+	Log   *slog.Logger
+}
+
+// NewLogger returns the JSON logger tasks use. Callers never pass a payload
+// or a task token to it.
+func NewLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stdout
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Invoke is the Lambda handler: lambda.Start(rt.Invoke).
+func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	log := rt.Log
+	if log == nil {
+		log = NewLogger(nil)
+	}
+	p, err := DecodePayload(raw)
+	if err != nil {
+		log.Error("payload rejected", "action", rt.Action, "error", err.Error(), "errorType", ErrorName(err))
+		return nil, err
+	}
+	if p.Action != rt.Action {
+		err := &InvalidInputError{Field: "action", Reason: "this function runs " + rt.Action + ", not " + p.Action}
+		log.Error("payload rejected", "action", rt.Action, "error", err.Error())
+		return nil, err
+	}
+	log = log.With("caseId", p.CaseID(), "executionId", p.Execution.ID, "step", p.Step, "action", p.Action, "mode", p.Mode, "dryRun", p.DryRun())
+	start := time.Now()
+	log.Info("start")
+	if err := rt.audit(ctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}); err != nil {
+		log.Error("audit append failed", "error", err.Error())
+		return nil, err
+	}
+
+	res, herr := rt.Handle(ctx, p)
+	caseID := p.CaseID()
+	if herr == nil && res == nil {
+		herr = errors.New("handler returned no result")
+	}
+	if herr != nil {
+		herr = Named(herr)
+		log.Error("failed", "errorType", ErrorName(herr), "error", herr.Error(), "ms", time.Since(start).Milliseconds())
+		if aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": ErrorName(herr)}); aerr != nil {
+			log.Error("audit append failed", "error", aerr.Error())
+		}
+		return nil, herr
+	}
+	if caseID == "" {
+		caseID = caseOf(res)
+	}
+	if err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}); err != nil {
+		log.Error("audit append failed", "error", err.Error())
+		return nil, err
+	}
+	log.Info("done", "status", res.Status, "summary", res.Summary, "evidence", len(res.Evidence), "ms", time.Since(start).Milliseconds())
+	return json.Marshal(res)
+}
+
+// audit appends one record when the case is known (resolve-target learns it
+// only from its own result).
+func (rt *Runtime) audit(ctx context.Context, p *Payload, caseID, event, status, summary string, detail map[string]any) error {
+	if rt.Audit == nil || caseID == "" {
+		return nil
+	}
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = rt.Audit.Append(ctx, Record{CaseID: caseID, ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
+		Event: event, Status: status, Summary: summary, Detail: string(d)})
+	return err
+}
+
+func caseOf(res *Result) string {
+	switch inc := res.Outputs["incident"].(type) {
+	case *incident.Incident:
+		return inc.CaseID
+	case incident.Incident:
+		return inc.CaseID
+	}
+	return ""
+}
+
+func nonNil(ev []Evidence) []Evidence {
+	if ev == nil {
+		return []Evidence{}
+	}
+	return ev
+}

@@ -1,0 +1,261 @@
+package taskrt
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/irflow/irflow/generator"
+)
+
+// TestErrorNamesMatchGenerator ties the Go type names Lambda reports to the
+// names the generated ErrorEquals use.
+func TestErrorNamesMatchGenerator(t *testing.T) {
+	errs := []error{&RetryableError{}, &InvalidInputError{}, &TargetNotFoundError{}, &PreconditionFailedError{},
+		&ApprovalRejectedError{}, &DuplicateIncidentError{}, &StepTimeoutError{}}
+	var got []string
+	for _, e := range errs {
+		got = append(got, ErrorName(e))
+	}
+	want := append([]string(nil), generator.TaskErrors...)
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("task error names %v; generator expects %v", got, want)
+	}
+}
+
+func TestNamedUnwraps(t *testing.T) {
+	err := fmt.Errorf("describe: %w", &TargetNotFoundError{Resource: "task", Reason: "gone"})
+	if got := ErrorName(Named(err)); got != "TargetNotFoundError" {
+		t.Errorf("ErrorName(Named(wrapped)) = %s", got)
+	}
+}
+
+type apiErr struct{ code string }
+
+func (e apiErr) Error() string                 { return e.code }
+func (e apiErr) ErrorCode() string             { return e.code }
+func (e apiErr) ErrorMessage() string          { return e.code + " message" }
+func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+
+func TestAWSErrorClassification(t *testing.T) {
+	resp500 := &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}}, Err: errors.New("boom")}}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"throttling json", apiErr{"ThrottlingException"}, "RetryableError"},
+		{"throttling ec2", apiErr{"RequestLimitExceeded"}, "RetryableError"},
+		{"http 500", resp500, "RetryableError"},
+		{"ecs not found", apiErr{"ClusterNotFoundException"}, "TargetNotFoundError"},
+		{"ec2 not found", apiErr{"InvalidInstanceID.NotFound"}, "TargetNotFoundError"},
+		{"access denied", apiErr{"AccessDeniedException"}, "PreconditionFailedError"},
+		{"other", apiErr{"ValidationException"}, "wrapError"},
+	}
+	for _, tt := range tests {
+		if got := ErrorName(AWSError("op", tt.err)); got != tt.want {
+			t.Errorf("%s: got %s; want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// fakeDynamo is an in-memory audit table with conditional puts.
+type fakeDynamo struct {
+	mu    sync.Mutex
+	items map[string]map[string]ddbtypes.AttributeValue
+	puts  int
+}
+
+var _ DynamoAPI = (*fakeDynamo)(nil)
+
+func itemKey(it map[string]ddbtypes.AttributeValue) string {
+	return it["caseId"].(*ddbtypes.AttributeValueMemberS).Value + "#" + it["seq"].(*ddbtypes.AttributeValueMemberN).Value
+}
+
+func (f *fakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.items == nil {
+		f.items = map[string]map[string]ddbtypes.AttributeValue{}
+	}
+	k := itemKey(in.Item)
+	if _, exists := f.items[k]; exists && in.ConditionExpression != nil {
+		return nil, &ddbtypes.ConditionalCheckFailedException{}
+	}
+	f.items[k] = in.Item
+	f.puts++
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (f *fakeDynamo) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	caseID := in.ExpressionAttributeValues[":c"].(*ddbtypes.AttributeValueMemberS).Value
+	var out []map[string]ddbtypes.AttributeValue
+	for _, it := range f.items {
+		if it["caseId"].(*ddbtypes.AttributeValueMemberS).Value == caseID {
+			out = append(out, it)
+		}
+	}
+	seq := func(it map[string]ddbtypes.AttributeValue) int {
+		n, _ := strconv.Atoi(it["seq"].(*ddbtypes.AttributeValueMemberN).Value)
+		return n
+	}
+	sort.Slice(out, func(i, j int) bool { return seq(out[i]) < seq(out[j]) })
+	if in.ScanIndexForward != nil && !*in.ScanIndexForward {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	if in.Limit != nil && int(*in.Limit) < len(out) {
+		out = out[:*in.Limit]
+	}
+	return &dynamodb.QueryOutput{Items: out}, nil
+}
+
+func TestChainConcurrentAppendsVerify(t *testing.T) {
+	db := &fakeDynamo{}
+	c := &Chain{DB: db, Table: "audit"}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := c.Append(context.Background(), Record{CaseID: "case-1", Step: fmt.Sprintf("s%d", i), Event: "start"}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	recs, err := c.Read(context.Background(), "case-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 40 {
+		t.Fatalf("read %d records; want 40", len(recs))
+	}
+	if err := Verify(recs); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	db := &fakeDynamo{}
+	c := &Chain{DB: db, Table: "audit"}
+	for i := 0; i < 5; i++ {
+		c.Append(context.Background(), Record{CaseID: "c", Event: "start", Summary: fmt.Sprint(i)})
+	}
+	recs, _ := c.Read(context.Background(), "c")
+	tests := []struct {
+		name    string
+		mutate  func([]Record) []Record
+		wantSeq int64
+	}{
+		{"edited summary", func(r []Record) []Record { r[2].Summary = "nothing happened"; return r }, 3},
+		{"deleted record", func(r []Record) []Record { return append(r[:1], r[2:]...) }, 2},
+		{"rehashed edit", func(r []Record) []Record { r[1].Status = "OK"; r[1].Hash = r[1].ComputeHash(); return r }, 3},
+	}
+	for _, tt := range tests {
+		cp := append([]Record(nil), recs...)
+		err := Verify(tt.mutate(cp))
+		var ce *ChainError
+		if !errors.As(err, &ce) || ce.Seq != tt.wantSeq {
+			t.Errorf("%s: got %v; want a ChainError at seq %d", tt.name, err, tt.wantSeq)
+		}
+	}
+	if err := Verify(recs); err != nil {
+		t.Errorf("untouched chain: %v", err)
+	}
+}
+
+type fakeS3 struct {
+	put func(*s3.PutObjectInput) (*s3.PutObjectOutput, error)
+}
+
+var _ S3PutAPI = (*fakeS3)(nil)
+
+func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return f.put(in)
+}
+
+func TestEvidenceWriterChecksum(t *testing.T) {
+	var got *s3.PutObjectInput
+	var body []byte
+	w := &EvidenceWriter{Bucket: "ev", S3: &fakeS3{put: func(in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+		got = in
+		body, _ = io.ReadAll(in.Body)
+		return &s3.PutObjectOutput{}, nil
+	}}}
+	ev, err := w.Put(context.Background(), "case-1", "metadata", "task.json", "application/json", []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(`{"a":1}`))
+	if ev.SHA256 != hex.EncodeToString(sum[:]) || ev.Bytes != 7 || ev.URI != "s3://ev/cases/case-1/metadata/task.json" {
+		t.Errorf("evidence = %+v", ev)
+	}
+	if *got.ChecksumSHA256 != base64.StdEncoding.EncodeToString(sum[:]) || !bytes.Equal(body, []byte(`{"a":1}`)) {
+		t.Errorf("checksum %s not sent with the body", *got.ChecksumSHA256)
+	}
+	if _, err := w.Put(context.Background(), "case-1", "../etc", "x", "text/plain", nil); err == nil {
+		t.Error("accepted a key part with a path traversal")
+	}
+}
+
+func TestRuntimeAuditsAndNamesErrors(t *testing.T) {
+	db := &fakeDynamo{}
+	var logs bytes.Buffer
+	payload := `{"action":"stop-task","step":"stop","with":{},"taskToken":"SECRET-TOKEN",
+	  "incident":{"caseId":"c1","source":"manual","taskArn":"t","clusterArn":"c","region":"us-east-1","account":"111122223333","partition":"aws","dryRun":false},
+	  "target":{"launchType":"FARGATE","taskArn":"t"},"execution":{"Id":"exec-1"}}`
+	ok := &Runtime{Action: "stop-task", Audit: &Chain{DB: db, Table: "a"}, Log: NewLogger(&logs),
+		Handle: func(ctx context.Context, p *Payload) (*Result, error) { return OK("stopped"), nil }}
+	out, err := ok.Invoke(context.Background(), json.RawMessage(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"evidence":[]`) || !strings.Contains(string(out), `"outputs":{}`) {
+		t.Errorf("result %s lacks empty evidence/outputs", out)
+	}
+	recs, _ := (&Chain{DB: db, Table: "a"}).Read(context.Background(), "c1")
+	if len(recs) != 2 || recs[0].Event != "start" || recs[1].Event != "result" || Verify(recs) != nil {
+		t.Errorf("audit = %+v", recs)
+	}
+	failing := &Runtime{Action: "stop-task", Log: NewLogger(&logs),
+		Handle: func(ctx context.Context, p *Payload) (*Result, error) {
+			return nil, fmt.Errorf("wrapped: %w", &PreconditionFailedError{Reason: "no"})
+		}}
+	if _, err := failing.Invoke(context.Background(), json.RawMessage(payload)); ErrorName(err) != "PreconditionFailedError" {
+		t.Errorf("error name %s; want PreconditionFailedError", ErrorName(err))
+	}
+	if _, err := ok.Invoke(context.Background(), json.RawMessage(`{"action":"stop-task"}`)); ErrorName(err) != "InvalidInputError" {
+		t.Errorf("bad payload: %v", err)
+	}
+	if _, err := ok.Invoke(context.Background(), json.RawMessage(strings.Replace(payload, `"action":"stop-task"`, `"action":"scale-service"`, 1))); ErrorName(err) != "InvalidInputError" {
+		t.Errorf("wrong action: %v", err)
+	}
+	if strings.Contains(logs.String(), "SECRET-TOKEN") {
+		t.Error("a task token reached the log")
+	}
+}
