@@ -19,9 +19,9 @@ type Result struct {
 	Name string
 	// NameLine and NameColumn locate metadata.name in the file.
 	NameLine, NameColumn int
-	Title       string
-	Description string
-	Severity    string
+	Title                string
+	Description          string
+	Severity             string
 	// ASL is the state machine definition, deterministic bytes.
 	ASL []byte
 	// Functions are the actions whose Lambdas the definition invokes, in
