@@ -3,10 +3,23 @@ package generator
 import "strings"
 
 // runtimeFindingTypes are the GuardDuty Runtime Monitoring finding types that
-// can name an ECS task (resource type ECSCluster), from the GuardDuty user
-// guide's "Runtime Monitoring finding types" page. A playbook trigger outside
-// this list gets the unknown-finding-type warning: usually a typo, sometimes
-// a type newer than this list.
+// can name an ECS task (resource type ECSCluster, on Fargate or on an EC2
+// container instance), sorted. Source: the GuardDuty user guide's "GuardDuty
+// Runtime Monitoring finding types" page,
+// https://docs.aws.amazon.com/guardduty/latest/ug/findings-runtime-monitoring.html,
+// which describes each type as seen "on an Amazon EC2 instance or in a
+// container" unless it says otherwise. Later additions on the same page:
+// Execution:Runtime/MaliciousFileExecuted.Custom (SHA-256 hashes in a custom
+// threat entity list, May 2026) and the three */SensitiveFileModified types
+// (July 2026, "Amazon EC2 instances and container workloads running on Amazon
+// EKS or Amazon ECS", https://aws.amazon.com/about-aws/whats-new/2026/07/amazon-guardduty-sfm/).
+// Left out on purpose: DefenseEvasion:Runtime/KernelModuleLoaded, which the
+// page describes on an EC2 instance only (resource type Instance, never an ECS
+// task), and the Malware Protection types (Execution:ECS/MaliciousFile …),
+// which come from EBS scans, not from Runtime Monitoring.
+//
+// A playbook trigger outside this list gets the unknown-finding-type warning:
+// usually a typo, sometimes a type newer than this list.
 var runtimeFindingTypes = []string{
 	"Backdoor:Runtime/C&CActivity.B",
 	"Backdoor:Runtime/C&CActivity.B!DNS",
@@ -17,9 +30,11 @@ var runtimeFindingTypes = []string{
 	"DefenseEvasion:Runtime/ProcessInjection.Ptrace",
 	"DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite",
 	"DefenseEvasion:Runtime/PtraceAntiDebugging",
+	"DefenseEvasion:Runtime/SensitiveFileModified",
 	"DefenseEvasion:Runtime/SuspiciousCommand",
 	"Discovery:Runtime/SuspiciousCommand",
 	"Execution:Runtime/MaliciousFileExecuted",
+	"Execution:Runtime/MaliciousFileExecuted.Custom",
 	"Execution:Runtime/NewBinaryExecuted",
 	"Execution:Runtime/NewLibraryLoaded",
 	"Execution:Runtime/ReverseShell",
@@ -31,12 +46,14 @@ var runtimeFindingTypes = []string{
 	"Impact:Runtime/CryptoMinerExecuted",
 	"Impact:Runtime/MaliciousDomainRequest.Reputation",
 	"Impact:Runtime/SuspiciousDomainRequest.Reputation",
+	"Persistence:Runtime/SensitiveFileModified",
 	"Persistence:Runtime/SuspiciousCommand",
 	"PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified",
 	"PrivilegeEscalation:Runtime/ContainerMountsHostDirectory",
 	"PrivilegeEscalation:Runtime/DockerSocketAccessed",
 	"PrivilegeEscalation:Runtime/ElevationToRoot",
 	"PrivilegeEscalation:Runtime/RuncContainerEscape",
+	"PrivilegeEscalation:Runtime/SensitiveFileModified",
 	"PrivilegeEscalation:Runtime/SuspiciousCommand",
 	"PrivilegeEscalation:Runtime/UserfaultfdUsage",
 	"Trojan:Runtime/BlackholeTraffic",

@@ -25,7 +25,9 @@ var (
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	clusterRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	taskIDRE  = regexp.MustCompile(`^[a-f0-9]{32}$`)
+	// taskIDRE: ECS task ids are 32 hex digits; the dashed UUID form is what
+	// moto (the local emulator irflow is tested against) hands out.
+	taskIDRE = regexp.MustCompile(`^([a-f0-9]{32}|[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$`)
 )
 
 // ParseTaskARN checks every part of an ECS task ARN and says which part is

@@ -1,0 +1,5 @@
+package mototest
+
+import "sync/atomic"
+
+var seq atomic.Int64
