@@ -65,6 +65,15 @@ func (c *compilation) checkEmptyBranches() {
 			}
 		}
 	})
+	unresolved := false
+	c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+		if info := c.info[s]; s.Kind == playbook.KindAction && (info == nil || info.action == nil) {
+			unresolved = true
+		}
+	})
+	if unresolved {
+		return // "no step runs on X" would only echo the errors above
+	}
 	for _, lt := range catalog.LaunchTypes {
 		runs := false
 		c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {

@@ -203,7 +203,10 @@ func (e *emitter) approval(sc *scope, n *node, next string) {
 	t.Resource = asl.ResourceLambdaInvokeWait
 	// SendTaskSuccess output arrives as is, not wrapped in an Invoke response.
 	t.ResultSelector = resultSelector("$")
-	t.Comment = n.step.Approval.Prompt
+	t.Comment = n.step.Description
+	if t.Comment == "" {
+		t.Comment = n.step.Approval.Prompt
+	}
 	t.ResultPath = asl.P("$.steps." + id)
 	t.Next = next
 	sc.add(gate, t)

@@ -92,7 +92,7 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 	case playbook.KindParallel:
 		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
 		if depth+1 > MaxParallelDepth {
-			c.errorAt(diag.CodeLimit, s.Path+"/parallel", "flatten the inner parallel into branches", fmt.Sprintf("parallel nested %d deep; at most %d levels", depth+1, MaxParallelDepth))
+			c.errorAtKey(diag.CodeLimit, s.Path+"/parallel", "flatten the inner parallel into branches", fmt.Sprintf("parallel nested %d deep; at most %d levels", depth+1, MaxParallelDepth))
 		}
 		if s.Timeout.Set || s.Retry != nil {
 			c.errorAt(diag.CodeSchema, s.Path, "set timeout and retry on the steps inside", fmt.Sprintf("timeout and retry do not apply to parallel %q", s.ID))

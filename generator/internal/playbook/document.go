@@ -109,11 +109,24 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 	return doc, nil
 }
 
+// parserErrors are yaml.v3 parser (not scanner) messages, whose reported
+// line is 0-based (a yaml.v3 quirk); scanner errors report 1-based lines.
+var parserErrors = []string{
+	"did not find expected node content", "did not find expected key", "did not find expected ',' or ']'",
+	"did not find expected ',' or '}'", "did not find expected '-' indicator", "did not find expected <document start>",
+}
+
 func yamlError(file string, err error) diag.Diagnostics {
 	msg := err.Error()
 	line := 1
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
+		for _, p := range parserErrors {
+			if strings.Contains(msg, p) {
+				line++
+				break
+			}
+		}
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	msg = yamlLine.ReplaceAllString(msg, "")
