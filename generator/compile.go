@@ -1,6 +1,9 @@
 package generator
 
 import (
+	"bytes"
+	"encoding/json"
+
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/generator/internal/diag"
 	"github.com/irflow/irflow/generator/internal/playbook"
@@ -22,7 +25,7 @@ type Result struct {
 	Title                string
 	Description          string
 	Severity             string
-	// ASL is the state machine definition, deterministic bytes.
+	// ASL is the state machine definition, deterministic indented bytes.
 	ASL []byte
 	// Functions are the actions whose Lambdas the definition invokes, in
 	// catalog order; each appears as ${Fn_<action_with_underscores>}.
@@ -72,12 +75,13 @@ type compilation struct {
 	src  []byte
 	opts Options
 
-	doc   *playbook.Document
-	pb    *playbook.Playbook
-	info  map[*playbook.Step]*stepInfo
-	plans map[string][]*node
-	sm    *asl.StateMachine
-	asl   []byte
+	doc         *playbook.Document
+	pb          *playbook.Playbook
+	info        map[*playbook.Step]*stepInfo
+	plans       map[string][]*node
+	sm          *asl.StateMachine
+	asl         []byte
+	compactSize int
 
 	diags diag.Diagnostics
 	// stop ends the pass list early: later passes need what this one failed to build.
@@ -178,6 +182,16 @@ func (c *compilation) result() *Result {
 		}
 	}
 	return r
+}
+
+// CompactASL returns the definition without whitespace: what a deployer
+// should submit, and what Step Functions' 1 MiB definition limit counts.
+func (r *Result) CompactASL() []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, r.ASL); err != nil {
+		return r.ASL
+	}
+	return b.Bytes()
 }
 
 func flatten(branches [][]*node) []*node {

@@ -41,12 +41,12 @@ func (c *compilation) emit() {
 	}
 	e.tail(top)
 
-	out, err := asl.Marshal(sm)
+	out, compactSize, err := asl.Encode(sm)
 	if err != nil {
 		c.errorAt(diag.CodeSchema, "", "", "internal error: "+err.Error())
 		return
 	}
-	c.sm, c.asl = sm, out
+	c.sm, c.asl, c.compactSize = sm, out, compactSize
 }
 
 // scope is the state list being filled: the top level, or a Parallel branch

@@ -19,8 +19,10 @@ func (c *compilation) verify() {
 	if c.sm == nil {
 		return
 	}
-	if len(c.asl) > asl.MaxDefinitionBytes {
-		c.errorAt(diag.CodeLimit, "", "split the playbook", fmt.Sprintf("definition is %d bytes; Step Functions allows %d", len(c.asl), asl.MaxDefinitionBytes))
+	// The deployed definition is the compact form (Result.CompactASL); the
+	// indented file is for people and diffs.
+	if c.compactSize > asl.MaxDefinitionBytes {
+		c.errorAt(diag.CodeLimit, "", "split the playbook", fmt.Sprintf("definition is %d bytes compacted; Step Functions allows %d", c.compactSize, asl.MaxDefinitionBytes))
 	}
 	for _, p := range asl.Verify(c.sm) {
 		ptr := c.stepPointer(p.State)

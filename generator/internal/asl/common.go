@@ -49,6 +49,26 @@ type Catcher struct {
 	Next        string   `json:"Next"`
 }
 
+// UnmarshalJSON keeps "ResultPath": null (discard the error output).
+func (c *Catcher) UnmarshalJSON(b []byte) error {
+	type plain Catcher
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	if v, ok := fields["ResultPath"]; ok && string(bytes.TrimSpace(v)) == "null" {
+		p.ResultPath = &Path{Null: true}
+	}
+	*c = Catcher(p)
+	return nil
+}
+
 // Well-known error names of the States language.
 const (
 	ErrAll           = "States.ALL"

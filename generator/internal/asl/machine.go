@@ -138,22 +138,95 @@ func decodeState(raw json.RawMessage) (State, error) {
 	if err := dec.Decode(st); err != nil {
 		return nil, err
 	}
-	return st, nil
+	return st, keepNullPaths(st, raw)
+}
+
+// keepNullPaths restores "ResultPath": null and friends, which encoding/json
+// decodes to a nil pointer (indistinguishable from absent) although null
+// means "discard" in ASL.
+func keepNullPaths(st State, raw json.RawMessage) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return err
+	}
+	null := func(k string, dst **Path) {
+		if v, ok := fields[k]; ok && string(bytes.TrimSpace(v)) == "null" {
+			*dst = &Path{Null: true}
+		}
+	}
+	switch x := st.(type) {
+	case *Task:
+		null("InputPath", &x.InputPath)
+		null("ResultPath", &x.ResultPath)
+		null("OutputPath", &x.OutputPath)
+	case *Pass:
+		null("InputPath", &x.InputPath)
+		null("ResultPath", &x.ResultPath)
+		null("OutputPath", &x.OutputPath)
+	case *Parallel:
+		null("InputPath", &x.InputPath)
+		null("ResultPath", &x.ResultPath)
+		null("OutputPath", &x.OutputPath)
+	case *Map:
+		null("InputPath", &x.InputPath)
+		null("ResultPath", &x.ResultPath)
+		null("OutputPath", &x.OutputPath)
+	case *Wait:
+		null("InputPath", &x.InputPath)
+		null("OutputPath", &x.OutputPath)
+	case *Choice:
+		null("InputPath", &x.InputPath)
+		null("OutputPath", &x.OutputPath)
+	case *Succeed:
+		null("InputPath", &x.InputPath)
+		null("OutputPath", &x.OutputPath)
+	}
+	return nil
 }
 
 // Marshal returns the definition as indented, deterministic JSON with a
 // trailing newline. HTML characters are not escaped, so the text reads as written.
 func Marshal(sm *StateMachine) ([]byte, error) {
-	raw, err := marshal(sm)
-	if err != nil {
-		return nil, err
+	ind, _, err := Encode(sm)
+	return ind, err
+}
+
+// Encode returns the definition indented (for people and diffs, with a
+// trailing newline), written without reflection, and the size of its compact
+// form: what is deployed, and what Step Functions' 1 MiB limit counts.
+func Encode(sm *StateMachine) (indented []byte, compactSize int, err error) {
+	w := &writer{indent: true, first: []bool{true}}
+	w.machine(sm)
+	if w.err != nil {
+		return nil, 0, w.err
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		return nil, err
+	w.b.WriteByte('\n')
+	return w.b.Bytes(), CompactSize(w.b.Bytes()), nil
+}
+
+// CompactSize is the length of valid JSON without insignificant whitespace.
+func CompactSize(js []byte) int {
+	n, inStr, esc := 0, false, false
+	for _, c := range js {
+		switch {
+		case inStr:
+			n++
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
+		default:
+			n++
+			if c == '"' {
+				inStr = true
+			}
+		}
 	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
+	return n
 }
 
 // Parse reads a definition. Unknown fields are errors: a simulator must never
