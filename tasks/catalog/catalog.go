@@ -114,6 +114,34 @@ func FunctionPlaceholder(name string) string {
 	return string(b)
 }
 
+// SpecificIAMActions returns the IAM actions of the action's own statements,
+// without the CommonIAM statements every function has.
+func (a *Action) SpecificIAMActions() []string {
+	isCommon := func(st Statement) bool {
+		for _, c := range CommonIAM() {
+			if fmt.Sprint(c) == fmt.Sprint(st) {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, st := range a.IAM {
+		if isCommon(st) {
+			continue
+		}
+		for _, act := range st.Actions {
+			if !seen[act] {
+				seen[act] = true
+				out = append(out, act)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // IAMActions returns the sorted, de-duplicated IAM actions the role may call.
 func (a *Action) IAMActions() []string {
 	seen := map[string]bool{}

@@ -56,6 +56,10 @@ var ssmRunCommand = []Statement{
 	{Actions: []string{"ssm:GetCommandInvocation"}, Resources: []string{arnSSMCommand}},
 }
 
+// CommonIAM is what every task Lambda's role holds besides its own
+// statements: appending to the audit chain and using the irflow key.
+func CommonIAM() []Statement { return []Statement{auditWrite, kmsUse} }
+
 // base is what every task Lambda needs: audit and the key.
 func base(extra ...Statement) []Statement {
 	out := []Statement{auditWrite, kmsUse}
