@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"shipped playbooks", []string{"validate", "../../workflows"}, exitOK},
+		{"strict shipped", []string{"validate", "--strict", "../../workflows"}, exitOK},
+		{"invalid", []string{"validate", "testdata/invalid.yaml"}, exitPlaybook},
+		{"warning ok", []string{"validate", "testdata/warning.yaml"}, exitOK},
+		{"warning strict", []string{"validate", "testdata/warning.yaml", "--strict"}, exitPlaybook},
+		{"missing file", []string{"validate", "testdata/nope.yaml"}, exitUsage},
+		{"no args", []string{"validate"}, exitUsage},
+		{"bad flag", []string{"validate", "--frobnicate", "testdata/warning.yaml"}, exitUsage},
+		{"bad format", []string{"validate", "--format", "xml", "testdata/warning.yaml"}, exitUsage},
+		{"help", []string{"validate", "--help"}, exitOK},
+		{"unknown command", []string{"valdate"}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, out, errOut := runCLI(tt.args...); code != tt.code {
+				t.Errorf("exit %d; want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryErrorWithPosition(t *testing.T) {
+	_, out, _ := runCLI("validate", "testdata/invalid.yaml")
+	line := regexp.MustCompile(`^testdata/invalid\.yaml:\d+:\d+: (error|warning) [a-z-]+: .+$`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d diagnostics; want 2 (unknown-action and duplicate-id):\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if !line.MatchString(l) {
+			t.Errorf("%q is not file:line:col: severity code: message", l)
+		}
+	}
+	if !strings.Contains(out, `invalid.yaml:8:13: error unknown-action: unknown action "stop-tsak" (did you mean "stop-task"?)`) ||
+		!strings.Contains(out, "invalid.yaml:9:9: error duplicate-id") {
+		t.Errorf("missing expected diagnostics:\n%s", out)
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	code, out, _ := runCLI("validate", "--format", "json", "testdata/invalid.yaml", "testdata/warning.yaml")
+	if code != exitPlaybook {
+		t.Fatalf("exit %d", code)
+	}
+	var report struct {
+		Diagnostics []map[string]any `json:"diagnostics"`
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(report.Diagnostics) != 3 {
+		t.Fatalf("got %d diagnostics; want 3", len(report.Diagnostics))
+	}
+	for _, d := range report.Diagnostics {
+		for _, k := range []string{"severity", "code", "file", "line", "column", "path", "message", "hint"} {
+			if _, ok := d[k]; !ok {
+				t.Errorf("diagnostic %v lacks %q", d, k)
+			}
+		}
+	}
+	if report.Diagnostics[0]["path"] != "/steps/0/action" {
+		t.Errorf("first path = %v; want /steps/0/action", report.Diagnostics[0]["path"])
+	}
+}
+
+func TestCompile(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI("compile", "../../workflows", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.asl.json"))
+	shipped, _ := filepath.Glob("../../workflows/*.yaml")
+	if len(files) != len(shipped) || len(strings.Fields(out)) != len(shipped) {
+		t.Fatalf("wrote %d definitions (stdout %q); want %d", len(files), out, len(shipped))
+	}
+	first, _ := os.ReadFile(filepath.Join(dir, "crypto-mining.asl.json"))
+	dir2 := t.TempDir()
+	runCLI("compile", "--out", dir2, "../../workflows/crypto-mining.yaml")
+	second, _ := os.ReadFile(filepath.Join(dir2, "crypto-mining.asl.json"))
+	if len(first) == 0 || !bytes.Equal(first, second) {
+		t.Error("two compiles differ")
+	}
+}
+
+func TestCompileWritesNothingOnErrors(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCLI("compile", "../../workflows/crypto-mining.yaml", "testdata/invalid.yaml", "--out", dir)
+	if code != exitPlaybook || !strings.Contains(errOut, "unknown-action") {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Errorf("wrote %v despite errors", files)
+	}
+	if code, _, _ := runCLI("compile", "../../workflows/crypto-mining.yaml"); code != exitUsage {
+		t.Errorf("compile without --out: exit %d; want %d", code, exitUsage)
+	}
+}
+
+func TestCompileRefusesDuplicateNames(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../workflows/crypto-mining.yaml")
+	os.WriteFile(filepath.Join(dir, "a.yaml"), src, 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), src, 0o644)
+	code, out, _ := runCLI("validate", dir)
+	if code != exitPlaybook || !strings.Contains(out, "duplicate-id") || !strings.Contains(out, `"crypto-mining" is also used by`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestGraph(t *testing.T) {
+	code, out, _ := runCLI("graph", "../../workflows/crypto-mining.yaml")
+	if code != exitOK || !strings.Contains(out, "flowchart TD") || !strings.Contains(out, "Launch type?") {
+		t.Errorf("mermaid: exit %d\n%.300s", code, out)
+	}
+	code, out, _ = runCLI("graph", "--format", "dot", "../../workflows/crypto-mining.yaml")
+	if code != exitOK || !strings.HasPrefix(out, "digraph") {
+		t.Errorf("dot: exit %d\n%.300s", code, out)
+	}
+	if code, _, _ := runCLI("graph", "testdata/invalid.yaml"); code != exitPlaybook {
+		t.Errorf("invalid playbook: exit %d", code)
+	}
+	if code, _, _ := runCLI("graph", "--format", "png", "../../workflows/crypto-mining.yaml"); code != exitUsage {
+		t.Errorf("bad format: exit %d", code)
+	}
+}
+
+func TestActionsJSON(t *testing.T) {
+	code, out, _ := runCLI("actions", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		Actions []struct {
+			Name        string   `json:"name"`
+			LaunchTypes []string `json:"launchTypes"`
+			Destructive bool     `json:"destructive"`
+			UsesSSM     bool     `json:"usesSsm"`
+			Kind        string   `json:"kind"`
+			Params      any      `json:"params"`
+			IAM         []any    `json:"iam"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Actions) != 17 {
+		t.Fatalf("%d actions; want 17", len(doc.Actions))
+	}
+	want := map[string]struct {
+		lts         string
+		destructive bool
+	}{
+		"resolve-target": {"EC2,FARGATE", false}, "tag-resources": {"EC2,FARGATE", false},
+		"capture-task-metadata": {"EC2,FARGATE", false}, "collect-logs": {"EC2,FARGATE", false},
+		"enable-flow-logs": {"EC2,FARGATE", false}, "snapshot-volumes": {"EC2", false},
+		"capture-memory": {"EC2", false}, "collect-host-artifacts": {"EC2", false}, "capture-traffic": {"EC2", false},
+		"isolate-network": {"EC2,FARGATE", true}, "protect-instance": {"EC2", false},
+		"revoke-task-role-sessions": {"EC2,FARGATE", true}, "stop-task": {"EC2,FARGATE", true},
+		"scale-service": {"EC2,FARGATE", true}, "notify": {"EC2,FARGATE", false},
+		"request-approval": {"EC2,FARGATE", false}, "finalize-case": {"EC2,FARGATE", false},
+	}
+	for _, a := range doc.Actions {
+		w, ok := want[a.Name]
+		if !ok {
+			t.Errorf("unexpected action %s", a.Name)
+			continue
+		}
+		if strings.Join(a.LaunchTypes, ",") != w.lts || a.Destructive != w.destructive {
+			t.Errorf("%s: launch types %v destructive %v; want %s %v", a.Name, a.LaunchTypes, a.Destructive, w.lts, w.destructive)
+		}
+		if a.Params == nil || len(a.IAM) == 0 || a.Kind == "" {
+			t.Errorf("%s: params, IAM or kind missing", a.Name)
+		}
+	}
+}
