@@ -1,0 +1,207 @@
+package handler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+type apiErr struct{ code string }
+
+func (e apiErr) Error() string                 { return e.code }
+func (e apiErr) ErrorCode() string             { return e.code }
+func (e apiErr) ErrorMessage() string          { return e.code + " message" }
+func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+type fakeECS struct {
+	tasks    func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error)
+	def      func(*ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error)
+	services func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error)
+	calls    []string
+}
+
+var _ ecsAPI = (*fakeECS)(nil)
+
+func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	f.calls = append(f.calls, "DescribeTasks")
+	return f.tasks(in)
+}
+
+func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	f.calls = append(f.calls, "DescribeTaskDefinition "+aws.ToString(in.TaskDefinition))
+	return f.def(in)
+}
+
+func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	f.calls = append(f.calls, "DescribeServices")
+	return f.services(in)
+}
+
+type fakeEC2 struct {
+	enis func(*ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+var _ ec2API = (*fakeEC2)(nil)
+
+func (f *fakeEC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeNetworkInterfacesInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
+	return f.enis(in)
+}
+
+// fakeS3 keeps what was put, by key.
+type fakeS3 struct {
+	objects map[string][]byte
+	err     error
+}
+
+var _ taskrt.S3PutAPI = (*fakeS3)(nil)
+
+func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	b, _ := io.ReadAll(in.Body)
+	f.objects[aws.ToString(in.Key)] = b
+	return &s3.PutObjectOutput{}, nil
+}
+
+func world() (*Handler, *fakeECS, *fakeS3) {
+	e := &fakeECS{
+		tasks: func(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
+			return &ecs.DescribeTasksOutput{Tasks: []ecstypes.Task{{TaskArn: aws.String(in.Tasks[0]), TaskDefinitionArn: aws.String("td/api:3"), LastStatus: aws.String("RUNNING")}}}, nil
+		},
+		def: func(in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
+			return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &ecstypes.TaskDefinition{TaskDefinitionArn: in.TaskDefinition, Family: aws.String("api")}}, nil
+		},
+		services: func(in *ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+			return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{ServiceName: aws.String(in.Services[0]), DesiredCount: 2}}}, nil
+		},
+	}
+	x := &fakeEC2{enis: func(in *ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error) {
+		var out []ec2types.NetworkInterface
+		for _, id := range in.Filters[0].Values {
+			out = append(out, ec2types.NetworkInterface{NetworkInterfaceId: aws.String(id)})
+		}
+		return &ec2.DescribeNetworkInterfacesOutput{NetworkInterfaces: out}, nil
+	}}
+	s := &fakeS3{objects: map[string][]byte{}}
+	return &Handler{ECS: e, EC2: x, Evidence: &taskrt.EvidenceWriter{S3: s, Bucket: "ev"}}, e, s
+}
+
+func payload(dryRun bool, with string) *taskrt.Payload {
+	return &taskrt.Payload{Action: "capture-task-metadata", Step: "metadata", With: json.RawMessage(with),
+		Incident: &incident.Incident{CaseID: "case-1", ClusterArn: "arn:cluster", DryRun: dryRun},
+		Target: &incident.Target{LaunchType: "FARGATE", TaskArn: "arn:task", TaskDefinitionArn: "td/api:1", Service: "api",
+			ENIs: []incident.ENI{{ID: "eni-1"}}}}
+}
+
+func TestCaptureFargate(t *testing.T) {
+	for _, dryRun := range []bool{false, true} {
+		h, e, s := world()
+		r, err := h.Handle(context.Background(), payload(dryRun, `{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != taskrt.StatusOK || len(r.Evidence) != 4 || len(s.objects) != 4 {
+			t.Fatalf("dry run %v: result %+v, objects %d", dryRun, r, len(s.objects))
+		}
+		if got := strings.Join(e.calls, ","); got != "DescribeTasks,DescribeTaskDefinition td/api:3,DescribeServices" {
+			t.Errorf("calls %s; want the task's own definition", got)
+		}
+		for _, ev := range r.Evidence {
+			key := strings.TrimPrefix(ev.URI, "s3://ev/")
+			body := s.objects[key]
+			sum := sha256.Sum256(body)
+			if hex.EncodeToString(sum[:]) != ev.SHA256 || !strings.HasPrefix(key, "cases/case-1/metadata/") {
+				t.Errorf("%s: hash or key wrong", ev.URI)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(body, &doc); err != nil || doc["source"] == "" {
+				t.Errorf("%s is not a described document: %s", key, body)
+			}
+		}
+		if !strings.Contains(string(s.objects["cases/case-1/metadata/service.json"]), `"DesiredCount": 2`) {
+			t.Errorf("service.json = %s", s.objects["cases/case-1/metadata/service.json"])
+		}
+	}
+}
+
+func TestCaptureWithoutService(t *testing.T) {
+	h, e, s := world()
+	if _, err := h.Handle(context.Background(), payload(false, `{"includeService":false}`)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(e.calls, ","), "DescribeServices") || len(s.objects) != 3 {
+		t.Errorf("includeService false: calls %v, %d objects", e.calls, len(s.objects))
+	}
+}
+
+// TestCaptureStoppedTask: a task ECS forgot is recorded as such; the
+// definition from the target is still stored.
+func TestCaptureStoppedTask(t *testing.T) {
+	h, e, s := world()
+	e.tasks = func(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
+		return &ecs.DescribeTasksOutput{Failures: []ecstypes.Failure{{Arn: aws.String(in.Tasks[0]), Reason: aws.String("MISSING")}}}, nil
+	}
+	r, err := h.Handle(context.Background(), payload(false, `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outputs["taskFound"] != false || !strings.Contains(string(s.objects["cases/case-1/metadata/task.json"]), "MISSING") ||
+		!strings.Contains(strings.Join(e.calls, ","), "td/api:1") {
+		t.Errorf("result %+v, calls %v", r, e.calls)
+	}
+}
+
+func TestCaptureErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(h *Handler, e *fakeECS, s *fakeS3, p *taskrt.Payload)
+		want  string
+	}{
+		{"no target", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *taskrt.Payload) { p.Target = nil }, "InvalidInputError"},
+		{"bad params", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *taskrt.Payload) { p.With = json.RawMessage(`{"service":1}`) }, "InvalidInputError"},
+		{"throttled", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
+				return nil, apiErr{"ThrottlingException"}
+			}
+		}, "RetryableError"},
+		{"cluster gone", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
+				return nil, apiErr{"ClusterNotFoundException"}
+			}
+		}, "TargetNotFoundError"},
+		{"access denied", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+			e.services = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+				return nil, apiErr{"AccessDeniedException"}
+			}
+		}, "PreconditionFailedError"},
+		{"no bucket", func(h *Handler, _ *fakeECS, _ *fakeS3, _ *taskrt.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
+		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *taskrt.Payload) { s.err = apiErr{"SlowDown"} }, "RetryableError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, e, s := world()
+			p := payload(false, `{}`)
+			tt.setup(h, e, s, p)
+			_, err := h.Handle(context.Background(), p)
+			if got := taskrt.ErrorName(err); got != tt.want {
+				t.Errorf("error %v (%s); want %s", err, got, tt.want)
+			}
+		})
+	}
+}

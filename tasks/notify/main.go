@@ -1,0 +1,10 @@
+// Command notify is the Lambda of the notify action: it publishes the case
+// summary to the irflow SNS topic.
+package main
+
+import (
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/notify/handler"
+)
+
+func main() { taskrt.Start("notify", handler.New) }

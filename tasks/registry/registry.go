@@ -1,0 +1,81 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	capturememory "github.com/irflow/irflow/tasks/capture-memory/handler"
+	capturetaskmetadata "github.com/irflow/irflow/tasks/capture-task-metadata/handler"
+	capturetraffic "github.com/irflow/irflow/tasks/capture-traffic/handler"
+	collecthostartifacts "github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
+	collectlogs "github.com/irflow/irflow/tasks/collect-logs/handler"
+	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
+	finalizecase "github.com/irflow/irflow/tasks/finalize-case/handler"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
+	notify "github.com/irflow/irflow/tasks/notify/handler"
+	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
+	requestapproval "github.com/irflow/irflow/tasks/request-approval/handler"
+	resolvetarget "github.com/irflow/irflow/tasks/resolve-target/handler"
+	revoketaskrolesessions "github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
+	scaleservice "github.com/irflow/irflow/tasks/scale-service/handler"
+	snapshotvolumes "github.com/irflow/irflow/tasks/snapshot-volumes/handler"
+	stoptask "github.com/irflow/irflow/tasks/stop-task/handler"
+	tagresources "github.com/irflow/irflow/tasks/tag-resources/handler"
+)
+
+// Constructors returns every catalog action's handler constructor, by
+// action name (tasks/catalog is the list of names; a test ties them).
+func Constructors() map[string]taskrt.Constructor {
+	return map[string]taskrt.Constructor{
+		"resolve-target":            resolvetarget.New,
+		"tag-resources":             tagresources.New,
+		"capture-task-metadata":     capturetaskmetadata.New,
+		"collect-logs":              collectlogs.New,
+		"enable-flow-logs":          enableflowlogs.New,
+		"snapshot-volumes":          snapshotvolumes.New,
+		"capture-memory":            capturememory.New,
+		"collect-host-artifacts":    collecthostartifacts.New,
+		"capture-traffic":           capturetraffic.New,
+		"isolate-network":           isolatenetwork.New,
+		"protect-instance":          protectinstance.New,
+		"revoke-task-role-sessions": revoketaskrolesessions.New,
+		"stop-task":                 stoptask.New,
+		"scale-service":             scaleservice.New,
+		"notify":                    notify.New,
+		"request-approval":          requestapproval.New,
+		"finalize-case":             finalizecase.New,
+	}
+}
+
+// Env is the deployment's configuration the handlers read (the IRFLOW_*
+// variables). It is taskrt.Env under a name code outside tasks/ can use.
+type Env = taskrt.Env
+
+// EnvFromOS reads Env from the IRFLOW_* environment variables.
+func EnvFromOS() Env { return taskrt.EnvFromOS() }
+
+// Invoker runs one action in process: a task payload in, a task result (or
+// a named error) out, exactly as its Lambda would.
+type Invoker = func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error)
+
+// logOutput is where the runtimes log; tests silence it.
+var logOutput io.Writer = os.Stderr
+
+// Handlers builds every action's handler against cfg and env (moto server
+// behind AWS_ENDPOINT_URL for `irflow simulate --aws-endpoint`) and wraps
+// each in the task runtime, audit chain included. The runtimes log to
+// stderr: the CLI's stdout is its report.
+func Handlers(ctx context.Context, cfg aws.Config, env Env) map[string]Invoker {
+	out := map[string]Invoker{}
+	for name, newHandler := range Constructors() {
+		rt := taskrt.NewRuntime(name, cfg, env, newHandler)
+		rt.Log = taskrt.NewLogger(logOutput)
+		out[name] = rt.Invoke
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// dynamoAPI is the part of DynamoDB the dedupe lock uses.
+type dynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// ecsAPI is the part of ECS that describes the task and where it runs.
+type ecsAPI interface {
+	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, opts ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	DescribeContainerInstances(ctx context.Context, in *ecs.DescribeContainerInstancesInput, opts ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error)
+}
+
+// ec2API is the part of EC2 that describes ENIs and the container instance.
+type ec2API interface {
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+// asgAPI finds the Auto Scaling group of the container instance.
+type asgAPI interface {
+	DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
+}
+
+// Handler resolves the execution input into an incident and its target.
+type Handler struct {
+	DB  dynamoAPI
+	ECS ecsAPI
+	EC2 ec2API
+	ASG asgAPI
+	// IncidentsTable holds the dedupe locks (IRFLOW_INCIDENTS_TABLE).
+	IncidentsTable string
+	Now            func() time.Time
+}
+
+// Params are the step's `with:` (tasks/catalog/params/resolve-target.json).
+type Params struct {
+	LockTTLMinutes int `json:"lockTtlMinutes"`
+}
+
+// DefaultLockTTLMinutes is the catalog default of lockTtlMinutes.
+const DefaultLockTTLMinutes = 1440
+
+// New builds the handler with real clients.
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
+	h := &Handler{
+		DB:             dynamodb.NewFromConfig(cfg),
+		ECS:            ecs.NewFromConfig(cfg),
+		EC2:            ec2.NewFromConfig(cfg),
+		ASG:            autoscaling.NewFromConfig(cfg),
+		IncidentsTable: env.IncidentsTable,
+	}
+	return h.Handle
+}
+
+// Handle normalizes the input, takes the lock and describes the target.
+func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+	params, err := decodeParams(p)
+	if err != nil {
+		return nil, err
+	}
+	if h.IncidentsTable == "" {
+		return nil, &taskrt.PreconditionFailedError{Reason: "no incidents table configured (IRFLOW_INCIDENTS_TABLE)"}
+	}
+	exec, err := execution(p.Execution)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := incident.Normalize(p.Input, exec)
+	if err != nil {
+		var fe *incident.FieldError
+		if errors.As(err, &fe) {
+			return nil, &taskrt.InvalidInputError{Field: fe.Field, Reason: fe.Message}
+		}
+		return nil, &taskrt.InvalidInputError{Field: "input", Reason: err.Error()}
+	}
+	l := &lock{DB: h.DB, Table: h.IncidentsTable, Now: h.now}
+	retaken, err := l.acquire(ctx, inc, p.Execution.ID, time.Duration(params.LockTTLMinutes)*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	target, err := h.describe(ctx, inc)
+	if err != nil {
+		// Nothing will finalize this execution: give the task back so a later
+		// execution is not taken for a duplicate of this one. Best effort: the
+		// lock's TTL frees it anyway.
+		_ = l.release(ctx, inc, p.Execution.ID)
+		return nil, err
+	}
+	if inc.LaunchType == "" {
+		inc.LaunchType = target.LaunchType
+	}
+	return taskrt.OK(summary(inc, target, retaken)).With("incident", inc).With("target", target), nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func decodeParams(p *taskrt.Payload) (Params, error) {
+	params := Params{LockTTLMinutes: DefaultLockTTLMinutes}
+	if err := p.DecodeWith(&params); err != nil {
+		return params, err
+	}
+	if params.LockTTLMinutes == 0 {
+		params.LockTTLMinutes = DefaultLockTTLMinutes
+	}
+	if params.LockTTLMinutes < 5 || params.LockTTLMinutes > 10080 {
+		return params, &taskrt.InvalidInputError{Field: "with.lockTtlMinutes", Reason: fmt.Sprintf("%d is not between 5 and 10080", params.LockTTLMinutes)}
+	}
+	return params, nil
+}
+
+// execution converts $$.Execution for incident.Normalize. StartTime comes
+// from Step Functions, so a retry of the state sees the same value and
+// derives the same case id.
+func execution(e taskrt.Execution) (incident.Execution, error) {
+	out := incident.Execution{ID: e.ID, Name: e.Name}
+	if e.StartTime == "" {
+		return out, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, e.StartTime)
+	if err != nil {
+		return out, &taskrt.InvalidInputError{Field: "execution.StartTime", Reason: "is not an RFC 3339 time: " + err.Error()}
+	}
+	out.StartTime = t
+	return out, nil
+}
+
+func summary(inc *incident.Incident, t *incident.Target, retaken bool) string {
+	s := fmt.Sprintf("case %s: %s task %s (%s", inc.CaseID, t.LaunchType, shortID(t.TaskArn), t.NetworkMode)
+	if n := len(t.ENIs); n == 1 {
+		s += ", 1 ENI"
+	} else {
+		s += fmt.Sprintf(", %d ENIs", n)
+	}
+	if t.InstanceID != "" {
+		s += " on " + t.InstanceID
+	}
+	s += ")"
+	if t.LastStatus != "" && t.LastStatus != "RUNNING" {
+		s += ", last status " + t.LastStatus
+	}
+	if inc.DryRun {
+		s += ", dry run"
+	}
+	if retaken {
+		s += "; lock already held by this execution"
+	}
+	return s
+}
+
+func shortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }

@@ -1,0 +1,134 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// Conditions of the dedupe lock. A lock is free when nobody holds it, when
+// it expired (the table's TTL deletes expired items only eventually), or
+// when this very execution holds it (Step Functions retrying the state). A
+// real response also takes over a lock held by a dry run: a rehearsal must
+// never suppress the response to a live finding.
+const (
+	condFree       = "attribute_not_exists(taskArn) OR expiresAt < :now OR executionId = :me"
+	condFreeOrDry  = condFree + " OR dryRun = :true"
+	condHeldByMe   = "executionId = :me"
+	maxLockRetries = 3
+)
+
+// lock is the per-task dedupe lock in the incidents table: PK taskArn, TTL
+// attribute expiresAt (epoch seconds). finalize-case deletes it.
+type lock struct {
+	DB    dynamoAPI
+	Table string
+	Now   func() time.Time
+}
+
+// acquire takes the task's lock for the execution. It reports whether this
+// execution already held it, and returns a DuplicateIncidentError naming the
+// holder when another execution does.
+func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID string, ttl time.Duration) (retaken bool, err error) {
+	for attempt := 0; attempt < maxLockRetries; attempt++ {
+		now := l.Now()
+		cond := condFreeOrDry
+		if inc.DryRun {
+			cond = condFree
+		}
+		values := map[string]ddbtypes.AttributeValue{
+			":now": num(now.Unix()),
+			":me":  str(execID),
+		}
+		if !inc.DryRun {
+			values[":true"] = &ddbtypes.AttributeValueMemberBOOL{Value: true}
+		}
+		out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(l.Table),
+			Item: map[string]ddbtypes.AttributeValue{
+				"taskArn":     str(inc.TaskArn),
+				"caseId":      str(inc.CaseID),
+				"executionId": str(execID),
+				"startedAt":   str(now.UTC().Format(time.RFC3339)),
+				"expiresAt":   num(now.Add(ttl).Unix()),
+				"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+			},
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeValues: values,
+			ReturnValues:              ddbtypes.ReturnValueAllOld,
+		})
+		if err == nil {
+			return out != nil && attr(out.Attributes, "executionId") == execID, nil
+		}
+		if !conditionFailed(err) {
+			return false, taskrt.AWSError("dynamodb:PutItem incidents lock", err)
+		}
+		holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(l.Table),
+			Key:            map[string]ddbtypes.AttributeValue{"taskArn": str(inc.TaskArn)},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return false, taskrt.AWSError("dynamodb:GetItem incidents lock", err)
+		}
+		if len(holder.Item) > 0 {
+			return false, &taskrt.DuplicateIncidentError{TaskArn: inc.TaskArn,
+				ExistingCase: attr(holder.Item, "caseId"), Execution: attr(holder.Item, "executionId")}
+		}
+		// Released between our put and our read: try again.
+	}
+	return false, &taskrt.RetryableError{Op: "dedupe lock " + inc.TaskArn, Err: errors.New("the lock changed hands during every attempt")}
+}
+
+// release gives the lock back by marking it expired, which frees it for the
+// next execution at once (the condition treats an expired lock as free)
+// without needing dynamodb:DeleteItem. It touches only a lock this
+// execution holds.
+func (l *lock) release(ctx context.Context, inc *incident.Incident, execID string) error {
+	now := l.Now()
+	_, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(l.Table),
+		Item: map[string]ddbtypes.AttributeValue{
+			"taskArn":     str(inc.TaskArn),
+			"caseId":      str(inc.CaseID),
+			"executionId": str(execID),
+			"startedAt":   str(now.UTC().Format(time.RFC3339)),
+			"expiresAt":   num(now.Unix() - 1),
+			"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+			"releasedAt":  str(now.UTC().Format(time.RFC3339)),
+		},
+		ConditionExpression:       aws.String(condHeldByMe),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
+	})
+	if err != nil && !conditionFailed(err) {
+		return taskrt.AWSError("dynamodb:PutItem incidents lock release", err)
+	}
+	return nil
+}
+
+func conditionFailed(err error) bool {
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	return errors.As(err, &ccf) || strings.Contains(err.Error(), "ConditionalCheckFailed")
+}
+
+func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }
+
+func num(n int64) ddbtypes.AttributeValue {
+	return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func attr(item map[string]ddbtypes.AttributeValue, k string) string {
+	if v, ok := item[k].(*ddbtypes.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
