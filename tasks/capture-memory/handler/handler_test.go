@@ -1,0 +1,252 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+const (
+	cmdID   = "11111111-2222-3333-4444-555555555555"
+	inst    = "i-0123456789abcdef0"
+	pinned  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	imgHash = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+)
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newTest(env taskrt.Env) (*Handler, *fakeSSM, *fakePresign) {
+	f := &fakeSSM{}
+	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	if env.EvidenceBucket == "" {
+		env.EvidenceBucket = "evidence"
+	}
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps, Env: env, Paths: hostcmd.DefaultPaths()}
+	return h, f, ps
+}
+
+func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+	if with == "" {
+		with = "{}"
+	}
+	return &taskrt.Payload{Action: "capture-memory", Step: "memory", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 3600,
+		Previous: prev, Incident: &incident.Incident{CaseID: "case-7", DryRun: dry},
+		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"}}
+}
+
+var envPinned = taskrt.Env{AVMLURL: "s3://tools-bucket/tools/avml", AVMLSha256: pinned}
+
+func script(t *testing.T, f *fakeSSM) string {
+	t.Helper()
+	if len(f.sent) != 1 {
+		t.Fatalf("%d commands sent; want 1", len(f.sent))
+	}
+	return strings.Join(f.sent[0].Parameters["commands"], "\n")
+}
+
+func TestStart(t *testing.T) {
+	h, f, ps := newTest(envPinned)
+	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != taskrt.StatusOK || res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID {
+		t.Errorf("result %s %v", res.Status, res.Outputs)
+	}
+	keys := res.Outputs["keys"].([]string)
+	if len(keys) != DefaultMaxParts || keys[0] != "cases/case-7/memory/memory.lime.compressed.part000" {
+		t.Errorf("keys = %v", keys)
+	}
+	s := script(t, f)
+	for _, want := range []string{"IRFLOW_AVML_SHA256='" + pinned + "'", "IRFLOW_COMPRESS='1'",
+		"IRFLOW_AVML_URL='https://bucket.s3.us-east-1.amazonaws.com/get/tools-bucket/tools/avml?X-Amz-Signature=abc'",
+		"'memory.lime.compressed.part015') printf"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+	if ps.puts != DefaultMaxParts || ps.gets != 1 {
+		t.Errorf("presigned %d PUTs and %d GETs; want %d and 1", ps.puts, ps.gets, DefaultMaxParts)
+	}
+}
+
+func TestStartParamsOverrideDeployment(t *testing.T) {
+	h, f, ps := newTest(envPinned)
+	other := strings.Repeat("b", 64)
+	_, err := h.Handle(context.Background(), payload("start", false, `{"avmlUrl":"https://tools.example.com/avml","avmlSha256":"`+other+`","compress":false}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := script(t, f)
+	if !strings.Contains(s, "IRFLOW_AVML_URL='https://tools.example.com/avml'") || !strings.Contains(s, "IRFLOW_AVML_SHA256='"+other+"'") ||
+		!strings.Contains(s, "IRFLOW_IMAGE='memory.lime'") || !strings.Contains(s, "IRFLOW_COMPRESS='0'") {
+		t.Errorf("script does not use the step's tool and compress: false")
+	}
+	if ps.gets != 0 {
+		t.Errorf("an https tool URL was presigned")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	fargate := payload("start", false, "", nil)
+	fargate.Target = &incident.Target{LaunchType: "FARGATE", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"}
+	tests := []struct {
+		name string
+		env  taskrt.Env
+		p    *taskrt.Payload
+		want string
+	}{
+		{"no pinned hash", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"no pinned hash in a dry run either", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", true, "", nil), "PreconditionFailedError"},
+		{"bad deployment hash", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: "abc"}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"no tool location", taskrt.Env{AVMLSha256: pinned}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"bad step hash", envPinned, payload("start", false, `{"avmlSha256":"ABC"}`, nil), "InvalidInputError"},
+		{"unsafe step url", envPinned, payload("start", false, `{"avmlUrl":"https://x/a';reboot;'"}`, nil), "InvalidInputError"},
+		{"s3 url without key", envPinned, payload("start", false, `{"avmlUrl":"s3://bucket"}`, nil), "InvalidInputError"},
+		{"unknown param", envPinned, payload("start", false, `{"avml":"x"}`, nil), "InvalidInputError"},
+		{"bad mode", envPinned, payload("request", false, "", nil), "InvalidInputError"},
+		{"fargate target", envPinned, fargate, "PreconditionFailedError"},
+		{"no evidence bucket", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: pinned, EvidenceBucket: "-"}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"check without previous", envPinned, payload("check", false, "", nil), "InvalidInputError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, ps := newTest(tt.env)
+			if tt.env.EvidenceBucket == "-" {
+				h.Env.EvidenceBucket = ""
+			}
+			_, err := h.Handle(context.Background(), tt.p)
+			if taskrt.ErrorName(err) != tt.want {
+				t.Fatalf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+			if len(f.sent) != 0 || ps.gets != 0 {
+				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.sent), ps.gets)
+			}
+		})
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	h, f, ps := newTest(envPinned)
+	res, err := h.Handle(context.Background(), payload("start", true, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
+		t.Errorf("result %s %q %v", res.Status, res.Summary, res.Outputs)
+	}
+	if len(f.sent) != 0 || ps.puts != 0 || ps.gets != 0 {
+		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.sent), ps.puts+ps.gets)
+	}
+	res, err = h.Handle(context.Background(), payload("check", true, "", res))
+	if err != nil || res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+		t.Errorf("dry-run check: %v %v", res, err)
+	}
+}
+
+// TestStartCheckCheck walks the poll loop: start, a check while the command
+// runs, a check once it succeeded, each fed the previous result.
+func TestStartCheckCheck(t *testing.T) {
+	h, f, _ := newTest(envPinned)
+	manifest := strings.Join([]string{
+		"IRFLOW-INFO avml-sha256 " + pinned, "IRFLOW-INFO image memory.lime.compressed",
+		"IRFLOW-INFO image-sha256 " + imgHash, "IRFLOW-INFO image-bytes 7", "IRFLOW-INFO parts 2",
+		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + pinned + " 4",
+		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + imgHash + " 3", "IRFLOW-DONE 2"}, "\n")
+	status := ssmtypes.CommandInvocationStatusInProgress
+	f.get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+		if aws.ToString(in.CommandId) != cmdID || aws.ToString(in.InstanceId) != inst {
+			t.Errorf("asked for %s on %s", aws.ToString(in.CommandId), aws.ToString(in.InstanceId))
+		}
+		out := &ssm.GetCommandInvocationOutput{Status: status}
+		if status == ssmtypes.CommandInvocationStatusSuccess {
+			out.StandardOutputContent = aws.String(manifest)
+		}
+		return out, nil
+	}
+	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = roundTrip(t, res)
+	res, err = h.Handle(context.Background(), payload("check", false, "", res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "InProgress" || res.Outputs["commandId"] != cmdID {
+		t.Errorf("first check outputs %v", res.Outputs)
+	}
+	status = ssmtypes.CommandInvocationStatusSuccess
+	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["done"] != true || len(res.Evidence) != 2 {
+		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)
+	}
+	if res.Evidence[1].URI != "s3://evidence/cases/case-7/memory/memory.lime.compressed.part001" || res.Evidence[1].SHA256 != imgHash || res.Evidence[1].Bytes != 3 {
+		t.Errorf("evidence = %+v", res.Evidence[1])
+	}
+	img := res.Outputs["image"].(map[string]any)
+	if img["sha256"] != imgHash || img["bytes"] != int64(7) || img["parts"] != 2 {
+		t.Errorf("image = %v", img)
+	}
+	if len(f.sent) != 1 {
+		t.Errorf("%d commands sent over the loop; want 1", len(f.sent))
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	prev := taskrt.OK("started")
+	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
+		Keys: []string{"cases/case-7/memory/memory.lime.compressed.part000"}}.Outputs(false)
+	tests := []struct {
+		name   string
+		status ssmtypes.CommandInvocationStatus
+		stdout string
+		after  time.Duration
+		want   string
+	}{
+		{"command failed", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
+		{"no image announced", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
+		{"still running after the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 61 * time.Minute, "StepTimeoutError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, _ := newTest(envPinned)
+			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
+			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
+					StandardErrorContent: aws.String("irflow: AVML hash mismatch")}, nil
+			}
+			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
+			if taskrt.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+		})
+	}
+}
+
+// roundTrip passes a result through JSON, as Step Functions does.
+func roundTrip(t *testing.T, r *taskrt.Result) *taskrt.Result {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out taskrt.Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}

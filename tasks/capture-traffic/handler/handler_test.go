@@ -1,0 +1,195 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+const (
+	cmdID   = "11111111-2222-3333-4444-555555555555"
+	inst    = "i-0123456789abcdef0"
+	taskArn = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
+	sha     = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	eni     = "eni-0123456789abcdef0"
+)
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newTest() (*Handler, *fakeSSM, *fakePresign, *fakeEC2) {
+	f := &fakeSSM{}
+	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	e := &fakeEC2{}
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps, EC2: e,
+		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
+	return h, f, ps, e
+}
+
+func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+	if with == "" {
+		with = "{}"
+	}
+	return &taskrt.Payload{Action: "capture-traffic", Step: "pcap", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1800,
+		Previous: prev, Incident: &incident.Incident{CaseID: "case-5", DryRun: dry},
+		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: taskArn, NetworkMode: "bridge",
+			ENIs:       []incident.ENI{{ID: eni}},
+			Containers: []incident.Container{{Name: "worker"}, {Name: "log_router"}}}}
+}
+
+const mirrorWith = `{"mode":"mirror","mirrorTargetId":"tmt-0123456789abcdef0","mirrorFilterId":"tmf-0123456789abcdef0"}`
+
+func TestStartTcpdump(t *testing.T) {
+	h, f, ps, e := newTest()
+	res, err := h.Handle(context.Background(), payload("start", false, `{"durationSeconds":120,"snapLength":96}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := res.Outputs["keys"].([]string)
+	if res.Outputs["done"] != false || len(keys) != 2 || keys[1] != "cases/case-5/pcap/traffic.log_router.pcap" || ps.puts != 2 {
+		t.Errorf("outputs %v", res.Outputs)
+	}
+	s := strings.Join(f.sent[0].Parameters["commands"], "\n")
+	for _, want := range []string{"IRFLOW_DURATION='120'", "IRFLOW_SNAPLEN='96'", "IRFLOW_MAX_PCAP_BYTES='4294967296'", "irflow_container 'worker' 'worker' ''"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+	if len(e.creates) != 0 {
+		t.Error("tcpdump mode created a mirror session")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	fargate := payload("start", false, "", nil)
+	fargate.Target.InstanceID = ""
+	noENI := payload("start", false, mirrorWith, nil)
+	noENI.Target.ENIs = nil
+	tests := []struct {
+		name string
+		p    *taskrt.Payload
+		want string
+	}{
+		{"capture longer than the step allows", payload("start", false, `{"durationSeconds":1800}`, nil), "InvalidInputError"},
+		{"too short", payload("start", false, `{"durationSeconds":1}`, nil), "InvalidInputError"},
+		{"snap length", payload("start", false, `{"snapLength":-1}`, nil), "InvalidInputError"},
+		{"unknown mode", payload("start", false, `{"mode":"span"}`, nil), "InvalidInputError"},
+		{"mirror without target", payload("start", false, `{"mode":"mirror","mirrorFilterId":"tmf-0123456789abcdef0"}`, nil), "InvalidInputError"},
+		{"mirror without filter", payload("start", false, `{"mode":"mirror","mirrorTargetId":"tmt-0123456789abcdef0"}`, nil), "InvalidInputError"},
+		{"bad target id", payload("start", false, `{"mode":"mirror","mirrorTargetId":"tmt-x;y","mirrorFilterId":"tmf-0123456789abcdef0"}`, nil), "InvalidInputError"},
+		{"bad step mode", payload("request", false, "", nil), "InvalidInputError"},
+		{"fargate tcpdump", fargate, "PreconditionFailedError"},
+		{"mirror without ENI", noENI, "PreconditionFailedError"},
+		{"check without previous", payload("check", false, "", nil), "InvalidInputError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, ps, e := newTest()
+			_, err := h.Handle(context.Background(), tt.p)
+			if taskrt.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+			if len(f.sent)+ps.puts+len(e.creates) != 0 {
+				t.Errorf("changed something before failing")
+			}
+		})
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	for _, with := range []string{"", mirrorWith} {
+		h, f, ps, e := newTest()
+		res, err := h.Handle(context.Background(), payload("start", true, with, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+			t.Errorf("%s: %s %v", with, res.Status, res.Outputs)
+		}
+		if len(f.sent)+ps.puts+len(e.creates) != 0 {
+			t.Errorf("%s: a dry run sent, presigned or created something", with)
+		}
+	}
+}
+
+func TestStartCheckCheck(t *testing.T) {
+	h, f, _, _ := newTest()
+	status := ssmtypes.CommandInvocationStatusInProgress
+	manifest := "IRFLOW-INFO packets.worker 42\nIRFLOW-INFO truncated.worker stopped at 4294967296 bytes\n" +
+		"IRFLOW-EVIDENCE traffic.worker.pcap " + sha + " 4294967296\n" +
+		"IRFLOW-SKIP traffic.log_router.pcap shares its network namespace with a container captured already\nIRFLOW-DONE 1\n"
+	f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
+	}
+	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res))); err != nil || res.Outputs["done"] != false {
+		t.Fatalf("first check: %v %v", res, err)
+	}
+	status = ssmtypes.CommandInvocationStatusSuccess
+	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["done"] != true || len(res.Evidence) != 1 || res.Evidence[0].URI != "s3://evidence/cases/case-5/pcap/traffic.worker.pcap" {
+		t.Fatalf("second check %v %v", res.Outputs, res.Evidence)
+	}
+	if res.Outputs["packets"].(map[string]string)["worker"] != "42" || !strings.Contains(res.Summary, "worker stopped at the 4294967296-byte cap") {
+		t.Errorf("summary %q, packets %v", res.Summary, res.Outputs["packets"])
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	prev := taskrt.OK("started")
+	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
+		Keys: []string{"cases/case-5/pcap/traffic.worker.pcap"}}.Outputs(false)
+	tests := []struct {
+		name   string
+		status ssmtypes.CommandInvocationStatus
+		stdout string
+		after  time.Duration
+		want   string
+	}{
+		{"nothing captured", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-SKIP traffic.worker.pcap container worker is not running\nIRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
+		{"no tcpdump on the host", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
+		{"past the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 31 * time.Minute, "StepTimeoutError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, _, _ := newTest()
+			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
+			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
+					StandardErrorContent: aws.String("irflow: tcpdump is not installed on this host")}, nil
+			}
+			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
+			if taskrt.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+		})
+	}
+}
+
+func roundTrip(t *testing.T, r *taskrt.Result) *taskrt.Result {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out taskrt.Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}

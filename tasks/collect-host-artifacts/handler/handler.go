@@ -1,0 +1,257 @@
+package handler
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+//go:embed collect.sh
+var collectSh string
+
+// Artifacts are the values of with.include, in collection order.
+var Artifacts = []string{"docker-inspect", "docker-diff", "docker-logs", "process-list", "ecs-agent-logs", "network-connections"}
+
+// Defaults of the catalog's params schema and its bounds.
+const (
+	DefaultMaxLogLines = 50000
+	minLogLines        = 100
+	maxLogLines        = 1000000
+)
+
+// Handler collects the host's artifacts of the task.
+type Handler struct {
+	Runner  *hostcmd.Runner
+	Presign taskrt.S3PresignAPI
+	// Env gives the evidence bucket.
+	Env   taskrt.Env
+	Paths hostcmd.Paths
+}
+
+// Params are the step's `with:` (tasks/catalog/params/collect-host-artifacts.json).
+type Params struct {
+	Include     []string `json:"include"`
+	MaxLogLines int      `json:"maxLogLines"`
+}
+
+// New builds the handler with real clients.
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
+	h := &Handler{
+		Runner:  &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env)},
+		Presign: s3.NewPresignClient(taskrt.NewS3(cfg)),
+		Env:     env,
+		Paths:   hostcmd.DefaultPaths(),
+	}
+	return h.Handle
+}
+
+// Handle starts the collection (mode start) or reports on it (mode check).
+func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+	params, err := decodeParams(p)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := hostcmd.Instance(p, "there is no host to collect from")
+	if err != nil {
+		return nil, err
+	}
+	switch p.Mode {
+	case "check":
+		if p.DryRun() {
+			return taskrt.DryRun("dry run: no collection was started").With("done", true), nil
+		}
+		return h.check(ctx, p, inst)
+	case "", "start":
+	default:
+		return nil, &taskrt.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
+	}
+	task, err := hostcmd.TaskVar(p.Target)
+	if err != nil {
+		return nil, err
+	}
+	containers, err := hostcmd.Containers(p.Target)
+	if err != nil {
+		return nil, err
+	}
+	names := fileNames(params.Include, containers)
+	keys, err := hostcmd.Keys(p, names)
+	if err != nil {
+		return nil, err
+	}
+	if p.DryRun() {
+		return taskrt.DryRun(fmt.Sprintf("would collect %d artifacts of %d container(s) from %s through SSM", len(names), len(containers), inst)).
+			With("done", true).With("instanceId", inst).With("include", params.Include).With("keys", keys), nil
+	}
+	timeout := hostcmd.StepTimeout(p)
+	uploads, err := hostcmd.Presign(ctx, h.Presign, h.Env.EvidenceBucket, names, keys, hostcmd.URLExpiry(timeout))
+	if err != nil {
+		return nil, err
+	}
+	s := &hostcmd.Script{Action: p.Action, CaseID: p.CaseID(), Step: p.Folder(), Paths: h.Paths, Uploads: uploads, Body: collectSh,
+		Vars: []hostcmd.Var{task,
+			{Name: "INCLUDE", Value: strings.Join(params.Include, " "), Pattern: includeList},
+			{Name: "MAX_LOG_LINES", Value: strconv.Itoa(params.MaxLogLines), Pattern: digits}}}
+	for _, c := range containers {
+		s.Targets = append(s.Targets, c.Call())
+	}
+	script, err := s.Render()
+	if err != nil {
+		return nil, &taskrt.InvalidInputError{Field: "host script", Reason: err.Error()}
+	}
+	started, err := h.Runner.Start(ctx, p, hostcmd.Command{InstanceID: inst, Script: script, Keys: keys, Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	verb := "started"
+	if started.Reused {
+		verb = "already started"
+	}
+	res := taskrt.OK(fmt.Sprintf("collection of %d host artifacts from %s %s (SSM command %s)", len(names), inst, verb, started.CommandID))
+	res.Outputs = started.Outputs(false)
+	return res.With("reused", started.Reused).With("include", params.Include), nil
+}
+
+func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*taskrt.Result, error) {
+	prog, err := h.Runner.Poll(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !prog.Done {
+		res := taskrt.OK(fmt.Sprintf("host artifacts of %s: SSM command %s %s", inst, prog.CommandID, prog.Status))
+		res.Outputs = prog.Outputs(false)
+		return res.With("ssmStatus", prog.Status), nil
+	}
+	m := prog.Manifest
+	if len(m.Files) == 0 {
+		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s collected nothing: %s", prog.CommandID, inst, firstReasons(m.Skipped))}
+	}
+	if h.Env.EvidenceBucket == "" {
+		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+	}
+	summary := fmt.Sprintf("collected %d host artifacts from %s", len(m.Files), inst)
+	if len(m.Skipped) > 0 {
+		summary += fmt.Sprintf("; %d skipped (%s)", len(m.Skipped), firstReasons(m.Skipped))
+	}
+	res := taskrt.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	res.Outputs = prog.Outputs(true)
+	return res.With("ssmStatus", prog.Status).With("skipped", nonNil(m.Skipped)).With("containers", containerIDs(m.Info)), nil
+}
+
+var (
+	digits      = regexp.MustCompile(`^[0-9]{1,7}$`)
+	includeList = regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`)
+)
+
+func decodeParams(p *taskrt.Payload) (Params, error) {
+	var params Params
+	if err := p.DecodeWith(&params); err != nil {
+		return params, err
+	}
+	if params.Include == nil {
+		params.Include = append([]string(nil), Artifacts...)
+	}
+	if len(params.Include) == 0 {
+		return params, &taskrt.InvalidInputError{Field: "with.include", Reason: "names no artifact"}
+	}
+	seen := map[string]bool{}
+	for _, a := range params.Include {
+		if !isArtifact(a) {
+			return params, &taskrt.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is not one of %s", a, strings.Join(Artifacts, ", "))}
+		}
+		if seen[a] {
+			return params, &taskrt.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is listed twice", a)}
+		}
+		seen[a] = true
+	}
+	if params.MaxLogLines == 0 {
+		params.MaxLogLines = DefaultMaxLogLines
+	}
+	if params.MaxLogLines < minLogLines || params.MaxLogLines > maxLogLines {
+		return params, &taskrt.InvalidInputError{Field: "with.maxLogLines", Reason: fmt.Sprintf("%d is not between %d and %d", params.MaxLogLines, minLogLines, maxLogLines)}
+	}
+	return params, nil
+}
+
+func isArtifact(a string) bool {
+	for _, x := range Artifacts {
+		if a == x {
+			return true
+		}
+	}
+	return false
+}
+
+// fileNames are the objects the script may upload, matching collect.sh's
+// irflow_file: <artifact>.<container>.<ext> per container, then the agent logs.
+func fileNames(include []string, containers []hostcmd.Container) []string {
+	want := map[string]bool{}
+	for _, a := range include {
+		want[a] = true
+	}
+	ext := map[string]string{"docker-inspect": "json", "docker-logs": "log"}
+	var out []string
+	for _, c := range containers {
+		for _, a := range Artifacts {
+			if a == "ecs-agent-logs" || !want[a] {
+				continue
+			}
+			e := ext[a]
+			if e == "" {
+				e = "txt"
+			}
+			out = append(out, fmt.Sprintf("%s.%s.%s", a, c.Key, e))
+		}
+	}
+	if want["ecs-agent-logs"] {
+		out = append(out, "ecs-agent-logs.tar.gz")
+	}
+	return out
+}
+
+// containerIDs are the Docker ids the script found, by container key.
+func containerIDs(info map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range info {
+		if key, ok := strings.CutPrefix(k, "container."); ok {
+			out[key] = v
+		}
+	}
+	return out
+}
+
+func firstReasons(skipped []hostcmd.Skip) string {
+	var rs []string
+	seen := map[string]bool{}
+	for _, s := range skipped {
+		if !seen[s.Reason] {
+			seen[s.Reason] = true
+			rs = append(rs, s.Reason)
+		}
+	}
+	sort.Strings(rs)
+	if len(rs) > 3 {
+		rs = append(rs[:3], "…")
+	}
+	if len(rs) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(rs, "; ")
+}
+
+func nonNil(s []hostcmd.Skip) []hostcmd.Skip {
+	if s == nil {
+		return []hostcmd.Skip{}
+	}
+	return s
+}

@@ -1,0 +1,211 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+const (
+	cmdID   = "11111111-2222-3333-4444-555555555555"
+	inst    = "i-0123456789abcdef0"
+	taskArn = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
+	sha     = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	fullID  = "3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a"
+)
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newTest() (*Handler, *fakeSSM, *fakePresign) {
+	f := &fakeSSM{}
+	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps,
+		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
+	return h, f, ps
+}
+
+func target() *incident.Target {
+	return &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: taskArn, NetworkMode: "bridge",
+		Containers: []incident.Container{{Name: "worker", RuntimeID: fullID}, {Name: "log_router"}}}
+}
+
+func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+	if with == "" {
+		with = "{}"
+	}
+	return &taskrt.Payload{Action: "collect-host-artifacts", Step: "host", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1200,
+		Previous: prev, Incident: &incident.Incident{CaseID: "case-9", DryRun: dry}, Target: target()}
+}
+
+func TestStart(t *testing.T) {
+	h, f, ps := newTest()
+	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID || len(f.sent) != 1 {
+		t.Fatalf("result %v, %d commands", res.Outputs, len(f.sent))
+	}
+	keys := res.Outputs["keys"].([]string)
+	if len(keys) != 11 || ps.puts != 11 || keys[0] != "cases/case-9/host/docker-inspect.worker.json" || keys[10] != "cases/case-9/host/ecs-agent-logs.tar.gz" {
+		t.Errorf("keys = %v (%d presigned)", keys, ps.puts)
+	}
+	s := strings.Join(f.sent[0].Parameters["commands"], "\n")
+	for _, want := range []string{"IRFLOW_TASK_ARN='" + taskArn + "'", "IRFLOW_MAX_LOG_LINES='50000'",
+		"IRFLOW_INCLUDE='docker-inspect docker-diff docker-logs process-list ecs-agent-logs network-connections'",
+		"\tirflow_container 'worker' 'worker' '" + fullID + "'", "\tirflow_container 'log_router' 'log_router' ''"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+}
+
+func TestFileNames(t *testing.T) {
+	cs := []hostcmd.Container{{Name: "a", Key: "a"}, {Name: "b", Key: "b"}}
+	got := fileNames([]string{"ecs-agent-logs", "docker-logs", "network-connections"}, cs)
+	want := []string{"docker-logs.a.log", "network-connections.a.txt", "docker-logs.b.log", "network-connections.b.txt", "ecs-agent-logs.tar.gz"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("fileNames = %v; want %v", got, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	with := func(w string) *taskrt.Payload { return payload("start", false, w, nil) }
+	tweak := func(f func(*incident.Target)) *taskrt.Payload {
+		p := payload("start", false, "", nil)
+		f(p.Target)
+		return p
+	}
+	tests := []struct {
+		name string
+		p    *taskrt.Payload
+		want string
+	}{
+		{"unknown artifact", with(`{"include":["core-dump"]}`), "InvalidInputError"},
+		{"artifact twice", with(`{"include":["docker-diff","docker-diff"]}`), "InvalidInputError"},
+		{"empty include", with(`{"include":[]}`), "InvalidInputError"},
+		{"too few log lines", with(`{"maxLogLines":10}`), "InvalidInputError"},
+		{"unknown param", with(`{"lines":10}`), "InvalidInputError"},
+		{"bad mode", payload("wait", false, "", nil), "InvalidInputError"},
+		{"fargate", tweak(func(t *incident.Target) { t.LaunchType, t.InstanceID = "FARGATE", "" }), "PreconditionFailedError"},
+		{"no containers", tweak(func(t *incident.Target) { t.Containers = nil }), "PreconditionFailedError"},
+		{"unsafe container name", tweak(func(t *incident.Target) { t.Containers[0].Name = "w';reboot;'" }), "InvalidInputError"},
+		{"unsafe runtime id", tweak(func(t *incident.Target) { t.Containers[0].RuntimeID = "$(reboot)" }), "InvalidInputError"},
+		{"unsafe task arn", tweak(func(t *incident.Target) { t.TaskArn += "';reboot" }), "InvalidInputError"},
+		{"check without previous", payload("check", false, "", nil), "InvalidInputError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, ps := newTest()
+			_, err := h.Handle(context.Background(), tt.p)
+			if taskrt.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+			if len(f.sent) != 0 || ps.puts != 0 {
+				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.sent), ps.puts)
+			}
+		})
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	h, f, ps := newTest()
+	res, err := h.Handle(context.Background(), payload("start", true, `{"include":["docker-logs"]}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
+		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
+	}
+	if len(f.sent) != 0 || ps.puts != 0 {
+		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.sent), ps.puts)
+	}
+}
+
+func TestStartCheckCheck(t *testing.T) {
+	h, f, _ := newTest()
+	status := ssmtypes.CommandInvocationStatusPending
+	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + sha + " 10\n" +
+		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + sha + " 99\nIRFLOW-DONE 2\n"
+	f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
+	}
+	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	if err != nil || res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "Pending" {
+		t.Fatalf("first check: %v %v", res, err)
+	}
+	status = ssmtypes.CommandInvocationStatusSuccess
+	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["done"] != true || len(res.Evidence) != 2 || res.Evidence[1].URI != "s3://evidence/cases/case-9/host/ecs-agent-logs.tar.gz" {
+		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)
+	}
+	skipped := res.Outputs["skipped"].([]hostcmd.Skip)
+	if len(skipped) != 1 || !strings.Contains(res.Summary, "1 skipped (container is not running)") {
+		t.Errorf("skipped %v, summary %q", skipped, res.Summary)
+	}
+	if ids := res.Outputs["containers"].(map[string]string); ids["worker"] != fullID {
+		t.Errorf("containers = %v", ids)
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	prev := taskrt.OK("started")
+	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
+		Keys: []string{"cases/case-9/host/docker-diff.worker.txt"}}.Outputs(false)
+	tests := []struct {
+		name   string
+		status ssmtypes.CommandInvocationStatus
+		stdout string
+		after  time.Duration
+		want   string
+	}{
+		{"nothing collected", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-SKIP docker-diff.worker.txt container worker of the task is not on this host\nIRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
+		{"command failed", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
+		{"past the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 21 * time.Minute, "StepTimeoutError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f, _ := newTest()
+			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
+			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
+					StandardErrorContent: aws.String("irflow: docker is not installed on this host")}, nil
+			}
+			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
+			if taskrt.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			}
+		})
+	}
+}
+
+func roundTrip(t *testing.T, r *taskrt.Result) *taskrt.Result {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out taskrt.Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}

@@ -1,0 +1,114 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/irflow/irflow/tasks/internal/mototest"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/snapshot-volumes/handler"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
+
+func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool) (*taskrt.Result, error) {
+	t.Helper()
+	rt := &taskrt.Runtime{Action: "snapshot-volumes", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	out, err := rt.Invoke(context.Background(), w.Payload("snapshot-volumes", "disks", lt, caseID, dry, nil, nil))
+	if err != nil {
+		return nil, err
+	}
+	var res taskrt.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	return &res, nil
+}
+
+// caseSnapshots are moto's snapshots tagged with the case.
+func caseSnapshots(t *testing.T, w *mototest.World, caseID string) []ec2types.Snapshot {
+	t.Helper()
+	out, err := ec2.NewFromConfig(w.Cfg).DescribeSnapshots(context.Background(), &ec2.DescribeSnapshotsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("tag:irflow:case-id"), Values: []string{caseID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Snapshots
+}
+
+func TestSnapshotTwiceAgainstMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	first, err := run(t, w, "EC2", "case-snap-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := run(t, w, "EC2", "case-snap-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := caseSnapshots(t, w, "case-snap-1")
+	if len(snaps) != len(w.VolumeIDs) || len(snaps) == 0 {
+		t.Fatalf("moto has %d snapshots for the case; want one per volume (%d)", len(snaps), len(w.VolumeIDs))
+	}
+	if first.Outputs["existing"] != false || second.Outputs["existing"] != true {
+		t.Errorf("existing: first %v, second %v", first.Outputs["existing"], second.Outputs["existing"])
+	}
+	a, _ := json.Marshal(first.Outputs["snapshots"])
+	b, _ := json.Marshal(second.Outputs["snapshots"])
+	var as, bs []handler.Snapshot
+	_ = json.Unmarshal(a, &as)
+	_ = json.Unmarshal(b, &bs)
+	if len(as) != len(bs) || as[0].SnapshotID != bs[0].SnapshotID || as[0].VolumeID != w.VolumeIDs[0] {
+		t.Errorf("second run reports %v; first %v", bs, as)
+	}
+	for _, s := range snaps {
+		tags := map[string]string{}
+		for _, tg := range s.Tags {
+			tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		if tags["irflow:step"] != "disks" || tags["Name"] != "irflow-case-snap-1-disks" {
+			t.Errorf("%s tags %v", aws.ToString(s.SnapshotId), tags)
+		}
+	}
+	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-snap-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := taskrt.Verify(records); err != nil || len(records) != 4 {
+		t.Errorf("audit chain: %d records, %v", len(records), err)
+	}
+}
+
+func TestDryRunAgainstMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	before, err := ec2.NewFromConfig(w.Cfg).DescribeSnapshots(context.Background(), &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, w, "EC2", "case-snap-dry", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := ec2.NewFromConfig(w.Cfg).DescribeSnapshots(context.Background(), &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
+	if res.Status != taskrt.StatusDryRun || len(after.Snapshots) != len(before.Snapshots) {
+		t.Errorf("dry run %s; snapshots %d -> %d", res.Status, len(before.Snapshots), len(after.Snapshots))
+	}
+}
+
+func TestFargateAgainstMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	_, err := run(t, w, "FARGATE", "case-snap-fg", false)
+	if taskrt.ErrorName(err) != "PreconditionFailedError" {
+		t.Errorf("err = %v; want PreconditionFailedError", err)
+	}
+	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-snap-fg")
+	if err := taskrt.Verify(records); err != nil || len(records) != 2 || records[1].Event != "error" {
+		t.Errorf("audit chain: %+v, %v", records, err)
+	}
+}
