@@ -1,0 +1,285 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+)
+
+// fakeEC2 is a function-field fake of the three interfaces. newFake wires
+// the fields to a small in-memory VPC; tests replace fields to inject faults.
+type fakeEC2 struct {
+	describeNIs          func(*ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error)
+	createTags           func(*ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error)
+	modifyNI             func(*ec2.ModifyNetworkInterfaceAttributeInput) (*ec2.ModifyNetworkInterfaceAttributeOutput, error)
+	describeSGs          func(*ec2.DescribeSecurityGroupsInput) (*ec2.DescribeSecurityGroupsOutput, error)
+	createSG             func(*ec2.CreateSecurityGroupInput) (*ec2.CreateSecurityGroupOutput, error)
+	authorizeEgress      func(*ec2.AuthorizeSecurityGroupEgressInput) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
+	revokeEgress         func(*ec2.RevokeSecurityGroupEgressInput) (*ec2.RevokeSecurityGroupEgressOutput, error)
+	revokeIngress        func(*ec2.RevokeSecurityGroupIngressInput) (*ec2.RevokeSecurityGroupIngressOutput, error)
+	describeVpcEndpoints func(*ec2.DescribeVpcEndpointsInput) (*ec2.DescribeVpcEndpointsOutput, error)
+	describePrefixLists  func(*ec2.DescribePrefixListsInput) (*ec2.DescribePrefixListsOutput, error)
+
+	calls []string
+}
+
+var (
+	_ eniAPI      = (*fakeEC2)(nil)
+	_ groupAPI    = (*fakeEC2)(nil)
+	_ endpointAPI = (*fakeEC2)(nil)
+)
+
+// mutating are the calls a dry run must never make.
+var mutating = map[string]bool{"CreateTags": true, "ModifyNetworkInterfaceAttribute": true, "CreateSecurityGroup": true,
+	"AuthorizeSecurityGroupEgress": true, "RevokeSecurityGroupEgress": true, "RevokeSecurityGroupIngress": true}
+
+func (f *fakeEC2) mutations() []string {
+	var out []string
+	for _, c := range f.calls {
+		if mutating[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeEC2) count(call string) int {
+	n := 0
+	for _, c := range f.calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeEC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeNetworkInterfacesInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
+	f.calls = append(f.calls, "DescribeNetworkInterfaces")
+	return f.describeNIs(in)
+}
+func (f *fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	f.calls = append(f.calls, "CreateTags")
+	return f.createTags(in)
+}
+func (f *fakeEC2) ModifyNetworkInterfaceAttribute(_ context.Context, in *ec2.ModifyNetworkInterfaceAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error) {
+	f.calls = append(f.calls, "ModifyNetworkInterfaceAttribute")
+	return f.modifyNI(in)
+}
+func (f *fakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecurityGroupsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
+	f.calls = append(f.calls, "DescribeSecurityGroups")
+	return f.describeSGs(in)
+}
+func (f *fakeEC2) CreateSecurityGroup(_ context.Context, in *ec2.CreateSecurityGroupInput, _ ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error) {
+	f.calls = append(f.calls, "CreateSecurityGroup")
+	return f.createSG(in)
+}
+func (f *fakeEC2) AuthorizeSecurityGroupEgress(_ context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, _ ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error) {
+	f.calls = append(f.calls, "AuthorizeSecurityGroupEgress")
+	return f.authorizeEgress(in)
+}
+func (f *fakeEC2) RevokeSecurityGroupEgress(_ context.Context, in *ec2.RevokeSecurityGroupEgressInput, _ ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error) {
+	f.calls = append(f.calls, "RevokeSecurityGroupEgress")
+	return f.revokeEgress(in)
+}
+func (f *fakeEC2) RevokeSecurityGroupIngress(_ context.Context, in *ec2.RevokeSecurityGroupIngressInput, _ ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error) {
+	f.calls = append(f.calls, "RevokeSecurityGroupIngress")
+	return f.revokeIngress(in)
+}
+func (f *fakeEC2) DescribeVpcEndpoints(_ context.Context, in *ec2.DescribeVpcEndpointsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error) {
+	f.calls = append(f.calls, "DescribeVpcEndpoints")
+	return f.describeVpcEndpoints(in)
+}
+func (f *fakeEC2) DescribePrefixLists(_ context.Context, in *ec2.DescribePrefixListsInput, _ ...func(*ec2.Options)) (*ec2.DescribePrefixListsOutput, error) {
+	f.calls = append(f.calls, "DescribePrefixLists")
+	return f.describePrefixLists(in)
+}
+
+// vpcState is the in-memory VPC newFake serves.
+type vpcState struct {
+	enis      map[string]*ec2types.NetworkInterface
+	groups    map[string]*ec2types.SecurityGroup
+	endpoints []ec2types.VpcEndpoint
+	nextID    int
+}
+
+func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"} }
+
+func filterValue(fs []ec2types.Filter, name string) string {
+	for _, f := range fs {
+		if aws.ToString(f.Name) == name && len(f.Values) > 0 {
+			return f.Values[0]
+		}
+	}
+	return ""
+}
+
+func newFake(s *vpcState) *fakeEC2 {
+	f := &fakeEC2{}
+	f.describeNIs = func(in *ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error) {
+		out := &ec2.DescribeNetworkInterfacesOutput{}
+		for _, id := range in.NetworkInterfaceIds {
+			ni, ok := s.enis[id]
+			if !ok {
+				return nil, apiErr("InvalidNetworkInterfaceID.NotFound")
+			}
+			out.NetworkInterfaces = append(out.NetworkInterfaces, *ni)
+		}
+		if inst := filterValue(in.Filters, "attachment.instance-id"); inst != "" {
+			for _, ni := range s.enis {
+				if ni.Attachment != nil && aws.ToString(ni.Attachment.InstanceId) == inst {
+					out.NetworkInterfaces = append(out.NetworkInterfaces, *ni)
+				}
+			}
+		}
+		return out, nil
+	}
+	f.createTags = func(in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) {
+		for _, id := range in.Resources {
+			ni := s.enis[id]
+			for _, t := range in.Tags {
+				kept := ni.TagSet[:0]
+				for _, old := range ni.TagSet {
+					if aws.ToString(old.Key) != aws.ToString(t.Key) {
+						kept = append(kept, old)
+					}
+				}
+				ni.TagSet = append(kept, t)
+			}
+		}
+		return &ec2.CreateTagsOutput{}, nil
+	}
+	f.modifyNI = func(in *ec2.ModifyNetworkInterfaceAttributeInput) (*ec2.ModifyNetworkInterfaceAttributeOutput, error) {
+		ni := s.enis[aws.ToString(in.NetworkInterfaceId)]
+		ni.Groups = nil
+		for _, g := range in.Groups {
+			ni.Groups = append(ni.Groups, ec2types.GroupIdentifier{GroupId: aws.String(g), GroupName: s.groups[g].GroupName})
+		}
+		return &ec2.ModifyNetworkInterfaceAttributeOutput{}, nil
+	}
+	f.describeSGs = func(in *ec2.DescribeSecurityGroupsInput) (*ec2.DescribeSecurityGroupsOutput, error) {
+		out := &ec2.DescribeSecurityGroupsOutput{}
+		for _, g := range s.groups {
+			if aws.ToString(g.VpcId) == filterValue(in.Filters, "vpc-id") && aws.ToString(g.GroupName) == filterValue(in.Filters, "group-name") {
+				out.SecurityGroups = append(out.SecurityGroups, *g)
+			}
+		}
+		return out, nil
+	}
+	f.createSG = func(in *ec2.CreateSecurityGroupInput) (*ec2.CreateSecurityGroupOutput, error) {
+		s.nextID++
+		id := fmt.Sprintf("sg-q%d", s.nextID)
+		s.groups[id] = &ec2types.SecurityGroup{GroupId: aws.String(id), GroupName: in.GroupName, VpcId: in.VpcId,
+			Tags:                in.TagSpecifications[0].Tags,
+			IpPermissionsEgress: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}
+		return &ec2.CreateSecurityGroupOutput{GroupId: aws.String(id)}, nil
+	}
+	setRules := func(perms *[]ec2types.IpPermission, add, remove []ec2types.IpPermission) {
+		kept, _ := diff(explode(remove), explode(*perms))
+		added, _ := diff(kept, explode(add))
+		*perms = permissions(append(kept, added...))
+	}
+	f.authorizeEgress = func(in *ec2.AuthorizeSecurityGroupEgressInput) (*ec2.AuthorizeSecurityGroupEgressOutput, error) {
+		g := s.groups[aws.ToString(in.GroupId)]
+		setRules(&g.IpPermissionsEgress, in.IpPermissions, nil)
+		return &ec2.AuthorizeSecurityGroupEgressOutput{}, nil
+	}
+	f.revokeEgress = func(in *ec2.RevokeSecurityGroupEgressInput) (*ec2.RevokeSecurityGroupEgressOutput, error) {
+		g := s.groups[aws.ToString(in.GroupId)]
+		setRules(&g.IpPermissionsEgress, nil, in.IpPermissions)
+		return &ec2.RevokeSecurityGroupEgressOutput{}, nil
+	}
+	f.revokeIngress = func(in *ec2.RevokeSecurityGroupIngressInput) (*ec2.RevokeSecurityGroupIngressOutput, error) {
+		g := s.groups[aws.ToString(in.GroupId)]
+		setRules(&g.IpPermissions, nil, in.IpPermissions)
+		return &ec2.RevokeSecurityGroupIngressOutput{}, nil
+	}
+	f.describeVpcEndpoints = func(in *ec2.DescribeVpcEndpointsInput) (*ec2.DescribeVpcEndpointsOutput, error) {
+		var out []ec2types.VpcEndpoint
+		for _, ep := range s.endpoints {
+			if aws.ToString(ep.VpcId) == filterValue(in.Filters, "vpc-id") {
+				out = append(out, ep)
+			}
+		}
+		return &ec2.DescribeVpcEndpointsOutput{VpcEndpoints: out}, nil
+	}
+	f.describePrefixLists = func(in *ec2.DescribePrefixListsInput) (*ec2.DescribePrefixListsOutput, error) {
+		name := filterValue(in.Filters, "prefix-list-name")
+		if !strings.HasSuffix(name, ".s3") {
+			return &ec2.DescribePrefixListsOutput{}, nil
+		}
+		return &ec2.DescribePrefixListsOutput{PrefixLists: []ec2types.PrefixList{{PrefixListId: aws.String("pl-63a5400a"), PrefixListName: aws.String(name)}}}, nil
+	}
+	return f
+}
+
+// newVPC is vpc-1 with an app group, a Fargate task ENI and an instance
+// with two ENIs, all on the app group.
+func newVPC() *vpcState {
+	s := &vpcState{enis: map[string]*ec2types.NetworkInterface{}, groups: map[string]*ec2types.SecurityGroup{}}
+	s.groups["sg-app"] = &ec2types.SecurityGroup{GroupId: aws.String("sg-app"), GroupName: aws.String("app"), VpcId: aws.String("vpc-1")}
+	s.groups["sg-ops"] = &ec2types.SecurityGroup{GroupId: aws.String("sg-ops"), GroupName: aws.String("ops"), VpcId: aws.String("vpc-1")}
+	eni := func(id, instance string, groups ...string) {
+		ni := &ec2types.NetworkInterface{NetworkInterfaceId: aws.String(id), VpcId: aws.String("vpc-1")}
+		for _, g := range groups {
+			ni.Groups = append(ni.Groups, ec2types.GroupIdentifier{GroupId: aws.String(g), GroupName: s.groups[g].GroupName})
+		}
+		if instance != "" {
+			ni.Attachment = &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(instance)}
+		}
+		s.enis[id] = ni
+	}
+	eni("eni-task", "", "sg-app")
+	eni("eni-inst0", "i-1", "sg-app", "sg-ops")
+	eni("eni-inst1", "i-1", "sg-ops")
+	return s
+}
+
+// withEndpoints adds the SSM interface endpoints (one ENI each) and an S3
+// gateway endpoint to vpc-1; skip names a service to leave out.
+func (s *vpcState) withEndpoints(skip ...string) *vpcState {
+	skipped := map[string]bool{}
+	for _, k := range skip {
+		skipped[k] = true
+	}
+	for i, svc := range []string{"ssm", "ssmmessages", "ec2messages", "s3"} {
+		if skipped[svc] {
+			continue
+		}
+		ep := ec2types.VpcEndpoint{VpcEndpointId: aws.String("vpce-" + svc), VpcId: aws.String("vpc-1"), State: "available",
+			ServiceName: aws.String("com.amazonaws.us-east-1." + svc), PrivateDnsEnabled: aws.Bool(true)}
+		if svc == "s3" {
+			ep.VpcEndpointType = ec2types.VpcEndpointTypeGateway
+		} else {
+			ep.VpcEndpointType = ec2types.VpcEndpointTypeInterface
+			id := "eni-vpce-" + svc
+			ep.NetworkInterfaceIds = []string{id}
+			s.enis[id] = &ec2types.NetworkInterface{NetworkInterfaceId: aws.String(id), VpcId: aws.String("vpc-1"),
+				PrivateIpAddresses: []ec2types.NetworkInterfacePrivateIpAddress{{PrivateIpAddress: aws.String(fmt.Sprintf("10.0.1.%d", 10+i))}}}
+		}
+		s.endpoints = append(s.endpoints, ep)
+	}
+	return s
+}
+
+func (s *vpcState) groupsOf(eni string) []string {
+	var out []string
+	for _, g := range s.enis[eni].Groups {
+		out = append(out, aws.ToString(g.GroupId))
+	}
+	return out
+}
+
+func (s *vpcState) named(name string) []*ec2types.SecurityGroup {
+	var out []*ec2types.SecurityGroup
+	for _, g := range s.groups {
+		if aws.ToString(g.GroupName) == name {
+			out = append(out, g)
+		}
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// groupAPI finds, creates and tightens quarantine groups.
+type groupAPI interface {
+	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
+	CreateSecurityGroup(ctx context.Context, in *ec2.CreateSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error)
+	AuthorizeSecurityGroupEgress(ctx context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, opts ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
+	RevokeSecurityGroupEgress(ctx context.Context, in *ec2.RevokeSecurityGroupEgressInput, opts ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error)
+	RevokeSecurityGroupIngress(ctx context.Context, in *ec2.RevokeSecurityGroupIngressInput, opts ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error)
+}
+
+// Tags irflow puts on the groups it owns.
+const (
+	tagQuarantine = "irflow:quarantine"
+	tagVariant    = "irflow:quarantine-variant"
+)
+
+// groupPlan is the quarantine group of one VPC: the one found, or the one to create.
+type groupPlan struct {
+	VpcID     string `json:"vpcId"`
+	GroupID   string `json:"groupId"` // "" until created
+	GroupName string `json:"groupName"`
+	Created   bool   `json:"created"` // created by this run (or, in a dry run, would be)
+	// Egress is what the group allows once this run is done; empty: nothing.
+	Egress []string `json:"egress"`
+	// Tightened lists the rules this run revoked from an existing group
+	// (left by an interrupted run or added by hand).
+	Tightened []string `json:"tightened,omitempty"`
+	S3        string   `json:"s3Endpoint,omitempty"`
+
+	want              []rule
+	haveEgress, haveI []rule
+}
+
+// findGroup looks the VPC's quarantine group up by name. A group of that name
+// that irflow did not tag is someone else's: irflow will not rewrite its rules.
+func (h *Handler) findGroup(ctx context.Context, vpcID, name string) (*ec2types.SecurityGroup, error) {
+	out, err := h.Groups.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpcID}},
+		{Name: aws.String("group-name"), Values: []string{name}},
+	}})
+	if err != nil {
+		return nil, taskrt.AWSError("ec2:DescribeSecurityGroups "+name+" in "+vpcID, err)
+	}
+	for i, g := range out.SecurityGroups {
+		if aws.ToString(g.GroupName) != name || aws.ToString(g.VpcId) != vpcID {
+			continue
+		}
+		if tagValue(g.Tags, tagQuarantine) != "true" {
+			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+				"security group %s (%s) in %s is not tagged %s=true: it is not irflow's; choose another quarantineGroupName",
+				name, aws.ToString(g.GroupId), vpcID, tagQuarantine)}
+		}
+		return &out.SecurityGroups[i], nil
+	}
+	return nil, nil
+}
+
+// planGroup describes what the VPC's quarantine group is and must become.
+func (h *Handler) planGroup(ctx context.Context, vpcID, name string, want []rule) (*groupPlan, error) {
+	g, err := h.findGroup(ctx, vpcID, name)
+	if err != nil {
+		return nil, err
+	}
+	gp := &groupPlan{VpcID: vpcID, GroupName: name, want: want, Egress: ruleStrings(want)}
+	if g == nil {
+		gp.Created = true
+		// A new group starts with allow-all egress, revoked right after creation.
+		gp.haveEgress = []rule{{Proto: "-1", CIDR: "0.0.0.0/0"}}
+		return gp, nil
+	}
+	gp.GroupID = aws.ToString(g.GroupId)
+	gp.haveEgress, gp.haveI = explode(g.IpPermissionsEgress), explode(g.IpPermissions)
+	_, remove := diff(gp.haveEgress, want)
+	for _, r := range ruleStrings(gp.haveI) {
+		gp.Tightened = append(gp.Tightened, "ingress "+strings.Replace(r, " to ", " from ", 1))
+	}
+	for _, r := range ruleStrings(remove) {
+		gp.Tightened = append(gp.Tightened, "egress "+r)
+	}
+	return gp, nil
+}
+
+// ensureGroup creates the group if needed and makes its rules exactly the
+// plan's: no ingress, only the wanted egress.
+func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan, variant string) error {
+	if gp.GroupID == "" {
+		id, err := h.createGroup(ctx, gp, variant)
+		if err != nil {
+			return err
+		}
+		gp.GroupID = id
+	}
+	if len(gp.haveI) > 0 {
+		_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(gp.haveI)})
+		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
+			return taskrt.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
+		}
+	}
+	add, remove := diff(gp.haveEgress, gp.want)
+	if len(remove) > 0 {
+		_, err := h.Groups.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(remove)})
+		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
+			return taskrt.AWSError("ec2:RevokeSecurityGroupEgress "+gp.GroupID, err)
+		}
+	}
+	if len(add) > 0 {
+		_, err := h.Groups.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(add)})
+		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+			return taskrt.AWSError("ec2:AuthorizeSecurityGroupEgress "+gp.GroupID, err)
+		}
+	}
+	return nil
+}
+
+// createGroup creates the tagged group. When a concurrent execution created
+// it first, that group is used (and its rules re-asserted by the caller).
+func (h *Handler) createGroup(ctx context.Context, gp *groupPlan, variant string) (string, error) {
+	out, err := h.Groups.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(gp.GroupName),
+		VpcId:       aws.String(gp.VpcID),
+		Description: aws.String("irflow quarantine (" + variant + "): no ingress; egress revoked or limited to SSM/S3 endpoints"),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{
+			{Key: aws.String(tagQuarantine), Value: aws.String("true")},
+			{Key: aws.String(tagVariant), Value: aws.String(variant)},
+			{Key: aws.String("Name"), Value: aws.String(gp.GroupName)},
+		}}},
+	})
+	if err == nil {
+		return aws.ToString(out.GroupId), nil
+	}
+	if apiCode(err) != "InvalidGroup.Duplicate" {
+		return "", taskrt.AWSError("ec2:CreateSecurityGroup "+gp.GroupName+" in "+gp.VpcID, err)
+	}
+	g, ferr := h.findGroup(ctx, gp.VpcID, gp.GroupName)
+	if ferr != nil {
+		return "", ferr
+	}
+	if g == nil {
+		return "", &taskrt.RetryableError{Op: "ec2:CreateSecurityGroup " + gp.GroupName, Err: err}
+	}
+	gp.Created = false
+	gp.haveEgress, gp.haveI = explode(g.IpPermissionsEgress), explode(g.IpPermissions)
+	return aws.ToString(g.GroupId), nil
+}
+
+func tagValue(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}

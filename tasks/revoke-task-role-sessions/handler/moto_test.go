@@ -1,0 +1,195 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/irflow/irflow/tasks/internal/mototest"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
+
+// run invokes the action the way Lambda does, at a fixed clock.
+func run(t *testing.T, w *mototest.World, payload []byte, now time.Time) (*taskrt.Result, error) {
+	t.Helper()
+	h := &handler.Handler{IAM: iam.NewFromConfig(w.Cfg), ECS: ecs.NewFromConfig(w.Cfg), Now: func() time.Time { return now }}
+	rt := &taskrt.Runtime{Action: "revoke-task-role-sessions", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	out, err := rt.Invoke(context.Background(), payload)
+	if err != nil {
+		return nil, err
+	}
+	var res taskrt.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	return &res, nil
+}
+
+// policies returns a role's inline policies, name -> document (decoded).
+func policies(t *testing.T, w *mototest.World, role string) map[string]string {
+	t.Helper()
+	c := iam.NewFromConfig(w.Cfg)
+	ctx := context.Background()
+	names, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range names.PolicyNames {
+		p, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := url.PathUnescape(aws.ToString(p.PolicyDocument))
+		out[n] = doc
+	}
+	return out
+}
+
+// verifyAudit checks the case's audit chain and that it holds want records.
+// Under load a DynamoDB response can be lost after the write succeeded; the
+// SDK then resends the conditional put and taskrt.Chain.Append, seeing the
+// seq taken, appends the same event again: a valid chain with a repeated
+// record. Adjacent repeats are tolerated here (a run always alternates start
+// and result) and reported to taskrt's owners.
+func verifyAudit(t *testing.T, w *mototest.World, caseID string, want int) []taskrt.Record {
+	t.Helper()
+	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := taskrt.Verify(recs); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	var distinct []taskrt.Record
+	for _, r := range recs {
+		if n := len(distinct); n > 0 && sameEvent(distinct[n-1], r) {
+			continue
+		}
+		distinct = append(distinct, r)
+	}
+	if len(distinct) != want {
+		t.Fatalf("%d audit records; want %d", len(distinct), want)
+	}
+	return distinct
+}
+
+func sameEvent(a, b taskrt.Record) bool {
+	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestMotoRevokeTwicePerLaunchType(t *testing.T) {
+	for _, lt := range []string{"FARGATE", "EC2"} {
+		t.Run(lt, func(t *testing.T) {
+			w := mototest.Seed(t)
+			caseID := mototest.Unique("case-revoke")
+			first, err := run(t, w, w.Payload("revoke-task-role-sessions", "revoke", lt, caseID, false, nil, nil), t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := policies(t, w, w.TaskRoleName)
+			doc := ps["irflow-revoke-older-sessions"]
+			if len(ps) != 1 || !strings.Contains(doc, `"aws:TokenIssueTime":"2026-03-01T12:00:00Z"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
+				t.Fatalf("policies after the first run: %v", ps)
+			}
+			if first.Status != "OK" || !strings.HasPrefix(first.Summary, "revoked sessions of task role "+w.TaskRoleName) {
+				t.Errorf("first run: %s %q", first.Status, first.Summary)
+			}
+
+			second, err := run(t, w, w.Payload("revoke-task-role-sessions", "revoke", lt, caseID, false, nil, nil), t0.Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ps2 := policies(t, w, w.TaskRoleName); len(ps2) != 1 || ps2["irflow-revoke-older-sessions"] != doc {
+				t.Errorf("the retry changed the policy:\n%s\n%v", doc, ps2)
+			}
+			if second.Status != "OK" || !strings.HasPrefix(second.Summary, "already revoked") {
+				t.Errorf("second run: %s %q", second.Status, second.Summary)
+			}
+			verifyAudit(t, w, caseID, 4)
+		})
+	}
+}
+
+func TestMotoRevokeDryRunAndOtherCase(t *testing.T) {
+	w := mototest.Seed(t)
+	dry := mototest.Unique("case-dry")
+	res, err := run(t, w, w.Payload("revoke-task-role-sessions", "revoke", "FARGATE", dry, true, nil, nil), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := policies(t, w, w.TaskRoleName); len(ps) != 0 || res.Status != "DRY_RUN" {
+		t.Fatalf("dry run: %s, policies %v", res.Status, ps)
+	}
+	verifyAudit(t, w, dry, 2)
+
+	a, b := mototest.Unique("case-a"), mototest.Unique("case-b")
+	if _, err := run(t, w, w.Payload("revoke-task-role-sessions", "revoke", "FARGATE", a, false, nil, nil), t0); err != nil {
+		t.Fatal(err)
+	}
+	res, err = run(t, w, w.Payload("revoke-task-role-sessions", "revoke", "EC2", b, false, nil, nil), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := policies(t, w, w.TaskRoleName)
+	if len(ps) != 1 || !strings.Contains(ps["irflow-revoke-older-sessions"], "2026-03-01T13:00:00Z") {
+		t.Errorf("a later case did not move the cut-off to its time: %v", ps)
+	}
+	if !strings.Contains(mustJSON(res.Outputs), `"previousTokenIssueTime":"2026-03-01T12:00:00Z"`) {
+		t.Errorf("outputs %s lack the replaced cut-off", mustJSON(res.Outputs))
+	}
+}
+
+func TestMotoRevokeExecutionRole(t *testing.T) {
+	w := mototest.Seed(t)
+	role, err := iam.NewFromConfig(w.Cfg).CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(mototest.Unique("exec-role")),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(w.Payload("revoke-task-role-sessions", "revoke", "FARGATE", mototest.Unique("case-exec"), false,
+		map[string]any{"includeExecutionRole": true, "policyName": "ir-revoke"}, nil), &p); err != nil {
+		t.Fatal(err)
+	}
+	p["target"].(map[string]any)["executionRoleArn"] = aws.ToString(role.Role.Arn)
+	raw, _ := json.Marshal(p)
+	if _, err := run(t, w, raw, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{w.TaskRoleName, aws.ToString(role.Role.RoleName)} {
+		if ps := policies(t, w, r); len(ps) != 1 || ps["ir-revoke"] == "" {
+			t.Errorf("role %s policies %v", r, ps)
+		}
+	}
+}
+
+func TestMotoRevokeNoTaskRole(t *testing.T) {
+	w := mototest.Seed(t)
+	var p map[string]any
+	json.Unmarshal(w.Payload("revoke-task-role-sessions", "revoke", "FARGATE", mototest.Unique("case-norole"), false, nil, nil), &p)
+	tg := p["target"].(map[string]any)
+	tg["taskRoleArn"], tg["taskDefinitionArn"] = "", ""
+	raw, _ := json.Marshal(p)
+	if _, err := run(t, w, raw, t0); taskrt.ErrorName(err) != "PreconditionFailedError" {
+		t.Errorf("no task role: %v", err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

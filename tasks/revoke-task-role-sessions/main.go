@@ -1,0 +1,12 @@
+// Command revoke-task-role-sessions is the Lambda of the
+// revoke-task-role-sessions action: it puts an inline deny on the task role
+// for every session issued before the revocation, cutting off credentials
+// that left the task.
+package main
+
+import (
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
+)
+
+func main() { taskrt.Start("revoke-task-role-sessions", handler.New) }
