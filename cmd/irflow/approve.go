@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/irflow/irflow/ops"
+	"github.com/irflow/irflow/tasks/approval-api/approval"
+)
+
+func init() {
+	register(command{name: "approve", summary: "approve or reject an approval gate (signed call to the approval API)", run: runApprove})
+}
+
+func runApprove(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("approve", "ID --reason TEXT [--reject] [--endpoint URL] [AWS flags]", stderr)
+	var o ops.Options
+	o.AddFlags(fs)
+	reject := fs.Bool("reject", false, "reject instead of approve: the response stops with outcome REJECTED")
+	reason := fs.String("reason", "", "why (required); recorded in the audit chain and the case report")
+	endpoint := fs.String("endpoint", "", "the approval API's Function URL (default: the stack's "+ops.OutputApprovalURL+" output)")
+	pos, help, err := parseArgs(fs, args)
+	if help {
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(pos) == 0:
+		err = fmt.Errorf("no approval id given (irflow approvals lists them)")
+	case len(pos) > 1:
+		err = fmt.Errorf("one approval id at a time, not %d", len(pos))
+	case strings.TrimSpace(*reason) == "":
+		err = fmt.Errorf("--reason is required: say why; it goes into the audit trail")
+	case !approval.ValidID(pos[0]):
+		err = fmt.Errorf("%q is not an approval id (apr- and 20 hex digits; irflow approvals lists them)", pos[0])
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow approve: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	id, decision := pos[0], approval.DecisionApprove
+	if *reject {
+		decision = approval.DecisionReject
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	cfg, err := o.Config(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow approve: %v\n", err)
+		return exitError
+	}
+	if *endpoint == "" {
+		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
+		if *endpoint, err = stack.Get(ctx, ops.OutputApprovalURL, "--endpoint"); err != nil {
+			fmt.Fprintf(stderr, "irflow approve: %v\n", err)
+			return exitError
+		}
+	}
+	client := &ops.ApprovalClient{Endpoint: *endpoint, Credentials: cfg.Credentials, Region: cfg.Region}
+	res, err := client.Decide(ctx, id, decision, strings.TrimSpace(*reason))
+	var refused *ops.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		fmt.Fprintf(stderr, "irflow approve: refused (%s): %s\n", refusedStatus(refused), refused.Message)
+		return exitError
+	case err != nil:
+		fmt.Fprintf(stderr, "irflow approve: %v\n", err)
+		return exitError
+	}
+	verb, next := "approved", "the response continues."
+	if res.Decision == approval.DecisionReject {
+		verb, next = "rejected", "the response stops here with outcome REJECTED."
+	}
+	fmt.Fprintf(stdout, "%s %s (case %s, step %s) as %s\n", verb, res.ApprovalID, res.CaseID, res.Step, res.Approver)
+	fmt.Fprintf(stdout, "  reason:     %s\n  decided at: %s\n  audit:      record %d of case %s (irflow audit %s --verify)\n  %s\n",
+		res.Reason, res.DecidedAt, res.AuditSeq, res.CaseID, res.CaseID, strings.ToUpper(next[:1])+next[1:])
+	return exitOK
+}
+
+// refusedStatus is "409 already-decided", or "403 Forbidden" for an answer
+// that did not come from the approval API itself.
+func refusedStatus(r *ops.RefusedError) string {
+	if r.Code != "" {
+		return fmt.Sprintf("%d %s", r.Status, r.Code)
+	}
+	return fmt.Sprintf("HTTP %d", r.Status)
+}

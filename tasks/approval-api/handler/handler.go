@@ -1,0 +1,131 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// dynamoAPI is the part of DynamoDB the approvals table needs.
+type dynamoAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+// Handler decides approvals.
+type Handler struct {
+	DB dynamoAPI
+	// Audit is the audit chain the decisions are appended to.
+	Audit taskrt.Auditor
+	// Responder answers the gate's task token.
+	Responder TaskResponder
+	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
+	Table string
+	Now   func() time.Time
+	// Log gets one line per request; never a token.
+	Log *slog.Logger
+}
+
+// Action is the audit records' action for decisions made here.
+const Action = "approval-api"
+
+// New builds the handler with real clients.
+func New(cfg aws.Config, env taskrt.Env) *Handler {
+	return &Handler{
+		DB:        dynamodb.NewFromConfig(cfg),
+		Audit:     taskrt.NewChain(cfg, env),
+		Responder: &SFNResponder{Client: sfn.NewFromConfig(cfg)},
+		Table:     env.ApprovalsTable,
+		Now:       time.Now,
+		Log:       taskrt.NewLogger(nil),
+	}
+}
+
+// refusal is a decision or request the API turns down, as HTTP.
+type refusal struct {
+	status  int
+	code    string
+	message string
+}
+
+func (r *refusal) Error() string { return fmt.Sprintf("%d %s: %s", r.status, r.code, r.message) }
+
+func refuse(status int, code, format string, args ...any) *refusal {
+	return &refusal{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// body is the refusal's JSON body.
+func (r *refusal) body() []byte {
+	b, _ := json.Marshal(approval.ErrorResponse{Code: r.code, Message: r.message})
+	return b
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now == nil {
+		return time.Now().UTC()
+	}
+	return h.Now().UTC()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return taskrt.NewLogger(nil)
+	}
+	return h.Log
+}
+
+// load reads an approval with its token (nil when there is none).
+func (h *Handler) load(ctx context.Context, id string) (*approval.Approval, error) {
+	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, taskrt.AWSError("dynamodb:GetItem approvals", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return approval.FromItem(out.Item)
+}
+
+// update applies one UpdateItem to an approval.
+func (h *Handler) update(ctx context.Context, id, expr, cond string, names map[string]string, values map[string]ddbtypes.AttributeValue) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(h.Table), Key: approval.Key(id), UpdateExpression: aws.String(expr),
+		ExpressionAttributeValues: values,
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
+	}
+	_, err := h.DB.UpdateItem(ctx, in)
+	return err
+}
+
+func conditionFailed(err error) bool {
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	return errors.As(err, &ccf) || (err != nil && strings.Contains(err.Error(), "ConditionalCheckFailed"))
+}
+
+// redact removes a token from text that is about to be logged or returned.
+func redact(text, token string) string {
+	if token == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, token, "[task token]")
+}
+
+func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }

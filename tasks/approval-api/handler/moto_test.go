@@ -1,0 +1,211 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/internal/mototest"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+	request "github.com/irflow/irflow/tasks/request-approval/handler"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
+
+// gate is a gate opened in moto through request-approval's real handler.
+type gate struct {
+	w      *mototest.World
+	caseID string
+	id     string
+	token  string
+	h      *Handler
+	sent   *sent
+}
+
+// openGate requests an approval the way the gate's first call does, then
+// builds the approval API on the same stores with a recording responder.
+func openGate(t *testing.T, w *mototest.World, allowSelf bool) *gate {
+	t.Helper()
+	caseID := mototest.Unique("case")
+	g := &gate{w: w, caseID: caseID, token: "moto-token-" + caseID, sent: &sent{}}
+	rt := &taskrt.Runtime{Action: "request-approval", Handle: request.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env),
+		Log: taskrt.NewLogger(io.Discard)}
+	with := map[string]any{"prompt": "Isolate and stop the task?", "timeoutSeconds": 1800, "onTimeout": "reject",
+		"approvers":         []string{"arn:aws:iam::" + w.Account + ":role/IncidentCommander", "arn:aws:iam::" + w.Account + ":role/Responder"},
+		"allowSelfApproval": allowSelf}
+	raw, err := rt.Invoke(context.Background(), w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with,
+		map[string]any{"mode": "request", "taskToken": g.token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res taskrt.Result
+	_ = json.Unmarshal(raw, &res)
+	g.id, _ = res.Outputs["approvalId"].(string)
+	g.h = New(w.Cfg, w.Env)
+	g.h.Responder = g.sent.responder()
+	g.h.Log = taskrt.NewLogger(io.Discard)
+	return g
+}
+
+func (g *gate) session(role, name string) Identity {
+	return Identity{ARN: fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", g.w.Account, role, name), Account: g.w.Account}
+}
+
+func (g *gate) decide(t *testing.T, who Identity, decision, reason string) (int, string) {
+	t.Helper()
+	st, body := g.h.Decide(context.Background(), who, g.id, decision, reason)
+	if strings.Contains(string(body), g.token) {
+		t.Errorf("the answer carries the token: %s", body)
+	}
+	return st, string(body)
+}
+
+func (g *gate) chain(t *testing.T) []taskrt.Record {
+	t.Helper()
+	records, err := taskrt.NewChain(g.w.Cfg, g.w.Env).Read(context.Background(), g.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := taskrt.Verify(records); err != nil {
+		t.Fatalf("the audit chain does not verify: %v", err)
+	}
+	for _, r := range records {
+		if strings.Contains(r.Detail+r.Summary, g.token) {
+			t.Errorf("record %d carries the token", r.Seq)
+		}
+	}
+	return records
+}
+
+// TestApproveMoto: request, approve, and the gate receives a task result
+// naming the approver; a second decision is refused.
+func TestApproveMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	g := openGate(t, w, false)
+	alice := g.session("IncidentCommander", "alice")
+	st, body := g.decide(t, alice, "approve", "miner confirmed")
+	if st != http.StatusOK {
+		t.Fatalf("%d %s", st, body)
+	}
+	if g.sent.successes != 1 || g.sent.token != g.token {
+		t.Fatalf("responder got %d successes (token ok: %v)", g.sent.successes, g.sent.token == g.token)
+	}
+	var res taskrt.Result
+	if err := json.Unmarshal([]byte(g.sent.output), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "OK" || res.Outputs["approved"] != true || res.Outputs["approver"] != alice.ARN || res.Outputs["reason"] != "miner confirmed" {
+		t.Errorf("gate result %s", g.sent.output)
+	}
+	st, body = g.decide(t, g.session("IncidentCommander", "bob"), "reject", "no")
+	if st != http.StatusConflict || !strings.Contains(body, approval.CodeAlreadyDecided) {
+		t.Errorf("second decision: %d %s", st, body)
+	}
+	records := g.chain(t)
+	last := records[len(records)-1]
+	if last.Event != "approval-decided" || last.Status != approval.StatusApproved || !strings.Contains(last.Detail, alice.ARN) {
+		t.Errorf("last record %+v", last)
+	}
+}
+
+func TestRefusalsMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	tests := []struct {
+		name   string
+		who    func(*gate) Identity
+		late   time.Duration
+		status int
+		code   string
+	}{
+		{"self-approval", func(g *gate) Identity { return g.session("Responder", "carol") }, 0, http.StatusForbidden, approval.CodeSelfApproval},
+		{"lookalike", func(g *gate) Identity { return g.session("IncidentCommanderX", "eve") }, 0, http.StatusForbidden, approval.CodeNotApprover},
+		{"expired", func(g *gate) Identity { return g.session("IncidentCommander", "alice") }, 31 * time.Minute, http.StatusGone, approval.CodeExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := openGate(t, w, false)
+			g.h.Now = func() time.Time { return time.Now().Add(tt.late) }
+			st, body := g.decide(t, tt.who(g), "approve", "r")
+			if st != tt.status || !strings.Contains(body, tt.code) {
+				t.Errorf("got %d %s; want %d %s", st, body, tt.status, tt.code)
+			}
+			if g.sent.successes+g.sent.failures != 0 {
+				t.Error("a refused decision reached Step Functions")
+			}
+			if records := g.chain(t); records[len(records)-1].Event != "result" {
+				t.Errorf("a refused decision was audited: %+v", records[len(records)-1])
+			}
+		})
+	}
+}
+
+func TestRejectMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	g := openGate(t, w, false)
+	st, body := g.decide(t, g.session("IncidentCommander", "alice"), "reject", "known batch job")
+	if st != http.StatusOK {
+		t.Fatalf("%d %s", st, body)
+	}
+	if g.sent.failures != 1 || g.sent.errName != "ApprovalRejectedError" || !strings.Contains(g.sent.cause, "known batch job") {
+		t.Errorf("SendTaskFailure(%q, %q)", g.sent.errName, g.sent.cause)
+	}
+	records := g.chain(t)
+	if last := records[len(records)-1]; last.Status != approval.StatusRejected {
+		t.Errorf("last record %+v", last)
+	}
+}
+
+// TestSelfApprovalAllowedMoto: a playbook that allows it lets the requester decide.
+func TestSelfApprovalAllowedMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	g := openGate(t, w, true)
+	if st, body := g.decide(t, g.session("Responder", "carol"), "approve", "solo on call"); st != http.StatusOK {
+		t.Errorf("%d %s", st, body)
+	}
+}
+
+// TestConcurrentDecisionsMoto: moto's conditional update lets exactly one
+// of many simultaneous decisions win, and the chain stays whole.
+func TestConcurrentDecisionsMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	g := openGate(t, w, false)
+	const n = 8
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses[i], _ = g.h.Decide(context.Background(), g.session("IncidentCommander", fmt.Sprintf("ic%d", i)),
+				g.id, []string{"approve", "reject"}[i%2], "race")
+		}(i)
+	}
+	wg.Wait()
+	wins := 0
+	for _, st := range statuses {
+		if st == http.StatusOK {
+			wins++
+		} else if st != http.StatusConflict {
+			t.Errorf("status %d", st)
+		}
+	}
+	if wins != 1 || g.sent.successes+g.sent.failures != 1 {
+		t.Errorf("%d winners, %d deliveries; want 1 and 1", wins, g.sent.successes+g.sent.failures)
+	}
+	decided := 0
+	for _, r := range g.chain(t) {
+		if r.Event == "approval-decided" {
+			decided++
+		}
+	}
+	if decided != 1 {
+		t.Errorf("%d approval-decided records; want 1", decided)
+	}
+}

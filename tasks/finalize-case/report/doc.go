@@ -1,0 +1,11 @@
+// Package report builds a case's report from its audit chain and the final
+// state of its execution: the timeline, every approval with who decided it,
+// when and why, every artifact with its URI, size and SHA-256, the errors,
+// the outcome and whether the hash chain verifies. finalize-case writes it
+// as report.json, report.md and manifest.json; `irflow audit` prints the
+// same timeline and runs the same verification.
+//
+// It is also the audit chain's public face for the CLI: Record, Chain and
+// Verify are the runtime's own (tasks/internal/taskrt), re-exported so the
+// CLI reads and checks exactly what the task Lambdas write.
+package report

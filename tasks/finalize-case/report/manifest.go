@@ -1,0 +1,42 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// ManifestVersion identifies the manifest's JSON shape.
+const ManifestVersion = "irflow.evidence-manifest/v1"
+
+// Manifest lists every evidence object of a case with its SHA-256 and size,
+// so a reviewer can check each object in the bucket against it (S3 keeps
+// the same SHA-256 as the object's checksum and irflow-sha256 metadata).
+type Manifest struct {
+	Version     string     `json:"version"`
+	CaseID      string     `json:"caseId"`
+	ExecutionID string     `json:"executionId"`
+	Outcome     string     `json:"outcome"`
+	DryRun      bool       `json:"dryRun"`
+	GeneratedAt string     `json:"generatedAt"`
+	Objects     []Artifact `json:"objects"`
+	// AuditHeadHash is the chain's last hash when the report was built.
+	AuditHeadHash string `json:"auditHeadHash,omitempty"`
+}
+
+// Manifest returns the case's manifest: the report's artifacts, then the
+// extra objects (the report files themselves).
+func (r *Report) Manifest(extra ...Artifact) *Manifest {
+	objs := append(append([]Artifact{}, r.Artifacts...), extra...)
+	return &Manifest{Version: ManifestVersion, CaseID: r.CaseID, ExecutionID: r.ExecutionID, Outcome: r.Outcome,
+		DryRun: r.DryRun, GeneratedAt: r.GeneratedAt, Objects: objs, AuditHeadHash: r.Chain.HeadHash}
+}
+
+// JSON is the manifest as indented JSON with a final newline.
+func (m *Manifest) JSON() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(m)
+	return b.Bytes()
+}

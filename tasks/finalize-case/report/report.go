@@ -1,0 +1,156 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// Version identifies the report's JSON shape.
+const Version = "irflow.case-report/v1"
+
+// Input is what the report is built from: the final state finalize-case
+// receives and the case's audit records.
+type Input struct {
+	CaseID      string
+	Outcome     string
+	DryRun      bool
+	ExecutionID string
+	Incident    *incident.Incident
+	Target      *incident.Target
+	// Steps are $.steps: each a task result or a caught {Error, Cause}.
+	Steps map[string]json.RawMessage
+	// Errors are $.errors: {Error, Cause} of the steps that failed and continued.
+	Errors  map[string]taskrt.StateError
+	Failure *taskrt.Failure
+	Records []Record
+	Now     time.Time
+}
+
+// Report is a case report. Its JSON is deterministic for a given input.
+type Report struct {
+	Version      string             `json:"version"`
+	CaseID       string             `json:"caseId"`
+	Outcome      string             `json:"outcome"`
+	DryRun       bool               `json:"dryRun"`
+	StateMachine string             `json:"stateMachine,omitempty"`
+	ExecutionID  string             `json:"executionId"`
+	GeneratedAt  string             `json:"generatedAt"`
+	Incident     *incident.Incident `json:"incident"`
+	Target       *incident.Target   `json:"target"`
+	Steps        []Step             `json:"steps"`
+	Approvals    []Approval         `json:"approvals"`
+	Artifacts    []Artifact         `json:"artifacts"`
+	Errors       []StepError        `json:"errors"`
+	Failure      *taskrt.Failure    `json:"failure,omitempty"`
+	Timeline     []Event            `json:"timeline"`
+	Chain        ChainStatus        `json:"auditChain"`
+}
+
+// Step is one step's final result.
+type Step struct {
+	ID      string `json:"id"`
+	Action  string `json:"action,omitempty"`
+	Status  string `json:"status"`
+	Summary string `json:"summary"`
+}
+
+// Approval is one gate: who was asked, who decided, how, when and why.
+type Approval struct {
+	ApprovalID  string   `json:"approvalId,omitempty"`
+	Step        string   `json:"step"`
+	Prompt      string   `json:"prompt,omitempty"`
+	Approvers   []string `json:"approvers"`
+	RequestedBy string   `json:"requestedBy,omitempty"`
+	RequestedAt string   `json:"requestedAt,omitempty"`
+	ExpiresAt   string   `json:"expiresAt,omitempty"`
+	OnTimeout   string   `json:"onTimeout,omitempty"`
+	// Status is PENDING, APPROVED, REJECTED, TIMED_OUT or CLOSED.
+	Status    string `json:"status"`
+	Decision  string `json:"decision,omitempty"`
+	Approver  string `json:"approver,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	DecidedAt string `json:"decidedAt,omitempty"`
+	// Note says what else the audit knows (a decision that never arrived).
+	Note string `json:"note,omitempty"`
+}
+
+// Artifact is one evidence object.
+type Artifact struct {
+	URI    string `json:"uri"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Step   string `json:"step"`
+	Action string `json:"action"`
+}
+
+// StepError is a step's caught error.
+type StepError struct {
+	Step  string `json:"step"`
+	Error string `json:"error"`
+	Cause string `json:"cause"`
+}
+
+// Event is one audit record on the timeline.
+type Event struct {
+	Seq     int64  `json:"seq"`
+	At      string `json:"at"`
+	Step    string `json:"step"`
+	Action  string `json:"action"`
+	Event   string `json:"event"`
+	Status  string `json:"status"`
+	Summary string `json:"summary"`
+}
+
+// Build assembles the report.
+func Build(in Input) *Report {
+	r := &Report{
+		Version: Version, CaseID: in.CaseID, Outcome: in.Outcome, DryRun: in.DryRun, ExecutionID: in.ExecutionID,
+		StateMachine: stateMachineName(in.ExecutionID), GeneratedAt: in.Now.UTC().Format(time.RFC3339Nano),
+		Incident: in.Incident, Target: in.Target, Failure: in.Failure,
+		Timeline: Timeline(in.Records), Chain: Check(in.Records),
+	}
+	if r.Outcome == "" {
+		r.Outcome = "UNKNOWN"
+	}
+	r.Steps = steps(in)
+	r.Approvals = approvals(in)
+	r.Artifacts = artifacts(in)
+	r.Errors = stepErrors(in)
+	return r
+}
+
+// Timeline is the records as events, in seq order.
+func Timeline(records []Record) []Event {
+	out := make([]Event, 0, len(records))
+	for _, rec := range records {
+		out = append(out, Event{Seq: rec.Seq, At: rec.At, Step: rec.Step, Action: rec.Action, Event: rec.Event,
+			Status: rec.Status, Summary: rec.Summary})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// JSON is the report as indented JSON with a final newline.
+func (r *Report) JSON() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(r)
+	return b.Bytes()
+}
+
+// stateMachineName is NAME of arn:P:states:R:A:execution:NAME:RUN.
+func stateMachineName(executionID string) string {
+	parts := strings.Split(executionID, ":")
+	if len(parts) >= 8 && parts[5] == "execution" {
+		return parts[6]
+	}
+	return ""
+}

@@ -1,0 +1,83 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// maxSubject is SNS's limit on a subject line.
+const maxSubject = 100
+
+// notify tells the approvers how to decide. It reports whether a message
+// was sent (no topic configured: none).
+func (h *Handler) notify(ctx context.Context, p *taskrt.Payload, a *approval.Approval) (bool, error) {
+	if h.TopicArn == "" {
+		return false, nil
+	}
+	_, err := h.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(h.TopicArn),
+		Subject:  aws.String(subject(a)),
+		Message:  aws.String(Message(a, p.Incident.Reason, h.ApprovalURL)),
+	})
+	if err != nil {
+		return false, taskrt.AWSError("sns:Publish approval request", err)
+	}
+	return true, nil
+}
+
+func subject(a *approval.Approval) string {
+	s := "irflow: approval needed for case " + a.CaseID
+	if a.DryRun {
+		s = "irflow (dry run): approval needed for case " + a.CaseID
+	}
+	if len(s) > maxSubject {
+		s = s[:maxSubject]
+	}
+	return s
+}
+
+// Message is the text approvers receive: what is asked, about what, until
+// when, and the commands that decide. It never carries the task token.
+func Message(a *approval.Approval, reason, approvalURL string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "irflow needs a decision before the response to case %s continues.\n\n", a.CaseID)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "  %-13s %s\n", k+":", v)
+		}
+	}
+	row("Question", a.Prompt)
+	where := a.Step
+	if a.LaunchType != "" {
+		where += " (" + a.LaunchType + " branch)"
+	}
+	row("Step", where)
+	row("State machine", a.StateMachine)
+	row("Task", a.TaskArn)
+	row("Reason", reason)
+	row("Requested by", a.RequestedBy)
+	row("Approvers", strings.Join(a.Approvers, ", "))
+	row("Decide by", fmt.Sprintf("%s (unanswered: %s)", a.ExpiresAt.UTC().Format(time.RFC3339), a.OnTimeout))
+	row("Approval id", a.ID)
+	if a.DryRun {
+		b.WriteString("\n  DRY RUN: the response records what it would do and changes nothing.\n")
+	}
+	fmt.Fprintf(&b, "\nTo approve:\n  irflow approve %s --reason \"why\"\n", a.ID)
+	fmt.Fprintf(&b, "To reject:\n  irflow approve %s --reject --reason \"why\"\n", a.ID)
+	if approvalURL != "" {
+		fmt.Fprintf(&b, "\nOr POST {\"decision\": \"approve\" or \"reject\", \"reason\": \"why\"} to\n  %s\nsigned with SigV4 (service lambda).\n",
+			approval.DecisionURL(approvalURL, a.ID))
+	}
+	if !a.AllowSelfApproval {
+		b.WriteString("\nFour eyes: the person who requested the response cannot approve it.\n")
+	}
+	return b.String()
+}
