@@ -1,0 +1,139 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/irflow/irflow/tasks/catalog"
+)
+
+// functionSpec is what a Lambda of irflow needs from the catalog: a catalog
+// action, or a Function that is not a state (the approval API).
+type functionSpec struct {
+	name, description string
+	timeout           catalog.Duration
+	memoryMB          int
+	iam               []catalog.Statement
+}
+
+// actionSpecs lists the catalog's actions, in catalog order.
+func actionSpecs() []functionSpec {
+	var out []functionSpec
+	for _, a := range catalog.All() {
+		out = append(out, functionSpec{a.Name, a.Description, a.Timeout, a.MemoryMB, a.IAM})
+	}
+	return out
+}
+
+// approvalAPISpec is the approval API, the one Lambda that is not a state.
+func approvalAPISpec() functionSpec {
+	f := catalog.ApprovalAPI
+	return functionSpec{f.Name, f.Description, f.Timeout, f.MemoryMB, f.IAM}
+}
+
+// functionSpecs lists every function the stack deploys.
+func functionSpecs() []functionSpec { return append(actionSpecs(), approvalAPISpec()) }
+
+// functions are the deployed Lambdas by catalog name, and the approval URL.
+type functions struct {
+	byName      map[string]awslambda.Function
+	approvalURL awslambda.FunctionUrl
+}
+
+// functionDeps are the resources every function's environment names.
+type functionDeps struct {
+	cfg       Config
+	storage   *storage
+	topic     awssns.ITopic
+	key       awskms.IKey
+	resolver  *resolver
+	approvers []string
+}
+
+// newFunctions creates one function per catalog action and the approval
+// API, each with its own role derived from its catalog entry. The approval
+// API comes first: its Function URL goes into the others' environment.
+func newFunctions(stack awscdk.Stack, d functionDeps) *functions {
+	fns := &functions{byName: map[string]awslambda.Function{}}
+	env := map[string]*string{
+		"IRFLOW_EVIDENCE_BUCKET":   d.storage.evidence.BucketName(),
+		"IRFLOW_AUDIT_TABLE":       d.storage.audit.TableName(),
+		"IRFLOW_APPROVALS_TABLE":   d.storage.approvals.TableName(),
+		"IRFLOW_INCIDENTS_TABLE":   d.storage.incidents.TableName(),
+		"IRFLOW_TOPIC_ARN":         d.topic.TopicArn(),
+		"IRFLOW_DEFAULT_APPROVERS": jsii.String(strings.Join(d.cfg.Approvers, ",")),
+		"IRFLOW_AVML_URL":          jsii.String(d.cfg.AVMLURL),
+		"IRFLOW_AVML_SHA256":       jsii.String(d.cfg.AVMLSha256),
+		"IRFLOW_KMS_KEY_ARN":       d.key.KeyArn(),
+	}
+	api := approvalAPISpec()
+	apiFn := newFunction(stack, d, api, env)
+	fns.byName[api.name] = apiFn
+	fns.approvalURL = apiFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType: awslambda.FunctionUrlAuthType_AWS_IAM,
+	})
+	// Approvers call the URL with their own credentials; the API checks
+	// who they are against the gate's approvers.
+	for _, a := range d.approvers {
+		apiFn.GrantInvokeUrl(awsiam.NewArnPrincipal(jsii.String(a)))
+	}
+
+	withURL := map[string]*string{"IRFLOW_APPROVAL_URL": fns.approvalURL.Url()}
+	for k, v := range env {
+		withURL[k] = v
+	}
+	for _, s := range actionSpecs() {
+		fns.byName[s.name] = newFunction(stack, d, s, withURL)
+	}
+	return fns
+}
+
+// newFunction creates a provided.al2023 arm64 function from
+// <assetDir>/<name>/bootstrap with an explicit log group and a role that
+// holds only its catalog statements plus writing its own log streams.
+func newFunction(stack awscdk.Stack, d functionDeps, s functionSpec, env map[string]*string) awslambda.Function {
+	id := pascal(s.name)
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     logRetention[d.cfg.LogRetentionDays],
+		EncryptionKey: d.key,
+		RemovalPolicy: removalPolicy(d.cfg),
+	})
+	statements, wildcards := d.resolver.statements(s.iam)
+	statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("irflow " + s.name + ": the catalog's statements for this action only"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			"catalog": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements}),
+		},
+	})
+	if len(wildcards) > 0 {
+		suppressCatalogWildcards(role, s.name, wildcards)
+	}
+	fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		Description:  jsii.String(s.description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(d.cfg.AssetDir, s.name)), nil),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(float64(s.timeout.Seconds()))),
+		MemorySize:   jsii.Number(float64(s.memoryMB)),
+		Role:         role,
+		LogGroup:     logs,
+		Environment:  &env,
+	})
+	// The tag names the catalog entry, for operators and for the template
+	// checks of scripts/test-infra.sh.
+	awscdk.Tags_Of(fn).Add(jsii.String("irflow:function"), jsii.String(s.name), nil)
+	return fn
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// keyAdminActions are what the account (through IAM) may do to the key
+// itself. CDK's default key policy grants kms:* to the account root; this
+// list is that grant spelled out, so no policy of the stack allows a
+// wildcard action.
+var keyAdminActions = []string{
+	"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias",
+	"kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
+	"kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+	"kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags",
+	"kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+	"kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+	"kms:UpdateKeyDescription",
+}
+
+// keyUseActions are the data-plane calls. The account root holds them so that
+// IAM policies (each function's role names the key) take effect: the key
+// policy delegates, the roles decide.
+var keyUseActions = []string{
+	"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+	"kms:ReEncryptFrom", "kms:ReEncryptTo",
+}
+
+// newKey creates the customer-managed key that encrypts the evidence, the
+// tables, the topic, the dead-letter queue and the log groups, with yearly
+// rotation and a policy that names every AWS service using it.
+func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
+	account, partition := stack.Account(), stack.Partition()
+	region := stack.Region()
+	// sourceArn keeps a service principal to this account's resources of one kind.
+	sourceArn := func(service, resource string) *map[string]any {
+		return &map[string]any{"ArnLike": map[string]any{
+			"aws:SourceArn": "arn:" + *partition + ":" + service + ":" + *region + ":" + *account + ":" + resource,
+		}}
+	}
+	service := func(name string) awsiam.IPrincipal { return awsiam.NewServicePrincipal(jsii.String(name), nil) }
+
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
+	doc.AddStatements(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersKey"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions:    jsii.Strings(keyAdminActions...),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountDelegatesUseToIam"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions:    jsii.Strings(keyUseActions...),
+			Resources:  jsii.Strings("*"),
+		}),
+		// CloudWatch Logs encrypts the function and state machine log groups
+		// of this account and region.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("CloudWatchLogsEncryptsLogGroups"),
+			Principals: &[]awsiam.IPrincipal{service("logs." + *region + "." + *stack.UrlSuffix())},
+			Actions:    jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnLike": map[string]any{
+				"kms:EncryptionContext:aws:logs:arn": "arn:" + *partition + ":logs:" + *region + ":" + *account + ":log-group:*",
+			}},
+		}),
+		// enable-flow-logs delivers VPC flow logs into the SSE-KMS evidence bucket.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("FlowLogDeliveryEncryptsEvidence"),
+			Principals: &[]awsiam.IPrincipal{service("delivery.logs.amazonaws.com")},
+			Actions:    jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"),
+			Resources:  jsii.Strings("*"),
+			Conditions: logDelivery(stack),
+		}),
+		// CloudWatch alarms publish to the encrypted topic.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AlarmsPublishToTopic"),
+			Principals: &[]awsiam.IPrincipal{service("cloudwatch.amazonaws.com")},
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+			Resources:  jsii.Strings("*"),
+			Conditions: sourceArn("cloudwatch", "alarm:*"),
+		}),
+		// EventBridge puts undeliverable GuardDuty events on the encrypted dead-letter queue.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("EventBridgeWritesDeadLetters"),
+			Principals: &[]awsiam.IPrincipal{service("events.amazonaws.com")},
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+			Resources:  jsii.Strings("*"),
+			Conditions: sourceArn("events", "rule/*"),
+		}),
+	)
+	return awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("irflow: evidence, audit log, approvals, notifications and logs"),
+		EnableKeyRotation: jsii.Bool(true),
+		Policy:            doc,
+		RemovalPolicy:     removal,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	})
+}
+
+// logDelivery is the condition AWS documents for delivery.logs.amazonaws.com:
+// deliveries for log sources of this account and region only.
+func logDelivery(stack awscdk.Stack) *map[string]any {
+	return &map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+		"ArnLike":      map[string]any{"aws:SourceArn": "arn:" + *stack.Partition() + ":logs:" + *stack.Region() + ":" + *stack.Account() + ":*"},
+	}
+}
