@@ -13,7 +13,7 @@ import (
 // Exit codes are a contract: scripts and CI rely on them.
 const (
 	exitOK       = 0
-	exitPlaybook = 1 // playbook errors (or --strict warnings), audit verification failed
+	exitPlaybook = 1 // playbook errors (or --strict warnings); operator commands: refused, failed verification, AWS error
 	exitUsage    = 2 // bad flags or arguments, unreadable or malformed input
 	exitFailed   = 3 // simulate: the execution FAILED
 )
@@ -71,7 +71,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'irflow <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors, 2 usage or unreadable input, 3 simulated execution FAILED.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors (operator commands: refused or failed), 2 usage or unreadable input, 3 simulated execution FAILED.")
 }
 
 func suggest(word string, cands []string) string {

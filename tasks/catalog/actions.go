@@ -125,22 +125,26 @@ var actions = []*Action{
 		Timeout: sec(60), Retry: retryPatient, MemoryMB: 256,
 		IAM: base(
 			Statement{Actions: []string{"ec2:CreateSecurityGroup"}, Resources: []string{arnEC2SecurityGroup, arnEC2VPC}},
-			Statement{Actions: []string{"ec2:RevokeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateTags"}, Resources: []string{arnEC2SecurityGroup}},
+			Statement{Actions: []string{"ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateTags"}, Resources: []string{arnEC2SecurityGroup}},
 			Statement{Actions: []string{"ec2:ModifyNetworkInterfaceAttribute"}, Resources: []string{arnEC2ENI, arnEC2SecurityGroup}},
-			Statement{Actions: []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcEndpoints"}, Resources: []string{anyResource}},
+			// The ENI remembers its original groups in a tag so a second run keeps them.
+			Statement{Actions: []string{"ec2:CreateTags"}, Resources: []string{arnEC2ENI},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:previous-security-groups*"}}},
+			Statement{Actions: []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"}, Resources: []string{anyResource}},
 		),
 	},
 	{
 		Name:        "protect-instance",
 		Description: "Enables termination and stop protection, ASG scale-in protection, and drains the container instance.",
-		Kind:        KindContainment, LaunchTypes: ec2Only, Mutating: true,
+		// Draining makes ECS replace a service's tasks on the instance: it can end the target.
+		Kind: KindContainment, LaunchTypes: ec2Only, Mutating: true, StopsTarget: true,
 		Params:  params("protect-instance"),
 		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(
 			Statement{Actions: []string{"ec2:ModifyInstanceAttribute"}, Resources: []string{arnEC2Instance}},
 			Statement{Actions: []string{"autoscaling:SetInstanceProtection"}, Resources: []string{arnASG}},
 			Statement{Actions: []string{"autoscaling:DescribeAutoScalingInstances", "ec2:DescribeInstanceAttribute"}, Resources: []string{anyResource}},
-			Statement{Actions: []string{"ecs:UpdateContainerInstancesState"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:UpdateContainerInstancesState", "ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
 		),
 	},
 	{
@@ -172,6 +176,9 @@ var actions = []*Action{
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(
 			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
+			// The service keeps its original desired count in an irflow: tag for undo.
+			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSService},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:*"}}},
 		),
 	},
 	{

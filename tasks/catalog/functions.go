@@ -18,7 +18,7 @@ var ApprovalAPI = &Function{
 	Timeout:     sec(30),
 	MemoryMB:    256,
 	IAM: base(
-		Statement{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{"${ApprovalsTableArn}"}},
+		Statement{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, Resources: []string{"${ApprovalsTableArn}"}},
 		// SendTaskSuccess/Failure take a task token, not a resource ARN: IAM cannot scope them.
 		Statement{Actions: []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, Resources: []string{anyResource}},
 	),

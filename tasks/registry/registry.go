@@ -79,3 +79,20 @@ func Handlers(ctx context.Context, cfg aws.Config, env Env) map[string]Invoker {
 	}
 	return out
 }
+
+// ConfigFor loads the default AWS config (credentials, region, irflow's
+// retryer) aimed at endpoint, an AWS-compatible URL such as moto server's.
+// The region defaults to us-east-1 when none is configured.
+func ConfigFor(ctx context.Context, endpoint string) (aws.Config, error) {
+	cfg, err := taskrt.LoadAWSConfig(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if endpoint != "" {
+		cfg.BaseEndpoint = aws.String(endpoint)
+	}
+	return cfg, nil
+}

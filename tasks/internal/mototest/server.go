@@ -36,6 +36,10 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	if ep := os.Getenv("IRFLOW_MOTO_ENDPOINT"); ep != "" {
 		endpoint = ep
+		if err := PinTaskLifecycle(ep); err != nil {
+			fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
+			return 1
+		}
 		return m.Run()
 	}
 	stop, ep, err := Start()
@@ -48,7 +52,27 @@ func run(m *testing.M) int {
 	}
 	defer stop()
 	endpoint = ep
+	if err := PinTaskLifecycle(ep); err != nil {
+		fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
+		return 1
+	}
 	return m.Run()
+}
+
+// PinTaskLifecycle stops moto from moving an ECS task one status further on
+// every DescribeTasks (RUNNING → DEACTIVATING → … → STOPPED after a few
+// reads), so seeded tasks stay RUNNING until something stops them.
+func PinTaskLifecycle(ep string) error {
+	body := strings.NewReader(`{"model_name":"ecs::task","transition":{"progression":"manual","times":1000000000}}`)
+	resp, err := http.Post(ep+"/moto-api/state-manager/set-transition", "application/json", body)
+	if err != nil {
+		return fmt.Errorf("pinning the ECS task lifecycle: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("pinning the ECS task lifecycle: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // Start launches moto_server on a free loopback port and returns a stop

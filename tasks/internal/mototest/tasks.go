@@ -88,7 +88,7 @@ func (w *World) seedTasks(ctx context.Context) error {
 	now := time.Now()
 	for _, s := range []struct{ prefix, container, task string }{{"api", "api", w.FargateTaskArn}, {"worker", "worker", w.EC2TaskArn}} {
 		stream := s.prefix + "/" + s.container + "/" + taskID(s.task)
-		if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(w.LogGroup), LogStreamName: aws.String(stream)}); err != nil {
+		if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(w.LogGroup), LogStreamName: aws.String(stream)}); err != nil && !resent(err, "ResourceAlreadyExistsException") {
 			return err
 		}
 		var events []cwltypes.InputLogEvent

@@ -2,6 +2,7 @@ package mototest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
@@ -91,7 +93,7 @@ func (w *World) seedStores(ctx context.Context) error {
 		ApprovalURL:    "https://approvals.example.invalid/",
 	}
 	s3c := s3.NewFromConfig(w.Cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.Env.EvidenceBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.Env.EvidenceBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil && !resent(err, "BucketAlreadyOwnedByYou") {
 		return err
 	}
 	if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
@@ -122,7 +124,7 @@ func (w *World) seedStores(ctx context.Context) error {
 			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(tb.sk), AttributeType: tb.skType})
 			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(tb.sk), KeyType: ddbtypes.KeyTypeRange})
 		}
-		if _, err := db.CreateTable(ctx, in); err != nil {
+		if _, err := db.CreateTable(ctx, in); err != nil && !resent(err, "ResourceInUseException") {
 			return err
 		}
 	}
@@ -153,11 +155,21 @@ func (w *World) seedNetwork(ctx context.Context) error {
 		return err
 	}
 	w.SubnetID = aws.ToString(sub.Subnet.SubnetId)
-	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(Unique("app")), Description: aws.String("app"), VpcId: vpc.Vpc.VpcId})
-	if err != nil {
+	name := Unique("app")
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String("app"), VpcId: vpc.Vpc.VpcId})
+	if err != nil && !resent(err, "InvalidGroup.Duplicate") {
 		return err
 	}
-	w.AppSG = aws.ToString(sg.GroupId)
+	if err == nil {
+		w.AppSG = aws.ToString(sg.GroupId)
+		return nil
+	}
+	found, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("group-name"), Values: []string{name}}, {Name: aws.String("vpc-id"), Values: []string{w.VpcID}}}})
+	if err != nil || len(found.SecurityGroups) == 0 {
+		return fmt.Errorf("security group %s: %v", name, err)
+	}
+	w.AppSG = aws.ToString(found.SecurityGroups[0].GroupId)
 	return nil
 }
 
@@ -167,6 +179,14 @@ func (w *World) seedIAM(ctx context.Context) error {
 		RoleName:                 aws.String(w.TaskRoleName),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
 	})
+	if err != nil && resent(err, "EntityAlreadyExists") {
+		got, gerr := iam.NewFromConfig(w.Cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(w.TaskRoleName)})
+		if gerr != nil {
+			return gerr
+		}
+		w.TaskRoleArn = aws.ToString(got.Role.Arn)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -207,7 +227,7 @@ func (w *World) seedInstance(ctx context.Context) error {
 	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(w.ASGName), InstanceId: aws.String(w.InstanceID),
 		MinSize: aws.Int32(0), MaxSize: aws.Int32(3), VPCZoneIdentifier: aws.String(w.SubnetID),
-	}); err != nil {
+	}); err != nil && !resent(err, "AlreadyExists") {
 		return fmt.Errorf("asg: %w", err)
 	}
 	if _, err := as.AttachInstances(ctx, &autoscaling.AttachInstancesInput{AutoScalingGroupName: aws.String(w.ASGName), InstanceIds: []string{w.InstanceID}}); err != nil {
@@ -238,8 +258,16 @@ func (w *World) seedCluster(ctx context.Context) error {
 func (w *World) seedLogs(ctx context.Context) error {
 	c := cloudwatchlogs.NewFromConfig(w.Cfg)
 	w.LogGroup = "/ecs/" + Unique("app")
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.LogGroup)}); err != nil {
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.LogGroup)}); err != nil && !resent(err, "ResourceAlreadyExistsException") {
 		return err
 	}
 	return nil
+}
+
+// resent reports whether err is the "already exists" answer to a create the
+// SDK sent twice (a reply lost under load): the first one succeeded, and
+// every name in a world is unique, so nobody else made it.
+func resent(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
 }

@@ -38,13 +38,24 @@ type Record struct {
 	Hash        string `json:"hash"`
 }
 
-// ComputeHash returns the hex SHA-256 of the record's canonical JSON without Hash.
+// ComputeHash returns the hex SHA-256 of the record's canonical JSON: the
+// object {caseId, seq, at, executionId, step, action, event, status,
+// summary, detail, prevHash} with keys in that order, no whitespace, and
+// strings escaped as Go's encoding/json does (docs/internals.md).
 func (r Record) ComputeHash() string {
-	r.Hash = ""
 	b, _ := json.Marshal(struct {
-		CaseID, At, ExecutionID, Step, Action, Event, Status, Summary, Detail, PrevHash string
-		Seq                                                                             int64
-	}{r.CaseID, r.At, r.ExecutionID, r.Step, r.Action, r.Event, r.Status, r.Summary, r.Detail, r.PrevHash, r.Seq})
+		CaseID      string `json:"caseId"`
+		Seq         int64  `json:"seq"`
+		At          string `json:"at"`
+		ExecutionID string `json:"executionId"`
+		Step        string `json:"step"`
+		Action      string `json:"action"`
+		Event       string `json:"event"`
+		Status      string `json:"status"`
+		Summary     string `json:"summary"`
+		Detail      string `json:"detail"`
+		PrevHash    string `json:"prevHash"`
+	}{r.CaseID, r.Seq, r.At, r.ExecutionID, r.Step, r.Action, r.Event, r.Status, r.Summary, r.Detail, r.PrevHash})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -132,8 +143,19 @@ func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
 		if !errors.As(err, &ccf) && !strings.Contains(err.Error(), "ConditionalCheckFailed") {
 			return r, AWSError("dynamodb:PutItem audit", err)
 		}
+		// Either another writer took this seq, or our own write landed and
+		// the SDK resent it after a lost reply: then the stored record is ours.
+		if mine, err := c.at(ctx, r.CaseID, r.Seq); err != nil {
+			return r, err
+		} else if mine != nil && mine.Hash == r.Hash {
+			return r, nil
+		}
 		// Lost the race for this seq: back off a little, with jitter, and retry.
-		time.Sleep(time.Duration(rand.IntN(20*(attempt+1))) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return r, &RetryableError{Op: "audit append", Err: ctx.Err()}
+		case <-time.After(time.Duration(rand.IntN(20*(attempt+1))) * time.Millisecond):
+		}
 	}
 	return r, &RetryableError{Op: "audit append", Err: errors.New("too much contention on the case's audit chain")}
 }
@@ -155,6 +177,27 @@ func (c *Chain) last(ctx context.Context, caseID string) (*Record, error) {
 	}
 	r, err := recordFrom(out.Items[0])
 	return &r, err
+}
+
+// at returns the record of a case at seq, or nil.
+func (c *Chain) at(ctx context.Context, caseID string, seq int64) (*Record, error) {
+	out, err := c.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(c.Table),
+		KeyConditionExpression: aws.String("caseId = :c AND seq = :s"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":c": &ddbtypes.AttributeValueMemberS{Value: caseID},
+			":s": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, AWSError("dynamodb:Query audit", err)
+	}
+	if len(out.Items) == 0 {
+		return nil, nil
+	}
+	rec, err := recordFrom(out.Items[0])
+	return &rec, err
 }
 
 // Read returns every record of a case in seq order.

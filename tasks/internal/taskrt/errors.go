@@ -155,6 +155,10 @@ func AWSError(op string, err error) error {
 		switch {
 		case throttleCodes[code]:
 			return &RetryableError{Op: op, Err: err}
+		case code == "NotFound":
+			// A bare NotFound (an SNS topic, an S3 key) is irflow's own
+			// configuration missing, not the target.
+			return &PreconditionFailedError{Reason: fmt.Sprintf("%s: not found: %s", op, api.ErrorMessage())}
 		case strings.HasSuffix(code, "NotFound") || strings.HasSuffix(code, "NotFoundException") ||
 			strings.HasSuffix(code, ".NotFound") || code == "NoSuchEntity" || code == "ResourceNotFoundException":
 			return &TargetNotFoundError{Resource: op, Reason: api.ErrorMessage()}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -77,10 +79,22 @@ func (p *Payload) Folder() string {
 }
 
 // DecodeWith decodes the step's parameters into v, rejecting unknown keys
-// (the generator already validated them against the catalog's schema).
+// (the generator already validated them against the catalog's schema). Keys
+// must match the json tags exactly: encoding/json alone would take
+// "allowSSM" for "allowSsm".
 func (p *Payload) DecodeWith(v any) error {
 	if len(p.With) == 0 || string(p.With) == "null" {
 		return nil
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(p.With, &keys); err != nil {
+		return &InvalidInputError{Field: "with", Reason: err.Error()}
+	}
+	known := jsonTags(v)
+	for k := range keys {
+		if known != nil && !known[k] {
+			return &InvalidInputError{Field: "with." + k, Reason: "unknown parameter"}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(p.With))
 	dec.DisallowUnknownFields()
@@ -113,16 +127,54 @@ func DecodePayload(raw []byte) (*Payload, error) {
 	return &p, nil
 }
 
-// schemaError reduces a schema validation error to its first leaf, named by
-// the instance location.
+// jsonTags returns the json names of the fields of the struct v points to,
+// or nil when v is not a pointer to a struct.
+func jsonTags(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]bool{}
+	for i := 0; i < t.Elem().NumField(); i++ {
+		f := t.Elem().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = true
+	}
+	return out
+}
+
+// schemaError reduces a schema validation error to one leaf, named by the
+// instance location: the first in (location, keyword) order, so the field a
+// rejection names does not depend on the validator's internal order.
 func schemaError(err error) error {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return &InvalidInputError{Field: "payload", Reason: err.Error()}
 	}
-	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
+	var leaves []*jsonschema.ValidationError
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			leaves = append(leaves, e)
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
 	}
+	walk(ve)
+	sort.Slice(leaves, func(i, j int) bool {
+		if leaves[i].InstanceLocation != leaves[j].InstanceLocation {
+			return leaves[i].InstanceLocation < leaves[j].InstanceLocation
+		}
+		return leaves[i].KeywordLocation < leaves[j].KeywordLocation
+	})
+	ve = leaves[0]
 	field := strings.TrimPrefix(ve.InstanceLocation, "/")
 	if field == "" {
 		field = "payload"

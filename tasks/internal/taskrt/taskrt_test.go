@@ -114,9 +114,13 @@ func (f *fakeDynamo) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func
 	caseID := in.ExpressionAttributeValues[":c"].(*ddbtypes.AttributeValueMemberS).Value
 	var out []map[string]ddbtypes.AttributeValue
 	for _, it := range f.items {
-		if it["caseId"].(*ddbtypes.AttributeValueMemberS).Value == caseID {
-			out = append(out, it)
+		if it["caseId"].(*ddbtypes.AttributeValueMemberS).Value != caseID {
+			continue
 		}
+		if s, ok := in.ExpressionAttributeValues[":s"].(*ddbtypes.AttributeValueMemberN); ok && it["seq"].(*ddbtypes.AttributeValueMemberN).Value != s.Value {
+			continue
+		}
+		out = append(out, it)
 	}
 	seq := func(it map[string]ddbtypes.AttributeValue) int {
 		n, _ := strconv.Atoi(it["seq"].(*ddbtypes.AttributeValueMemberN).Value)
@@ -257,5 +261,48 @@ func TestRuntimeAuditsAndNamesErrors(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "SECRET-TOKEN") {
 		t.Error("a task token reached the log")
+	}
+}
+
+// lostReply stores the first put and then reports a conditional-check
+// failure, as when the SDK resends a write whose reply was lost.
+type lostReply struct {
+	*fakeDynamo
+	once sync.Once
+}
+
+func (l *lostReply) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	var lost bool
+	l.once.Do(func() { lost = true })
+	out, err := l.fakeDynamo.PutItem(ctx, in, o...)
+	if lost && err == nil {
+		return nil, &ddbtypes.ConditionalCheckFailedException{}
+	}
+	return out, err
+}
+
+func TestAppendSurvivesLostReply(t *testing.T) {
+	db := &lostReply{fakeDynamo: &fakeDynamo{}}
+	c := &Chain{DB: db, Table: "audit"}
+	if _, err := c.Append(context.Background(), Record{CaseID: "c", Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := c.Read(context.Background(), "c")
+	if len(recs) != 1 || Verify(recs) != nil {
+		t.Errorf("got %d records; want exactly the one written", len(recs))
+	}
+}
+
+func TestDecodeWithIsCaseExact(t *testing.T) {
+	var params struct {
+		AllowSsm bool `json:"allowSsm"`
+	}
+	p := &Payload{With: json.RawMessage(`{"allowSSM":true}`)}
+	if err := p.DecodeWith(&params); ErrorName(err) != "InvalidInputError" {
+		t.Errorf("allowSSM accepted for allowSsm: %v", err)
+	}
+	p.With = json.RawMessage(`{"allowSsm":true}`)
+	if err := p.DecodeWith(&params); err != nil || !params.AllowSsm {
+		t.Errorf("allowSsm: %v %v", err, params.AllowSsm)
 	}
 }

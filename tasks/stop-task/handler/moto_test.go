@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -74,26 +73,7 @@ func sameEvent(a, b taskrt.Record) bool {
 	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
 }
 
-// pinTaskLifecycle stops moto from moving a task one status further on
-// every DescribeTasks (its default for ecs::task: RUNNING, DEACTIVATING,
-// STOPPING, ... after one read each), so a task stays RUNNING until StopTask
-// as on AWS. The setting is server-wide and idempotent; it belongs in
-// mototest, which starts the server.
-func pinTaskLifecycle(t *testing.T) {
-	t.Helper()
-	body := `{"model_name":"ecs::task","transition":{"progression":"manual","times":1000000000}}`
-	resp, err := http.Post(mototest.Endpoint(t)+"/moto-api/state-manager/set-transition", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("moto set-transition: %s", resp.Status)
-	}
-}
-
 func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
-	pinTaskLifecycle(t)
 	w := mototest.Seed(t)
 	for _, tt := range []struct{ lt, arn string }{{"FARGATE", w.FargateTaskArn}, {"EC2", w.EC2TaskArn}} {
 		t.Run(tt.lt, func(t *testing.T) {
