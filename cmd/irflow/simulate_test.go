@@ -85,7 +85,7 @@ func TestSimulateExitCodes(t *testing.T) {
 		{"bad fail spec", []string{pb, "--input", console, "--fail", "stop="}, exitUsage, "", "error name"},
 		{"bad launch type", []string{pb, "--input", console, "--launch-type", "EXTERNAL"}, exitUsage, "", "--launch-type must be one of"},
 		{"bad format", []string{pb, "--input", console, "--format", "yaml"}, exitUsage, "", "--format must be one of"},
-		{"aws endpoint", []string{pb, "--input", console, "--aws-endpoint", "http://127.0.0.1:5000"}, exitUsage, "", "real handlers are not built into this binary"},
+		{"aws endpoint", []string{pb, "--input", console, "--aws-endpoint", "http://127.0.0.1:5000"}, exitUsage, "", "the real handlers need irflow's stores: set IRFLOW_EVIDENCE_BUCKET"},
 		{"playbook errors", []string{in("broken.yaml"), "--input", console}, exitPlaybook, "", "unknown-action"},
 		{"help", []string{"--help"}, exitOK, "", "assumes FARGATE"},
 	}
