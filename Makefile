@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV := .venv
 FUZZTIME ?= 10s
 
-.PHONY: all test deps go-deps node-deps py-deps vet unit fuzz asl irflow clean
+.PHONY: all test deps go-deps node-deps py-deps vet unit fuzz asl irflow build synth deploy infra-test demo bench stress clean
 
 all: test
 
@@ -38,18 +38,37 @@ irflow:
 	$(GO) build -o bin/irflow ./cmd/irflow
 
 ## test: every check CI runs.
-test: deps vet unit fuzz asl
+test: deps vet unit fuzz asl infra-test
 
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-unit:
-	$(GO) test -count=1 ./...
+## unit: every Go test of the root module; moto server (.venv) and the Node
+## cross-check (node_modules) are required, not skipped.
+unit: node-deps py-deps
+	IRFLOW_REQUIRE_MOTO=1 IRFLOW_REQUIRE_NODE=1 $(GO) test -count=1 ./...
 
 ## fuzz: a short run of each fuzz target on its kept corpus.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./generator
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalize$$' -fuzztime=$(FUZZTIME) ./tasks/incident
+
+## build: every task Lambda for linux/arm64 into build/tasks/<action>/bootstrap.
+build:
+	scripts/build-tasks.sh
+
+## synth: the CDK app into cdk.out/, offline; builds the function binaries first.
+synth: build node-deps
+	scripts/synth.sh cdk.out
+
+## deploy: cdk deploy to the current AWS credentials' account (docs/deploy.md), e.g. CDK_ARGS='-c approvers=arn:...'
+deploy: build node-deps
+	scripts/deploy.sh $(CDK_ARGS)
+
+## infra-test: CDK assertions and cdk-nag tests, synth with placeholder code, cfn-lint, template checks.
+infra-test: node-deps py-deps
+	scripts/test-infra.sh
 
 ## asl: asl-validator on every compiled playbook and every golden ASL.
 asl: irflow node-deps
