@@ -246,7 +246,7 @@ func TestNotifyErrors(t *testing.T) {
 	}{
 		{"no topic", `{}`, func(h *Handler, _ *fakeSNS) { h.TopicArn = "" }, "PreconditionFailedError"},
 		{"throttled", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr{"Throttling"} }, "RetryableError"},
-		{"topic gone", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr{"NotFound"} }, "TargetNotFoundError"},
+		{"topic gone", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr{"NotFound"} }, "PreconditionFailedError"}, // irflow's own topic missing is configuration, not the target
 		{"subject too long", `{"subject":"` + strings.Repeat("x", 91) + `"}`, nil, "InvalidInputError"},
 		{"subject control", `{"subject":"a\u0007b"}`, nil, "InvalidInputError"},
 		{"bad event", `{"event":"Step Failed"}`, nil, "InvalidInputError"},

@@ -164,7 +164,7 @@ func TestRequestInvalid(t *testing.T) {
 		{"no prompt", payload(ModeRequest, with("prompt", "")), "with.prompt"},
 		{"bad onTimeout", payload(ModeRequest, with("onTimeout", "ignore")), "with.onTimeout"},
 		{"no timeout", payload(ModeRequest, with("timeoutSeconds", 0)), "with.timeoutSeconds"},
-		{"unknown parameter", payload(ModeRequest, with("approver", "x")), "with"},
+		{"unknown parameter", payload(ModeRequest, with("approver", "x")), "with.approver"},
 		{"no token", func() *taskrt.Payload { p := payload(ModeRequest, ok); p.TaskToken = ""; return p }(), "taskToken"},
 		{"no mode", payload("", ok), "mode"},
 		{"no step", func() *taskrt.Payload { p := payload(ModeRequest, ok); p.Step = ""; return p }(), "step"},

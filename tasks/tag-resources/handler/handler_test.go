@@ -160,7 +160,7 @@ func TestTagErrors(t *testing.T) {
 		{name: "bad status", target: ec2Target(), with: `{"status":"bad\nvalue"}`, want: "InvalidInputError", field: "with.status"},
 		{name: "reserved key", target: ec2Target(), with: `{"extraTags":{"irflow:case-id":"x"}}`, want: "InvalidInputError", field: "with.extraTags.irflow:case-id"},
 		{name: "aws prefix", target: ec2Target(), with: `{"extraTags":{"aws:x":"y"}}`, want: "InvalidInputError", field: "with.extraTags"},
-		{name: "unknown param", target: ec2Target(), with: `{"colour":"red"}`, want: "InvalidInputError", field: "with"},
+		{name: "unknown param", target: ec2Target(), with: `{"colour":"red"}`, want: "InvalidInputError", field: "with.colour"},
 		{name: "throttled", target: ec2Target(), ec2: func(*ec2.CreateTagsInput) error { return apiErr{"RequestLimitExceeded"} }, want: "RetryableError"},
 		{name: "access denied", target: ec2Target(), ecs: func(*ecs.TagResourceInput) error { return apiErr{"AccessDeniedException"} }, want: "PreconditionFailedError"},
 		{name: "everything gone", target: ec2Target(), ecs: gone, ec2: func(*ec2.CreateTagsInput) error { return apiErr{"InvalidID.NotFound"} }, want: "TargetNotFoundError"},
