@@ -65,31 +65,6 @@ func runtimeFor(w *mototest.World, env taskrt.Env, h taskrt.HandlerFunc) invoker
 	}
 }
 
-// commands counts moto's commands for the step of a case.
-func commands(t *testing.T, w *mototest.World, caseID string) int {
-	t.Helper()
-	out, err := ssm.NewFromConfig(w.Cfg).ListCommands(context.Background(), &ssm.ListCommandsInput{InstanceId: aws.String(w.InstanceID)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, c := range out.Commands {
-		if aws.ToString(c.Comment) == "irflow "+caseID+" memory" {
-			n++
-		}
-	}
-	return n
-}
-
-func objects(t *testing.T, w *mototest.World, caseID string) int {
-	t.Helper()
-	out, err := taskrt.NewS3(w.Cfg).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.Env.EvidenceBucket), Prefix: aws.String("cases/" + caseID + "/")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(out.Contents)
-}
-
 // TestCaptureAgainstMoto runs start, start again, check and start again on
 // moto, with the agent in the sandbox standing in for the instance's.
 func TestCaptureAgainstMoto(t *testing.T) {
@@ -112,7 +87,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	if first.Outputs["commandId"] != second.Outputs["commandId"] || second.Outputs["reused"] != true {
 		t.Errorf("second start %v; want the first command reused", second.Outputs)
 	}
-	if n := commands(t, w, caseID); n != 1 {
+	if n := mototest.SSMCommands(t, w, caseID, "memory"); n != 1 {
 		t.Errorf("moto has %d commands for the step; want 1", n)
 	}
 
@@ -146,8 +121,8 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third.Outputs["commandId"] != first.Outputs["commandId"] || commands(t, w, caseID) != 1 || agent.Runs() != 1 {
-		t.Errorf("a start after done sent or ran again: %d commands, %d runs", commands(t, w, caseID), agent.Runs())
+	if third.Outputs["commandId"] != first.Outputs["commandId"] || mototest.SSMCommands(t, w, caseID, "memory") != 1 || agent.Runs() != 1 {
+		t.Errorf("a start after done sent or ran again: %d commands, %d runs", mototest.SSMCommands(t, w, caseID, "memory"), agent.Runs())
 	}
 
 	records, err := taskrt.NewChain(w.Cfg, env).Read(context.Background(), caseID)
@@ -172,7 +147,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if commands(t, w, "case-mem-dry") != 0 || objects(t, w, "case-mem-dry") != 0 {
+	if mototest.SSMCommands(t, w, "case-mem-dry", "memory") != 0 || len(mototest.EvidenceObjects(t, w, "case-mem-dry")) != 0 {
 		t.Error("a dry run sent a command or wrote evidence")
 	}
 	records, _ := taskrt.NewChain(w.Cfg, env).Read(context.Background(), "case-mem-dry")
@@ -201,7 +176,7 @@ func TestNoPinnedHashAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	invoke := runtimeFor(w, w.Env, handler.New(w.Cfg, w.Env))
 	_, err := invoke(t, "case-mem-nopin", "start", false, nil)
-	if taskrt.ErrorName(err) != "PreconditionFailedError" || commands(t, w, "case-mem-nopin") != 0 {
-		t.Errorf("err %v, %d commands; want PreconditionFailedError before sending", err, commands(t, w, "case-mem-nopin"))
+	if taskrt.ErrorName(err) != "PreconditionFailedError" || mototest.SSMCommands(t, w, "case-mem-nopin", "memory") != 0 {
+		t.Errorf("err %v, %d commands; want PreconditionFailedError before sending", err, mototest.SSMCommands(t, w, "case-mem-nopin", "memory"))
 	}
 }

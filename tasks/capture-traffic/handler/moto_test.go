@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -47,39 +46,6 @@ func runtimeFor(w *mototest.World, h taskrt.HandlerFunc) invoker {
 	}
 }
 
-func commands(t *testing.T, w *mototest.World, caseID string) int {
-	t.Helper()
-	out, err := ssm.NewFromConfig(w.Cfg).ListCommands(context.Background(), &ssm.ListCommandsInput{InstanceId: aws.String(w.InstanceID)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, c := range out.Commands {
-		if aws.ToString(c.Comment) == "irflow "+caseID+" "+step {
-			n++
-		}
-	}
-	return n
-}
-
-func objects(t *testing.T, w *mototest.World, caseID string) map[string][]byte {
-	t.Helper()
-	c := taskrt.NewS3(w.Cfg)
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.Env.EvidenceBucket), Prefix: aws.String("cases/" + caseID + "/")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := map[string][]byte{}
-	for _, o := range out.Contents {
-		g, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(w.Env.EvidenceBucket), Key: o.Key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs[aws.ToString(o.Key)], _ = io.ReadAll(g.Body)
-	}
-	return objs
-}
-
 // TestCaptureAgainstMoto: two starts send one command; the sandboxed agent
 // runs it once; the check reports the pcap that is in moto's bucket with the
 // hash the host computed.
@@ -104,8 +70,8 @@ head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Outputs["commandId"] != first.Outputs["commandId"] || commands(t, w, caseID) != 1 {
-		t.Errorf("second start: %v; %d commands in moto, want 1", second.Outputs["commandId"], commands(t, w, caseID))
+	if second.Outputs["commandId"] != first.Outputs["commandId"] || mototest.SSMCommands(t, w, caseID, step) != 1 {
+		t.Errorf("second start: %v; %d commands in moto, want 1", second.Outputs["commandId"], mototest.SSMCommands(t, w, caseID, step))
 	}
 	done, err := invoke(t, caseID, "check", false, second)
 	if err != nil {
@@ -114,14 +80,14 @@ head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
 	if done.Outputs["done"] != true || len(done.Evidence) != 1 {
 		t.Fatalf("check: %s, %d evidence", done.Summary, len(done.Evidence))
 	}
-	objs := objects(t, w, caseID)
+	objs := mototest.EvidenceObjects(t, w, caseID)
 	body := objs[strings.TrimPrefix(done.Evidence[0].URI, "s3://"+w.Env.EvidenceBucket+"/")]
 	sum := sha256.Sum256(body)
 	if len(objs) != 1 || hex.EncodeToString(sum[:]) != done.Evidence[0].SHA256 || len(body) != 3000 {
 		t.Errorf("moto holds %d objects, pcap %x/%d; evidence says %+v", len(objs), sum, len(body), done.Evidence[0])
 	}
-	if _, err := invoke(t, caseID, "start", false, nil); err != nil || commands(t, w, caseID) != 1 || agent.Runs() != 1 {
-		t.Errorf("third start: %v; %d commands, %d runs", err, commands(t, w, caseID), agent.Runs())
+	if _, err := invoke(t, caseID, "start", false, nil); err != nil || mototest.SSMCommands(t, w, caseID, step) != 1 || agent.Runs() != 1 {
+		t.Errorf("third start: %v; %d commands, %d runs", err, mototest.SSMCommands(t, w, caseID, step), agent.Runs())
 	}
 	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
 	if err != nil {
@@ -142,7 +108,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if commands(t, w, "case-pcap-dry") != 0 || len(objects(t, w, "case-pcap-dry")) != 0 {
+	if mototest.SSMCommands(t, w, "case-pcap-dry", step) != 0 || len(mototest.EvidenceObjects(t, w, "case-pcap-dry")) != 0 {
 		t.Error("a dry run sent a command or wrote evidence")
 	}
 	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-pcap-dry")

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -47,39 +46,6 @@ func runtimeFor(w *mototest.World, h taskrt.HandlerFunc) invoker {
 	}
 }
 
-func commands(t *testing.T, w *mototest.World, caseID string) int {
-	t.Helper()
-	out, err := ssm.NewFromConfig(w.Cfg).ListCommands(context.Background(), &ssm.ListCommandsInput{InstanceId: aws.String(w.InstanceID)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, c := range out.Commands {
-		if aws.ToString(c.Comment) == "irflow "+caseID+" "+step {
-			n++
-		}
-	}
-	return n
-}
-
-func objects(t *testing.T, w *mototest.World, caseID string) map[string][]byte {
-	t.Helper()
-	c := taskrt.NewS3(w.Cfg)
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.Env.EvidenceBucket), Prefix: aws.String("cases/" + caseID + "/")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := map[string][]byte{}
-	for _, o := range out.Contents {
-		g, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(w.Env.EvidenceBucket), Key: o.Key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs[aws.ToString(o.Key)], _ = io.ReadAll(g.Body)
-	}
-	return objs
-}
-
 // TestCollectAgainstMoto: two starts send one command; the sandboxed agent
 // runs it once; the check reports objects that are in moto's bucket with the
 // hashes the host computed.
@@ -103,8 +69,8 @@ func TestCollectAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Outputs["commandId"] != first.Outputs["commandId"] || commands(t, w, caseID) != 1 {
-		t.Errorf("second start: %v; %d commands in moto, want 1", second.Outputs["commandId"], commands(t, w, caseID))
+	if second.Outputs["commandId"] != first.Outputs["commandId"] || mototest.SSMCommands(t, w, caseID, step) != 1 {
+		t.Errorf("second start: %v; %d commands in moto, want 1", second.Outputs["commandId"], mototest.SSMCommands(t, w, caseID, step))
 	}
 	done, err := invoke(t, caseID, "check", false, second)
 	if err != nil {
@@ -113,7 +79,7 @@ func TestCollectAgainstMoto(t *testing.T) {
 	if done.Outputs["done"] != true || len(done.Evidence) != 6 {
 		t.Fatalf("check: %s, %d evidence", done.Summary, len(done.Evidence))
 	}
-	objs := objects(t, w, caseID)
+	objs := mototest.EvidenceObjects(t, w, caseID)
 	if len(objs) != 6 {
 		t.Errorf("%d objects in moto; want 6", len(objs))
 	}
@@ -124,8 +90,8 @@ func TestCollectAgainstMoto(t *testing.T) {
 			t.Errorf("%s: moto holds %x/%d; evidence says %s/%d", ev.URI, sum, len(body), ev.SHA256, ev.Bytes)
 		}
 	}
-	if _, err := invoke(t, caseID, "start", false, nil); err != nil || commands(t, w, caseID) != 1 || agent.Runs() != 1 {
-		t.Errorf("third start: %v; %d commands, %d runs", err, commands(t, w, caseID), agent.Runs())
+	if _, err := invoke(t, caseID, "start", false, nil); err != nil || mototest.SSMCommands(t, w, caseID, step) != 1 || agent.Runs() != 1 {
+		t.Errorf("third start: %v; %d commands, %d runs", err, mototest.SSMCommands(t, w, caseID, step), agent.Runs())
 	}
 	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
 	if err != nil {
@@ -146,7 +112,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if commands(t, w, "case-host-dry") != 0 || len(objects(t, w, "case-host-dry")) != 0 {
+	if mototest.SSMCommands(t, w, "case-host-dry", step) != 0 || len(mototest.EvidenceObjects(t, w, "case-host-dry")) != 0 {
 		t.Error("a dry run sent a command or wrote evidence")
 	}
 	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-host-dry")

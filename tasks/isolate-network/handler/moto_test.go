@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"reflect"
 	"sort"
 	"strings"
@@ -23,16 +22,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // run invokes the action the way Lambda does, with the world's audit chain.
 func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool, with map[string]any) (*taskrt.Result, error) {
 	t.Helper()
-	rt := &taskrt.Runtime{Action: "isolate-network", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	out, err := rt.Invoke(context.Background(), w.Payload("isolate-network", "isolate", lt, caseID, dry, with, nil))
-	if err != nil {
-		return nil, err
-	}
-	var res taskrt.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return &res, nil
+	return mototest.Run(t, w, "isolate-network", handler.New(w.Cfg, w.Env), w.Payload("isolate-network", "isolate", lt, caseID, dry, with, nil))
 }
 
 // eniOut is one ENI of the result's outputs.
@@ -108,38 +98,6 @@ func eniState(t *testing.T, w *mototest.World, id string) (groups []string, tags
 	return groups, tags
 }
 
-// verifyAudit checks the case's audit chain and that it holds want records.
-// Under load a DynamoDB response can be lost after the write succeeded; the
-// SDK then resends the conditional put and taskrt.Chain.Append, seeing the
-// seq taken, appends the same event again: a valid chain with a repeated
-// record. Adjacent repeats are tolerated here (a run always alternates start
-// and result) and reported to taskrt's owners.
-func verifyAudit(t *testing.T, w *mototest.World, caseID string, want int) []taskrt.Record {
-	t.Helper()
-	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(recs); err != nil {
-		t.Fatalf("audit chain: %v", err)
-	}
-	var distinct []taskrt.Record
-	for _, r := range recs {
-		if n := len(distinct); n > 0 && sameEvent(distinct[n-1], r) {
-			continue
-		}
-		distinct = append(distinct, r)
-	}
-	if len(distinct) != want {
-		t.Fatalf("%d audit records; want %d", len(distinct), want)
-	}
-	return distinct
-}
-
-func sameEvent(a, b taskrt.Record) bool {
-	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
-}
-
 func TestMotoIsolateBothLaunchTypesTwice(t *testing.T) {
 	w := mototest.Seed(t)
 	// moto reports an instance-attached ENI's groups as its own plus the
@@ -193,7 +151,7 @@ func TestMotoIsolateBothLaunchTypesTwice(t *testing.T) {
 			if after := snapshot(t, w); after != before {
 				t.Errorf("second run changed the world:\n%s\n%s", before, after)
 			}
-			recs := verifyAudit(t, w, caseID, 4)
+			recs := mototest.VerifyAudit(t, w, caseID, 4)
 			if !strings.Contains(recs[3].Detail, w.AppSG) {
 				t.Errorf("the audited result does not carry the old groups: %s", recs[3].Detail)
 			}
@@ -217,7 +175,7 @@ func TestMotoIsolateDryRun(t *testing.T) {
 		if res.Status != "DRY_RUN" || len(e) != 1 || !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) || e[0].Groups[0] != "irflow-quarantine" {
 			t.Errorf("%s dry run: %s %q %+v", lt, res.Status, res.Summary, e)
 		}
-		verifyAudit(t, w, caseID, 2)
+		mototest.VerifyAudit(t, w, caseID, 2)
 	}
 }
 
@@ -269,7 +227,7 @@ func TestMotoIsolateAllowSsm(t *testing.T) {
 	if snapshot(t, w) != before {
 		t.Error("a failed precondition changed the world")
 	}
-	verifyAudit(t, w, caseID, 2)
+	mototest.VerifyAudit(t, w, caseID, 2)
 
 	ips := addEndpoints(t, w)
 	for i := 0; i < 2; i++ {
@@ -306,7 +264,7 @@ func TestMotoIsolateAllowSsm(t *testing.T) {
 			t.Errorf("run %d: ENI groups %v", i+1, groups)
 		}
 	}
-	verifyAudit(t, w, caseID, 6)
+	mototest.VerifyAudit(t, w, caseID, 6)
 }
 
 func TestMotoIsolateTightensHalfMadeGroup(t *testing.T) {

@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,16 +23,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 func run(t *testing.T, w *mototest.World, payload []byte, now time.Time) (*taskrt.Result, error) {
 	t.Helper()
 	h := &handler.Handler{IAM: iam.NewFromConfig(w.Cfg), ECS: ecs.NewFromConfig(w.Cfg), Now: func() time.Time { return now }}
-	rt := &taskrt.Runtime{Action: "revoke-task-role-sessions", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	out, err := rt.Invoke(context.Background(), payload)
-	if err != nil {
-		return nil, err
-	}
-	var res taskrt.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return &res, nil
+	return mototest.Run(t, w, "revoke-task-role-sessions", h.Handle, payload)
 }
 
 // policies returns a role's inline policies, name -> document (decoded).
@@ -55,38 +45,6 @@ func policies(t *testing.T, w *mototest.World, role string) map[string]string {
 		out[n] = doc
 	}
 	return out
-}
-
-// verifyAudit checks the case's audit chain and that it holds want records.
-// Under load a DynamoDB response can be lost after the write succeeded; the
-// SDK then resends the conditional put and taskrt.Chain.Append, seeing the
-// seq taken, appends the same event again: a valid chain with a repeated
-// record. Adjacent repeats are tolerated here (a run always alternates start
-// and result) and reported to taskrt's owners.
-func verifyAudit(t *testing.T, w *mototest.World, caseID string, want int) []taskrt.Record {
-	t.Helper()
-	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(recs); err != nil {
-		t.Fatalf("audit chain: %v", err)
-	}
-	var distinct []taskrt.Record
-	for _, r := range recs {
-		if n := len(distinct); n > 0 && sameEvent(distinct[n-1], r) {
-			continue
-		}
-		distinct = append(distinct, r)
-	}
-	if len(distinct) != want {
-		t.Fatalf("%d audit records; want %d", len(distinct), want)
-	}
-	return distinct
-}
-
-func sameEvent(a, b taskrt.Record) bool {
-	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -119,7 +77,7 @@ func TestMotoRevokeTwicePerLaunchType(t *testing.T) {
 			if second.Status != "OK" || !strings.HasPrefix(second.Summary, "already revoked") {
 				t.Errorf("second run: %s %q", second.Status, second.Summary)
 			}
-			verifyAudit(t, w, caseID, 4)
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }
@@ -134,7 +92,7 @@ func TestMotoRevokeDryRunAndOtherCase(t *testing.T) {
 	if ps := policies(t, w, w.TaskRoleName); len(ps) != 0 || res.Status != "DRY_RUN" {
 		t.Fatalf("dry run: %s, policies %v", res.Status, ps)
 	}
-	verifyAudit(t, w, dry, 2)
+	mototest.VerifyAudit(t, w, dry, 2)
 
 	a, b := mototest.Unique("case-a"), mototest.Unique("case-b")
 	if _, err := run(t, w, w.Payload("revoke-task-role-sessions", "revoke", "FARGATE", a, false, nil, nil), t0); err != nil {

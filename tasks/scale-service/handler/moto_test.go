@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,16 +20,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 
 func run(t *testing.T, w *mototest.World, payload []byte) (*taskrt.Result, error) {
 	t.Helper()
-	rt := &taskrt.Runtime{Action: "scale-service", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	out, err := rt.Invoke(context.Background(), payload)
-	if err != nil {
-		return nil, err
-	}
-	var res taskrt.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return &res, nil
+	return mototest.Run(t, w, "scale-service", handler.New(w.Cfg, w.Env), payload)
 }
 
 // service returns the desired count and tags moto has for a service.
@@ -46,38 +36,6 @@ func service(t *testing.T, w *mototest.World, name string) (int32, map[string]st
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	return out.Services[0].DesiredCount, tags
-}
-
-// verifyAudit checks the case's audit chain and that it holds want records.
-// Under load a DynamoDB response can be lost after the write succeeded; the
-// SDK then resends the conditional put and taskrt.Chain.Append, seeing the
-// seq taken, appends the same event again: a valid chain with a repeated
-// record. Adjacent repeats are tolerated here (a run always alternates start
-// and result) and reported to taskrt's owners.
-func verifyAudit(t *testing.T, w *mototest.World, caseID string, want int) []taskrt.Record {
-	t.Helper()
-	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(recs); err != nil {
-		t.Fatalf("audit chain: %v", err)
-	}
-	var distinct []taskrt.Record
-	for _, r := range recs {
-		if n := len(distinct); n > 0 && sameEvent(distinct[n-1], r) {
-			continue
-		}
-		distinct = append(distinct, r)
-	}
-	if len(distinct) != want {
-		t.Fatalf("%d audit records; want %d", len(distinct), want)
-	}
-	return distinct
-}
-
-func sameEvent(a, b taskrt.Record) bool {
-	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
 }
 
 // ec2Service adds a bridge-mode EC2 service with two tasks to the world and
@@ -122,7 +80,7 @@ func TestMotoScaleTwiceBothLaunchTypes(t *testing.T) {
 			if n, tags := service(t, w, tt.service); n != tt.original || len(tags) != 0 || res.Status != "DRY_RUN" {
 				t.Fatalf("dry run: desired %d, tags %v, result %s %q", n, tags, res.Status, res.Summary)
 			}
-			verifyAudit(t, w, dry, 2)
+			mototest.VerifyAudit(t, w, dry, 2)
 
 			caseID := mototest.Unique("case-scale")
 			first, err := run(t, w, tt.payload(caseID, false))
@@ -147,7 +105,7 @@ func TestMotoScaleTwiceBothLaunchTypes(t *testing.T) {
 			if second.Status != "OK" || second.Outputs["previousDesiredCount"] != float64(tt.original) || !strings.HasPrefix(second.Summary, "already scaled") {
 				t.Errorf("second run: %s %q %v", second.Status, second.Summary, second.Outputs)
 			}
-			verifyAudit(t, w, caseID, 4)
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }
@@ -159,5 +117,5 @@ func TestMotoScaleStandaloneTask(t *testing.T) {
 	if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "stop-task is the containment") {
 		t.Fatalf("standalone EC2 task: %v", err)
 	}
-	verifyAudit(t, w, caseID, 2)
+	mototest.VerifyAudit(t, w, caseID, 2)
 }

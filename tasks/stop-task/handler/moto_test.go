@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 
@@ -19,16 +18,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 
 func run(t *testing.T, w *mototest.World, payload []byte) (*taskrt.Result, error) {
 	t.Helper()
-	rt := &taskrt.Runtime{Action: "stop-task", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	out, err := rt.Invoke(context.Background(), payload)
-	if err != nil {
-		return nil, err
-	}
-	var res taskrt.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return &res, nil
+	return mototest.Run(t, w, "stop-task", handler.New(w.Cfg, w.Env), payload)
 }
 
 // task returns the task's last status and stop reason as moto has them.
@@ -39,38 +29,6 @@ func task(t *testing.T, w *mototest.World, arn string) (status, reason string) {
 		t.Fatalf("describe %s: %v %v", arn, err, out)
 	}
 	return aws.ToString(out.Tasks[0].LastStatus), aws.ToString(out.Tasks[0].StoppedReason)
-}
-
-// verifyAudit checks the case's audit chain and that it holds want records.
-// Under load a DynamoDB response can be lost after the write succeeded; the
-// SDK then resends the conditional put and taskrt.Chain.Append, seeing the
-// seq taken, appends the same event again: a valid chain with a repeated
-// record. Adjacent repeats are tolerated here (a run always alternates start
-// and result) and reported to taskrt's owners.
-func verifyAudit(t *testing.T, w *mototest.World, caseID string, want int) []taskrt.Record {
-	t.Helper()
-	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(recs); err != nil {
-		t.Fatalf("audit chain: %v", err)
-	}
-	var distinct []taskrt.Record
-	for _, r := range recs {
-		if n := len(distinct); n > 0 && sameEvent(distinct[n-1], r) {
-			continue
-		}
-		distinct = append(distinct, r)
-	}
-	if len(distinct) != want {
-		t.Fatalf("%d audit records; want %d", len(distinct), want)
-	}
-	return distinct
-}
-
-func sameEvent(a, b taskrt.Record) bool {
-	return a.Step == b.Step && a.Action == b.Action && a.Event == b.Event && a.Status == b.Status && a.Summary == b.Summary && a.Detail == b.Detail
 }
 
 func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
@@ -85,7 +43,7 @@ func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
 			if status, _ := task(t, w, tt.arn); status != "RUNNING" || res.Status != "DRY_RUN" {
 				t.Fatalf("dry run: task %s, result %s %q", status, res.Status, res.Summary)
 			}
-			verifyAudit(t, w, dry, 2)
+			mototest.VerifyAudit(t, w, dry, 2)
 
 			caseID := mototest.Unique("case-stop")
 			with := map[string]any{"reason": "crypto-miner\x07 seen"}
@@ -109,7 +67,7 @@ func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
 			if second.Status != "OK" || !strings.HasPrefix(second.Summary, "already stopped") || second.Outputs["stoppedReason"] != want {
 				t.Errorf("second run: %s %q %v", second.Status, second.Summary, second.Outputs)
 			}
-			verifyAudit(t, w, caseID, 4)
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }

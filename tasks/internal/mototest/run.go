@@ -1,0 +1,85 @@
+package mototest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/irflow/irflow/tasks/internal/taskrt"
+)
+
+// Run invokes a handler through taskrt.Runtime exactly as its Lambda would:
+// payload validation, the world's audit chain, named errors. Logs go nowhere.
+func Run(t testing.TB, w *World, action string, h taskrt.HandlerFunc, payload []byte) (*taskrt.Result, error) {
+	t.Helper()
+	rt := &taskrt.Runtime{Action: action, Handle: h, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	out, err := rt.Invoke(context.Background(), payload)
+	if err != nil {
+		return nil, err
+	}
+	var res taskrt.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	return &res, nil
+}
+
+// VerifyAudit reads a case's audit chain, verifies it and checks it has
+// want records (each Run appends a start and a result or error).
+func VerifyAudit(t testing.TB, w *World, caseID string, want int) []taskrt.Record {
+	t.Helper()
+	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := taskrt.Verify(recs); err != nil {
+		t.Fatalf("audit chain of %s: %v", caseID, err)
+	}
+	if len(recs) != want {
+		t.Fatalf("%d audit records for %s; want %d", len(recs), caseID, want)
+	}
+	return recs
+}
+
+// EvidenceObjects returns every object under cases/<caseID>/ in the world's
+// evidence bucket, key -> bytes.
+func EvidenceObjects(t testing.TB, w *World, caseID string) map[string][]byte {
+	t.Helper()
+	c := taskrt.NewS3(w.Cfg)
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.Env.EvidenceBucket), Prefix: aws.String("cases/" + caseID + "/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string][]byte{}
+	for _, o := range out.Contents {
+		g, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(w.Env.EvidenceBucket), Key: o.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs[aws.ToString(o.Key)], _ = io.ReadAll(g.Body)
+		g.Body.Close()
+	}
+	return objs
+}
+
+// SSMCommands counts the SSM commands sent to the world's instance for a
+// case and step (the SSM actions comment them "irflow <caseId> <step>").
+func SSMCommands(t testing.TB, w *World, caseID, step string) int {
+	t.Helper()
+	out, err := ssm.NewFromConfig(w.Cfg).ListCommands(context.Background(), &ssm.ListCommandsInput{InstanceId: aws.String(w.InstanceID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range out.Commands {
+		if aws.ToString(c.Comment) == "irflow "+caseID+" "+step {
+			n++
+		}
+	}
+	return n
+}
