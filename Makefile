@@ -75,5 +75,10 @@ asl: irflow node-deps
 	rm -rf build/asl && bin/irflow compile workflows --out build/asl >/dev/null
 	scripts/asl-validate.sh build/asl generator/testdata
 
+## demo: build, compile every playbook, then a full local incident response on
+## both launch types against moto, gates decided through the approval API (docs/demo.md).
+demo: deps
+	scripts/demo.sh
+
 clean:
 	rm -rf bin build cdk.out
