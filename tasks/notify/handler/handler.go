@@ -87,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, taskrt.AWSError("sns:Publish "+h.TopicArn, err)
 	}
 	id := aws.ToString(out.MessageId)
-	summary := fmt.Sprintf("sent %s notification %q (%d bytes)", n.Event, subject, len(message))
+	summary := fmt.Sprintf("sent %q (%s, %d bytes)", subject, n.Event, len(message))
 	return taskrt.OK(summary).With("event", n.Event).With("messageId", id).With("subject", subject).With("alreadySent", false), nil
 }
 

@@ -194,3 +194,24 @@ func TestTagNothing(t *testing.T) {
 		t.Errorf("got %+v, %v; want SKIPPED", r, err)
 	}
 }
+
+// TestTagContinuesPastAFailure: a container instance that cannot be tagged
+// does not leave the instance, its ENIs and volumes untagged; the error is
+// still returned so Step Functions retries.
+func TestTagContinuesPastAFailure(t *testing.T) {
+	e := &fakeECS{tag: func(in *ecs.TagResourceInput) error {
+		if aws.ToString(in.ResourceArn) == "arn:ci" {
+			return apiErr{"ThrottlingException"}
+		}
+		return nil
+	}}
+	x := &fakeEC2{}
+	h := &Handler{ECS: e, EC2: x}
+	_, err := h.Handle(context.Background(), payload(ec2Target(), false, `{}`))
+	if taskrt.ErrorName(err) != "RetryableError" {
+		t.Fatalf("error %v; want the container instance's RetryableError", err)
+	}
+	if len(x.calls) != 1 || len(x.calls[0]) != 4 {
+		t.Errorf("EC2 tagged %v; want the instance, both ENIs and the volume despite the ECS failure", x.calls)
+	}
+}

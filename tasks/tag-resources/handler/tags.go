@@ -57,10 +57,17 @@ func (h *Handler) apply(ctx context.Context, pl plan, tags map[string]string) (d
 		ecsTags = append(ecsTags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 		ec2Tags = append(ec2Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
+	// A resource that cannot be tagged does not stop the others: every one
+	// is tried, then the first error is returned (a retry re-tags, which
+	// changes nothing on the ones already done).
+	var firstErr error
 	for _, arn := range pl.ECS {
 		_, err := h.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn), Tags: ecsTags})
 		if gone, err := classify("ecs:TagResource "+arn, err); err != nil {
-			return done, missing, err
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		} else if gone {
 			missing = append(missing, arn)
 			continue
@@ -68,7 +75,7 @@ func (h *Handler) apply(ctx context.Context, pl plan, tags map[string]string) (d
 		done.ECS = append(done.ECS, arn)
 	}
 	if len(pl.EC2) == 0 {
-		return done, missing, nil
+		return done, missing, firstErr
 	}
 	_, err = h.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: pl.EC2, Tags: ec2Tags})
 	gone, err := classify("ec2:CreateTags", err)
@@ -77,7 +84,7 @@ func (h *Handler) apply(ctx context.Context, pl plan, tags map[string]string) (d
 	}
 	if !gone {
 		done.EC2 = append(done.EC2, pl.EC2...)
-		return done, missing, nil
+		return done, missing, firstErr
 	}
 	// One of them is gone and EC2 refused the whole call: one by one.
 	for _, id := range pl.EC2 {
@@ -90,7 +97,7 @@ func (h *Handler) apply(ctx context.Context, pl plan, tags map[string]string) (d
 		}
 		done.EC2 = append(done.EC2, id)
 	}
-	return done, missing, nil
+	return done, missing, firstErr
 }
 
 // classify reports whether err means the resource is gone, and returns any
