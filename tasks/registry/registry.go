@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	capturememory "github.com/irflow/irflow/tasks/capture-memory/handler"
 	capturetaskmetadata "github.com/irflow/irflow/tasks/capture-task-metadata/handler"
 	capturetraffic "github.com/irflow/irflow/tasks/capture-traffic/handler"
+	"github.com/irflow/irflow/tasks/catalog"
 	collecthostartifacts "github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
 	collectlogs "github.com/irflow/irflow/tasks/collect-logs/handler"
 	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
@@ -68,16 +70,35 @@ var logOutput io.Writer = os.Stderr
 
 // Handlers builds every action's handler against cfg and env (moto server
 // behind AWS_ENDPOINT_URL for `irflow simulate --aws-endpoint`) and wraps
-// each in the task runtime, audit chain included. The runtimes log to
-// stderr: the CLI's stdout is its report.
+// each in the task runtime, audit chain included. Each invocation gets the
+// action's Lambda timeout (the catalog's) as its deadline, as in AWS, so a
+// handler that runs out of time fails the way it would there. The runtimes
+// log to stderr: the CLI's stdout is its report.
 func Handlers(ctx context.Context, cfg aws.Config, env Env) map[string]Invoker {
 	out := map[string]Invoker{}
 	for name, newHandler := range Constructors() {
 		rt := taskrt.NewRuntime(name, cfg, env, newHandler)
 		rt.Log = taskrt.NewLogger(logOutput)
-		out[name] = rt.Invoke
+		out[name] = withTimeout(rt.Invoke, timeoutOf(name))
 	}
 	return out
+}
+
+// timeoutOf is the Lambda timeout of an action.
+func timeoutOf(action string) time.Duration {
+	if a := catalog.Lookup(action); a != nil && a.Timeout.D() > 0 {
+		return a.Timeout.D()
+	}
+	return 15 * time.Minute // Lambda's longest
+}
+
+// withTimeout gives every call of invoke a deadline d away, like Lambda's.
+func withTimeout(invoke Invoker, d time.Duration) Invoker {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return invoke(ctx, payload)
+	}
 }
 
 // ConfigFor loads the default AWS config (credentials, region, irflow's

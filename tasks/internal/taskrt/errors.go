@@ -137,6 +137,7 @@ var throttleCodes = map[string]bool{
 	"ServiceUnavailable": true, "ServiceUnavailableException": true, "InternalError": true, "InternalFailure": true,
 	"InternalServerError": true, "InternalServiceError": true, "RequestTimeout": true, "RequestTimeoutException": true,
 	"EC2ThrottledException": true, "ServerException": true,
+	"Throttled": true, "KMSThrottling": true, "KMSThrottlingException": true,
 }
 
 // AWSError turns an AWS SDK error into a named error: throttling and 5xx

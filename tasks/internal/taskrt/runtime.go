@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -59,10 +60,19 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		return nil, err
 	}
 
-	res, herr := rt.Handle(ctx, p)
+	hctx, reserve, cancel := handlerContext(ctx)
+	defer cancel()
+	res, herr := rt.Handle(hctx, p)
 	caseID := p.CaseID()
 	if herr == nil && res == nil {
 		herr = errors.New("handler returned no result")
+	}
+	if herr != nil && hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		// Out of time (SDK backoff under throttling, a slow API), not out
+		// of luck: hand the step back to Step Functions' Retry, whose
+		// backoff costs no Lambda time, before Lambda kills the function
+		// with a States.Timeout that no Retry matches.
+		herr = &RetryableError{Op: rt.Action, Err: fmt.Errorf("stopped %v before the function's timeout: %w", reserve, herr)}
 	}
 	if herr != nil {
 		herr = Named(herr)
@@ -81,6 +91,26 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	}
 	log.Info("done", "status", res.Status, "summary", res.Summary, "evidence", len(res.Evidence), "ms", time.Since(start).Milliseconds())
 	return json.Marshal(res)
+}
+
+// Time kept back from the handler before the invocation's deadline (the
+// Lambda timeout), for turning a handler that ran out of time into a
+// RetryableError and auditing it: a tenth of the time left, within bounds.
+const (
+	MinTimeReserve = 2 * time.Second
+	MaxTimeReserve = 10 * time.Second
+)
+
+// handlerContext is ctx with its deadline, if it has one, brought forward
+// by the time reserve.
+func handlerContext(ctx context.Context) (context.Context, time.Duration, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, 0, func() {}
+	}
+	reserve := min(max(time.Until(dl)/10, MinTimeReserve), MaxTimeReserve)
+	hctx, cancel := context.WithDeadline(ctx, dl.Add(-reserve))
+	return hctx, reserve, cancel
 }
 
 // audit appends one record when the case is known (resolve-target learns it

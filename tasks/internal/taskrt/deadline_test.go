@@ -1,0 +1,67 @@
+package taskrt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+// TestOutOfTimeIsRetryable: a handler still retrying AWS calls when the
+// invocation's deadline (the Lambda timeout) nears is stopped early and its
+// failure becomes a RetryableError, which the generated Retry matches,
+// instead of Lambda killing it (States.Timeout, which no Retry matches).
+func TestOutOfTimeIsRetryable(t *testing.T) {
+	var handlerDeadline time.Time
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard),
+		Handle: func(ctx context.Context, _ *Payload) (*Result, error) {
+			handlerDeadline, _ = ctx.Deadline()
+			<-ctx.Done() // an SDK call backing off through throttling
+			return nil, AWSError("ecs:StopTask", ctx.Err())
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := rt.Invoke(ctx, json.RawMessage(deadlinePayload))
+	var re *RetryableError
+	if !errors.As(err, &re) || ErrorName(err) != "RetryableError" {
+		t.Fatalf("error %T %v; want a RetryableError", err, err)
+	}
+	outer, _ := ctx.Deadline()
+	if got := outer.Sub(handlerDeadline); got < MinTimeReserve {
+		t.Errorf("the handler's deadline was %v before the invocation's; want at least %v", got, MinTimeReserve)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("returned after %v: the reserve was not kept", took)
+	}
+}
+
+// TestNoDeadlineNoReserve: without a deadline (tests, irflow simulate
+// without timeouts) the handler's context is the caller's, and a handler's
+// own error is not rewritten.
+func TestNoDeadlineNoReserve(t *testing.T) {
+	var hasDeadline bool
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard),
+		Handle: func(ctx context.Context, _ *Payload) (*Result, error) {
+			_, hasDeadline = ctx.Deadline()
+			return nil, &PreconditionFailedError{Reason: "no"}
+		}}
+	_, err := rt.Invoke(context.Background(), json.RawMessage(deadlinePayload))
+	if ErrorName(err) != "PreconditionFailedError" {
+		t.Errorf("error %v; want the handler's PreconditionFailedError", err)
+	}
+	if hasDeadline {
+		t.Error("the handler got a deadline the caller did not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := rt.Invoke(ctx, json.RawMessage(deadlinePayload)); ErrorName(err) != "PreconditionFailedError" {
+		t.Errorf("with time to spare: error %v; want the handler's PreconditionFailedError", err)
+	}
+}
+
+const deadlinePayload = `{"action":"stop-task","step":"stop","with":{},"execution":{"Id":"arn:aws:states:us-east-1:123456789012:execution:irflow-x:1"},
+"incident":{"caseId":"case-1","source":"manual","taskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0","clusterArn":"arn:aws:ecs:us-east-1:123456789012:cluster/c","region":"us-east-1","account":"123456789012","partition":"aws","dryRun":false},
+"target":{"launchType":"FARGATE","taskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0"}}`
