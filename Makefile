@@ -49,10 +49,19 @@ vet:
 unit: node-deps py-deps
 	IRFLOW_REQUIRE_MOTO=1 IRFLOW_REQUIRE_NODE=1 $(GO) test -count=1 ./...
 
-## fuzz: a short run of each fuzz target on its kept corpus.
+## fuzz: a short run of each fuzz target (compile, input normalization,
+## payload decoding) from its kept corpus (testdata/fuzz/).
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./generator
-	$(GO) test -run='^$$' -fuzz='^FuzzNormalize$$' -fuzztime=$(FUZZTIME) ./tasks/incident
+	scripts/fuzz.sh $(FUZZTIME)
+
+## stress: 200 concurrent incidents with `irflow simulate --aws-endpoint`
+## against moto behind a fault-injecting proxy; prints a JSON summary last.
+stress: py-deps
+	scripts/stress.sh
+
+## bench: measures compile, simulate, transitions, Lambdas and synth into BENCHMARKS.md.
+bench: deps
+	scripts/bench.sh
 
 ## build: every task Lambda for linux/arm64 into build/tasks/<action>/bootstrap.
 build:
