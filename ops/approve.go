@@ -95,7 +95,27 @@ func (c *ApprovalClient) do(ctx context.Context, method, target string, body []b
 	if resp.StatusCode == http.StatusOK {
 		return raw, nil
 	}
-	return nil, refused(resp.StatusCode, raw)
+	r := refused(resp.StatusCode, raw)
+	// A misconfigured proxy's error page may echo the request: what the
+	// user sees never carries the session token or the signature.
+	r.Message = redact(r.Message, req.Header.Get("X-Amz-Security-Token"), req.Header.Get("Authorization"))
+	return nil, r
+}
+
+// maxRefusalText bounds a refusal body shown as is (an HTML error page).
+const maxRefusalText = 2000
+
+// redact replaces every non-empty secret in s, then bounds its length.
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	if len(s) > maxRefusalText {
+		s = s[:maxRefusalText] + "… (truncated)"
+	}
+	return s
 }
 
 // refused reads an error body: the API's own {"error","message"}, or
