@@ -1,11 +1,13 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irflow/irflow/generator/internal/diag"
@@ -220,19 +222,11 @@ func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
 	for k, v := range with {
 		out[k] = v
 	}
-	var sch struct {
-		Properties map[string]struct {
-			Default json.RawMessage `json:"default"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(params, &sch) != nil {
-		return out
-	}
-	for k, p := range sch.Properties {
-		if _, set := out[k]; set || p.Default == nil {
+	for k, raw := range paramDefaults(params) {
+		if _, set := out[k]; set {
 			continue
 		}
-		dec := json.NewDecoder(strings.NewReader(string(p.Default)))
+		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		var v any
 		if dec.Decode(&v) == nil {
@@ -240,6 +234,42 @@ func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
 		}
 	}
 	return out
+}
+
+// defaultsCache holds each parameter schema's property defaults, read once
+// per process: the catalog's schemas never change while it runs.
+var defaultsCache struct {
+	sync.Mutex
+	m map[string]map[string]json.RawMessage
+}
+
+// paramDefaults is the "default" of every property of a parameter schema
+// that has one (nil for an unreadable schema).
+func paramDefaults(params json.RawMessage) map[string]json.RawMessage {
+	defaultsCache.Lock()
+	defer defaultsCache.Unlock()
+	if d, ok := defaultsCache.m[string(params)]; ok {
+		return d
+	}
+	var sch struct {
+		Properties map[string]struct {
+			Default json.RawMessage `json:"default"`
+		} `json:"properties"`
+	}
+	var d map[string]json.RawMessage
+	if json.Unmarshal(params, &sch) == nil {
+		d = map[string]json.RawMessage{}
+		for k, p := range sch.Properties {
+			if p.Default != nil {
+				d[k] = p.Default
+			}
+		}
+	}
+	if defaultsCache.m == nil {
+		defaultsCache.m = map[string]map[string]json.RawMessage{}
+	}
+	defaultsCache.m[string(params)] = d
+	return d
 }
 
 func (c *compilation) resolveRetry(s *playbook.Step, r catalog.Retry) catalog.Retry {

@@ -95,7 +95,7 @@ var actions = []*Action{
 		Description: "Acquires host memory with a pinned AVML build through SSM Run Command, uploaded to the evidence bucket by presigned URL.",
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-memory"),
-		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(30), Retry: retryStandard, MemoryMB: 256,
+		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(60), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
 	},
 	{

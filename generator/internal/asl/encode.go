@@ -19,16 +19,26 @@ type writer struct {
 	depth  int
 	first  []bool
 	err    error
+	// space counts the insignificant whitespace written (indentation,
+	// the space after a colon): the compact form is that much shorter.
+	space int
 }
+
+// indentSpaces is sliced for indentation instead of writing two spaces per level.
+const indentSpaces = "                                                                "
 
 func (w *writer) newline() {
 	if !w.indent {
 		return
 	}
 	w.b.WriteByte('\n')
-	for i := 0; i < w.depth; i++ {
-		w.b.WriteString("  ")
+	n := 2 * w.depth
+	w.space += 1 + n
+	for n > len(indentSpaces) {
+		w.b.WriteString(indentSpaces)
+		n -= len(indentSpaces)
 	}
+	w.b.WriteString(indentSpaces[:n])
 }
 
 func (w *writer) open(c byte) {
@@ -63,6 +73,7 @@ func (w *writer) key(k string) {
 	w.b.WriteByte(':')
 	if w.indent {
 		w.b.WriteByte(' ')
+		w.space++
 	}
 }
 

@@ -196,37 +196,16 @@ func Marshal(sm *StateMachine) ([]byte, error) {
 // form: what is deployed, and what Step Functions' 1 MiB limit counts.
 func Encode(sm *StateMachine) (indented []byte, compactSize int, err error) {
 	w := &writer{indent: true, first: []bool{true}}
+	// The shipped playbooks come out at 60-70 KB: one allocation instead
+	// of doubling up to it.
+	w.b.Grow(96 << 10)
 	w.machine(sm)
 	if w.err != nil {
 		return nil, 0, w.err
 	}
 	w.b.WriteByte('\n')
-	return w.b.Bytes(), CompactSize(w.b.Bytes()), nil
-}
-
-// CompactSize is the length of valid JSON without insignificant whitespace.
-func CompactSize(js []byte) int {
-	n, inStr, esc := 0, false, false
-	for _, c := range js {
-		switch {
-		case inStr:
-			n++
-			if esc {
-				esc = false
-			} else if c == '\\' {
-				esc = true
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
-		default:
-			n++
-			if c == '"' {
-				inStr = true
-			}
-		}
-	}
-	return n
+	w.space++
+	return w.b.Bytes(), w.b.Len() - w.space, nil
 }
 
 // Parse reads a definition. Unknown fields are errors: a simulator must never
