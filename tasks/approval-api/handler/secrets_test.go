@@ -85,7 +85,9 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 			}
 			return &apiErr{code: "InvalidToken", msg: "Invalid Token: '" + tok + "'"}
 		},
-		failure: func(tok, _, _ string) error { return &apiErr{code: "TaskDoesNotExist", msg: "Task does not exist: " + tok} },
+		failure: func(tok, _, _ string) error {
+			return &apiErr{code: "TaskDoesNotExist", msg: "Task does not exist: " + tok}
+		},
 	}
 	url := func(method, path, body string) string {
 		t.Helper()
