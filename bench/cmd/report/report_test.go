@@ -1,0 +1,115 @@
+package main
+
+// Cheap checks that the report generator works: it renders a recorded run
+// (testdata/run, a trimmed real one), deterministically, and its counting
+// is right. No timing is measured or asserted here: timings live in
+// BENCHMARKS.md (make bench).
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/irflow/irflow/generator"
+)
+
+func renderFixture(t *testing.T) string {
+	t.Helper()
+	in, err := loadInputs("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := render(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestRender(t *testing.T) {
+	out := renderFixture(t)
+	if again := renderFixture(t); again != out {
+		t.Error("two renders of the same run differ")
+	}
+	for _, want := range []string{
+		"# irflow benchmarks", "## Missed targets", "## Headline figures",
+		"## 1. Compile", "## 2. Simulate", "## 3. State transitions", "## 4. Time to containment",
+		"## 5. Task Lambdas", "## 6. CDK synth",
+		"| crypto-mining | 1.13 ms |",    // the median of the two samples
+		"compile crypto-mining: 1.13 ms", // over 1 ms: listed as missed
+		"| crypto-mining | EC2 | 30 | 16 (1) | $0.000750 |",
+		"| crypto-mining | EC2 | `EC2: isolate` | 6 | 30s | 15 | 5m |",
+		"1 template(s), no aws:cdk:error",
+		"go-benchmarks 0.50, synth 1.20",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "/tmp/") {
+		t.Error("the report names a temporary path")
+	}
+	// Every table row has as many cells as its header.
+	cells := 0
+	for i, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			cells = 0
+			continue
+		}
+		n := strings.Count(line, " | ") + 1
+		if cells == 0 {
+			cells = n
+		} else if n != cells {
+			t.Errorf("line %d has %d cells, its table %d: %s", i+1, n, cells, line)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := summarize([]float64{5, 1, 4, 2, 3})
+	if s.N != 5 || s.Median != 3 || s.Min != 1 || s.Max != 5 || s.P25 != 2 || s.P75 != 4 {
+		t.Errorf("got %+v", s)
+	}
+	if s := summarize([]float64{1, 2}); s.Median != 1.5 {
+		t.Errorf("median of 1, 2: %v", s.Median)
+	}
+	for ns, want := range map[float64]string{999: "999 ns", 1500: "1.50 µs", 12_345_678: "12.3 ms", 14.5e9: "14.5 s"} {
+		if got := fmtNs(ns); got != want {
+			t.Errorf("fmtNs(%v) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	f, err := parseGoBench(strings.NewReader("cpu: X\nBenchmarkA/b-2 \t 10\t 1500 ns/op\t 8 B/op\t 1 allocs/op\nBenchmarkA/b-2 \t 10\t 2500 ns/op\t 8 B/op\t 1 allocs/op\nPASS\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.get("BenchmarkA/b")
+	if err != nil || len(b.NsOp) != 2 || b.NsOp[1] != 2500 || b.Allocs[0] != 1 || f.CPU != "X" {
+		t.Fatalf("%+v %v", b, err)
+	}
+}
+
+// TestContainment: resolve, then a Parallel whose longest branch is an
+// async start and two checks, a gate, then the isolation.
+func TestContainment(t *testing.T) {
+	scopes := map[string][]frame{
+		"EC2: memory": {{"EC2: p", 0}}, "EC2: memory check": {{"EC2: p", 0}}, "EC2: tag": {{"EC2: p", 1}},
+	}
+	steps := []generator.SimStep{
+		{State: "Resolve target", Action: "resolve-target", Attempts: 1},
+		{State: "EC2: memory", Action: "capture-memory", Attempts: 1},
+		{State: "EC2: tag", Action: "tag-resources", Attempts: 2}, // a retry
+		{State: "EC2: memory check", Action: "capture-memory", Attempts: 1},
+		{State: "EC2: memory check", Action: "capture-memory", Attempts: 1},
+		{State: "EC2: gate", Action: "request-approval", Attempts: 1, Result: generator.ResultApproved},
+		{State: "EC2: isolate", Action: "isolate-network", Attempts: 1},
+		{State: "EC2: stop", Action: "stop-task", Attempts: 1},
+	}
+	if n, state := containment(steps, scopes); n != 5 || state != "EC2: isolate" {
+		t.Errorf("containment = %d at %q, want 5 at EC2: isolate", n, state)
+	}
+	if n, _ := containment(steps[:2], scopes); n != -1 {
+		t.Errorf("no isolation: %d, want -1", n)
+	}
+}
