@@ -21,28 +21,10 @@
 //        "runNs": [...], "constructNs": [...], "constructRunNs": [...], "problem"}]}
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
-
-const LAMBDA = new Set(['arn:aws:states:::lambda:invoke', 'arn:aws:states:::lambda:invoke.waitForTaskToken']);
-
-function walk(def, fn) {
-  for (const [name, st] of Object.entries(def.States)) {
-    fn(name, st);
-    for (const b of st.Branches ?? []) walk(b, fn);
-    const proc = st.ItemProcessor ?? st.Iterator;
-    if (proc) walk(proc, fn);
-  }
-}
+import { inspect } from '../../scripts/crosscheck/definition.mjs';
 
 function prepare(def) {
-  const m = { tasks: [], waits: {}, retries: {}, refused: [] };
-  walk(def, (name, st) => {
-    if (st.Type === 'Task') {
-      m.tasks.push(name);
-      if (!LAMBDA.has(st.Resource)) m.refused.push(`${name}: resource ${st.Resource} is not a Lambda invoke`);
-    }
-    if (st.Type === 'Wait') m.waits[name] = 0;
-    if (st.Retry) m.retries[name] = 0;
-  });
+  const m = inspect(def);
   return m;
 }
 

@@ -14,29 +14,10 @@
 //             "calls": {state: n}, "problem"}]
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
-
-const LAMBDA = new Set(['arn:aws:states:::lambda:invoke', 'arn:aws:states:::lambda:invoke.waitForTaskToken']);
-
-// walk lists a definition's states, those of Parallel branches and Map processors too.
-function walk(def, fn) {
-  for (const [name, st] of Object.entries(def.States)) {
-    fn(name, st);
-    for (const b of st.Branches ?? []) walk(b, fn);
-    const proc = st.ItemProcessor ?? st.Iterator;
-    if (proc) walk(proc, fn);
-  }
-}
+import { inspect } from './definition.mjs';
 
 function prepare(def) {
-  const m = { tasks: [], waits: {}, retries: {}, refused: [] };
-  walk(def, (name, st) => {
-    if (st.Type === 'Task') {
-      m.tasks.push(name);
-      if (!LAMBDA.has(st.Resource)) m.refused.push(`${name}: resource ${st.Resource} is not a Lambda invoke`);
-    }
-    if (st.Type === 'Wait') m.waits[name] = 0;
-    if (st.Retry) m.retries[name] = 0;
-  });
+  const m = inspect(def);
   m.sm = new StateMachine(def);
   return m;
 }
