@@ -65,3 +65,33 @@ func TestNoDeadlineNoReserve(t *testing.T) {
 const deadlinePayload = `{"action":"stop-task","step":"stop","with":{},"execution":{"Id":"arn:aws:states:us-east-1:123456789012:execution:irflow-x:1"},
 "incident":{"caseId":"case-1","source":"manual","taskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0","clusterArn":"arn:aws:ecs:us-east-1:123456789012:cluster/c","region":"us-east-1","account":"123456789012","partition":"aws","dryRun":false},
 "target":{"launchType":"FARGATE","taskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0"}}`
+
+// slowAuditor blocks every append until its context ends, as a chain whose
+// DynamoDB calls are throttled and contended past the function's time.
+type slowAuditor struct{}
+
+func (slowAuditor) Append(ctx context.Context, r Record) (Record, error) {
+	<-ctx.Done()
+	return r, AWSError("dynamodb:PutItem audit", ctx.Err())
+}
+
+// TestAuditOutOfTimeIsRetryable: when even the start record cannot be
+// written before the reserve, the step is handed back to Step Functions'
+// Retry (RetryableError) and the handler never runs.
+func TestAuditOutOfTimeIsRetryable(t *testing.T) {
+	ran := false
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard), Audit: slowAuditor{},
+		Handle: func(ctx context.Context, _ *Payload) (*Result, error) {
+			ran = true
+			return &Result{Status: StatusOK}, nil
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := rt.Invoke(ctx, json.RawMessage(deadlinePayload))
+	if ErrorName(err) != "RetryableError" {
+		t.Fatalf("error %T %v; want a RetryableError", err, err)
+	}
+	if ran {
+		t.Error("the handler ran without its start record")
+	}
+}

@@ -55,19 +55,24 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	log = log.With("caseId", p.CaseID(), "executionId", p.Execution.ID, "step", p.Step, "action", p.Action, "mode", p.Mode, "dryRun", p.DryRun())
 	start := time.Now()
 	log.Info("start")
-	if err := rt.audit(ctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}); err != nil {
-		log.Error("audit append failed", "error", err.Error())
-		return nil, err
-	}
-
+	// The start record and the handler share the invocation's time less
+	// the reserve; the result record may use the reserve.
 	hctx, reserve, cancel := handlerContext(ctx)
 	defer cancel()
+	if err := rt.audit(hctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}); err != nil {
+		if outOfTime(hctx, ctx) {
+			err = &RetryableError{Op: rt.Action, Err: fmt.Errorf("audit start record not written %v before the function's timeout: %w", reserve, err)}
+		}
+		log.Error("audit append failed", "error", err.Error(), "errorType", ErrorName(Named(err)))
+		return nil, Named(err)
+	}
+
 	res, herr := rt.Handle(hctx, p)
 	caseID := p.CaseID()
 	if herr == nil && res == nil {
 		herr = errors.New("handler returned no result")
 	}
-	if herr != nil && hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+	if herr != nil && outOfTime(hctx, ctx) {
 		// Out of time (SDK backoff under throttling, a slow API), not out
 		// of luck: hand the step back to Step Functions' Retry, whose
 		// backoff costs no Lambda time, before Lambda kills the function
@@ -100,6 +105,12 @@ const (
 	MinTimeReserve = 2 * time.Second
 	MaxTimeReserve = 10 * time.Second
 )
+
+// outOfTime reports whether the handler's time (hctx) ran out while the
+// invocation (ctx) still has its reserve.
+func outOfTime(hctx, ctx context.Context) bool {
+	return hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+}
 
 // handlerContext is ctx with its deadline, if it has one, brought forward
 // by the time reserve.
