@@ -95,3 +95,31 @@ func TestAuditOutOfTimeIsRetryable(t *testing.T) {
 		t.Error("the handler ran without its start record")
 	}
 }
+
+// resultBlocker writes start records and blocks result records until the
+// invocation's deadline.
+type resultBlocker struct{}
+
+func (resultBlocker) Append(ctx context.Context, r Record) (Record, error) {
+	if r.Event == "result" {
+		<-ctx.Done()
+		return r, AWSError("dynamodb:PutItem audit", ctx.Err())
+	}
+	return r, nil
+}
+
+// TestResultAuditOutOfTimeIsRetryable: an action done but not recorded
+// before the deadline is retried (actions are idempotent), never reported
+// as done without its record.
+func TestResultAuditOutOfTimeIsRetryable(t *testing.T) {
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard), Audit: resultBlocker{},
+		Handle: func(ctx context.Context, _ *Payload) (*Result, error) {
+			return &Result{Status: StatusOK, Summary: "stopped"}, nil
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := rt.Invoke(ctx, json.RawMessage(deadlinePayload))
+	if ErrorName(err) != "RetryableError" || out != nil {
+		t.Fatalf("result %s, error %T %v; want no result and a RetryableError", out, err, err)
+	}
+}

@@ -91,7 +91,13 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		caseID = caseOf(res)
 	}
 	if err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}); err != nil {
-		log.Error("audit append failed", "error", err.Error())
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The action is done but unrecorded: actions are idempotent,
+			// so Step Functions' Retry redoes it and records it.
+			err = &RetryableError{Op: rt.Action, Err: fmt.Errorf("audit result record not written before the function's timeout: %w", err)}
+		}
+		err = Named(err)
+		log.Error("audit append failed", "error", err.Error(), "errorType", ErrorName(err))
 		return nil, err
 	}
 	log.Info("done", "status", res.Status, "summary", res.Summary, "evidence", len(res.Evidence), "ms", time.Since(start).Milliseconds())
