@@ -14,6 +14,10 @@ import (
 func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
 	inc, err := incident.Normalize(p.Input, incident.Execution{ID: p.Execution.ID, Name: p.Execution.Name, StartTime: start})
+	if err == nil {
+		manual, set := p.With["manual"].(bool)
+		err = incident.Admit(inc, !set || manual)
+	}
 	if err != nil {
 		var fe *incident.FieldError
 		if errors.As(err, &fe) {

@@ -384,3 +384,36 @@ func TestErrorName(t *testing.T) {
 		}
 	}
 }
+
+// TestManualFalseRefusesConsoleInputs: a playbook with triggers.manual:
+// false starts from GuardDuty findings only; resolve-target (the same
+// incident.Admit in the mock and in AWS) refuses a console input with
+// InvalidInputError naming the input, and nothing else runs.
+func TestManualFalseRefusesConsoleInputs(t *testing.T) {
+	src := `apiVersion: irflow/v1
+kind: Playbook
+metadata: { name: findings-only, title: Findings only, severity: HIGH }
+triggers:
+  guardduty: { findingTypes: ["Impact:Runtime/CryptoMinerExecuted"] }
+  manual: false
+steps:
+  - id: tag
+    action: tag-resources
+`
+	r, diags := Compile([]byte(src), "findings-only.yaml", Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	console := readInputs(t, "../examples/inputs/console-fargate.json")[0].data
+	run := simulate(t, r, console, SimOptions{})
+	if run.Status != failed || run.Outcome != OutcomeInvalidInput || run.Error != ErrInvalidInput || !strings.Contains(run.Cause, "triggers.manual is false") {
+		t.Fatalf("console input: %s %s %s %q; want FAILED %s %s naming triggers.manual\n%s", run.Status, run.Outcome, run.Error, run.Cause, OutcomeInvalidInput, ErrInvalidInput, describe(run))
+	}
+	for _, s := range run.Steps[1:] {
+		t.Errorf("%s (%s) ran after the console input was refused", s.State, s.Action)
+	}
+	finding := readInputs(t, "../examples/inputs/guardduty-fargate-cryptominer.json")[0].data
+	if run := simulate(t, r, finding, SimOptions{}); run.Status != succeeded || run.Outcome != OutcomeCompleted {
+		t.Errorf("finding: %s %s; want SUCCEEDED %s\n%s", run.Status, run.Outcome, OutcomeCompleted, describe(run))
+	}
+}

@@ -27,6 +27,16 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
+// Admit refuses a console or CLI input to a playbook whose triggers.manual
+// is false: such a playbook starts only from GuardDuty findings. Shared by
+// resolve-target and irflow simulate, so both refuse alike.
+func Admit(inc *Incident, manualAllowed bool) error {
+	if inc.Source == SourceManual && !manualAllowed {
+		return &FieldError{Field: "input", Message: "this playbook starts only from GuardDuty findings (triggers.manual is false); console and CLI inputs are refused"}
+	}
+	return nil
+}
+
 func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }

@@ -55,7 +55,12 @@ type Handler struct {
 // Params are the step's `with:` (tasks/catalog/params/resolve-target.json).
 type Params struct {
 	LockTTLMinutes int `json:"lockTtlMinutes"`
+	// Manual is the playbook's triggers.manual (nil: true, the default).
+	Manual *bool `json:"manual"`
 }
+
+// ManualAllowed reports whether console and CLI inputs may start the playbook.
+func (p Params) ManualAllowed() bool { return p.Manual == nil || *p.Manual }
 
 // DefaultLockTTLMinutes is the catalog default of lockTtlMinutes.
 const DefaultLockTTLMinutes = 1440
@@ -86,6 +91,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	inc, err := incident.Normalize(p.Input, exec)
+	if err == nil {
+		err = incident.Admit(inc, params.ManualAllowed())
+	}
 	if err != nil {
 		var fe *incident.FieldError
 		if errors.As(err, &fe) {

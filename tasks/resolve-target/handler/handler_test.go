@@ -157,6 +157,7 @@ func TestResolveErrors(t *testing.T) {
 		{name: "bad task ARN", input: consoleInput("arn:aws:ecs:us-east-1:111122223333:service/x", false), want: "InvalidInputError", field: "taskArn"},
 		{name: "unknown console key", input: `{"taskArn":"` + fargateArn + `","reason":"r","requestedBy":"me","force":true}`, want: "InvalidInputError", field: "force"},
 		{name: "ttl out of range", input: consoleInput(fargateArn, false), with: `{"lockTtlMinutes":1}`, want: "InvalidInputError", field: "with.lockTtlMinutes"},
+		{name: "console input, triggers.manual false", input: consoleInput(fargateArn, false), with: `{"manual":false}`, want: "InvalidInputError", field: "input"},
 		{name: "unknown param", input: consoleInput(fargateArn, false), with: `{"ttl":5}`, want: "InvalidInputError", field: "with.ttl"},
 		{name: "no table", input: consoleInput(fargateArn, false), setup: func(h *Handler, _ *fakeDB) { h.IncidentsTable = "" }, want: "PreconditionFailedError"},
 		{name: "duplicate", input: consoleInput(fargateArn, false), want: "DuplicateIncidentError", setup: func(_ *Handler, db *fakeDB) {
