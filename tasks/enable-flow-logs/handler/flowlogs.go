@@ -2,11 +2,14 @@ package handler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
@@ -62,6 +65,12 @@ func (h *Handler) create(ctx context.Context, p *taskrt.Payload, params Params, 
 		}}},
 	})
 	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "FlowLogAlreadyExists" {
+			// The SDK resent a request whose reply was lost, and the first
+			// one created the flow logs: what exists now is the answer.
+			return h.createdMeanwhile(ctx, p.CaseID(), dest, todo, err)
+		}
 		return nil, taskrt.AWSError("ec2:CreateFlowLogs "+strings.Join(todo, ","), err)
 	}
 	var failed, gone []string
@@ -90,4 +99,23 @@ func (h *Handler) create(ctx context.Context, p *taskrt.Payload, params Params, 
 		return nil, &taskrt.TargetNotFoundError{Resource: strings.Join(gone, ","), Reason: "the ENIs no longer exist"}
 	}
 	return nonNil(out.FlowLogIds), nil
+}
+
+// createdMeanwhile answers a whole-request FlowLogAlreadyExists: the case's
+// flow logs on todo, when every ENI of todo now has one; the refusal
+// otherwise.
+func (h *Handler) createdMeanwhile(ctx context.Context, caseID, dest string, todo []string, refusal error) ([]string, error) {
+	now, err := h.existing(ctx, caseID, dest, todo)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{}
+	for _, id := range todo {
+		fl, ok := now[id]
+		if !ok {
+			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("ec2:CreateFlowLogs %s: %v, but %s has no flow log of case %s", strings.Join(todo, ","), refusal, id, caseID)}
+		}
+		ids = append(ids, fl)
+	}
+	return ids, nil
 }

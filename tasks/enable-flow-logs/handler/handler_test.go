@@ -201,3 +201,39 @@ func TestNoENI(t *testing.T) {
 		t.Errorf("got %+v, %v; want SKIPPED", r, err)
 	}
 }
+
+// TestLostReply: the SDK resent a CreateFlowLogs whose reply was lost; the
+// first request created the flow logs, the resend is refused as a whole
+// with FlowLogAlreadyExists (as moto does). The step succeeds with the flow
+// logs that now exist; if one is missing, it fails naming the ENI.
+func TestLostReply(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		landed  []string
+		wantErr bool
+	}{{"both landed", []string{"eni-1", "eni-2"}, false}, {"one missing", []string{"eni-1"}, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeEC2{}
+			f.create = func(in *ec2.CreateFlowLogsInput) (*ec2.CreateFlowLogsOutput, error) {
+				for _, id := range tt.landed {
+					f.flowLogs = append(f.flowLogs, tagged(id, "case-1"))
+				}
+				return nil, apiErr{"FlowLogAlreadyExists"}
+			}
+			h := &Handler{EC2: f, Bucket: "ev"}
+			r, err := h.Handle(context.Background(), payload(false, `{}`, "eni-1", "eni-2"))
+			if tt.wantErr {
+				if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "eni-2") {
+					t.Fatalf("error %v; want PreconditionFailedError naming eni-2", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Outputs["created"].([]string); strings.Join(got, ",") != "fl-old-eni-1,fl-old-eni-2" {
+				t.Errorf("created %v", got)
+			}
+		})
+	}
+}

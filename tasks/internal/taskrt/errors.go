@@ -128,6 +128,23 @@ func Named(err error) error {
 	return err
 }
 
+// Classified returns err's named irflow error, or, when err's chain has
+// none (an AWS API refusal AWSError did not classify, a plain Go error), a
+// PreconditionFailedError carrying its message: what Step Functions sees is
+// always one of DESIGN's names, never a Go type such as wrapError. A
+// refusal nobody classified is not retried, as before: only RetryableError is.
+func Classified(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch n := Named(err).(type) {
+	case *RetryableError, *InvalidInputError, *TargetNotFoundError, *PreconditionFailedError,
+		*ApprovalRejectedError, *DuplicateIncidentError, *StepTimeoutError:
+		return n
+	}
+	return &PreconditionFailedError{Reason: err.Error()}
+}
+
 // throttleCodes are the API error codes of throttling across AWS protocols.
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottled": true,

@@ -63,8 +63,9 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		if outOfTime(hctx, ctx) {
 			err = &RetryableError{Op: rt.Action, Err: fmt.Errorf("audit start record not written %v before the function's timeout: %w", reserve, err)}
 		}
-		log.Error("audit append failed", "error", err.Error(), "errorType", ErrorName(Named(err)))
-		return nil, Named(err)
+		err = Classified(err)
+		log.Error("audit append failed", "error", err.Error(), "errorType", ErrorName(err))
+		return nil, err
 	}
 
 	res, herr := rt.Handle(hctx, p)
@@ -80,7 +81,7 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		herr = &RetryableError{Op: rt.Action, Err: fmt.Errorf("stopped %v before the function's timeout: %w", reserve, herr)}
 	}
 	if herr != nil {
-		herr = Named(herr)
+		herr = Classified(herr)
 		log.Error("failed", "errorType", ErrorName(herr), "error", herr.Error(), "ms", time.Since(start).Milliseconds())
 		if aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": ErrorName(herr)}); aerr != nil {
 			log.Error("audit append failed", "error", aerr.Error())
@@ -96,7 +97,7 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 			// so Step Functions' Retry redoes it and records it.
 			err = &RetryableError{Op: rt.Action, Err: fmt.Errorf("audit result record not written before the function's timeout: %w", err)}
 		}
-		err = Named(err)
+		err = Classified(err)
 		log.Error("audit append failed", "error", err.Error(), "errorType", ErrorName(err))
 		return nil, err
 	}

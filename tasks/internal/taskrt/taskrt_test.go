@@ -306,3 +306,30 @@ func TestDecodeWithIsCaseExact(t *testing.T) {
 		t.Errorf("allowSsm: %v %v", err, params.AllowSsm)
 	}
 }
+
+// TestClassifiedNamesEverything: what the runtime returns to Step Functions
+// is always one of DESIGN's error names, an unclassified API refusal and a
+// plain Go error included, with the message kept.
+func TestClassifiedNamesEverything(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{AWSError("ec2:CreateFlowLogs", apiErr{"ValidationException"}), "PreconditionFailedError"},
+		{errors.New("handler returned no result"), "PreconditionFailedError"},
+		{fmt.Errorf("x: %w", &RetryableError{Op: "op", Err: errors.New("slow")}), "RetryableError"},
+		{&StepTimeoutError{}, "StepTimeoutError"},
+	} {
+		got := Classified(tt.err)
+		if ErrorName(got) != tt.want || !strings.Contains(got.Error(), strings.TrimPrefix(Named(tt.err).Error(), "precondition failed: ")) {
+			t.Errorf("Classified(%v) = %s %q; want %s keeping the message", tt.err, ErrorName(got), got, tt.want)
+		}
+	}
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard),
+		Handle: func(context.Context, *Payload) (*Result, error) {
+			return nil, AWSError("ecs:StopTask", apiErr{"InvalidParameterException"})
+		}}
+	if _, err := rt.Invoke(context.Background(), json.RawMessage(deadlinePayload)); ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "InvalidParameterException") {
+		t.Errorf("runtime returned %s %v; want PreconditionFailedError with the API's code", ErrorName(err), err)
+	}
+}
