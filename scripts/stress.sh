@@ -3,10 +3,11 @@
 # the stress program (tasks/internal/stress) into a temporary folder and runs
 # 200 concurrent incidents, mixed launch types and playbooks, each as its own
 # `irflow simulate --aws-endpoint` process, against a fresh moto server
-# (.venv, `make py-deps`) behind a fault-injecting proxy (20% throttling, 5%
-# HTTP 500, added latency). It then checks every case's manifest, evidence
-# SHA-256 and audit chain. Bounded (-deadline, default 10m) and self-stopping:
-# moto, the proxy and every irflow process end with it on every path.
+# (.venv, `make py-deps`) behind a fault-injecting proxy (20% throttling; 5%
+# HTTP 500, 2% of them lost replies of requests moto applied; added latency).
+# It then checks every case's manifest, evidence SHA-256 and audit chain.
+# Bounded (-deadline, default 10m) and self-stopping: moto, the proxy and
+# every irflow process end with it on every path.
 # Progress goes to stderr; the last line on stdout is the JSON summary
 #   {"executions":200,"succeeded":N,"failed":N,"lost":N,"faultsInjected":N,"p50ms":N,"p99ms":N}
 # Exit 0 only when all succeeded, nothing was lost and faults were injected.

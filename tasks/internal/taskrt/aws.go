@@ -18,7 +18,7 @@ import (
 // The worst case of one call, every attempt throttled, is SDKMaxAttempts-1
 // backoffs of at most 1s, 2s, 4s, 8s, then SDKMaxBackoff: about 45 s with
 // full jitter's mean half that. The stress test (make stress: 20% throttles,
-// 5% HTTP 500) shows what is left to Step Functions' Retry.
+// 5% HTTP 500, lost replies) shows what is left to Step Functions' Retry.
 const (
 	SDKMaxAttempts = 8
 	SDKMaxBackoff  = 10 * time.Second
