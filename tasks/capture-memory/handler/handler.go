@@ -78,15 +78,13 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	switch p.Mode {
-	case "check":
+	if check, err := hostcmd.IsCheck(p); err != nil {
+		return nil, err
+	} else if check {
 		if p.DryRun() {
 			return taskrt.DryRun("dry run: no memory capture was started").With("done", true), nil
 		}
 		return h.check(ctx, p, inst, params)
-	case "", "start":
-	default:
-		return nil, &taskrt.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
 	}
 	tool, err := h.tool(params)
 	if err != nil {
@@ -121,7 +119,7 @@ func (h *Handler) start(ctx context.Context, p *taskrt.Payload, inst string, par
 	if params.compress() {
 		compress = "1"
 	}
-	script, err := (&hostcmd.Script{
+	res, err := h.Runner.Launch(ctx, p, &hostcmd.Script{
 		Action: p.Action, CaseID: p.CaseID(), Step: p.Folder(), Paths: h.Paths, Uploads: uploads, Body: memorySh,
 		Vars: []hostcmd.Var{
 			{Name: "AVML_URL", Value: download, Pattern: hostcmd.URL},
@@ -131,21 +129,11 @@ func (h *Handler) start(ctx context.Context, p *taskrt.Payload, inst string, par
 			{Name: "PART_BYTES", Value: strconv.FormatInt(h.partBytes(), 10), Pattern: digits},
 			{Name: "MAX_PARTS", Value: strconv.Itoa(len(names)), Pattern: digits},
 		},
-	}).Render()
-	if err != nil {
-		return nil, &taskrt.InvalidInputError{Field: "host script", Reason: err.Error()}
-	}
-	started, err := h.Runner.Start(ctx, p, hostcmd.Command{InstanceID: inst, Script: script, Keys: keys, Timeout: timeout})
+	}, hostcmd.Command{InstanceID: inst, Keys: keys, Timeout: timeout}, "memory capture of "+inst)
 	if err != nil {
 		return nil, err
 	}
-	verb := "started"
-	if started.Reused {
-		verb = "already started"
-	}
-	res := taskrt.OK(fmt.Sprintf("memory capture of %s %s (SSM command %s)", inst, verb, started.CommandID))
-	res.Outputs = started.Outputs(false)
-	return res.With("reused", started.Reused).With("avml", tool.outputs()).With("compress", params.compress()), nil
+	return res.With("avml", tool.outputs()).With("compress", params.compress()), nil
 }
 
 func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string, params Params) (*taskrt.Result, error) {
@@ -154,9 +142,7 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string, par
 		return nil, err
 	}
 	if !prog.Done {
-		res := taskrt.OK(fmt.Sprintf("memory capture of %s: SSM command %s %s", inst, prog.CommandID, prog.Status))
-		res.Outputs = prog.Outputs(false)
-		return res.With("ssmStatus", prog.Status), nil
+		return prog.Pending("memory capture of " + inst), nil
 	}
 	m := prog.Manifest
 	img := map[string]any{"name": m.Info["image"], "sha256": m.Info["image-sha256"], "parts": len(m.Files), "compressed": params.compress()}

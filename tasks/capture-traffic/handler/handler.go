@@ -76,8 +76,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	if p.Mode != "" && p.Mode != "start" && p.Mode != "check" {
-		return nil, &taskrt.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
+	check, err := hostcmd.IsCheck(p)
+	if err != nil {
+		return nil, err
 	}
 	if params.Mode == ModeMirror {
 		return h.mirror(ctx, p, params)
@@ -86,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	if p.Mode == "check" {
+	if check {
 		if p.DryRun() {
 			return taskrt.DryRun("dry run: no capture was started").With("done", true), nil
 		}
@@ -129,21 +130,12 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	for _, c := range containers {
 		s.Targets = append(s.Targets, c.Call())
 	}
-	script, err := s.Render()
-	if err != nil {
-		return nil, &taskrt.InvalidInputError{Field: "host script", Reason: err.Error()}
-	}
-	started, err := h.Runner.Start(ctx, p, hostcmd.Command{InstanceID: inst, Script: script, Keys: keys, Timeout: timeout})
+	res, err := h.Runner.Launch(ctx, p, s, hostcmd.Command{InstanceID: inst, Keys: keys, Timeout: timeout},
+		fmt.Sprintf("%ds packet capture on %s", params.DurationSeconds, inst))
 	if err != nil {
 		return nil, err
 	}
-	verb := "started"
-	if started.Reused {
-		verb = "already started"
-	}
-	res := taskrt.OK(fmt.Sprintf("%ds packet capture on %s %s (SSM command %s)", params.DurationSeconds, inst, verb, started.CommandID))
-	res.Outputs = started.Outputs(false)
-	return res.With("reused", started.Reused).With("mode", ModeTcpdump).With("durationSeconds", params.DurationSeconds).
+	return res.With("mode", ModeTcpdump).With("durationSeconds", params.DurationSeconds).
 		With("scope", scope(p)), nil
 }
 
@@ -153,9 +145,7 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 		return nil, err
 	}
 	if !prog.Done {
-		res := taskrt.OK(fmt.Sprintf("packet capture on %s: SSM command %s %s", inst, prog.CommandID, prog.Status))
-		res.Outputs = prog.Outputs(false)
-		return res.With("ssmStatus", prog.Status).With("mode", ModeTcpdump), nil
+		return prog.Pending("packet capture on "+inst).With("mode", ModeTcpdump), nil
 	}
 	m := prog.Manifest
 	if len(m.Files) == 0 {

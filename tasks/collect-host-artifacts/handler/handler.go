@@ -66,15 +66,13 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	switch p.Mode {
-	case "check":
+	if check, err := hostcmd.IsCheck(p); err != nil {
+		return nil, err
+	} else if check {
 		if p.DryRun() {
 			return taskrt.DryRun("dry run: no collection was started").With("done", true), nil
 		}
 		return h.check(ctx, p, inst)
-	case "", "start":
-	default:
-		return nil, &taskrt.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
 	}
 	task, err := hostcmd.TaskVar(p.Target)
 	if err != nil {
@@ -105,21 +103,12 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	for _, c := range containers {
 		s.Targets = append(s.Targets, c.Call())
 	}
-	script, err := s.Render()
-	if err != nil {
-		return nil, &taskrt.InvalidInputError{Field: "host script", Reason: err.Error()}
-	}
-	started, err := h.Runner.Start(ctx, p, hostcmd.Command{InstanceID: inst, Script: script, Keys: keys, Timeout: timeout})
+	res, err := h.Runner.Launch(ctx, p, s, hostcmd.Command{InstanceID: inst, Keys: keys, Timeout: timeout},
+		fmt.Sprintf("collection of %d host artifacts from %s", len(names), inst))
 	if err != nil {
 		return nil, err
 	}
-	verb := "started"
-	if started.Reused {
-		verb = "already started"
-	}
-	res := taskrt.OK(fmt.Sprintf("collection of %d host artifacts from %s %s (SSM command %s)", len(names), inst, verb, started.CommandID))
-	res.Outputs = started.Outputs(false)
-	return res.With("reused", started.Reused).With("include", params.Include), nil
+	return res.With("include", params.Include), nil
 }
 
 func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*taskrt.Result, error) {
@@ -128,9 +117,7 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 		return nil, err
 	}
 	if !prog.Done {
-		res := taskrt.OK(fmt.Sprintf("host artifacts of %s: SSM command %s %s", inst, prog.CommandID, prog.Status))
-		res.Outputs = prog.Outputs(false)
-		return res.With("ssmStatus", prog.Status), nil
+		return prog.Pending("host artifacts of " + inst), nil
 	}
 	m := prog.Manifest
 	if len(m.Files) == 0 {
