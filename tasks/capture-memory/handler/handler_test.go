@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,9 @@ const (
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newTest(env taskrt.Env) (*Handler, *fakeSSM, *fakePresign) {
-	f := &fakeSSM{}
-	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+func newTest(env taskrt.Env) (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign) {
+	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
+	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
 	if env.EvidenceBucket == "" {
 		env.EvidenceBucket = "evidence"
 	}
@@ -46,12 +47,12 @@ func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Pa
 
 var envPinned = taskrt.Env{AVMLURL: "s3://tools-bucket/tools/avml", AVMLSha256: pinned}
 
-func script(t *testing.T, f *fakeSSM) string {
+func script(t *testing.T, f *hostcmdtest.FakeSSM) string {
 	t.Helper()
-	if len(f.sent) != 1 {
-		t.Fatalf("%d commands sent; want 1", len(f.sent))
+	if len(f.Sent) != 1 {
+		t.Fatalf("%d commands sent; want 1", len(f.Sent))
 	}
-	return strings.Join(f.sent[0].Parameters["commands"], "\n")
+	return strings.Join(f.Sent[0].Parameters["commands"], "\n")
 }
 
 func TestStart(t *testing.T) {
@@ -75,8 +76,8 @@ func TestStart(t *testing.T) {
 			t.Errorf("script lacks %q", want)
 		}
 	}
-	if ps.puts != DefaultMaxParts || ps.gets != 1 {
-		t.Errorf("presigned %d PUTs and %d GETs; want %d and 1", ps.puts, ps.gets, DefaultMaxParts)
+	if ps.Puts != DefaultMaxParts || ps.Gets != 1 {
+		t.Errorf("presigned %d PUTs and %d GETs; want %d and 1", ps.Puts, ps.Gets, DefaultMaxParts)
 	}
 }
 
@@ -92,7 +93,7 @@ func TestStartParamsOverrideDeployment(t *testing.T) {
 		!strings.Contains(s, "IRFLOW_IMAGE='memory.lime'") || !strings.Contains(s, "IRFLOW_COMPRESS='0'") {
 		t.Errorf("script does not use the step's tool and compress: false")
 	}
-	if ps.gets != 0 {
+	if ps.Gets != 0 {
 		t.Errorf("an https tool URL was presigned")
 	}
 }
@@ -129,8 +130,8 @@ func TestErrors(t *testing.T) {
 			if taskrt.ErrorName(err) != tt.want {
 				t.Fatalf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
 			}
-			if len(f.sent) != 0 || ps.gets != 0 {
-				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.sent), ps.gets)
+			if len(f.Sent) != 0 || ps.Gets != 0 {
+				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.Sent), ps.Gets)
 			}
 		})
 	}
@@ -145,8 +146,8 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
 		t.Errorf("result %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
-	if len(f.sent) != 0 || ps.puts != 0 || ps.gets != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.sent), ps.puts+ps.gets)
+	if len(f.Sent) != 0 || ps.Puts != 0 || ps.Gets != 0 {
+		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts+ps.Gets)
 	}
 	res, err = h.Handle(context.Background(), payload("check", true, "", res))
 	if err != nil || res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
@@ -164,7 +165,7 @@ func TestStartCheckCheck(t *testing.T) {
 		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + pinned + " 4",
 		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + imgHash + " 3", "IRFLOW-DONE 2"}, "\n")
 	status := ssmtypes.CommandInvocationStatusInProgress
-	f.get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		if aws.ToString(in.CommandId) != cmdID || aws.ToString(in.InstanceId) != inst {
 			t.Errorf("asked for %s on %s", aws.ToString(in.CommandId), aws.ToString(in.InstanceId))
 		}
@@ -201,8 +202,8 @@ func TestStartCheckCheck(t *testing.T) {
 	if img["sha256"] != imgHash || img["bytes"] != int64(7) || img["parts"] != 2 {
 		t.Errorf("image = %v", img)
 	}
-	if len(f.sent) != 1 {
-		t.Errorf("%d commands sent over the loop; want 1", len(f.sent))
+	if len(f.Sent) != 1 {
+		t.Errorf("%d commands sent over the loop; want 1", len(f.Sent))
 	}
 }
 
@@ -225,7 +226,7 @@ func TestCheckFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, _ := newTest(envPinned)
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+			f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
 					StandardErrorContent: aws.String("irflow: AVML hash mismatch")}, nil
 			}

@@ -31,7 +31,7 @@ func hostRun(t *testing.T, with, pin string) (box *hostcmdtest.Sandbox, up *host
 	up.Serve("get/tools-bucket/tools/avml", []byte(avmlStub))
 	box.Env = append(box.Env, "AVML_RAN="+filepath.Join(box.Dir, "avml-ran"))
 	h, f, ps := newTest(taskrt.Env{AVMLURL: "s3://tools-bucket/tools/avml", AVMLSha256: pin})
-	ps.base = up.Server.URL
+	ps.Base = up.Server.URL
 	h.Paths, h.PartBytes = box.Paths, 1<<20
 	res, err := h.Handle(context.Background(), payload("start", false, with, nil))
 	if err != nil {

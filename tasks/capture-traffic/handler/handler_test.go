@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ const (
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newTest() (*Handler, *fakeSSM, *fakePresign, *fakeEC2) {
-	f := &fakeSSM{}
-	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign, *fakeEC2) {
+	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
+	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
 	e := &fakeEC2{}
 	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps, EC2: e,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
@@ -55,10 +56,10 @@ func TestStartTcpdump(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := res.Outputs["keys"].([]string)
-	if res.Outputs["done"] != false || len(keys) != 2 || keys[1] != "cases/case-5/pcap/traffic.log_router.pcap" || ps.puts != 2 {
+	if res.Outputs["done"] != false || len(keys) != 2 || keys[1] != "cases/case-5/pcap/traffic.log_router.pcap" || ps.Puts != 2 {
 		t.Errorf("outputs %v", res.Outputs)
 	}
-	s := strings.Join(f.sent[0].Parameters["commands"], "\n")
+	s := strings.Join(f.Sent[0].Parameters["commands"], "\n")
 	for _, want := range []string{"IRFLOW_DURATION='120'", "IRFLOW_SNAPLEN='96'", "IRFLOW_MAX_PCAP_BYTES='4294967296'", "irflow_container 'worker' 'worker' ''"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %q", want)
@@ -98,7 +99,7 @@ func TestErrors(t *testing.T) {
 			if taskrt.ErrorName(err) != tt.want {
 				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
 			}
-			if len(f.sent)+ps.puts+len(e.creates) != 0 {
+			if len(f.Sent)+ps.Puts+len(e.creates) != 0 {
 				t.Errorf("changed something before failing")
 			}
 		})
@@ -115,7 +116,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
 			t.Errorf("%s: %s %v", with, res.Status, res.Outputs)
 		}
-		if len(f.sent)+ps.puts+len(e.creates) != 0 {
+		if len(f.Sent)+ps.Puts+len(e.creates) != 0 {
 			t.Errorf("%s: a dry run sent, presigned or created something", with)
 		}
 	}
@@ -127,7 +128,7 @@ func TestStartCheckCheck(t *testing.T) {
 	manifest := "IRFLOW-INFO packets.worker 42\nIRFLOW-INFO truncated.worker stopped at 4294967296 bytes\n" +
 		"IRFLOW-EVIDENCE traffic.worker.pcap " + sha + " 4294967296\n" +
 		"IRFLOW-SKIP traffic.log_router.pcap shares its network namespace with a container captured already\nIRFLOW-DONE 1\n"
-	f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
 	}
 	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
@@ -169,7 +170,7 @@ func TestCheckFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, _, _ := newTest()
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+			f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
 					StandardErrorContent: aws.String("irflow: tcpdump is not installed on this host")}, nil
 			}

@@ -22,8 +22,8 @@ func TestMirrorStartsOnceOnTheLowestFreeNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusOK || res.Outputs["done"] != true || len(e.creates) != 1 || len(f.sent) != 0 {
-		t.Fatalf("result %s %v; %d creates, %d SSM commands", res.Status, res.Outputs, len(e.creates), len(f.sent))
+	if res.Status != taskrt.StatusOK || res.Outputs["done"] != true || len(e.creates) != 1 || len(f.Sent) != 0 {
+		t.Fatalf("result %s %v; %d creates, %d SSM commands", res.Status, res.Outputs, len(e.creates), len(f.Sent))
 	}
 	in := e.creates[0]
 	if aws.ToInt32(in.SessionNumber) != 3 || aws.ToString(in.NetworkInterfaceId) != eni || aws.ToString(in.TrafficMirrorTargetId) != "tmt-0123456789abcdef0" {

@@ -28,12 +28,12 @@ func hostRun(t *testing.T, h *Handler, env ...string) (*hostcmdtest.Uploads, *ho
 	box.Stub(t, "nsenter", `while [ $# -gt 0 ]; do case $1 in -t) shift 2 ;; -n) shift ;; *) break ;; esac; done; exec "$@"`)
 	box.Stub(t, "tcpdump", tcpdumpStub)
 	box.Env = append(box.Env, env...)
-	h.Presign.(*fakePresign).base, h.Paths = up.Server.URL, box.Paths
+	h.Presign.(*hostcmdtest.FakePresign).Base, h.Paths = up.Server.URL, box.Paths
 	res, err := h.Handle(context.Background(), payload("start", false, `{"durationSeconds":5}`, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code := box.Run(t, strings.Join(h.Runner.SSM.(*fakeSSM).sent[0].Parameters["commands"], "\n"))
+	stdout, stderr, code := box.Run(t, strings.Join(h.Runner.SSM.(*hostcmdtest.FakeSSM).Sent[0].Parameters["commands"], "\n"))
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,9 +28,9 @@ const (
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newTest() (*Handler, *fakeSSM, *fakePresign) {
-	f := &fakeSSM{}
-	ps := &fakePresign{base: "https://bucket.s3.us-east-1.amazonaws.com"}
+func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign) {
+	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
+	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
 	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
 	return h, f, ps
@@ -54,14 +55,14 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID || len(f.sent) != 1 {
-		t.Fatalf("result %v, %d commands", res.Outputs, len(f.sent))
+	if res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID || len(f.Sent) != 1 {
+		t.Fatalf("result %v, %d commands", res.Outputs, len(f.Sent))
 	}
 	keys := res.Outputs["keys"].([]string)
-	if len(keys) != 11 || ps.puts != 11 || keys[0] != "cases/case-9/host/docker-inspect.worker.json" || keys[10] != "cases/case-9/host/ecs-agent-logs.tar.gz" {
-		t.Errorf("keys = %v (%d presigned)", keys, ps.puts)
+	if len(keys) != 11 || ps.Puts != 11 || keys[0] != "cases/case-9/host/docker-inspect.worker.json" || keys[10] != "cases/case-9/host/ecs-agent-logs.tar.gz" {
+		t.Errorf("keys = %v (%d presigned)", keys, ps.Puts)
 	}
-	s := strings.Join(f.sent[0].Parameters["commands"], "\n")
+	s := strings.Join(f.Sent[0].Parameters["commands"], "\n")
 	for _, want := range []string{"IRFLOW_TASK_ARN='" + taskArn + "'", "IRFLOW_MAX_LOG_LINES='50000'",
 		"IRFLOW_INCLUDE='docker-inspect docker-diff docker-logs process-list ecs-agent-logs network-connections'",
 		"\tirflow_container 'worker' 'worker' '" + fullID + "'", "\tirflow_container 'log_router' 'log_router' ''"} {
@@ -112,8 +113,8 @@ func TestErrors(t *testing.T) {
 			if taskrt.ErrorName(err) != tt.want {
 				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
 			}
-			if len(f.sent) != 0 || ps.puts != 0 {
-				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.sent), ps.puts)
+			if len(f.Sent) != 0 || ps.Puts != 0 {
+				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.Sent), ps.Puts)
 			}
 		})
 	}
@@ -128,8 +129,8 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if len(f.sent) != 0 || ps.puts != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.sent), ps.puts)
+	if len(f.Sent) != 0 || ps.Puts != 0 {
+		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts)
 	}
 }
 
@@ -138,7 +139,7 @@ func TestStartCheckCheck(t *testing.T) {
 	status := ssmtypes.CommandInvocationStatusPending
 	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + sha + " 10\n" +
 		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + sha + " 99\nIRFLOW-DONE 2\n"
-	f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
 	}
 	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
@@ -185,7 +186,7 @@ func TestCheckFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, _ := newTest()
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+			f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
 					StandardErrorContent: aws.String("irflow: docker is not installed on this host")}, nil
 			}

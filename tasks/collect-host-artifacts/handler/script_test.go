@@ -35,14 +35,14 @@ func hostRun(t *testing.T, with string, prepare func(box *hostcmdtest.Sandbox)) 
 		prepare(box)
 	}
 	h, f, ps := newTest()
-	ps.base, h.Paths = up.Server.URL, box.Paths
+	ps.Base, h.Paths = up.Server.URL, box.Paths
 	p := payload("start", false, with, nil)
 	p.Target.Containers = append(p.Target.Containers, incident.Container{Name: "sidecar"})
 	res, err := h.Handle(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code := box.Run(t, strings.Join(f.sent[0].Parameters["commands"], "\n"))
+	stdout, stderr, code := box.Run(t, strings.Join(f.Sent[0].Parameters["commands"], "\n"))
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
