@@ -26,21 +26,15 @@ func runSynth(root, irflow, tmp string, warmup, runs, compileRuns int, synthArgs
 	rep := &SynthReport{Warmup: warmup}
 	for i := 0; i < warmup+runs; i++ {
 		out := filepath.Join(tmp, fmt.Sprintf("cdk.out.%d", i))
-		cmd := exec.Command("scripts/synth.sh", append([]string{out}, synthArgs...)...)
-		cmd.Dir = root
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		start := time.Now()
-		err := cmd.Run()
-		d := time.Since(start)
+		d, output, err := timed(root, "scripts/synth.sh", append([]string{out}, synthArgs...)...)
 		if err != nil {
-			return nil, fmt.Errorf("scripts/synth.sh: %v\n%s", err, tail(buf.String(), 4000))
+			return nil, fmt.Errorf("scripts/synth.sh: %v\n%s", err, tail(output, 4000))
 		}
 		_ = os.RemoveAll(out)
 		if i >= warmup {
 			rep.SynthNs = append(rep.SynthNs, float64(d.Nanoseconds()))
 		}
-		rep.SynthLine = lastLine(buf.String())
+		rep.SynthLine = lastLine(output)
 		fmt.Fprintf(os.Stderr, "bench: synth %d/%d: %s\n", i+1, warmup+runs, d.Round(time.Millisecond))
 	}
 	playbooks, _ := filepath.Glob(filepath.Join(root, "workflows", "*.yaml"))
@@ -48,21 +42,26 @@ func runSynth(root, irflow, tmp string, warmup, runs, compileRuns int, synthArgs
 	for i := -1; i < compileRuns; i++ {
 		out := filepath.Join(tmp, "asl")
 		_ = os.RemoveAll(out)
-		cmd := exec.Command(irflow, "compile", "workflows", "--out", out)
-		cmd.Dir = root
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		start := time.Now()
-		err := cmd.Run()
-		d := time.Since(start)
+		d, output, err := timed(root, irflow, "compile", "workflows", "--out", out)
 		if err != nil {
-			return nil, fmt.Errorf("irflow compile: %v\n%s", err, buf.String())
+			return nil, fmt.Errorf("irflow compile: %v\n%s", err, output)
 		}
 		if i >= 0 {
 			rep.CompileNs = append(rep.CompileNs, float64(d.Nanoseconds()))
 		}
 	}
 	return rep, nil
+}
+
+// timed runs name with args in dir and returns its wall time and combined output.
+func timed(dir, name string, args ...string) (time.Duration, string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	start := time.Now()
+	err := cmd.Run()
+	return time.Since(start), buf.String(), err
 }
 
 func lastLine(s string) string {
