@@ -19,6 +19,7 @@ import (
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/internal/casecheck"
 	"github.com/irflow/irflow/tasks/internal/mototest"
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/registry"
@@ -99,7 +100,7 @@ type Case struct {
 	Attempts []Attempt
 	// Approvals are the case's gates as the approvals table holds them.
 	Approvals []*approval.Approval
-	Evidence  []Object
+	Evidence  []casecheck.Object
 	Records   []taskrt.Record
 	ChainErr  error
 	// Caught are the steps that failed and let the playbook go on.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/irflow/irflow/tasks/internal/casecheck"
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
@@ -40,7 +41,7 @@ func saveCase(ctx context.Context, cfg aws.Config, env taskrt.Env, dir string, c
 		if !strings.Contains(o.Key, "/finalize-case/") {
 			continue
 		}
-		body, _, err := getObject(ctx, s3c, env.EvidenceBucket, o.Key)
+		body, _, err := casecheck.Get(ctx, s3c, env.EvidenceBucket, o.Key)
 		if err != nil {
 			return err
 		}

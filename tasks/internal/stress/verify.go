@@ -2,12 +2,7 @@ package stress
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/tasks/catalog"
-	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/internal/casecheck"
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
@@ -116,11 +111,11 @@ func verifyCase(ctx context.Context, s3c *s3.Client, chain *taskrt.Chain, bucket
 		}
 	}
 
-	// The audit chain first: the manifest must be anchored in it.
+	// The audit chain first: the manifest must be anchored in it
+	// (casecheck.Check checks the evidence against it).
 	recs, err := chain.Read(ctx, e.CaseID)
 	chk.Chains++
 	chk.Records += len(recs)
-	hashes := map[string]bool{}
 	switch {
 	case err != nil:
 		lose("audit chain unreadable: %v", err)
@@ -130,58 +125,28 @@ func verifyCase(ctx context.Context, s3c *s3.Client, chain *taskrt.Chain, bucket
 		if verr := taskrt.Verify(recs); verr != nil {
 			lose("audit chain broken: %v", verr)
 		}
-		for _, r := range recs {
-			hashes[r.Hash] = true
-		}
 		timeInvocations(recs, &chk)
 		if last := recs[len(recs)-1]; last.Action != "finalize-case" || last.Event != "result" {
 			lose("audit chain ends with %s %s, not finalize-case's result", last.Action, last.Event)
 		}
 	}
 
-	key := "cases/" + e.CaseID + "/finalize-case/manifest.json"
-	body, _, err := get(ctx, s3c, bucket, key)
+	ev, err := casecheck.Check(ctx, s3c, bucket, e.CaseID, recs)
 	if err != nil {
-		lose("manifest s3://%s/%s: %v", bucket, key, err)
+		lose("evidence: %v", err)
 		return losses, chk
 	}
-	chk.Manifests++
-	var m report.Manifest
-	if err := json.Unmarshal(body, &m); err != nil {
-		lose("manifest is not JSON: %v", err)
-		return losses, chk
-	}
-	if m.CaseID != e.CaseID || m.Version != report.ManifestVersion {
-		lose("manifest names case %q (version %q)", m.CaseID, m.Version)
-	}
-	if len(hashes) > 0 && !hashes[m.AuditHeadHash] {
-		lose("manifest's audit head hash %.12s… is no record of the chain", m.AuditHeadHash)
+	for _, p := range ev.Problems {
+		lose("%s", p)
 	}
 	steps := map[string]int{}
-	for _, o := range m.Objects {
-		chk.Objects++
-		b, k, ok := strings.Cut(strings.TrimPrefix(o.URI, "s3://"), "/")
-		if !ok || !strings.HasPrefix(o.URI, "s3://") {
-			lose("manifest object %q is not an s3:// URI", o.URI)
-			continue
+	if m := ev.Manifest; m != nil {
+		chk.Manifests++
+		for _, o := range m.Objects {
+			chk.Objects++
+			chk.Bytes += o.Bytes
+			steps[o.Step]++
 		}
-		data, meta, err := get(ctx, s3c, b, k)
-		if err != nil {
-			lose("%s: %v", o.URI, err)
-			continue
-		}
-		chk.Bytes += int64(len(data))
-		sum := sha256.Sum256(data)
-		got := hex.EncodeToString(sum[:])
-		switch {
-		case got != o.SHA256:
-			lose("%s: SHA-256 %s, manifest says %s", o.URI, got[:12], o.SHA256)
-		case int64(len(data)) != o.Bytes:
-			lose("%s: %d bytes, manifest says %d", o.URI, len(data), o.Bytes)
-		case meta["irflow-sha256"] != "" && meta["irflow-sha256"] != got:
-			lose("%s: irflow-sha256 metadata %s differs from its bytes", o.URI, meta["irflow-sha256"])
-		}
-		steps[o.Step]++
 	}
 	// Steps that store evidence and completed must have it in the manifest.
 	for _, st := range e.Steps {
@@ -225,16 +190,6 @@ func timeInvocations(recs []taskrt.Record, chk *Checked) {
 			}
 		}
 	}
-}
-
-func get(ctx context.Context, c *s3.Client, bucket, key string) ([]byte, map[string]string, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, nil, err
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	return b, out.Metadata, err
 }
 
 // contained checks that every task whose stop-task step completed is
