@@ -100,6 +100,12 @@ func ErrorName(err error) string {
 // Named returns the first named irflow error in err's chain, or err itself.
 // Handlers may wrap named errors; Lambda must report the named one.
 func Named(err error) error {
+	n, _ := named(err)
+	return n
+}
+
+// named is Named, and whether it found a named irflow error.
+func named(err error) (error, bool) {
 	var (
 		r  *RetryableError
 		ii *InvalidInputError
@@ -111,21 +117,21 @@ func Named(err error) error {
 	)
 	switch {
 	case errors.As(err, &ii):
-		return ii
+		return ii, true
 	case errors.As(err, &nf):
-		return nf
+		return nf, true
 	case errors.As(err, &pf):
-		return pf
+		return pf, true
 	case errors.As(err, &ar):
-		return ar
+		return ar, true
 	case errors.As(err, &di):
-		return di
+		return di, true
 	case errors.As(err, &st):
-		return st
+		return st, true
 	case errors.As(err, &r):
-		return r
+		return r, true
 	}
-	return err
+	return err, false
 }
 
 // Classified returns err's named irflow error, or, when err's chain has
@@ -137,15 +143,15 @@ func Classified(err error) error {
 	if err == nil {
 		return nil
 	}
-	switch n := Named(err).(type) {
-	case *RetryableError, *InvalidInputError, *TargetNotFoundError, *PreconditionFailedError,
-		*ApprovalRejectedError, *DuplicateIncidentError, *StepTimeoutError:
+	if n, ok := named(err); ok {
 		return n
 	}
 	return &PreconditionFailedError{Reason: err.Error()}
 }
 
-// throttleCodes are the API error codes of throttling across AWS protocols.
+// throttleCodes are the API error codes of throttling across AWS protocols;
+// ExtraThrottleCodes (aws.go, those the SDK retryer must learn too) join
+// them in init.
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestThrottled": true,
 	"RequestThrottledException": true, "TooManyRequestsException": true, "RequestLimitExceeded": true,
@@ -154,7 +160,12 @@ var throttleCodes = map[string]bool{
 	"ServiceUnavailable": true, "ServiceUnavailableException": true, "InternalError": true, "InternalFailure": true,
 	"InternalServerError": true, "InternalServiceError": true, "RequestTimeout": true, "RequestTimeoutException": true,
 	"EC2ThrottledException": true, "ServerException": true,
-	"Throttled": true, "KMSThrottling": true, "KMSThrottlingException": true,
+}
+
+func init() {
+	for code := range ExtraThrottleCodes {
+		throttleCodes[code] = true
+	}
 }
 
 // AWSError turns an AWS SDK error into a named error: throttling and 5xx
