@@ -179,7 +179,7 @@ func TestStartCheckCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = roundTrip(t, res)
+	res = hostcmdtest.RoundTrip(t, res)
 	res, err = h.Handle(context.Background(), payload("check", false, "", res))
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestStartCheckCheck(t *testing.T) {
 		t.Errorf("first check outputs %v", res.Outputs)
 	}
 	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,18 +236,4 @@ func TestCheckFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// roundTrip passes a result through JSON, as Step Functions does.
-func roundTrip(t *testing.T, r *taskrt.Result) *taskrt.Result {
-	t.Helper()
-	b, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out taskrt.Result
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return &out
 }

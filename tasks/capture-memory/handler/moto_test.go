@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -43,28 +42,6 @@ func world(t *testing.T) (*mototest.World, taskrt.Env) {
 	return w, env
 }
 
-type invoker func(t *testing.T, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error)
-
-func runtimeFor(w *mototest.World, env taskrt.Env, h taskrt.HandlerFunc) invoker {
-	return func(t *testing.T, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error) {
-		t.Helper()
-		rt := &taskrt.Runtime{Action: "capture-memory", Handle: h, Audit: taskrt.NewChain(w.Cfg, env), Log: taskrt.NewLogger(io.Discard)}
-		extra := map[string]any{"mode": mode, "timeoutSeconds": 3600}
-		if prev != nil {
-			extra["previous"] = prev
-		}
-		out, err := rt.Invoke(context.Background(), w.Payload("capture-memory", "memory", "EC2", caseID, dry, nil, extra))
-		if err != nil {
-			return nil, err
-		}
-		var res taskrt.Result
-		if err := json.Unmarshal(out, &res); err != nil {
-			t.Fatal(err)
-		}
-		return &res, nil
-	}
-}
-
 // TestCaptureAgainstMoto runs start, start again, check and start again on
 // moto, with the agent in the sandbox standing in for the instance's.
 func TestCaptureAgainstMoto(t *testing.T) {
@@ -73,7 +50,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	agent := &hostcmdtest.Agent{Moto: ssm.NewFromConfig(w.Cfg), Box: box, T: t}
 	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, env)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: env, Paths: box.Paths, PartBytes: 1 << 20, MaxParts: 16}
-	invoke := runtimeFor(w, env, h.Handle)
+	invoke := w.Async("capture-memory", "memory", 3600, h.Handle)
 	const caseID = "case-mem-1"
 
 	first, err := invoke(t, caseID, "start", false, nil)
@@ -139,7 +116,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 
 func TestDryRunAgainstMoto(t *testing.T) {
 	w, env := world(t)
-	invoke := runtimeFor(w, env, handler.New(w.Cfg, env))
+	invoke := w.Async("capture-memory", "memory", 3600, handler.New(w.Cfg, env))
 	res, err := invoke(t, "case-mem-dry", "start", true, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +138,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 // refuses (no manifest) instead of reporting evidence that does not exist.
 func TestMotoDoesNotRunCommands(t *testing.T) {
 	w, env := world(t)
-	invoke := runtimeFor(w, env, handler.New(w.Cfg, env))
+	invoke := w.Async("capture-memory", "memory", 3600, handler.New(w.Cfg, env))
 	start, err := invoke(t, "case-mem-moto", "start", false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +151,7 @@ func TestMotoDoesNotRunCommands(t *testing.T) {
 
 func TestNoPinnedHashAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	invoke := runtimeFor(w, w.Env, handler.New(w.Cfg, w.Env))
+	invoke := w.Async("capture-memory", "memory", 3600, handler.New(w.Cfg, w.Env))
 	_, err := invoke(t, "case-mem-nopin", "start", false, nil)
 	if taskrt.ErrorName(err) != "PreconditionFailedError" || mototest.SSMCommands(t, w, "case-mem-nopin", "memory") != 0 {
 		t.Errorf("err %v, %d commands; want PreconditionFailedError before sending", err, mototest.SSMCommands(t, w, "case-mem-nopin", "memory"))

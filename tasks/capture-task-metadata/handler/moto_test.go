@@ -94,13 +94,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 			if !strings.Contains(string(body), w.Target(tt.lt).TaskArn) || !strings.Contains(string(body), "\n  ") {
 				t.Errorf("task.json is not the pretty-printed task: %.200s", body)
 			}
-			recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != 4 || taskrt.Verify(recs) != nil {
-				t.Errorf("audit chain of %d records: %v", len(recs), taskrt.Verify(recs))
-			}
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }

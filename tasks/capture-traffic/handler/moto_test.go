@@ -1,11 +1,8 @@
 package handler_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -24,28 +21,6 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 
 const step = "pcap"
 
-type invoker func(t *testing.T, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error)
-
-func runtimeFor(w *mototest.World, h taskrt.HandlerFunc) invoker {
-	return func(t *testing.T, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error) {
-		t.Helper()
-		rt := &taskrt.Runtime{Action: "capture-traffic", Handle: h, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-		extra := map[string]any{"mode": mode, "timeoutSeconds": 1800}
-		if prev != nil {
-			extra["previous"] = prev
-		}
-		out, err := rt.Invoke(context.Background(), w.Payload("capture-traffic", step, "EC2", caseID, dry, nil, extra))
-		if err != nil {
-			return nil, err
-		}
-		var res taskrt.Result
-		if err := json.Unmarshal(out, &res); err != nil {
-			t.Fatal(err)
-		}
-		return &res, nil
-	}
-}
-
 // TestCaptureAgainstMoto: two starts send one command; the sandboxed agent
 // runs it once; the check reports the pcap that is in moto's bucket with the
 // hash the host computed.
@@ -59,7 +34,7 @@ head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
 	agent := &hostcmdtest.Agent{Moto: ssm.NewFromConfig(w.Cfg), Box: box, T: t}
 	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
-	invoke := runtimeFor(w, h.Handle)
+	invoke := w.Async("capture-traffic", step, 1800, h.Handle)
 	const caseID = "case-pcap-1"
 
 	first, err := invoke(t, caseID, "start", false, nil)
@@ -89,18 +64,12 @@ head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
 	if _, err := invoke(t, caseID, "start", false, nil); err != nil || mototest.SSMCommands(t, w, caseID, step) != 1 || agent.Runs() != 1 {
 		t.Errorf("third start: %v; %d commands, %d runs", err, mototest.SSMCommands(t, w, caseID, step), agent.Runs())
 	}
-	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(records); err != nil || len(records) != 8 {
-		t.Errorf("audit chain: %d records, %v", len(records), err)
-	}
+	mototest.VerifyAudit(t, w, caseID, 8)
 }
 
 func TestDryRunAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	invoke := runtimeFor(w, handler.New(w.Cfg, w.Env))
+	invoke := w.Async("capture-traffic", step, 1800, handler.New(w.Cfg, w.Env))
 	res, err := invoke(t, "case-pcap-dry", "start", true, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -111,17 +80,14 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if mototest.SSMCommands(t, w, "case-pcap-dry", step) != 0 || len(mototest.EvidenceObjects(t, w, "case-pcap-dry")) != 0 {
 		t.Error("a dry run sent a command or wrote evidence")
 	}
-	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-pcap-dry")
-	if err := taskrt.Verify(records); err != nil || len(records) != 2 {
-		t.Errorf("audit chain: %d records, %v", len(records), err)
-	}
+	mototest.VerifyAudit(t, w, "case-pcap-dry", 2)
 }
 
 // TestMotoDoesNotRunCommands: plain moto says Success with no output; the
 // check refuses to invent evidence.
 func TestMotoDoesNotRunCommands(t *testing.T) {
 	w := mototest.Seed(t)
-	invoke := runtimeFor(w, handler.New(w.Cfg, w.Env))
+	invoke := w.Async("capture-traffic", step, 1800, handler.New(w.Cfg, w.Env))
 	start, err := invoke(t, "case-pcap-moto", "start", false, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -146,12 +146,12 @@ func TestStartCheckCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
 	if err != nil || res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "Pending" {
 		t.Fatalf("first check: %v %v", res, err)
 	}
 	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", roundTrip(t, res)))
+	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,17 +196,4 @@ func TestCheckFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-func roundTrip(t *testing.T, r *taskrt.Result) *taskrt.Result {
-	t.Helper()
-	b, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out taskrt.Result
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return &out
 }

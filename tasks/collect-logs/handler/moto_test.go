@@ -89,13 +89,7 @@ func TestCollectAgainstMoto(t *testing.T) {
 			if len(got) != 1 || len(got[0]) != 1 || !strings.Contains(got[0][0].Message, "xmrig") {
 				t.Errorf("filtered lines = %+v; want the one xmrig event", got)
 			}
-			recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != 4 || taskrt.Verify(recs) != nil {
-				t.Errorf("audit chain of %d records: %v", len(recs), taskrt.Verify(recs))
-			}
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }

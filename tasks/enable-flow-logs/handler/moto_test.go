@@ -83,13 +83,7 @@ func TestFlowLogsAgainstMoto(t *testing.T) {
 					t.Errorf("flow log %s: destination %s, type %s", aws.ToString(fl.FlowLogId), aws.ToString(fl.LogDestination), fl.TrafficType)
 				}
 			}
-			recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != 6 || taskrt.Verify(recs) != nil {
-				t.Errorf("audit chain of %d records: %v", len(recs), taskrt.Verify(recs))
-			}
+			mototest.VerifyAudit(t, w, caseID, 6)
 		})
 	}
 }

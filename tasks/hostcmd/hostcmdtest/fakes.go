@@ -2,7 +2,9 @@ package hostcmdtest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -11,6 +13,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // FakeSSM is the SSM API of the SSM actions' unit tests: SendCommand
@@ -52,4 +55,19 @@ func (f *FakePresign) PresignPutObject(_ context.Context, in *s3.PutObjectInput,
 func (f *FakePresign) PresignGetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error) {
 	f.Gets++
 	return &v4.PresignedHTTPRequest{URL: f.Base + "/get/" + aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key) + "?X-Amz-Signature=abc", Method: http.MethodGet}, nil
+}
+
+// RoundTrip passes a result through JSON, as Step Functions does between a
+// start and its check.
+func RoundTrip(t testing.TB, r *taskrt.Result) *taskrt.Result {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out taskrt.Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
 }

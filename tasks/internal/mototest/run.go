@@ -83,3 +83,21 @@ func SSMCommands(t testing.TB, w *World, caseID, step string) int {
 	}
 	return n
 }
+
+// AsyncInvoke is one call of an async (SSM) action: mode start or check,
+// with the previous call's result for a check.
+type AsyncInvoke func(t testing.TB, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error)
+
+// Async invokes h, the handler of an async action, through Run on the
+// world's EC2 task as the generated poll loop does: step's mode, its
+// timeoutSeconds, and the previous result.
+func (w *World) Async(action, step string, timeoutSeconds int, h taskrt.HandlerFunc) AsyncInvoke {
+	return func(t testing.TB, caseID, mode string, dry bool, prev *taskrt.Result) (*taskrt.Result, error) {
+		t.Helper()
+		extra := map[string]any{"mode": mode, "timeoutSeconds": timeoutSeconds}
+		if prev != nil {
+			extra["previous"] = prev
+		}
+		return Run(t, w, action, h, w.Payload(action, step, "EC2", caseID, dry, nil, extra))
+	}
+}

@@ -101,13 +101,7 @@ func TestNotifyAgainstMoto(t *testing.T) {
 			if dry.Status != taskrt.StatusOK || !strings.HasPrefix(msgs[len(msgs)-1].Subject, "[DRY RUN] ") {
 				t.Errorf("dry run: %+v, subject %q", dry, msgs[len(msgs)-1].Subject)
 			}
-			recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != 4 || taskrt.Verify(recs) != nil {
-				t.Errorf("audit chain of %d records: %v", len(recs), taskrt.Verify(recs))
-			}
+			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
 }

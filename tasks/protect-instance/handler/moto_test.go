@@ -103,13 +103,7 @@ func TestProtectTwiceAgainstMoto(t *testing.T) {
 	if len(second.Outputs["undo"].([]any)) != 1 {
 		t.Errorf("second run undo %v; want only the (repeated, harmless) drain", second.Outputs["undo"])
 	}
-	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-prot-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(records); err != nil || len(records) != 4 {
-		t.Errorf("audit chain: %d records, %v", len(records), err)
-	}
+	mototest.VerifyAudit(t, w, "case-prot-1", 4)
 }
 
 func TestDryRunAgainstMoto(t *testing.T) {

@@ -76,13 +76,7 @@ func TestSnapshotTwiceAgainstMoto(t *testing.T) {
 			t.Errorf("%s tags %v", aws.ToString(s.SnapshotId), tags)
 		}
 	}
-	records, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-snap-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := taskrt.Verify(records); err != nil || len(records) != 4 {
-		t.Errorf("audit chain: %d records, %v", len(records), err)
-	}
+	mototest.VerifyAudit(t, w, "case-snap-1", 4)
 }
 
 func TestDryRunAgainstMoto(t *testing.T) {
