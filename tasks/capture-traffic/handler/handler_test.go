@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/hostcmd"
+	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
@@ -170,10 +170,7 @@ func TestCheckFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, _, _ := newTest()
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-				return &ssm.GetCommandInvocationOutput{Status: tt.status, StandardOutputContent: aws.String(tt.stdout),
-					StandardErrorContent: aws.String("irflow: tcpdump is not installed on this host")}, nil
-			}
+			f.Answer(tt.status, tt.stdout, "irflow: tcpdump is not installed on this host")
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
 			if taskrt.ErrorName(err) != tt.want {
 				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)

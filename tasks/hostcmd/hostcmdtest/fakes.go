@@ -40,6 +40,13 @@ func (f *FakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvo
 	return f.Get(in)
 }
 
+// Answer makes every GetCommandInvocation report status with this output.
+func (f *FakeSSM) Answer(status ssmtypes.CommandInvocationStatus, stdout, stderr string) {
+	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(stdout), StandardErrorContent: aws.String(stderr)}, nil
+	}
+}
+
 // FakePresign presigns URLs under Base: Base/<key> for a PUT,
 // Base/get/<bucket>/<key> for a GET, counting each.
 type FakePresign struct {
