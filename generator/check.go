@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/internal/playbook"
 	"github.com/irflow/irflow/tasks/catalog"
 )

@@ -3,9 +3,10 @@ package generator
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/internal/asl"
-	"github.com/irflow/irflow/generator/internal/diag"
 	"github.com/irflow/irflow/generator/internal/playbook"
 	"github.com/irflow/irflow/tasks/catalog"
 )
@@ -54,6 +55,18 @@ type PlannedStep struct {
 	Action string
 	// Parallel is the id of the enclosing parallel, "" at top level.
 	Parallel string
+	// OnError is the step's effective onError: fail or continue.
+	OnError string
+	// Fatal says a failure of this step fails the execution: its onError
+	// and that of every parallel around it is fail (a parallel left with
+	// one branch is a plain sequence and does not count).
+	Fatal bool
+	// OnTimeout is an approval gate's decision when nobody answers; "" for
+	// other steps.
+	OnTimeout string
+	// Exempt says the step escapes approval-required (requiresApproval:
+	// false with a justification).
+	Exempt bool
 }
 
 // Diagnostic and Diagnostics are the generator's findings about a playbook.
@@ -155,17 +168,20 @@ func (c *compilation) result() *Result {
 	}
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {
-		var walk func(nodes []*node, parallel string)
-		walk = func(nodes []*node, parallel string) {
+		var walk func(nodes []*node, parallel string, fatal bool)
+		walk = func(nodes []*node, parallel string, fatal bool) {
 			for _, n := range nodes {
 				if n.branches != nil {
-					walk(flatten(n.branches), n.step.ID)
+					walk(flatten(n.branches), n.step.ID, fatal && n.info.onError == "fail")
 					continue
 				}
-				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: n.step.ID, Action: n.info.action.Name, Parallel: parallel})
+				s := n.step
+				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: s.ID, Action: n.info.action.Name, Parallel: parallel,
+					OnError: n.info.onError, Fatal: fatal && n.info.onError == "fail", OnTimeout: n.info.onTimeout,
+					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != ""})
 			}
 		}
-		walk(c.plans[lt], "")
+		walk(c.plans[lt], "", true)
 	}
 	asl.Walk(c.sm, func(ns asl.NamedState) {
 		if t, ok := ns.State.(*asl.Task); ok {

@@ -3,8 +3,8 @@ package generator
 import (
 	"fmt"
 
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/internal/asl"
-	"github.com/irflow/irflow/generator/internal/diag"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/irflow/irflow/generator/diag"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -137,7 +139,7 @@ func TestGolden(t *testing.T) {
 			}
 			r, ds := Compile(src, "playbook.yaml", Options{})
 			var diagText bytes.Buffer
-			WriteDiagnosticsText(&diagText, ds)
+			diag.WriteText(&diagText, ds)
 			got := map[string][]byte{}
 			if r != nil {
 				got["out/asl.json"] = r.ASL

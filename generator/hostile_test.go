@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 

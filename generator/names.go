@@ -1,5 +1,7 @@
 package generator
 
+import "github.com/irflow/irflow/tasks/contract"
+
 // Names of the states every generated machine has around the playbook's
 // steps. Tests, the simulator and the docs refer to them.
 const (
@@ -22,29 +24,23 @@ const (
 	StateDone                 = "Done"
 )
 
-// Error names: the Go type names of the tasks' errors (aws-lambda-go reports
-// a Go error's type name as errorType, which ErrorEquals matches), and the
-// names of the generated Fail states.
+// Error names the generated machine matches: the task errors of the Lambda
+// contract (tasks/contract, declared there once) and the names of the
+// generated Fail states.
 const (
-	ErrRetryable          = "RetryableError"
-	ErrInvalidInput       = "InvalidInputError"
-	ErrTargetNotFound     = "TargetNotFoundError"
-	ErrPreconditionFailed = "PreconditionFailedError"
-	ErrApprovalRejected   = "ApprovalRejectedError"
-	ErrDuplicateIncident  = "DuplicateIncidentError"
-	// ErrStepTimeout is thrown by an async action's check when its poll loop
-	// outlives the step's timeout.
-	ErrStepTimeout = "StepTimeoutError"
+	ErrRetryable          = contract.ErrRetryable
+	ErrInvalidInput       = contract.ErrInvalidInput
+	ErrTargetNotFound     = contract.ErrTargetNotFound
+	ErrPreconditionFailed = contract.ErrPreconditionFailed
+	ErrApprovalRejected   = contract.ErrApprovalRejected
+	ErrDuplicateIncident  = contract.ErrDuplicateIncident
+	ErrStepTimeout        = contract.ErrStepTimeout
 
 	// Fail-state errors of the generated machine.
 	ErrStepFailed            = "StepFailed"
 	ErrUnsupportedLaunchType = "UnsupportedLaunchType"
 	ErrResolveTargetFailed   = "ResolveTargetFailed"
 )
-
-// TaskErrors lists the named task error types, for the tasks' tests.
-var TaskErrors = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
-	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout}
 
 // transientErrors are retried on every Task: Lambda service faults and a
 // task's own RetryableError (throttling its SDK retryer could not absorb).

@@ -11,7 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
-	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/schemas"
 )
 

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/internal/asl"
-	"github.com/irflow/irflow/generator/internal/diag"
 	"github.com/irflow/irflow/generator/internal/playbook"
 	"github.com/irflow/irflow/tasks/catalog"
 )

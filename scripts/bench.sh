@@ -5,7 +5,7 @@
 #
 #   1. Go benchmarks of the generator (compile, scaling, simulate);
 #   2. transitions, invocations, cost and time to containment from
-#      generator.Simulate (mock mode), and the same ASL timed on
+#      simulate.Run (mock mode), and the same ASL timed on
 #      aws-local-stepfunctions (bench/node/stepfunctions.mjs);
 #   3. the task Lambdas: arm64 bootstrap sizes (scripts/build-tasks.sh), and
 #      cold and warm invocations of amd64 copies under the Lambda runtime
@@ -62,9 +62,12 @@ step "go-benchmarks" "1/4 Go benchmarks (-count ${count}, -benchtime ${benchtime
 # would land on a few rows; passes spread it over all of them. The output is
 # what `go test -bench -count N` prints (benchstat reads it too).
 go test -c -o "$tmp/generator.test" ./generator
+go test -c -o "$tmp/simulate.test" ./generator/simulate
 for i in $(seq "$count"); do
   (cd generator && "$tmp/generator.test" -test.run '^$' -test.benchmem -test.benchtime "$benchtime" \
-    -test.bench '^(BenchmarkCompile|BenchmarkCompileAll|BenchmarkCompileSteps|BenchmarkSimulate)$')
+    -test.bench '^(BenchmarkCompile|BenchmarkCompileAll|BenchmarkCompileSteps)$')
+  (cd generator/simulate && "$tmp/simulate.test" -test.run '^$' -test.benchmem -test.benchtime "$benchtime" \
+    -test.bench '^BenchmarkSimulate$')
 done | tee "$data/go-bench.txt" >&2
 
 step "simulations" "2/4 simulations, and the same ASL on aws-local-stepfunctions"

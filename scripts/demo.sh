@@ -22,7 +22,7 @@ done | sort -rn | awk '{ printf "  %-26s %5.1f MB", $2, $1/1048576; if (NR % 3 =
 echo
 echo "== Build: the irflow CLI and the demo =="
 go build -o bin/irflow ./cmd/irflow
-go build -o build/bin/irflow-demo ./tasks/internal/demo
+go build -o build/bin/irflow-demo ./cmd/irflow-demo
 echo "  bin/irflow, build/bin/irflow-demo"
 
 echo

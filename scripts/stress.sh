@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # stress.sh [irflow-stress flags...]: `make stress`. Builds the irflow CLI and
-# the stress program (tasks/internal/stress) into a temporary folder and runs
+# the stress program (internal/stress) into a temporary folder and runs
 # 200 concurrent incidents, mixed launch types and playbooks, each as its own
 # `irflow simulate --aws-endpoint` process, against a fresh moto server
 # (.venv, `make py-deps`) behind a fault-injecting proxy (20% throttling; 5%
@@ -18,7 +18,7 @@ export GOFLAGS=${GOFLAGS:--buildvcs=false}
 tmp=$(mktemp -d -t irflow-stress.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/irflow" ./cmd/irflow
-go build -o "$tmp/irflow-stress" ./tasks/internal/stress/cmd/irflow-stress
+go build -o "$tmp/irflow-stress" ./cmd/irflow-stress
 # Keep the run's files (inputs, each execution's output and logs,
 # report.json) where a failure can be read after the temporary folder goes.
 # IRFLOW_STRESS_DIR moves it.

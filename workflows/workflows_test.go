@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 
@@ -52,7 +53,7 @@ func loadBooks(t *testing.T) []*book {
 		r, ds := generator.Compile(src, f, generator.Options{Strict: true})
 		if r == nil || len(ds) > 0 {
 			var b strings.Builder
-			generator.WriteDiagnosticsText(&b, ds)
+			diag.WriteText(&b, ds)
 			t.Fatalf("%s does not compile cleanly with --strict:\n%s", f, b.String())
 		}
 		steps, err := parseStepMeta(src)

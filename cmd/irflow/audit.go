@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/irflow/irflow/ops"
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
 )
 
@@ -55,7 +56,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
-	records, err := report.ReadChain(ctx, dynamodb.NewFromConfig(cfg), *table, caseID)
+	records, err := (&audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: *table}).Read(ctx, caseID)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow audit: reading the audit chain of %s: %v\n", caseID, err)
 		return exitError
@@ -64,9 +65,9 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "irflow audit: no audit records for case %s in table %s\n", caseID, *table)
 		return exitError
 	}
-	var status *report.ChainStatus
+	var status *audit.ChainStatus
 	if *verify {
-		st := report.Check(records)
+		st := audit.Check(records)
 		status = &st
 	}
 	if *format == "json" {
@@ -87,7 +88,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 
 // writeAuditJSON prints {"caseId", "records": [...], "verification": {...}}
 // with the records as stored, hashes included, so others can recompute them.
-func writeAuditJSON(w io.Writer, caseID string, records []report.Record, status *report.ChainStatus) {
+func writeAuditJSON(w io.Writer, caseID string, records []audit.Record, status *audit.ChainStatus) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -19,8 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/audit"
 )
 
 // The operator commands' integration tests run against moto server. The
@@ -137,7 +136,7 @@ func TestAuditVerifyMoto(t *testing.T) {
 	table := opsUnique("audit")
 	opsCreateTable(t, cfg, table, "caseId", "seq")
 	db := dynamodb.NewFromConfig(cfg)
-	chain := &report.Chain{DB: db, Table: table}
+	chain := &audit.Chain{DB: db, Table: table}
 	caseID := opsUnique("case")
 	const writers, each = 6, 5
 	var wg sync.WaitGroup
@@ -147,7 +146,7 @@ func TestAuditVerifyMoto(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				_, err := chain.Append(context.Background(), report.Record{CaseID: caseID, Step: fmt.Sprintf("branch-%d", w),
+				_, err := chain.Append(context.Background(), audit.Record{CaseID: caseID, Step: fmt.Sprintf("branch-%d", w),
 					Action: "capture-task-metadata", Event: "result", Status: "OK", Summary: fmt.Sprintf("write %d of branch %d", i, w), Detail: "{}"})
 				errs <- err
 			}
@@ -167,8 +166,8 @@ func TestAuditVerifyMoto(t *testing.T) {
 	}
 	code, out, _ = runCLI(append(base, "--verify", "--format", "json")...)
 	var doc struct {
-		Records      []report.Record
-		Verification report.ChainStatus
+		Records      []audit.Record
+		Verification audit.ChainStatus
 	}
 	if err := json.Unmarshal([]byte(out), &doc); code != exitOK || err != nil || len(doc.Records) != writers*each || !doc.Verification.Verified {
 		t.Fatalf("json exit %d err %v\n%s", code, err, out)

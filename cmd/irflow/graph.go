@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/diag"
 )
 
 func init() {
@@ -37,7 +38,7 @@ func runGraph(args []string, stdout, stderr io.Writer) int {
 	}
 	r, ds := generator.Compile(src, paths[0], generator.Options{})
 	if len(ds) > 0 {
-		generator.WriteDiagnosticsText(stderr, ds)
+		diag.WriteText(stderr, ds)
 	}
 	if r == nil {
 		return exitPlaybook

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 	"github.com/irflow/irflow/tasks/registry"
 )
 
@@ -14,7 +14,7 @@ import (
 // each action runs in process, audited, against the given AWS-compatible
 // endpoint (moto server locally), configured by the IRFLOW_* environment.
 func init() {
-	realHandlers = func(ctx context.Context, endpoint string) (generator.Handlers, error) {
+	realHandlers = func(ctx context.Context, endpoint string) (simulate.Handlers, error) {
 		var missing []string
 		for _, v := range requiredStores {
 			if os.Getenv(v) == "" {
@@ -28,9 +28,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		out := generator.Handlers{}
+		out := simulate.Handlers{}
 		for name, h := range registry.Handlers(ctx, cfg, registry.EnvFromOS()) {
-			out[name] = generator.TaskHandler(h)
+			out[name] = simulate.TaskHandler(h)
 		}
 		return out, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 )
 
 func init() {
@@ -17,7 +18,7 @@ func init() {
 // realHandlers builds the real task handlers against an AWS-compatible
 // endpoint (irflow simulate --aws-endpoint). tasks/registry sets it from an
 // init function in this package; a binary built without it refuses the flag.
-var realHandlers func(ctx context.Context, endpoint string) (generator.Handlers, error)
+var realHandlers func(ctx context.Context, endpoint string) (simulate.Handlers, error)
 
 const simulateHelp = `Runs the playbook's compiled state machine on an execution input, in process
 and in virtual time: approval timeouts, waits and retry backoff cost nothing.
@@ -76,9 +77,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := generator.SimOptions{LaunchType: *launchType, Reject: reject, Timeout: timeout}
+	opts := simulate.Options{LaunchType: *launchType, Reject: reject, Timeout: timeout}
 	for _, f := range fail {
-		sf, err := generator.ParseStepFailure(f)
+		sf, err := simulate.ParseStepFailure(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "irflow simulate: %v\n", err)
 			return exitUsage
@@ -117,9 +118,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if *format == "text" {
 		opts.Trace = stdout
 	}
-	run, err := generator.Simulate(ctx, r, input, opts)
-	var inErr *generator.InputError
-	var optErr *generator.OptionError
+	run, err := simulate.Run(ctx, r, input, opts)
+	var inErr *simulate.InputError
+	var optErr *simulate.OptionError
 	switch {
 	case errors.As(err, &inErr):
 		fmt.Fprintf(stderr, "irflow simulate: %s: %v\n", *inputPath, inErr)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 )
 
 const simPlaybook = `apiVersion: irflow/v1
@@ -151,11 +151,11 @@ func TestSimulateJSONKeyOrder(t *testing.T) {
 
 func TestSimulateRealHandlersHook(t *testing.T) {
 	pb, console, _ := simFiles(t)
-	defer func(old func(context.Context, string) (generator.Handlers, error)) { realHandlers = old }(realHandlers)
+	defer func(old func(context.Context, string) (simulate.Handlers, error)) { realHandlers = old }(realHandlers)
 	var endpoint string
-	realHandlers = func(_ context.Context, url string) (generator.Handlers, error) {
+	realHandlers = func(_ context.Context, url string) (simulate.Handlers, error) {
 		endpoint = url
-		return generator.MockHandlers(generator.MockOptions{LaunchType: "EC2"}), nil
+		return simulate.MockHandlers(simulate.MockOptions{LaunchType: "EC2"}), nil
 	}
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"simulate", pb, "--input", console, "--aws-endpoint", "http://127.0.0.1:5000"}, &stdout, &stderr)

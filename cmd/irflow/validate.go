@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/diag"
 )
 
 func init() {
@@ -93,7 +94,7 @@ func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]c
 
 func writeDiagnostics(w io.Writer, ds generator.Diagnostics, format string) error {
 	if format == "json" {
-		return generator.WriteDiagnosticsJSON(w, ds)
+		return diag.WriteJSON(w, ds)
 	}
-	return generator.WriteDiagnosticsText(w, ds)
+	return diag.WriteText(w, ds)
 }

@@ -5,7 +5,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/capture-memory/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("capture-memory", handler.New) }

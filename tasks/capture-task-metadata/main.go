@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/capture-task-metadata/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("capture-task-metadata", handler.New) }

@@ -6,7 +6,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/capture-traffic/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("capture-traffic", handler.New) }

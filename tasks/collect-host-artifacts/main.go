@@ -6,7 +6,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("collect-host-artifacts", handler.New) }

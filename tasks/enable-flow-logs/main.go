@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/enable-flow-logs/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("enable-flow-logs", handler.New) }

@@ -5,7 +5,7 @@ package main
 
 import (
 	"github.com/irflow/irflow/tasks/finalize-case/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("finalize-case", handler.New) }

@@ -4,28 +4,28 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // IsCheck reads an async action's mode: "check" polls the command a start
 // began; "start" (or none) starts it.
-func IsCheck(p *taskrt.Payload) (bool, error) {
+func IsCheck(p *contract.Payload) (bool, error) {
 	switch p.Mode {
 	case "check":
 		return true, nil
 	case "", "start":
 		return false, nil
 	}
-	return false, &taskrt.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
+	return false, &contract.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
 }
 
 // Launch renders s and runs it as cmd (or finds the command a previous
 // attempt of the step started), and reports it as "<what> started (SSM
 // command ID)" with the state the check mode reads.
-func (r *Runner) Launch(ctx context.Context, p *taskrt.Payload, s *Script, cmd Command, what string) (*taskrt.Result, error) {
+func (r *Runner) Launch(ctx context.Context, p *contract.Payload, s *Script, cmd Command, what string) (*contract.Result, error) {
 	script, err := s.Render()
 	if err != nil {
-		return nil, &taskrt.InvalidInputError{Field: "host script", Reason: err.Error()}
+		return nil, &contract.InvalidInputError{Field: "host script", Reason: err.Error()}
 	}
 	cmd.Script = script
 	started, err := r.Start(ctx, p, cmd)
@@ -36,14 +36,14 @@ func (r *Runner) Launch(ctx context.Context, p *taskrt.Payload, s *Script, cmd C
 	if started.Reused {
 		verb = "already started"
 	}
-	res := taskrt.OK(fmt.Sprintf("%s %s (SSM command %s)", what, verb, started.CommandID))
+	res := contract.OK(fmt.Sprintf("%s %s (SSM command %s)", what, verb, started.CommandID))
 	res.Outputs = started.Outputs(false)
 	return res.With("reused", started.Reused), nil
 }
 
 // Pending is a check's result while the command still runs.
-func (pr *Progress) Pending(what string) *taskrt.Result {
-	res := taskrt.OK(fmt.Sprintf("%s: SSM command %s %s", what, pr.CommandID, pr.Status))
+func (pr *Progress) Pending(what string) *contract.Result {
+	res := contract.OK(fmt.Sprintf("%s: SSM command %s %s", what, pr.CommandID, pr.Status))
 	res.Outputs = pr.Outputs(false)
 	return res.With("ssmStatus", pr.Status)
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // Manifest is what a host script reports on stdout.
@@ -114,14 +114,14 @@ func admit(name string, allowed, seen map[string]bool) error {
 
 // Evidence returns the manifest's objects as evidence entries of a step
 // whose objects live under the keys given (bucket s3://bucket/key).
-func (m *Manifest) Evidence(bucket string, keys []string) []taskrt.Evidence {
+func (m *Manifest) Evidence(bucket string, keys []string) []contract.Evidence {
 	byName := map[string]string{}
 	for _, k := range keys {
 		byName[path.Base(k)] = k
 	}
-	out := make([]taskrt.Evidence, 0, len(m.Files))
+	out := make([]contract.Evidence, 0, len(m.Files))
 	for _, f := range m.Files {
-		out = append(out, taskrt.Evidence{URI: "s3://" + bucket + "/" + byName[f.Name], SHA256: f.SHA256, Bytes: f.Bytes})
+		out = append(out, contract.Evidence{URI: "s3://" + bucket + "/" + byName[f.Name], SHA256: f.SHA256, Bytes: f.Bytes})
 	}
 	return out
 }

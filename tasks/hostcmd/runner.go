@@ -15,7 +15,8 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // SSMAPI is the part of SSM an async host action calls.
@@ -24,10 +25,10 @@ type SSMAPI interface {
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, opts ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }
 
-// History reads a case's audit chain (*taskrt.Chain), where every earlier
+// History reads a case's audit chain (*audit.Chain), where every earlier
 // start of the step left its command id.
 type History interface {
-	Read(ctx context.Context, caseID string) ([]taskrt.Record, error)
+	Read(ctx context.Context, caseID string) ([]audit.Record, error)
 }
 
 // Runner starts host scripts and polls them.
@@ -71,9 +72,9 @@ type Started struct {
 
 // Start sends the command, unless this case's step already sent one that
 // is pending, running or done.
-func (r *Runner) Start(ctx context.Context, p *taskrt.Payload, c Command) (*Started, error) {
+func (r *Runner) Start(ctx context.Context, p *contract.Payload, c Command) (*Started, error) {
 	if err := Check("instance id", InstanceID, c.InstanceID); err != nil {
-		return nil, &taskrt.InvalidInputError{Field: "target.instanceId", Reason: err.Error()}
+		return nil, &contract.InvalidInputError{Field: "target.instanceId", Reason: err.Error()}
 	}
 	if prior, err := r.prior(ctx, p, c.InstanceID); err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (r *Runner) Start(ctx context.Context, p *taskrt.Payload, c Command) (*Star
 		return nil, sendError(c.InstanceID, err)
 	}
 	if out.Command == nil || !commandID.MatchString(aws.ToString(out.Command.CommandId)) {
-		return nil, &taskrt.RetryableError{Op: "ssm:SendCommand", Err: errors.New("no command id in the response")}
+		return nil, &contract.RetryableError{Op: "ssm:SendCommand", Err: errors.New("no command id in the response")}
 	}
 	return &Started{State: State{CommandID: aws.ToString(out.Command.CommandId), InstanceID: c.InstanceID,
 		StartedAt: r.now().UTC().Format(time.RFC3339Nano), Keys: c.Keys}}, nil
@@ -112,7 +113,7 @@ func (r *Runner) Start(ctx context.Context, p *taskrt.Payload, c Command) (*Star
 
 // Comment is the SSM command comment of a step: "irflow <caseId> <step>",
 // so a responder finds the command in the SSM console.
-func Comment(p *taskrt.Payload) string {
+func Comment(p *contract.Payload) string {
 	c := "irflow " + p.CaseID() + " " + p.Folder()
 	if len(c) > 100 {
 		c = c[:100]
@@ -134,7 +135,7 @@ type Progress struct {
 // manifest; Failed, Cancelled and TimedOut are a PreconditionFailedError
 // with the tail of stderr; a command still pending or running after the
 // step timeout is a StepTimeoutError.
-func (r *Runner) Poll(ctx context.Context, p *taskrt.Payload) (*Progress, error) {
+func (r *Runner) Poll(ctx context.Context, p *contract.Payload) (*Progress, error) {
 	st, err := StateFrom(p.Previous)
 	if err != nil {
 		return nil, err
@@ -148,24 +149,24 @@ func (r *Runner) Poll(ctx context.Context, p *taskrt.Payload) (*Progress, error)
 	case ssmtypes.CommandInvocationStatusSuccess:
 		m, err := ParseManifest(aws.ToString(inv.StandardOutputContent), st.Keys)
 		if err != nil {
-			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s reported Success but its %v", where, err)}
+			return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s reported Success but its %v", where, err)}
 		}
 		return &Progress{State: st, Status: status, Done: true, Manifest: m}, nil
 	case ssmtypes.CommandInvocationStatusFailed, ssmtypes.CommandInvocationStatusCancelled, ssmtypes.CommandInvocationStatusTimedOut:
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s %s (%s, exit %d): %s", where, status,
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s %s (%s, exit %d): %s", where, status,
 			aws.ToString(inv.StatusDetails), inv.ResponseCode, Tail(aws.ToString(inv.StandardErrorContent), 400))}
 	case ssmtypes.CommandInvocationStatusPending, ssmtypes.CommandInvocationStatusInProgress,
 		ssmtypes.CommandInvocationStatusDelayed, ssmtypes.CommandInvocationStatusCancelling:
 		timeout := StepTimeout(p)
 		started, _ := st.Started()
 		if r.now().Sub(started) > timeout {
-			return nil, &taskrt.StepTimeoutError{Step: p.Folder(), After: timeout}
+			return nil, &contract.StepTimeoutError{Step: p.Folder(), After: timeout}
 		}
 		return &Progress{State: st, Status: status}, nil
 	case statusGone:
-		return nil, &taskrt.PreconditionFailedError{Reason: where + " is unknown to SSM (expired, or never delivered)"}
+		return nil, &contract.PreconditionFailedError{Reason: where + " is unknown to SSM (expired, or never delivered)"}
 	}
-	return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s has an unknown status %q", where, status)}
+	return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s has an unknown status %q", where, status)}
 }
 
 // invocation returns the invocation's status; statusGone when SSM does not
@@ -181,7 +182,7 @@ func (r *Runner) invocation(ctx context.Context, st State) (string, *ssm.GetComm
 			}
 			return statusGone, &ssm.GetCommandInvocationOutput{}, nil
 		}
-		return "", nil, taskrt.AWSError("ssm:GetCommandInvocation "+st.CommandID, err)
+		return "", nil, contract.AWSError("ssm:GetCommandInvocation "+st.CommandID, err)
 	}
 	return string(out.Status), out, nil
 }
@@ -196,7 +197,7 @@ func failed(status string) bool {
 
 // prior returns the last command this case's step sent to the instance,
 // from the outputs of the step's earlier results in the audit chain.
-func (r *Runner) prior(ctx context.Context, p *taskrt.Payload, instanceID string) (*State, error) {
+func (r *Runner) prior(ctx context.Context, p *contract.Payload, instanceID string) (*State, error) {
 	if r.History == nil || p.CaseID() == "" {
 		return nil, nil
 	}
@@ -230,12 +231,12 @@ func sendError(instanceID string, err error) error {
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "InvalidInstanceId":
-			return &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("instance %s is not managed by SSM (no agent, no instance profile permission, or not running): %s", instanceID, api.ErrorMessage())}
+			return &contract.PreconditionFailedError{Reason: fmt.Sprintf("instance %s is not managed by SSM (no agent, no instance profile permission, or not running): %s", instanceID, api.ErrorMessage())}
 		case "UnsupportedPlatformType":
-			return &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("instance %s cannot run %s: %s", instanceID, Document, api.ErrorMessage())}
+			return &contract.PreconditionFailedError{Reason: fmt.Sprintf("instance %s cannot run %s: %s", instanceID, Document, api.ErrorMessage())}
 		}
 	}
-	return taskrt.AWSError("ssm:SendCommand "+instanceID, err)
+	return contract.AWSError("ssm:SendCommand "+instanceID, err)
 }
 
 func (r *Runner) now() time.Time {

@@ -13,8 +13,9 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeSSM struct {
@@ -38,12 +39,12 @@ func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvo
 }
 
 type fakeHistory struct {
-	read func(caseID string) ([]taskrt.Record, error)
+	read func(caseID string) ([]audit.Record, error)
 }
 
 var _ History = (*fakeHistory)(nil)
 
-func (f *fakeHistory) Read(_ context.Context, caseID string) ([]taskrt.Record, error) {
+func (f *fakeHistory) Read(_ context.Context, caseID string) ([]audit.Record, error) {
 	return f.read(caseID)
 }
 
@@ -62,8 +63,8 @@ const (
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func payload(mode string, prev *taskrt.Result) *taskrt.Payload {
-	return &taskrt.Payload{Action: "capture-memory", Step: "memory", Mode: mode, TimeoutSeconds: 600, Previous: prev,
+func payload(mode string, prev *contract.Result) *contract.Payload {
+	return &contract.Payload{Action: "capture-memory", Step: "memory", Mode: mode, TimeoutSeconds: 600, Previous: prev,
 		Incident: &incident.Incident{CaseID: "case-1"}, Target: &incident.Target{LaunchType: "EC2", InstanceID: inst}}
 }
 
@@ -75,8 +76,8 @@ func status(s ssmtypes.CommandInvocationStatus) func(*ssm.GetCommandInvocationIn
 
 func history(commandID, instanceID string) *fakeHistory {
 	d, _ := json.Marshal(map[string]any{"outputs": State{CommandID: commandID, InstanceID: instanceID, StartedAt: t0.Format(time.RFC3339Nano), Keys: []string{"cases/case-1/memory/a"}}})
-	return &fakeHistory{read: func(string) ([]taskrt.Record, error) {
-		return []taskrt.Record{
+	return &fakeHistory{read: func(string) ([]audit.Record, error) {
+		return []audit.Record{
 			{Seq: 1, Step: "memory", Action: "capture-memory", Event: "start"},
 			{Seq: 2, Step: "memory", Action: "capture-memory", Event: "result", Detail: string(d)},
 			{Seq: 3, Step: "other", Action: "capture-memory", Event: "result", Detail: `{"outputs":{"commandId":"` + cmdB + `"}}`},
@@ -95,7 +96,7 @@ func TestStart(t *testing.T) {
 		wantReused bool
 		wantErr    string
 	}{
-		{name: "first start sends", history: &fakeHistory{read: func(string) ([]taskrt.Record, error) { return nil, nil }}, wantSent: 1, wantCmd: cmdB},
+		{name: "first start sends", history: &fakeHistory{read: func(string) ([]audit.Record, error) { return nil, nil }}, wantSent: 1, wantCmd: cmdB},
 		{name: "no history sends", wantSent: 1, wantCmd: cmdB},
 		{name: "running command reused", history: history(cmdA, inst), get: status(ssmtypes.CommandInvocationStatusInProgress), wantCmd: cmdA, wantReused: true},
 		{name: "finished command reused", history: history(cmdA, inst), get: status(ssmtypes.CommandInvocationStatusSuccess), wantCmd: cmdA, wantReused: true},
@@ -104,8 +105,8 @@ func TestStart(t *testing.T) {
 			return nil, apiErr{"InvocationDoesNotExist"}
 		}, wantSent: 1, wantCmd: cmdB},
 		{name: "command on another instance ignored", history: history(cmdA, "i-99999999"), wantSent: 1, wantCmd: cmdB},
-		{name: "history unreadable", history: &fakeHistory{read: func(string) ([]taskrt.Record, error) {
-			return nil, &taskrt.RetryableError{Op: "dynamodb:Query", Err: errors.New("throttled")}
+		{name: "history unreadable", history: &fakeHistory{read: func(string) ([]audit.Record, error) {
+			return nil, &contract.RetryableError{Op: "dynamodb:Query", Err: errors.New("throttled")}
 		}}, wantErr: "RetryableError"},
 		{name: "unmanaged instance", send: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr{"InvalidInstanceId"} },
 			wantSent: 1, wantErr: "PreconditionFailedError"},
@@ -124,8 +125,8 @@ func TestStart(t *testing.T) {
 				t.Errorf("sent %d commands; want %d", len(f.sent), tt.wantSent)
 			}
 			if tt.wantErr != "" {
-				if taskrt.ErrorName(err) != tt.wantErr {
-					t.Fatalf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.wantErr)
+				if contract.ErrorName(err) != tt.wantErr {
+					t.Fatalf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.wantErr)
 				}
 				return
 			}
@@ -162,7 +163,7 @@ func TestStartSendsTheScript(t *testing.T) {
 }
 
 func TestPoll(t *testing.T) {
-	prev := &taskrt.Result{Status: "OK", Outputs: State{CommandID: cmdA, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
+	prev := &contract.Result{Status: "OK", Outputs: State{CommandID: cmdA, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
 		Keys: []string{"cases/case-1/memory/a.txt"}}.Outputs(false)}
 	manifest := "IRFLOW-EVIDENCE a.txt " + sha + " 4\nIRFLOW-DONE 1\n"
 	inv := func(s ssmtypes.CommandInvocationStatus, stdout, stderr string) func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
@@ -207,8 +208,8 @@ func TestPoll(t *testing.T) {
 			r := &Runner{SSM: &fakeSSM{get: tt.get}, Now: func() time.Time { return t0.Add(tt.after) }}
 			got, err := r.Poll(context.Background(), payload("check", prev))
 			if tt.wantErr != "" {
-				if taskrt.ErrorName(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Fatalf("err = %v (%s); want %s containing %q", err, taskrt.ErrorName(err), tt.wantErr, tt.wantMsg)
+				if contract.ErrorName(err) != tt.wantErr || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("err = %v (%s); want %s containing %q", err, contract.ErrorName(err), tt.wantErr, tt.wantMsg)
 				}
 				if strings.Contains(err.Error(), "secret") {
 					t.Errorf("error leaks a presigned signature: %v", err)
@@ -231,17 +232,17 @@ func TestPoll(t *testing.T) {
 func TestPollNeedsPrevious(t *testing.T) {
 	tests := []struct {
 		name string
-		prev *taskrt.Result
+		prev *contract.Result
 		want string
 	}{
 		{"none", nil, "previous"},
-		{"no command", &taskrt.Result{Outputs: map[string]any{"done": false}}, "previous.outputs.commandId"},
-		{"bad time", &taskrt.Result{Outputs: State{CommandID: cmdA, InstanceID: inst, StartedAt: "yesterday", Keys: []string{"k"}}.Outputs(false)}, "previous.outputs.startedAt"},
+		{"no command", &contract.Result{Outputs: map[string]any{"done": false}}, "previous.outputs.commandId"},
+		{"bad time", &contract.Result{Outputs: State{CommandID: cmdA, InstanceID: inst, StartedAt: "yesterday", Keys: []string{"k"}}.Outputs(false)}, "previous.outputs.startedAt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := (&Runner{SSM: &fakeSSM{}}).Poll(context.Background(), payload("check", tt.prev))
-			var ii *taskrt.InvalidInputError
+			var ii *contract.InvalidInputError
 			if !errors.As(err, &ii) || ii.Field != tt.want {
 				t.Errorf("err = %v; want InvalidInputError on %s", err, tt.want)
 			}
@@ -250,7 +251,7 @@ func TestPollNeedsPrevious(t *testing.T) {
 }
 
 func TestStepTimeoutDefaultsToCatalog(t *testing.T) {
-	p := &taskrt.Payload{Action: "collect-host-artifacts"}
+	p := &contract.Payload{Action: "collect-host-artifacts"}
 	if got := StepTimeout(p); got != 20*time.Minute {
 		t.Errorf("StepTimeout = %s; want the catalog's 20m", got)
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/irflow/irflow/tasks/catalog"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // State is what an async host action carries from its start through every
@@ -28,28 +28,28 @@ func (s State) Outputs(done bool) map[string]any {
 func (s State) Started() (time.Time, error) { return time.Parse(time.RFC3339Nano, s.StartedAt) }
 
 // StateFrom reads the state from the previous result of a check.
-func StateFrom(prev *taskrt.Result) (State, error) {
+func StateFrom(prev *contract.Result) (State, error) {
 	var s State
 	if prev == nil {
-		return s, &taskrt.InvalidInputError{Field: "previous", Reason: "mode check needs the start's result"}
+		return s, &contract.InvalidInputError{Field: "previous", Reason: "mode check needs the start's result"}
 	}
 	b, err := json.Marshal(prev.Outputs)
 	if err != nil {
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs", Reason: err.Error()}
+		return s, &contract.InvalidInputError{Field: "previous.outputs", Reason: err.Error()}
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs", Reason: err.Error()}
+		return s, &contract.InvalidInputError{Field: "previous.outputs", Reason: err.Error()}
 	}
 	switch {
 	case !commandID.MatchString(s.CommandID):
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs.commandId", Reason: "missing or not an SSM command id"}
+		return s, &contract.InvalidInputError{Field: "previous.outputs.commandId", Reason: "missing or not an SSM command id"}
 	case !InstanceID.MatchString(s.InstanceID):
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs.instanceId", Reason: "missing or not an instance id"}
+		return s, &contract.InvalidInputError{Field: "previous.outputs.instanceId", Reason: "missing or not an instance id"}
 	case len(s.Keys) == 0:
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs.keys", Reason: "no evidence keys"}
+		return s, &contract.InvalidInputError{Field: "previous.outputs.keys", Reason: "no evidence keys"}
 	}
 	if _, err := s.Started(); err != nil {
-		return s, &taskrt.InvalidInputError{Field: "previous.outputs.startedAt", Reason: "not an RFC 3339 time"}
+		return s, &contract.InvalidInputError{Field: "previous.outputs.startedAt", Reason: "not an RFC 3339 time"}
 	}
 	return s, nil
 }
@@ -59,7 +59,7 @@ const DefaultStepTimeout = time.Hour
 
 // StepTimeout is how long the whole step (start to done) may take: the
 // payload's timeoutSeconds, else the catalog's StepTimeout of the action.
-func StepTimeout(p *taskrt.Payload) time.Duration {
+func StepTimeout(p *contract.Payload) time.Duration {
 	if p.TimeoutSeconds > 0 {
 		return time.Duration(p.TimeoutSeconds) * time.Second
 	}

@@ -6,25 +6,26 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // Instance returns the target's container instance, which only the EC2
 // launch type has; without one the action cannot run (what says what would
 // be missing, for the error).
-func Instance(p *taskrt.Payload, what string) (string, error) {
+func Instance(p *contract.Payload, what string) (string, error) {
 	if p.Target == nil || p.Target.InstanceID == "" {
-		return "", &taskrt.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): " + what}
+		return "", &contract.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): " + what}
 	}
 	if err := Check("instance id", InstanceID, p.Target.InstanceID); err != nil {
-		return "", &taskrt.InvalidInputError{Field: "target.instanceId", Reason: err.Error()}
+		return "", &contract.InvalidInputError{Field: "target.instanceId", Reason: err.Error()}
 	}
 	return p.Target.InstanceID, nil
 }
 
 // Keys returns the evidence keys of the step's files, in order.
-func Keys(p *taskrt.Payload, names []string) ([]string, error) {
+func Keys(p *contract.Payload, names []string) ([]string, error) {
 	keys := make([]string, len(names))
 	for i, n := range names {
 		k, err := taskrt.Key(p.CaseID(), p.Folder(), n)
@@ -39,7 +40,7 @@ func Keys(p *taskrt.Payload, names []string) ([]string, error) {
 // Presign returns an upload (name and presigned PUT URL) for each key.
 func Presign(ctx context.Context, ps taskrt.S3PresignAPI, bucket string, names, keys []string, expiry time.Duration) ([]Upload, error) {
 	if bucket == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
 	out := make([]Upload, len(names))
 	for i, n := range names {
@@ -71,16 +72,16 @@ var (
 // addressed as c<index> in file names.
 func Containers(t *incident.Target) ([]Container, error) {
 	if t == nil || len(t.Containers) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: "the target lists no containers (resolve-target found none)"}
+		return nil, &contract.PreconditionFailedError{Reason: "the target lists no containers (resolve-target found none)"}
 	}
 	out := make([]Container, 0, len(t.Containers))
 	seen := map[string]bool{}
 	for i, c := range t.Containers {
 		if err := Check("container name", ContainerName, c.Name); err != nil {
-			return nil, &taskrt.InvalidInputError{Field: fmt.Sprintf("target.containers.%d.name", i), Reason: err.Error()}
+			return nil, &contract.InvalidInputError{Field: fmt.Sprintf("target.containers.%d.name", i), Reason: err.Error()}
 		}
 		if err := Check("runtime id", runtimeOrNone, c.RuntimeID); err != nil {
-			return nil, &taskrt.InvalidInputError{Field: fmt.Sprintf("target.containers.%d.runtimeId", i), Reason: err.Error()}
+			return nil, &contract.InvalidInputError{Field: fmt.Sprintf("target.containers.%d.runtimeId", i), Reason: err.Error()}
 		}
 		key := c.Name
 		if !keyName.MatchString(key) || seen[key] {
@@ -103,10 +104,10 @@ func (c Container) Call() Call {
 // the container's com.amazonaws.ecs.task-arn label.
 func TaskVar(t *incident.Target) (Var, error) {
 	if t == nil {
-		return Var{}, &taskrt.InvalidInputError{Field: "target", Reason: "missing"}
+		return Var{}, &contract.InvalidInputError{Field: "target", Reason: "missing"}
 	}
 	if err := Check("task ARN", TaskArn, t.TaskArn); err != nil {
-		return Var{}, &taskrt.InvalidInputError{Field: "target.taskArn", Reason: err.Error()}
+		return Var{}, &contract.InvalidInputError{Field: "target.taskArn", Reason: err.Error()}
 	}
 	return Var{Name: "TASK_ARN", Value: t.TaskArn, Pattern: TaskArn}, nil
 }

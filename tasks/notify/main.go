@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/notify/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("notify", handler.New) }

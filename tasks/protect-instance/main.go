@@ -5,8 +5,8 @@
 package main
 
 import (
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/protect-instance/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("protect-instance", handler.New) }

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -35,7 +37,7 @@ func TestChainAgainstMoto(t *testing.T) {
 			Status  string                     `json:"status"`
 			Outputs map[string]json.RawMessage `json:"outputs"`
 		}
-		if err := json.Unmarshal(out, &res); err != nil || res.Status != taskrt.StatusOK {
+		if err := json.Unmarshal(out, &res); err != nil || res.Status != contract.StatusOK {
 			t.Fatalf("%s: %s", action, out)
 		}
 		return res.Outputs
@@ -57,7 +59,7 @@ func TestChainAgainstMoto(t *testing.T) {
 	if want := 1 + 2*len(steps); len(recs) != want {
 		t.Errorf("audit chain has %d records; want %d (resolve-target's result, then start and result of each step)", len(recs), want)
 	}
-	if err := taskrt.Verify(recs); err != nil {
+	if err := audit.Verify(recs); err != nil {
 		t.Errorf("audit chain: %v", err)
 	}
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/catalog"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // TestDryRunLeavesTheWorldUnchanged runs every mutating action with
@@ -71,8 +71,8 @@ func TestDryRunLeavesTheWorldUnchanged(t *testing.T) {
 				t.Errorf("%s on %s, dry run: %v", a.Name, lt, err)
 				continue
 			}
-			var res taskrt.Result
-			if err := json.Unmarshal(out, &res); err != nil || res.Status != taskrt.StatusDryRun && res.Status != taskrt.StatusSkipped {
+			var res contract.Result
+			if err := json.Unmarshal(out, &res); err != nil || res.Status != contract.StatusDryRun && res.Status != contract.StatusSkipped {
 				t.Errorf("%s on %s, dry run: status %q (%s)", a.Name, lt, res.Status, out)
 			}
 			ran++

@@ -17,7 +17,6 @@ import (
 	collectlogs "github.com/irflow/irflow/tasks/collect-logs/handler"
 	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
 	finalizecase "github.com/irflow/irflow/tasks/finalize-case/handler"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
@@ -28,6 +27,7 @@ import (
 	snapshotvolumes "github.com/irflow/irflow/tasks/snapshot-volumes/handler"
 	stoptask "github.com/irflow/irflow/tasks/stop-task/handler"
 	tagresources "github.com/irflow/irflow/tasks/tag-resources/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // Constructors returns every catalog action's handler constructor, by

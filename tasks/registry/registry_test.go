@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/irflow/irflow/tasks/catalog"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // TestCoversCatalog: every catalog action has a handler and nothing else
@@ -52,7 +52,7 @@ func TestHandlersRunThroughTheRuntime(t *testing.T) {
 			other = "notify"
 		}
 		_, err := invoke(context.Background(), json.RawMessage(`{"action":"`+other+`","step":"","with":{},"execution":{"Id":"e"},"input":{},"error":{}}`))
-		if taskrt.ErrorName(err) != "InvalidInputError" {
+		if contract.ErrorName(err) != "InvalidInputError" {
 			t.Errorf("%s ran a %s payload: %v", name, other, err)
 		}
 	}

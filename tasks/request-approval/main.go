@@ -5,8 +5,8 @@
 package main
 
 import (
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/request-approval/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("request-approval", handler.New) }

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/stop-task/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("stop-task", handler.New) }

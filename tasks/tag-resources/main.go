@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 	"github.com/irflow/irflow/tasks/tag-resources/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func main() { taskrt.Start("tag-resources", handler.New) }

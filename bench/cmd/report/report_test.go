@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 )
 
 func renderFixture(t *testing.T) string {
@@ -96,13 +96,13 @@ func TestContainment(t *testing.T) {
 	scopes := map[string][]frame{
 		"EC2: memory": {{"EC2: p", 0}}, "EC2: memory check": {{"EC2: p", 0}}, "EC2: tag": {{"EC2: p", 1}},
 	}
-	steps := []generator.SimStep{
+	steps := []simulate.Step{
 		{State: "Resolve target", Action: "resolve-target", Attempts: 1},
 		{State: "EC2: memory", Action: "capture-memory", Attempts: 1},
 		{State: "EC2: tag", Action: "tag-resources", Attempts: 2}, // a retry
 		{State: "EC2: memory check", Action: "capture-memory", Attempts: 1},
 		{State: "EC2: memory check", Action: "capture-memory", Attempts: 1},
-		{State: "EC2: gate", Action: "request-approval", Attempts: 1, Result: generator.ResultApproved},
+		{State: "EC2: gate", Action: "request-approval", Attempts: 1, Result: simulate.ResultApproved},
 		{State: "EC2: isolate", Action: "isolate-network", Attempts: 1},
 		{State: "EC2: stop", Action: "stop-task", Attempts: 1},
 	}

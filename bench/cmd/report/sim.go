@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // simStart is the virtual start of every simulated execution: fixed, so
@@ -212,11 +214,11 @@ func consoleInput(path string) ([]byte, error) {
 // timeWarm times generator.Simulate as irflow simulate calls it, after
 // three warm-up runs (the parsed definition and payload checks cached).
 func timeWarm(r *generator.Result, input []byte, lt string, runs int) ([]float64, error) {
-	opts := generator.SimOptions{LaunchType: lt, StartTime: simStart}
+	opts := simulate.Options{LaunchType: lt, StartTime: simStart}
 	var out []float64
 	for i := -3; i < runs; i++ {
 		start := time.Now()
-		run, err := generator.Simulate(context.Background(), r, input, opts)
+		run, err := simulate.Run(context.Background(), r, input, opts)
 		d := time.Since(start)
 		if err != nil {
 			return nil, err
@@ -235,7 +237,7 @@ func timeWarm(r *generator.Result, input []byte, lt string, runs int) ([]float64
 // set, records every Task call's result for the Node replay; extraPolls
 // makes capture-memory's first extraPolls checks answer "not done".
 func simulateCounted(r *generator.Result, input []byte, lt string, scopes map[string][]frame, rec *callRecorder, extraPolls int) (*SimFigures, error) {
-	handlers := generator.MockHandlers(generator.MockOptions{LaunchType: lt})
+	handlers := simulate.MockHandlers(simulate.MockOptions{LaunchType: lt})
 	memChecks := 0
 	if extraPolls > 0 {
 		inner := handlers["capture-memory"]
@@ -262,13 +264,13 @@ func simulateCounted(r *generator.Result, input []byte, lt string, scopes map[st
 			return json.Marshal(res)
 		}
 	}
-	var approver generator.Approver = generator.PolicyApprover(nil, nil)
+	var approver simulate.Approver = simulate.PolicyApprover(nil, nil)
 	if rec != nil {
 		handlers = rec.wrap(handlers)
 		approver = rec.wrapApprover(approver)
 	}
 	var trace bytes.Buffer
-	run, err := generator.Simulate(context.Background(), r, input, generator.SimOptions{
+	run, err := simulate.Run(context.Background(), r, input, simulate.Options{
 		LaunchType: lt, StartTime: simStart, Handlers: handlers, Approver: approver, Trace: &trace})
 	if err != nil {
 		return nil, err
@@ -370,7 +372,7 @@ func (u *unit) total() int {
 // of Task exits and Parallels (from the order the Tasks exited and their
 // static nesting); a Parallel costs its longest branch, every invocation
 // one unit, gates nothing. It returns -1 when nothing isolates.
-func containment(steps []generator.SimStep, scopes map[string][]frame) (int, string) {
+func containment(steps []simulate.Step, scopes map[string][]frame) (int, string) {
 	type pos struct {
 		seq *[]*unit
 		idx int
@@ -416,8 +418,8 @@ func containment(steps []generator.SimStep, scopes map[string][]frame) (int, str
 	return n + (*last.seq)[last.idx].total(), target
 }
 
-func isGate(s generator.SimStep) bool {
-	return s.Result == generator.ResultApproved || s.Result == generator.ResultRejected || s.Result == generator.ResultTimedOut
+func isGate(s simulate.Step) bool {
+	return s.Result == simulate.ResultApproved || s.Result == simulate.ResultRejected || s.Result == simulate.ResultTimedOut
 }
 
 // traceTime returns the virtual time (+30s) of the trace line of a Task state.
@@ -461,14 +463,14 @@ func (rc *callRecorder) add(key string, v any) {
 	rc.mu.Unlock()
 }
 
-func (rc *callRecorder) wrap(hs generator.Handlers) generator.Handlers {
-	out := generator.Handlers{}
+func (rc *callRecorder) wrap(hs simulate.Handlers) simulate.Handlers {
+	out := simulate.Handlers{}
 	for name, h := range hs {
 		out[name] = func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 			res, err := h(ctx, payload)
 			key := payloadKey(payload).String()
 			if err != nil {
-				name := generator.ErrorName(err)
+				name := contract.ErrorName(err)
 				cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": name})
 				rc.add(key, map[string]string{"error": name, "cause": string(cause)})
 			} else {
@@ -482,8 +484,8 @@ func (rc *callRecorder) wrap(hs generator.Handlers) generator.Handlers {
 
 // wrapApprover replaces the recorded request-approval call with the gate's
 // decision: a waitForTaskToken Task's result is the callback's output.
-func (rc *callRecorder) wrapApprover(a generator.Approver) generator.Approver {
-	return generator.ApproverFunc(func(ctx context.Context, g generator.Gate) (generator.Decision, error) {
+func (rc *callRecorder) wrapApprover(a simulate.Approver) simulate.Approver {
+	return simulate.ApproverFunc(func(ctx context.Context, g simulate.Gate) (simulate.Decision, error) {
 		d, err := a.Decide(ctx, g)
 		if err != nil {
 			return d, err

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/diag"
 )
 
 // Decode builds the typed playbook from a parsed document. It is lenient:

@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/irflow/irflow/generator/internal/diag"
+	"github.com/irflow/irflow/generator/diag"
 )
 
 // Limits on what a playbook file may be, so hostile input costs little.

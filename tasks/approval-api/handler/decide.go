@@ -14,7 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
 )
 
 // MaxReason bounds a decision's reason, as the console input bounds its own.
@@ -187,7 +187,7 @@ func (h *Handler) auditDecision(ctx context.Context, a *approval.Approval) (int6
 		"reason": a.Reason, "decidedAt": a.DecidedAt, "requestedBy": a.RequestedBy, "prompt": a.Prompt,
 		"selfApproval": a.AllowSelfApproval && SamePerson(a.RequestedBy, a.DecidedBy),
 	})
-	rec, err := h.Audit.Append(ctx, taskrt.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
+	rec, err := h.Audit.Append(ctx, audit.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
 		Event: "approval-decided", Status: a.Status, Summary: fmt.Sprintf("%s by %s: %s", strings.ToLower(a.Status), a.DecidedBy, a.Reason),
 		Detail: string(detail)})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 const (
@@ -149,7 +149,7 @@ func TestDecideReject(t *testing.T) {
 		!strings.Contains(f.sent.cause, bob) || !strings.Contains(f.sent.cause, "known batch job") {
 		t.Errorf("SendTaskFailure(%q, %q), %d successes", f.sent.errName, f.sent.cause, f.sent.successes)
 	}
-	if f.sent.errName != taskrt.ErrorName(&taskrt.ApprovalRejectedError{}) {
+	if f.sent.errName != contract.ErrorName(&contract.ApprovalRejectedError{}) {
 		t.Errorf("error name %q is not the runtime's ApprovalRejectedError", f.sent.errName)
 	}
 	if a := f.table.approval(t, f.id); a.Status != approval.StatusRejected || a.Decision != "reject" {
@@ -343,7 +343,7 @@ func TestDeliveryRetried(t *testing.T) {
 
 func TestAuditFailureResumes(t *testing.T) {
 	f := newFixture(t)
-	f.audit.err = &taskrt.RetryableError{Op: "audit", Err: errors.New("throttled")}
+	f.audit.err = &contract.RetryableError{Op: "audit", Err: errors.New("throttled")}
 	got := f.decide(t, alice, "approve", aliceReason)
 	if got.status != http.StatusServiceUnavailable || got.err.Code != approval.CodeAuditFailed {
 		t.Fatalf("got %d %s", got.status, got.raw)

@@ -15,7 +15,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 type fakeDB struct {
@@ -83,13 +84,13 @@ func (s *sent) responder() *fakeResponder {
 
 type fakeAudit struct {
 	mu      sync.Mutex
-	records []taskrt.Record
+	records []audit.Record
 	err     error
 }
 
-var _ taskrt.Auditor = (*fakeAudit)(nil)
+var _ audit.Auditor = (*fakeAudit)(nil)
 
-func (f *fakeAudit) Append(_ context.Context, r taskrt.Record) (taskrt.Record, error) {
+func (f *fakeAudit) Append(_ context.Context, r audit.Record) (audit.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {

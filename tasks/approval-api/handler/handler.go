@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // dynamoAPI is the part of DynamoDB the approvals table needs.
@@ -29,7 +31,7 @@ type dynamoAPI interface {
 type Handler struct {
 	DB dynamoAPI
 	// Audit is the audit chain the decisions are appended to.
-	Audit taskrt.Auditor
+	Audit audit.Auditor
 	// Responder answers the gate's task token.
 	Responder TaskResponder
 	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
@@ -91,7 +93,7 @@ func (h *Handler) log() *slog.Logger {
 func (h *Handler) load(ctx context.Context, id string) (*approval.Approval, error) {
 	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return nil, taskrt.AWSError("dynamodb:GetItem approvals", err)
+		return nil, contract.AWSError("dynamodb:GetItem approvals", err)
 	}
 	if len(out.Item) == 0 {
 		return nil, nil

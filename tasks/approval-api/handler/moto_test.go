@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -45,7 +47,7 @@ func openGate(t *testing.T, w *mototest.World, allowSelf bool) *gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res taskrt.Result
+	var res contract.Result
 	_ = json.Unmarshal(raw, &res)
 	g.id, _ = res.Outputs["approvalId"].(string)
 	g.h = New(w.Cfg, w.Env)
@@ -67,13 +69,13 @@ func (g *gate) decide(t *testing.T, who Identity, decision, reason string) (int,
 	return st, string(body)
 }
 
-func (g *gate) chain(t *testing.T) []taskrt.Record {
+func (g *gate) chain(t *testing.T) []audit.Record {
 	t.Helper()
 	records, err := taskrt.NewChain(g.w.Cfg, g.w.Env).Read(context.Background(), g.caseID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := taskrt.Verify(records); err != nil {
+	if err := audit.Verify(records); err != nil {
 		t.Fatalf("the audit chain does not verify: %v", err)
 	}
 	for _, r := range records {
@@ -97,7 +99,7 @@ func TestApproveMoto(t *testing.T) {
 	if g.sent.successes != 1 || g.sent.token != g.token {
 		t.Fatalf("responder got %d successes (token ok: %v)", g.sent.successes, g.sent.token == g.token)
 	}
-	var res taskrt.Result
+	var res contract.Result
 	if err := json.Unmarshal([]byte(g.sent.output), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,13 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // TaskResponder answers a gate's waitForTaskToken task. SFNResponder is the
 // real one; a local simulator plugs in one that answers its simulated gate in
-// process (generator.Callbacks has this very shape). A token that is no
+// process (simulate.Callbacks has this very shape). A token that is no
 // longer accepted is reported with ErrTaskTimedOut or ErrTaskGone, or with an
 // error whose ErrorCode() is Step Functions' TaskTimedOut, InvalidToken or
 // TaskDoesNotExist; any other error is taken as transient, and the decision
@@ -108,7 +109,7 @@ func classify(err error) error {
 // GateResult is what SendTaskSuccess carries for an approval: a task result
 // (docs/internals.md) the gate's ResultSelector reads as is.
 func GateResult(a *approval.Approval) string {
-	res := taskrt.OK(fmt.Sprintf("approved by %s: %s", a.DecidedBy, a.Reason)).
+	res := contract.OK(fmt.Sprintf("approved by %s: %s", a.DecidedBy, a.Reason)).
 		With("approved", true).
 		With("approver", a.DecidedBy).
 		With("reason", a.Reason).
@@ -120,8 +121,8 @@ func GateResult(a *approval.Approval) string {
 }
 
 // rejection is the named error a rejected gate fails with.
-func rejection(a *approval.Approval) *taskrt.ApprovalRejectedError {
-	return &taskrt.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason}
+func rejection(a *approval.Approval) *contract.ApprovalRejectedError {
+	return &contract.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason}
 }
 
 // send delivers the recorded decision to the gate.
@@ -133,7 +134,7 @@ func (h *Handler) send(ctx context.Context, a *approval.Approval) error {
 		return classify(h.Responder.SendTaskSuccess(ctx, a.TaskToken, GateResult(a)))
 	}
 	rej := rejection(a)
-	return classify(h.Responder.SendTaskFailure(ctx, a.TaskToken, taskrt.ErrorName(rej), rej.Error()))
+	return classify(h.Responder.SendTaskFailure(ctx, a.TaskToken, contract.ErrorName(rej), rej.Error()))
 }
 
 func clip(s string, n int) string {
@@ -185,7 +186,7 @@ func (h *Handler) close(ctx context.Context, a *approval.Approval, status, why s
 		return
 	}
 	detail, _ := json.Marshal(map[string]any{"approvalId": a.ID, "decision": a.Decision, "approver": a.DecidedBy, "why": why})
-	if _, err := h.Audit.Append(ctx, taskrt.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
+	if _, err := h.Audit.Append(ctx, audit.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
 		Event: "approval-undelivered", Status: status, Summary: fmt.Sprintf("the %s decision by %s did not reach the execution: %s", a.Decision, a.DecidedBy, why),
 		Detail: string(detail)}); err != nil {
 		h.log().Warn("auditing the undelivered decision failed", "approvalId", a.ID, "error", err.Error())

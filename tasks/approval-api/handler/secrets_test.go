@@ -12,10 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // syncBuffer is a log sink shared by concurrent writers.
@@ -65,7 +66,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 		t.Fatalf("request: %v", err)
 	}
 	outputs = append(outputs, string(out))
-	var res taskrt.Result
+	var res contract.Result
 	_ = json.Unmarshal(out, &res)
 	id, _ := res.Outputs["approvalId"].(string)
 	if id == "" {

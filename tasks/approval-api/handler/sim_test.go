@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/simulate"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 )
 
 // The simulator's callback API has the TaskResponder's shape, so the demo
 // plugs it in unchanged.
-var _ TaskResponder = generator.Callbacks(nil)
+var _ TaskResponder = simulate.Callbacks(nil)
 
 // TestSimulatedGate decides a simulated gate through Decide, the way
 // `make demo` does: the simulator's callbacks take the place of Step
@@ -23,24 +23,24 @@ func TestSimulatedGate(t *testing.T) {
 		name     string
 		caller   string
 		decision string
-		want     func(generator.Decision) bool
+		want     func(simulate.Decision) bool
 	}{
-		{"approved", alice, "approve", func(d generator.Decision) bool {
+		{"approved", alice, "approve", func(d simulate.Decision) bool {
 			return strings.Contains(string(d.Output), `"approver":"`+alice+`"`) && d.Error == ""
 		}},
-		{"rejected", bob, "reject", func(d generator.Decision) bool {
+		{"rejected", bob, "reject", func(d simulate.Decision) bool {
 			return d.Error == "ApprovalRejectedError" && strings.Contains(d.Cause, bob)
 		}},
-		{"refused: no answer, the gate times out", carol, "approve", func(d generator.Decision) bool { return d.NoAnswer }},
+		{"refused: no answer, the gate times out", carol, "approve", func(d simulate.Decision) bool { return d.NoAnswer }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			payload, _ := json.Marshal(map[string]any{"action": "request-approval", "step": gateStep, "mode": "request",
 				"execution": map[string]any{"Id": execID}})
-			gate := generator.Gate{State: "FARGATE: " + gateStep, Step: gateStep, Token: token, Payload: payload}
+			gate := simulate.Gate{State: "FARGATE: " + gateStep, Step: gateStep, Token: token, Payload: payload}
 			var status int
-			approver := generator.CallbackApprover(func(ctx context.Context, g generator.Gate, cb generator.Callbacks) error {
+			approver := simulate.CallbackApprover(func(ctx context.Context, g simulate.Gate, cb simulate.Callbacks) error {
 				id, err := approval.PayloadID(g.Payload)
 				if err != nil {
 					return err

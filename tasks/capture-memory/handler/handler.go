@@ -14,8 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 //go:embed memory.sh
@@ -69,7 +70,7 @@ func newHandler(cfg aws.Config, env taskrt.Env) *Handler {
 }
 
 // Handle starts the capture (mode start) or reports on it (mode check).
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	} else if check {
 		if p.DryRun() {
-			return taskrt.DryRun("dry run: no memory capture was started").With("done", true), nil
+			return contract.DryRun("dry run: no memory capture was started").With("done", true), nil
 		}
 		return h.check(ctx, p, inst, params)
 	}
@@ -96,7 +97,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	if p.DryRun() {
-		return taskrt.DryRun(fmt.Sprintf("would capture the memory of %s with AVML %s… through SSM and upload it to %s",
+		return contract.DryRun(fmt.Sprintf("would capture the memory of %s with AVML %s… through SSM and upload it to %s",
 			inst, tool.sha[:12], prefixOf(keys[0]))).
 			With("done", true).With("instanceId", inst).With("avml", tool.outputs()).With("compress", params.compress()).
 			With("keys", keys), nil
@@ -104,7 +105,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	return h.start(ctx, p, inst, params, tool, names, keys)
 }
 
-func (h *Handler) start(ctx context.Context, p *taskrt.Payload, inst string, params Params, tool avml, names, keys []string) (*taskrt.Result, error) {
+func (h *Handler) start(ctx context.Context, p *contract.Payload, inst string, params Params, tool avml, names, keys []string) (*contract.Result, error) {
 	timeout := hostcmd.StepTimeout(p)
 	expiry := hostcmd.URLExpiry(timeout)
 	uploads, err := hostcmd.Presign(ctx, h.Presign, h.Env.EvidenceBucket, names, keys, expiry)
@@ -136,7 +137,7 @@ func (h *Handler) start(ctx context.Context, p *taskrt.Payload, inst string, par
 	return res.With("avml", tool.outputs()).With("compress", params.compress()), nil
 }
 
-func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string, params Params) (*taskrt.Result, error) {
+func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string, params Params) (*contract.Result, error) {
 	prog, err := h.Runner.Poll(ctx, p)
 	if err != nil {
 		return nil, err
@@ -148,14 +149,14 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string, par
 	img := map[string]any{"name": m.Info["image"], "sha256": m.Info["image-sha256"], "parts": len(m.Files), "compressed": params.compress()}
 	size, serr := strconv.ParseInt(m.Info["image-bytes"], 10, 64)
 	if len(m.Files) == 0 || !hostcmd.SHA256.MatchString(m.Info["image-sha256"]) || serr != nil || m.Info["parts"] != strconv.Itoa(len(m.Files)) {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s finished without a complete memory image (%d parts uploaded, %s announced)",
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s finished without a complete memory image (%d parts uploaded, %s announced)",
 			prog.CommandID, inst, len(m.Files), m.Info["parts"])}
 	}
 	img["bytes"] = size
 	if h.Env.EvidenceBucket == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
-	res := taskrt.OK(fmt.Sprintf("memory of %s captured: %d bytes in %d part(s), sha256 %s", inst, size, len(m.Files), m.Info["image-sha256"]))
+	res := contract.OK(fmt.Sprintf("memory of %s captured: %d bytes in %d part(s), sha256 %s", inst, size, len(m.Files), m.Info["image-sha256"]))
 	res.Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
 	res.Outputs = prog.Outputs(true)
 	return res.With("ssmStatus", prog.Status).With("image", img).With("avmlSha256", m.Info["avml-sha256"]), nil
@@ -181,24 +182,24 @@ func (h *Handler) tool(params Params) (avml, error) {
 		a.sha, a.fromEnv = h.Env.AVMLSha256, true
 	}
 	if a.sha == "" {
-		return a, &taskrt.PreconditionFailedError{Reason: "no pinned AVML hash: set with.avmlSha256 or the deployment's IRFLOW_AVML_SHA256; irflow never runs an unpinned memory tool"}
+		return a, &contract.PreconditionFailedError{Reason: "no pinned AVML hash: set with.avmlSha256 or the deployment's IRFLOW_AVML_SHA256; irflow never runs an unpinned memory tool"}
 	}
 	if !hostcmd.SHA256.MatchString(a.sha) {
 		if a.fromEnv {
-			return a, &taskrt.PreconditionFailedError{Reason: "IRFLOW_AVML_SHA256 is not a lower-case hex SHA-256"}
+			return a, &contract.PreconditionFailedError{Reason: "IRFLOW_AVML_SHA256 is not a lower-case hex SHA-256"}
 		}
-		return a, &taskrt.InvalidInputError{Field: "with.avmlSha256", Reason: "not a lower-case hex SHA-256"}
+		return a, &contract.InvalidInputError{Field: "with.avmlSha256", Reason: "not a lower-case hex SHA-256"}
 	}
 	if a.location == "" {
 		a.location = h.Env.AVMLURL
 		if a.location == "" {
-			return a, &taskrt.PreconditionFailedError{Reason: "no AVML location: set with.avmlUrl or the deployment's IRFLOW_AVML_URL"}
+			return a, &contract.PreconditionFailedError{Reason: "no AVML location: set with.avmlUrl or the deployment's IRFLOW_AVML_URL"}
 		}
 		if !avmlLocation.MatchString(a.location) {
-			return a, &taskrt.PreconditionFailedError{Reason: "IRFLOW_AVML_URL is not an https:// or s3:// URL"}
+			return a, &contract.PreconditionFailedError{Reason: "IRFLOW_AVML_URL is not an https:// or s3:// URL"}
 		}
 	} else if !avmlLocation.MatchString(a.location) {
-		return a, &taskrt.InvalidInputError{Field: "with.avmlUrl", Reason: "not an https:// or s3:// URL of safe characters"}
+		return a, &contract.InvalidInputError{Field: "with.avmlUrl", Reason: "not an https:// or s3:// URL of safe characters"}
 	}
 	return a, nil
 }
@@ -212,11 +213,11 @@ func (h *Handler) download(ctx context.Context, location string, expiry time.Dur
 	}
 	bucket, key, _ := strings.Cut(rest, "/")
 	if bucket == "" || key == "" {
-		return "", &taskrt.InvalidInputError{Field: "with.avmlUrl", Reason: "an s3:// location needs a bucket and a key"}
+		return "", &contract.InvalidInputError{Field: "with.avmlUrl", Reason: "an s3:// location needs a bucket and a key"}
 	}
 	req, err := h.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, s3.WithPresignExpires(expiry))
 	if err != nil {
-		return "", taskrt.AWSError("s3:GetObject (presign) "+location, err)
+		return "", contract.AWSError("s3:GetObject (presign) "+location, err)
 	}
 	return req.URL, nil
 }
@@ -254,7 +255,7 @@ func imageName(compress bool) string {
 
 func (p Params) compress() bool { return p.Compress == nil || *p.Compress }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	var params Params
 	err := p.DecodeWith(&params)
 	return params, err

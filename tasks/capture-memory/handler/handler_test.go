@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 const (
@@ -36,11 +37,11 @@ func newTest(env taskrt.Env) (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakeP
 	return h, f, ps
 }
 
-func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+func payload(mode string, dry bool, with string, prev *contract.Result) *contract.Payload {
 	if with == "" {
 		with = "{}"
 	}
-	return &taskrt.Payload{Action: "capture-memory", Step: "memory", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 3600,
+	return &contract.Payload{Action: "capture-memory", Step: "memory", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 3600,
 		Previous: prev, Incident: &incident.Incident{CaseID: "case-7", DryRun: dry},
 		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"}}
 }
@@ -61,7 +62,7 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusOK || res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID {
+	if res.Status != contract.StatusOK || res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID {
 		t.Errorf("result %s %v", res.Status, res.Outputs)
 	}
 	keys := res.Outputs["keys"].([]string)
@@ -104,7 +105,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		env  taskrt.Env
-		p    *taskrt.Payload
+		p    *contract.Payload
 		want string
 	}{
 		{"no pinned hash", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", false, "", nil), "PreconditionFailedError"},
@@ -127,8 +128,8 @@ func TestErrors(t *testing.T) {
 				h.Env.EvidenceBucket = ""
 			}
 			_, err := h.Handle(context.Background(), tt.p)
-			if taskrt.ErrorName(err) != tt.want {
-				t.Fatalf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Fatalf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 			if len(f.Sent) != 0 || ps.Gets != 0 {
 				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.Sent), ps.Gets)
@@ -143,14 +144,14 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
+	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
 		t.Errorf("result %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
 	if len(f.Sent) != 0 || ps.Puts != 0 || ps.Gets != 0 {
 		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts+ps.Gets)
 	}
 	res, err = h.Handle(context.Background(), payload("check", true, "", res))
-	if err != nil || res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+	if err != nil || res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry-run check: %v %v", res, err)
 	}
 }
@@ -208,7 +209,7 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := taskrt.OK("started")
+	prev := contract.OK("started")
 	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
 		Keys: []string{"cases/case-7/memory/memory.lime.compressed.part000"}}.Outputs(false)
 	tests := []struct {
@@ -228,8 +229,8 @@ func TestCheckFailures(t *testing.T) {
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
 			f.Answer(tt.status, tt.stdout, "irflow: AVML hash mismatch")
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

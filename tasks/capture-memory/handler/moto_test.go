@@ -12,11 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/capture-memory/handler"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -109,7 +111,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	if len(records) != 8 {
 		t.Errorf("%d audit records; want 8 (start and result of 4 invocations)", len(records))
 	}
-	if err := taskrt.Verify(records); err != nil {
+	if err := audit.Verify(records); err != nil {
 		t.Errorf("audit chain: %v", err)
 	}
 }
@@ -121,14 +123,14 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
 	if mototest.SSMCommands(t, w, "case-mem-dry", "memory") != 0 || len(mototest.EvidenceObjects(t, w, "case-mem-dry")) != 0 {
 		t.Error("a dry run sent a command or wrote evidence")
 	}
 	records, _ := taskrt.NewChain(w.Cfg, env).Read(context.Background(), "case-mem-dry")
-	if err := taskrt.Verify(records); err != nil || len(records) != 2 {
+	if err := audit.Verify(records); err != nil || len(records) != 2 {
 		t.Errorf("audit chain of the dry run: %d records, %v", len(records), err)
 	}
 }
@@ -144,7 +146,7 @@ func TestMotoDoesNotRunCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = invoke(t, "case-mem-moto", "check", false, start)
-	if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "reported Success but its command output: no IRFLOW-DONE") {
+	if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "reported Success but its command output: no IRFLOW-DONE") {
 		t.Errorf("check on plain moto: %v", err)
 	}
 }
@@ -153,7 +155,7 @@ func TestNoPinnedHashAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	invoke := w.Async("capture-memory", "memory", 3600, handler.New(w.Cfg, w.Env))
 	_, err := invoke(t, "case-mem-nopin", "start", false, nil)
-	if taskrt.ErrorName(err) != "PreconditionFailedError" || mototest.SSMCommands(t, w, "case-mem-nopin", "memory") != 0 {
+	if contract.ErrorName(err) != "PreconditionFailedError" || mototest.SSMCommands(t, w, "case-mem-nopin", "memory") != 0 {
 		t.Errorf("err %v, %d commands; want PreconditionFailedError before sending", err, mototest.SSMCommands(t, w, "case-mem-nopin", "memory"))
 	}
 }

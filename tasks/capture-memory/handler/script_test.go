@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // avmlStub stands in for AVML: it notes that it ran and writes 2.5 MiB of
@@ -24,7 +25,7 @@ head -c 2621440 /dev/urandom >"$out"
 
 // hostRun starts the action with fakes, then runs the script it sent in a
 // sandbox whose uploads and tool download are served locally.
-func hostRun(t *testing.T, with, pin string) (box *hostcmdtest.Sandbox, up *hostcmdtest.Uploads, res *taskrt.Result, stdout, stderr string, code int) {
+func hostRun(t *testing.T, with, pin string) (box *hostcmdtest.Sandbox, up *hostcmdtest.Uploads, res *contract.Result, stdout, stderr string, code int) {
 	t.Helper()
 	box = hostcmdtest.New(t)
 	up = hostcmdtest.NewUploads(t)

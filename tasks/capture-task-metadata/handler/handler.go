@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ecsAPI is the part of ECS the metadata comes from.
@@ -47,15 +48,15 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 
 // Handle describes the task, its definition, service and ENIs and stores
 // each description.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "capture-task-metadata needs the incident and target resolve-target returns"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "capture-task-metadata needs the incident and target resolve-target returns"}
 	}
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return nil, err
 	}
-	c := &capture{h: h, p: p, res: taskrt.OK(""), cluster: p.Target.ClusterArn}
+	c := &capture{h: h, p: p, res: contract.OK(""), cluster: p.Target.ClusterArn}
 	if c.cluster == "" {
 		c.cluster = p.Incident.ClusterArn
 	}
@@ -75,8 +76,8 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 // capture is one run: what has been stored so far and what the summary says.
 type capture struct {
 	h         *Handler
-	p         *taskrt.Payload
-	res       *taskrt.Result
+	p         *contract.Payload
+	res       *contract.Result
 	cluster   string
 	defArn    string
 	taskFound bool
@@ -104,7 +105,7 @@ func (c *capture) task(ctx context.Context) error {
 	out, err := c.h.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(c.cluster), Tasks: []string{t.TaskArn},
 		Include: []ecstypes.TaskField{ecstypes.TaskFieldTags}})
 	if err != nil {
-		return taskrt.AWSError("ecs:DescribeTasks "+t.TaskArn, err)
+		return contract.AWSError("ecs:DescribeTasks "+t.TaskArn, err)
 	}
 	c.defArn, c.taskFound = t.TaskDefinitionArn, len(out.Tasks) > 0
 	for _, task := range out.Tasks {
@@ -128,7 +129,7 @@ func (c *capture) definition(ctx context.Context) error {
 	out, err := c.h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(c.defArn),
 		Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 	if err != nil {
-		return taskrt.AWSError("ecs:DescribeTaskDefinition "+c.defArn, err)
+		return contract.AWSError("ecs:DescribeTaskDefinition "+c.defArn, err)
 	}
 	c.parts = append(c.parts, "task definition")
 	return c.store(ctx, "task-definition.json", taskDefinitionDoc{Source: "ecs:DescribeTaskDefinition", TaskDefinition: out.TaskDefinition, Tags: out.Tags})
@@ -143,7 +144,7 @@ func (c *capture) service(ctx context.Context) error {
 	out, err := c.h.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c.cluster), Services: []string{name},
 		Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
 	if err != nil {
-		return taskrt.AWSError("ecs:DescribeServices "+name, err)
+		return contract.AWSError("ecs:DescribeServices "+name, err)
 	}
 	c.parts = append(c.parts, "service "+name)
 	return c.store(ctx, "service.json", serviceDoc{Source: "ecs:DescribeServices", Cluster: c.cluster, Services: out.Services, Failures: out.Failures})
@@ -159,13 +160,13 @@ func (c *capture) enis(ctx context.Context) error {
 	out, err := c.h.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
 		Filters: []ec2types.Filter{{Name: aws.String("network-interface-id"), Values: ids}}})
 	if err != nil {
-		return taskrt.AWSError("ec2:DescribeNetworkInterfaces", err)
+		return contract.AWSError("ec2:DescribeNetworkInterfaces", err)
 	}
 	c.parts = append(c.parts, fmt.Sprintf("%d of %d ENIs", len(out.NetworkInterfaces), len(ids)))
 	return c.store(ctx, "network-interfaces.json", eniDoc{Source: "ec2:DescribeNetworkInterfaces", Requested: ids, NetworkInterfaces: out.NetworkInterfaces})
 }
 
-func eniIDs(p *taskrt.Payload) []string {
+func eniIDs(p *contract.Payload) []string {
 	var ids []string
 	for _, e := range p.Target.ENIs {
 		if e.ID != "" {

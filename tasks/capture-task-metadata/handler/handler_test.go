@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 type apiErr struct{ code string }
@@ -102,8 +103,8 @@ func world() (*Handler, *fakeECS, *fakeS3) {
 	return &Handler{ECS: e, EC2: x, Evidence: &taskrt.EvidenceWriter{S3: s, Bucket: "ev"}}, e, s
 }
 
-func payload(dryRun bool, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "capture-task-metadata", Step: "metadata", With: json.RawMessage(with),
+func payload(dryRun bool, with string) *contract.Payload {
+	return &contract.Payload{Action: "capture-task-metadata", Step: "metadata", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-1", ClusterArn: "arn:cluster", DryRun: dryRun},
 		Target: &incident.Target{LaunchType: "FARGATE", TaskArn: "arn:task", TaskDefinitionArn: "td/api:1", Service: "api",
 			ENIs: []incident.ENI{{ID: "eni-1"}}}}
@@ -116,7 +117,7 @@ func TestCaptureFargate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != taskrt.StatusOK || len(r.Evidence) != 4 || len(s.objects) != 4 {
+		if r.Status != contract.StatusOK || len(r.Evidence) != 4 || len(s.objects) != 4 {
 			t.Fatalf("dry run %v: result %+v, objects %d", dryRun, r, len(s.objects))
 		}
 		if got := strings.Join(e.calls, ","); got != "DescribeTasks,DescribeTaskDefinition td/api:3,DescribeServices" {
@@ -170,28 +171,30 @@ func TestCaptureStoppedTask(t *testing.T) {
 func TestCaptureErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(h *Handler, e *fakeECS, s *fakeS3, p *taskrt.Payload)
+		setup func(h *Handler, e *fakeECS, s *fakeS3, p *contract.Payload)
 		want  string
 	}{
-		{"no target", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *taskrt.Payload) { p.Target = nil }, "InvalidInputError"},
-		{"bad params", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *taskrt.Payload) { p.With = json.RawMessage(`{"service":1}`) }, "InvalidInputError"},
-		{"throttled", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+		{"no target", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *contract.Payload) { p.Target = nil }, "InvalidInputError"},
+		{"bad params", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *contract.Payload) {
+			p.With = json.RawMessage(`{"service":1}`)
+		}, "InvalidInputError"},
+		{"throttled", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				return nil, apiErr{"ThrottlingException"}
 			}
 		}, "RetryableError"},
-		{"cluster gone", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+		{"cluster gone", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				return nil, apiErr{"ClusterNotFoundException"}
 			}
 		}, "TargetNotFoundError"},
-		{"access denied", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *taskrt.Payload) {
+		{"access denied", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.services = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 				return nil, apiErr{"AccessDeniedException"}
 			}
 		}, "PreconditionFailedError"},
-		{"no bucket", func(h *Handler, _ *fakeECS, _ *fakeS3, _ *taskrt.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
-		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *taskrt.Payload) { s.err = apiErr{"SlowDown"} }, "RetryableError"},
+		{"no bucket", func(h *Handler, _ *fakeECS, _ *fakeS3, _ *contract.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
+		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *contract.Payload) { s.err = apiErr{"SlowDown"} }, "RetryableError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,7 +202,7 @@ func TestCaptureErrors(t *testing.T) {
 			p := payload(false, `{}`)
 			tt.setup(h, e, s, p)
 			_, err := h.Handle(context.Background(), p)
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Errorf("error %v (%s); want %s", err, got, tt.want)
 			}
 		})

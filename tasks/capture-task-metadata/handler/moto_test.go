@@ -13,8 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -61,11 +62,11 @@ func TestCaptureAgainstMoto(t *testing.T) {
 				if err != nil {
 					t.Fatalf("run %d: %v", run, err)
 				}
-				var res taskrt.Result
+				var res contract.Result
 				if err := json.Unmarshal(out, &res); err != nil {
 					t.Fatal(err)
 				}
-				if res.Status != taskrt.StatusOK || len(res.Evidence) != len(tt.files) {
+				if res.Status != contract.StatusOK || len(res.Evidence) != len(tt.files) {
 					t.Fatalf("run %d (dry run %v): %s", run, run == 2, out)
 				}
 				for _, ev := range res.Evidence {

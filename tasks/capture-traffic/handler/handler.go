@@ -15,8 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 //go:embed traffic.sh
@@ -71,7 +72,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle captures with tcpdump (start, check) or starts a mirror session.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
@@ -89,13 +90,13 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	}
 	if check {
 		if p.DryRun() {
-			return taskrt.DryRun("dry run: no capture was started").With("done", true), nil
+			return contract.DryRun("dry run: no capture was started").With("done", true), nil
 		}
 		return h.check(ctx, p, inst)
 	}
 	timeout := hostcmd.StepTimeout(p)
 	if d := time.Duration(params.DurationSeconds) * time.Second; d+uploadMargin > timeout {
-		return nil, &taskrt.InvalidInputError{Field: "with.durationSeconds", Reason: fmt.Sprintf(
+		return nil, &contract.InvalidInputError{Field: "with.durationSeconds", Reason: fmt.Sprintf(
 			"a %s capture leaves less than %s of the step's %s timeout for the upload", d, uploadMargin, timeout)}
 	}
 	task, err := hostcmd.TaskVar(p.Target)
@@ -115,7 +116,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	if p.DryRun() {
-		return taskrt.DryRun(fmt.Sprintf("would capture %ds of the task's packets on %s with tcpdump through SSM", params.DurationSeconds, inst)).
+		return contract.DryRun(fmt.Sprintf("would capture %ds of the task's packets on %s with tcpdump through SSM", params.DurationSeconds, inst)).
 			With("done", true).With("mode", ModeTcpdump).With("instanceId", inst).With("scope", scope(p)).With("keys", keys), nil
 	}
 	uploads, err := hostcmd.Presign(ctx, h.Presign, h.Env.EvidenceBucket, names, keys, hostcmd.URLExpiry(timeout))
@@ -139,7 +140,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		With("scope", scope(p)), nil
 }
 
-func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*taskrt.Result, error) {
+func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (*contract.Result, error) {
 	prog, err := h.Runner.Poll(ctx, p)
 	if err != nil {
 		return nil, err
@@ -153,10 +154,10 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 		for _, s := range m.Skipped {
 			why = append(why, s.Name+": "+s.Reason)
 		}
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s captured nothing (%s)", prog.CommandID, inst, strings.Join(why, "; "))}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s captured nothing (%s)", prog.CommandID, inst, strings.Join(why, "; "))}
 	}
 	if h.Env.EvidenceBucket == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
 	packets, truncated := map[string]string{}, []string{}
 	for k, v := range m.Info {
@@ -172,7 +173,7 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 	if len(truncated) > 0 {
 		summary += fmt.Sprintf("; %s stopped at the %d-byte cap", strings.Join(truncated, ", "), h.maxPcap())
 	}
-	res := taskrt.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	res := contract.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
 	res.Outputs = prog.Outputs(true)
 	skipped := m.Skipped
 	if skipped == nil {
@@ -183,7 +184,7 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 }
 
 // scope says whose packets a capture in the task's network namespace holds.
-func scope(p *taskrt.Payload) string {
+func scope(p *contract.Payload) string {
 	if p.Target != nil && p.Target.NetworkMode == "host" {
 		return "host: the task shares the instance's network namespace, so the capture holds every packet of the host"
 	}
@@ -203,13 +204,13 @@ var (
 	mirrorFltr = regexp.MustCompile(`^tmf-[a-f0-9]{8,17}$`)
 )
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	params := Params{Mode: ModeTcpdump, DurationSeconds: DefaultDuration}
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
 	}
 	bad := func(field, reason string) (Params, error) {
-		return params, &taskrt.InvalidInputError{Field: "with." + field, Reason: reason}
+		return params, &contract.InvalidInputError{Field: "with." + field, Reason: reason}
 	}
 	switch {
 	case params.Mode != ModeTcpdump && params.Mode != ModeMirror:

@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 const (
@@ -36,11 +37,11 @@ func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign, *fakeE
 	return h, f, ps, e
 }
 
-func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+func payload(mode string, dry bool, with string, prev *contract.Result) *contract.Payload {
 	if with == "" {
 		with = "{}"
 	}
-	return &taskrt.Payload{Action: "capture-traffic", Step: "pcap", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1800,
+	return &contract.Payload{Action: "capture-traffic", Step: "pcap", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1800,
 		Previous: prev, Incident: &incident.Incident{CaseID: "case-5", DryRun: dry},
 		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: taskArn, NetworkMode: "bridge",
 			ENIs:       []incident.ENI{{ID: eni}},
@@ -77,7 +78,7 @@ func TestErrors(t *testing.T) {
 	noENI.Target.ENIs = nil
 	tests := []struct {
 		name string
-		p    *taskrt.Payload
+		p    *contract.Payload
 		want string
 	}{
 		{"capture longer than the step allows", payload("start", false, `{"durationSeconds":1800}`, nil), "InvalidInputError"},
@@ -96,8 +97,8 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, ps, e := newTest()
 			_, err := h.Handle(context.Background(), tt.p)
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 			if len(f.Sent)+ps.Puts+len(e.creates) != 0 {
 				t.Errorf("changed something before failing")
@@ -113,7 +114,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+		if res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 			t.Errorf("%s: %s %v", with, res.Status, res.Outputs)
 		}
 		if len(f.Sent)+ps.Puts+len(e.creates) != 0 {
@@ -152,7 +153,7 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := taskrt.OK("started")
+	prev := contract.OK("started")
 	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
 		Keys: []string{"cases/case-5/pcap/traffic.worker.pcap"}}.Outputs(false)
 	tests := []struct {
@@ -172,8 +173,8 @@ func TestCheckFailures(t *testing.T) {
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
 			f.Answer(tt.status, tt.stdout, "irflow: tcpdump is not installed on this host")
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

@@ -14,7 +14,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // mirrorAPI is the part of EC2 that mode mirror calls.
@@ -46,15 +46,15 @@ type session struct {
 
 // mirror starts (or finds) a session on each of the target's ENIs. It is
 // the whole action in this mode: done at once, in start and check alike.
-func (h *Handler) mirror(ctx context.Context, p *taskrt.Payload, params Params) (*taskrt.Result, error) {
+func (h *Handler) mirror(ctx context.Context, p *contract.Payload, params Params) (*contract.Result, error) {
 	if p.Target == nil || len(p.Target.ENIs) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: "the target has no network interface to mirror"}
+		return nil, &contract.PreconditionFailedError{Reason: "the target has no network interface to mirror"}
 	}
 	var enis []string
 	seen := map[string]bool{}
 	for i, e := range p.Target.ENIs {
 		if !eniID.MatchString(e.ID) {
-			return nil, &taskrt.InvalidInputError{Field: fmt.Sprintf("target.enis.%d.id", i), Reason: "not an ENI id"}
+			return nil, &contract.InvalidInputError{Field: fmt.Sprintf("target.enis.%d.id", i), Reason: "not an ENI id"}
 		}
 		if !seen[e.ID] {
 			seen[e.ID] = true
@@ -74,7 +74,7 @@ func (h *Handler) mirror(ctx context.Context, p *taskrt.Payload, params Params) 
 		}
 		num := lowestFree(used)
 		if num == 0 {
-			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s has no free traffic-mirror session number", eni)}
+			return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s has no free traffic-mirror session number", eni)}
 		}
 		s := session{NetworkInterfaceID: eni, SessionNumber: num}
 		if !p.DryRun() {
@@ -85,10 +85,10 @@ func (h *Handler) mirror(ctx context.Context, p *taskrt.Payload, params Params) 
 		}
 		out = append(out, s)
 	}
-	res := taskrt.OK(fmt.Sprintf("traffic mirroring of %s to %s: %d session(s) started, %d already running",
+	res := contract.OK(fmt.Sprintf("traffic mirroring of %s to %s: %d session(s) started, %d already running",
 		strings.Join(enis, ", "), params.MirrorTargetID, created, len(out)-created))
 	if p.DryRun() {
-		res = taskrt.DryRun(fmt.Sprintf("would mirror %s to %s through %s", strings.Join(enis, ", "), params.MirrorTargetID, params.MirrorFilterID))
+		res = contract.DryRun(fmt.Sprintf("would mirror %s to %s through %s", strings.Join(enis, ", "), params.MirrorTargetID, params.MirrorFilterID))
 	}
 	res.With("done", true).With("mode", ModeMirror).With("sessions", out).
 		With("mirrorTargetId", params.MirrorTargetID).With("mirrorFilterId", params.MirrorFilterID)
@@ -109,7 +109,7 @@ func (h *Handler) sessionsOn(ctx context.Context, eni, caseID, step string) (*se
 	for {
 		out, err := h.EC2.DescribeTrafficMirrorSessions(ctx, in)
 		if err != nil {
-			return nil, nil, taskrt.AWSError("ec2:DescribeTrafficMirrorSessions "+eni, err)
+			return nil, nil, contract.AWSError("ec2:DescribeTrafficMirrorSessions "+eni, err)
 		}
 		for _, s := range out.TrafficMirrorSessions {
 			n := aws.ToInt32(s.SessionNumber)
@@ -125,7 +125,7 @@ func (h *Handler) sessionsOn(ctx context.Context, eni, caseID, step string) (*se
 	}
 }
 
-func (h *Handler) createSession(ctx context.Context, p *taskrt.Payload, params Params, eni string, num int32) (string, error) {
+func (h *Handler) createSession(ctx context.Context, p *contract.Payload, params Params, eni string, num int32) (string, error) {
 	name := "irflow-" + p.CaseID() + "-" + p.Folder()
 	out, err := h.EC2.CreateTrafficMirrorSession(ctx, &ec2.CreateTrafficMirrorSessionInput{
 		NetworkInterfaceId:    aws.String(eni),
@@ -143,12 +143,12 @@ func (h *Handler) createSession(ctx context.Context, p *taskrt.Payload, params P
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && api.ErrorCode() == "UnsupportedOperation" {
-			return "", &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s cannot be mirrored (instance type without traffic mirroring?): %s", eni, api.ErrorMessage())}
+			return "", &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s cannot be mirrored (instance type without traffic mirroring?): %s", eni, api.ErrorMessage())}
 		}
-		return "", taskrt.AWSError("ec2:CreateTrafficMirrorSession "+eni, err)
+		return "", contract.AWSError("ec2:CreateTrafficMirrorSession "+eni, err)
 	}
 	if out.TrafficMirrorSession == nil {
-		return "", &taskrt.RetryableError{Op: "ec2:CreateTrafficMirrorSession " + eni, Err: errors.New("no session in the response")}
+		return "", &contract.RetryableError{Op: "ec2:CreateTrafficMirrorSession " + eni, Err: errors.New("no session in the response")}
 	}
 	return aws.ToString(out.TrafficMirrorSession.TrafficMirrorSessionId), nil
 }

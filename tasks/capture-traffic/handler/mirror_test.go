@@ -7,8 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 func TestMirrorStartsOnceOnTheLowestFreeNumber(t *testing.T) {
@@ -22,7 +21,7 @@ func TestMirrorStartsOnceOnTheLowestFreeNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusOK || res.Outputs["done"] != true || len(e.creates) != 1 || len(f.Sent) != 0 {
+	if res.Status != contract.StatusOK || res.Outputs["done"] != true || len(e.creates) != 1 || len(f.Sent) != 0 {
 		t.Fatalf("result %s %v; %d creates, %d SSM commands", res.Status, res.Outputs, len(e.creates), len(f.Sent))
 	}
 	in := e.creates[0]
@@ -61,8 +60,8 @@ func TestMirrorErrors(t *testing.T) {
 			h, _, _, e := newTest()
 			e.err = tt.err
 			_, err := h.Handle(context.Background(), payload("start", false, mirrorWith, nil))
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

@@ -13,8 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 //go:embed collect.sh
@@ -57,7 +58,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle starts the collection (mode start) or reports on it (mode check).
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	} else if check {
 		if p.DryRun() {
-			return taskrt.DryRun("dry run: no collection was started").With("done", true), nil
+			return contract.DryRun("dry run: no collection was started").With("done", true), nil
 		}
 		return h.check(ctx, p, inst)
 	}
@@ -88,7 +89,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	if p.DryRun() {
-		return taskrt.DryRun(fmt.Sprintf("would collect %d artifacts of %d container(s) from %s through SSM", len(names), len(containers), inst)).
+		return contract.DryRun(fmt.Sprintf("would collect %d artifacts of %d container(s) from %s through SSM", len(names), len(containers), inst)).
 			With("done", true).With("instanceId", inst).With("include", params.Include).With("keys", keys), nil
 	}
 	timeout := hostcmd.StepTimeout(p)
@@ -111,7 +112,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	return res.With("include", params.Include), nil
 }
 
-func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*taskrt.Result, error) {
+func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (*contract.Result, error) {
 	prog, err := h.Runner.Poll(ctx, p)
 	if err != nil {
 		return nil, err
@@ -121,16 +122,16 @@ func (h *Handler) check(ctx context.Context, p *taskrt.Payload, inst string) (*t
 	}
 	m := prog.Manifest
 	if len(m.Files) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s collected nothing: %s", prog.CommandID, inst, firstReasons(m.Skipped))}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s collected nothing: %s", prog.CommandID, inst, firstReasons(m.Skipped))}
 	}
 	if h.Env.EvidenceBucket == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
 	summary := fmt.Sprintf("collected %d host artifacts from %s", len(m.Files), inst)
 	if len(m.Skipped) > 0 {
 		summary += fmt.Sprintf("; %d skipped (%s)", len(m.Skipped), firstReasons(m.Skipped))
 	}
-	res := taskrt.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	res := contract.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
 	res.Outputs = prog.Outputs(true)
 	return res.With("ssmStatus", prog.Status).With("skipped", nonNil(m.Skipped)).With("containers", containerIDs(m.Info)), nil
 }
@@ -140,7 +141,7 @@ var (
 	includeList = regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`)
 )
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
@@ -149,15 +150,15 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 		params.Include = append([]string(nil), Artifacts...)
 	}
 	if len(params.Include) == 0 {
-		return params, &taskrt.InvalidInputError{Field: "with.include", Reason: "names no artifact"}
+		return params, &contract.InvalidInputError{Field: "with.include", Reason: "names no artifact"}
 	}
 	seen := map[string]bool{}
 	for _, a := range params.Include {
 		if !isArtifact(a) {
-			return params, &taskrt.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is not one of %s", a, strings.Join(Artifacts, ", "))}
+			return params, &contract.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is not one of %s", a, strings.Join(Artifacts, ", "))}
 		}
 		if seen[a] {
-			return params, &taskrt.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is listed twice", a)}
+			return params, &contract.InvalidInputError{Field: "with.include", Reason: fmt.Sprintf("%q is listed twice", a)}
 		}
 		seen[a] = true
 	}
@@ -165,7 +166,7 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 		params.MaxLogLines = DefaultMaxLogLines
 	}
 	if params.MaxLogLines < minLogLines || params.MaxLogLines > maxLogLines {
-		return params, &taskrt.InvalidInputError{Field: "with.maxLogLines", Reason: fmt.Sprintf("%d is not between %d and %d", params.MaxLogLines, minLogLines, maxLogLines)}
+		return params, &contract.InvalidInputError{Field: "with.maxLogLines", Reason: fmt.Sprintf("%d is not between %d and %d", params.MaxLogLines, minLogLines, maxLogLines)}
 	}
 	return params, nil
 }

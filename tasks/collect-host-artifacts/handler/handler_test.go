@@ -12,10 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 const (
@@ -41,11 +42,11 @@ func target() *incident.Target {
 		Containers: []incident.Container{{Name: "worker", RuntimeID: fullID}, {Name: "log_router"}}}
 }
 
-func payload(mode string, dry bool, with string, prev *taskrt.Result) *taskrt.Payload {
+func payload(mode string, dry bool, with string, prev *contract.Result) *contract.Payload {
 	if with == "" {
 		with = "{}"
 	}
-	return &taskrt.Payload{Action: "collect-host-artifacts", Step: "host", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1200,
+	return &contract.Payload{Action: "collect-host-artifacts", Step: "host", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1200,
 		Previous: prev, Incident: &incident.Incident{CaseID: "case-9", DryRun: dry}, Target: target()}
 }
 
@@ -82,15 +83,15 @@ func TestFileNames(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	with := func(w string) *taskrt.Payload { return payload("start", false, w, nil) }
-	tweak := func(f func(*incident.Target)) *taskrt.Payload {
+	with := func(w string) *contract.Payload { return payload("start", false, w, nil) }
+	tweak := func(f func(*incident.Target)) *contract.Payload {
 		p := payload("start", false, "", nil)
 		f(p.Target)
 		return p
 	}
 	tests := []struct {
 		name string
-		p    *taskrt.Payload
+		p    *contract.Payload
 		want string
 	}{
 		{"unknown artifact", with(`{"include":["core-dump"]}`), "InvalidInputError"},
@@ -110,8 +111,8 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, ps := newTest()
 			_, err := h.Handle(context.Background(), tt.p)
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 			if len(f.Sent) != 0 || ps.Puts != 0 {
 				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.Sent), ps.Puts)
@@ -126,7 +127,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
+	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
 	if len(f.Sent) != 0 || ps.Puts != 0 {
@@ -168,7 +169,7 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := taskrt.OK("started")
+	prev := contract.OK("started")
 	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
 		Keys: []string{"cases/case-9/host/docker-diff.worker.txt"}}.Outputs(false)
 	tests := []struct {
@@ -188,8 +189,8 @@ func TestCheckFailures(t *testing.T) {
 			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
 			f.Answer(tt.status, tt.stdout, "irflow: docker is not installed on this host")
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

@@ -10,11 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -78,7 +79,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusDryRun || res.Outputs["done"] != true {
+	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
 	if mototest.SSMCommands(t, w, "case-host-dry", step) != 0 || len(mototest.EvidenceObjects(t, w, "case-host-dry")) != 0 {
@@ -96,7 +97,7 @@ func TestMotoDoesNotRunCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := invoke(t, "case-host-moto", "check", false, start); taskrt.ErrorName(err) != "PreconditionFailedError" {
+	if _, err := invoke(t, "case-host-moto", "check", false, start); contract.ErrorName(err) != "PreconditionFailedError" {
 		t.Errorf("check on plain moto: %v; want PreconditionFailedError", err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // source is where one container's awslogs events are.
@@ -60,7 +60,7 @@ type line struct {
 }
 
 // source finds the container's awslogs stream, or says why there is none.
-func (h *Handler) source(p *taskrt.Payload, cd ecstypes.ContainerDefinition) (source, string) {
+func (h *Handler) source(p *contract.Payload, cd ecstypes.ContainerDefinition) (source, string) {
 	name := aws.ToString(cd.Name)
 	lc := cd.LogConfiguration
 	switch {
@@ -91,7 +91,7 @@ func (h *Handler) source(p *taskrt.Payload, cd ecstypes.ContainerDefinition) (so
 // collect copies one stream's events of the window into a gzipped JSON Lines
 // evidence object. A group or stream that does not exist yields no
 // evidence and a note instead of an error.
-func (h *Handler) collect(ctx context.Context, p *taskrt.Payload, src source, w window) (collected, *taskrt.Evidence, error) {
+func (h *Handler) collect(ctx context.Context, p *contract.Payload, src source, w window) (collected, *contract.Evidence, error) {
 	c := collected{Container: src.Container, LogGroup: src.Group, LogStream: src.Stream}
 	client, crossRegion := h.Logs, src.Region != "" && src.Region != h.Region && h.LogsIn != nil
 	if crossRegion {
@@ -154,15 +154,15 @@ pages:
 func (h *Handler) logsError(op string, w window, c *collected, crossRegion bool, err error) error {
 	var api smithy.APIError
 	if w.Pattern != "" && errors.As(err, &api) && api.ErrorCode() == "InvalidParameterException" && strings.Contains(strings.ToLower(api.ErrorMessage()), "pattern") {
-		return &taskrt.InvalidInputError{Field: "with.filterPattern", Reason: api.ErrorMessage()}
+		return &contract.InvalidInputError{Field: "with.filterPattern", Reason: api.ErrorMessage()}
 	}
-	named := taskrt.AWSError(op, err)
-	var nf *taskrt.TargetNotFoundError
+	named := contract.AWSError(op, err)
+	var nf *contract.TargetNotFoundError
 	if errors.As(named, &nf) {
 		c.Note = "log group or stream not found: " + nf.Reason
 		return nil
 	}
-	var pf *taskrt.PreconditionFailedError
+	var pf *contract.PreconditionFailedError
 	if crossRegion && errors.As(named, &pf) {
 		c.Note = "access denied: the log group is in another region than irflow's role may read (" + pf.Reason + ")"
 		return nil

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ecsAPI reads the task definition's log configuration.
@@ -62,9 +63,9 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle collects every awslogs container's events of the window.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "collect-logs needs the incident and target resolve-target returns"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "collect-logs needs the incident and target resolve-target returns"}
 	}
 	params, err := decodeParams(p)
 	if err != nil {
@@ -72,17 +73,17 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	}
 	defArn := p.Target.TaskDefinitionArn
 	if defArn == "" {
-		return nil, &taskrt.InvalidInputError{Field: "target.taskDefinitionArn", Reason: "is empty"}
+		return nil, &contract.InvalidInputError{Field: "target.taskDefinitionArn", Reason: "is empty"}
 	}
 	def, err := h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(defArn)})
 	if err != nil {
-		return nil, taskrt.AWSError("ecs:DescribeTaskDefinition "+defArn, err)
+		return nil, contract.AWSError("ecs:DescribeTaskDefinition "+defArn, err)
 	}
 	end := h.now()
 	start := windowStart(p, end, params.LookbackMinutes)
 	w := window{Start: start.UnixMilli(), End: end.UnixMilli(), Pattern: params.FilterPattern, MaxBytes: params.MaxBytes}
 
-	res := taskrt.OK("")
+	res := contract.OK("")
 	collected, skipped := []collected{}, []skip{}
 	var containers []ecstypes.ContainerDefinition
 	if def.TaskDefinition != nil {
@@ -108,7 +109,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	res.With("window", map[string]string{"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339)}).
 		With("containers", collected).With("skipped", skipped)
 	if len(collected) == 0 {
-		res.Status = taskrt.StatusSkipped
+		res.Status = contract.StatusSkipped
 		res.Summary = fmt.Sprintf("no awslogs stream to collect (%d containers skipped)", len(skipped))
 		return res, nil
 	}
@@ -116,7 +117,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	return res, nil
 }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	params := Params{LookbackMinutes: DefaultLookbackMinutes, MaxBytes: DefaultMaxBytes}
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
@@ -129,11 +130,11 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 	}
 	switch {
 	case params.LookbackMinutes < 1 || params.LookbackMinutes > 10080:
-		return params, &taskrt.InvalidInputError{Field: "with.lookbackMinutes", Reason: fmt.Sprintf("%d is not between 1 and 10080", params.LookbackMinutes)}
+		return params, &contract.InvalidInputError{Field: "with.lookbackMinutes", Reason: fmt.Sprintf("%d is not between 1 and 10080", params.LookbackMinutes)}
 	case params.MaxBytes < 1024 || params.MaxBytes > 1<<30:
-		return params, &taskrt.InvalidInputError{Field: "with.maxBytes", Reason: fmt.Sprintf("%d is not between 1024 and 1073741824", params.MaxBytes)}
+		return params, &contract.InvalidInputError{Field: "with.maxBytes", Reason: fmt.Sprintf("%d is not between 1024 and 1073741824", params.MaxBytes)}
 	case len(params.FilterPattern) > 1024:
-		return params, &taskrt.InvalidInputError{Field: "with.filterPattern", Reason: "is longer than 1024 characters"}
+		return params, &contract.InvalidInputError{Field: "with.filterPattern", Reason: "is longer than 1024 characters"}
 	}
 	return params, nil
 }
@@ -147,7 +148,7 @@ func (h *Handler) now() time.Time {
 
 // windowStart is the finding's creation time (else when the incident was
 // received, else now) minus the look-back.
-func windowStart(p *taskrt.Payload, now time.Time, lookbackMinutes int) time.Time {
+func windowStart(p *contract.Payload, now time.Time, lookbackMinutes int) time.Time {
 	at := now
 	var candidates []string
 	if f := p.Incident.Finding; f != nil {

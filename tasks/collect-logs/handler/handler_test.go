@@ -19,8 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 type apiErr struct{ code, msg string }
@@ -99,8 +100,8 @@ func setup(def *ecstypes.TaskDefinition, logs *fakeLogs) (*Handler, *fakeS3) {
 		Now: func() time.Time { return now }}, s
 }
 
-func payload(with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "collect-logs", Step: "logs", With: json.RawMessage(with),
+func payload(with string) *contract.Payload {
+	return &contract.Payload{Action: "collect-logs", Step: "logs", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-1", ReceivedAt: "2026-11-20T14:30:00Z",
 			Finding: &incident.Finding{CreatedAt: "2026-11-20T14:01:59Z"}},
 		Target: &incident.Target{TaskArn: taskArn, TaskDefinitionArn: "td/api:1",
@@ -146,7 +147,7 @@ func TestCollect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != taskrt.StatusOK || len(r.Evidence) != 2 || len(r.Outputs["skipped"].([]skip)) != 2 {
+		if r.Status != contract.StatusOK || len(r.Evidence) != 2 || len(r.Outputs["skipped"].([]skip)) != 2 {
 			t.Fatalf("result %+v", r)
 		}
 	}
@@ -194,7 +195,7 @@ func TestCollectSkips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if r.Status != taskrt.StatusSkipped || len(s.objects) != 0 || len(r.Outputs["skipped"].([]skip)) != len(def.ContainerDefinitions) {
+		if r.Status != contract.StatusSkipped || len(s.objects) != 0 || len(r.Outputs["skipped"].([]skip)) != len(def.ContainerDefinitions) {
 			t.Errorf("%s: result %+v", name, r)
 		}
 	}
@@ -216,7 +217,7 @@ func TestCollectOtherRegionDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sk := r.Outputs["skipped"].([]skip); r.Status != taskrt.StatusOK || len(sk) != 1 || !strings.Contains(sk[0].Reason, "another region") {
+	if sk := r.Outputs["skipped"].([]skip); r.Status != contract.StatusOK || len(sk) != 1 || !strings.Contains(sk[0].Reason, "another region") {
 		t.Errorf("result %+v", r)
 	}
 }
@@ -262,7 +263,7 @@ func TestCollectErrors(t *testing.T) {
 				p.Target = nil
 			}
 			_, err := h.Handle(context.Background(), p)
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Errorf("error %v (%s); want %s", err, got, tt.want)
 			}
 		})

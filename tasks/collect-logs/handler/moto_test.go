@@ -12,8 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -65,9 +66,9 @@ func TestCollectAgainstMoto(t *testing.T) {
 				if err != nil {
 					t.Fatalf("run %d: %v", run, err)
 				}
-				var res taskrt.Result
+				var res contract.Result
 				json.Unmarshal(out, &res)
-				if res.Status != taskrt.StatusOK || len(res.Evidence) != 1 || !strings.HasSuffix(res.Evidence[0].URI, key) {
+				if res.Status != contract.StatusOK || len(res.Evidence) != 1 || !strings.HasSuffix(res.Evidence[0].URI, key) {
 					t.Fatalf("run %d: %s", run, out)
 				}
 			}

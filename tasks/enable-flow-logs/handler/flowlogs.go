@@ -11,7 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // existing maps each ENI that already has the case's flow log to its id.
@@ -23,7 +23,7 @@ func (h *Handler) existing(ctx context.Context, caseID, dest string, enis []stri
 	for {
 		page, err := h.EC2.DescribeFlowLogs(ctx, in)
 		if err != nil {
-			return nil, taskrt.AWSError("ec2:DescribeFlowLogs", err)
+			return nil, contract.AWSError("ec2:DescribeFlowLogs", err)
 		}
 		for _, fl := range page.FlowLogs {
 			if ours(fl, caseID, dest) {
@@ -50,7 +50,7 @@ func ours(fl ec2types.FlowLog, caseID, dest string) bool {
 // create turns on the flow logs of todo. ENIs that already have an
 // equivalent flow log count as existing; ENIs that are gone are skipped;
 // any other refusal fails the step (a retry creates only what is missing).
-func (h *Handler) create(ctx context.Context, p *taskrt.Payload, params Params, dest string, todo []string, existing map[string]string) ([]string, error) {
+func (h *Handler) create(ctx context.Context, p *contract.Payload, params Params, dest string, todo []string, existing map[string]string) ([]string, error) {
 	out, err := h.EC2.CreateFlowLogs(ctx, &ec2.CreateFlowLogsInput{
 		ResourceIds:            todo,
 		ResourceType:           ec2types.FlowLogsResourceTypeNetworkInterface,
@@ -71,7 +71,7 @@ func (h *Handler) create(ctx context.Context, p *taskrt.Payload, params Params, 
 			// one created the flow logs: what exists now is the answer.
 			return h.createdMeanwhile(ctx, p.CaseID(), dest, todo, err)
 		}
-		return nil, taskrt.AWSError("ec2:CreateFlowLogs "+strings.Join(todo, ","), err)
+		return nil, contract.AWSError("ec2:CreateFlowLogs "+strings.Join(todo, ","), err)
 	}
 	var failed, gone []string
 	for _, u := range out.Unsuccessful {
@@ -93,10 +93,10 @@ func (h *Handler) create(ctx context.Context, p *taskrt.Payload, params Params, 
 		}
 	}
 	if len(failed) > 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: "ec2:CreateFlowLogs refused " + strings.Join(failed, "; ")}
+		return nil, &contract.PreconditionFailedError{Reason: "ec2:CreateFlowLogs refused " + strings.Join(failed, "; ")}
 	}
 	if len(gone) == len(todo) {
-		return nil, &taskrt.TargetNotFoundError{Resource: strings.Join(gone, ","), Reason: "the ENIs no longer exist"}
+		return nil, &contract.TargetNotFoundError{Resource: strings.Join(gone, ","), Reason: "the ENIs no longer exist"}
 	}
 	return nonNil(out.FlowLogIds), nil
 }
@@ -113,7 +113,7 @@ func (h *Handler) createdMeanwhile(ctx context.Context, caseID, dest string, tod
 	for _, id := range todo {
 		fl, ok := now[id]
 		if !ok {
-			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("ec2:CreateFlowLogs %s: %v, but %s has no flow log of case %s", strings.Join(todo, ","), refusal, id, caseID)}
+			return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("ec2:CreateFlowLogs %s: %v, but %s has no flow log of case %s", strings.Join(todo, ","), refusal, id, caseID)}
 		}
 		ids = append(ids, fl)
 	}

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ec2API finds and creates flow logs.
@@ -43,20 +44,20 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle creates the missing flow logs, or says which it would create.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "enable-flow-logs needs the incident and target resolve-target returns"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "enable-flow-logs needs the incident and target resolve-target returns"}
 	}
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
 	}
 	if h.Bucket == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
 	enis := eniIDs(p)
 	if len(enis) == 0 {
-		return taskrt.Skipped("the target has no ENI to log"), nil
+		return contract.Skipped("the target has no ENI to log"), nil
 	}
 	dest := destination(p, h.Bucket)
 	existing, err := h.existing(ctx, p.CaseID(), dest, enis)
@@ -70,23 +71,23 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		}
 	}
 	if p.DryRun() {
-		return taskrt.DryRun(fmt.Sprintf("would create %s %s flow logs on %d ENIs (%d already on) to %s", params.TrafficType, interval(params), len(todo), len(existing), dest)).
+		return contract.DryRun(fmt.Sprintf("would create %s %s flow logs on %d ENIs (%d already on) to %s", params.TrafficType, interval(params), len(todo), len(existing), dest)).
 			With("wouldCreate", nonNil(todo)).With("existing", existing).With("destination", dest).
 			With("trafficType", params.TrafficType).With("maxAggregationIntervalSeconds", params.MaxAggregationIntervalSeconds), nil
 	}
 	if len(todo) == 0 {
-		return taskrt.OK(fmt.Sprintf("flow logs already on for all %d ENIs of case %s", len(enis), p.CaseID())).
+		return contract.OK(fmt.Sprintf("flow logs already on for all %d ENIs of case %s", len(enis), p.CaseID())).
 			With("created", []string{}).With("existing", existing).With("destination", dest), nil
 	}
 	created, err := h.create(ctx, p, params, dest, todo, existing)
 	if err != nil {
 		return nil, err
 	}
-	return taskrt.OK(fmt.Sprintf("created %d %s flow logs on %s to %s", len(created), params.TrafficType, strings.Join(todo, ", "), dest)).
+	return contract.OK(fmt.Sprintf("created %d %s flow logs on %s to %s", len(created), params.TrafficType, strings.Join(todo, ", "), dest)).
 		With("created", created).With("existing", existing).With("destination", dest), nil
 }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	params := Params{TrafficType: "ALL", MaxAggregationIntervalSeconds: 60}
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
@@ -100,10 +101,10 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 	switch params.TrafficType {
 	case "ALL", "ACCEPT", "REJECT":
 	default:
-		return params, &taskrt.InvalidInputError{Field: "with.trafficType", Reason: fmt.Sprintf("%q is not ALL, ACCEPT or REJECT", params.TrafficType)}
+		return params, &contract.InvalidInputError{Field: "with.trafficType", Reason: fmt.Sprintf("%q is not ALL, ACCEPT or REJECT", params.TrafficType)}
 	}
 	if params.MaxAggregationIntervalSeconds != 60 && params.MaxAggregationIntervalSeconds != 600 {
-		return params, &taskrt.InvalidInputError{Field: "with.maxAggregationIntervalSeconds", Reason: fmt.Sprintf("%d is not 60 or 600", params.MaxAggregationIntervalSeconds)}
+		return params, &contract.InvalidInputError{Field: "with.maxAggregationIntervalSeconds", Reason: fmt.Sprintf("%d is not 60 or 600", params.MaxAggregationIntervalSeconds)}
 	}
 	return params, nil
 }
@@ -111,7 +112,7 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 func interval(p Params) string { return fmt.Sprintf("%ds", p.MaxAggregationIntervalSeconds) }
 
 // destination is the case's flow-logs folder in the evidence bucket.
-func destination(p *taskrt.Payload, bucket string) string {
+func destination(p *contract.Payload, bucket string) string {
 	partition := p.Incident.Partition
 	if partition == "" {
 		partition = "aws"
@@ -119,7 +120,7 @@ func destination(p *taskrt.Payload, bucket string) string {
 	return fmt.Sprintf("arn:%s:s3:::%s/cases/%s/flow-logs/", partition, bucket, p.CaseID())
 }
 
-func eniIDs(p *taskrt.Payload) []string {
+func eniIDs(p *contract.Payload) []string {
 	seen := map[string]bool{}
 	var ids []string
 	for _, e := range p.Target.ENIs {
@@ -133,7 +134,7 @@ func eniIDs(p *taskrt.Payload) []string {
 
 // clientToken makes CreateFlowLogs idempotent across Step Functions retries
 // of the same step: the same case, step and ENIs give the same token.
-func clientToken(p *taskrt.Payload, enis []string) string {
+func clientToken(p *contract.Payload, enis []string) string {
 	sorted := append([]string(nil), enis...)
 	sort.Strings(sorted)
 	sum := sha256.Sum256([]byte(p.CaseID() + "|" + p.Folder() + "|" + strings.Join(sorted, ",")))

@@ -11,8 +11,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type apiErr struct{ code string }
@@ -57,12 +57,12 @@ func (f *fakeEC2) CreateFlowLogs(_ context.Context, in *ec2.CreateFlowLogsInput,
 	return out, nil
 }
 
-func payload(dryRun bool, with string, enis ...string) *taskrt.Payload {
+func payload(dryRun bool, with string, enis ...string) *contract.Payload {
 	tg := &incident.Target{LaunchType: "EC2", TaskArn: "arn:task"}
 	for _, id := range enis {
 		tg.ENIs = append(tg.ENIs, incident.ENI{ID: id})
 	}
-	return &taskrt.Payload{Action: "enable-flow-logs", Step: "flows", With: json.RawMessage(with), Target: tg,
+	return &contract.Payload{Action: "enable-flow-logs", Step: "flows", With: json.RawMessage(with), Target: tg,
 		Incident: &incident.Incident{CaseID: "case-1", Partition: "aws", DryRun: dryRun}}
 }
 
@@ -111,7 +111,7 @@ func TestAlreadyOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.creates) != 0 || r.Status != taskrt.StatusOK || !strings.Contains(r.Summary, "already") {
+	if len(f.creates) != 0 || r.Status != contract.StatusOK || !strings.Contains(r.Summary, "already") {
 		t.Errorf("result %+v after %d creates", r, len(f.creates))
 	}
 }
@@ -127,7 +127,7 @@ func TestDryRun(t *testing.T) {
 	if len(f.creates) != 0 {
 		t.Fatal("dry run created flow logs")
 	}
-	if r.Status != taskrt.StatusDryRun || strings.Join(r.Outputs["wouldCreate"].([]string), ",") != "eni-2" ||
+	if r.Status != contract.StatusDryRun || strings.Join(r.Outputs["wouldCreate"].([]string), ",") != "eni-2" ||
 		r.Outputs["destination"] != "arn:aws-cn:s3:::ev/cases/case-1/flow-logs/" {
 		t.Errorf("result %+v", r)
 	}
@@ -158,7 +158,7 @@ func TestUnsuccessful(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &Handler{EC2: &fakeEC2{create: unsuccessful(tt.codes...)}, Bucket: "ev"}
 			_, err := h.Handle(context.Background(), payload(false, `{}`, "eni-1", "eni-2"))
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Errorf("error %v; want %q", err, tt.want)
 			}
 		})
@@ -168,12 +168,12 @@ func TestUnsuccessful(t *testing.T) {
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		p     *taskrt.Payload
+		p     *contract.Payload
 		h     *Handler
 		want  string
 		field string
 	}{
-		{"no target", &taskrt.Payload{Action: "enable-flow-logs"}, &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "target"},
+		{"no target", &contract.Payload{Action: "enable-flow-logs"}, &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "target"},
 		{"bad traffic type", payload(false, `{"trafficType":"SOME"}`, "eni-1"), &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "with.trafficType"},
 		{"bad interval", payload(false, `{"maxAggregationIntervalSeconds":30}`, "eni-1"), &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "with.maxAggregationIntervalSeconds"},
 		{"no bucket", payload(false, `{}`, "eni-1"), &Handler{EC2: &fakeEC2{}}, "PreconditionFailedError", ""},
@@ -185,10 +185,10 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.h.Handle(context.Background(), tt.p)
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Fatalf("error %v (%s); want %s", err, got, tt.want)
 			}
-			if ii, ok := err.(*taskrt.InvalidInputError); tt.field != "" && (!ok || ii.Field != tt.field) {
+			if ii, ok := err.(*contract.InvalidInputError); tt.field != "" && (!ok || ii.Field != tt.field) {
 				t.Errorf("error %v; want field %s", err, tt.field)
 			}
 		})
@@ -197,7 +197,7 @@ func TestErrors(t *testing.T) {
 
 func TestNoENI(t *testing.T) {
 	r, err := (&Handler{EC2: &fakeEC2{}, Bucket: "ev"}).Handle(context.Background(), payload(false, `{}`))
-	if err != nil || r.Status != taskrt.StatusSkipped {
+	if err != nil || r.Status != contract.StatusSkipped {
 		t.Errorf("got %+v, %v; want SKIPPED", r, err)
 	}
 }
@@ -223,7 +223,7 @@ func TestLostReply(t *testing.T) {
 			h := &Handler{EC2: f, Bucket: "ev"}
 			r, err := h.Handle(context.Background(), payload(false, `{}`, "eni-1", "eni-2"))
 			if tt.wantErr {
-				if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "eni-2") {
+				if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "eni-2") {
 					t.Fatalf("error %v; want PreconditionFailedError naming eni-2", err)
 				}
 				return

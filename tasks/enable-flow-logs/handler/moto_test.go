@@ -11,8 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -49,29 +50,29 @@ func TestFlowLogsAgainstMoto(t *testing.T) {
 	for _, lt := range []string{"EC2", "FARGATE"} {
 		t.Run(lt, func(t *testing.T) {
 			caseID := mototest.Unique("case")
-			enis := eniIDs(&taskrt.Payload{Target: w.Target(lt)})
-			invoke := func(dryRun bool) taskrt.Result {
+			enis := eniIDs(&contract.Payload{Target: w.Target(lt)})
+			invoke := func(dryRun bool) contract.Result {
 				t.Helper()
 				out, err := rt.Invoke(context.Background(), w.Payload("enable-flow-logs", "flows", lt, caseID, dryRun, map[string]any{"trafficType": "ALL", "maxAggregationIntervalSeconds": 60}, nil))
 				if err != nil {
 					t.Fatal(err)
 				}
-				var res taskrt.Result
+				var res contract.Result
 				json.Unmarshal(out, &res)
 				return res
 			}
 			before := len(flowLogs(t, w, enis))
-			if res := invoke(true); res.Status != taskrt.StatusDryRun || len(res.Outputs["wouldCreate"].([]any)) != len(enis) {
+			if res := invoke(true); res.Status != contract.StatusDryRun || len(res.Outputs["wouldCreate"].([]any)) != len(enis) {
 				t.Errorf("dry run: %+v", res)
 			}
 			if n := len(flowLogs(t, w, enis)); n != before {
 				t.Fatalf("dry run created %d flow logs", n-before)
 			}
-			if res := invoke(false); res.Status != taskrt.StatusOK || len(res.Outputs["created"].([]any)) != len(enis) {
+			if res := invoke(false); res.Status != contract.StatusOK || len(res.Outputs["created"].([]any)) != len(enis) {
 				t.Errorf("first run: %+v", res)
 			}
 			res := invoke(false)
-			if res.Status != taskrt.StatusOK || len(res.Outputs["created"].([]any)) != 0 || !strings.Contains(res.Summary, "already") {
+			if res.Status != contract.StatusOK || len(res.Outputs["created"].([]any)) != 0 || !strings.Contains(res.Summary, "already") {
 				t.Errorf("second run: %+v; want nothing created", res)
 			}
 			fls := flowLogs(t, w, enis)

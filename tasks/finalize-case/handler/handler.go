@@ -11,18 +11,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // chainReader reads a case's audit records.
 type chainReader interface {
-	Read(ctx context.Context, caseID string) ([]taskrt.Record, error)
+	Read(ctx context.Context, caseID string) ([]audit.Record, error)
 }
 
 // evidenceWriter stores one evidence object and returns its entry.
 type evidenceWriter interface {
-	Put(ctx context.Context, caseID, folder, name, contentType string, body []byte) (taskrt.Evidence, error)
+	Put(ctx context.Context, caseID, folder, name, contentType string, body []byte) (contract.Evidence, error)
 }
 
 // dynamoAPI releases the dedupe lock.
@@ -53,9 +55,9 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle builds and stores the report, manifest and Markdown, then releases the lock.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.CaseID() == "" {
-		return nil, &taskrt.InvalidInputError{Field: "incident.caseId", Reason: "finalize-case needs the case"}
+		return nil, &contract.InvalidInputError{Field: "incident.caseId", Reason: "finalize-case needs the case"}
 	}
 	caseID := p.CaseID()
 	records, err := h.Chain.Read(ctx, caseID)
@@ -76,7 +78,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	own := func(ev taskrt.Evidence) report.Artifact {
+	own := func(ev contract.Evidence) report.Artifact {
 		return report.Artifact{URI: ev.URI, SHA256: ev.SHA256, Bytes: ev.Bytes, Action: p.Action}
 	}
 	manEv, err := h.Evidence.Put(ctx, caseID, folder, "manifest.json", "application/json", rep.Manifest(own(jsonEv), own(mdEv)).JSON())
@@ -92,7 +94,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if p.DryRun() {
 		summary = "DRY RUN: " + summary
 	}
-	return taskrt.OK(summary).Add(jsonEv, mdEv, manEv).
+	return contract.OK(summary).Add(jsonEv, mdEv, manEv).
 		With("outcome", rep.Outcome).
 		With("report", jsonEv.URI).
 		With("reportMarkdown", mdEv.URI).
@@ -105,7 +107,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 
 // release deletes the task's dedupe lock if this execution holds it. A lock
 // that is gone or held by another execution is left alone.
-func (h *Handler) release(ctx context.Context, p *taskrt.Payload) (bool, error) {
+func (h *Handler) release(ctx context.Context, p *contract.Payload) (bool, error) {
 	if h.IncidentsTable == "" || p.Incident.TaskArn == "" {
 		return false, nil
 	}
@@ -122,7 +124,7 @@ func (h *Handler) release(ctx context.Context, p *taskrt.Payload) (bool, error) 
 	case errors.As(err, &ccf) || strings.Contains(err.Error(), "ConditionalCheckFailed"):
 		return false, nil
 	}
-	return false, taskrt.AWSError("dynamodb:DeleteItem incidents lock", err)
+	return false, contract.AWSError("dynamodb:DeleteItem incidents lock", err)
 }
 
 func (h *Handler) now() time.Time {

@@ -13,18 +13,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 type fakeChain struct {
-	read func(caseID string) ([]taskrt.Record, error)
+	read func(caseID string) ([]audit.Record, error)
 }
 
 var _ chainReader = (*fakeChain)(nil)
 
-func (f *fakeChain) Read(_ context.Context, caseID string) ([]taskrt.Record, error) {
+func (f *fakeChain) Read(_ context.Context, caseID string) ([]audit.Record, error) {
 	return f.read(caseID)
 }
 
@@ -34,17 +36,17 @@ type fakeEvidence struct {
 
 var _ evidenceWriter = (*fakeEvidence)(nil)
 
-func (f *fakeEvidence) Put(_ context.Context, caseID, folder, name, _ string, body []byte) (taskrt.Evidence, error) {
+func (f *fakeEvidence) Put(_ context.Context, caseID, folder, name, _ string, body []byte) (contract.Evidence, error) {
 	key, err := taskrt.Key(caseID, folder, name)
 	if err != nil {
-		return taskrt.Evidence{}, err
+		return contract.Evidence{}, err
 	}
 	if f.objects == nil {
 		f.objects = map[string][]byte{}
 	}
 	f.objects[key] = body
 	sum := sha256.Sum256(body)
-	return taskrt.Evidence{URI: "s3://evidence/" + key, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(body))}, nil
+	return contract.Evidence{URI: "s3://evidence/" + key, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(body))}, nil
 }
 
 type fakeDB struct {
@@ -64,9 +66,9 @@ func (f *fakeDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ .
 
 const execID = "arn:aws:states:us-east-1:123456789012:execution:irflow-crypto-mining:case-7"
 
-func records() []taskrt.Record {
-	rs := []taskrt.Record{{Action: "resolve-target", Event: "start"}, {Action: "finalize-case", Event: "start"}}
-	prev := taskrt.GenesisHash
+func records() []audit.Record {
+	rs := []audit.Record{{Action: "resolve-target", Event: "start"}, {Action: "finalize-case", Event: "start"}}
+	prev := audit.GenesisHash
 	for i := range rs {
 		rs[i].CaseID, rs[i].Seq, rs[i].PrevHash = "case-7", int64(i+1), prev
 		rs[i].Hash = rs[i].ComputeHash()
@@ -75,20 +77,20 @@ func records() []taskrt.Record {
 	return rs
 }
 
-func finalPayload(dryRun bool) *taskrt.Payload {
+func finalPayload(dryRun bool) *contract.Payload {
 	step, _ := json.Marshal(map[string]any{"status": "OK", "summary": "stored", "outputs": map[string]any{},
-		"evidence": []taskrt.Evidence{{URI: "s3://evidence/cases/case-7/metadata/task.json", SHA256: strings.Repeat("a", 64), Bytes: 10}}})
-	return &taskrt.Payload{Action: "finalize-case", Step: "", Outcome: "COMPLETED",
+		"evidence": []contract.Evidence{{URI: "s3://evidence/cases/case-7/metadata/task.json", SHA256: strings.Repeat("a", 64), Bytes: 10}}})
+	return &contract.Payload{Action: "finalize-case", Step: "", Outcome: "COMPLETED",
 		Incident:  &incident.Incident{CaseID: "case-7", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef", DryRun: dryRun},
 		Target:    &incident.Target{LaunchType: "EC2"},
-		Execution: taskrt.Execution{ID: execID},
+		Execution: contract.Execution{ID: execID},
 		Steps:     map[string]json.RawMessage{"metadata": step},
-		Errors:    map[string]taskrt.StateError{},
+		Errors:    map[string]contract.StateError{},
 	}
 }
 
-func newHandler(db *fakeDB, ev *fakeEvidence, rs []taskrt.Record) *Handler {
-	return &Handler{Chain: &fakeChain{read: func(string) ([]taskrt.Record, error) { return rs, nil }}, Evidence: ev, DB: db,
+func newHandler(db *fakeDB, ev *fakeEvidence, rs []audit.Record) *Handler {
+	return &Handler{Chain: &fakeChain{read: func(string) ([]audit.Record, error) { return rs, nil }}, Evidence: ev, DB: db,
 		IncidentsTable: "incidents", Now: func() time.Time { return time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) }}
 }
 
@@ -153,15 +155,15 @@ func TestFinalizeBrokenChain(t *testing.T) {
 func TestFinalizeErrors(t *testing.T) {
 	p := finalPayload(false)
 	p.Incident = nil
-	var ii *taskrt.InvalidInputError
+	var ii *contract.InvalidInputError
 	if _, err := newHandler(&fakeDB{}, &fakeEvidence{}, nil).Handle(context.Background(), p); !errors.As(err, &ii) {
 		t.Errorf("no incident: %v", err)
 	}
 	h := newHandler(&fakeDB{}, &fakeEvidence{}, nil)
-	h.Chain = &fakeChain{read: func(string) ([]taskrt.Record, error) {
-		return nil, &taskrt.RetryableError{Op: "q", Err: errors.New("x")}
+	h.Chain = &fakeChain{read: func(string) ([]audit.Record, error) {
+		return nil, &contract.RetryableError{Op: "q", Err: errors.New("x")}
 	}}
-	var re *taskrt.RetryableError
+	var re *contract.RetryableError
 	if _, err := h.Handle(context.Background(), finalPayload(false)); !errors.As(err, &re) {
 		t.Errorf("chain read: %v", err)
 	}

@@ -12,9 +12,11 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -34,8 +36,8 @@ func TestFinalizeMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		detail, _ := json.Marshal(map[string]any{"evidence": []taskrt.Evidence{ev}, "outputs": map[string]any{}})
-		for _, r := range []taskrt.Record{
+		detail, _ := json.Marshal(map[string]any{"evidence": []contract.Evidence{ev}, "outputs": map[string]any{}})
+		for _, r := range []audit.Record{
 			{CaseID: caseID, ExecutionID: execID, Step: "metadata", Action: "capture-task-metadata", Event: "start"},
 			{CaseID: caseID, ExecutionID: execID, Step: "metadata", Action: "capture-task-metadata", Event: "result", Status: "OK", Detail: string(detail)},
 			{CaseID: caseID, ExecutionID: execID, Step: "approve", Action: "approval-api", Event: "approval-decided", Status: "APPROVED",
@@ -57,11 +59,11 @@ func TestFinalizeMoto(t *testing.T) {
 		lock(w.EC2TaskArn, "arn:aws:states:us-east-1:"+w.Account+":execution:irflow-test:someone-else")
 
 		rt := &taskrt.Runtime{Action: "finalize-case", Handle: New(w.Cfg, w.Env), Audit: chain, Log: taskrt.NewLogger(io.Discard)}
-		var res taskrt.Result
+		var res contract.Result
 		for i := 0; i < 2; i++ {
 			raw := w.Payload("finalize-case", "", "FARGATE", caseID, dry, nil, map[string]any{
 				"outcome": "COMPLETED", "errors": map[string]any{},
-				"steps": map[string]any{"metadata": map[string]any{"status": "OK", "summary": "s", "evidence": []taskrt.Evidence{ev}, "outputs": map[string]any{}}}})
+				"steps": map[string]any{"metadata": map[string]any{"status": "OK", "summary": "s", "evidence": []contract.Evidence{ev}, "outputs": map[string]any{}}}})
 			out, err := rt.Invoke(ctx, raw)
 			if err != nil {
 				t.Fatalf("run %d: %v", i+1, err)
@@ -112,7 +114,7 @@ func TestFinalizeMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := taskrt.Verify(rs); err != nil {
+		if err := audit.Verify(rs); err != nil {
 			t.Fatal(err)
 		}
 		if last := rs[len(rs)-1]; last.Action != "finalize-case" || last.Event != "result" || !strings.Contains(last.Detail, "manifest.json") {

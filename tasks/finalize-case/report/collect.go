@@ -5,18 +5,19 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // stepValue is what $.steps.<id> holds: a task result, or the {Error,
 // Cause} a Catch stored there (a rejected gate, a caught failure).
 type stepValue struct {
-	Status   string            `json:"status"`
-	Summary  string            `json:"summary"`
-	Evidence []taskrt.Evidence `json:"evidence"`
-	Outputs  map[string]any    `json:"outputs"`
-	Error    string            `json:"Error"`
-	Cause    string            `json:"Cause"`
+	Status   string              `json:"status"`
+	Summary  string              `json:"summary"`
+	Evidence []contract.Evidence `json:"evidence"`
+	Outputs  map[string]any      `json:"outputs"`
+	Error    string              `json:"Error"`
+	Cause    string              `json:"Cause"`
 }
 
 func decodeStep(raw json.RawMessage) (stepValue, bool) {
@@ -29,7 +30,7 @@ func decodeStep(raw json.RawMessage) (stepValue, bool) {
 
 // stepOrder is the seq of each step's first record and the action that
 // ran it, so steps list in the order they ran.
-func stepOrder(records []Record) (first map[string]int64, action map[string]string) {
+func stepOrder(records []audit.Record) (first map[string]int64, action map[string]string) {
 	first, action = map[string]int64{}, map[string]string{}
 	for _, r := range records {
 		if r.Step == "" {
@@ -100,7 +101,7 @@ const FinalizeAction = "finalize-case"
 
 // resultDetail is the detail of a "result" record.
 type resultDetail struct {
-	Evidence []taskrt.Evidence `json:"evidence"`
+	Evidence []contract.Evidence `json:"evidence"`
 }
 
 // artifacts collects every evidence object the case's results name, from
@@ -108,7 +109,7 @@ type resultDetail struct {
 func artifacts(in Input) []Artifact {
 	out := []Artifact{}
 	seen := map[string]bool{}
-	add := func(ev taskrt.Evidence, step, action string) {
+	add := func(ev contract.Evidence, step, action string) {
 		if ev.URI == "" || seen[ev.URI] {
 			return
 		}

@@ -4,8 +4,4 @@
 // the outcome and whether the hash chain verifies. finalize-case writes it
 // as report.json, report.md and manifest.json; `irflow audit` prints the
 // same timeline and runs the same verification.
-//
-// It is also the audit chain's public face for the CLI: Record, Chain and
-// Verify are the runtime's own (tasks/internal/taskrt), re-exported so the
-// CLI reads and checks exactly what the task Lambdas write.
 package report

@@ -91,28 +91,6 @@ func (r *Report) Markdown() []byte {
 	return []byte(b.String())
 }
 
-// Sentence states the chain's verification in one line.
-func (c ChainStatus) Sentence() string {
-	switch {
-	case c.Verified:
-		return fmt.Sprintf("Verified: %d records, each hash recomputed and chained; head hash %s.", c.Records, c.HeadHash)
-	case c.FirstBad > 0:
-		return fmt.Sprintf("NOT VERIFIED: record %d does not match (%s).", c.FirstBad, c.Problem)
-	}
-	return "NOT VERIFIED: " + c.Problem + "."
-}
-
-// Short states the chain's verification in a few words.
-func (c ChainStatus) Short() string {
-	switch {
-	case c.Verified:
-		return fmt.Sprintf("audit chain verified (%d records)", c.Records)
-	case c.FirstBad > 0:
-		return fmt.Sprintf("audit chain NOT verified: record %d does not match", c.FirstBad)
-	}
-	return "audit chain NOT verified: " + c.Problem
-}
-
 // table writes a Markdown table, or the empty sentence when there are no rows.
 func table(b *strings.Builder, head []string, rows [][]string, empty string) {
 	if len(rows) == 0 {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // Version identifies the report's JSON shape.
@@ -26,9 +27,9 @@ type Input struct {
 	// Steps are $.steps: each a task result or a caught {Error, Cause}.
 	Steps map[string]json.RawMessage
 	// Errors are $.errors: {Error, Cause} of the steps that failed and continued.
-	Errors  map[string]taskrt.StateError
-	Failure *taskrt.Failure
-	Records []Record
+	Errors  map[string]contract.StateError
+	Failure *contract.Failure
+	Records []audit.Record
 	Now     time.Time
 }
 
@@ -47,9 +48,9 @@ type Report struct {
 	Approvals    []Approval         `json:"approvals"`
 	Artifacts    []Artifact         `json:"artifacts"`
 	Errors       []StepError        `json:"errors"`
-	Failure      *taskrt.Failure    `json:"failure,omitempty"`
+	Failure      *contract.Failure  `json:"failure,omitempty"`
 	Timeline     []Event            `json:"timeline"`
-	Chain        ChainStatus        `json:"auditChain"`
+	Chain        audit.ChainStatus  `json:"auditChain"`
 }
 
 // Step is one step's final result.
@@ -113,7 +114,7 @@ func Build(in Input) *Report {
 		Version: Version, CaseID: in.CaseID, Outcome: in.Outcome, DryRun: in.DryRun, ExecutionID: in.ExecutionID,
 		StateMachine: stateMachineName(in.ExecutionID), GeneratedAt: in.Now.UTC().Format(time.RFC3339Nano),
 		Incident: in.Incident, Target: in.Target, Failure: in.Failure,
-		Timeline: Timeline(in.Records), Chain: Check(in.Records),
+		Timeline: Timeline(in.Records), Chain: audit.Check(in.Records),
 	}
 	if r.Outcome == "" {
 		r.Outcome = "UNKNOWN"
@@ -126,7 +127,7 @@ func Build(in Input) *Report {
 }
 
 // Timeline is the records as events, in seq order.
-func Timeline(records []Record) []Event {
+func Timeline(records []audit.Record) []Event {
 	out := make([]Event, 0, len(records))
 	for _, rec := range records {
 		out = append(out, Event{Seq: rec.Seq, At: rec.At, Step: rec.Step, Action: rec.Action, Event: rec.Event,

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/ golden reports")
@@ -24,9 +25,9 @@ const (
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// chain links records the way taskrt.Chain.Append does.
-func chain(recs ...Record) []Record {
-	prev := taskrt.GenesisHash
+// chain links records the way audit.Chain.Append does.
+func chain(recs ...audit.Record) []audit.Record {
+	prev := audit.GenesisHash
 	for i := range recs {
 		recs[i].CaseID, recs[i].ExecutionID = "case-7", execID
 		recs[i].Seq, recs[i].PrevHash = int64(i+1), prev
@@ -45,29 +46,29 @@ func detail(v any) string {
 // sample is a FARGATE case: metadata captured, a gate approved by alice,
 // a second gate that timed out, isolation caught an error.
 func sample() Input {
-	ev := taskrt.Evidence{URI: "s3://evidence/cases/case-7/metadata/task.json", SHA256: sha, Bytes: 2048}
+	ev := contract.Evidence{URI: "s3://evidence/cases/case-7/metadata/task.json", SHA256: sha, Bytes: 2048}
 	records := chain(
-		Record{Action: "resolve-target", Event: "start"},
-		Record{Action: "resolve-target", Event: "result", Status: "OK", Summary: "FARGATE task", Detail: detail(map[string]any{"evidence": []any{}})},
-		Record{Step: "metadata", Action: "capture-task-metadata", Event: "start"},
-		Record{Step: "metadata", Action: "capture-task-metadata", Event: "result", Status: "OK", Summary: "task metadata | stored",
-			Detail: detail(map[string]any{"evidence": []taskrt.Evidence{ev}})},
-		Record{Step: "approve", Action: "request-approval", Event: "start"},
-		Record{Step: "approve", Action: "request-approval", Event: "approval-requested", Status: "PENDING", Summary: "approval apr-1 requested",
+		audit.Record{Action: "resolve-target", Event: "start"},
+		audit.Record{Action: "resolve-target", Event: "result", Status: "OK", Summary: "FARGATE task", Detail: detail(map[string]any{"evidence": []any{}})},
+		audit.Record{Step: "metadata", Action: "capture-task-metadata", Event: "start"},
+		audit.Record{Step: "metadata", Action: "capture-task-metadata", Event: "result", Status: "OK", Summary: "task metadata | stored",
+			Detail: detail(map[string]any{"evidence": []contract.Evidence{ev}})},
+		audit.Record{Step: "approve", Action: "request-approval", Event: "start"},
+		audit.Record{Step: "approve", Action: "request-approval", Event: "approval-requested", Status: "PENDING", Summary: "approval apr-1 requested",
 			Detail: detail(map[string]any{"approvalId": "apr-1", "approvers": []string{"arn:aws:iam::123456789012:role/IncidentCommander"},
 				"requestedBy": "arn:aws:iam::123456789012:role/Responder", "onTimeout": "reject", "expiresAt": "2026-11-25T12:30:00Z",
 				"prompt": "Isolate the task?"})},
-		Record{Step: "approve", Action: "request-approval", Event: "result", Status: "OK"},
-		Record{Step: "approve", Action: "approval-api", Event: "approval-decided", Status: "APPROVED", Summary: "approved by " + alice + ": miner confirmed",
+		audit.Record{Step: "approve", Action: "request-approval", Event: "result", Status: "OK"},
+		audit.Record{Step: "approve", Action: "approval-api", Event: "approval-decided", Status: "APPROVED", Summary: "approved by " + alice + ": miner confirmed",
 			Detail: detail(map[string]any{"approvalId": "apr-1", "approver": alice, "decision": "approve", "reason": "miner confirmed",
 				"decidedAt": "2026-11-25T12:05:00Z"})},
-		Record{Step: "isolate", Action: "isolate-network", Event: "start"},
-		Record{Step: "isolate", Action: "isolate-network", Event: "error", Status: "ERROR", Summary: "precondition failed"},
-		Record{Step: "stop-ok", Action: "request-approval", Event: "approval-requested", Status: "PENDING",
+		audit.Record{Step: "isolate", Action: "isolate-network", Event: "start"},
+		audit.Record{Step: "isolate", Action: "isolate-network", Event: "error", Status: "ERROR", Summary: "precondition failed"},
+		audit.Record{Step: "stop-ok", Action: "request-approval", Event: "approval-requested", Status: "PENDING",
 			Detail: detail(map[string]any{"approvalId": "apr-2", "approvers": []string{"arn:aws:iam::123456789012:role/IncidentCommander"}, "onTimeout": "reject"})},
-		Record{Step: "stop-ok", Action: "request-approval", Event: "approval-timeout", Status: "TIMED_OUT",
+		audit.Record{Step: "stop-ok", Action: "request-approval", Event: "approval-timeout", Status: "TIMED_OUT",
 			Detail: detail(map[string]any{"approvalId": "apr-2", "onTimeout": "reject", "decidedAt": "2026-11-25T13:00:00Z", "reason": "no decision within 30m0s; onTimeout: reject"})},
-		Record{Action: "finalize-case", Event: "start"},
+		audit.Record{Action: "finalize-case", Event: "start"},
 	)
 	raw := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 	return Input{
@@ -76,7 +77,7 @@ func sample() Input {
 			Reason: "miner | seen", RequestedBy: "arn:aws:iam::123456789012:role/Responder", DryRun: true},
 		Target: &incident.Target{LaunchType: "FARGATE", NetworkMode: "awsvpc"},
 		Steps: map[string]json.RawMessage{
-			"metadata": raw(map[string]any{"status": "OK", "summary": "task metadata", "evidence": []taskrt.Evidence{ev,
+			"metadata": raw(map[string]any{"status": "OK", "summary": "task metadata", "evidence": []contract.Evidence{ev,
 				{URI: "s3://evidence/cases/case-7/metadata/taskdef.json", SHA256: sha, Bytes: 100}}, "outputs": map[string]any{}}),
 			"approve": raw(map[string]any{"status": "OK", "summary": "approved", "evidence": []any{},
 				"outputs": map[string]any{"approved": true, "approver": alice, "reason": "miner confirmed", "decidedAt": "2026-11-25T12:05:00Z"}}),
@@ -84,7 +85,7 @@ func sample() Input {
 				"outputs": map[string]any{"approved": false, "approver": "timeout", "timedOut": true}}),
 			"gate-sim": raw(map[string]any{"Error": "ApprovalRejectedError", "Cause": "approval rejected by bob: not now"}),
 		},
-		Errors:  map[string]taskrt.StateError{"isolate": {Error: "PreconditionFailedError", Cause: "no ENI"}},
+		Errors:  map[string]contract.StateError{"isolate": {Error: "PreconditionFailedError", Cause: "no ENI"}},
 		Records: records,
 	}
 }
@@ -129,12 +130,16 @@ func TestBuild(t *testing.T) {
 func TestTamperedChain(t *testing.T) {
 	tests := []struct {
 		name   string
-		tamper func([]Record) []Record
+		tamper func([]audit.Record) []audit.Record
 		bad    int64
 	}{
-		{"edited summary", func(rs []Record) []Record { rs[7].Summary = "approved by someone else"; return rs }, 8},
-		{"deleted record", func(rs []Record) []Record { return append(rs[:4], rs[5:]...) }, 5},
-		{"rehashed edit", func(rs []Record) []Record { rs[2].Status = "X"; rs[2].Hash = rs[2].ComputeHash(); return rs }, 4},
+		{"edited summary", func(rs []audit.Record) []audit.Record { rs[7].Summary = "approved by someone else"; return rs }, 8},
+		{"deleted record", func(rs []audit.Record) []audit.Record { return append(rs[:4], rs[5:]...) }, 5},
+		{"rehashed edit", func(rs []audit.Record) []audit.Record {
+			rs[2].Status = "X"
+			rs[2].Hash = rs[2].ComputeHash()
+			return rs
+		}, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

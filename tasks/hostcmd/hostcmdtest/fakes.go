@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/hostcmd"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // FakeSSM is the SSM API of the SSM actions' unit tests: SendCommand
@@ -66,13 +66,13 @@ func (f *FakePresign) PresignGetObject(_ context.Context, in *s3.GetObjectInput,
 
 // RoundTrip passes a result through JSON, as Step Functions does between a
 // start and its check.
-func RoundTrip(t testing.TB, r *taskrt.Result) *taskrt.Result {
+func RoundTrip(t testing.TB, r *contract.Result) *contract.Result {
 	t.Helper()
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out taskrt.Result
+	var out contract.Result
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // endpointAPI finds the VPC endpoints an allowSsm quarantine keeps open.
@@ -47,7 +47,7 @@ func (h *Handler) ssmRules(ctx context.Context, vpcID, region string) (*ssmEgres
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, taskrt.AWSError("ec2:DescribeVpcEndpoints of "+vpcID, err)
+			return nil, contract.AWSError("ec2:DescribeVpcEndpoints of "+vpcID, err)
 		}
 		eps = append(eps, page.VpcEndpoints...)
 	}
@@ -81,7 +81,7 @@ func (h *Handler) ssmRules(ctx context.Context, vpcID, region string) (*ssmEgres
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 			"allowSsm: %s has no available interface endpoint with private DNS for %s; without it the quarantine would cut SSM off "+
 				"(irflow never falls back to HTTPS to the internet): create the endpoints, or isolate with allowSsm: false after the SSM evidence steps",
 			vpcID, strings.Join(missing, ", "))}
@@ -126,11 +126,11 @@ func isService(name, region, svc string) bool {
 func (h *Handler) endpointENIRules(ctx context.Context, ep ec2types.VpcEndpoint, svc string) ([]rule, error) {
 	id := aws.ToString(ep.VpcEndpointId)
 	if len(ep.NetworkInterfaceIds) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no network interfaces", svc, id)}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no network interfaces", svc, id)}
 	}
 	out, err := h.Endpoints.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ep.NetworkInterfaceIds})
 	if err != nil {
-		return nil, taskrt.AWSError("ec2:DescribeNetworkInterfaces of endpoint "+id, err)
+		return nil, contract.AWSError("ec2:DescribeNetworkInterfaces of endpoint "+id, err)
 	}
 	note := fmt.Sprintf("irflow quarantine: %s endpoint %s", svc, id)
 	var rs []rule
@@ -151,7 +151,7 @@ func (h *Handler) endpointENIRules(ctx context.Context, ep ec2types.VpcEndpoint,
 		}
 	}
 	if len(rs) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no private addresses", svc, id)}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no private addresses", svc, id)}
 	}
 	return rs, nil
 }
@@ -163,12 +163,12 @@ func (h *Handler) prefixList(ctx context.Context, service string) (string, error
 		Filters: []ec2types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{service}}},
 	})
 	if err != nil {
-		return "", taskrt.AWSError("ec2:DescribePrefixLists "+service, err)
+		return "", contract.AWSError("ec2:DescribePrefixLists "+service, err)
 	}
 	for _, pl := range out.PrefixLists {
 		if aws.ToString(pl.PrefixListName) == service && aws.ToString(pl.PrefixListId) != "" {
 			return aws.ToString(pl.PrefixListId), nil
 		}
 	}
-	return "", &taskrt.PreconditionFailedError{Reason: "allowSsm: no prefix list for " + service}
+	return "", &contract.PreconditionFailedError{Reason: "allowSsm: no prefix list for " + service}
 }

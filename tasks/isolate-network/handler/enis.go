@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // eniAPI reads network interfaces, records their groups and re-points them.
@@ -60,12 +60,12 @@ func (h *Handler) loadENIs(ctx context.Context, t *incident.Target, scope string
 			}
 		}
 		if len(in.NetworkInterfaceIds) == 0 {
-			return nil, &taskrt.PreconditionFailedError{Reason: "the awsvpc task has no ENI in the target (stopped before resolve-target?)"}
+			return nil, &contract.PreconditionFailedError{Reason: "the awsvpc task has no ENI in the target (stopped before resolve-target?)"}
 		}
 		what = "task ENIs " + strings.Join(in.NetworkInterfaceIds, ",")
 	} else {
 		if t.InstanceID == "" {
-			return nil, &taskrt.PreconditionFailedError{Reason: "the " + t.NetworkMode + " task has no container instance in the target: nothing to isolate"}
+			return nil, &contract.PreconditionFailedError{Reason: "the " + t.NetworkMode + " task has no container instance in the target: nothing to isolate"}
 		}
 		in.Filters = []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{t.InstanceID}}}
 		what = "ENIs of instance " + t.InstanceID
@@ -75,12 +75,12 @@ func (h *Handler) loadENIs(ctx context.Context, t *incident.Target, scope string
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, taskrt.AWSError("ec2:DescribeNetworkInterfaces "+what, err)
+			return nil, contract.AWSError("ec2:DescribeNetworkInterfaces "+what, err)
 		}
 		out = append(out, page.NetworkInterfaces...)
 	}
 	if len(out) == 0 || (scope == scopeTask && len(out) < len(in.NetworkInterfaceIds)) {
-		return nil, &taskrt.TargetNotFoundError{Resource: what, Reason: "no such network interface"}
+		return nil, &contract.TargetNotFoundError{Resource: what, Reason: "no such network interface"}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return aws.ToString(out[i].NetworkInterfaceId) < aws.ToString(out[j].NetworkInterfaceId)
@@ -128,7 +128,7 @@ func (h *Handler) isolate(ctx context.Context, ep *eniPlan, quarantine string) e
 		case denied(err):
 			ep.Recorded = false
 		case err != nil:
-			return taskrt.AWSError("ec2:CreateTags "+tagPrevious+" on "+ep.ID, err)
+			return contract.AWSError("ec2:CreateTags "+tagPrevious+" on "+ep.ID, err)
 		}
 	}
 	if !ep.Changed {
@@ -138,7 +138,7 @@ func (h *Handler) isolate(ctx context.Context, ep *eniPlan, quarantine string) e
 		NetworkInterfaceId: aws.String(ep.ID), Groups: []string{quarantine},
 	})
 	if err != nil {
-		return taskrt.AWSError("ec2:ModifyNetworkInterfaceAttribute "+ep.ID+" groups="+quarantine, err)
+		return contract.AWSError("ec2:ModifyNetworkInterfaceAttribute "+ep.ID+" groups="+quarantine, err)
 	}
 	return nil
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // Handler isolates the target's network. Its fields are the narrow EC2
@@ -54,7 +55,7 @@ type plan struct {
 }
 
 // Handle isolates the task (awsvpc) or its instance (bridge/host).
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
 		return nil, err
@@ -65,14 +66,14 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		name = *prm.QuarantineGroupName
 	}
 	if !groupNameRE.MatchString(name) || strings.HasPrefix(strings.ToLower(name), "sg-") {
-		return nil, &taskrt.InvalidInputError{Field: "with.quarantineGroupName", Reason: "must be 1 to 200 of A-Z a-z 0-9 _ . - and not start with sg-"}
+		return nil, &contract.InvalidInputError{Field: "with.quarantineGroupName", Reason: "must be 1 to 200 of A-Z a-z 0-9 _ . - and not start with sg-"}
 	}
 	if p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "isolate-network needs the resolved target"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "isolate-network needs the resolved target"}
 	}
 	mode, scope := scopeOf(p.Target)
 	if scope == "" {
-		return taskrt.Skipped("network mode "+mode+": the task has no network interface to isolate").
+		return contract.Skipped("network mode "+mode+": the task has no network interface to isolate").
 			With("networkMode", mode), nil
 	}
 	nis, err := h.loadENIs(ctx, p.Target, scope)
@@ -84,7 +85,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	if p.DryRun() {
-		return outputs(taskrt.DryRun("would "+summary(pl, true)), pl), nil
+		return outputs(contract.DryRun("would "+summary(pl, true)), pl), nil
 	}
 	variant := variantOf(allowSsm)
 	byVPC := map[string]*groupPlan{}
@@ -99,7 +100,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 			return nil, err
 		}
 	}
-	return outputs(taskrt.OK(summary(pl, false)), pl), nil
+	return outputs(contract.OK(summary(pl, false)), pl), nil
 }
 
 // scopeOf maps the network mode to what isolation acts on ("" for none).
@@ -131,7 +132,7 @@ func variantOf(allowSsm bool) string {
 // plan finds or designs each VPC's quarantine group and decides every ENI's
 // previous groups. It only reads, so a dry run and a failing precondition
 // (allowSsm without endpoints) change nothing.
-func (h *Handler) plan(ctx context.Context, p *taskrt.Payload, nis []ec2types.NetworkInterface, base string, allowSsm bool, scope, mode string) (*plan, error) {
+func (h *Handler) plan(ctx context.Context, p *contract.Payload, nis []ec2types.NetworkInterface, base string, allowSsm bool, scope, mode string) (*plan, error) {
 	pl := &plan{scope: scope, mode: mode, allowSsm: allowSsm}
 	if scope == scopeInstance {
 		pl.instanceID = p.Target.InstanceID
@@ -180,7 +181,7 @@ func (h *Handler) plan(ctx context.Context, p *taskrt.Payload, nis []ec2types.Ne
 }
 
 // regionOf is the incident's region, or the one in the task ARN.
-func regionOf(p *taskrt.Payload) string {
+func regionOf(p *contract.Payload) string {
 	if p.Incident != nil && p.Incident.Region != "" {
 		return p.Incident.Region
 	}
@@ -193,7 +194,7 @@ func regionOf(p *taskrt.Payload) string {
 }
 
 // outputs puts what it takes to undo the isolation into the result.
-func outputs(r *taskrt.Result, pl *plan) *taskrt.Result {
+func outputs(r *contract.Result, pl *plan) *contract.Result {
 	r.With("scope", pl.scope).With("networkMode", pl.mode).With("allowSsm", pl.allowSsm).
 		With("quarantineGroups", pl.groups).With("enis", pl.enis)
 	if pl.instanceID != "" {

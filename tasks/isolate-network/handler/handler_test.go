@@ -12,24 +12,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
-func payload(mode string, dry bool, with string) *taskrt.Payload {
+func payload(mode string, dry bool, with string) *contract.Payload {
 	t := &incident.Target{LaunchType: "FARGATE", NetworkMode: mode, TaskArn: "arn:aws:ecs:us-east-1:111122223333:task/c/abc",
 		VpcID: "vpc-1", ENIs: []incident.ENI{{ID: "eni-task", VpcID: "vpc-1", SecurityGroups: []string{"sg-app"}}}}
 	if mode == "bridge" || mode == "host" {
 		t.LaunchType, t.InstanceID = "EC2", "i-1"
 		t.ENIs = []incident.ENI{{ID: "eni-inst0", VpcID: "vpc-1"}}
 	}
-	return &taskrt.Payload{Action: "isolate-network", Step: "isolate", With: json.RawMessage(with),
+	return &contract.Payload{Action: "isolate-network", Step: "isolate", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-1", Region: "us-east-1", DryRun: dry}, Target: t}
 }
 
 func handler(f *fakeEC2) *Handler { return &Handler{ENIs: f, Groups: f, Endpoints: f} }
 
-func enisOf(t *testing.T, r *taskrt.Result) []*eniPlan {
+func enisOf(t *testing.T, r *contract.Result) []*eniPlan {
 	t.Helper()
 	e, ok := r.Outputs["enis"].([]*eniPlan)
 	if !ok {
@@ -67,7 +67,7 @@ func TestIsolateAwsvpcTwice(t *testing.T) {
 		t.Error("awsvpc isolation touched the instance's ENI")
 	}
 	e := enisOf(t, res)
-	if res.Status != taskrt.StatusOK || !e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "isolated task") {
+	if res.Status != contract.StatusOK || !e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "isolated task") {
 		t.Errorf("first run: %s %q %+v", res.Status, res.Summary, e[0])
 	}
 
@@ -80,7 +80,7 @@ func TestIsolateAwsvpcTwice(t *testing.T) {
 		t.Errorf("second run mutated: %v", m)
 	}
 	e = enisOf(t, res)
-	if res.Status != taskrt.StatusOK || e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "already isolated") {
+	if res.Status != contract.StatusOK || e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "already isolated") {
 		t.Errorf("second run: %s %q %+v", res.Status, res.Summary, e[0])
 	}
 	if len(s.named("irflow-quarantine")) != 1 {
@@ -211,7 +211,7 @@ func TestIsolateErrors(t *testing.T) {
 				mode = "awsvpc"
 			}
 			_, err := handler(f).Handle(context.Background(), payload(mode, false, tt.with))
-			if got := taskrt.ErrorName(err); got != tt.wantErr {
+			if got := contract.ErrorName(err); got != tt.wantErr {
 				t.Fatalf("error %v (%s); want %s", err, got, tt.wantErr)
 			}
 			if !strings.Contains(err.Error(), tt.contains) {
@@ -230,7 +230,7 @@ func TestIsolateMissingTarget(t *testing.T) {
 	p := payload("awsvpc", false, `{}`)
 	p.Target = nil
 	_, err := handler(newFake(newVPC())).Handle(context.Background(), p)
-	var ii *taskrt.InvalidInputError
+	var ii *contract.InvalidInputError
 	if !errors.As(err, &ii) || ii.Field != "target" {
 		t.Errorf("error %v; want InvalidInputError on target", err)
 	}
@@ -239,7 +239,7 @@ func TestIsolateMissingTarget(t *testing.T) {
 func TestIsolateNetworkModeNone(t *testing.T) {
 	f := newFake(newVPC())
 	res, err := handler(f).Handle(context.Background(), payload("none", false, `{}`))
-	if err != nil || res.Status != taskrt.StatusSkipped || len(f.calls) != 0 {
+	if err != nil || res.Status != contract.StatusSkipped || len(f.calls) != 0 {
 		t.Errorf("none: %v %+v calls %v", err, res, f.calls)
 	}
 }

@@ -12,15 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/isolate-network/handler"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
 // run invokes the action the way Lambda does, with the world's audit chain.
-func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool, with map[string]any) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool, with map[string]any) (*contract.Result, error) {
 	t.Helper()
 	return mototest.Run(t, w, "isolate-network", handler.New(w.Cfg, w.Env), w.Payload("isolate-network", "isolate", lt, caseID, dry, with, nil))
 }
@@ -33,7 +33,7 @@ type eniOut struct {
 	Changed  bool     `json:"changed"`
 }
 
-func enis(t *testing.T, r *taskrt.Result) []eniOut {
+func enis(t *testing.T, r *contract.Result) []eniOut {
 	t.Helper()
 	b, _ := json.Marshal(r.Outputs["enis"])
 	var out []eniOut
@@ -221,7 +221,7 @@ func TestMotoIsolateAllowSsm(t *testing.T) {
 	before := snapshot(t, w)
 	caseID := mototest.Unique("case-ssm")
 	_, err := run(t, w, "FARGATE", caseID, false, with)
-	if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "ssm, ssmmessages, ec2messages") {
+	if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "ssm, ssmmessages, ec2messages") {
 		t.Fatalf("no endpoints: %v", err)
 	}
 	if snapshot(t, w) != before {

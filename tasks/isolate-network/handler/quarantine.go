@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // groupAPI finds, creates and tightens quarantine groups.
@@ -52,14 +52,14 @@ func (h *Handler) findGroup(ctx context.Context, vpcID, name string) (*ec2types.
 		{Name: aws.String("group-name"), Values: []string{name}},
 	}})
 	if err != nil {
-		return nil, taskrt.AWSError("ec2:DescribeSecurityGroups "+name+" in "+vpcID, err)
+		return nil, contract.AWSError("ec2:DescribeSecurityGroups "+name+" in "+vpcID, err)
 	}
 	for i, g := range out.SecurityGroups {
 		if aws.ToString(g.GroupName) != name || aws.ToString(g.VpcId) != vpcID {
 			continue
 		}
 		if tagValue(g.Tags, tagQuarantine) != "true" {
-			return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+			return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 				"security group %s (%s) in %s is not tagged %s=true: it is not irflow's; choose another quarantineGroupName",
 				name, aws.ToString(g.GroupId), vpcID, tagQuarantine)}
 		}
@@ -106,20 +106,20 @@ func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan, variant string
 	if len(gp.haveI) > 0 {
 		_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(gp.haveI)})
 		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
-			return taskrt.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
+			return contract.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
 		}
 	}
 	add, remove := diff(gp.haveEgress, gp.want)
 	if len(remove) > 0 {
 		_, err := h.Groups.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(remove)})
 		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
-			return taskrt.AWSError("ec2:RevokeSecurityGroupEgress "+gp.GroupID, err)
+			return contract.AWSError("ec2:RevokeSecurityGroupEgress "+gp.GroupID, err)
 		}
 	}
 	if len(add) > 0 {
 		_, err := h.Groups.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(add)})
 		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
-			return taskrt.AWSError("ec2:AuthorizeSecurityGroupEgress "+gp.GroupID, err)
+			return contract.AWSError("ec2:AuthorizeSecurityGroupEgress "+gp.GroupID, err)
 		}
 	}
 	return nil
@@ -142,14 +142,14 @@ func (h *Handler) createGroup(ctx context.Context, gp *groupPlan, variant string
 		return aws.ToString(out.GroupId), nil
 	}
 	if apiCode(err) != "InvalidGroup.Duplicate" {
-		return "", taskrt.AWSError("ec2:CreateSecurityGroup "+gp.GroupName+" in "+gp.VpcID, err)
+		return "", contract.AWSError("ec2:CreateSecurityGroup "+gp.GroupName+" in "+gp.VpcID, err)
 	}
 	g, ferr := h.findGroup(ctx, gp.VpcID, gp.GroupName)
 	if ferr != nil {
 		return "", ferr
 	}
 	if g == nil {
-		return "", &taskrt.RetryableError{Op: "ec2:CreateSecurityGroup " + gp.GroupName, Err: err}
+		return "", &contract.RetryableError{Op: "ec2:CreateSecurityGroup " + gp.GroupName, Err: err}
 	}
 	gp.Created = false
 	gp.haveEgress, gp.haveI = explode(g.IpPermissionsEgress), explode(g.IpPermissions)

@@ -10,8 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 func TestIsolateDryRunChangesNothing(t *testing.T) {
@@ -36,7 +35,7 @@ func TestIsolateDryRunChangesNothing(t *testing.T) {
 				t.Fatalf("dry run called %v", m)
 			}
 			e := enisOf(t, res)
-			if res.Status != taskrt.StatusDryRun || len(e) != tt.wantENIs || !strings.HasPrefix(res.Summary, "would isolate") {
+			if res.Status != contract.StatusDryRun || len(e) != tt.wantENIs || !strings.HasPrefix(res.Summary, "would isolate") {
 				t.Fatalf("dry run: %s %q %d ENIs", res.Status, res.Summary, len(e))
 			}
 			if !e[0].Changed || len(e[0].Previous) == 0 || !strings.HasPrefix(e[0].Groups[0], "irflow-quarantine") {
@@ -116,7 +115,7 @@ func TestIsolateTagFailureStopsBeforeSwap(t *testing.T) {
 	f := newFake(s)
 	f.createTags = func(*ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) { return nil, apiErr("InternalError") }
 	_, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
-	if taskrt.ErrorName(err) != "RetryableError" || f.count("ModifyNetworkInterfaceAttribute") != 0 {
+	if contract.ErrorName(err) != "RetryableError" || f.count("ModifyNetworkInterfaceAttribute") != 0 {
 		t.Errorf("error %v, modify calls %d: the swap must wait for the record", err, f.count("ModifyNetworkInterfaceAttribute"))
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // snsAPI publishes the notification.
@@ -22,7 +24,7 @@ type snsAPI interface {
 // auditReader reads the case's audit chain, where an earlier attempt of the
 // same notification left its result.
 type auditReader interface {
-	Read(ctx context.Context, caseID string) ([]taskrt.Record, error)
+	Read(ctx context.Context, caseID string) ([]audit.Record, error)
 }
 
 // Handler sends case notifications.
@@ -64,17 +66,17 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle publishes one notification.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
 	}
 	if h.TopicArn == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no topic configured (IRFLOW_TOPIC_ARN)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no topic configured (IRFLOW_TOPIC_ARN)"}
 	}
 	n := build(p, params, h.ApprovalURL)
 	if prior := h.sentBefore(ctx, p, n.Event); prior != "" {
-		return taskrt.OK(fmt.Sprintf("%s notification for case %s already sent (message %s)", n.Event, n.CaseID, prior)).
+		return contract.OK(fmt.Sprintf("%s notification for case %s already sent (message %s)", n.Event, n.CaseID, prior)).
 			With("event", n.Event).With("messageId", prior).With("alreadySent", true), nil
 	}
 	subject := n.subject(params.Subject)
@@ -84,27 +86,27 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		MessageAttributes: n.attributes(),
 	})
 	if err != nil {
-		return nil, taskrt.AWSError("sns:Publish "+h.TopicArn, err)
+		return nil, contract.AWSError("sns:Publish "+h.TopicArn, err)
 	}
 	id := aws.ToString(out.MessageId)
 	summary := fmt.Sprintf("sent %q (%s, %d bytes)", subject, n.Event, len(message))
-	return taskrt.OK(summary).With("event", n.Event).With("messageId", id).With("subject", subject).With("alreadySent", false), nil
+	return contract.OK(summary).With("event", n.Event).With("messageId", id).With("subject", subject).With("alreadySent", false), nil
 }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
 	}
 	switch {
 	case utf8.RuneCountInString(params.Subject) > maxSubjectParam:
-		return params, &taskrt.InvalidInputError{Field: "with.subject", Reason: fmt.Sprintf("is longer than %d characters", maxSubjectParam)}
+		return params, &contract.InvalidInputError{Field: "with.subject", Reason: fmt.Sprintf("is longer than %d characters", maxSubjectParam)}
 	case hasControl(params.Subject):
-		return params, &taskrt.InvalidInputError{Field: "with.subject", Reason: "contains a control character"}
+		return params, &contract.InvalidInputError{Field: "with.subject", Reason: "contains a control character"}
 	case utf8.RuneCountInString(params.Message) > maxMessageParam:
-		return params, &taskrt.InvalidInputError{Field: "with.message", Reason: fmt.Sprintf("is longer than %d characters", maxMessageParam)}
+		return params, &contract.InvalidInputError{Field: "with.message", Reason: fmt.Sprintf("is longer than %d characters", maxMessageParam)}
 	case params.Event != "" && !eventRE.MatchString(params.Event):
-		return params, &taskrt.InvalidInputError{Field: "with.event", Reason: "must be lower-case letters, digits and dashes"}
+		return params, &contract.InvalidInputError{Field: "with.event", Reason: "must be lower-case letters, digits and dashes"}
 	}
 	return params, nil
 }
@@ -112,7 +114,7 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 // sentBefore returns the message id an earlier attempt of this step of this
 // execution already published, or "". Reading the chain is best effort: when
 // it fails, sending twice beats not sending.
-func (h *Handler) sentBefore(ctx context.Context, p *taskrt.Payload, event string) string {
+func (h *Handler) sentBefore(ctx context.Context, p *contract.Payload, event string) string {
 	if h.Audit == nil || p.CaseID() == "" || p.Execution.ID == "" {
 		return ""
 	}
@@ -122,7 +124,7 @@ func (h *Handler) sentBefore(ctx context.Context, p *taskrt.Payload, event strin
 	}
 	for _, r := range recs {
 		if r.Event != "result" || r.Action != p.Action || r.Step != p.Step || r.ExecutionID != p.Execution.ID ||
-			(r.Status != taskrt.StatusOK && r.Status != taskrt.StatusDryRun) {
+			(r.Status != contract.StatusOK && r.Status != contract.StatusDryRun) {
 			continue
 		}
 		var d struct {

@@ -12,8 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type apiErr struct{ code string }
@@ -39,18 +40,18 @@ func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 }
 
 type fakeAudit struct {
-	records []taskrt.Record
+	records []audit.Record
 	err     error
 }
 
 var _ auditReader = (*fakeAudit)(nil)
 
-func (f *fakeAudit) Read(context.Context, string) ([]taskrt.Record, error) { return f.records, f.err }
+func (f *fakeAudit) Read(context.Context, string) ([]audit.Record, error) { return f.records, f.err }
 
 const execArn = "arn:aws:states:us-east-1:111122223333:execution:irflow-crypto-mining:run-1"
 
-func casePayload(with string, dryRun bool) *taskrt.Payload {
-	return &taskrt.Payload{Action: "notify", Step: "page", With: json.RawMessage(with), Execution: taskrt.Execution{ID: execArn},
+func casePayload(with string, dryRun bool) *contract.Payload {
+	return &contract.Payload{Action: "notify", Step: "page", With: json.RawMessage(with), Execution: contract.Execution{ID: execArn},
 		Incident: &incident.Incident{CaseID: "case-1", Source: "guardduty", TaskArn: "arn:task", LaunchType: "FARGATE", DryRun: dryRun,
 			RequestedBy: "aws.guardduty", Reason: "GuardDuty Impact:Runtime/CryptoMinerExecuted",
 			Finding: &incident.Finding{ID: "f1", Type: "Impact:Runtime/CryptoMinerExecuted", Severity: 8, Title: "Miner"}},
@@ -120,14 +121,14 @@ func TestNotifyDryRunStillSends(t *testing.T) {
 
 func TestNotifyEvents(t *testing.T) {
 	stepFailed := casePayload(`{"event":"step-failed"}`, false)
-	stepFailed.Failure = &taskrt.Failure{Step: "isolate", Action: "isolate-network", Summary: "isolate-network failed",
-		Error: &taskrt.StateError{Error: "PreconditionFailedError", Cause: `{"errorMessage":"precondition failed: no quarantine group","errorType":"PreconditionFailedError"}`}}
-	stepFailed.Errors = map[string]taskrt.StateError{"memory": {Error: "States.Timeout", Cause: "timed out"}}
+	stepFailed.Failure = &contract.Failure{Step: "isolate", Action: "isolate-network", Summary: "isolate-network failed",
+		Error: &contract.StateError{Error: "PreconditionFailedError", Cause: `{"errorMessage":"precondition failed: no quarantine group","errorType":"PreconditionFailedError"}`}}
+	stepFailed.Errors = map[string]contract.StateError{"memory": {Error: "States.Timeout", Cause: "timed out"}}
 	unsupported := casePayload(`{"event":"unsupported-launch-type"}`, false)
 	unsupported.Target.LaunchType = "EXTERNAL"
 	tests := []struct {
 		name    string
-		p       *taskrt.Payload
+		p       *contract.Payload
 		subject string
 		want    []string
 	}{
@@ -164,8 +165,8 @@ func TestNotifyResolveFailed(t *testing.T) {
 	}
 	for _, input := range []string{string(gd), `"not even an object"`, `{"taskArn":"arn:evil\n\u0007","dryRun":true}`} {
 		h, f := handler()
-		p := &taskrt.Payload{Action: "notify", With: json.RawMessage(`{"event":"resolve-failed"}`), Input: json.RawMessage(input),
-			Execution: taskrt.Execution{ID: execArn}, Error: &taskrt.StateError{Error: "States.TaskFailed", Cause: "boom"}}
+		p := &contract.Payload{Action: "notify", With: json.RawMessage(`{"event":"resolve-failed"}`), Input: json.RawMessage(input),
+			Execution: contract.Execution{ID: execArn}, Error: &contract.StateError{Error: "States.TaskFailed", Cause: "boom"}}
 		if _, err := h.Handle(context.Background(), p); err != nil {
 			t.Fatalf("input %.30s: %v", input, err)
 		}
@@ -193,10 +194,10 @@ func TestNotifyResolveFailed(t *testing.T) {
 func TestNotifyFitsSNS(t *testing.T) {
 	h, f := handler()
 	p := casePayload(`{"event":"step-failed"}`, false)
-	p.Errors = map[string]taskrt.StateError{}
+	p.Errors = map[string]contract.StateError{}
 	for _, k := range strings.Split("abcdefghijklmnopqrstuvwxyz", "") {
 		for _, n := range []string{"1", "2", "3", "4"} {
-			p.Errors["step-"+k+n] = taskrt.StateError{Error: "States.TaskFailed", Cause: strings.Repeat("é", 30000)}
+			p.Errors["step-"+k+n] = contract.StateError{Error: "States.TaskFailed", Cause: strings.Repeat("é", 30000)}
 		}
 	}
 	if _, err := h.Handle(context.Background(), p); err != nil {
@@ -211,7 +212,7 @@ func TestNotifyFitsSNS(t *testing.T) {
 
 func TestNotifyOnce(t *testing.T) {
 	detail := `{"evidence":[],"outputs":{"event":"notification","messageId":"msg-0"}}`
-	prior := taskrt.Record{CaseID: "case-1", ExecutionID: execArn, Step: "page", Action: "notify", Event: "result", Status: "OK", Detail: detail}
+	prior := audit.Record{CaseID: "case-1", ExecutionID: execArn, Step: "page", Action: "notify", Event: "result", Status: "OK", Detail: detail}
 	otherExec := prior
 	otherExec.ExecutionID = "arn:other"
 	tests := []struct {
@@ -219,8 +220,8 @@ func TestNotifyOnce(t *testing.T) {
 		audit *fakeAudit
 		sends int
 	}{
-		{"sent before", &fakeAudit{records: []taskrt.Record{prior}}, 0},
-		{"another execution's", &fakeAudit{records: []taskrt.Record{otherExec}}, 1},
+		{"sent before", &fakeAudit{records: []audit.Record{prior}}, 0},
+		{"another execution's", &fakeAudit{records: []audit.Record{otherExec}}, 1},
 		{"audit unreadable", &fakeAudit{err: errors.New("boom")}, 1},
 	}
 	for _, tt := range tests {
@@ -259,7 +260,7 @@ func TestNotifyErrors(t *testing.T) {
 				tt.h(h, f)
 			}
 			_, err := h.Handle(context.Background(), casePayload(tt.with, false))
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Errorf("error %v (%s); want %s", err, got, tt.want)
 			}
 		})

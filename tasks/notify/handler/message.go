@@ -7,32 +7,31 @@ import (
 	"strings"
 
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // notice is what a notification says, readable and as JSON.
 type notice struct {
-	Event       string                       `json:"event"`
-	CaseID      string                       `json:"caseId,omitempty"`
-	Playbook    string                       `json:"playbook,omitempty"`
-	Execution   string                       `json:"execution,omitempty"`
-	Step        string                       `json:"step,omitempty"`
-	DryRun      bool                         `json:"dryRun"`
-	TaskArn     string                       `json:"taskArn,omitempty"`
-	LaunchType  string                       `json:"launchType,omitempty"`
-	NetworkMode string                       `json:"networkMode,omitempty"`
-	Service     string                       `json:"service,omitempty"`
-	InstanceID  string                       `json:"instanceId,omitempty"`
-	Source      string                       `json:"source,omitempty"`
-	Reason      string                       `json:"reason,omitempty"`
-	RequestedBy string                       `json:"requestedBy,omitempty"`
-	Finding     *finding                     `json:"finding,omitempty"`
-	Failure     *taskrt.Failure              `json:"failure,omitempty"`
-	Error       *taskrt.StateError           `json:"error,omitempty"`
-	Errors      map[string]taskrt.StateError `json:"errors,omitempty"`
-	ApprovalURL string                       `json:"approvalUrl,omitempty"`
-	Message     string                       `json:"message,omitempty"`
+	Event       string                         `json:"event"`
+	CaseID      string                         `json:"caseId,omitempty"`
+	Playbook    string                         `json:"playbook,omitempty"`
+	Execution   string                         `json:"execution,omitempty"`
+	Step        string                         `json:"step,omitempty"`
+	DryRun      bool                           `json:"dryRun"`
+	TaskArn     string                         `json:"taskArn,omitempty"`
+	LaunchType  string                         `json:"launchType,omitempty"`
+	NetworkMode string                         `json:"networkMode,omitempty"`
+	Service     string                         `json:"service,omitempty"`
+	InstanceID  string                         `json:"instanceId,omitempty"`
+	Source      string                         `json:"source,omitempty"`
+	Reason      string                         `json:"reason,omitempty"`
+	RequestedBy string                         `json:"requestedBy,omitempty"`
+	Finding     *finding                       `json:"finding,omitempty"`
+	Failure     *contract.Failure              `json:"failure,omitempty"`
+	Error       *contract.StateError           `json:"error,omitempty"`
+	Errors      map[string]contract.StateError `json:"errors,omitempty"`
+	ApprovalURL string                         `json:"approvalUrl,omitempty"`
+	Message     string                         `json:"message,omitempty"`
 }
 
 // finding is the part of the GuardDuty finding a responder needs first.
@@ -46,7 +45,7 @@ type finding struct {
 
 // build gathers the facts from whatever the payload has: the incident and
 // target, or for a resolve failure only the raw input and the error.
-func build(p *taskrt.Payload, params Params, approvalURL string) *notice {
+func build(p *contract.Payload, params Params, approvalURL string) *notice {
 	n := &notice{Event: params.Event, Step: p.Step, Execution: p.Execution.ID, Message: params.Message,
 		Failure: p.Failure, Error: p.Error, Errors: p.Errors}
 	if n.Event == "" {
@@ -214,7 +213,7 @@ func orNone(s string) string {
 	return s
 }
 
-func sortedErrorKeys(m map[string]taskrt.StateError) []string {
+func sortedErrorKeys(m map[string]contract.StateError) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -61,13 +62,13 @@ func sentMessages(t *testing.T, w *mototest.World) []sent {
 func TestNotifyAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	rt := &taskrt.Runtime{Action: "notify", Handle: New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	invoke := func(payload []byte) taskrt.Result {
+	invoke := func(payload []byte) contract.Result {
 		t.Helper()
 		out, err := rt.Invoke(context.Background(), payload)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res taskrt.Result
+		var res contract.Result
 		json.Unmarshal(out, &res)
 		return res
 	}
@@ -98,7 +99,7 @@ func TestNotifyAgainstMoto(t *testing.T) {
 
 			dry := invoke(w.Payload("notify", "tell-oncall", lt, mototest.Unique("dry"), true, nil, nil))
 			msgs = sentMessages(t, w)
-			if dry.Status != taskrt.StatusOK || !strings.HasPrefix(msgs[len(msgs)-1].Subject, "[DRY RUN] ") {
+			if dry.Status != contract.StatusOK || !strings.HasPrefix(msgs[len(msgs)-1].Subject, "[DRY RUN] ") {
 				t.Errorf("dry run: %+v, subject %q", dry, msgs[len(msgs)-1].Subject)
 			}
 			mototest.VerifyAudit(t, w, caseID, 4)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // render writes the readable summary followed by the JSON block, shrinking
@@ -34,20 +34,20 @@ func (n *notice) renderWith(causeLimit int) string {
 func (n *notice) clipped(causeLimit int) *notice {
 	c := *n
 	if c.Error != nil {
-		c.Error = &taskrt.StateError{Error: clean(c.Error.Error, 200), Cause: clipCause(c.Error.Cause, max(causeLimit, 200))}
+		c.Error = &contract.StateError{Error: clean(c.Error.Error, 200), Cause: clipCause(c.Error.Cause, max(causeLimit, 200))}
 	}
 	if c.Failure != nil {
 		f := *c.Failure
 		f.Summary = clean(f.Summary, max(causeLimit, 200))
 		if f.Error != nil {
-			f.Error = &taskrt.StateError{Error: clean(f.Error.Error, 200), Cause: clipCause(f.Error.Cause, max(causeLimit, 200))}
+			f.Error = &contract.StateError{Error: clean(f.Error.Error, 200), Cause: clipCause(f.Error.Cause, max(causeLimit, 200))}
 		}
 		c.Failure = &f
 	}
 	if len(c.Errors) > 0 {
-		c.Errors = map[string]taskrt.StateError{}
+		c.Errors = map[string]contract.StateError{}
 		for k, e := range n.Errors {
-			c.Errors[clean(k, 80)] = taskrt.StateError{Error: clean(e.Error, 200), Cause: clipCause(e.Cause, causeLimit)}
+			c.Errors[clean(k, 80)] = contract.StateError{Error: clean(e.Error, 200), Cause: clipCause(e.Cause, causeLimit)}
 		}
 	}
 	return &c

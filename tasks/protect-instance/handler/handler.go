@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ec2API reads and sets the instance's protection attributes.
@@ -79,23 +80,23 @@ var instanceID = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 // run carries one invocation's state.
 type run struct {
 	h    *Handler
-	p    *taskrt.Payload
+	p    *contract.Payload
 	inst string
 	dry  bool
 	undo []string
 }
 
 // Handle turns on each requested protection that is not on yet.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return nil, err
 	}
 	if p.Target == nil || p.Target.InstanceID == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): there is no instance to protect"}
+		return nil, &contract.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): there is no instance to protect"}
 	}
 	if !instanceID.MatchString(p.Target.InstanceID) {
-		return nil, &taskrt.InvalidInputError{Field: "target.instanceId", Reason: "not an EC2 instance id"}
+		return nil, &contract.InvalidInputError{Field: "target.instanceId", Reason: "not an EC2 instance id"}
 	}
 	r := &run{h: h, p: p, inst: p.Target.InstanceID, dry: p.DryRun()}
 	term, err := r.attribute(ctx, "disableApiTermination", on(params.TerminationProtection))
@@ -114,9 +115,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		return nil, err
 	}
-	res := taskrt.OK(r.summary("protected", term, stop, asg, drain))
+	res := contract.OK(r.summary("protected", term, stop, asg, drain))
 	if r.dry {
-		res = taskrt.DryRun(r.summary("would protect", term, stop, asg, drain))
+		res = contract.DryRun(r.summary("would protect", term, stop, asg, drain))
 	}
 	res.With("instanceId", r.inst).With("terminationProtection", term).With("stopProtection", stop).
 		With("asgProtection", asg).With("drain", drain).With("undo", nonNil(r.undo))
@@ -160,7 +161,7 @@ func (r *run) summary(verb string, term, stop, asg Setting, drain Drain) string 
 }
 
 // serviceWarning tells the responder that draining stops a service's task.
-func serviceWarning(p *taskrt.Payload, d Drain) string {
+func serviceWarning(p *contract.Payload, d Drain) string {
 	if !d.Requested || d.Status == "" || p.Target == nil {
 		return ""
 	}

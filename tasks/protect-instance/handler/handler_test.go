@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 const (
@@ -29,11 +29,11 @@ func newTest() (*Handler, fakes) {
 	return &Handler{EC2: f.ec2, ASG: f.asg, ECS: f.ecs}, f
 }
 
-func payload(dry bool, with string) *taskrt.Payload {
+func payload(dry bool, with string) *contract.Payload {
 	if with == "" {
 		with = "{}"
 	}
-	return &taskrt.Payload{Action: "protect-instance", Step: "protect", With: json.RawMessage(with),
+	return &contract.Payload{Action: "protect-instance", Step: "protect", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-2", DryRun: dry},
 		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, ContainerInstanceArn: ciArn, ClusterArn: cluster,
 			AutoScalingGroup: "ecs-asg", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"}}
@@ -127,7 +127,7 @@ func TestDryRunReadsOnly(t *testing.T) {
 	if len(f.ec2.modifies)+len(f.asg.sets)+len(f.ecs.updates) != 0 {
 		t.Errorf("dry run changed something")
 	}
-	if res.Status != taskrt.StatusDryRun || !strings.HasPrefix(res.Summary, "would protect "+inst+": termination protection") {
+	if res.Status != contract.StatusDryRun || !strings.HasPrefix(res.Summary, "would protect "+inst+": termination protection") {
 		t.Errorf("dry run %s %q", res.Status, res.Summary)
 	}
 	if term := res.Outputs["terminationProtection"].(Setting); !term.Changed || *term.Previous {
@@ -153,7 +153,7 @@ func TestErrors(t *testing.T) {
 	fargate.Target = &incident.Target{LaunchType: "FARGATE", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/x"}
 	tests := []struct {
 		name  string
-		p     *taskrt.Payload
+		p     *contract.Payload
 		setup func(f fakes)
 		want  string
 	}{
@@ -173,8 +173,8 @@ func TestErrors(t *testing.T) {
 				tt.setup(f)
 			}
 			_, err := h.Handle(context.Background(), tt.p)
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

@@ -12,21 +12,22 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/protect-instance/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func run(t *testing.T, w *mototest.World, caseID string, dry bool, with map[string]any, extra map[string]any) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, caseID string, dry bool, with map[string]any, extra map[string]any) (*contract.Result, error) {
 	t.Helper()
 	rt := &taskrt.Runtime{Action: "protect-instance", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
 	out, err := rt.Invoke(context.Background(), w.Payload("protect-instance", "protect", "EC2", caseID, dry, with, extra))
 	if err != nil {
 		return nil, err
 	}
-	var res taskrt.Result
+	var res contract.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, w, w.InstanceID); got != (state{ciStatus: "ACTIVE"}) || res.Status != taskrt.StatusDryRun {
+	if got := read(t, w, w.InstanceID); got != (state{ciStatus: "ACTIVE"}) || res.Status != contract.StatusDryRun {
 		t.Errorf("dry run %s left %+v; want nothing changed", res.Status, got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // attribute turns on an instance protection attribute (disableApiTermination
@@ -26,7 +26,7 @@ func (r *run) attribute(ctx context.Context, name string, requested bool) (Setti
 	out, err := r.h.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
 		InstanceId: aws.String(r.inst), Attribute: ec2types.InstanceAttributeName(name)})
 	if err != nil {
-		return s, taskrt.AWSError("ec2:DescribeInstanceAttribute "+name+" "+r.inst, err)
+		return s, contract.AWSError("ec2:DescribeInstanceAttribute "+name+" "+r.inst, err)
 	}
 	v := out.DisableApiTermination
 	if name == "disableApiStop" {
@@ -50,7 +50,7 @@ func (r *run) attribute(ctx context.Context, name string, requested bool) (Setti
 		in.DisableApiTermination = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
 	}
 	if _, err := r.h.EC2.ModifyInstanceAttribute(ctx, in); err != nil {
-		return s, taskrt.AWSError("ec2:ModifyInstanceAttribute "+name+" "+r.inst, err)
+		return s, contract.AWSError("ec2:ModifyInstanceAttribute "+name+" "+r.inst, err)
 	}
 	r.undo = append(r.undo, fmt.Sprintf("aws ec2 modify-instance-attribute --instance-id %s %s", r.inst, flag))
 	return s, nil
@@ -67,7 +67,7 @@ func (r *run) scaleIn(ctx context.Context, requested bool) (Setting, error) {
 	}
 	out, err := r.h.ASG.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{r.inst}})
 	if err != nil {
-		return s, taskrt.AWSError("autoscaling:DescribeAutoScalingInstances "+r.inst, err)
+		return s, contract.AWSError("autoscaling:DescribeAutoScalingInstances "+r.inst, err)
 	}
 	if len(out.AutoScalingInstances) == 0 {
 		s.Note = "the instance is in no Auto Scaling group: nothing to protect from scale-in"
@@ -92,7 +92,7 @@ func (r *run) scaleIn(ctx context.Context, requested bool) (Setting, error) {
 	}
 	if _, err := r.h.ASG.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{
 		AutoScalingGroupName: aws.String(s.AutoScalingGroup), InstanceIds: []string{r.inst}, ProtectedFromScaleIn: aws.Bool(true)}); err != nil {
-		return s, taskrt.AWSError("autoscaling:SetInstanceProtection "+s.AutoScalingGroup, err)
+		return s, contract.AWSError("autoscaling:SetInstanceProtection "+s.AutoScalingGroup, err)
 	}
 	r.undo = append(r.undo, fmt.Sprintf("aws autoscaling set-instance-protection --auto-scaling-group-name %s --instance-ids %s --no-protected-from-scale-in",
 		s.AutoScalingGroup, r.inst))
@@ -122,14 +122,14 @@ func (r *run) drain(ctx context.Context, requested bool) (Drain, error) {
 	out, err := r.h.ECS.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
 		Cluster: aws.String(cluster), ContainerInstances: []string{arn}, Status: ecstypes.ContainerInstanceStatusDraining})
 	if err != nil {
-		return d, taskrt.AWSError("ecs:UpdateContainerInstancesState "+arn, err)
+		return d, contract.AWSError("ecs:UpdateContainerInstancesState "+arn, err)
 	}
 	for _, f := range out.Failures {
 		reason := aws.ToString(f.Reason)
 		if strings.EqualFold(reason, "MISSING") {
-			return d, &taskrt.TargetNotFoundError{Resource: arn, Reason: "container instance is not registered in " + cluster}
+			return d, &contract.TargetNotFoundError{Resource: arn, Reason: "container instance is not registered in " + cluster}
 		}
-		return d, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("ecs:UpdateContainerInstancesState %s: %s %s", arn, reason, aws.ToString(f.Detail))}
+		return d, &contract.PreconditionFailedError{Reason: fmt.Sprintf("ecs:UpdateContainerInstancesState %s: %s %s", arn, reason, aws.ToString(f.Detail))}
 	}
 	d.Status = string(ecstypes.ContainerInstanceStatusDraining)
 	for _, ci := range out.ContainerInstances {

@@ -10,8 +10,9 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeDB struct {
@@ -64,12 +65,12 @@ func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 
 type fakeAudit struct {
 	mu      sync.Mutex
-	records []taskrt.Record
+	records []audit.Record
 }
 
-var _ taskrt.Auditor = (*fakeAudit)(nil)
+var _ audit.Auditor = (*fakeAudit)(nil)
 
-func (f *fakeAudit) Append(_ context.Context, r taskrt.Record) (taskrt.Record, error) {
+func (f *fakeAudit) Append(_ context.Context, r audit.Record) (audit.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r.Seq = int64(len(f.records) + 1)
@@ -92,17 +93,17 @@ const (
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // payload is a gate's payload as the generated state sends it.
-func payload(mode string, with map[string]any) *taskrt.Payload {
+func payload(mode string, with map[string]any) *contract.Payload {
 	if with == nil {
 		with = map[string]any{"prompt": "Isolate and stop the task?", "approvers": []string{icRole},
 			"timeoutSeconds": 1800, "onTimeout": "reject", "allowSelfApproval": false}
 	}
 	w, _ := json.Marshal(with)
-	p := &taskrt.Payload{Action: "request-approval", Step: "approve-containment", Mode: mode, With: w,
+	p := &contract.Payload{Action: "request-approval", Step: "approve-containment", Mode: mode, With: w,
 		Incident: &incident.Incident{CaseID: "case-7", Source: "manual", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef",
 			Reason: "miner seen in flow logs", RequestedBy: requester, Account: "123456789012", Region: "us-east-1", Partition: "aws"},
 		Target:    &incident.Target{LaunchType: "FARGATE"},
-		Execution: taskrt.Execution{ID: execID, Name: "case-7"},
+		Execution: contract.Execution{ID: execID, Name: "case-7"},
 	}
 	if mode == ModeRequest {
 		p.TaskToken = token

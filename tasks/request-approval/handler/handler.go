@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // dynamoAPI is the part of DynamoDB the approvals table needs.
@@ -34,7 +36,7 @@ type Handler struct {
 	DB  dynamoAPI
 	SNS snsAPI
 	// Audit is the case's audit chain; nil skips the approval records.
-	Audit taskrt.Auditor
+	Audit audit.Auditor
 	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
 	Table string
 	// TopicArn receives approval requests (IRFLOW_TOPIC_ARN); "" sends none.
@@ -77,13 +79,13 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle runs the gate's request or timeout call.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
 	}
 	if h.Table == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no approvals table configured (IRFLOW_APPROVALS_TABLE)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no approvals table configured (IRFLOW_APPROVALS_TABLE)"}
 	}
 	switch p.Mode {
 	case ModeRequest:
@@ -91,31 +93,31 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	case ModeTimeout:
 		return h.timeout(ctx, p, params)
 	}
-	return nil, &taskrt.InvalidInputError{Field: "mode", Reason: `must be "request" or "timeout", not "` + p.Mode + `"`}
+	return nil, &contract.InvalidInputError{Field: "mode", Reason: `must be "request" or "timeout", not "` + p.Mode + `"`}
 }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
 	}
 	switch {
 	case p.Step == "":
-		return params, &taskrt.InvalidInputError{Field: "step", Reason: "an approval gate is a playbook step and needs its id"}
+		return params, &contract.InvalidInputError{Field: "step", Reason: "an approval gate is a playbook step and needs its id"}
 	case p.Incident == nil:
-		return params, &taskrt.InvalidInputError{Field: "incident", Reason: "required"}
+		return params, &contract.InvalidInputError{Field: "incident", Reason: "required"}
 	case strings.TrimSpace(params.Prompt) == "":
-		return params, &taskrt.InvalidInputError{Field: "with.prompt", Reason: "required"}
+		return params, &contract.InvalidInputError{Field: "with.prompt", Reason: "required"}
 	case params.TimeoutSeconds < 1:
-		return params, &taskrt.InvalidInputError{Field: "with.timeoutSeconds", Reason: "must be a positive number of seconds"}
+		return params, &contract.InvalidInputError{Field: "with.timeoutSeconds", Reason: "must be a positive number of seconds"}
 	case params.OnTimeout != approval.DecisionApprove && params.OnTimeout != approval.DecisionReject:
-		return params, &taskrt.InvalidInputError{Field: "with.onTimeout", Reason: `must be "approve" or "reject"`}
+		return params, &contract.InvalidInputError{Field: "with.onTimeout", Reason: `must be "approve" or "reject"`}
 	}
 	return params, nil
 }
 
 // audit appends one approval record to the case's chain.
-func (h *Handler) audit(ctx context.Context, p *taskrt.Payload, event, status, summary string, detail any) error {
+func (h *Handler) audit(ctx context.Context, p *contract.Payload, event, status, summary string, detail any) error {
 	if h.Audit == nil {
 		return nil
 	}
@@ -123,7 +125,7 @@ func (h *Handler) audit(ctx context.Context, p *taskrt.Payload, event, status, s
 	if err != nil {
 		return err
 	}
-	_, err = h.Audit.Append(ctx, taskrt.Record{CaseID: p.CaseID(), ExecutionID: p.Execution.ID, Step: p.Step,
+	_, err = h.Audit.Append(ctx, audit.Record{CaseID: p.CaseID(), ExecutionID: p.Execution.ID, Step: p.Step,
 		Action: p.Action, Event: event, Status: status, Summary: summary, Detail: string(d)})
 	return err
 }
@@ -138,7 +140,7 @@ func (h *Handler) now() time.Time {
 func (h *Handler) get(ctx context.Context, id string) (*approval.Approval, error) {
 	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return nil, taskrt.AWSError("dynamodb:GetItem approvals", err)
+		return nil, contract.AWSError("dynamodb:GetItem approvals", err)
 	}
 	if len(out.Item) == 0 {
 		return nil, nil

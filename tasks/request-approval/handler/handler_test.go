@@ -11,7 +11,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 func TestRequest(t *testing.T) {
@@ -38,7 +38,7 @@ func TestRequest(t *testing.T) {
 		len(stored.Approvers) != 1 || stored.Approvers[0] != icRole || stored.AllowSelfApproval {
 		t.Errorf("stored %+v", stored)
 	}
-	if res.Outputs["approvalId"] != id || res.Outputs["notified"] != true || res.Status != taskrt.StatusOK {
+	if res.Outputs["approvalId"] != id || res.Outputs["notified"] != true || res.Status != contract.StatusOK {
 		t.Errorf("result %+v", res)
 	}
 	if len(s.sent) != 1 {
@@ -85,7 +85,7 @@ func TestRequestApprovers(t *testing.T) {
 			h.DefaultApprovers = tt.defaults
 			_, err := h.Handle(context.Background(), payload(ModeRequest, map[string]any{"prompt": "go?", "approvers": tt.approvers,
 				"timeoutSeconds": 600, "onTimeout": "reject"}))
-			var pf *taskrt.PreconditionFailedError
+			var pf *contract.PreconditionFailedError
 			if tt.fails {
 				if !errors.As(err, &pf) || len(db.puts) != 0 {
 					t.Fatalf("error %v (%d puts); want PreconditionFailedError and nothing stored", err, len(db.puts))
@@ -140,7 +140,7 @@ func TestRequestAfterDecision(t *testing.T) {
 	}
 	s := &fakeSNS{}
 	_, err := newHandler(db, s, &fakeAudit{}).Handle(context.Background(), payload(ModeRequest, nil))
-	var pf *taskrt.PreconditionFailedError
+	var pf *contract.PreconditionFailedError
 	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "alice") || len(s.sent) != 0 {
 		t.Errorf("error %v, %d messages; want PreconditionFailedError naming the decision and no message", err, len(s.sent))
 	}
@@ -158,21 +158,21 @@ func TestRequestInvalid(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		p     *taskrt.Payload
+		p     *contract.Payload
 		field string
 	}{
 		{"no prompt", payload(ModeRequest, with("prompt", "")), "with.prompt"},
 		{"bad onTimeout", payload(ModeRequest, with("onTimeout", "ignore")), "with.onTimeout"},
 		{"no timeout", payload(ModeRequest, with("timeoutSeconds", 0)), "with.timeoutSeconds"},
 		{"unknown parameter", payload(ModeRequest, with("approver", "x")), "with.approver"},
-		{"no token", func() *taskrt.Payload { p := payload(ModeRequest, ok); p.TaskToken = ""; return p }(), "taskToken"},
+		{"no token", func() *contract.Payload { p := payload(ModeRequest, ok); p.TaskToken = ""; return p }(), "taskToken"},
 		{"no mode", payload("", ok), "mode"},
-		{"no step", func() *taskrt.Payload { p := payload(ModeRequest, ok); p.Step = ""; return p }(), "step"},
+		{"no step", func() *contract.Payload { p := payload(ModeRequest, ok); p.Step = ""; return p }(), "step"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := newHandler(&fakeDB{}, &fakeSNS{}, &fakeAudit{}).Handle(context.Background(), tt.p)
-			var ii *taskrt.InvalidInputError
+			var ii *contract.InvalidInputError
 			if !errors.As(err, &ii) || ii.Field != tt.field {
 				t.Errorf("error %v; want InvalidInputError on %s", err, tt.field)
 			}

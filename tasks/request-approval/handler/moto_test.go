@@ -14,9 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -103,7 +105,7 @@ func TestRequestMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := taskrt.Verify(records); err != nil {
+	if err := audit.Verify(records); err != nil {
 		t.Fatal(err)
 	}
 	var events []string
@@ -137,7 +139,7 @@ func TestTimeoutMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res taskrt.Result
+		var res contract.Result
 		if err := json.Unmarshal(raw, &res); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +154,7 @@ func TestTimeoutMoto(t *testing.T) {
 		t.Errorf("stored %+v", a)
 	}
 	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(ctx, caseID)
-	if err := taskrt.Verify(records); err != nil {
+	if err := audit.Verify(records); err != nil {
 		t.Fatal(err)
 	}
 	n := 0

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // maxSubject is SNS's limit on a subject line.
@@ -18,7 +18,7 @@ const maxSubject = 100
 
 // notify tells the approvers how to decide. It reports whether a message
 // was sent (no topic configured: none).
-func (h *Handler) notify(ctx context.Context, p *taskrt.Payload, a *approval.Approval) (bool, error) {
+func (h *Handler) notify(ctx context.Context, p *contract.Payload, a *approval.Approval) (bool, error) {
 	if h.TopicArn == "" {
 		return false, nil
 	}
@@ -28,7 +28,7 @@ func (h *Handler) notify(ctx context.Context, p *taskrt.Payload, a *approval.App
 		Message:  aws.String(Message(a, p.Incident.Reason, h.ApprovalURL)),
 	})
 	if err != nil {
-		return false, taskrt.AWSError("sns:Publish approval request", err)
+		return false, contract.AWSError("sns:Publish approval request", err)
 	}
 	return true, nil
 }

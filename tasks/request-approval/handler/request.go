@@ -11,19 +11,19 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // request opens the gate: store the pending approval with its token, audit,
 // and tell the approvers. The task's result is not the gate's output (that
 // comes from approval-api's SendTaskSuccess), but the runtime audits it.
-func (h *Handler) request(ctx context.Context, p *taskrt.Payload, params Params) (*taskrt.Result, error) {
+func (h *Handler) request(ctx context.Context, p *contract.Payload, params Params) (*contract.Result, error) {
 	if p.TaskToken == "" {
-		return nil, &taskrt.InvalidInputError{Field: "taskToken", Reason: "a gate in mode request needs $$.Task.Token"}
+		return nil, &contract.InvalidInputError{Field: "taskToken", Reason: "a gate in mode request needs $$.Task.Token"}
 	}
 	approvers, ignored, defaulted := h.approvers(params)
 	if len(approvers) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 			"gate %q has no approver: name IAM user or role ARNs in the playbook's approval.approvers or in IRFLOW_DEFAULT_APPROVERS (ignored: %v)",
 			p.Step, ignored)}
 	}
@@ -62,7 +62,7 @@ func (h *Handler) request(ctx context.Context, p *taskrt.Payload, params Params)
 	if err != nil {
 		return nil, err
 	}
-	return taskrt.OK(summary).
+	return contract.OK(summary).
 		With("approvalId", stored.ID).
 		With("expiresAt", stored.ExpiresAt.Format(time.RFC3339)).
 		With("approvers", stored.Approvers).
@@ -106,7 +106,7 @@ func (h *Handler) store(ctx context.Context, a *approval.Approval) (*approval.Ap
 		return a, nil
 	}
 	if !conditionFailed(err) {
-		return nil, taskrt.AWSError("dynamodb:PutItem approvals", err)
+		return nil, contract.AWSError("dynamodb:PutItem approvals", err)
 	}
 	out, err := h.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(h.Table),
@@ -124,19 +124,19 @@ func (h *Handler) store(ctx context.Context, a *approval.Approval) (*approval.Ap
 		return approval.FromItem(out.Attributes)
 	}
 	if !conditionFailed(err) {
-		return nil, taskrt.AWSError("dynamodb:UpdateItem approvals", err)
+		return nil, contract.AWSError("dynamodb:UpdateItem approvals", err)
 	}
 	prev, err := h.get(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
 	if prev == nil {
-		return nil, &taskrt.RetryableError{Op: "approval " + a.ID, Err: fmt.Errorf("the record vanished while the gate was re-requested")}
+		return nil, &contract.RetryableError{Op: "approval " + a.ID, Err: fmt.Errorf("the record vanished while the gate was re-requested")}
 	}
 	// The gate asks again after a decision was recorded: its old token is
 	// dead, so the decision cannot reach this attempt. Fail rather than let
 	// the gate wait for a timeout whose onTimeout might contradict it.
-	return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+	return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 		"approval %s was already decided (%s by %s at %s) and is not reopened; the gate's request was retried after the decision",
 		a.ID, prev.Status, prev.DecidedBy, prev.DecidedAt)}
 }

@@ -10,14 +10,14 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // timeout records that nobody answered the gate in time. The state machine
 // already routes by onTimeout; this marks the approval TIMED_OUT (so a late
 // decision is refused), audits which way onTimeout decided, and returns a
 // result shaped like a decision so later states and the report read alike.
-func (h *Handler) timeout(ctx context.Context, p *taskrt.Payload, params Params) (*taskrt.Result, error) {
+func (h *Handler) timeout(ctx context.Context, p *contract.Payload, params Params) (*contract.Result, error) {
 	id := approval.ID(p.Execution.ID, p.Step)
 	now := h.now()
 	after := time.Duration(params.TimeoutSeconds) * time.Second
@@ -47,7 +47,7 @@ func (h *Handler) timeout(ctx context.Context, p *taskrt.Payload, params Params)
 	if err := h.audit(ctx, p, "approval-timeout", approval.StatusTimedOut, summary, detail); err != nil {
 		return nil, err
 	}
-	return taskrt.OK(summary).
+	return contract.OK(summary).
 		With("approved", approved).
 		With("approver", approval.TimeoutApprover).
 		With("reason", reason).
@@ -78,7 +78,7 @@ func (h *Handler) markTimedOut(ctx context.Context, id, onTimeout, reason string
 		return &approval.Approval{ID: id, Status: approval.StatusPending}, nil
 	}
 	if !conditionFailed(err) {
-		return nil, taskrt.AWSError("dynamodb:UpdateItem approvals", err)
+		return nil, contract.AWSError("dynamodb:UpdateItem approvals", err)
 	}
 	return h.get(ctx, id)
 }

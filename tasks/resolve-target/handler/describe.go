@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // describe builds the target: the task, its task definition, its ENIs and,
@@ -44,7 +44,7 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incide
 	}
 	def, err := h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
 	if err != nil {
-		return nil, taskrt.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, err)
+		return nil, contract.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, err)
 	}
 	applyDefinition(t, task, def.TaskDefinition)
 	if t.ENIs, err = h.taskENIs(ctx, task); err != nil {
@@ -65,7 +65,7 @@ func (h *Handler) task(ctx context.Context, inc *incident.Incident) (ecstypes.Ta
 		Include: []ecstypes.TaskField{ecstypes.TaskFieldTags},
 	})
 	if err != nil {
-		return ecstypes.Task{}, taskrt.AWSError("ecs:DescribeTasks "+inc.TaskArn, err)
+		return ecstypes.Task{}, contract.AWSError("ecs:DescribeTasks "+inc.TaskArn, err)
 	}
 	for _, task := range out.Tasks {
 		if aws.ToString(task.TaskArn) == inc.TaskArn {
@@ -76,7 +76,7 @@ func (h *Handler) task(ctx context.Context, inc *incident.Incident) (ecstypes.Ta
 	for _, f := range out.Failures {
 		reason = fmt.Sprintf("ECS reports %s", aws.ToString(f.Reason))
 	}
-	return ecstypes.Task{}, &taskrt.TargetNotFoundError{Resource: inc.TaskArn, Reason: reason}
+	return ecstypes.Task{}, &contract.TargetNotFoundError{Resource: inc.TaskArn, Reason: reason}
 }
 
 // launchType is the task's launch type; tasks placed by a capacity provider
@@ -191,7 +191,7 @@ func (h *Handler) taskENIs(ctx context.Context, task ecstypes.Task) ([]incident.
 		Filters: []ec2types.Filter{{Name: aws.String("network-interface-id"), Values: ids}},
 	})
 	if err != nil {
-		return nil, taskrt.AWSError("ec2:DescribeNetworkInterfaces "+strings.Join(ids, ","), err)
+		return nil, contract.AWSError("ec2:DescribeNetworkInterfaces "+strings.Join(ids, ","), err)
 	}
 	byID := map[string]ec2types.NetworkInterface{}
 	for _, ni := range out.NetworkInterfaces {
@@ -229,15 +229,15 @@ func (h *Handler) instance(ctx context.Context, t *incident.Target) error {
 		Cluster: aws.String(t.ClusterArn), ContainerInstances: []string{t.ContainerInstanceArn},
 	})
 	if err != nil {
-		return taskrt.AWSError("ecs:DescribeContainerInstances "+t.ContainerInstanceArn, err)
+		return contract.AWSError("ecs:DescribeContainerInstances "+t.ContainerInstanceArn, err)
 	}
 	if len(ci.ContainerInstances) == 0 || aws.ToString(ci.ContainerInstances[0].Ec2InstanceId) == "" {
-		return &taskrt.TargetNotFoundError{Resource: t.ContainerInstanceArn, Reason: "ECS does not know the container instance or its EC2 instance"}
+		return &contract.TargetNotFoundError{Resource: t.ContainerInstanceArn, Reason: "ECS does not know the container instance or its EC2 instance"}
 	}
 	t.InstanceID = aws.ToString(ci.ContainerInstances[0].Ec2InstanceId)
 	out, err := h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{t.InstanceID}})
 	if err != nil {
-		return taskrt.AWSError("ec2:DescribeInstances "+t.InstanceID, err)
+		return contract.AWSError("ec2:DescribeInstances "+t.InstanceID, err)
 	}
 	var inst *ec2types.Instance
 	for _, r := range out.Reservations {
@@ -248,7 +248,7 @@ func (h *Handler) instance(ctx context.Context, t *incident.Target) error {
 		}
 	}
 	if inst == nil {
-		return &taskrt.TargetNotFoundError{Resource: t.InstanceID, Reason: "EC2 does not know the container instance's instance"}
+		return &contract.TargetNotFoundError{Resource: t.InstanceID, Reason: "EC2 does not know the container instance's instance"}
 	}
 	t.VpcID = aws.ToString(inst.VpcId)
 	for _, bdm := range inst.BlockDeviceMappings {
@@ -266,7 +266,7 @@ func (h *Handler) instance(ctx context.Context, t *incident.Target) error {
 	}
 	asg, err := h.ASG.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{t.InstanceID}})
 	if err != nil {
-		return taskrt.AWSError("autoscaling:DescribeAutoScalingInstances "+t.InstanceID, err)
+		return contract.AWSError("autoscaling:DescribeAutoScalingInstances "+t.InstanceID, err)
 	}
 	for _, a := range asg.AutoScalingInstances {
 		t.AutoScalingGroup = aws.ToString(a.AutoScalingGroupName)

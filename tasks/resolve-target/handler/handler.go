@@ -13,8 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // dynamoAPI is the part of DynamoDB the dedupe lock uses.
@@ -78,13 +79,13 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle normalizes the input, takes the lock and describes the target.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
 	}
 	if h.IncidentsTable == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "no incidents table configured (IRFLOW_INCIDENTS_TABLE)"}
+		return nil, &contract.PreconditionFailedError{Reason: "no incidents table configured (IRFLOW_INCIDENTS_TABLE)"}
 	}
 	exec, err := execution(p.Execution)
 	if err != nil {
@@ -97,9 +98,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if err != nil {
 		var fe *incident.FieldError
 		if errors.As(err, &fe) {
-			return nil, &taskrt.InvalidInputError{Field: fe.Field, Reason: fe.Message}
+			return nil, &contract.InvalidInputError{Field: fe.Field, Reason: fe.Message}
 		}
-		return nil, &taskrt.InvalidInputError{Field: "input", Reason: err.Error()}
+		return nil, &contract.InvalidInputError{Field: "input", Reason: err.Error()}
 	}
 	l := &lock{DB: h.DB, Table: h.IncidentsTable, Now: h.now}
 	retaken, err := l.acquire(ctx, inc, p.Execution.ID, time.Duration(params.LockTTLMinutes)*time.Minute)
@@ -117,7 +118,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	if inc.LaunchType == "" {
 		inc.LaunchType = target.LaunchType
 	}
-	return taskrt.OK(summary(inc, target, retaken)).With("incident", inc).With("target", target), nil
+	return contract.OK(summary(inc, target, retaken)).With("incident", inc).With("target", target), nil
 }
 
 func (h *Handler) now() time.Time {
@@ -127,7 +128,7 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
-func decodeParams(p *taskrt.Payload) (Params, error) {
+func decodeParams(p *contract.Payload) (Params, error) {
 	params := Params{LockTTLMinutes: DefaultLockTTLMinutes}
 	if err := p.DecodeWith(&params); err != nil {
 		return params, err
@@ -136,7 +137,7 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 		params.LockTTLMinutes = DefaultLockTTLMinutes
 	}
 	if params.LockTTLMinutes < 5 || params.LockTTLMinutes > 10080 {
-		return params, &taskrt.InvalidInputError{Field: "with.lockTtlMinutes", Reason: fmt.Sprintf("%d is not between 5 and 10080", params.LockTTLMinutes)}
+		return params, &contract.InvalidInputError{Field: "with.lockTtlMinutes", Reason: fmt.Sprintf("%d is not between 5 and 10080", params.LockTTLMinutes)}
 	}
 	return params, nil
 }
@@ -144,14 +145,14 @@ func decodeParams(p *taskrt.Payload) (Params, error) {
 // execution converts $$.Execution for incident.Normalize. StartTime comes
 // from Step Functions, so a retry of the state sees the same value and
 // derives the same case id.
-func execution(e taskrt.Execution) (incident.Execution, error) {
+func execution(e contract.Execution) (incident.Execution, error) {
 	out := incident.Execution{ID: e.ID, Name: e.Name}
 	if e.StartTime == "" {
 		return out, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, e.StartTime)
 	if err != nil {
-		return out, &taskrt.InvalidInputError{Field: "execution.StartTime", Reason: "is not an RFC 3339 time: " + err.Error()}
+		return out, &contract.InvalidInputError{Field: "execution.StartTime", Reason: "is not an RFC 3339 time: " + err.Error()}
 	}
 	out.StartTime = t
 	return out, nil

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type apiErr struct{ code string }
@@ -30,12 +30,12 @@ func consoleInput(taskArn string, dryRun bool) string {
 	return fmt.Sprintf(`{"taskArn":%q,"reason":"suspicious","requestedBy":"arn:aws:iam::111122223333:role/Analyst","dryRun":%v}`, taskArn, dryRun)
 }
 
-func payloadFor(input, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "resolve-target", With: json.RawMessage(with), Input: json.RawMessage(input),
-		Execution: taskrt.Execution{ID: "arn:aws:states:us-east-1:111122223333:execution:irflow-x:run-1", Name: "run-1", StartTime: "2026-11-20T14:02:12.5Z"}}
+func payloadFor(input, with string) *contract.Payload {
+	return &contract.Payload{Action: "resolve-target", With: json.RawMessage(with), Input: json.RawMessage(input),
+		Execution: contract.Execution{ID: "arn:aws:states:us-east-1:111122223333:execution:irflow-x:run-1", Name: "run-1", StartTime: "2026-11-20T14:02:12.5Z"}}
 }
 
-func outputs(t *testing.T, r *taskrt.Result) (*incident.Incident, *incident.Target) {
+func outputs(t *testing.T, r *contract.Result) (*incident.Incident, *incident.Target) {
 	t.Helper()
 	inc, ok := r.Outputs["incident"].(*incident.Incident)
 	if !ok {
@@ -200,14 +200,14 @@ func TestResolveErrors(t *testing.T) {
 				with = `{}`
 			}
 			_, err := h.Handle(context.Background(), payloadFor(tt.input, with))
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Fatalf("error %v (%s); want %s", err, got, tt.want)
 			}
-			var ii *taskrt.InvalidInputError
+			var ii *contract.InvalidInputError
 			if tt.field != "" && (!errors.As(err, &ii) || ii.Field != tt.field) {
 				t.Errorf("error %v; want field %s", err, tt.field)
 			}
-			var dup *taskrt.DuplicateIncidentError
+			var dup *contract.DuplicateIncidentError
 			if errors.As(err, &dup) && (dup.ExistingCase != "case-7" || dup.Execution != "exec-7" || dup.TaskArn != fargateArn) {
 				t.Errorf("duplicate error = %+v; want it to name the holder", dup)
 			}

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // Conditions of the dedupe lock. A lock is free when nobody holds it, when
@@ -70,7 +70,7 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 			return out != nil && attr(out.Attributes, "executionId") == execID, nil
 		}
 		if !conditionFailed(err) {
-			return false, taskrt.AWSError("dynamodb:PutItem incidents lock", err)
+			return false, contract.AWSError("dynamodb:PutItem incidents lock", err)
 		}
 		holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(l.Table),
@@ -78,15 +78,15 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 			ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
-			return false, taskrt.AWSError("dynamodb:GetItem incidents lock", err)
+			return false, contract.AWSError("dynamodb:GetItem incidents lock", err)
 		}
 		if len(holder.Item) > 0 {
-			return false, &taskrt.DuplicateIncidentError{TaskArn: inc.TaskArn,
+			return false, &contract.DuplicateIncidentError{TaskArn: inc.TaskArn,
 				ExistingCase: attr(holder.Item, "caseId"), Execution: attr(holder.Item, "executionId")}
 		}
 		// Released between our put and our read: try again.
 	}
-	return false, &taskrt.RetryableError{Op: "dedupe lock " + inc.TaskArn, Err: errors.New("the lock changed hands during every attempt")}
+	return false, &contract.RetryableError{Op: "dedupe lock " + inc.TaskArn, Err: errors.New("the lock changed hands during every attempt")}
 }
 
 // release gives the lock back by marking it expired, which frees it for the
@@ -110,7 +110,7 @@ func (l *lock) release(ctx context.Context, inc *incident.Incident, execID strin
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
 	})
 	if err != nil && !conditionFailed(err) {
-		return taskrt.AWSError("dynamodb:PutItem incidents lock release", err)
+		return contract.AWSError("dynamodb:PutItem incidents lock release", err)
 	}
 	return nil
 }

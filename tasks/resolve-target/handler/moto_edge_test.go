@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // TestDryRunLockYieldsToRealResponse: a rehearsal holds the lock against
@@ -24,7 +24,7 @@ func TestDryRunLockYieldsToRealResponse(t *testing.T) {
 	if !r.Outputs.Incident.DryRun || !strings.Contains(r.Summary, "dry run") {
 		t.Errorf("dry run result = %+v", r)
 	}
-	var dup *taskrt.DuplicateIncidentError
+	var dup *contract.DuplicateIncidentError
 	if _, err := invoke(t, rt, resolvePayload(t, w, w.FargateTaskArn, mototest.Unique("dry2"), true)); !errors.As(err, &dup) {
 		t.Errorf("second rehearsal: %v; want DuplicateIncidentError", err)
 	}
@@ -48,7 +48,7 @@ func TestMissingTaskReleasesLock(t *testing.T) {
 	gone := fmt.Sprintf("arn:aws:ecs:us-east-1:%s:task/%s/0123456789abcdef0123456789abcdef", w.Account, w.ClusterName)
 	for i := 0; i < 2; i++ {
 		_, err := invoke(t, rt, resolvePayload(t, w, gone, mototest.Unique("gone"), false))
-		var nf *taskrt.TargetNotFoundError
+		var nf *contract.TargetNotFoundError
 		if !errors.As(err, &nf) {
 			t.Fatalf("run %d: %v; want TargetNotFoundError (not a duplicate)", i+1, err)
 		}
@@ -62,7 +62,7 @@ func TestInvalidInputAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	payload := []byte(`{"action":"resolve-target","step":"","with":{},"input":{"taskArn":"arn:aws:ec2:us-east-1:123456789012:instance/i-1","reason":"x","requestedBy":"me"},"execution":{"Id":"e"}}`)
 	_, err := runtimeFor(w).Invoke(context.Background(), payload)
-	var ii *taskrt.InvalidInputError
+	var ii *contract.InvalidInputError
 	if !errors.As(err, &ii) || ii.Field != "taskArn" {
 		t.Errorf("got %v; want InvalidInputError on taskArn", err)
 	}

@@ -13,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -91,7 +93,7 @@ func TestResolveAgainstMoto(t *testing.T) {
 			if first.Outputs.Incident.CaseID != caseID || first.Outputs.Incident.LaunchType != lt {
 				t.Errorf("incident = %+v; want case %s, launch type %s", first.Outputs.Incident, caseID, lt)
 			}
-			if _, err := taskrt.DecodePayload(w.Payload("tag-resources", "tag", lt, caseID, false, nil, map[string]any{"target": got})); err != nil {
+			if _, err := contract.DecodePayload(w.Payload("tag-resources", "tag", lt, caseID, false, nil, map[string]any{"target": got})); err != nil {
 				t.Errorf("the resolved target does not fit a later payload: %v", err)
 			}
 
@@ -100,7 +102,7 @@ func TestResolveAgainstMoto(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second run: %v", err)
 			}
-			if second.Status != taskrt.StatusOK || !strings.Contains(second.Summary, "already held by this execution") {
+			if second.Status != contract.StatusOK || !strings.Contains(second.Summary, "already held by this execution") {
 				t.Errorf("second run = %s %q; want OK saying the lock was already held", second.Status, second.Summary)
 			}
 			if it := lockItem(t, w, want.TaskArn); attr(it, "caseId") != caseID || !strings.HasSuffix(attr(it, "executionId"), caseID) {
@@ -109,7 +111,7 @@ func TestResolveAgainstMoto(t *testing.T) {
 
 			// Another execution for the same task is a duplicate.
 			_, err = invoke(t, rt, resolvePayload(t, w, want.TaskArn, mototest.Unique("other"), false))
-			var dup *taskrt.DuplicateIncidentError
+			var dup *contract.DuplicateIncidentError
 			if !errors.As(err, &dup) || dup.ExistingCase != caseID {
 				t.Errorf("second execution: %v; want DuplicateIncidentError naming %s", err, caseID)
 			}
@@ -121,7 +123,7 @@ func TestResolveAgainstMoto(t *testing.T) {
 			if len(recs) != 2 || recs[0].Event != "result" || recs[0].Status != "OK" {
 				t.Errorf("audit = %+v; want two OK results", recs)
 			}
-			if err := taskrt.Verify(recs); err != nil {
+			if err := audit.Verify(recs); err != nil {
 				t.Errorf("audit chain: %v", err)
 			}
 		})

@@ -13,7 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // iamAPI reads and writes the role's inline revocation policy.
@@ -65,7 +66,7 @@ type roleChange struct {
 }
 
 // Handle puts (or keeps) the deny on each role.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
 		return nil, err
@@ -75,13 +76,13 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		name = *prm.PolicyName
 	}
 	if !policyNameRE.MatchString(name) {
-		return nil, &taskrt.InvalidInputError{Field: "with.policyName", Reason: "must be 1 to 128 of A-Z a-z 0-9 + = , . @ _ -"}
+		return nil, &contract.InvalidInputError{Field: "with.policyName", Reason: "must be 1 to 128 of A-Z a-z 0-9 + = , . @ _ -"}
 	}
 	if p.CaseID() == "" {
-		return nil, &taskrt.InvalidInputError{Field: "incident.caseId", Reason: "the revocation is tied to its case"}
+		return nil, &contract.InvalidInputError{Field: "incident.caseId", Reason: "the revocation is tied to its case"}
 	}
 	if p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "revoke-task-role-sessions needs the resolved target"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "revoke-task-role-sessions needs the resolved target"}
 	}
 	roles, note, err := h.roles(ctx, p.Target, prm.IncludeExecutionRole != nil && *prm.IncludeExecutionRole)
 	if err != nil {
@@ -98,17 +99,17 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		}
 	}
 	if p.DryRun() {
-		return outputs(taskrt.DryRun("would "+summary(roles, name, true)+note), roles, name), nil
+		return outputs(contract.DryRun("would "+summary(roles, name, true)+note), roles, name), nil
 	}
 	for _, rc := range roles {
 		if rc.Change == changeKept {
 			continue
 		}
 		if _, err := h.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(rc.RoleName), PolicyName: aws.String(name), PolicyDocument: aws.String(rc.document)}); err != nil {
-			return nil, taskrt.AWSError("iam:PutRolePolicy "+name+" on role "+rc.RoleName, err)
+			return nil, contract.AWSError("iam:PutRolePolicy "+name+" on role "+rc.RoleName, err)
 		}
 	}
-	return outputs(taskrt.OK(summary(roles, name, false)+note), roles, name), nil
+	return outputs(contract.OK(summary(roles, name, false)+note), roles, name), nil
 }
 
 // plan reads the role's policy of that name and decides the cut-off.
@@ -119,11 +120,11 @@ func (h *Handler) plan(ctx context.Context, rc *roleChange, name, caseID string,
 	case noSuchEntity(err):
 		// No policy of that name (or no role: PutRolePolicy will say which).
 	case err != nil:
-		return taskrt.AWSError("iam:GetRolePolicy "+name+" of role "+rc.RoleName, err)
+		return contract.AWSError("iam:GetRolePolicy "+name+" of role "+rc.RoleName, err)
 	default:
 		rev, ok := parseRevocation(aws.ToString(out.PolicyDocument))
 		if !ok {
-			return &taskrt.PreconditionFailedError{Reason: fmt.Sprintf(
+			return &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 				"role %s already has an inline policy %s that is not a session revocation: irflow will not overwrite it; choose another policyName", rc.RoleName, name)}
 		}
 		existing = rev
@@ -160,6 +161,6 @@ func summary(roles []*roleChange, name string, dry bool) string {
 }
 
 // outputs carry what undoing takes: the policy name and, per role, its cut-off.
-func outputs(r *taskrt.Result, roles []*roleChange, name string) *taskrt.Result {
+func outputs(r *contract.Result, roles []*roleChange, name string) *contract.Result {
 	return r.With("policyName", name).With("roles", roles)
 }

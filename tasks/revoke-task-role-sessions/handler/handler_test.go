@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeIAM struct {
@@ -72,14 +72,14 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)
 
 func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-func payload(caseID string, dry bool, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "revoke-task-role-sessions", Step: "revoke", With: json.RawMessage(with),
+func payload(caseID string, dry bool, with string) *contract.Payload {
+	return &contract.Payload{Action: "revoke-task-role-sessions", Step: "revoke", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: caseID, DryRun: dry},
 		Target: &incident.Target{LaunchType: "FARGATE", TaskRoleArn: "arn:aws:iam::111122223333:role/app/payments-task",
 			ExecutionRoleArn: "arn:aws:iam::111122223333:role/ecs-exec", TaskDefinitionArn: "arn:aws:ecs:us-east-1:111122223333:task-definition/payments:3"}}
 }
 
-func rolesOf(r *taskrt.Result) []*roleChange { return r.Outputs["roles"].([]*roleChange) }
+func rolesOf(r *contract.Result) []*roleChange { return r.Outputs["roles"].([]*roleChange) }
 
 func TestRevokePutsDenyAndKeepsItOnRetry(t *testing.T) {
 	store := map[string]map[string]string{"payments-task": {}, "ecs-exec": {}}
@@ -98,7 +98,7 @@ func TestRevokePutsDenyAndKeepsItOnRetry(t *testing.T) {
 		t.Error("touched the execution role without includeExecutionRole")
 	}
 	rc := rolesOf(res)
-	if res.Status != taskrt.StatusOK || len(rc) != 1 || rc[0].Change != changePut || rc[0].TokenIssueTime != "2026-03-01T12:00:01Z" ||
+	if res.Status != contract.StatusOK || len(rc) != 1 || rc[0].Change != changePut || rc[0].TokenIssueTime != "2026-03-01T12:00:01Z" ||
 		!strings.HasPrefix(res.Summary, "revoked sessions of task role payments-task issued before 2026-03-01T12:00:01Z") {
 		t.Errorf("first run: %s %q %+v", res.Status, res.Summary, rc[0])
 	}
@@ -138,7 +138,7 @@ func TestRevokeExistingPolicies(t *testing.T) {
 			f := newIAM(store)
 			res, err := (&Handler{IAM: f, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{}`))
 			if tt.wantErr != "" {
-				if taskrt.ErrorName(err) != tt.wantErr || len(f.puts) != 0 {
+				if contract.ErrorName(err) != tt.wantErr || len(f.puts) != 0 {
 					t.Fatalf("error %v, %d puts; want %s and no put", err, len(f.puts), tt.wantErr)
 				}
 				return
@@ -198,7 +198,7 @@ func TestRevokeRoles(t *testing.T) {
 				tt.target(p.Target)
 			}
 			res, err := h.Handle(context.Background(), p)
-			if taskrt.ErrorName(err) != tt.wantErr {
+			if contract.ErrorName(err) != tt.wantErr {
 				t.Fatalf("error %v; want %q", err, tt.wantErr)
 			}
 			if err != nil {
@@ -231,7 +231,7 @@ func TestRevokeDryRunPutsNothing(t *testing.T) {
 	if len(f.puts) != 0 || len(store["payments-task"]) != 0 {
 		t.Fatalf("dry run put %d policies", len(f.puts))
 	}
-	if res.Status != taskrt.StatusDryRun || len(rolesOf(res)) != 2 || !strings.HasPrefix(res.Summary, "would deny every action to sessions of task role payments-task issued before 2026-03-01T12:00:01Z") {
+	if res.Status != contract.StatusDryRun || len(rolesOf(res)) != 2 || !strings.HasPrefix(res.Summary, "would deny every action to sessions of task role payments-task issued before 2026-03-01T12:00:01Z") {
 		t.Errorf("dry run: %s %q", res.Status, res.Summary)
 	}
 }
@@ -262,7 +262,7 @@ func TestRevokeAWSErrors(t *testing.T) {
 				tt.fault(f)
 			}
 			_, err := (&Handler{IAM: f, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{}`))
-			if taskrt.ErrorName(err) != tt.wantErr {
+			if contract.ErrorName(err) != tt.wantErr {
 				t.Errorf("error %v; want %s", err, tt.wantErr)
 			}
 		})

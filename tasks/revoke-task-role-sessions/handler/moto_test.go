@@ -12,15 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
 // run invokes the action the way Lambda does, at a fixed clock.
-func run(t *testing.T, w *mototest.World, payload []byte, now time.Time) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, payload []byte, now time.Time) (*contract.Result, error) {
 	t.Helper()
 	h := &handler.Handler{IAM: iam.NewFromConfig(w.Cfg), ECS: ecs.NewFromConfig(w.Cfg), Now: func() time.Time { return now }}
 	return mototest.Run(t, w, "revoke-task-role-sessions", h.Handle, payload)
@@ -142,7 +142,7 @@ func TestMotoRevokeNoTaskRole(t *testing.T) {
 	tg := p["target"].(map[string]any)
 	tg["taskRoleArn"], tg["taskDefinitionArn"] = "", ""
 	raw, _ := json.Marshal(p)
-	if _, err := run(t, w, raw, t0); taskrt.ErrorName(err) != "PreconditionFailedError" {
+	if _, err := run(t, w, raw, t0); contract.ErrorName(err) != "PreconditionFailedError" {
 		t.Errorf("no task role: %v", err)
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 // roles returns the roles to revoke: the task role and, with
@@ -21,7 +21,7 @@ func (h *Handler) roles(ctx context.Context, t *incident.Target, withExec bool) 
 	if (taskRole == "" || withExec && execRole == "") && t.TaskDefinitionArn != "" && h.ECS != nil {
 		out, err := h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(t.TaskDefinitionArn)})
 		if err != nil {
-			return nil, "", taskrt.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, err)
+			return nil, "", contract.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, err)
 		}
 		if td := out.TaskDefinition; td != nil {
 			if taskRole == "" {
@@ -33,7 +33,7 @@ func (h *Handler) roles(ctx context.Context, t *incident.Target, withExec bool) 
 		}
 	}
 	if taskRole == "" {
-		return nil, "", &taskrt.PreconditionFailedError{Reason: "no task role: the task has no role credentials to revoke"}
+		return nil, "", &contract.PreconditionFailedError{Reason: "no task role: the task has no role credentials to revoke"}
 	}
 	rc, err := roleRef("task", taskRole, "target.taskRoleArn")
 	if err != nil {
@@ -60,7 +60,7 @@ func (h *Handler) roles(ctx context.Context, t *incident.Target, withExec bool) 
 func roleRef(kind, arn, field string) (*roleChange, error) {
 	i := strings.Index(arn, ":role/")
 	if !strings.HasPrefix(arn, "arn:") || i < 0 || strings.HasSuffix(arn, "/") {
-		return nil, &taskrt.InvalidInputError{Field: field, Reason: "not an IAM role ARN: " + arn}
+		return nil, &contract.InvalidInputError{Field: field, Reason: "not an IAM role ARN: " + arn}
 	}
 	name := arn[strings.LastIndexByte(arn, '/')+1:]
 	return &roleChange{Kind: kind, RoleName: name, RoleArn: arn}, nil

@@ -12,7 +12,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ecsAPI reads, records and scales the service.
@@ -55,7 +56,7 @@ type outcome struct {
 }
 
 // Handle scales the service to the step's desired count.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
 		return nil, err
@@ -65,17 +66,17 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		want = *prm.DesiredCount
 	}
 	if want < 0 || want > maxDesiredCount {
-		return nil, &taskrt.InvalidInputError{Field: "with.desiredCount", Reason: fmt.Sprintf("must be 0 to %d", maxDesiredCount)}
+		return nil, &contract.InvalidInputError{Field: "with.desiredCount", Reason: fmt.Sprintf("must be 0 to %d", maxDesiredCount)}
 	}
 	if p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "scale-service needs the resolved target"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "scale-service needs the resolved target"}
 	}
 	name := p.Target.Service
 	if name == "" && strings.HasPrefix(p.Target.Group, "service:") {
 		name = strings.TrimPrefix(p.Target.Group, "service:")
 	}
 	if name == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "standalone task: it has no service to scale; stop-task is the containment"}
+		return nil, &contract.PreconditionFailedError{Reason: "standalone task: it has no service to scale; stop-task is the containment"}
 	}
 	cluster := p.Target.ClusterArn
 	if cluster == "" && p.Incident != nil {
@@ -98,9 +99,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		}
 		msg := fmt.Sprintf("already scaled: service %s has desired count %d (%s)", name, want, note)
 		if p.DryRun() {
-			return result(taskrt.DryRun("would do nothing: "+msg), o), nil
+			return result(contract.DryRun("would do nothing: "+msg), o), nil
 		}
-		return result(taskrt.OK(msg), o), nil
+		return result(contract.OK(msg), o), nil
 	}
 
 	// The same case's record stands: it holds the count from before the
@@ -111,7 +112,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	}
 	o.Recorded = true
 	if p.DryRun() {
-		return result(taskrt.DryRun(fmt.Sprintf("would scale service %s from desired count %d to %d (%s)", name, svc.DesiredCount, want, originNote(o))), o), nil
+		return result(contract.DryRun(fmt.Sprintf("would scale service %s from desired count %d to %d (%s)", name, svc.DesiredCount, want, originNote(o))), o), nil
 	}
 	if !keep {
 		o.Recorded, err = h.record(ctx, o, p.CaseID())
@@ -122,12 +123,12 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	_, err = h.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(name), DesiredCount: aws.Int32(int32(want))})
 	if err != nil {
 		if apiCode(err) == "ServiceNotActiveException" {
-			return nil, &taskrt.TargetNotFoundError{Resource: "service " + name, Reason: "no longer active"}
+			return nil, &contract.TargetNotFoundError{Resource: "service " + name, Reason: "no longer active"}
 		}
-		return nil, taskrt.AWSError("ecs:UpdateService "+name, err)
+		return nil, contract.AWSError("ecs:UpdateService "+name, err)
 	}
 	msg := fmt.Sprintf("scaled service %s from desired count %d to %d (%s)", name, svc.DesiredCount, want, originNote(o))
-	return result(taskrt.OK(msg), o), nil
+	return result(contract.OK(msg), o), nil
 }
 
 // describe returns the active service with its tags.
@@ -138,14 +139,14 @@ func (h *Handler) describe(ctx context.Context, cluster, name string) (*ecstypes
 	}
 	out, err := h.ECS.DescribeServices(ctx, in)
 	if err != nil {
-		return nil, taskrt.AWSError("ecs:DescribeServices "+name, err)
+		return nil, contract.AWSError("ecs:DescribeServices "+name, err)
 	}
 	for i, s := range out.Services {
 		if aws.ToString(s.ServiceName) != name && aws.ToString(s.ServiceArn) != name {
 			continue
 		}
 		if st := aws.ToString(s.Status); st != "ACTIVE" {
-			return nil, &taskrt.TargetNotFoundError{Resource: "service " + name, Reason: "status " + st}
+			return nil, &contract.TargetNotFoundError{Resource: "service " + name, Reason: "status " + st}
 		}
 		return &out.Services[i], nil
 	}
@@ -153,7 +154,7 @@ func (h *Handler) describe(ctx context.Context, cluster, name string) (*ecstypes
 	for _, f := range out.Failures {
 		reason = aws.ToString(f.Reason)
 	}
-	return nil, &taskrt.TargetNotFoundError{Resource: "service " + name, Reason: reason}
+	return nil, &contract.TargetNotFoundError{Resource: "service " + name, Reason: reason}
 }
 
 // record tags the service with its count before the change. A tag that
@@ -167,13 +168,13 @@ func (h *Handler) record(ctx context.Context, o *outcome, caseID string) (bool, 
 	switch apiCode(err) {
 	case "":
 		if err != nil {
-			return false, taskrt.AWSError("ecs:TagResource "+o.ServiceArn, err)
+			return false, contract.AWSError("ecs:TagResource "+o.ServiceArn, err)
 		}
 		return true, nil
 	case "AccessDeniedException", "AccessDenied", "InvalidParameterException":
 		return false, nil
 	}
-	return false, taskrt.AWSError("ecs:TagResource "+o.ServiceArn, err)
+	return false, contract.AWSError("ecs:TagResource "+o.ServiceArn, err)
 }
 
 // recorded reads the tags an earlier run left.
@@ -199,7 +200,7 @@ func originNote(o *outcome) string {
 	return fmt.Sprintf("original %d, not recorded on the service: it is in this result only", o.Previous)
 }
 
-func result(r *taskrt.Result, o *outcome) *taskrt.Result {
+func result(r *contract.Result, o *outcome) *contract.Result {
 	return r.With("service", o.Service).With("serviceArn", o.ServiceArn).With("clusterArn", o.ClusterArn).
 		With("previousDesiredCount", o.Previous).With("desiredCount", o.DesiredCount).With("recorded", o.Recorded)
 }

@@ -11,8 +11,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeECS struct {
@@ -81,8 +81,8 @@ func newECS(desired int32, tags ...ecstypes.Tag) (*fakeECS, *ecstypes.Service) {
 
 func tag(k, v string) ecstypes.Tag { return ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
 
-func payload(caseID string, dry bool, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "scale-service", Step: "scale", With: json.RawMessage(with),
+func payload(caseID string, dry bool, with string) *contract.Payload {
+	return &contract.Payload{Action: "scale-service", Step: "scale", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: caseID, DryRun: dry},
 		Target:   &incident.Target{ClusterArn: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Group: "service:payments"}}
 }
@@ -106,7 +106,7 @@ func TestScaleTwiceKeepsTheOriginal(t *testing.T) {
 	if svc.DesiredCount != 0 || tagOf(svc, tagPrevious) != "3" || tagOf(svc, tagCase) != "case-1" {
 		t.Fatalf("service after the first run: %+v", svc)
 	}
-	if res.Status != taskrt.StatusOK || res.Outputs["previousDesiredCount"] != int32(3) || res.Outputs["recorded"] != true ||
+	if res.Status != contract.StatusOK || res.Outputs["previousDesiredCount"] != int32(3) || res.Outputs["recorded"] != true ||
 		!strings.HasPrefix(res.Summary, "scaled service payments from desired count 3 to 0") {
 		t.Errorf("first run: %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
@@ -236,7 +236,7 @@ func TestScaleErrors(t *testing.T) {
 				tt.target(p.Target)
 			}
 			_, err := (&Handler{ECS: f}).Handle(context.Background(), p)
-			if got := taskrt.ErrorName(err); got != tt.wantErr {
+			if got := contract.ErrorName(err); got != tt.wantErr {
 				t.Fatalf("error %v (%s); want %s", err, got, tt.wantErr)
 			}
 			if tt.wantErr != "RetryableError" && tt.name != "deleted while scaling" && svc.DesiredCount != 3 {

@@ -11,14 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/scale-service/handler"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func run(t *testing.T, w *mototest.World, payload []byte) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, payload []byte) (*contract.Result, error) {
 	t.Helper()
 	return mototest.Run(t, w, "scale-service", handler.New(w.Cfg, w.Env), payload)
 }
@@ -114,7 +114,7 @@ func TestMotoScaleStandaloneTask(t *testing.T) {
 	w := mototest.Seed(t)
 	caseID := mototest.Unique("case-standalone")
 	_, err := run(t, w, w.Payload("scale-service", "scale", "EC2", caseID, false, nil, nil))
-	if taskrt.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "stop-task is the containment") {
+	if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "stop-task is the containment") {
 		t.Fatalf("standalone EC2 task: %v", err)
 	}
 	mototest.VerifyAudit(t, w, caseID, 2)

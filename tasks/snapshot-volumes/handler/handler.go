@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ec2API is the part of EC2 the action calls.
@@ -55,25 +56,25 @@ type Snapshot struct {
 }
 
 // Handle starts the snapshots, or reports the ones the step already started.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
 		return nil, err
 	}
 	copyTags := params.CopyTagsFromSource == nil || *params.CopyTagsFromSource
 	if p.Target == nil || p.Target.InstanceID == "" {
-		return nil, &taskrt.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): there are no EBS volumes to snapshot"}
+		return nil, &contract.PreconditionFailedError{Reason: "the target has no EC2 container instance (Fargate?): there are no EBS volumes to snapshot"}
 	}
 	inst := p.Target.InstanceID
 	if !instanceID.MatchString(inst) {
-		return nil, &taskrt.InvalidInputError{Field: "target.instanceId", Reason: "not an EC2 instance id"}
+		return nil, &contract.InvalidInputError{Field: "target.instanceId", Reason: "not an EC2 instance id"}
 	}
 	existing, failed, err := h.existing(ctx, p.CaseID(), p.Folder())
 	if err != nil {
 		return nil, err
 	}
 	if len(existing) > 0 {
-		return taskrt.OK(fmt.Sprintf("%d snapshot(s) of %s already started for this step: %s", len(existing), inst, ids(existing))).
+		return contract.OK(fmt.Sprintf("%d snapshot(s) of %s already started for this step: %s", len(existing), inst, ids(existing))).
 			With("instanceId", inst).With("snapshots", existing).With("existing", true), nil
 	}
 	if p.DryRun() {
@@ -81,7 +82,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		if vols == nil {
 			vols = []string{}
 		}
-		return taskrt.DryRun(fmt.Sprintf("would start crash-consistent snapshots of every EBS volume of %s%s", inst, bootNote(params.ExcludeBootVolume))).
+		return contract.DryRun(fmt.Sprintf("would start crash-consistent snapshots of every EBS volume of %s%s", inst, bootNote(params.ExcludeBootVolume))).
 			With("instanceId", inst).With("volumeIds", vols).With("excludeBootVolume", params.ExcludeBootVolume).
 			With("copyTagsFromSource", copyTags), nil
 	}
@@ -99,7 +100,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	}
 	out, err := h.EC2.CreateSnapshots(ctx, in)
 	if err != nil {
-		return nil, taskrt.AWSError("ec2:CreateSnapshots "+inst, err)
+		return nil, contract.AWSError("ec2:CreateSnapshots "+inst, err)
 	}
 	var snaps []Snapshot
 	for _, s := range out.Snapshots {
@@ -107,10 +108,10 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 			State: string(s.State), StartTime: formatTime(s.StartTime)})
 	}
 	if len(snaps) == 0 {
-		return nil, &taskrt.PreconditionFailedError{Reason: fmt.Sprintf("%s has no EBS volume to snapshot%s", inst, bootNote(params.ExcludeBootVolume))}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s has no EBS volume to snapshot%s", inst, bootNote(params.ExcludeBootVolume))}
 	}
 	sortSnaps(snaps)
-	res := taskrt.OK(fmt.Sprintf("started %d snapshot(s) of %s: %s", len(snaps), inst, ids(snaps))).
+	res := contract.OK(fmt.Sprintf("started %d snapshot(s) of %s: %s", len(snaps), inst, ids(snaps))).
 		With("instanceId", inst).With("snapshots", snaps).With("existing", false)
 	if failed > 0 {
 		res.With("replacedFailed", failed)
@@ -132,7 +133,7 @@ func (h *Handler) existing(ctx context.Context, caseID, step string) ([]Snapshot
 	for {
 		page, err := h.EC2.DescribeSnapshots(ctx, in)
 		if err != nil {
-			return nil, 0, taskrt.AWSError("ec2:DescribeSnapshots", err)
+			return nil, 0, contract.AWSError("ec2:DescribeSnapshots", err)
 		}
 		for _, s := range page.Snapshots {
 			if s.State == ec2types.SnapshotStateError {
@@ -152,7 +153,7 @@ func (h *Handler) existing(ctx context.Context, caseID, step string) ([]Snapshot
 }
 
 // description names the case, step, instance and task (at most 255 characters).
-func description(p *taskrt.Payload, inst string) string {
+func description(p *contract.Payload, inst string) string {
 	d := fmt.Sprintf("irflow case %s step %s: %s", p.CaseID(), p.Folder(), inst)
 	if p.Target.TaskArn != "" {
 		d += " running " + p.Target.TaskArn

@@ -11,8 +11,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeEC2 struct {
@@ -53,11 +53,11 @@ func created(in *ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error) {
 	}}, nil
 }
 
-func payload(dry bool, with string) *taskrt.Payload {
+func payload(dry bool, with string) *contract.Payload {
 	if with == "" {
 		with = "{}"
 	}
-	return &taskrt.Payload{Action: "snapshot-volumes", Step: "disks", With: json.RawMessage(with),
+	return &contract.Payload{Action: "snapshot-volumes", Step: "disks", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-3", DryRun: dry},
 		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, VolumeIDs: []string{"vol-a", "vol-b"},
 			TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"}}
@@ -82,7 +82,7 @@ func TestSnapshots(t *testing.T) {
 		t.Errorf("tags %v", tags)
 	}
 	snaps := res.Outputs["snapshots"].([]Snapshot)
-	if res.Status != taskrt.StatusOK || len(snaps) != 2 || snaps[0] != (Snapshot{"snap-1", "vol-a", "pending", "2026-03-04T05:06:07Z"}) {
+	if res.Status != contract.StatusOK || len(snaps) != 2 || snaps[0] != (Snapshot{"snap-1", "vol-a", "pending", "2026-03-04T05:06:07Z"}) {
 		t.Errorf("result %s %v", res.Status, snaps)
 	}
 }
@@ -146,7 +146,7 @@ func TestDryRunCreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != taskrt.StatusDryRun || len(f.creates) != 0 {
+	if res.Status != contract.StatusDryRun || len(f.creates) != 0 {
 		t.Errorf("dry run: %s, %d creates", res.Status, len(f.creates))
 	}
 }
@@ -164,7 +164,7 @@ func TestErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		p      *taskrt.Payload
+		p      *contract.Payload
 		create func(*ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error)
 		want   string
 	}{
@@ -180,8 +180,8 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := (&Handler{EC2: &fakeEC2{create: tt.create}}).Handle(context.Background(), tt.p)
-			if taskrt.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, taskrt.ErrorName(err), tt.want)
+			if contract.ErrorName(err) != tt.want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
 			}
 		})
 	}

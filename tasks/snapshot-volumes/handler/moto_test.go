@@ -10,21 +10,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/snapshot-volumes/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool) (*contract.Result, error) {
 	t.Helper()
 	rt := &taskrt.Runtime{Action: "snapshot-volumes", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
 	out, err := rt.Invoke(context.Background(), w.Payload("snapshot-volumes", "disks", lt, caseID, dry, nil, nil))
 	if err != nil {
 		return nil, err
 	}
-	var res taskrt.Result
+	var res contract.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ func TestDryRunAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := ec2.NewFromConfig(w.Cfg).DescribeSnapshots(context.Background(), &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
-	if res.Status != taskrt.StatusDryRun || len(after.Snapshots) != len(before.Snapshots) {
+	if res.Status != contract.StatusDryRun || len(after.Snapshots) != len(before.Snapshots) {
 		t.Errorf("dry run %s; snapshots %d -> %d", res.Status, len(before.Snapshots), len(after.Snapshots))
 	}
 }
@@ -98,11 +100,11 @@ func TestDryRunAgainstMoto(t *testing.T) {
 func TestFargateAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	_, err := run(t, w, "FARGATE", "case-snap-fg", false)
-	if taskrt.ErrorName(err) != "PreconditionFailedError" {
+	if contract.ErrorName(err) != "PreconditionFailedError" {
 		t.Errorf("err = %v; want PreconditionFailedError", err)
 	}
 	records, _ := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), "case-snap-fg")
-	if err := taskrt.Verify(records); err != nil || len(records) != 2 || records[1].Event != "error" {
+	if err := audit.Verify(records); err != nil || len(records) != 2 || records[1].Event != "error" {
 		t.Errorf("audit chain: %+v, %v", records, err)
 	}
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ecsAPI describes and stops the task.
@@ -48,13 +49,13 @@ const (
 var stoppedStatuses = map[string]bool{"DEACTIVATING": true, "STOPPING": true, "DEPROVISIONING": true, "STOPPED": true, "DELETED": true}
 
 // Handle stops the task unless it is already stopping.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
 		return nil, err
 	}
 	if prm.Reason != nil && utf8.RuneCountInString(*prm.Reason) > maxWithReason {
-		return nil, &taskrt.InvalidInputError{Field: "with.reason", Reason: fmt.Sprintf("longer than %d characters", maxWithReason)}
+		return nil, &contract.InvalidInputError{Field: "with.reason", Reason: fmt.Sprintf("longer than %d characters", maxWithReason)}
 	}
 	taskArn, cluster := "", ""
 	if p.Target != nil {
@@ -64,7 +65,7 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		taskArn, cluster = or(taskArn, p.Incident.TaskArn), or(cluster, p.Incident.ClusterArn)
 	}
 	if taskArn == "" {
-		return nil, &taskrt.InvalidInputError{Field: "target.taskArn", Reason: "no task to stop"}
+		return nil, &contract.InvalidInputError{Field: "target.taskArn", Reason: "no task to stop"}
 	}
 	task, err := h.describe(ctx, cluster, taskArn)
 	if err != nil {
@@ -90,9 +91,9 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		}
 		msg := fmt.Sprintf("already %s: task %s is %s (desired %s): %s", state, id, last, desired, aws.ToString(task.StoppedReason))
 		if p.DryRun() {
-			return withOutputs(taskrt.DryRun("would do nothing: "+msg), out), nil
+			return withOutputs(contract.DryRun("would do nothing: "+msg), out), nil
 		}
-		return withOutputs(taskrt.OK(msg), out), nil
+		return withOutputs(contract.OK(msg), out), nil
 	}
 	out["stoppedReason"] = reason
 	note := ""
@@ -100,16 +101,16 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		note = "; service " + service + " will start a replacement unless it is scaled down (scale-service)"
 	}
 	if p.DryRun() {
-		return withOutputs(taskrt.DryRun(fmt.Sprintf("would stop task %s (%s) with reason %q%s", id, last, reason, note)), out), nil
+		return withOutputs(contract.DryRun(fmt.Sprintf("would stop task %s (%s) with reason %q%s", id, last, reason, note)), out), nil
 	}
 	res, err := h.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(taskArn), Reason: aws.String(reason)})
 	if err != nil {
-		return nil, taskrt.AWSError("ecs:StopTask "+taskArn, err)
+		return nil, contract.AWSError("ecs:StopTask "+taskArn, err)
 	}
 	if res.Task != nil {
 		out["desiredStatus"] = aws.ToString(res.Task.DesiredStatus)
 	}
-	return withOutputs(taskrt.OK(fmt.Sprintf("stopped task %s (was %s) with reason %q%s", id, last, reason, note)), out), nil
+	return withOutputs(contract.OK(fmt.Sprintf("stopped task %s (was %s) with reason %q%s", id, last, reason, note)), out), nil
 }
 
 // describe returns the task, or TargetNotFoundError when ECS does not know it.
@@ -120,7 +121,7 @@ func (h *Handler) describe(ctx context.Context, cluster, taskArn string) (*ecsty
 	}
 	out, err := h.ECS.DescribeTasks(ctx, in)
 	if err != nil {
-		return nil, taskrt.AWSError("ecs:DescribeTasks "+taskArn, err)
+		return nil, contract.AWSError("ecs:DescribeTasks "+taskArn, err)
 	}
 	for i, t := range out.Tasks {
 		if aws.ToString(t.TaskArn) == taskArn || len(out.Tasks) == 1 {
@@ -131,13 +132,13 @@ func (h *Handler) describe(ctx context.Context, cluster, taskArn string) (*ecsty
 	for _, f := range out.Failures {
 		reason = aws.ToString(f.Reason) + ": " + aws.ToString(f.Detail)
 	}
-	return nil, &taskrt.TargetNotFoundError{Resource: "task " + taskArn, Reason: reason}
+	return nil, &contract.TargetNotFoundError{Resource: "task " + taskArn, Reason: reason}
 }
 
 // stopReason is "irflow case <caseId>: <reason>" with control characters
 // removed, cut to the 255 characters ECS keeps. The reason is the step's,
 // else the incident's, else the finding type.
-func stopReason(p *taskrt.Payload, with *string) string {
+func stopReason(p *contract.Payload, with *string) string {
 	text := ""
 	if with != nil {
 		text = *with
@@ -168,7 +169,7 @@ func or(a, b string) string {
 	return b
 }
 
-func withOutputs(r *taskrt.Result, out map[string]any) *taskrt.Result {
+func withOutputs(r *contract.Result, out map[string]any) *contract.Result {
 	r.Outputs = out
 	return r
 }

@@ -12,8 +12,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type fakeECS struct {
@@ -49,8 +49,8 @@ func newECS(last, desired, group string) *fakeECS {
 	return f
 }
 
-func payload(dry bool, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "stop-task", Step: "stop", With: json.RawMessage(with),
+func payload(dry bool, with string) *contract.Payload {
+	return &contract.Payload{Action: "stop-task", Step: "stop", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-7", TaskArn: taskArn, ClusterArn: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Reason: "miner seen", DryRun: dry},
 		Target:   &incident.Target{TaskArn: taskArn, ClusterArn: "arn:aws:ecs:us-east-1:111122223333:cluster/prod"}}
 }
@@ -141,7 +141,7 @@ func TestStopTaskErrors(t *testing.T) {
 				p.Target.TaskArn, p.Incident.TaskArn = "", ""
 			}
 			_, err := (&Handler{ECS: f}).Handle(context.Background(), p)
-			if got := taskrt.ErrorName(err); got != tt.wantErr {
+			if got := contract.ErrorName(err); got != tt.wantErr {
 				t.Errorf("error %v (%s); want %s", err, got, tt.wantErr)
 			}
 		})

@@ -9,14 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/stop-task/handler"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func run(t *testing.T, w *mototest.World, payload []byte) (*taskrt.Result, error) {
+func run(t *testing.T, w *mototest.World, payload []byte) (*contract.Result, error) {
 	t.Helper()
 	return mototest.Run(t, w, "stop-task", handler.New(w.Cfg, w.Env), payload)
 }
@@ -79,7 +79,7 @@ func TestMotoStopTaskNotFound(t *testing.T) {
 	gone := w.FargateTaskArn[:strings.LastIndexByte(w.FargateTaskArn, '/')+1] + "00000000000000000000000000000000"
 	p["target"].(map[string]any)["taskArn"] = gone
 	raw, _ := json.Marshal(p)
-	if _, err := run(t, w, raw); taskrt.ErrorName(err) != "TargetNotFoundError" {
+	if _, err := run(t, w, raw); contract.ErrorName(err) != "TargetNotFoundError" {
 		t.Errorf("unknown task: %v", err)
 	}
 }

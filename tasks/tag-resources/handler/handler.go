@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // ecsAPI tags the task and its container instance.
@@ -57,9 +58,9 @@ func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
 }
 
 // Handle tags every resource of the target, or says what it would tag.
-func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result, error) {
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.Target == nil {
-		return nil, &taskrt.InvalidInputError{Field: "target", Reason: "tag-resources needs the incident and target resolve-target returns"}
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "tag-resources needs the incident and target resolve-target returns"}
 	}
 	tags, err := tagsFor(p)
 	if err != nil {
@@ -67,10 +68,10 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 	}
 	plan := planFor(p)
 	if plan.count() == 0 {
-		return taskrt.Skipped("nothing to tag: the target names no resources"), nil
+		return contract.Skipped("nothing to tag: the target names no resources"), nil
 	}
 	if p.DryRun() {
-		return taskrt.DryRun(fmt.Sprintf("would tag %d resources with %s", plan.count(), describe(tags))).
+		return contract.DryRun(fmt.Sprintf("would tag %d resources with %s", plan.count(), describe(tags))).
 			With("resources", plan).With("tags", tags), nil
 	}
 	done, missing, err := h.apply(ctx, plan, tags)
@@ -78,17 +79,17 @@ func (h *Handler) Handle(ctx context.Context, p *taskrt.Payload) (*taskrt.Result
 		return nil, err
 	}
 	if done.count() == 0 {
-		return nil, &taskrt.TargetNotFoundError{Resource: p.Target.TaskArn, Reason: "none of the task's resources exists any more: " + strings.Join(missing, ", ")}
+		return nil, &contract.TargetNotFoundError{Resource: p.Target.TaskArn, Reason: "none of the task's resources exists any more: " + strings.Join(missing, ", ")}
 	}
 	summary := fmt.Sprintf("tagged %d resources with %s (setting the same tags again changes nothing)", done.count(), describe(tags))
 	if len(missing) > 0 {
 		summary += fmt.Sprintf("; %d gone: %s", len(missing), strings.Join(missing, ", "))
 	}
-	return taskrt.OK(summary).With("resources", done).With("tags", tags).With("missing", nonNil(missing)), nil
+	return contract.OK(summary).With("resources", done).With("tags", tags).With("missing", nonNil(missing)), nil
 }
 
 // tagsFor is the tag set: extraTags, then irflow's own keys.
-func tagsFor(p *taskrt.Payload) (map[string]string, error) {
+func tagsFor(p *contract.Payload) (map[string]string, error) {
 	params := Params{Status: DefaultStatus}
 	if err := p.DecodeWith(&params); err != nil {
 		return nil, err
@@ -97,20 +98,20 @@ func tagsFor(p *taskrt.Payload) (map[string]string, error) {
 		params.Status = DefaultStatus
 	}
 	if len(params.Status) > 128 || !tagValueRE.MatchString(params.Status) {
-		return nil, &taskrt.InvalidInputError{Field: "with.status", Reason: "must be 1 to 128 letters, digits, spaces or _.:/=+@-"}
+		return nil, &contract.InvalidInputError{Field: "with.status", Reason: "must be 1 to 128 letters, digits, spaces or _.:/=+@-"}
 	}
 	if len(params.ExtraTags) > 20 {
-		return nil, &taskrt.InvalidInputError{Field: "with.extraTags", Reason: fmt.Sprintf("has %d tags; at most 20", len(params.ExtraTags))}
+		return nil, &contract.InvalidInputError{Field: "with.extraTags", Reason: fmt.Sprintf("has %d tags; at most 20", len(params.ExtraTags))}
 	}
 	tags := map[string]string{}
 	for k, v := range params.ExtraTags {
 		switch {
 		case !tagKeyRE.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return nil, &taskrt.InvalidInputError{Field: "with.extraTags", Reason: fmt.Sprintf("%q is not a tag key you may set", k)}
+			return nil, &contract.InvalidInputError{Field: "with.extraTags", Reason: fmt.Sprintf("%q is not a tag key you may set", k)}
 		case k == TagCaseID || k == TagStatus:
-			return nil, &taskrt.InvalidInputError{Field: "with.extraTags." + k, Reason: "is set by irflow"}
+			return nil, &contract.InvalidInputError{Field: "with.extraTags." + k, Reason: "is set by irflow"}
 		case !tagValueRE.MatchString(v):
-			return nil, &taskrt.InvalidInputError{Field: "with.extraTags." + k, Reason: "value must be at most 256 letters, digits, spaces or _.:/=+@-"}
+			return nil, &contract.InvalidInputError{Field: "with.extraTags." + k, Reason: "value must be at most 256 letters, digits, spaces or _.:/=+@-"}
 		}
 		tags[k] = v
 	}

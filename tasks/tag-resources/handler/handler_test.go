@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
 )
 
 type apiErr struct{ code string }
@@ -66,8 +66,8 @@ func ec2Target() *incident.Target {
 		ENIs: []incident.ENI{{ID: "eni-1"}, {ID: "eni-2"}}, VolumeIDs: []string{"vol-1"}}
 }
 
-func payload(target *incident.Target, dryRun bool, with string) *taskrt.Payload {
-	return &taskrt.Payload{Action: "tag-resources", Step: "tag", With: json.RawMessage(with), Target: target,
+func payload(target *incident.Target, dryRun bool, with string) *contract.Payload {
+	return &contract.Payload{Action: "tag-resources", Step: "tag", With: json.RawMessage(with), Target: target,
 		Incident: &incident.Incident{CaseID: "case-1", DryRun: dryRun}}
 }
 
@@ -87,7 +87,7 @@ func TestTagEC2(t *testing.T) {
 	if got := strings.Join(x.tags, ","); got != "irflow:case-id=case-1,irflow:status=UNDER_INVESTIGATION,ticket=SEC-1" {
 		t.Errorf("tags %s", got)
 	}
-	if r.Status != taskrt.StatusOK || !strings.Contains(r.Summary, "tagged 6 resources") {
+	if r.Status != contract.StatusOK || !strings.Contains(r.Summary, "tagged 6 resources") {
 		t.Errorf("result %+v", r)
 	}
 }
@@ -118,7 +118,7 @@ func TestTagDryRun(t *testing.T) {
 		t.Errorf("dry run tagged: ecs %v ec2 %v", e.calls, x.calls)
 	}
 	pl := r.Outputs["resources"].(plan)
-	if r.Status != taskrt.StatusDryRun || pl.count() != 6 || r.Outputs["tags"].(map[string]string)[TagCaseID] != "case-1" {
+	if r.Status != contract.StatusDryRun || pl.count() != 6 || r.Outputs["tags"].(map[string]string)[TagCaseID] != "case-1" {
 		t.Errorf("result %+v", r)
 	}
 }
@@ -177,10 +177,10 @@ func TestTagErrors(t *testing.T) {
 				p.Target = nil
 			}
 			_, err := h.Handle(context.Background(), p)
-			if got := taskrt.ErrorName(err); got != tt.want {
+			if got := contract.ErrorName(err); got != tt.want {
 				t.Fatalf("error %v (%s); want %s", err, got, tt.want)
 			}
-			if ii, ok := err.(*taskrt.InvalidInputError); tt.field != "" && (!ok || ii.Field != tt.field) {
+			if ii, ok := err.(*contract.InvalidInputError); tt.field != "" && (!ok || ii.Field != tt.field) {
 				t.Errorf("error %v; want field %s", err, tt.field)
 			}
 		})
@@ -190,7 +190,7 @@ func TestTagErrors(t *testing.T) {
 func TestTagNothing(t *testing.T) {
 	h := &Handler{ECS: &fakeECS{}, EC2: &fakeEC2{}}
 	r, err := h.Handle(context.Background(), payload(&incident.Target{LaunchType: "FARGATE"}, false, `{}`))
-	if err != nil || r.Status != taskrt.StatusSkipped {
+	if err != nil || r.Status != contract.StatusSkipped {
 		t.Errorf("got %+v, %v; want SKIPPED", r, err)
 	}
 }
@@ -208,7 +208,7 @@ func TestTagContinuesPastAFailure(t *testing.T) {
 	x := &fakeEC2{}
 	h := &Handler{ECS: e, EC2: x}
 	_, err := h.Handle(context.Background(), payload(ec2Target(), false, `{}`))
-	if taskrt.ErrorName(err) != "RetryableError" {
+	if contract.ErrorName(err) != "RetryableError" {
 		t.Fatalf("error %v; want the container instance's RetryableError", err)
 	}
 	if len(x.calls) != 1 || len(x.calls[0]) != 4 {

@@ -13,8 +13,10 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/irflow/irflow/tasks/internal/mototest"
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -66,7 +68,7 @@ func worldTags(t *testing.T, w *mototest.World, shim *ciShim, lt string) []strin
 			out = append(out, arn+" "+aws.ToString(tag.Key)+"="+aws.ToString(tag.Value))
 		}
 	}
-	ids := planFor(&taskrt.Payload{Target: tg}).EC2
+	ids := planFor(&contract.Payload{Target: tg}).EC2
 	r, err := ec2.NewFromConfig(w.Cfg).DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("resource-id"), Values: ids}}})
 	if err != nil {
 		t.Fatal(err)
@@ -109,9 +111,9 @@ func TestTagAgainstMoto(t *testing.T) {
 				if err != nil {
 					t.Fatalf("run %d: %v", run, err)
 				}
-				var res taskrt.Result
+				var res contract.Result
 				json.Unmarshal(out, &res)
-				if res.Status != taskrt.StatusOK {
+				if res.Status != contract.StatusOK {
 					t.Fatalf("run %d: %s", run, out)
 				}
 				got := worldTags(t, w, shim, lt)
@@ -121,7 +123,7 @@ func TestTagAgainstMoto(t *testing.T) {
 					t.Errorf("second run changed tags:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(first, "\n"))
 				}
 			}
-			want := planFor(&taskrt.Payload{Target: w.Target(lt)})
+			want := planFor(&contract.Payload{Target: w.Target(lt)})
 			for _, id := range append(want.ECS, want.EC2...) {
 				for _, kv := range []string{"irflow:case-id=" + caseID, "irflow:status=CONTAINED", "ticket=SEC-42"} {
 					if !contains(first, id+" "+kv) {
@@ -139,7 +141,7 @@ func TestTagAgainstMoto(t *testing.T) {
 			if len(recs) != 6 {
 				t.Errorf("audit has %d records; want start and result of 3 runs", len(recs))
 			}
-			if err := taskrt.Verify(recs); err != nil {
+			if err := audit.Verify(recs); err != nil {
 				t.Errorf("audit chain: %v", err)
 			}
 		})

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/irflow/irflow/tasks/internal/taskrt"
+	"github.com/irflow/irflow/tasks/contract"
 )
 
 // plan is what gets tagged: ECS resources by ARN (the task, its container
@@ -24,7 +24,7 @@ func (p plan) count() int { return len(p.ECS) + len(p.EC2) }
 
 // planFor lists the target's resources: on Fargate the task and its ENI; on
 // EC2 also the container instance, the instance, its ENIs and volumes.
-func planFor(p *taskrt.Payload) plan {
+func planFor(p *contract.Payload) plan {
 	t := p.Target
 	out := plan{ECS: []string{}, EC2: []string{}}
 	seen := map[string]bool{}
@@ -106,8 +106,8 @@ func classify(op string, err error) (gone bool, _ error) {
 	if err == nil {
 		return false, nil
 	}
-	err = taskrt.AWSError(op, err)
-	var nf *taskrt.TargetNotFoundError
+	err = contract.AWSError(op, err)
+	var nf *contract.TargetNotFoundError
 	if errors.As(err, &nf) {
 		return true, nil
 	}

@@ -1,0 +1,85 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/incident"
+)
+
+// resolveTarget is the mock of resolve-target: the real validation and
+// normalization, then a plausible description of the task.
+func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
+	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
+	inc, err := incident.Normalize(p.Input, incident.Execution{ID: p.Execution.ID, Name: p.Execution.Name, StartTime: start})
+	if err == nil {
+		manual, set := p.With["manual"].(bool)
+		err = incident.Admit(inc, !set || manual)
+	}
+	if err != nil {
+		var fe *incident.FieldError
+		if errors.As(err, &fe) {
+			return nil, invalidInput(fe.Field, fe.Message)
+		}
+		return nil, err
+	}
+	lt := inc.LaunchType
+	if lt == "" {
+		lt = m.launchType
+	}
+	if lt == "" {
+		lt = catalog.Fargate
+	}
+	t := mockTarget(inc, lt)
+	arn, _ := incident.ParseTaskARN(inc.TaskArn)
+	return result("OK", "case %s: %s task %s in cluster %s (%s, %s network)", inc.CaseID, lt, arn.ID, arn.Cluster, arn.Account+"/"+arn.Region, t.NetworkMode).
+		with("incident", inc, "target", t), nil
+}
+
+// mockTarget describes a plausible task of the launch type: on EC2 a bridge
+// task on a container instance in an Auto Scaling group with two volumes; on
+// Fargate an awsvpc task with its own ENI; on ECS Anywhere (EXTERNAL) a
+// bridge task on a managed instance.
+func mockTarget(inc *incident.Incident, lt string) *incident.Target {
+	arn, _ := incident.ParseTaskARN(inc.TaskArn)
+	id := func(prefix string, n int, what string) string { return prefix + mockID(n, inc.TaskArn, what) }
+	acctRegion := fmt.Sprintf("%s:%s", arn.Region, arn.Account)
+	service := arn.Cluster + "-api"
+	vpc := id("vpc-", 17, "vpc")
+	eni := incident.ENI{ID: id("eni-", 17, "eni"), PrivateIP: fmt.Sprintf("10.0.%d.%d", 1+int(mockID(2, inc.TaskArn, "ip3")[0])%250, 10+int(mockID(2, inc.TaskArn, "ip4")[1])%240),
+		SubnetID: id("subnet-", 17, "subnet"), VpcID: vpc, SecurityGroups: []string{id("sg-", 17, "sg")}}
+	t := &incident.Target{
+		LaunchType: lt, TaskArn: inc.TaskArn, ClusterArn: inc.ClusterArn,
+		TaskDefinitionArn: fmt.Sprintf("arn:%s:ecs:%s:task-definition/%s:7", arn.Partition, acctRegion, service),
+		Group:             "service:" + service, Service: service, StartedBy: "ecs-svc/" + mockID(19, inc.TaskArn, "deployment"),
+		LastStatus: "RUNNING", ENIs: []incident.ENI{}, SubnetIDs: []string{}, SecurityGroups: []string{}, VolumeIDs: []string{},
+		TaskRoleArn:      fmt.Sprintf("arn:%s:iam::%s:role/%s-task", arn.Partition, arn.Account, service),
+		ExecutionRoleArn: fmt.Sprintf("arn:%s:iam::%s:role/%s-execution", arn.Partition, arn.Account, service),
+		Containers: []incident.Container{{
+			Name: "app", Image: fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:1.0.0", arn.Account, arn.Region, service),
+			ImageDigest: "sha256:" + mockID(64, inc.TaskArn, "image"), RuntimeID: arn.ID + "-" + mockID(10, inc.TaskArn, "runtime"),
+			LogDriver: "awslogs", LogGroup: "/ecs/" + service, LogStreamPrefix: "ecs",
+		}},
+	}
+	containerInstance := fmt.Sprintf("arn:%s:ecs:%s:container-instance/%s/%s", arn.Partition, acctRegion, arn.Cluster, mockID(32, inc.TaskArn, "ci"))
+	switch lt {
+	case catalog.Fargate, "MANAGED_INSTANCES":
+		t.NetworkMode, t.ENIs, t.VpcID = "awsvpc", []incident.ENI{eni}, vpc
+		t.SubnetIDs, t.SecurityGroups = []string{eni.SubnetID}, eni.SecurityGroups
+		if lt == "MANAGED_INSTANCES" {
+			t.ContainerInstanceArn, t.InstanceID = containerInstance, id("i-", 17, "instance")
+		}
+	case catalog.EC2:
+		t.NetworkMode, t.ENIs, t.VpcID = "bridge", []incident.ENI{eni}, vpc
+		t.SubnetIDs, t.SecurityGroups = []string{eni.SubnetID}, eni.SecurityGroups
+		t.ContainerInstanceArn, t.InstanceID = containerInstance, id("i-", 17, "instance")
+		t.AutoScalingGroup = arn.Cluster + "-capacity"
+		t.VolumeIDs = []string{id("vol-", 17, "root"), id("vol-", 17, "data")}
+	default: // EXTERNAL: ECS Anywhere, a managed instance outside AWS
+		t.NetworkMode = "bridge"
+		t.ContainerInstanceArn, t.InstanceID = containerInstance, id("mi-", 17, "managed-instance")
+	}
+	return t
+}

@@ -1,0 +1,156 @@
+package mototest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/irflow/irflow/tasks/taskrt"
+)
+
+// Region is where every seeded world lives.
+const Region = "us-east-1"
+
+var endpoint string
+
+// Main runs a test binary's tests with a moto server: the one named by
+// IRFLOW_MOTO_ENDPOINT, or one it starts from .venv/bin/moto_server on
+// 127.0.0.1 and stops afterwards. Without moto, tests that need it skip,
+// unless IRFLOW_REQUIRE_MOTO=1 (make test sets it), where they fail.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if ep := os.Getenv("IRFLOW_MOTO_ENDPOINT"); ep != "" {
+		endpoint = ep
+		if err := PinTaskLifecycle(ep); err != nil {
+			fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
+			return 1
+		}
+		return m.Run()
+	}
+	stop, ep, err := Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
+		if os.Getenv("IRFLOW_REQUIRE_MOTO") == "1" {
+			return 1
+		}
+		return m.Run()
+	}
+	defer stop()
+	endpoint = ep
+	if err := PinTaskLifecycle(ep); err != nil {
+		fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// PinTaskLifecycle stops moto from moving an ECS task one status further on
+// every DescribeTasks (RUNNING → DEACTIVATING → … → STOPPED after a few
+// reads), so seeded tasks stay RUNNING until something stops them.
+func PinTaskLifecycle(ep string) error {
+	body := strings.NewReader(`{"model_name":"ecs::task","transition":{"progression":"manual","times":1000000000}}`)
+	resp, err := http.Post(ep+"/moto-api/state-manager/set-transition", "application/json", body)
+	if err != nil {
+		return fmt.Errorf("pinning the ECS task lifecycle: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("pinning the ECS task lifecycle: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// Start launches moto_server on a free loopback port and returns a stop
+// function and its endpoint. The server dies with this process.
+func Start() (stop func(), endpoint string, err error) {
+	bin := os.Getenv("IRFLOW_MOTO_SERVER")
+	if bin == "" {
+		bin = filepath.Join(repoRoot(), ".venv", "bin", "moto_server")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, "", fmt.Errorf("no moto server at %s (run make py-deps)", bin)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return stop, endpoint, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return nil, "", fmt.Errorf("moto server did not answer on %s", endpoint)
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Endpoint returns the moto endpoint, skipping (or failing under
+// IRFLOW_REQUIRE_MOTO=1) when there is none.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	if endpoint == "" {
+		if os.Getenv("IRFLOW_REQUIRE_MOTO") == "1" {
+			t.Fatal("moto server required (IRFLOW_REQUIRE_MOTO=1) but not running: call mototest.Main from TestMain")
+		}
+		t.Skip("no moto server: run `make py-deps` (tests start .venv/bin/moto_server) or set IRFLOW_MOTO_ENDPOINT")
+	}
+	return endpoint
+}
+
+// Config returns an aws.Config aimed at moto with fake credentials and
+// irflow's retryer.
+func Config(t testing.TB) aws.Config {
+	ep := Endpoint(t)
+	return ConfigFor(ep)
+}
+
+// ConfigFor returns an aws.Config aimed at an AWS-compatible endpoint.
+func ConfigFor(ep string) aws.Config {
+	cfg, err := taskrt.LoadAWSConfig(context.Background())
+	if err != nil {
+		cfg = aws.Config{}
+	}
+	cfg.Region = Region
+	cfg.Credentials = credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	cfg.BaseEndpoint = aws.String(ep)
+	return cfg
+}
+
+// Unique returns prefix plus a short suffix unique in this process, so tests
+// sharing one moto server never collide.
+func Unique(prefix string) string {
+	n := seq.Add(1)
+	return strings.ToLower(fmt.Sprintf("%s-%d-%d", prefix, os.Getpid()%100000, n))
+}

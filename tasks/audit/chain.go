@@ -1,0 +1,262 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/irflow/irflow/tasks/contract"
+)
+
+// GenesisHash is the prevHash of a case's first audit record.
+var GenesisHash = strings.Repeat("0", 64)
+
+// Record is one audit record. Hash covers every other field in this order,
+// and PrevHash chains it to the record before, so editing, deleting or
+// reordering any record breaks verification from there on.
+type Record struct {
+	CaseID      string `json:"caseId"`
+	Seq         int64  `json:"seq"`
+	At          string `json:"at"`
+	ExecutionID string `json:"executionId"`
+	Step        string `json:"step"`
+	Action      string `json:"action"`
+	Event       string `json:"event"`
+	Status      string `json:"status"`
+	Summary     string `json:"summary"`
+	Detail      string `json:"detail"`
+	PrevHash    string `json:"prevHash"`
+	Hash        string `json:"hash"`
+}
+
+// ComputeHash returns the hex SHA-256 of the record's canonical JSON: the
+// object {caseId, seq, at, executionId, step, action, event, status,
+// summary, detail, prevHash} with keys in that order, no whitespace, and
+// strings escaped as Go's encoding/json does (docs/internals.md).
+func (r Record) ComputeHash() string {
+	b, _ := json.Marshal(struct {
+		CaseID      string `json:"caseId"`
+		Seq         int64  `json:"seq"`
+		At          string `json:"at"`
+		ExecutionID string `json:"executionId"`
+		Step        string `json:"step"`
+		Action      string `json:"action"`
+		Event       string `json:"event"`
+		Status      string `json:"status"`
+		Summary     string `json:"summary"`
+		Detail      string `json:"detail"`
+		PrevHash    string `json:"prevHash"`
+	}{r.CaseID, r.Seq, r.At, r.ExecutionID, r.Step, r.Action, r.Event, r.Status, r.Summary, r.Detail, r.PrevHash})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ChainError names the first record that does not verify.
+type ChainError struct {
+	Seq    int64
+	Reason string
+}
+
+func (e *ChainError) Error() string { return fmt.Sprintf("audit record %d: %s", e.Seq, e.Reason) }
+
+// Verify recomputes the chain of one case's records (in seq order) and
+// returns a *ChainError for the first that does not match.
+func Verify(records []Record) error {
+	prev := GenesisHash
+	for i, r := range records {
+		want := int64(i + 1)
+		if r.Seq != want {
+			return &ChainError{Seq: want, Reason: fmt.Sprintf("missing: found seq %d in its place", r.Seq)}
+		}
+		if r.PrevHash != prev {
+			return &ChainError{Seq: r.Seq, Reason: "prevHash does not match the previous record's hash"}
+		}
+		if h := r.ComputeHash(); h != r.Hash {
+			return &ChainError{Seq: r.Seq, Reason: "hash does not match its contents (edited?)"}
+		}
+		prev = r.Hash
+	}
+	return nil
+}
+
+// DynamoAPI is the part of DynamoDB the audit chain uses.
+type DynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Auditor appends records to a case's chain.
+type Auditor interface {
+	Append(ctx context.Context, r Record) (Record, error)
+}
+
+// Chain is the DynamoDB audit log: PK caseId, SK seq.
+type Chain struct {
+	DB    DynamoAPI
+	Table string
+	Now   func() time.Time
+}
+
+// maxAppendAttempts bounds retries of a conditional append that lost a race.
+const maxAppendAttempts = 50
+
+// Append sets Seq, At, PrevHash and Hash and writes the record with a
+// conditional put, so two writers cannot both take the same seq: the loser
+// re-reads the tail and tries again.
+func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
+	if c == nil || c.DB == nil || c.Table == "" {
+		return r, &contract.PreconditionFailedError{Reason: "no audit table configured (IRFLOW_AUDIT_TABLE)"}
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
+		last, err := c.last(ctx, r.CaseID)
+		if err != nil {
+			return r, err
+		}
+		r.Seq, r.PrevHash = 1, GenesisHash
+		if last != nil {
+			r.Seq, r.PrevHash = last.Seq+1, last.Hash
+		}
+		r.At = now().UTC().Format(time.RFC3339Nano)
+		r.Hash = r.ComputeHash()
+		_, err = c.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           aws.String(c.Table),
+			Item:                r.item(),
+			ConditionExpression: aws.String("attribute_not_exists(seq)"),
+		})
+		if err == nil {
+			return r, nil
+		}
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) && !strings.Contains(err.Error(), "ConditionalCheckFailed") {
+			return r, contract.AWSError("dynamodb:PutItem audit", err)
+		}
+		// Either another writer took this seq, or our own write landed and
+		// the SDK resent it after a lost reply: then the stored record is ours.
+		if mine, err := c.at(ctx, r.CaseID, r.Seq); err != nil {
+			return r, err
+		} else if mine != nil && mine.Hash == r.Hash {
+			return r, nil
+		}
+		// Lost the race for this seq: back off a little, with jitter, and retry.
+		select {
+		case <-ctx.Done():
+			return r, &contract.RetryableError{Op: "audit append", Err: ctx.Err()}
+		case <-time.After(time.Duration(rand.IntN(20*(attempt+1))) * time.Millisecond):
+		}
+	}
+	return r, &contract.RetryableError{Op: "audit append", Err: errors.New("too much contention on the case's audit chain")}
+}
+
+func (c *Chain) last(ctx context.Context, caseID string) (*Record, error) {
+	out, err := c.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(c.Table),
+		KeyConditionExpression:    aws.String("caseId = :c"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":c": &ddbtypes.AttributeValueMemberS{Value: caseID}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return nil, contract.AWSError("dynamodb:Query audit", err)
+	}
+	if len(out.Items) == 0 {
+		return nil, nil
+	}
+	r, err := recordFrom(out.Items[0])
+	return &r, err
+}
+
+// at returns the record of a case at seq, or nil.
+func (c *Chain) at(ctx context.Context, caseID string, seq int64) (*Record, error) {
+	out, err := c.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(c.Table),
+		KeyConditionExpression: aws.String("caseId = :c AND seq = :s"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":c": &ddbtypes.AttributeValueMemberS{Value: caseID},
+			":s": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, contract.AWSError("dynamodb:Query audit", err)
+	}
+	if len(out.Items) == 0 {
+		return nil, nil
+	}
+	rec, err := recordFrom(out.Items[0])
+	return &rec, err
+}
+
+// Read returns every record of a case in seq order.
+func (c *Chain) Read(ctx context.Context, caseID string) ([]Record, error) {
+	var out []Record
+	var start map[string]ddbtypes.AttributeValue
+	for {
+		page, err := c.DB.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(c.Table),
+			KeyConditionExpression:    aws.String("caseId = :c"),
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":c": &ddbtypes.AttributeValueMemberS{Value: caseID}},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, contract.AWSError("dynamodb:Query audit", err)
+		}
+		for _, it := range page.Items {
+			r, err := recordFrom(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}
+
+func (r Record) item() map[string]ddbtypes.AttributeValue {
+	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	return map[string]ddbtypes.AttributeValue{
+		"caseId": s(r.CaseID), "seq": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Seq, 10)},
+		"at": s(r.At), "executionId": s(r.ExecutionID), "step": s(r.Step), "action": s(r.Action),
+		"event": s(r.Event), "status": s(r.Status), "summary": s(r.Summary), "detail": s(r.Detail),
+		"prevHash": s(r.PrevHash), "hash": s(r.Hash),
+	}
+}
+
+func recordFrom(it map[string]ddbtypes.AttributeValue) (Record, error) {
+	s := func(k string) string {
+		if v, ok := it[k].(*ddbtypes.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	r := Record{CaseID: s("caseId"), At: s("at"), ExecutionID: s("executionId"), Step: s("step"), Action: s("action"),
+		Event: s("event"), Status: s("status"), Summary: s("summary"), Detail: s("detail"), PrevHash: s("prevHash"), Hash: s("hash")}
+	n, ok := it["seq"].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return r, fmt.Errorf("audit record of case %s has no numeric seq", r.CaseID)
+	}
+	seq, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return r, fmt.Errorf("audit record of case %s: seq %q: %w", r.CaseID, n.Value, err)
+	}
+	r.Seq = seq
+	return r, nil
+}

@@ -1,0 +1,60 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ChainStatus is the verification of a case's chain as the report states it.
+type ChainStatus struct {
+	Verified bool   `json:"verified"`
+	Records  int    `json:"records"`
+	HeadHash string `json:"headHash,omitempty"`
+	// FirstBad is the seq of the first record that does not verify.
+	FirstBad int64  `json:"firstBad,omitempty"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+// Check verifies records and describes the result.
+func Check(records []Record) ChainStatus {
+	st := ChainStatus{Records: len(records)}
+	if len(records) > 0 {
+		st.HeadHash = records[len(records)-1].Hash
+	}
+	err := Verify(records)
+	var ce *ChainError
+	switch {
+	case err == nil:
+		st.Verified = len(records) > 0
+		if len(records) == 0 {
+			st.Problem = "no audit records"
+		}
+	case errors.As(err, &ce):
+		st.FirstBad, st.Problem = ce.Seq, ce.Reason
+	default:
+		st.Problem = err.Error()
+	}
+	return st
+}
+
+// Sentence states the chain's verification in one line.
+func (c ChainStatus) Sentence() string {
+	switch {
+	case c.Verified:
+		return fmt.Sprintf("Verified: %d records, each hash recomputed and chained; head hash %s.", c.Records, c.HeadHash)
+	case c.FirstBad > 0:
+		return fmt.Sprintf("NOT VERIFIED: record %d does not match (%s).", c.FirstBad, c.Problem)
+	}
+	return "NOT VERIFIED: " + c.Problem + "."
+}
+
+// Short states the chain's verification in a few words.
+func (c ChainStatus) Short() string {
+	switch {
+	case c.Verified:
+		return fmt.Sprintf("audit chain verified (%d records)", c.Records)
+	case c.FirstBad > 0:
+		return fmt.Sprintf("audit chain NOT verified: record %d does not match", c.FirstBad)
+	}
+	return "audit chain NOT verified: " + c.Problem
+}

@@ -1,0 +1,63 @@
+package contract
+
+import "encoding/json"
+
+// Statuses of a task result.
+const (
+	StatusOK      = "OK"
+	StatusDryRun  = "DRY_RUN"
+	StatusSkipped = "SKIPPED"
+)
+
+// Result is what every task returns. All four keys are always present, or
+// the generated ResultSelector fails.
+type Result struct {
+	Status   string         `json:"status"`
+	Summary  string         `json:"summary"`
+	Evidence []Evidence     `json:"evidence"`
+	Outputs  map[string]any `json:"outputs"`
+}
+
+// Evidence is one stored object: where, its SHA-256 (hex) and size.
+type Evidence struct {
+	URI    string `json:"uri"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// MarshalJSON writes empty evidence as [] and empty outputs as {}.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	p := plain(r)
+	if p.Evidence == nil {
+		p.Evidence = []Evidence{}
+	}
+	if p.Outputs == nil {
+		p.Outputs = map[string]any{}
+	}
+	return json.Marshal(p)
+}
+
+// OK returns a result with status OK.
+func OK(summary string) *Result { return &Result{Status: StatusOK, Summary: summary} }
+
+// DryRun returns a result with status DRY_RUN: what the action would have done.
+func DryRun(summary string) *Result { return &Result{Status: StatusDryRun, Summary: summary} }
+
+// Skipped returns a result with status SKIPPED: the action does not apply.
+func Skipped(summary string) *Result { return &Result{Status: StatusSkipped, Summary: summary} }
+
+// With sets an output and returns the result, for chaining.
+func (r *Result) With(key string, v any) *Result {
+	if r.Outputs == nil {
+		r.Outputs = map[string]any{}
+	}
+	r.Outputs[key] = v
+	return r
+}
+
+// Add appends evidence and returns the result, for chaining.
+func (r *Result) Add(ev ...Evidence) *Result {
+	r.Evidence = append(r.Evidence, ev...)
+	return r
+}

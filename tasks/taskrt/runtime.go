@@ -1,0 +1,166 @@
+package taskrt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
+)
+
+// HandlerFunc is an action's logic.
+type HandlerFunc func(ctx context.Context, p *contract.Payload) (*contract.Result, error)
+
+// Runtime wraps an action's handler with what every task does: decode and
+// validate the payload, log with the case's coordinates, append the start
+// and the result (or error) to the audit chain, and report named errors.
+type Runtime struct {
+	Action string
+	Handle HandlerFunc
+	// Audit is the case's audit chain; nil skips auditing (unit tests).
+	Audit audit.Auditor
+	Log   *slog.Logger
+}
+
+// NewLogger returns the JSON logger tasks use. Callers never pass a payload
+// or a task token to it.
+func NewLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stdout
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Invoke is the Lambda handler: lambda.Start(rt.Invoke).
+func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	log := rt.Log
+	if log == nil {
+		log = NewLogger(nil)
+	}
+	p, err := contract.DecodePayload(raw)
+	if err != nil {
+		log.Error("payload rejected", "action", rt.Action, "error", err.Error(), "errorType", contract.ErrorName(err))
+		return nil, err
+	}
+	if p.Action != rt.Action {
+		err := &contract.InvalidInputError{Field: "action", Reason: "this function runs " + rt.Action + ", not " + p.Action}
+		log.Error("payload rejected", "action", rt.Action, "error", err.Error())
+		return nil, err
+	}
+	log = log.With("caseId", p.CaseID(), "executionId", p.Execution.ID, "step", p.Step, "action", p.Action, "mode", p.Mode, "dryRun", p.DryRun())
+	start := time.Now()
+	log.Info("start")
+	// The start record and the handler share the invocation's time less
+	// the reserve; the result record may use the reserve.
+	hctx, reserve, cancel := handlerContext(ctx)
+	defer cancel()
+	if err := rt.audit(hctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}); err != nil {
+		if outOfTime(hctx, ctx) {
+			err = &contract.RetryableError{Op: rt.Action, Err: fmt.Errorf("audit start record not written %v before the function's timeout: %w", reserve, err)}
+		}
+		err = contract.Classified(err)
+		log.Error("audit append failed", "error", err.Error(), "errorType", contract.ErrorName(err))
+		return nil, err
+	}
+
+	res, herr := rt.Handle(hctx, p)
+	caseID := p.CaseID()
+	if herr == nil && res == nil {
+		herr = errors.New("handler returned no result")
+	}
+	if herr != nil && outOfTime(hctx, ctx) {
+		// Out of time (SDK backoff under throttling, a slow API), not out
+		// of luck: hand the step back to Step Functions' Retry, whose
+		// backoff costs no Lambda time, before Lambda kills the function
+		// with a States.Timeout that no Retry matches.
+		herr = &contract.RetryableError{Op: rt.Action, Err: fmt.Errorf("stopped %v before the function's timeout: %w", reserve, herr)}
+	}
+	if herr != nil {
+		herr = contract.Classified(herr)
+		log.Error("failed", "errorType", contract.ErrorName(herr), "error", herr.Error(), "ms", time.Since(start).Milliseconds())
+		if aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": contract.ErrorName(herr)}); aerr != nil {
+			log.Error("audit append failed", "error", aerr.Error())
+		}
+		return nil, herr
+	}
+	if caseID == "" {
+		caseID = caseOf(res)
+	}
+	if err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The action is done but unrecorded: actions are idempotent,
+			// so Step Functions' Retry redoes it and records it.
+			err = &contract.RetryableError{Op: rt.Action, Err: fmt.Errorf("audit result record not written before the function's timeout: %w", err)}
+		}
+		err = contract.Classified(err)
+		log.Error("audit append failed", "error", err.Error(), "errorType", contract.ErrorName(err))
+		return nil, err
+	}
+	log.Info("done", "status", res.Status, "summary", res.Summary, "evidence", len(res.Evidence), "ms", time.Since(start).Milliseconds())
+	return json.Marshal(res)
+}
+
+// Time kept back from the handler before the invocation's deadline (the
+// Lambda timeout), for turning a handler that ran out of time into a
+// contract.RetryableError and auditing it: a tenth of the time left, within bounds.
+const (
+	MinTimeReserve = 2 * time.Second
+	MaxTimeReserve = 10 * time.Second
+)
+
+// outOfTime reports whether the handler's time (hctx) ran out while the
+// invocation (ctx) still has its reserve.
+func outOfTime(hctx, ctx context.Context) bool {
+	return hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+}
+
+// handlerContext is ctx with its deadline, if it has one, brought forward
+// by the time reserve.
+func handlerContext(ctx context.Context) (context.Context, time.Duration, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, 0, func() {}
+	}
+	reserve := min(max(time.Until(dl)/10, MinTimeReserve), MaxTimeReserve)
+	hctx, cancel := context.WithDeadline(ctx, dl.Add(-reserve))
+	return hctx, reserve, cancel
+}
+
+// audit appends one record when the case is known (resolve-target learns it
+// only from its own result).
+func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event, status, summary string, detail map[string]any) error {
+	if rt.Audit == nil || caseID == "" {
+		return nil
+	}
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = rt.Audit.Append(ctx, audit.Record{CaseID: caseID, ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
+		Event: event, Status: status, Summary: summary, Detail: string(d)})
+	return err
+}
+
+func caseOf(res *contract.Result) string {
+	switch inc := res.Outputs["incident"].(type) {
+	case *incident.Incident:
+		return inc.CaseID
+	case incident.Incident:
+		return inc.CaseID
+	}
+	return ""
+}
+
+func nonNil(ev []contract.Evidence) []contract.Evidence {
+	if ev == nil {
+		return []contract.Evidence{}
+	}
+	return ev
+}
