@@ -30,7 +30,7 @@ type Flow struct {
 // Hop is one decision on a flow's path, in the order a packet meets it.
 type Hop struct {
 	Packet   string // "request" or "response"
-	Check    string // "endpoint", "service", "route", "gateway", "network ACL", "security group"
+	Check    string // "endpoint", "path", "service", "route", "gateway", "network ACL", "security group"
 	Resource string // the ID that decided: eni-, rtb-, acl-, sg-, nat-, igw-, ...
 	Allowed  bool
 	Note     string // one sentence
@@ -39,9 +39,10 @@ type Hop struct {
 // Verdict is the model's answer for a flow.
 type Verdict struct {
 	Allowed bool
-	// Tracked is true when every security-group-filtered ENI on the path
-	// tracks the flow, so that a later rule or group change does not cut it
-	// there. It is false when no ENI filters the flow (a VPC service).
+	// Tracked is true when the flow is allowed and every
+	// security-group-filtered ENI on the path tracks it, so that a later rule
+	// or group change does not cut it there. It is false for a blocked flow
+	// and when no ENI filters the flow (a VPC service).
 	Tracked bool
 	// Reason names the rule, group, ACL entry or gateway that decided.
 	Reason string
@@ -78,14 +79,14 @@ func (n *Network) evaluate(f Flow, st *flowState) (result, error) {
 	res.Path = append(res.Path, p.hops...)
 	deny := func(h Hop) (result, error) {
 		res.Path = append(res.Path, h)
-		res.Reason = h.Note
+		res.Reason, res.Tracked = h.Note, false
 		return res, nil
 	}
 	if p.blocked != nil {
 		return deny(*p.blocked)
 	}
 	if st != nil && st.gateways != strings.Join(p.gateways, ">") {
-		return deny(Hop{Packet: "request", Check: "route", Note: fmt.Sprintf("the path changed from %s to %s: the remote end sees another address or gateway and the connection breaks", orNone(st.gateways), orNone(strings.Join(p.gateways, ">")))})
+		return deny(Hop{Packet: "request", Check: "path", Note: fmt.Sprintf("the path changed from %s to %s: the remote end sees another address or gateway and the connection breaks", orNone(st.gateways), orNone(strings.Join(p.gateways, ">")))})
 	}
 	if p.service != "" {
 		res.Allowed = true

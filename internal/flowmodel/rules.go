@@ -9,6 +9,13 @@ import (
 	"strings"
 )
 
+// The all-addresses prefixes: rules naming them are what leaves a flow
+// untracked.
+var (
+	allV4 = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	allV6 = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+)
+
 // IANA protocol numbers the model gives meaning to.
 const (
 	protoAll    = -1
@@ -197,9 +204,9 @@ func (n *Network) untracked(e *ENI, initiator bool, req packet) bool {
 	if req.proto != protoTCP && req.proto != protoUDP {
 		return false
 	}
-	all := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	all := allV4
 	if !req.src.Is4() {
-		all = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		all = allV6
 	}
 	reqDir, respDir := initiator, !initiator // egress when this ENI initiated
 	var okReq, okResp bool
