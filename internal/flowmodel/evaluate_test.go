@@ -20,11 +20,15 @@ func TestEvaluate(t *testing.T) {
 		{"egress port not allowed by the group", nil, toInternet("f", "eni-task", 80), false, false, "no egress rule of eni-task's security groups [sg-task] allows tcp/80 to 198.51.100.7"},
 		{"group reference allows the member", nil, taskToDB, true, true, "allowed: 10.0.1.5 to 10.0.2.7 tcp/5432"},
 		{"group reference refuses a non-member",
-			func(n *Network) { n.SecurityGroups["sg-peer"].Egress = append(n.SecurityGroups["sg-peer"].Egress, tcp(5432, 5432, "10.0.2.0/24")) },
+			func(n *Network) {
+				n.SecurityGroups["sg-peer"].Egress = append(n.SecurityGroups["sg-peer"].Egress, tcp(5432, 5432, "10.0.2.0/24"))
+			},
 			Flow{Name: "f", Src: Endpoint{ENI: "eni-peer"}, Dst: Endpoint{ENI: "eni-db"}, Protocol: "tcp", DstPort: 5432},
 			false, false, "no ingress rule of eni-db's security groups [sg-db] allows tcp/5432 from 10.0.1.6"},
 		{"NACL deny at 90 wins over allow at 100",
-			func(n *Network) { n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.1.5/32")) },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.1.5/32"))
+			},
 			taskToDB, false, false, "network ACL acl-default (subnet subnet-db, inbound) rule 90 denies 10.0.1.5/32"},
 		{"NACL allow at 80 wins over deny at 90",
 			func(n *Network) {
@@ -36,26 +40,40 @@ func TestEvaluate(t *testing.T) {
 			func(n *Network) { n.NACLs["acl-app"].Entries = nil },
 			taskToDB, false, false, "network ACL acl-app (subnet subnet-app, outbound) rule * (32767) denies"},
 		{"associated ACL, not the default, filters the subnet",
-			func(n *Network) { n.NACLs["acl-app"].Entries = []NACLEntry{deny(10, true, "10.0.2.0/24"), allowAll(100, true, "0.0.0.0/0"), allowAll(100, false, "0.0.0.0/0")} },
+			func(n *Network) {
+				n.NACLs["acl-app"].Entries = []NACLEntry{deny(10, true, "10.0.2.0/24"), allowAll(100, true, "0.0.0.0/0"), allowAll(100, false, "0.0.0.0/0")}
+			},
 			taskToDB, false, false, "acl-app (subnet subnet-app, outbound) rule 10 denies 10.0.2.0/24"},
 		{"subnet without association uses the default ACL",
-			func(n *Network) { n.NACLs["acl-default"].Entries = []NACLEntry{deny(5, false, "10.0.1.0/24"), allowAll(100, false, "0.0.0.0/0"), allowAll(100, true, "0.0.0.0/0")} },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = []NACLEntry{deny(5, false, "10.0.1.0/24"), allowAll(100, false, "0.0.0.0/0"), allowAll(100, true, "0.0.0.0/0")}
+			},
 			taskToDB, false, false, "acl-default (subnet subnet-db, inbound) rule 5 denies 10.0.1.0/24"},
 		{"outbound rules match the destination: a deny on the task's own address in its subnet's outbound rules does not stop its packets",
-			func(n *Network) { n.NACLs["acl-app"].Entries = append(n.NACLs["acl-app"].Entries, deny(90, true, "10.0.1.5/32")) },
+			func(n *Network) {
+				n.NACLs["acl-app"].Entries = append(n.NACLs["acl-app"].Entries, deny(90, true, "10.0.1.5/32"))
+			},
 			toInternet("f", "eni-task", 443), true, true, "through nat-1 and igw-1"},
 		{"inbound rules match the source: a deny on the internet host cuts the response",
-			func(n *Network) { n.NACLs["acl-app"].Entries = append(n.NACLs["acl-app"].Entries, deny(90, false, "198.51.100.7/32")) },
+			func(n *Network) {
+				n.NACLs["acl-app"].Entries = append(n.NACLs["acl-app"].Entries, deny(90, false, "198.51.100.7/32"))
+			},
 			toInternet("f", "eni-task", 443), false, false, "network ACL acl-app (subnet subnet-app, inbound) rule 90 denies 198.51.100.7/32"},
 		{"an IPv6 deny does not match IPv4 packets",
-			func(n *Network) { n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(1, false, "::/0")) },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(1, false, "::/0"))
+			},
 			taskToDB, true, true, "allowed"},
 		{"an IPv6 deny matches IPv6 packets",
-			func(n *Network) { n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(1, false, "::/0")) },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(1, false, "::/0"))
+			},
 			Flow{Name: "f", Src: Endpoint{ENI: "eni-pub", IP: ip("2600:1f18::20")}, Dst: Endpoint{IP: internetV6}, Protocol: "tcp", DstPort: 443},
 			false, false, "network ACL acl-default (subnet subnet-pub, inbound) rule 1 denies ::/0"},
 		{"deny of the task /32 inbound in the NAT subnet's ACL cuts egress through the NAT",
-			func(n *Network) { n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.1.5/32")) },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.1.5/32"))
+			},
 			toInternet("f", "eni-task", 443), false, false, "network ACL acl-default (subnet subnet-pub, inbound) rule 90 denies 10.0.1.5/32"},
 		{"shared ACL: a task /32 outbound deny cuts the NAT's response to the task",
 			func(n *Network) {
@@ -74,17 +92,25 @@ func TestEvaluate(t *testing.T) {
 			},
 			toInternet("f", "eni-pub", 443), true, true, "through igw-1"},
 		{"public IP through the IGW is cut by a deny on the remote address",
-			func(n *Network) { n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, true, "198.51.100.0/24")) },
+			func(n *Network) {
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, true, "198.51.100.0/24"))
+			},
 			toInternet("f", "eni-pub", 443), false, false, "rule 90 denies 198.51.100.0/24"},
 		{"no public IPv4: the internet gateway drops it",
 			func(n *Network) { n.ENIs["eni-pub"].PublicIP = ip("0.0.0.0").Prev() },
 			toInternet("f", "eni-pub", 443), false, false, "eni-pub has no public IPv4 address"},
 		{"instance metadata is never filtered",
-			func(n *Network) { n.ENIs["eni-task"].Groups = []string{"sg-quarantine"}; n.NACLs["acl-app"].Entries = nil },
+			func(n *Network) {
+				n.ENIs["eni-task"].Groups = []string{"sg-quarantine"}
+				n.NACLs["acl-app"].Entries = nil
+			},
 			Flow{Name: "f", Src: Endpoint{ENI: "eni-task"}, Dst: Endpoint{IP: ip("169.254.169.254")}, Protocol: "tcp", DstPort: 80},
 			true, false, "link-local: not filtered by security groups or network ACLs (instance metadata service 169.254.169.254)"},
 		{"DNS at VPC+2 is never filtered",
-			func(n *Network) { n.ENIs["eni-task"].Groups = []string{"sg-quarantine"}; n.NACLs["acl-app"].Entries = nil },
+			func(n *Network) {
+				n.ENIs["eni-task"].Groups = []string{"sg-quarantine"}
+				n.NACLs["acl-app"].Entries = nil
+			},
 			Flow{Name: "f", Src: Endpoint{ENI: "eni-task"}, Dst: Endpoint{IP: ip("10.0.0.2")}, Protocol: "udp", DstPort: 53},
 			true, false, "Route 53 Resolver at VPC+2 10.0.0.2"},
 		{"DNS with enableDnsSupport off gets no answer",
@@ -131,7 +157,10 @@ func TestEvaluate(t *testing.T) {
 			func(n *Network) { n.ENIs["eni-pub"].Groups = []string{"sg-open"} },
 			toInternet("f", "eni-pub", 443), true, false, "untracked on eni-pub"},
 		{"allow-all egress without all-ports ingress is tracked",
-			func(n *Network) { n.SecurityGroups["sg-open"].Ingress = []SGRule{tcp(443, 443, "0.0.0.0/0")}; n.ENIs["eni-pub"].Groups = []string{"sg-open"} },
+			func(n *Network) {
+				n.SecurityGroups["sg-open"].Ingress = []SGRule{tcp(443, 443, "0.0.0.0/0")}
+				n.ENIs["eni-pub"].Groups = []string{"sg-open"}
+			},
 			toInternet("f", "eni-pub", 443), true, true, "; tracked"},
 		{"ICMP is always tracked",
 			func(n *Network) { n.ENIs["eni-pub"].Groups = []string{"sg-open"} },

@@ -17,7 +17,7 @@ var (
 )
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
-func ip(s string) netip.Addr     { return netip.MustParseAddr(s) }
+func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
 
 func tcp(from, to int, cidr string) SGRule {
 	return SGRule{Protocol: protoTCP, FromPort: from, ToPort: to, CIDR: pfx(cidr)}
