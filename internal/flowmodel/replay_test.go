@@ -48,7 +48,10 @@ func TestReplay(t *testing.T) {
 			[]Change{Revoke{Group: "sg-open", Rules: []SGRule{tcp(22, 22, "0.0.0.0/0")}}},
 			false, 0, "no ingress rule of eni-pub's security groups [sg-open] allows tcp/22 from 198.51.100.7", false},
 		{"revoking a narrow rule of a tracked flow does not cut it",
-			func(n *Network) { n.SecurityGroups["sg-peer"].Ingress = []SGRule{tcp(22, 22, "198.51.100.7/32")}; n.ENIs["eni-pub"].Groups = []string{"sg-peer"} },
+			func(n *Network) {
+				n.SecurityGroups["sg-peer"].Ingress = []SGRule{tcp(22, 22, "198.51.100.7/32")}
+				n.ENIs["eni-pub"].Groups = []string{"sg-peer"}
+			},
 			Flow{Name: "ssh", Src: Endpoint{IP: internet}, Dst: Endpoint{ENI: "eni-pub", IP: ip("3.3.3.3")}, Protocol: "tcp", DstPort: 22},
 			[]Change{Revoke{Group: "sg-peer", Rules: []SGRule{tcp(22, 22, "198.51.100.7/32")}}},
 			true, -1, "tracked connection on eni-pub", true},
