@@ -100,6 +100,21 @@ type SetVPCDNS struct {
 	Enabled bool
 }
 
+// AddInterfaceEndpoint records a new interface VPC endpoint. Its ENIs and
+// their addresses are not in the request: flows to it can be judged only
+// on a new FromEC2 snapshot. No existing flow's path changes.
+type AddInterfaceEndpoint struct{ ID, VPC, Service string }
+
+func (c AddInterfaceEndpoint) Apply(n *Network) error {
+	if n.Endpoints[c.ID] != nil {
+		return fmt.Errorf("VPC endpoint %s exists", c.ID)
+	}
+	n.Endpoints[c.ID] = &VPCEndpoint{ID: c.ID, VPC: c.VPC, Service: c.Service}
+	return nil
+}
+
+func (c AddInterfaceEndpoint) String() string { return "add interface endpoint " + c.ID }
+
 func (c SetENIGroups) Apply(n *Network) error {
 	e := n.ENIs[c.ENI]
 	if e == nil {
