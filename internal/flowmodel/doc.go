@@ -9,36 +9,73 @@
 // model therefore follows AWS's documented behaviour, not what would be
 // convenient: where AWS keeps a flow alive (a tracked connection after a
 // security-group change, a NAT-gateway flow, a same-subnet peer, a public IP
-// that no network ACL can name), the model keeps it alive and says why.
+// that no network ACL can name), the model keeps it alive and says why in
+// Outcome.Residual.
 //
 // The package makes no AWS calls. A Network is plain data: build it by hand,
 // or from the outputs of the EC2 Describe calls with FromEC2 (Gather makes
-// those calls through any client). Evaluate judges a new connection;
-// Replay carries established flows through a list of Changes, which
-// ChangesFromCalls derives from the EC2 Query-protocol requests a server
-// accepted.
+// those calls through any client). Network.Evaluate judges a new
+// connection; Replay carries established flows through a list of Changes,
+// which ChangesFromCalls derives from the EC2 Query-protocol requests a
+// server accepted. A flow or change that needs something the model does not
+// represent is an error wrapping ErrNotModeled, never a guessed verdict.
 //
-// Every rule is cited beside its code. The pages used are:
+// # Sources
+//
+// Every rule is cited beside its code. The pages are:
 //   - "Amazon EC2 security group connection tracking" (EC2 User Guide,
 //     security-group-connection-tracking.html): tracked and untracked flows,
 //     automatically tracked connections, idle timeouts.
 //   - "Control traffic to your AWS resources using security groups" (VPC
-//     User Guide, vpc-security-groups.html): the services security groups
-//     do not filter.
+//     User Guide, vpc-security-groups.html): allow-only rules, the services
+//     security groups do not filter.
 //   - "Network ACL basics" and "Network ACL rules" (VPC User Guide,
-//     nacl-basics.html, nacl-rules.html): stateless, per subnet, ascending
-//     rule number, the * rule, evaluated when traffic enters and leaves a
-//     subnet and not within it, the services network ACLs do not filter.
-//   - "Configure route tables" / "Route priority" (VPC User Guide,
-//     VPC_Route_Tables.html): local route, longest prefix match, IPv4 and
-//     IPv6 routes independent.
-//   - "NAT gateways" (VPC User Guide, vpc-nat-gateway.html), "Enable
-//     internet access for a VPC using an internet gateway" (VPC User Guide,
-//     VPC_Internet_Gateway.html), "Egress-only internet gateways".
+//     nacl-basics.html, nacl-rules.html): stateless, one ACL per subnet,
+//     default ACL, ascending rule number and first match, the * rule,
+//     evaluated when traffic enters and leaves a subnet and not within it,
+//     inbound rules by source and outbound by destination, the services
+//     network ACLs do not filter.
+//   - "Configure route tables" (VPC User Guide, VPC_Route_Tables.html):
+//     local route, main route table, longest prefix match, static before
+//     prefix-list routes, IPv4 and IPv6 routes independent.
+//   - "NAT gateways" (VPC User Guide, vpc-nat-gateway.html), internet
+//     gateways and egress-only internet gateways (VPC User Guide).
 //   - "AWSSupport-ContainEC2Instance" (Systems Manager Automation runbook
-//     reference): original groups, then a temporary all-access group, then
-//     the containment group.
+//     reference): the ENIs move from their groups to a temporary all-access
+//     group, then to the containment group.
 //
-// What the model leaves out is listed in the package README section of
-// limits.go.
+// # What is not modeled
+//
+//   - Time. Tracked connections never idle out; the TCP established timeout
+//     (432000 s by default, 350 s on Nitro v6 instance types) and the UDP
+//     timeouts are reported in prose, not applied. Connection-tracking
+//     allowance exhaustion is ignored.
+//   - Cross-VPC paths between modeled ENIs (peering, transit gateway), and
+//     hairpin to a modeled ENI's public address: errors. A route to a
+//     transit gateway, peering connection or virtual private gateway is
+//     followed out of the VPC; the far side is not judged.
+//   - Routes to ENIs or instances (middlebox routing), Gateway Load Balancer
+//     endpoints as route targets, local and carrier gateways, Network
+//     Firewall, ingress routing on the internet gateway's edge: errors.
+//   - Route changes in ChangesFromCalls (CreateRoute and the like) and
+//     gateway endpoint creation: errors; take a new FromEC2 snapshot. A
+//     Change that adds a route is still honoured by Replay, which ends an
+//     established flow whose gateways change.
+//   - Load balancers are their ENIs: the LB-to-target leg only; the
+//     client-to-LB leg, listeners, and client IP preservation are not
+//     modeled.
+//   - ICMP flows are echo request/reply only; other protocol numbers are
+//     matched by number only. ICMP error messages relating to a flow are
+//     not modeled.
+//   - Source ports: a flow without one uses DefaultEphemeralPort; the port a
+//     NAT gateway picks is taken to be the same.
+//   - IMDS options (hop limit, IMDS disabled), DNS Firewall and Resolver
+//     rules, VPC Block Public Access, prefix-list versions, the security
+//     group quota of five per ENI (only "at least one" is enforced),
+//     security-group rule IDs (a revoke by SecurityGroupRuleId is an
+//     error), references to groups by name, and stale references across
+//     peering.
+//   - Whether a mid-connection packet of an untracked flow starts tracking
+//     when the rules change: AWS does not document it; the model assumes it
+//     does, which keeps the flow alive rather than claiming containment.
 package flowmodel

@@ -81,6 +81,19 @@ func TestEvaluate(t *testing.T) {
 				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, true, "10.0.1.5/32"))
 			},
 			toInternet("f", "eni-task", 443), false, false, "network ACL acl-default (subnet subnet-pub, outbound) rule 90 denies 10.0.1.5/32"},
+		{"shared ACL: a task /32 inbound deny cuts the request entering the NAT subnet",
+			func(n *Network) {
+				n.Subnets["subnet-app"].NACL = ""
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.1.5/32"))
+			},
+			toInternet("f", "eni-task", 443), false, false, "network ACL acl-default (subnet subnet-pub, inbound) rule 90 denies 10.0.1.5/32"},
+		{"the internet reaches a public IP through the IGW; the ENI's own /32 inbound deny does not match",
+			func(n *Network) {
+				n.SecurityGroups["sg-task"].Ingress = append(n.SecurityGroups["sg-task"].Ingress, tcp(22, 22, "0.0.0.0/0"))
+				n.NACLs["acl-default"].Entries = append(n.NACLs["acl-default"].Entries, deny(90, false, "10.0.0.20/32"))
+			},
+			Flow{Name: "f", Src: Endpoint{IP: internet}, Dst: Endpoint{ENI: "eni-pub"}, Protocol: "tcp", DstPort: 22},
+			true, true, "allowed: 198.51.100.7 to 3.3.3.3 tcp/22 through igw-1"},
 		{"same-subnet peers cross no network ACL",
 			func(n *Network) { n.NACLs["acl-app"].Entries = nil },
 			Flow{Name: "f", Src: Endpoint{ENI: "eni-task"}, Dst: Endpoint{ENI: "eni-peer"}, Protocol: "tcp", DstPort: 22},

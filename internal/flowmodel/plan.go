@@ -91,6 +91,11 @@ func (n *Network) plan(f Flow) (*plan, error) {
 			return p, nil
 		}
 	}
+	// A connection from outside reaches an ENI at its public IPv4 address
+	// unless the flow names another.
+	if src == nil && dst != nil && !f.Dst.IP.IsValid() && srcIP.Is4() && dst.PublicIP.IsValid() {
+		dstIP = dst.PublicIP
+	}
 	if !srcIP.IsValid() || !dstIP.IsValid() {
 		return nil, fmt.Errorf("flow %q: each end needs an ENI or an IP address", f.Name)
 	}
