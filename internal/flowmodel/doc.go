@@ -44,6 +44,29 @@
 //     reference): the ENIs move from their groups to a temporary all-access
 //     group, then to the containment group.
 //
+// # Rules worth knowing before reading a verdict
+//
+//   - A flow is untracked on an ENI only for TCP or UDP, only when a rule
+//     of the ENI's groups allows it to or from all addresses of its family
+//     (0.0.0.0/0 or ::/0; that rule may name just the flow's port) AND a
+//     rule in the other direction allows all addresses on every port. ICMP
+//     and other protocols are always tracked.
+//   - Paths through a NAT gateway, an egress-only internet gateway, a
+//     transit gateway, a DynamoDB gateway endpoint, or to or from an NLB,
+//     GWLB, GWLB endpoint, interface endpoint or Lambda Hyperplane ENI are
+//     always tracked. ALB and Classic Load Balancer flows are not.
+//   - A network ACL port range is the packet's destination port: a
+//     response travels to the ephemeral port, so an inbound deny of "tcp
+//     443 from X" does not touch the responses of a connection to X:443.
+//   - Within one subnet no network ACL applies. Through an internet gateway
+//     only the ENI's own subnet's ACL is crossed, and there inbound rules see
+//     the remote source and outbound rules the remote destination: no rule
+//     can name the ENI's own address.
+//   - Amazon DNS (VPC+2, 169.254.169.253), instance metadata, the ECS task
+//     metadata and credentials endpoint (169.254.170.2), the Time Sync
+//     Service and the subnet router are filtered by neither security groups
+//     nor network ACLs.
+//
 // # What is not modeled
 //
 //   - Time. Tracked connections never idle out; the TCP established timeout

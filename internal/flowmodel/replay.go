@@ -119,6 +119,10 @@ func Replay(initial *Network, established []Flow, changes []Change) (final *Netw
 // regroupedENI is the ENI whose group set a change replaced, if any.
 func regroupedENI(n *Network, c Change) string {
 	switch c := c.(type) {
+	case *SetENIGroups:
+		return regroupedENI(n, *c)
+	case *SetInstanceGroups:
+		return regroupedENI(n, *c)
 	case SetENIGroups:
 		return c.ENI
 	case SetInstanceGroups:
