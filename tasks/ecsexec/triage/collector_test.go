@@ -159,10 +159,10 @@ func checkReport(t *testing.T, rep Report, arts []Artifact, miner string, hashes
 	var conns []Connection
 	artifact(t, arts, "connections.json", &conns)
 	want := map[string]string{
-		"tcp 0.0.0.0:8080 LISTEN":                       "[1]",
+		"tcp 0.0.0.0:8080 LISTEN":                         "[1]",
 		"tcp 10.0.0.5:43210>203.0.113.7:4444 ESTABLISHED": "[42]",
-		"tcp6 [::1]:80 LISTEN":                          "[1]",
-		"udp 10.0.0.5:54321>198.51.100.1:53 ESTABLISHED": "[42]",
+		"tcp6 [::1]:80 LISTEN":                            "[1]",
+		"udp 10.0.0.5:54321>198.51.100.1:53 ESTABLISHED":  "[42]",
 	}
 	got := map[string]string{}
 	for _, c := range conns {

@@ -2,8 +2,8 @@ package triage
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -155,7 +155,7 @@ func validPath(p string) bool {
 
 // quote makes w one word for github.com/google/shlex, which the agent uses
 // to split the command (agent shell_unix.go): inside single quotes shlex
-// takes everything literally, and a single quote becomes '\'' (close,
+// takes everything literally, and a single quote becomes '\” (close,
 // escaped quote, reopen), which shlex joins into the same word.
 func quote(w string) string {
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
