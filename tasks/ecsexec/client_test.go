@@ -39,8 +39,8 @@ func flood(_ context.Context, _ []string, _ io.Reader, out io.Writer) int {
 }
 
 var fast = ecsexec.Limits{
-	IdleTimeout: 600 * time.Millisecond, HandshakeTimeout: 400 * time.Millisecond,
-	GapTimeout: 400 * time.Millisecond, AckTimeout: 400 * time.Millisecond,
+	IdleTimeout: time.Second, HandshakeTimeout: 500 * time.Millisecond,
+	GapTimeout: 500 * time.Millisecond, AckTimeout: 500 * time.Millisecond,
 	ResendInterval: 100 * time.Millisecond,
 }
 
