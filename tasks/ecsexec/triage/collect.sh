@@ -85,6 +85,8 @@ printf "\n@H %s irflow-triage/1 enc=%s rl=%s stat=%s sha=%s\n" "$N" $E "${RL:-0}
 if [ "$TP" != - ] && [ -d "$P/$TP" ]; then
 	cp1 bin "pid=$TP from=exe" "$P/$TP/exe"
 	put maps "pid=$TP" rd "$P/$TP/maps" "$MF"
+elif [ "$TP" != - ]; then
+	put bin "pid=$TP from=exe skip=no-such-process" true
 fi
 [ "$TX" != - ] && cp1 bin from=path "$R$TX"
 put procstat - rd "$P/stat" 16

@@ -239,6 +239,22 @@ func checkReport(t *testing.T, rep Report, arts []Artifact, miner string, hashes
 
 type triage = Report
 
+func TestCollectorReportsAVanishedTarget(t *testing.T) {
+	root := fakeTree(t)
+	nonce := NewNonce()
+	tg := Target{PID: 4242, ExecutablePath: "/tmp/fifo"}
+	raw := collect(t, []string{"/bin/sh"}, "/usr/bin:/bin", root, nonce, tg)
+	rep, _, err := Analyze(raw, nonce, tg, Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Skip{{From: "exe of pid 4242 (finding pid)", Reason: "no-such-process"},
+		{From: "finding executable path", Reason: "not-a-regular-file"}}
+	if !slices.Equal(rep.Skipped, want) || len(rep.Binaries) != 0 {
+		t.Errorf("skipped %+v, binaries %+v; want %+v", rep.Skipped, rep.Binaries, want)
+	}
+}
+
 func TestAnalyzeReportsAMissingCollector(t *testing.T) {
 	_, arts, err := Analyze([]byte("exec: /bin/sh: no such file or directory\r\n"), NewNonce(), Target{}, Options{})
 	var ns *CollectorNotStartedError
