@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -23,23 +24,24 @@ import (
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
-	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/registry"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// TestDemo runs the whole demo against moto, as `make demo` does, and checks
-// what it claims: both launch types end SUCCEEDED/COMPLETED, the gates are
-// decided by the approver's identity through the approval API (and the
-// refusals are refused), every evidence object's SHA-256 recomputed from the
-// bucket matches what irflow recorded, and every case's audit chain verifies.
+// TestDemo runs the whole default demo against moto, as `make demo` does,
+// and checks what it claims: every case ends SUCCEEDED/COMPLETED on its
+// launch type, the gates are decided by the approver's identity through
+// the approval API (and the refusals are refused), every evidence object's
+// SHA-256 recomputed from the bucket matches what irflow recorded, every
+// case's audit chain verifies, and every case's flows were judged.
 func TestDemo(t *testing.T) {
 	ep := mototest.Endpoint(t)
 	ctx := context.Background()
 	var out bytes.Buffer
-	res, err := Run(ctx, Options{Endpoint: ep, Out: t.TempDir(), Stdout: &out})
+	dir := t.TempDir()
+	res, err := Run(ctx, Options{Endpoint: ep, Out: dir, Summary: filepath.Join(dir, "summary.json"), Stdout: &out})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
@@ -67,11 +69,21 @@ func TestDemo(t *testing.T) {
 		if err := audit.Verify(c.Records); err != nil || len(c.Records) < 10 {
 			t.Errorf("%s: audit chain of %d records: %v", c.Title, len(c.Records), err)
 		}
+		if len(c.Flows) < 4 {
+			t.Errorf("%s: %d flows judged; want the world's flows", c.Title, len(c.Flows))
+		}
+		established := false
+		for _, f := range c.Flows {
+			established = established || f.Established && f.Before == Allowed
+		}
+		if !established {
+			t.Errorf("%s: no established flow allowed before the response: %+v", c.Title, c.Flows)
+		}
 		approved := false
 		for _, a := range c.Approvals {
 			p, err := approval.ParsePrincipal(a.DecidedBy)
 			if a.Status == approval.StatusApproved && err == nil && p.Kind == approval.KindAssumedRole && p.Name == "IncidentCommander" &&
-				slices.Contains(a.Approvers, roleARN(res.World.Account, "IncidentCommander")) {
+				slices.Contains(a.Approvers, roleARN(c.World.Account, "IncidentCommander")) {
 				approved = true
 			}
 		}
@@ -97,6 +109,10 @@ func TestDemo(t *testing.T) {
 				t.Errorf("%s: %s is %x (%d bytes); the demo printed %s (%d)", c.Title, o.Key, sum, len(body), o.SHA256, o.Bytes)
 			}
 		}
+	}
+	var sum Summary
+	if b, err := os.ReadFile(filepath.Join(dir, "summary.json")); err != nil || json.Unmarshal(b, &sum) != nil || len(sum.Cases) != 3 || sum.Moto != nil {
+		t.Errorf("summary.json: %v, %d cases, moto %v", err, len(sum.Cases), sum.Moto)
 	}
 	codes := func(c *Case) []string {
 		var out []string
@@ -174,37 +190,6 @@ func TestSameHandlersAsRegistry(t *testing.T) {
 	sort.Strings(b)
 	if !slices.Equal(a, b) {
 		t.Errorf("demo handlers %v; registry %v", a, b)
-	}
-}
-
-// TestGuardDutyEvents: the events are about the world's tasks, with
-// crypto-mining's finding type, and normalize like any GuardDuty finding.
-func TestGuardDutyEvents(t *testing.T) {
-	root, err := findRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &mototest.World{Account: "123456789012", ClusterName: "demo", ClusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
-		FargateTaskArn: "arn:aws:ecs:us-east-1:123456789012:task/demo/0123456789abcdef0123456789abcdef",
-		EC2TaskArn:     "arn:aws:ecs:us-east-1:123456789012:task/demo/fedcba9876543210fedcba9876543210",
-		FargateTaskDef: "arn:aws:ecs:us-east-1:123456789012:task-definition/api:1", EC2Def: "arn:aws:ecs:us-east-1:123456789012:task-definition/worker:1",
-		ServiceName: "api", InstanceID: "i-0123456789abcdef0"}
-	for _, tt := range []struct{ file, launchType, task string }{
-		{FargateFinding, "FARGATE", w.FargateTaskArn}, {EC2Finding, "EC2", w.EC2TaskArn},
-	} {
-		ev, err := guardDutyEvent(filepath.Join(root, tt.file), w, tt.launchType)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inc, err := incident.Normalize(ev, incident.Execution{Name: "x"})
-		if err != nil {
-			t.Fatalf("%s: %v", tt.file, err)
-		}
-		id, _ := caseIDOf(ev)
-		if inc.TaskArn != tt.task || inc.LaunchType != tt.launchType || inc.Finding.Type != FindingType || inc.Account != w.Account ||
-			inc.ClusterArn != w.ClusterArn || inc.CaseID != id || inc.RequestedBy != "aws.guardduty" {
-			t.Errorf("%s: %+v (case id %s)", tt.file, inc, id)
-		}
 	}
 }
 

@@ -8,22 +8,48 @@ import (
 	"strings"
 	"time"
 
-	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/worlds"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func printWorld(out io.Writer, w *mototest.World, env taskrt.Env, took time.Duration) {
-	fmt.Fprintf(out, "\n== Seeded ECS world in moto (%s) ==\n", took.Round(time.Millisecond))
-	fmt.Fprintf(out, "  account %s, region %s, %s with subnet %s and security group %s\n", w.Account, mototest.Region, w.VpcID, w.SubnetID, w.AppSG)
-	fmt.Fprintf(out, "  cluster %s\n", w.ClusterArn)
-	fmt.Fprintf(out, "  Fargate task %s (awsvpc, ENI %s, service %s)\n", w.FargateTaskArn, w.FargateENI, w.ServiceName)
-	fmt.Fprintf(out, "  EC2 task     %s (bridge, on %s in Auto Scaling group %s, volumes %s)\n", w.EC2TaskArn, w.InstanceID, w.ASGName, strings.Join(w.VolumeIDs, ", "))
-	fmt.Fprintf(out, "  log group %s with the tasks' awslogs streams; task role %s\n", w.LogGroup, w.TaskRoleArn)
-	fmt.Fprintf(out, "  irflow's stores: evidence bucket %s (Object Lock), tables %s (audit), %s (approvals), %s (incidents), topic %s\n",
-		env.EvidenceBucket, env.AuditTable, env.ApprovalsTable, env.IncidentsTable, env.TopicArn)
-	fmt.Fprintf(out, "  IRFLOW_DEFAULT_APPROVERS=%s (the shipped playbooks name no approvers)\n", strings.Join(env.DefaultApprovers, ","))
-	fmt.Fprintf(out, "  IRFLOW_AVML_SHA256=%s… a placeholder pin: moto runs no SSM command, so no AVML is ever fetched\n", env.AVMLSha256[:16])
+// printWorld says what the case's world holds.
+func printWorld(out io.Writer, w *worlds.World) {
+	t := w.Target
+	fmt.Fprintf(out, "  world %s: %s\n", w.Name, worlds.Describe(w.Name))
+	fmt.Fprintf(out, "  account %s, %s (subnets public %s, app %s, lb %s), cluster %s\n", w.Account, w.VpcID,
+		w.Subnets["public"], w.Subnets["app"], w.Subnets["lb"], w.ClusterName)
+	where := "ENI " + t.ENI
+	if t.ENI == "" {
+		where = "on instance " + t.InstanceID
+	}
+	fmt.Fprintf(out, "  target %s (%s, %s, %s)\n", t.Arn, t.LaunchType, t.NetworkMode, where)
+	for _, o := range w.Others {
+		fmt.Fprintf(out, "  %-16s %s (%s, %s)\n", o.Role, o.Arn, o.LaunchType, o.NetworkMode)
+	}
+}
+
+// printFlows shows every flow of the world before and after the response,
+// as the flow model judges them.
+func printFlows(out io.Writer, c *Case) {
+	if len(c.Flows) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "\n  flows, judged by the flow model over the world's state before and after (target task %s):\n", c.TaskStatus)
+	for _, f := range c.Flows {
+		kind := "new"
+		if f.Established {
+			kind = "established"
+		}
+		why := f.Reason
+		if f.After == Allowed && f.Residual != "" {
+			why = "residual: " + f.Residual
+		}
+		fmt.Fprintf(out, "    %-17s %-11s %-7s -> %-7s %s\n", f.Name, kind, f.Before, f.After, clip(why, 110))
+	}
+	for _, r := range c.Refusals {
+		fmt.Fprintf(out, "    strict layer refused %s:%s (%s): %s\n", r.Service, r.Operation, r.Rule, clip(r.Message, 100))
+	}
 }
 
 // printApprovals shows every decision the approval API received for the

@@ -78,37 +78,67 @@ func PinTaskLifecycle(ep string) error {
 // Start launches moto_server on a free loopback port and returns a stop
 // function and its endpoint. The server dies with this process.
 func Start() (stop func(), endpoint string, err error) {
+	s, err := StartServer(false)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.Stop, s.Endpoint, nil
+}
+
+// Server is a moto server this process started.
+type Server struct {
+	Endpoint string
+	PID      int
+	// Stop kills the server and waits for it.
+	Stop func()
+}
+
+// StartServer launches moto_server on a free loopback port. A detached
+// server has a process group of its own and outlives this process (the
+// bench's --keep); otherwise it dies with it.
+func StartServer(detached bool) (*Server, error) {
 	bin := os.Getenv("IRFLOW_MOTO_SERVER")
 	if bin == "" {
 		bin = filepath.Join(repoRoot(), ".venv", "bin", "moto_server")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("no moto server at %s (run make py-deps)", bin)
+		return nil, fmt.Errorf("no moto server at %s (run make py-deps)", bin)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
+	if detached {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	}
-	endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), PID: cmd.Process.Pid,
+		Stop: func() { cmd.Process.Kill(); cmd.Wait() }}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(endpoint + "/moto-api/")
+		resp, err := http.Get(s.Endpoint + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return stop, endpoint, nil
+			if detached {
+				// Nobody waits for a kept server; release it.
+				_ = cmd.Process.Release()
+			}
+			return s, nil
+		}
+		if cmd.ProcessState != nil {
+			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	stop()
-	return nil, "", fmt.Errorf("moto server did not answer on %s", endpoint)
+	s.Stop()
+	return nil, fmt.Errorf("moto server did not answer on %s", s.Endpoint)
 }
 
 func repoRoot() string {

@@ -84,6 +84,18 @@ func SeedWith(ctx context.Context, cfg aws.Config) (*World, error) {
 	return w, nil
 }
 
+// SeedStores creates irflow's own stores (evidence bucket, audit,
+// approvals and incidents tables, topic) with unique names, without an ECS
+// world: the bench builds its worlds itself (internal/worlds). The World it
+// returns holds Cfg, Account and Env only.
+func SeedStores(ctx context.Context, cfg aws.Config) (*World, error) {
+	w := &World{Cfg: cfg, Account: "123456789012"}
+	if err := w.seedStores(ctx); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 func (w *World) seedStores(ctx context.Context) error {
 	w.Env = taskrt.Env{
 		EvidenceBucket: Unique("evidence"),

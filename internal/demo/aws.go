@@ -1,0 +1,182 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/irflow/irflow/internal/flowmodel"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/worlds"
+	"github.com/irflow/irflow/tasks/taskrt"
+)
+
+// Refusal is one request the strict layer refused, as it records it.
+type Refusal struct {
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Resource  string `json:"resource,omitempty"`
+	Rule      string `json:"rule"`
+	Doc       string `json:"doc,omitempty"`
+}
+
+// strictControl is what the bench needs of the strict layer's control API.
+type strictControl interface {
+	// Register tells the layer the world's container-instance agents and
+	// exec settings, and snapshots its network baseline.
+	Register(ctx context.Context, w *worlds.World) error
+	// AddFinding puts a finding in the account's GuardDuty detector.
+	AddFinding(ctx context.Context, account, region string, finding []byte) error
+	// Calls are the EC2 calls moto accepted through the layer, in order.
+	Calls(ctx context.Context) ([]flowmodel.Call, error)
+	// Refusals are the layer's refusals, in order.
+	Refusals(ctx context.Context) ([]Refusal, error)
+}
+
+// awsEnv is the AWS side of a run: moto, the strict layer in front of it,
+// and SDK configs for both.
+type awsEnv struct {
+	motoURL  string
+	endpoint string     // what the handlers talk to: the layer, or moto
+	cfg      aws.Config // through endpoint
+	direct   aws.Config // moto itself
+	layer    strictControl
+	moto     *mototest.Server // nil when Options.Endpoint named one
+	stops    []func()
+	kept     bool
+}
+
+// callMark is where a case's calls and refusals begin.
+type callMark struct{ calls, refusals int }
+
+// startAWS starts moto (unless o.Endpoint names one) and the strict layer,
+// and seeds irflow's stores into res.Env.
+func startAWS(ctx context.Context, o *Options, res *Result) (*awsEnv, error) {
+	env := &awsEnv{motoURL: o.Endpoint}
+	if env.motoURL == "" {
+		if os.Getenv("IRFLOW_MOTO_SERVER") == "" {
+			os.Setenv("IRFLOW_MOTO_SERVER", filepath.Join(o.Root, ".venv", "bin", "moto_server"))
+		}
+		s, err := mototest.StartServer(o.Keep)
+		if err != nil {
+			return nil, err
+		}
+		env.moto, env.motoURL = s, s.Endpoint
+		env.stops = append(env.stops, s.Stop)
+	}
+	if err := mototest.PinTaskLifecycle(env.motoURL); err != nil {
+		env.close()
+		return nil, err
+	}
+	env.endpoint = env.motoURL
+	if err := env.startStrict(ctx, o, res); err != nil {
+		env.close()
+		return nil, err
+	}
+	env.cfg, env.direct = configFor(env.endpoint), configFor(env.motoURL)
+	w, err := mototest.SeedStores(ctx, env.cfg)
+	if err != nil {
+		env.close()
+		return nil, fmt.Errorf("seeding irflow's stores: %w", err)
+	}
+	res.Env = w.Env
+	res.Env.DefaultApprovers = []string{roleARN(w.Account, "IncidentCommander")}
+	res.Env.AVMLURL, res.Env.AVMLSha256 = DemoAVMLURL, DemoAVMLSha256
+	if o.Keep {
+		res.Moto = &MotoInfo{Endpoint: env.endpoint, MotoURL: env.motoURL, Region: mototest.Region, Account: w.Account,
+			Bucket: res.Env.EvidenceBucket}
+		if env.moto != nil {
+			res.Moto.PID = env.moto.PID
+		}
+		res.Moto.Tables.Audit, res.Moto.Tables.Approvals, res.Moto.Tables.Incidents = res.Env.AuditTable, res.Env.ApprovalsTable, res.Env.IncidentsTable
+	}
+	return env, nil
+}
+
+// register tells the strict layer about the case's world and finding.
+func (e *awsEnv) register(ctx context.Context, w *worlds.World, c *Case) error {
+	if e.layer == nil {
+		return nil
+	}
+	if err := e.layer.Register(ctx, w); err != nil {
+		return fmt.Errorf("registering world %s with the strict layer: %w", w.Name, err)
+	}
+	if c.Finding != nil {
+		return e.layer.AddFinding(ctx, w.Account, w.Region, c.Finding)
+	}
+	return nil
+}
+
+// mark notes where the next case's calls and refusals begin.
+func (e *awsEnv) mark(ctx context.Context) (callMark, error) {
+	if e.layer == nil {
+		return callMark{}, nil
+	}
+	calls, err := e.layer.Calls(ctx)
+	if err != nil {
+		return callMark{}, err
+	}
+	refusals, err := e.layer.Refusals(ctx)
+	if err != nil {
+		return callMark{}, err
+	}
+	return callMark{calls: len(calls), refusals: len(refusals)}, nil
+}
+
+// since returns the calls and refusals after m.
+func (e *awsEnv) since(ctx context.Context, m callMark) ([]flowmodel.Call, []Refusal, error) {
+	if e.layer == nil {
+		return nil, nil, nil
+	}
+	calls, err := e.layer.Calls(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	refusals, err := e.layer.Refusals(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return calls[m.calls:], refusals[m.refusals:], nil
+}
+
+// vars are the environment variables irflow needs to reach this moto.
+func (e *awsEnv) vars(env taskrt.Env) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL": e.endpoint, "AWS_REGION": mototest.Region, "AWS_DEFAULT_REGION": mototest.Region,
+		"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"IRFLOW_EVIDENCE_BUCKET": env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": env.AuditTable,
+		"IRFLOW_APPROVALS_TABLE": env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": env.IncidentsTable,
+		"IRFLOW_TOPIC_ARN": env.TopicArn, "IRFLOW_APPROVAL_URL": env.ApprovalURL,
+		"IRFLOW_DEFAULT_APPROVERS": joinComma(env.DefaultApprovers), "IRFLOW_AVML_URL": env.AVMLURL, "IRFLOW_AVML_SHA256": env.AVMLSha256,
+	}
+}
+
+func joinComma(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
+
+// keep leaves moto and the layer running when the run ends.
+func (e *awsEnv) keep() { e.kept = true }
+
+// close stops what this run started, unless kept.
+func (e *awsEnv) close() {
+	if e.kept {
+		return
+	}
+	for i := len(e.stops) - 1; i >= 0; i-- {
+		e.stops[i]()
+	}
+	e.stops = nil
+}

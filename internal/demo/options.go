@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/diag"
+	"github.com/irflow/irflow/internal/worlds"
+)
+
+// Options configure a bench run (cmd/irflow-demo's flags).
+type Options struct {
+	// Playbook is the playbook file; "" is workflows/crypto-mining.yaml.
+	Playbook string
+	// Worlds are the worlds to respond in, one case each; none is the
+	// default demo (crypto-mining on fargate and ec2-bridge, then a
+	// four-eyes case on fargate).
+	Worlds []string
+	// Input is a GuardDuty event or console input file retargeted to each
+	// world's task; "" derives a GuardDuty finding from the examples with
+	// the playbook's first finding type.
+	Input string
+	// Decide is how every gate is decided: approve (default), reject or
+	// timeout.
+	Decide string
+	// Summary is where the JSON summary goes ("" writes none; make demo
+	// writes build/demo/summary.json).
+	Summary string
+	// Keep leaves moto (and the strict layer in front of it) running
+	// after the run; the summary's moto and env say how to reach it.
+	Keep bool
+	// Endpoint is a moto server to use instead of starting one (tests).
+	Endpoint string
+	// Out gets handlers.log and one folder per case; "" is build/demo.
+	Out string
+	// Irflow is the irflow CLI; when set, `irflow audit --verify` runs on
+	// the first case, as an operator would.
+	Irflow string
+	// Root is the repository root; "" finds it from the working directory.
+	Root string
+	// Stdout gets the human report.
+	Stdout io.Writer
+
+	// resolved by check
+	src   []byte
+	input []byte
+}
+
+// Decisions of Options.Decide.
+const (
+	DecideApprove = "approve"
+	DecideReject  = "reject"
+	DecideTimeout = "timeout"
+)
+
+// DefaultPlaybook is the demo's playbook, relative to the repository root.
+const DefaultPlaybook = "workflows/crypto-mining.yaml"
+
+// UsageError is bad input to the bench: an unknown world, an unreadable or
+// invalid playbook, an input that is neither a finding nor a console
+// input. cmd/irflow-demo exits 2 on it, before moto starts.
+type UsageError struct{ Message string }
+
+func (e *UsageError) Error() string { return e.Message }
+
+func usage(format string, a ...any) error { return &UsageError{Message: fmt.Sprintf(format, a...)} }
+
+// check validates the options and reads the playbook and input, before
+// anything starts.
+func (o *Options) check() error {
+	if o.Root == "" {
+		root, err := findRoot()
+		if err != nil {
+			return usage("%v", err)
+		}
+		o.Root = root
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	switch o.Decide {
+	case "":
+		o.Decide = DecideApprove
+	case DecideApprove, DecideReject, DecideTimeout:
+	default:
+		return usage("--decide %q: want approve, reject or timeout", o.Decide)
+	}
+	known := worlds.Names()
+	for _, w := range o.Worlds {
+		if worlds.Describe(w) == "" {
+			msg := fmt.Sprintf("--world %q: no such world", w)
+			if s := diag.Suggest(w, known); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return usage("%s; worlds: %s", msg, strings.Join(known, ", "))
+		}
+	}
+	if o.Playbook == "" {
+		o.Playbook = filepath.Join(o.Root, DefaultPlaybook)
+	}
+	src, err := os.ReadFile(o.Playbook)
+	if err != nil {
+		return usage("--playbook: %v", err)
+	}
+	if r, ds := generator.Compile(src, o.Playbook, generator.Options{}); r == nil {
+		var b strings.Builder
+		_ = diag.WriteText(&b, ds)
+		return usage("--playbook %s does not compile:\n%s", o.Playbook, strings.TrimRight(b.String(), "\n"))
+	}
+	o.src = src
+	if o.Input != "" {
+		in, err := os.ReadFile(o.Input)
+		if err != nil {
+			return usage("--input: %v", err)
+		}
+		// Any world will do to check the input's shape.
+		probe := &worlds.World{Account: "123456789012", Region: "us-east-1", Target: worlds.Task{Arn: "arn:aws:ecs:us-east-1:123456789012:task/c/0",
+			LaunchType: "FARGATE", Image: "x:1", Container: "x"}}
+		if _, _, _, err := probe.Retarget(in); err != nil {
+			return usage("--input %s: %v", o.Input, err)
+		}
+		o.input = in
+	}
+	if o.Out == "" {
+		o.Out = filepath.Join(o.Root, "build", "demo")
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package demo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/internal/worlds"
+	"github.com/irflow/irflow/tasks/approval-api/approval"
+)
+
+// The example findings inputs are made from when none is given.
+const (
+	FargateFinding = "examples/inputs/guardduty-fargate-cryptominer.json"
+	EC2Finding     = "examples/inputs/guardduty-ec2-reverse-shell.json"
+)
+
+// People of the bench. Sessions are named after the user's e-mail, as IAM
+// Identity Center names them; the approvers are the IncidentCommander role
+// (IRFLOW_DEFAULT_APPROVERS), which admits its sessions.
+func roleARN(account, role string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", account, role)
+}
+
+func session(account, role, user string) string {
+	return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, role, user)
+}
+
+const (
+	alice   = "alice@example.com"
+	bob     = "bob@example.com"
+	carol   = "carol@example.com"
+	mallory = "mallory@example.com"
+)
+
+// plan is one case to run: a world to build and how to start the response.
+type plan struct {
+	world string
+	title string
+	// console makes a console input requested by requestedBy (dry run).
+	console     bool
+	requestedBy string
+	// refusals are decisions tried (and refused) before the deciders.
+	refusals []func(account string) Decider
+}
+
+// plans are the cases of the run: one per --world, or the default demo.
+func (o *Options) plans() []plan {
+	if len(o.Worlds) > 0 {
+		var out []plan
+		for _, w := range o.Worlds {
+			out = append(out, plan{world: w, title: w})
+		}
+		return out
+	}
+	notApprover := func(acct string) Decider {
+		return Decider{Who: session(acct, "Developer", mallory), Decision: approval.DecisionApprove, Reason: "looks fine to me",
+			WantStatus: http.StatusForbidden}
+	}
+	selfApproval := func(acct string) Decider {
+		return Decider{Who: session(acct, "IncidentCommander", alice), Decision: approval.DecisionApprove,
+			Reason: "my own request, approving it myself", WantStatus: http.StatusForbidden}
+	}
+	return []plan{
+		{world: "fargate", title: "fargate: a GuardDuty finding on a Fargate task", refusals: []func(string) Decider{notApprover}},
+		{world: "ec2-bridge", title: "ec2-bridge: a GuardDuty finding on an EC2 task"},
+		{world: "fargate", title: "four eyes: alice's own dry run on a Fargate task", console: true, requestedBy: alice,
+			refusals: []func(string) Decider{selfApproval}},
+	}
+}
+
+// build seeds the plan's world and makes its case.
+func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *generator.Result) (*Case, error) {
+	w, err := worlds.Build(ctx, env.cfg, env.direct, p.world)
+	if err != nil {
+		return nil, err
+	}
+	input := o.input
+	switch {
+	case p.console:
+		input, _ = json.Marshal(map[string]any{"taskArn": w.Target.Arn, "dryRun": true, "requestedBy": p.requestedBy,
+			"reason": "rehearse the response on this task before anyone touches it"})
+	case input == nil:
+		if input, err = exampleFinding(o.Root, w, compiled); err != nil {
+			return nil, err
+		}
+	}
+	in, kind, finding, err := w.Retarget(input)
+	if err != nil {
+		return nil, err
+	}
+	c := &Case{Title: p.title, WorldName: p.world, World: w, Kind: kind, Input: in, Finding: finding, Brief: p.console}
+	if c.CaseID, err = caseIDOf(in); err != nil {
+		// Invalid input runs, and must end INVALID_INPUT in resolve-target.
+		c.CaseID = ""
+	}
+	for _, r := range p.refusals {
+		c.Deciders = append(c.Deciders, r(w.Account))
+	}
+	c.Deciders = append(c.Deciders, deciders(o.Decide, w.Account)...)
+	c.Want = map[string]string{DecideApprove: generator.OutcomeCompleted, DecideReject: generator.OutcomeRejected,
+		DecideTimeout: generator.OutcomeRejected}[o.Decide]
+	if err := env.register(ctx, w, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// deciders are the approvers who decide every gate as --decide says: for
+// approve, alice, then bob and carol for gates that need more than one
+// person (a requester GuardDuty did not confirm, minApprovers); for reject,
+// alice; for timeout, nobody.
+func deciders(decide, account string) []Decider {
+	ic := func(user, decision, reason string) Decider {
+		return Decider{Who: session(account, "IncidentCommander", user), Decision: decision, Reason: reason, WantStatus: http.StatusOK}
+	}
+	switch decide {
+	case DecideApprove:
+		return []Decider{
+			ic(alice, approval.DecisionApprove, "confirmed in the task's logs and flow logs: contain"),
+			ic(bob, approval.DecisionApprove, "second pair of eyes: agreed"),
+			ic(carol, approval.DecisionApprove, "third approval: agreed"),
+		}
+	case DecideReject:
+		return []Decider{ic(alice, approval.DecisionReject, "a pen test we scheduled: release it")}
+	}
+	return nil
+}
+
+// exampleFinding is the example GuardDuty event of the target's launch
+// type with the playbook's first finding type (a concrete type for a
+// pattern).
+func exampleFinding(root string, w *worlds.World, compiled *generator.Result) ([]byte, error) {
+	path := FargateFinding
+	if w.Target.LaunchType == "EC2" {
+		path = EC2Finding
+	}
+	raw, err := os.ReadFile(filepath.Join(root, path))
+	if err != nil {
+		return nil, err
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if types := compiled.Triggers.FindingTypes; len(types) > 0 {
+		t := types[0]
+		if strings.HasSuffix(t, "*") {
+			if m := generator.MatchFindingTypes(t); len(m) > 0 {
+				t = m[0]
+			}
+		}
+		if d, ok := ev["detail"].(map[string]any); ok {
+			d["type"] = t
+		}
+	}
+	// A finding of its own per world (GuardDuty ids are 32 hex digits),
+	// so cases in several worlds are several cases.
+	if d, ok := ev["detail"].(map[string]any); ok {
+		sum := sha256.Sum256([]byte(w.ClusterArn + "|" + w.Target.Arn))
+		id := hex.EncodeToString(sum[:16])
+		if old, _ := d["id"].(string); old != "" {
+			if arn, _ := d["arn"].(string); arn != "" {
+				d["arn"] = strings.Replace(arn, old, id, 1)
+			}
+		}
+		d["id"] = id
+	}
+	return json.Marshal(ev)
+}
