@@ -11,15 +11,19 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV := .venv
 FUZZTIME ?= 10s
 
-.PHONY: all test deps go-deps node-deps py-deps vet unit fuzz asl irflow build synth deploy infra-test demo bench stress clean
+.PHONY: all test deps go-deps infra-deps node-deps py-deps vet unit fuzz asl irflow irflow-demo build synth deploy infra-test demo bench stress clean
 
 all: test
 
 ## deps: Go modules, the pinned Node tools (npm ci) and the Python venv.
-deps: go-deps node-deps py-deps
+deps: go-deps infra-deps node-deps py-deps
 
+## go-deps: the root module's Go modules (the CLI, the Lambdas, the bench).
 go-deps:
 	$(GO) mod download
+
+## infra-deps: the CDK app's Go modules (a module of its own: ~80 MB of CDK).
+infra-deps:
 	cd infra && $(GO) mod download
 
 node-deps: node_modules/.installed
@@ -36,6 +40,11 @@ $(VENV)/.installed: requirements.txt
 ## irflow: the CLI, built into bin/.
 irflow:
 	$(GO) build -o bin/irflow ./cmd/irflow
+
+## irflow-demo: the test bench (moto behind the AWS-strict layer, the named
+## worlds, a playbook run with the real handlers), built into bin/.
+irflow-demo:
+	$(GO) build -o bin/irflow-demo ./cmd/irflow-demo
 
 ## test: every check CI runs.
 test: deps vet unit fuzz asl infra-test
@@ -68,15 +77,15 @@ build:
 	scripts/build-tasks.sh
 
 ## synth: the CDK app into cdk.out/, offline; builds the function binaries first.
-synth: build node-deps
+synth: build node-deps infra-deps
 	scripts/synth.sh cdk.out
 
 ## deploy: cdk deploy to the current AWS credentials' account (docs/deploy.md), e.g. CDK_ARGS='-c approvers=arn:...'
-deploy: build node-deps
+deploy: build node-deps infra-deps
 	scripts/deploy.sh $(CDK_ARGS)
 
 ## infra-test: CDK assertions and cdk-nag tests, synth with placeholder code, cfn-lint, template checks.
-infra-test: node-deps py-deps
+infra-test: node-deps py-deps infra-deps
 	scripts/test-infra.sh
 
 ## asl: asl-validator on every compiled playbook and every golden ASL.
@@ -84,9 +93,11 @@ asl: irflow node-deps
 	rm -rf build/asl && bin/irflow compile workflows --out build/asl >/dev/null
 	scripts/asl-validate.sh build/asl generator/testdata
 
-## demo: build, compile every playbook, then a full local incident response on
-## both launch types against moto, gates decided through the approval API (docs/demo.md).
-demo: deps
+## demo: the CLI and the bench, every playbook compiled, then a full local
+## incident response on both launch types against moto behind the AWS-strict
+## layer, gates decided through the approval API; writes build/demo/summary.json
+## (docs/demo.md). Only what the demo needs: no CDK, no Node, no Lambda bundles.
+demo: go-deps py-deps
 	scripts/demo.sh
 
 clean:

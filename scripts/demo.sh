@@ -1,29 +1,23 @@
 #!/usr/bin/env bash
-# demo.sh: `make demo` (after `make deps`). Builds every task Lambda and the
-# CLI, compiles every playbook, then runs a full local incident response on
-# a Fargate and an EC2 task against moto server (started from .venv on a free
-# loopback port by with-moto.sh, stopped on every exit path). No AWS account,
-# no Docker, no network beyond 127.0.0.1. What it shows: docs/demo.md.
+# demo.sh: `make demo` (after `make go-deps py-deps`). Builds the irflow CLI
+# and the bench (bin/irflow-demo), compiles every playbook, then runs the
+# default demo: workflows/crypto-mining.yaml on a Fargate and an EC2 world
+# and a four-eyes case, against moto server (started by the bench on a free
+# loopback port and stopped on every exit path) behind the AWS-strict layer.
+# No AWS account, no Docker, no network beyond 127.0.0.1. What it shows:
+# docs/demo.md; the JSON summary: build/demo/summary.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 start=$(date +%s)
 trap 'rc=$?; [ $rc -eq 0 ] || echo "demo: FAILED (exit $rc) after $(($(date +%s) - start))s; moto is stopped; handler logs: build/demo/handlers.log" >&2' EXIT
 
-[ -x .venv/bin/moto_server ] || { echo "demo: .venv/bin/moto_server not found; run make deps" >&2; exit 2; }
+[ -x .venv/bin/moto_server ] || { echo "demo: .venv/bin/moto_server not found; run make py-deps" >&2; exit 2; }
 
-echo "== Build: every task Lambda (linux/arm64, provided.al2023) =="
-scripts/build-tasks.sh
-# Sizes, three to a line, largest first.
-for f in build/tasks/*/bootstrap; do
-  printf '%s %s\n' "$(wc -c <"$f")" "$(basename "$(dirname "$f")")"
-done | sort -rn | awk '{ printf "  %-26s %5.1f MB", $2, $1/1048576; if (NR % 3 == 0) printf "\n" } END { if (NR % 3) printf "\n" }'
-
-echo
-echo "== Build: the irflow CLI and the demo =="
+echo "== Build: the irflow CLI and the bench =="
 go build -o bin/irflow ./cmd/irflow
-go build -o build/bin/irflow-demo ./cmd/irflow-demo
-echo "  bin/irflow, build/bin/irflow-demo"
+go build -o bin/irflow-demo ./cmd/irflow-demo
+echo "  bin/irflow, bin/irflow-demo"
 
 echo
 echo "== Compile: every playbook (bin/irflow compile workflows --out build/asl) =="
@@ -31,7 +25,8 @@ rm -rf build/asl
 bin/irflow compile workflows --out build/asl | sed 's/^/  /'
 
 echo
-scripts/with-moto.sh build/bin/irflow-demo --out build/demo --irflow bin/irflow
+rm -rf build/demo
+bin/irflow-demo --out build/demo --summary build/demo/summary.json --irflow bin/irflow
 
 echo
 echo "demo: done in $(($(date +%s) - start))s (moto stopped)"
