@@ -135,4 +135,3 @@ func wantRefused(t *testing.T, l *Layer, err error, status int, code, rule strin
 }
 
 var ctx = context.Background()
-
