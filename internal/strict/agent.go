@@ -12,15 +12,6 @@ import (
 	"github.com/irflow/irflow/internal/awsproxy"
 )
 
-// AgentOracle decides whether the ECS container agent on an EC2 instance can
-// reach Amazon ECS. On EC2, ECS delivers StopTask (and draining) to a task
-// through that agent; while the agent is cut off, ECS accepts the call and
-// the task keeps running. reason says why, in one sentence; err means the
-// oracle cannot tell (the layer then behaves as moto does and records it).
-type AgentOracle interface {
-	Reachable(ctx context.Context, instanceID string) (reachable bool, reason string, err error)
-}
-
 // pendingStop is a StopTask ECS accepted and the agent has not received.
 type pendingStop struct {
 	Caller                caller

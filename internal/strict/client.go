@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
+
+	"github.com/irflow/irflow/internal/flowmodel"
 )
 
 // Client calls a layer's control API, for harnesses and tests.
@@ -91,4 +95,20 @@ func (c *Client) do(ctx context.Context, method, what string, in, out any) error
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// RecordedCall is one EC2 request moto accepted through the layer, for a
+// bench that replays them on its own flow model.
+type RecordedCall struct {
+	AccessKey string     `json:"accessKey"`
+	Region    string     `json:"region"`
+	Action    string     `json:"action"`
+	Params    url.Values `json:"params"`
+	Response  string     `json:"response"`
+	At        time.Time  `json:"at"`
+}
+
+// Call returns the flow model's view of the call.
+func (rc RecordedCall) Call() flowmodel.Call {
+	return flowmodel.Call{Action: rc.Action, Params: rc.Params, Response: []byte(rc.Response), At: rc.At}
 }

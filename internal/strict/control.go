@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/irflow/irflow/internal/flowmodel"
 )
@@ -39,29 +37,14 @@ type Findings struct {
 	Findings []json.RawMessage `json:"findings"`
 }
 
-// RecordedCall is one EC2 request moto accepted through the layer, for a
-// bench that replays them on its own flow model.
-type RecordedCall struct {
-	AccessKey string     `json:"accessKey"`
-	Region    string     `json:"region"`
-	Action    string     `json:"action"`
-	Params    url.Values `json:"params"`
-	Response  string     `json:"response"`
-	At        time.Time  `json:"at"`
-}
-
-// Call returns the flow model's view of the call.
-func (rc RecordedCall) Call() flowmodel.Call {
-	return flowmodel.Call{Action: rc.Action, Params: rc.Params, Response: []byte(rc.Response), At: rc.At}
-}
-
 // control serves the control API:
 //
 //	POST /irflow-strict/world     register a World (baseline snapshot taken now)
 //	POST /irflow-strict/findings  store GuardDuty findings ({"findings":[...]})
 //	GET  /irflow-strict/refusals  {"strictRefusals":[...]}
 //	GET  /irflow-strict/ec2-calls {"ec2Calls":[...]}
-//	POST /irflow-strict/reset     forget everything above
+//	POST /irflow-strict/reset     forget everything above (POST /moto-api/reset
+//	                              forgets all but the refusals)
 func (l *Layer) control(w http.ResponseWriter, r *http.Request) {
 	what := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, controlPrefix), "/")
 	switch r.Method + " " + what {
@@ -96,11 +79,7 @@ func (l *Layer) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ec2Calls": l.calls.recorded()})
 	case "POST reset":
 		l.refusals.reset()
-		l.findings.reset()
-		l.tasks.reset()
-		l.stops.reset()
-		l.calls.reset()
-		l.flow.reset()
+		l.resetState()
 		writeJSON(w, http.StatusOK, map[string]any{"reset": true})
 	default:
 		controlError(w, http.StatusNotFound, "no control operation "+r.Method+" "+r.URL.Path)
@@ -136,6 +115,17 @@ func (l *Layer) register(r *http.Request, wd World) (int, error) {
 	}
 	l.flow.set(net, c, from, wd.Agents)
 	return len(net.ENIs), nil
+}
+
+// resetState forgets everything but the refusals: findings, learned tasks,
+// pending stops, recorded calls and the world. moto's own reset
+// (POST /moto-api/reset through the layer) calls it too.
+func (l *Layer) resetState() {
+	l.findings.reset()
+	l.tasks.reset()
+	l.stops.reset()
+	l.calls.reset()
+	l.flow.reset()
 }
 
 func controlError(w http.ResponseWriter, status int, msg string) {

@@ -136,40 +136,6 @@ func (cl *callLog) reset() {
 	cl.mu.Unlock()
 }
 
-// keyedLocks serialize work per key: a DynamoDB table, a network ACL.
-type keyedLocks struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-// lock takes the locks of keys in sorted order (two requests naming the
-// same tables never deadlock) and returns the function that releases them.
-func (k *keyedLocks) lock(keys ...string) func() {
-	keys = slices.Clone(keys)
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	held := make([]*sync.Mutex, 0, len(keys))
-	for _, key := range keys {
-		k.mu.Lock()
-		if k.m == nil {
-			k.m = map[string]*sync.Mutex{}
-		}
-		m := k.m[key]
-		if m == nil {
-			m = &sync.Mutex{}
-			k.m[key] = m
-		}
-		k.mu.Unlock()
-		m.Lock()
-		held = append(held, m)
-	}
-	return func() {
-		for i := len(held) - 1; i >= 0; i-- {
-			held[i].Unlock()
-		}
-	}
-}
-
 func (cl *callLog) recorded() []RecordedCall {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()

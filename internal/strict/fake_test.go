@@ -135,3 +135,10 @@ func wantRefused(t *testing.T, l *Layer, err error, status int, code, rule strin
 }
 
 var ctx = context.Background()
+
+func newServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

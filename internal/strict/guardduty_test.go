@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+
+	"github.com/irflow/irflow/internal/mototest"
 )
 
 const detector = "12abc34d567e8fa901bc2d34e56789f0"
@@ -73,5 +75,45 @@ func TestGuardDutyStore(t *testing.T) {
 	}
 	if f.saw("") != 0 {
 		t.Errorf("a GuardDuty request reached moto")
+	}
+}
+
+// TestMotoGuardDuty: findings of the world's account come back through the
+// real client, with moto telling the layer whose account the caller is.
+func TestMotoGuardDuty(t *testing.T) {
+	w := mototest.Seed(t)
+	l, url := serve(t, mototest.Endpoint(t), Config{})
+	if err := NewClient(url).PutFindings(ctx, finding("g1", w.Account, "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	gd := guardduty.NewFromConfig(sdk(url))
+	out, err := gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String(detector), FindingIds: []string{"g1", "g2"}})
+	if err != nil || len(out.Findings) != 1 || aws.ToString(out.Findings[0].AccountId) != w.Account {
+		t.Errorf("GetFindings: %+v %v", out, err)
+	}
+	_, err = gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String("feedfeed"), FindingIds: []string{"g1"}})
+	wantRefused(t, l, err, http.StatusBadRequest, "BadRequestException", ruleGuardDutyDetector.id)
+}
+
+// TestFindingStorePut: a finding is stored only under the account, region
+// and detector it names itself.
+func TestFindingStorePut(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		ok        bool
+	}{
+		{"complete", string(finding("a", "123456789012", "us-east-1")), true},
+		{"not an object", `[1]`, false},
+		{"no arn", `{"id":"a","accountId":"123456789012","region":"us-east-1"}`, false},
+		{"arn without detector", `{"id":"a","accountId":"123456789012","region":"us-east-1","arn":"arn:aws:guardduty:us-east-1:123456789012:finding/a"}`, false},
+		{"no account", `{"id":"a","region":"us-east-1","arn":"arn:aws:guardduty:us-east-1:1:detector/d/finding/a"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s findingStore
+			if err := s.put(json.RawMessage(tt.raw)); (err == nil) != tt.ok {
+				t.Errorf("put: %v; want ok=%v", err, tt.ok)
+			}
+		})
 	}
 }

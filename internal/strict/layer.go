@@ -109,6 +109,9 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if awsproxy.IsControlPath(r.URL.Path) {
+		if r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/moto-api/reset" {
+			l.resetState() // what the layer learned names resources that are gone
+		}
 		l.next.ServeHTTP(w, r)
 		return
 	}

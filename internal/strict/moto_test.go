@@ -15,10 +15,13 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 
 	"github.com/irflow/irflow/internal/mototest"
 )
+
+// TestMain runs the tests with moto server (mototest starts it); the moto
+// tests skip without it unless IRFLOW_REQUIRE_MOTO=1.
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // TestMotoExecuteCommand: a task run through the layer with
 // enableExecuteCommand shows it and its agent, and ExecuteCommand opens a
@@ -69,23 +72,6 @@ func TestMotoExecuteCommand(t *testing.T) {
 	if !errors.As(err, &cnf) {
 		t.Errorf("unknown cluster: %v; want moto's ClusterNotFoundException", err)
 	}
-}
-
-// TestMotoGuardDuty: findings of the world's account come back through the
-// real client, with moto telling the layer whose account the caller is.
-func TestMotoGuardDuty(t *testing.T) {
-	w := mototest.Seed(t)
-	l, url := serve(t, mototest.Endpoint(t), Config{})
-	if err := NewClient(url).PutFindings(ctx, finding("g1", w.Account, "us-east-1")); err != nil {
-		t.Fatal(err)
-	}
-	gd := guardduty.NewFromConfig(sdk(url))
-	out, err := gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String(detector), FindingIds: []string{"g1", "g2"}})
-	if err != nil || len(out.Findings) != 1 || aws.ToString(out.Findings[0].AccountId) != w.Account {
-		t.Errorf("GetFindings: %+v %v", out, err)
-	}
-	_, err = gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String("feedfeed"), FindingIds: []string{"g1"}})
-	wantRefused(t, l, err, http.StatusBadRequest, "BadRequestException", ruleGuardDutyDetector.id)
 }
 
 // TestMotoConditionalWrites: concurrent attribute_not_exists puts of one

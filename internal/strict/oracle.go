@@ -9,6 +9,15 @@ import (
 	"github.com/irflow/irflow/internal/flowmodel"
 )
 
+// AgentOracle decides whether the ECS container agent on an EC2 instance can
+// reach Amazon ECS. On EC2, ECS delivers StopTask (and draining) to a task
+// through that agent; while the agent is cut off, ECS accepts the call and
+// the task keeps running. reason says why, in one sentence; err means the
+// oracle cannot tell (the layer then behaves as moto does and records it).
+type AgentOracle interface {
+	Reachable(ctx context.Context, instanceID string) (reachable bool, reason string, err error)
+}
+
 // AgentFlows are the network flows of one container instance's ECS agent,
 // registered by the harness with the world: the connections the agent holds
 // open to the ECS endpoints (Established, from the instance's ENI to the
