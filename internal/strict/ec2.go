@@ -90,8 +90,11 @@ func (l *Layer) checkNACL(ctx context.Context, w http.ResponseWriter, r *http.Re
 		used++
 	}
 	if used+1 > l.cfg.NACLRulesPerDirection {
-		// The code is in the EC2 error code list; the message is the one
-		// EC2 answers, as quoted by users who hit the quota.
+		// The code is in the EC2 error code list (Error codes for the Amazon
+		// EC2 API —
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html);
+		// the message is the one EC2 answers, as quoted by users who hit
+		// the quota (aws-deepracer-community/deepracer-for-cloud FAQ).
 		l.refuse(w, r, svc, svc.Operation, ruleNACLQuota, awsproxy.Error{Status: http.StatusBadRequest, Code: "NetworkAclEntryLimitExceeded",
 			Message: "The maximum number of network acl entries has been reached."}, acl)
 		return true

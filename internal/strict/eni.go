@@ -45,7 +45,8 @@ var eniOps = map[string]string{
 // ENIs (DetachNetworkInterface, aws/aws-k8s-tester issue 70: "AuthFailure:
 // You do not have permission to access the specified resource"). AuthFailure
 // is in the EC2 common client errors ("You might not be authorized to carry
-// out the request", Error codes for the Amazon EC2 API).
+// out the request", Error codes for the Amazon EC2 API —
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 var errRequesterManaged = awsproxy.Error{Status: http.StatusBadRequest, Code: "AuthFailure",
 	Message: "You do not have permission to access the specified resource."}
 
@@ -60,18 +61,18 @@ func synthAttachment(eni string) string {
 // managedKind says whether Amazon ECS manages eni: "ecs" for a task ENI,
 // "trunk" or "branch" for ENI trunking, "" for an ENI the account manages
 // (or one moto does not know, which moto then refuses itself).
-func (l *Layer) managedKind(ctx context.Context, c caller, eni string) (string, error) {
+func (l *Layer) managedKind(ctx context.Context, c caller, eni string) string {
 	if k := l.tasks.trunkKind(eni); k != "" {
-		return k, nil
+		return k
 	}
 	if l.tasks.task(eni) != nil {
-		return "ecs", nil
+		return "ecs"
 	}
 	out, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
 	if err != nil || len(out.NetworkInterfaces) == 0 {
-		return "", nil
+		return ""
 	}
-	return kindOf(out.NetworkInterfaces[0]), nil
+	return kindOf(out.NetworkInterfaces[0])
 }
 
 func kindOf(ni ec2types.NetworkInterface) string {
@@ -121,8 +122,7 @@ func (l *Layer) checkENI(ctx context.Context, w http.ResponseWriter, r *http.Req
 			}
 			eni = found
 		}
-		kind, _ := l.managedKind(ctx, c, eni)
-		if kind != "" {
+		if l.managedKind(ctx, c, eni) != "" {
 			l.refuse(w, r, svc, op, ruleRequesterManaged, errRequesterManaged, eni)
 			return true
 		}
@@ -141,7 +141,9 @@ func (l *Layer) checkENI(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if n > l.cfg.GroupsPerENI {
 		// "The maximum number of security groups per interface has been
 		// reached." is the message EC2 returns (quoted in cloud-custodian
-		// issue 9787); the code is in the EC2 error code list.
+		// issue 9787); the code is in the EC2 error code list (Error codes
+		// for the Amazon EC2 API —
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 		l.refuse(w, r, svc, op, ruleGroupsPerENI, awsproxy.Error{Status: http.StatusBadRequest, Code: "SecurityGroupsPerInterfaceLimitExceeded",
 			Message: "The maximum number of security groups per interface has been reached."}, form.Get("NetworkInterfaceId")+form.Get("InstanceId"))
 		return true

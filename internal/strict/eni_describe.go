@@ -14,10 +14,14 @@ import (
 // seen on every task ENI in published DescribeNetworkInterfaces answers), and
 // an attachment: device index 1, not deleted on termination, owned by the
 // Fargate fleet's account for Fargate, and attached to the container
-// instance for EC2 ("Each task that uses the awsvpc network mode receives
-// its own elastic network interface, which is attached to the container
-// instance that hosts it", Amazon ECS task networking for tasks hosted on
-// Amazon EC2 instances). Trunk and branch ENIs show their interface type.
+// instance for EC2 ("Each Amazon ECS task that uses the awsvpc network mode
+// receives its own elastic network interface (ENI), which is attached to the
+// Amazon EC2 instance that hosts it"; "Amazon ECS creates the ENI and
+// attaches it to the host Amazon EC2 instance" — Amazon ECS task networking
+// for tasks hosted on Amazon EC2 instances,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html).
+// Trunk and branch ENIs show their interface type ("The trunk network is
+// fully managed by Amazon ECS", same page).
 //
 // A query filtered by attachment.instance-id alone also gets the awsvpc task
 // ENIs moto left unattached: on AWS they are attached to that instance.

@@ -41,10 +41,11 @@ type Config struct {
 	HTTP *http.Client
 }
 
-// Observed values: AWS documents neither. Both are AWS-owned accounts seen
-// on Fargate task ENIs in us-east-1 (RequesterId and Attachment
-// InstanceOwnerId of DescribeNetworkInterfaces answers published in public
-// test fixtures); other regions show other accounts.
+// DefaultECSRequesterID and DefaultFargateOwnerID are observed values, which
+// AWS documents nowhere: AWS-owned accounts seen on Fargate task ENIs in
+// us-east-1 (the RequesterId and the attachment's InstanceOwnerId of
+// DescribeNetworkInterfaces answers published in public test fixtures).
+// Other regions show other accounts.
 const (
 	DefaultECSRequesterID = "578734482556"
 	DefaultFargateOwnerID = "501673713797"

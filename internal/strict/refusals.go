@@ -19,7 +19,8 @@ var (
 	// requester-managed network interface." (Requester-managed network
 	// interfaces); "These ENIs ... can't be detached manually or modified by
 	// your account" (Amazon ECS task networking for tasks hosted on Amazon
-	// EC2 instances, task-networking-awsvpc.html).
+	// EC2 instances —
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html).
 	ruleRequesterManaged = rule{"requester-managed-eni",
 		"Requester-managed network interfaces — https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html"}
 	// "Rules per network ACL: 20 ... This is a one-way quota ... enforced
