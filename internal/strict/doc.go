@@ -25,7 +25,9 @@
 //   - network-acl-rule-quota, network-acl-rule-number,
 //     security-groups-per-eni: 20 rules per direction and IP family per
 //     network ACL, the default deny rule included (so 19 of one's own),
-//     rule numbers 1 to 32766, 5 security groups per ENI. moto already
+//     rule numbers 1 to 32766, 5 security groups per ENI
+//     (ModifyNetworkInterfaceAttribute, ModifyInstanceAttribute,
+//     CreateNetworkInterface, RunInstances). moto already
 //     enforces 60 rules per security group and refuses duplicate ACL rule
 //     numbers.
 //   - DynamoDB conditional writes are atomic: the layer forwards PutItem,
@@ -65,9 +67,18 @@
 //   - Services started with enableExecuteCommand do not pass it to their
 //     tasks: tasks learn it from RunTask/StartTask or World.ExecEnabledTasks.
 //   - Fargate tasks are exempt from the agent rule. AWS does not document
-//     the path of the Fargate platform's control channel; the Fargate
-//     platform version 1.4.0 pages say that "all network traffic flows
-//     through" the task ENI, which does not settle it either way.
+//     the path of the Fargate platform's control channel: "Starting with
+//     platform version 1.4.0, all Amazon ECS on Fargate tasks receive a
+//     single elastic network interface (referred to as the task ENI) and all
+//     network traffic flows through that ENI within your VPC" (Migrating to
+//     Linux platform version 1.4.0 on Amazon ECS —
+//     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-version-migration.html)
+//     could be read either way.
+//   - The flow oracle replays only what flowmodel models: once an EC2
+//     mutation it does not model (RunInstances, CreateRoute, ...) was
+//     accepted after the world was registered, it cannot tell, and StopTask
+//     falls back to moto's behaviour, recorded as
+//     ecs-agent-reachability-unknown.
 //   - The serialization of DynamoDB writes and ACL entries holds in one
 //     layer process; two layers in front of one moto do not share locks.
 //   - Security-group rule quotas are moto's (60, counting IPv4 and IPv6
