@@ -1,9 +1,11 @@
-// Package faultproxy is an HTTP reverse proxy for an AWS-compatible endpoint
+// Package faultproxy is a middleware in front of an AWS-compatible endpoint
 // (moto server) that injects the faults a real AWS region produces under a
 // burst: throttling, answered in each service's own protocol shape so the
-// SDK classifies it as a throttle, HTTP 500s, and added latency.
+// SDK classifies it as a throttle, HTTP 500s, and added latency. It wraps
+// any http.Handler: an awsproxy.Forwarder to moto, or the strict layer in
+// front of one (client → faults → strict → moto).
 //
-// The service of a request is identified from the request itself, in this
+// The service of a request is identified by awsproxy.Identify, in this
 // order: the X-Amz-Target header (the awsJson protocols: DynamoDB, ECS, SSM,
 // CloudWatch Logs, Step Functions), the service of the SigV4 credential scope
 // in the Authorization header (ec2, sns, iam, autoscaling, s3, ...), and
@@ -16,31 +18,29 @@
 //	ec2Query            503 <Response><Errors> RequestLimitExceeded 500 InternalError
 //	restXml (S3)        503 <Error> SlowDown                        500 InternalError
 //
-// A fault is decided before the request is forwarded, so a throttled or
+// A fault is decided before the request is passed on, so a throttled or
 // failed request never reaches the backend (what AWS does with a throttle).
 // LostReplyRate adds the nastier case: the request is forwarded and takes
 // effect, and the client gets a 500 instead of the answer, so its SDK
 // resends a request that already succeeded.
 //
-// Requests under /moto-api/ (moto's own control API) are never faulted or
-// delayed. Decisions come from a seeded generator, so a run's fault rates
+// Requests under /moto-api/ (moto's own control API) and /irflow-strict/
+// (the strict layer's) are never faulted or delayed. Decisions come from a seeded generator, so a run's fault rates
 // reproduce; the exact requests faulted depend on arrival order.
 package faultproxy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/irflow/irflow/internal/awsproxy"
 )
 
 // Config sets the fault rates (0 to 1) and the latency.
@@ -60,14 +60,11 @@ type Config struct {
 	MinLatency, MaxLatency time.Duration
 	// Seed seeds the fault and latency decisions.
 	Seed uint64
-	// MaxInFlight bounds the requests forwarded to the backend at once
+	// MaxInFlight bounds the requests passed to the next handler at once
 	// (0: no bound); the others wait in the proxy. moto server is one
 	// Python process: a few dozen requests at once get through faster than
 	// hundreds of threads fighting for its interpreter lock.
 	MaxInFlight int
-	// Transport carries forwarded requests to the backend; nil is a
-	// pooled http.Transport.
-	Transport http.RoundTripper
 }
 
 // Kinds of injected faults, as counted by Stats.
@@ -77,10 +74,11 @@ const (
 	KindLostReply = "lost-reply"
 )
 
-// Proxy is an http.Handler that forwards to the backend and injects faults.
+// Proxy is an http.Handler that passes requests to the next handler and
+// injects faults.
 type Proxy struct {
-	cfg     Config
-	backend *httputil.ReverseProxy
+	cfg  Config
+	next http.Handler
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -90,7 +88,7 @@ type Proxy struct {
 	statsMu  sync.Mutex
 	byKey    map[string]int64 // "service kind" → count
 
-	observe func(Service) // tests: every identified request
+	observe func(awsproxy.Service) // tests: every identified request
 
 	slots chan struct{} // MaxInFlight; nil when unbounded
 
@@ -98,18 +96,17 @@ type Proxy struct {
 	ops   map[string]*OpStats // "service:Operation" → stats
 }
 
-// OpStats is what the backend did for one operation: how many requests
-// reached it, and how long it took to answer them in all.
+// OpStats is what the next handler (the backend) did for one operation: how
+// many requests reached it, and how long it took to answer them in all.
 type OpStats struct {
 	Requests  int64 `json:"requests"`
 	BackendMs int64 `json:"backendMs"`
 }
 
-// New returns a proxy for backend, e.g. http://127.0.0.1:5000.
-func New(backend string, cfg Config) (*Proxy, error) {
-	u, err := url.Parse(backend)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("faultproxy: backend %q is not an absolute URL", backend)
+// New returns a proxy in front of next, e.g. an awsproxy.Forwarder to moto.
+func New(next http.Handler, cfg Config) (*Proxy, error) {
+	if next == nil {
+		return nil, fmt.Errorf("faultproxy: no next handler")
 	}
 	for _, r := range []float64{cfg.ThrottleRate, cfg.ServerErrorRate, cfg.LostReplyRate} {
 		if r < 0 || r > 1 {
@@ -122,25 +119,11 @@ func New(backend string, cfg Config) (*Proxy, error) {
 	if cfg.MaxLatency < cfg.MinLatency {
 		cfg.MaxLatency = cfg.MinLatency
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = cfg.Transport
-	if rp.Transport == nil {
-		rp.Transport = &http.Transport{
-			Proxy:               nil,
-			MaxIdleConns:        512,
-			MaxIdleConnsPerHost: 512,
-			IdleConnTimeout:     30 * time.Second,
-		}
-	}
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		// The backend is unreachable: a 502 the SDK retries, not a fault we count.
-		http.Error(w, "faultproxy: backend: "+err.Error(), http.StatusBadGateway)
-	}
 	var slots chan struct{}
 	if cfg.MaxInFlight > 0 {
 		slots = make(chan struct{}, cfg.MaxInFlight)
 	}
-	return &Proxy{cfg: cfg, backend: rp, slots: slots, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), byKey: map[string]int64{}, ops: map[string]*OpStats{}}, nil
+	return &Proxy{cfg: cfg, next: next, slots: slots, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), byKey: map[string]int64{}, ops: map[string]*OpStats{}}, nil
 }
 
 // decision is what happens to one request.
@@ -172,26 +155,18 @@ func (p *Proxy) decide() decision {
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/moto-api/") || r.URL.Path == "/moto-api" {
-		p.backend.ServeHTTP(w, r)
+	if awsproxy.IsControlPath(r.URL.Path) {
+		p.next.ServeHTTP(w, r)
 		return
 	}
 	p.requests.Add(1)
 	// Read the body once: the Action field may name the service, and the
-	// request must still be forwarded intact.
-	var body []byte
-	if r.Body != nil {
-		var err error
-		body, err = io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			http.Error(w, "faultproxy: reading the request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
+	// request must still be passed on intact.
+	r, _, svc, err := awsproxy.Prepare(r)
+	if err != nil {
+		http.Error(w, "faultproxy: reading the request: "+err.Error(), http.StatusBadRequest)
+		return
 	}
-	svc := Identify(r, body)
 	if p.observe != nil {
 		p.observe(svc)
 	}
@@ -204,8 +179,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.count(svc.Name, d.kind)
 		writeFault(w, r, svc, d.kind)
 	case KindLostReply:
-		rec := &discard{header: http.Header{}}
-		p.forward(rec, r, svc)
+		p.forward(awsproxy.NewRecorder(), r, svc)
 		p.count(svc.Name, d.kind)
 		writeFault(w, r, svc, KindServer)
 	default:
@@ -213,8 +187,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// forward passes the request to the backend and times it.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, svc Service) {
+// forward passes the request to the next handler and times it.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, svc awsproxy.Service) {
 	if p.slots != nil {
 		select {
 		case p.slots <- struct{}{}:
@@ -224,7 +198,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, svc Service) {
 		}
 	}
 	start := time.Now()
-	p.backend.ServeHTTP(w, r)
+	p.next.ServeHTTP(w, r)
 	op := svc.Operation
 	if op == "" {
 		op = r.Method
@@ -301,9 +275,48 @@ func (p *Proxy) Stats() Stats {
 	return s
 }
 
-// discard is a ResponseWriter that drops the backend's answer (a lost reply).
-type discard struct{ header http.Header }
+// ThrottleFault is the service's own throttling error: what the service
+// documents, and what the SDK's retryer treats as a throttle.
+func ThrottleFault(s awsproxy.Service) awsproxy.Error {
+	switch s.Name {
+	case "ec2":
+		return awsproxy.Error{Status: http.StatusServiceUnavailable, Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
+	case "s3":
+		return awsproxy.Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: "Please reduce your request rate."}
+	case "sns":
+		// SNS's modeled ThrottledException (error code "Throttled", HTTP 400).
+		return awsproxy.Error{Status: http.StatusBadRequest, Code: "Throttled", Message: "Rate exceeded"}
+	}
+	if s.Protocol == awsproxy.ProtoJSON || s.Protocol == awsproxy.ProtoRESTJSON {
+		return awsproxy.Error{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"}
+	}
+	return awsproxy.Error{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"}
+}
 
-func (d *discard) Header() http.Header         { return d.header }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
+// ServerFault is the service's own internal error (HTTP 500).
+func ServerFault(s awsproxy.Service) awsproxy.Error {
+	switch {
+	case s.Name == "dynamodb":
+		return awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Message: "Internal server error"}
+	case s.Name == "ecs":
+		return awsproxy.Error{Status: http.StatusInternalServerError, Code: "ServerException", Message: "Service unavailable, please retry"}
+	case s.Name == "guardduty":
+		return awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalServerErrorException", Message: "Internal server error"}
+	case s.Protocol == awsproxy.ProtoEC2 || s.Protocol == awsproxy.ProtoRESTXML:
+		return awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "We encountered an internal error. Please try again."}
+	case s.Name == "sns":
+		return awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "Internal error"}
+	}
+	return awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: "The request processing has failed because of an unknown error."}
+}
+
+// writeFault answers r with the fault of kind in the service's protocol,
+// marked with the X-Irflow-Fault header.
+func writeFault(w http.ResponseWriter, r *http.Request, s awsproxy.Service, kind string) {
+	f := ServerFault(s)
+	if kind == KindThrottle {
+		f = ThrottleFault(s)
+	}
+	w.Header().Set("X-Irflow-Fault", kind)
+	awsproxy.WriteError(w, r, s, f)
+}

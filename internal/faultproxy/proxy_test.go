@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/awsproxy"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
@@ -47,7 +48,11 @@ func backend(t *testing.T) (*httptest.Server, *atomic.Int64) {
 func proxyFor(t *testing.T, cfg Config) (*Proxy, string, *atomic.Int64) {
 	t.Helper()
 	be, hits := backend(t)
-	p, err := New(be.URL, cfg)
+	fwd, err := awsproxy.NewForwarder(be.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(fwd, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,45 +82,45 @@ func calls(cfg aws.Config) []struct {
 		service, protocol string
 		call              func(context.Context) error
 	}{
-		{"dynamodb", ProtoJSON, func(ctx context.Context) error {
+		{"dynamodb", awsproxy.ProtoJSON, func(ctx context.Context) error {
 			_, err := dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
 				Key: map[string]ddbtypes.AttributeValue{"k": &ddbtypes.AttributeValueMemberS{Value: "v"}}})
 			return err
 		}},
-		{"ecs", ProtoJSON, func(ctx context.Context) error {
+		{"ecs", awsproxy.ProtoJSON, func(ctx context.Context) error {
 			_, err := ecs.NewFromConfig(cfg).DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{"x"}})
 			return err
 		}},
-		{"ssm", ProtoJSON, func(ctx context.Context) error {
+		{"ssm", awsproxy.ProtoJSON, func(ctx context.Context) error {
 			_, err := ssm.NewFromConfig(cfg).GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String("c"), InstanceId: aws.String("i")})
 			return err
 		}},
-		{"logs", ProtoJSON, func(ctx context.Context) error {
+		{"logs", awsproxy.ProtoJSON, func(ctx context.Context) error {
 			_, err := cloudwatchlogs.NewFromConfig(cfg).FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g")})
 			return err
 		}},
-		{"states", ProtoJSON, func(ctx context.Context) error {
+		{"states", awsproxy.ProtoJSON, func(ctx context.Context) error {
 			_, err := sfn.NewFromConfig(cfg).SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String("t"), Output: aws.String("{}")})
 			return err
 		}},
-		{"ec2", ProtoEC2, func(ctx context.Context) error {
+		{"ec2", awsproxy.ProtoEC2, func(ctx context.Context) error {
 			_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 			return err
 		}},
-		{"sns", ProtoQuery, func(ctx context.Context) error {
+		{"sns", awsproxy.ProtoQuery, func(ctx context.Context) error {
 			_, err := sns.NewFromConfig(cfg).Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("m")})
 			return err
 		}},
-		{"iam", ProtoQuery, func(ctx context.Context) error {
+		{"iam", awsproxy.ProtoQuery, func(ctx context.Context) error {
 			_, err := iam.NewFromConfig(cfg).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p")})
 			return err
 		}},
-		{"autoscaling", ProtoQuery, func(ctx context.Context) error {
+		{"autoscaling", awsproxy.ProtoQuery, func(ctx context.Context) error {
 			_, err := autoscaling.NewFromConfig(cfg).SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{
 				AutoScalingGroupName: aws.String("g"), InstanceIds: []string{"i-1"}, ProtectedFromScaleIn: aws.Bool(true)})
 			return err
 		}},
-		{"s3", ProtoRESTXML, func(ctx context.Context) error {
+		{"s3", awsproxy.ProtoRESTXML, func(ctx context.Context) error {
 			_, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).PutObject(ctx, &s3.PutObjectInput{
 				Bucket: aws.String("b"), Key: aws.String("k"), Body: strings.NewReader("evidence")})
 			return err
@@ -136,8 +141,8 @@ func TestFaultShapes(t *testing.T) {
 			cfg = Config{ServerErrorRate: 1}
 		}
 		p, url, hits := proxyFor(t, cfg)
-		var seen []Service
-		p.observe = func(s Service) { seen = append(seen, s) }
+		var seen []awsproxy.Service
+		p.observe = func(s awsproxy.Service) { seen = append(seen, s) }
 		retryer := taskrt.NewRetryer()
 		for _, c := range calls(cfgFor(url)) {
 			t.Run(kind+"/"+c.service, func(t *testing.T) {
@@ -208,7 +213,7 @@ func TestRetriesThroughFaults(t *testing.T) {
 		}
 		if err := c.call(context.Background()); err != nil {
 			var api smithy.APIError
-			if errors.As(err, &api) && (api.ErrorCode() == ThrottleFault(Service{Name: c.service, Protocol: c.protocol}).Code) {
+			if errors.As(err, &api) && (api.ErrorCode() == ThrottleFault(awsproxy.Service{Name: c.service, Protocol: c.protocol}).Code) {
 				t.Errorf("%s: throttled through every attempt: %v", c.service, err)
 			}
 		}
@@ -218,11 +223,12 @@ func TestRetriesThroughFaults(t *testing.T) {
 	}
 }
 
-// TestMotoAPINeverFaulted: moto's control API always gets through, untouched.
+// TestMotoAPINeverFaulted: moto's control API (and the strict layer's)
+// always gets through, untouched.
 func TestMotoAPINeverFaulted(t *testing.T) {
 	p, url, hits := proxyFor(t, Config{ThrottleRate: 0.5, ServerErrorRate: 0.5, MinLatency: time.Second})
 	start := time.Now()
-	for _, path := range []string{"/moto-api/reset", "/moto-api/state-manager/set-transition", "/moto-api/"} {
+	for _, path := range []string{"/moto-api/reset", "/moto-api/state-manager/set-transition", "/moto-api/", "/irflow-strict/refusals"} {
 		resp, err := http.Post(url+path, "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
@@ -235,7 +241,7 @@ func TestMotoAPINeverFaulted(t *testing.T) {
 	if time.Since(start) > 500*time.Millisecond {
 		t.Errorf("moto-api calls were delayed: %v", time.Since(start))
 	}
-	if hits.Load() != 3 || p.Stats().Requests != 0 || p.Stats().Faults != 0 {
+	if hits.Load() != 4 || p.Stats().Requests != 0 || p.Stats().Faults != 0 {
 		t.Errorf("hits %d, stats %+v", hits.Load(), p.Stats())
 	}
 }
@@ -245,7 +251,7 @@ func TestMotoAPINeverFaulted(t *testing.T) {
 func TestRatesAndSeed(t *testing.T) {
 	cfg := Config{ThrottleRate: 0.2, ServerErrorRate: 0.05, LostReplyRate: 0.05, Seed: 42, MaxLatency: 30 * time.Millisecond}
 	seq := func() []decision {
-		p, err := New("http://127.0.0.1:1", cfg)
+		p, err := New(http.NotFoundHandler(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,38 +299,16 @@ func TestLostReply(t *testing.T) {
 	}
 }
 
-// TestIdentifyFallbacks: the Action form field or the API version names the
-// service of a query request without a credential scope.
-func TestIdentifyFallbacks(t *testing.T) {
-	for _, c := range []struct {
-		body, want, proto string
-	}{
-		{"Action=DescribeInstances&Version=2016-11-15", "ec2", ProtoEC2},
-		{"Action=Publish&Version=2010-03-31", "sns", ProtoQuery},
-		{"Action=PutRolePolicy&Version=2010-05-08", "iam", ProtoQuery},
-		{"Action=SetInstanceProtection&Version=2011-01-01", "autoscaling", ProtoQuery},
-	} {
-		r := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		s := Identify(r, []byte(c.body))
-		if s.Name != c.want || s.Protocol != c.proto || s.Operation == "" {
-			t.Errorf("%s: %+v; want %s over %s", c.body, s, c.want, c.proto)
-		}
-	}
-	r := httptest.NewRequest("POST", "/", nil)
-	r.Header.Set("X-Amz-Target", "DynamoDB_20120810.PutItem")
-	if s := Identify(r, nil); s.Name != "dynamodb" || s.Protocol != ProtoJSON || s.Operation != "PutItem" {
-		t.Errorf("X-Amz-Target only: %+v", s)
-	}
-}
-
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, c := range []Config{{ThrottleRate: -0.1}, {ThrottleRate: 0.7, ServerErrorRate: 0.4}, {LostReplyRate: 2}} {
-		if _, err := New("http://127.0.0.1:1", c); err == nil {
+		if _, err := New(http.NotFoundHandler(), c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
 	}
-	if _, err := New("127.0.0.1:1", Config{}); err == nil {
+	if _, err := awsproxy.NewForwarder("127.0.0.1:1", nil); err == nil {
 		t.Error("a backend without scheme accepted")
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Error("a proxy without a next handler accepted")
 	}
 }

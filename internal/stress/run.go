@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/irflow/irflow/internal/awsproxy"
 	"github.com/irflow/irflow/internal/faultproxy"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/taskrt"
@@ -138,10 +139,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := mototest.PinTaskLifecycle(endpoint); err != nil {
 		return nil, err
 	}
-	compat := newMotoCompat()
-	faults := cfg.Faults
-	faults.Transport = compat
-	proxy, err := faultproxy.New(endpoint, faults)
+	fwd, err := awsproxy.NewForwarder(endpoint, newMotoCompat())
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := faultproxy.New(fwd, cfg.Faults)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,162 @@
+package strict
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// rewriteENIs makes a DescribeNetworkInterfaces answer show the ENIs Amazon
+// ECS manages as AWS shows them. For a task ENI (Fargate, and awsvpc tasks on
+// EC2) that is requesterManaged true with the requester's ID, the ECS
+// attachment ARN as description ("arn:aws:ecs:region:account:attachment/id",
+// seen on every task ENI in published DescribeNetworkInterfaces answers), and
+// an attachment: device index 1, not deleted on termination, owned by the
+// Fargate fleet's account for Fargate, and attached to the container
+// instance for EC2 ("Each Amazon ECS task that uses the awsvpc network mode
+// receives its own elastic network interface (ENI), which is attached to the
+// Amazon EC2 instance that hosts it"; "Amazon ECS creates the ENI and
+// attaches it to the host Amazon EC2 instance" — Amazon ECS task networking
+// for tasks hosted on Amazon EC2 instances,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html).
+// Trunk and branch ENIs show their interface type ("The trunk network is
+// fully managed by Amazon ECS", same page).
+//
+// A query filtered by attachment.instance-id alone also gets the awsvpc task
+// ENIs moto left unattached: on AWS they are attached to that instance.
+func (l *Layer) rewriteENIs(ctx context.Context, c caller, form url.Values, body []byte) ([]byte, error) {
+	root, err := parseXML(body)
+	if err != nil {
+		return nil, err
+	}
+	set := root.child("networkInterfaceSet")
+	if set == nil {
+		return body, nil
+	}
+	if instances := instanceFilter(form); len(instances) > 0 {
+		if err := l.addInstanceENIs(ctx, c, set, instances); err != nil {
+			return nil, err
+		}
+	}
+	for _, item := range set.kids {
+		if item.name.Local != "item" {
+			continue
+		}
+		eni := item.value("networkInterfaceId")
+		switch kind := l.kindOfItem(item); kind {
+		case "ecs":
+			t, err := l.taskOfENI(ctx, c, eni)
+			if err != nil {
+				return nil, err
+			}
+			l.decorateTaskENI(item, c, t)
+		case "trunk", "branch":
+			item.set("interfaceType", kind)
+			item.set("requesterManaged", "true")
+			item.set("requesterId", l.cfg.ECSRequesterID)
+		}
+	}
+	return root.bytes(), nil
+}
+
+func (l *Layer) kindOfItem(item *xnode) string {
+	eni := item.value("networkInterfaceId")
+	if k := l.tasks.trunkKind(eni); k != "" {
+		return k
+	}
+	if l.tasks.task(eni) != nil || item.value("description") == motoECSDescription {
+		return "ecs"
+	}
+	if t := item.value("interfaceType"); t == "trunk" || t == "branch" {
+		return t
+	}
+	return ""
+}
+
+func (l *Layer) decorateTaskENI(item *xnode, c caller, t *taskInfo) {
+	item.set("requesterManaged", "true")
+	item.set("requesterId", l.cfg.ECSRequesterID)
+	item.set("interfaceType", "interface")
+	if t == nil {
+		return // the task is gone from moto: nothing to name
+	}
+	item.set("description", fmt.Sprintf("arn:aws:ecs:%s:%s:attachment/%s", c.Region, t.account(), t.AttachmentID))
+	att := item.set("attachment", "")
+	att.set("attachmentId", synthAttachment(item.value("networkInterfaceId")))
+	att.set("attachTime", t.Seen.Format("2006-01-02T15:04:05.000Z"))
+	att.set("deleteOnTermination", "false")
+	att.set("deviceIndex", "1")
+	att.set("networkCardIndex", "0")
+	att.set("status", "attached")
+	if t.onEC2() && t.InstanceID != "" {
+		att.set("instanceId", t.InstanceID)
+		att.set("instanceOwnerId", t.account())
+	} else {
+		att.set("instanceOwnerId", l.cfg.FargateOwnerID)
+	}
+}
+
+// instanceFilter returns the instance IDs of a DescribeNetworkInterfaces
+// whose only filter is attachment.instance-id and that names no ENI.
+func instanceFilter(form url.Values) []string {
+	var ids []string
+	for k, v := range form {
+		switch {
+		case strings.HasPrefix(k, "NetworkInterfaceId."):
+			return nil
+		case strings.HasPrefix(k, "Filter.") && strings.HasSuffix(k, ".Name"):
+			if len(v) == 0 || v[0] != "attachment.instance-id" {
+				return nil
+			}
+			prefix := strings.TrimSuffix(k, "Name")
+			for vk, vv := range form {
+				if strings.HasPrefix(vk, prefix+"Value.") {
+					ids = append(ids, vv...)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// addInstanceENIs appends to set the task ENIs of awsvpc tasks running on
+// the instances, as moto describes them.
+func (l *Layer) addInstanceENIs(ctx context.Context, c caller, set *xnode, instances []string) error {
+	if err := l.scanTasks(ctx, c); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, i := range instances {
+		want[i] = true
+	}
+	have := map[string]bool{}
+	for _, item := range set.kids {
+		have[item.value("networkInterfaceId")] = true
+	}
+	q := url.Values{"Action": {"DescribeNetworkInterfaces"}}
+	n := 0
+	for _, eni := range l.tasks.enis() {
+		t, err := l.taskOfENI(ctx, c, eni)
+		if err != nil {
+			return err
+		}
+		if t != nil && t.onEC2() && want[t.InstanceID] && !have[eni] {
+			n++
+			q.Set(fmt.Sprintf("NetworkInterfaceId.%d", n), eni)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	raw, err := l.look.ec2Raw(ctx, c, q)
+	if err != nil {
+		return err
+	}
+	extra, err := parseXML(raw)
+	if err != nil {
+		return err
+	}
+	set.kids = append(set.kids, extra.child("networkInterfaceSet").kidsOrNil()...)
+	return nil
+}

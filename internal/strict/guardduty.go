@@ -1,0 +1,158 @@
+package strict
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/irflow/irflow/internal/awsproxy"
+)
+
+// findingStore holds GuardDuty findings per account, region and detector:
+// moto has no GuardDuty findings API. Findings enter through the control
+// API (the detail of the EventBridge events the harness emits, which has
+// the shape of the API's Finding) and leave through GetFindings.
+type findingStore struct {
+	mu     sync.Mutex
+	scopes map[string]map[string]*detectorFindings // "account region" → detector ID
+}
+
+type detectorFindings struct {
+	order []string
+	byID  map[string]json.RawMessage
+}
+
+// put stores one finding under the account, region and detector its own
+// fields name (accountId, region, and the detector in its arn).
+func (s *findingStore) put(raw json.RawMessage) error {
+	var f struct {
+		ID, AccountID, Region, Arn string
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return fmt.Errorf("a finding is not a JSON object: %w", err)
+	}
+	// arn:aws:guardduty:REGION:ACCOUNT:detector/DETECTOR/finding/ID
+	_, rest, ok := strings.Cut(f.Arn, ":detector/")
+	det, _, _ := strings.Cut(rest, "/")
+	if f.ID == "" || f.AccountID == "" || f.Region == "" || !ok || det == "" {
+		return fmt.Errorf("finding %q needs id, accountId, region and an arn naming its detector (arn:aws:guardduty:region:account:detector/ID/finding/ID)", f.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.scopes == nil {
+		s.scopes = map[string]map[string]*detectorFindings{}
+	}
+	scope := f.AccountID + " " + f.Region
+	if s.scopes[scope] == nil {
+		s.scopes[scope] = map[string]*detectorFindings{}
+	}
+	d := s.scopes[scope][det]
+	if d == nil {
+		d = &detectorFindings{byID: map[string]json.RawMessage{}}
+		s.scopes[scope][det] = d
+	}
+	if _, dup := d.byID[f.ID]; !dup {
+		d.order = append(d.order, f.ID)
+	}
+	d.byID[f.ID] = append(json.RawMessage(nil), raw...)
+	return nil
+}
+
+func (s *findingStore) detectors(account, region string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []string{}
+	for d := range s.scopes[account+" "+region] {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// get returns the findings of ids the detector has, in the order asked;
+// ok is false when the account has no such detector in the region.
+func (s *findingStore) get(account, region, detector string, ids []string) (out []json.RawMessage, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.scopes[account+" "+region][detector]
+	if d == nil {
+		return nil, false
+	}
+	out = []json.RawMessage{}
+	for _, id := range ids {
+		if f, found := d.byID[id]; found {
+			out = append(out, f)
+		}
+	}
+	return out, true
+}
+
+func (s *findingStore) reset() {
+	s.mu.Lock()
+	s.scopes = nil
+	s.mu.Unlock()
+}
+
+// serveGuardDuty serves the two GuardDuty operations a responder needs
+// (ListDetectors, GetFindings) from the finding store, in GuardDuty's
+// restJson shape, per account (moto's, for the caller's access key) and
+// region. Every other GuardDuty request is refused: moto serves none.
+func (l *Layer) serveGuardDuty(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service) {
+	c := callerOf(svc)
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	op := r.Method + " " + path
+	switch {
+	case r.Method == http.MethodGet && path == "/detector":
+		op = "ListDetectors"
+	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "detector" && parts[2] == "findings" && parts[3] == "get":
+		op = "GetFindings"
+	default:
+		l.refuse(w, r, svc, op, ruleGuardDutyUnserved, awsproxy.Error{Status: http.StatusBadRequest, Code: "BadRequestException",
+			Message: "The request is rejected: the irflow strict layer serves only ListDetectors and GetFindings of GuardDuty, and moto serves none."}, path)
+		return
+	}
+	account, err := l.look.account(r.Context(), c)
+	if err != nil {
+		awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalServerErrorException", Message: err.Error()})
+		return
+	}
+	if op == "ListDetectors" {
+		writeJSON(w, http.StatusOK, map[string]any{"detectorIds": l.findings.detectors(account, c.Region)})
+		return
+	}
+	var in struct {
+		FindingIDs []string `json:"findingIds"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || len(in.FindingIDs) == 0 || len(in.FindingIDs) > 50 {
+		// findingIds is required, "Array Members: Maximum number of 50
+		// items" (GetFindings, Request Body).
+		l.refuse(w, r, svc, op, ruleGuardDutyInput, awsproxy.Error{Status: http.StatusBadRequest, Code: "BadRequestException",
+			Message: "The request is rejected because an invalid or out-of-range value is specified as an input parameter.",
+			Fields:  map[string]string{"__type": "InvalidInputException"}}, parts[1])
+		return
+	}
+	findings, ok := l.findings.get(account, c.Region, parts[1], in.FindingIDs)
+	if !ok {
+		// BadRequestException is the error code (what the SDK reports, and
+		// what terraform-provider-aws matches with this message); GuardDuty's
+		// earlier API reference names the sub-type NoSuchEntityException.
+		l.refuse(w, r, svc, op, ruleGuardDutyDetector, awsproxy.Error{Status: http.StatusBadRequest, Code: "BadRequestException",
+			Message: "The request is rejected because the input detectorId is not owned by the current account.",
+			Fields:  map[string]string{"__type": "NoSuchEntityException"}}, parts[1])
+		return
+	}
+	// Finding IDs the detector does not have are left out, not refused.
+	writeJSON(w, http.StatusOK, map[string]any{"findings": findings})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", awsproxy.RequestID())
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
