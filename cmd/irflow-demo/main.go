@@ -39,6 +39,9 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "strict-serve" {
+		return strictServe(args[1:])
+	}
 	fs := flag.NewFlagSet("irflow-demo", flag.ContinueOnError)
 	var o demo.Options
 	var ws multi
@@ -82,6 +85,25 @@ func run(args []string) int {
 		return 1
 	case !res.OK():
 		fmt.Fprintln(os.Stdout, "\nirflow-demo: FAILED: see the lines marked PROBLEM above")
+		return 1
+	}
+	return 0
+}
+
+// strictServe is the detached strict layer of a --keep run: `irflow-demo
+// strict-serve --backend URL` serves until SIGTERM; the URL is its first
+// line of output.
+func strictServe(args []string) int {
+	fs := flag.NewFlagSet("irflow-demo strict-serve", flag.ContinueOnError)
+	backend := fs.String("backend", "", "moto server `URL`")
+	if err := fs.Parse(args); err != nil || *backend == "" {
+		fmt.Fprintln(os.Stderr, "usage: irflow-demo strict-serve --backend URL")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := demo.ServeStrict(ctx, *backend); err != nil {
+		fmt.Fprintf(os.Stderr, "irflow-demo strict-serve: %v\n", err)
 		return 1
 	}
 	return 0

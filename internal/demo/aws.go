@@ -10,20 +10,14 @@ import (
 
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/strict"
 	"github.com/irflow/irflow/internal/worlds"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-// Refusal is one request the strict layer refused, as it records it.
-type Refusal struct {
-	Service   string `json:"service"`
-	Operation string `json:"operation"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Resource  string `json:"resource,omitempty"`
-	Rule      string `json:"rule"`
-	Doc       string `json:"doc,omitempty"`
-}
+// Refusal is one request the strict layer refused (or accepted without
+// carrying it out, code ""), as it records it.
+type Refusal = strict.Refusal
 
 // strictControl is what the bench needs of the strict layer's control API.
 type strictControl interface {
@@ -47,8 +41,10 @@ type awsEnv struct {
 	direct   aws.Config // moto itself
 	layer    strictControl
 	moto     *mototest.Server // nil when Options.Endpoint named one
-	stops    []func()
-	kept     bool
+	// strictPID is the detached strict layer's process (--keep).
+	strictPID int
+	stops     []func()
+	kept      bool
 }
 
 // callMark is where a case's calls and refusals begin.
@@ -93,6 +89,7 @@ func startAWS(ctx context.Context, o *Options, res *Result) (*awsEnv, error) {
 		if env.moto != nil {
 			res.Moto.PID = env.moto.PID
 		}
+		res.Moto.StrictPID = env.strictPID
 		res.Moto.Tables.Audit, res.Moto.Tables.Approvals, res.Moto.Tables.Incidents = res.Env.AuditTable, res.Env.ApprovalsTable, res.Env.IncidentsTable
 	}
 	return env, nil
