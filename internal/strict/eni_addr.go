@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 
@@ -45,8 +44,8 @@ import (
 // is such an address; otherwise the ENI gets one derived from its ID (see
 // probe). The mapping is kept for the life of the layer process, so an
 // address never changes while its ENI lives; after a restart it is derived
-// again from moto's state (see merge), which gives the same answer unless
-// ENIs created since competed for a slot (documented in doc.go).
+// again from moto's state (see merge), which gives the same answer unless a
+// since-deleted ENI had held a slot a later ENI had to avoid.
 
 // addrBook is the layer's record of presented addresses, per subnet.
 type addrBook struct {
@@ -147,11 +146,17 @@ func probe(eni string, cidr netip.Prefix, taken map[netip.Addr]bool) (netip.Addr
 }
 
 // merge brings a subnet's record up to date with the ENIs moto lists in it
-// now: ENIs gone from moto keep their last address for display only;
-// known ENIs keep theirs; new ENIs, in ENI ID order, keep moto's address
-// when it is in the subnet, not reserved and not taken, and the others get
-// probe's. With an empty record (a new layer) this derives every address
-// from moto's state alone.
+// now, in moto's order (the order moto created them: moto keeps its ENIs in
+// an insertion-ordered dict): ENIs gone from moto keep their last address
+// for display only; known ENIs keep theirs; each new ENI, in turn, keeps
+// moto's address when it is in the subnet, not reserved and not taken, and
+// otherwise gets probe's.
+//
+// Because the live layer assigns new ENIs in creation order too (each
+// refresh lists every ENI of the subnet; those it has not seen were created
+// after the ones it has), a new layer deriving every address at once from
+// moto's list gets the same answer, unless an ENI deleted since held an
+// address a later ENI had to avoid.
 func (b *addrBook) merge(key string, cidr netip.Prefix, enis []motoENI) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -182,33 +187,21 @@ func (b *addrBook) merge(key string, cidr netip.Prefix, enis []motoENI) {
 			}
 		}
 	}
-	var fresh []motoENI
-	for _, e := range enis {
-		if _, ok := s.presented[e.id]; !ok {
-			fresh = append(fresh, e)
-		}
-	}
-	slices.SortFunc(fresh, func(x, y motoENI) int { return strings.Compare(x.id, y.id) })
-	var misplaced []motoENI
-	for _, e := range fresh {
-		if cidr.Contains(e.primary) && !reservedAddr(cidr, e.primary) && !taken[e.primary] {
-			s.presented[e.id], s.moto[e.id] = e.primary, e.primary
-			taken[e.primary] = true
-		} else {
-			misplaced = append(misplaced, e)
-		}
-	}
-	for _, e := range misplaced {
-		a, ok := probe(e.id, cidr, taken)
-		if !ok {
-			a = e.primary // the subnet is full: moto's address stands
-		}
-		s.presented[e.id], s.moto[e.id] = a, e.primary
-		taken[a] = true
-	}
 	for _, e := range enis {
 		b.ofENI[e.id] = key
 		delete(s.gone, e.id)
+		if _, known := s.presented[e.id]; known {
+			continue
+		}
+		a := e.primary
+		if !cidr.Contains(a) || reservedAddr(cidr, a) || taken[a] {
+			var ok bool
+			if a, ok = probe(e.id, cidr, taken); !ok {
+				a = e.primary // the subnet is full: moto's address stands
+			}
+		}
+		s.presented[e.id], s.moto[e.id] = a, e.primary
+		taken[a] = true
 	}
 }
 

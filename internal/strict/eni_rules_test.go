@@ -497,3 +497,46 @@ func hasDetail(a ecstypes.Attachment, name, value string) bool {
 	}
 	return false
 }
+
+// TestAddressesAfterRestart: a new layer derives from moto's list (in
+// creation order) the addresses the live layer assigned one refresh at a
+// time, even when moto later put an ENI on an address the layer had shown
+// for a moved one, and when two moved ENIs hash to one slot.
+func TestAddressesAfterRestart(t *testing.T) {
+	cidr, key := netip.MustParsePrefix("10.0.1.0/24"), "us-east-1/subnet-app"
+	// Two IDs whose probes start at the same slot of the upper half.
+	var a, b string
+	slots := map[uint64]string{}
+	for i := 0; a == ""; i++ {
+		id := "eni-" + strings.Repeat("0", 3) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676%26))
+		slot := hash64(id) % 127
+		if prev, ok := slots[slot]; ok {
+			a, b = prev, id
+		}
+		slots[slot] = id
+	}
+	m := func(id, ip string) motoENI { return motoENI{id: id, primary: netip.MustParseAddr(ip)} }
+	live := &addrBook{}
+	live.merge(key, cidr, []motoENI{m(a, "10.9.9.9")})
+	shownA, _ := live.lookup(key, a)
+	// moto then puts an instance on shownA, and a second task ENI elsewhere.
+	all := []motoENI{m(a, "10.9.9.9"), m("eni-inst", shownA.String()), m(b, "10.7.7.7")}
+	live.merge(key, cidr, all)
+	fresh := &addrBook{}
+	fresh.merge(key, cidr, all)
+	seen := map[netip.Addr]bool{}
+	for _, e := range all {
+		x, _ := live.lookup(key, e.id)
+		y, _ := fresh.lookup(key, e.id)
+		if x != y {
+			t.Errorf("%s: live layer %s, restarted layer %s", e.id, x, y)
+		}
+		if seen[x] {
+			t.Errorf("%s shown at %s twice", e.id, x)
+		}
+		seen[x] = true
+	}
+	if x, _ := live.lookup(key, a); x != shownA {
+		t.Errorf("%s moved from %s to %s when moto reused its address", a, shownA, x)
+	}
+}
