@@ -74,10 +74,11 @@ func (l *Layer) managedKind(ctx context.Context, c caller, eni string) (string, 
 	if err != nil || len(out.NetworkInterfaces) == 0 {
 		return "", nil
 	}
-	if k := kindOf(out.NetworkInterfaces[0]); k != "" {
+	ni := out.NetworkInterfaces[0]
+	if k := kindOf(ni); k != "" {
 		return k, nil
 	}
-	svc, err := l.serviceENIs(ctx, c, []string{eni})
+	svc, err := l.serviceENIs(ctx, c, []string{eni}, func(string) bool { return ni.Status == ec2types.NetworkInterfaceStatusInUse })
 	if err != nil {
 		return "", err
 	}
@@ -110,7 +111,7 @@ func (l *Layer) managedGone(ctx context.Context, c caller, eni, kind string) (bo
 			return false, err
 		}
 	case "nat":
-		svc, err := l.serviceENIs(ctx, c, []string{eni})
+		svc, err := l.serviceENIs(ctx, c, []string{eni}, func(string) bool { return false })
 		if err != nil || !svc[eni].Gone {
 			return false, err
 		}

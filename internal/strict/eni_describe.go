@@ -63,10 +63,12 @@ func (l *Layer) rewriteENIs(ctx context.Context, c caller, form url.Values, filt
 		return body, nil, nil
 	}
 	ids := make([]string, 0, len(items))
+	inUse := map[string]bool{}
 	for _, it := range items {
 		ids = append(ids, it.value("networkInterfaceId"))
+		inUse[it.value("networkInterfaceId")] = it.value("status") == "in-use"
 	}
-	svc, err := l.serviceENIs(ctx, c, ids)
+	svc, err := l.serviceENIs(ctx, c, ids, func(eni string) bool { return inUse[eni] })
 	if err != nil {
 		return nil, nil, err
 	}

@@ -35,10 +35,14 @@ type vpcWorld struct {
 	strictECS                      *ecs.Client
 }
 
-func seedVPCWorld(t *testing.T, url string) *vpcWorld {
+// seedVPCWorld seeds the world in region: a test that reads a whole
+// region's network (flowmodel.Gather) takes one no other test writes to.
+func seedVPCWorld(t *testing.T, url, region string) *vpcWorld {
 	t.Helper()
-	c, e := ec2.NewFromConfig(sdk(url)), ecs.NewFromConfig(sdk(url))
-	w := &vpcWorld{Subnets: map[string]netip.Prefix{}, strictEC2: c, strictECS: e, directEC2: ec2.NewFromConfig(mototest.Config(t))}
+	direct := mototest.Config(t)
+	direct.Region = region
+	c, e := ec2.NewFromConfig(sdkIn(url, region)), ecs.NewFromConfig(sdkIn(url, region))
+	w := &vpcWorld{Subnets: map[string]netip.Prefix{}, strictEC2: c, strictECS: e, directEC2: ec2.NewFromConfig(direct)}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -51,7 +55,7 @@ func seedVPCWorld(t *testing.T, url string) *vpcWorld {
 	_, err = c.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpcID, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
 	must(err)
 	subnet := func(cidr string) string {
-		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr), AvailabilityZone: aws.String("us-east-1a")})
+		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(region + "a")})
 		must(err)
 		w.Subnets[aws.ToString(s.Subnet.SubnetId)] = netip.MustParsePrefix(cidr)
 		return aws.ToString(s.Subnet.SubnetId)
@@ -101,7 +105,7 @@ func seedVPCWorld(t *testing.T, url string) *vpcWorld {
 	w.LBGroup = group("lb", tcp(443, "0.0.0.0/0", ""))
 	w.AppGroup = group("app", tcp(8080, "", w.LBGroup))
 	w.EndpointsSG = group("endpoints", tcp(443, "10.0.0.0/16", ""))
-	ep, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: vpcID, ServiceName: aws.String("com.amazonaws.us-east-1.ssm"),
+	ep, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: vpcID, ServiceName: aws.String("com.amazonaws." + region + ".ssm"),
 		VpcEndpointType: ec2types.VpcEndpointTypeInterface, SubnetIds: []string{w.App}, SecurityGroupIds: []string{w.EndpointsSG}, PrivateDnsEnabled: aws.Bool(true)})
 	must(err)
 	w.Endpoint, w.EPENI = aws.ToString(ep.VpcEndpoint.VpcEndpointId), ep.VpcEndpoint.NetworkInterfaceIds[0]
@@ -175,7 +179,7 @@ func (w *vpcWorld) eni(t *testing.T, c *ec2.Client, id string) ec2types.NetworkI
 // the public task has Amazon's public address.
 func TestMotoENIsWhereAWSPutsThem(t *testing.T) {
 	l, url := serve(t, mototest.Endpoint(t), Config{})
-	w := seedVPCWorld(t, url)
+	w := seedVPCWorld(t, url, "us-east-1")
 	raw := w.eni(t, w.directEC2, w.TaskENI)
 	if w.Subnets[w.App].Contains(addr(t, raw.PrivateIpAddress)) {
 		t.Errorf("moto placed the task ENI in its subnet (%s): the rule would be moot", aws.ToString(raw.PrivateIpAddress))
@@ -281,7 +285,7 @@ func TestMotoENIsWhereAWSPutsThem(t *testing.T) {
 // is gone, in moto too, and every flow on it has ended.
 func TestMotoFlowsThroughLayer(t *testing.T) {
 	_, url := serve(t, mototest.Endpoint(t), Config{})
-	w := seedVPCWorld(t, url)
+	w := seedVPCWorld(t, url, "eu-west-1")
 	network := func(c *ec2.Client) *flowmodel.Network {
 		t.Helper()
 		state, err := flowmodel.Gather(ctx, c)
@@ -380,4 +384,11 @@ func flowByName(flows []flowmodel.Flow, name string) flowmodel.Flow {
 		}
 	}
 	panic(name)
+}
+
+// sdkIn is sdk in another region.
+func sdkIn(url, region string) aws.Config {
+	cfg := sdk(url)
+	cfg.Region = region
+	return cfg
 }

@@ -62,8 +62,10 @@ type svcENI struct {
 
 // svcIndex caches what the layer found: an ENI's owning service never
 // changes (AWS creates the ENI with the gateway or endpoint), so "none" is
-// cached too. Owners' state (a NAT gateway's deletion, an endpoint's groups)
-// is read afresh whenever an answer holds their ENIs.
+// cached too, for the ENIs moto shows in use (it shows NAT gateway and
+// endpoint ENIs "available": one seen while moto is still creating its
+// gateway is asked about again). Owners' state (a NAT gateway's deletion, an
+// endpoint's groups) is read afresh whenever an answer holds their ENIs.
 type svcIndex struct {
 	mu sync.Mutex
 	m  map[string]svcENI
@@ -77,7 +79,8 @@ func (s *svcIndex) reset() {
 
 // serviceENIs classifies enis. It asks moto when one of them is unknown or
 // belongs to a NAT gateway or endpoint (whose state it reports fresh).
-func (l *Layer) serviceENIs(ctx context.Context, c caller, enis []string) (map[string]svcENI, error) {
+// inUse says which of them moto shows in use: only their "none" is cached.
+func (l *Layer) serviceENIs(ctx context.Context, c caller, enis []string, inUse func(eni string) bool) (map[string]svcENI, error) {
 	out := map[string]svcENI{}
 	need := false
 	l.svc.mu.Lock()
@@ -138,8 +141,10 @@ func (l *Layer) serviceENIs(ctx context.Context, c caller, enis []string) (map[s
 		l.svc.m[id] = s
 	}
 	for _, e := range enis {
-		s := found[e]
-		l.svc.m[e] = s
+		s, ok := found[e]
+		if ok || inUse(e) {
+			l.svc.m[e] = s
+		}
 		out[e] = s
 	}
 	return out, nil
