@@ -153,6 +153,9 @@ func (l *Layer) selfEC2(c caller) *ec2.Client {
 }
 
 // handlerTransport serves client requests with an http.Handler in process.
+// The requests' context must not carry a request the layer prepared
+// (awsproxy.Prepare would find that request's body): register's comes from a
+// control request, which is never prepared.
 type handlerTransport struct{ h http.Handler }
 
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {

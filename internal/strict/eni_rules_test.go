@@ -449,6 +449,11 @@ func TestTaskENIDeletedOnStop(t *testing.T) {
 	if _, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{"eni-ec2task"}}); err != nil {
 		t.Errorf("a held stop deleted the ENI: %v", err)
 	}
+	held, err := e.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c1"), Tasks: []string{t3}})
+	if err != nil || aws.ToString(held.Tasks[0].Attachments[0].Status) != "ATTACHED" ||
+		!hasDetail(held.Tasks[0].Attachments[0], "privateIPv4Address", aws.ToString(before["eni-ec2task"].PrivateIpAddress)) {
+		t.Errorf("the held task's attachment: %+v %v", held, err)
+	}
 
 	// The Fargate task stops through the layer: its ENI is gone.
 	t1 := "arn:aws:ecs:us-east-1:123456789012:task/c1/t1"
@@ -476,6 +481,15 @@ func TestTaskENIDeletedOnStop(t *testing.T) {
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "InvalidNetworkInterfaceID.NotFound" {
 		t.Errorf("changing the deleted ENI: %v; want InvalidNetworkInterfaceID.NotFound", err)
+	}
+
+	// The agent reconnects: the held stop is delivered, the ENI goes.
+	oracle.up.Store(true)
+	if _, err := e.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c1"), Tasks: []string{t3}}); err != nil {
+		t.Fatal(err)
+	}
+	if w.ec2.eni("eni-ec2task") != nil {
+		t.Error("the ENI of a task whose held stop was delivered is still in moto")
 	}
 
 	// A task stopped past the layer: its ENI goes when next described.
