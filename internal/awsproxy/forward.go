@@ -123,3 +123,12 @@ func (c *Recorder) Send(w http.ResponseWriter, body []byte) {
 	w.WriteHeader(c.Code)
 	_, _ = w.Write(body)
 }
+
+// Replace returns r with body in place of the body Prepare read, for a layer
+// that forwards a rewritten request: the next layer's Prepare finds body,
+// and the service is identified anew from it.
+func Replace(r *http.Request, body []byte) *http.Request {
+	r = r.WithContext(context.WithValue(r.Context(), preparedKey{}, &prepared{body: body, svc: Identify(r, body)}))
+	Rewind(r, body)
+	return r
+}

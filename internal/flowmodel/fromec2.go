@@ -306,9 +306,13 @@ func RulesFromPermissions(perms []types.IpPermission) ([]SGRule, error) {
 
 // eniKind maps an ENI's InterfaceType, and for load balancers its
 // description ("ELB app/..." for an ALB, "ELB net/..." for an NLB, "ELB
-// name" for a Classic Load Balancer), to the kind the model uses.
+// name" for a Classic Load Balancer), to the kind the model uses. A NAT
+// gateway's ENI is "nat_gateway" in DescribeNetworkInterfaces answers,
+// though the EC2 API model spells the value "natGateway": both count.
 func eniKind(e types.NetworkInterface) ENIKind {
 	switch e.InterfaceType {
+	case "nat_gateway":
+		return KindNATGateway
 	case types.NetworkInterfaceTypeNetworkLoadBalancer:
 		return KindNLB
 	case types.NetworkInterfaceTypeGatewayLoadBalancer:

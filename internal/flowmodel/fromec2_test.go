@@ -113,6 +113,29 @@ func TestFromEC2(t *testing.T) {
 	}
 }
 
+// TestENIKindAsAWSAnswers: interface types as DescribeNetworkInterfaces
+// answers them, including "nat_gateway" (the API model's enum says
+// "natGateway"), and load balancers by description.
+func TestENIKindAsAWSAnswers(t *testing.T) {
+	tests := []struct {
+		typ  types.NetworkInterfaceType
+		desc string
+		want ENIKind
+	}{
+		{"nat_gateway", "Interface for NAT Gateway nat-0a8b0e0d28266841f", KindNATGateway},
+		{types.NetworkInterfaceTypeNatGateway, "", KindNATGateway},
+		{types.NetworkInterfaceTypeVpcEndpoint, "VPC Endpoint Interface vpce-089f2123488812123", KindInterfaceEndpoint},
+		{types.NetworkInterfaceTypeInterface, "ELB app/web/50dc6c495c0c9188", KindALB},
+		{types.NetworkInterfaceTypeNetworkLoadBalancer, "ELB net/edge/1a2b3c4d5e6f7890", KindNLB},
+		{types.NetworkInterfaceTypeInterface, "arn:aws:ecs:us-east-1:123456789012:attachment/0f", KindInterface},
+	}
+	for _, tt := range tests {
+		if got := eniKind(types.NetworkInterface{InterfaceType: tt.typ, Description: aws.String(tt.desc)}); got != tt.want {
+			t.Errorf("%s %q: %v; want %v", tt.typ, tt.desc, got, tt.want)
+		}
+	}
+}
+
 // fakeEC2 answers each Describe with a function field; nil fields answer
 // empty. Pages of DescribeSecurityGroups come two at a time to exercise
 // NextToken.

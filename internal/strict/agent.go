@@ -85,38 +85,61 @@ func (l *Layer) stopTask(w http.ResponseWriter, r *http.Request, body []byte, sv
 	out, err := l.look.ecs(ctx, c, "DescribeTasks", map[string]any{"cluster": in.Cluster, "tasks": []string{in.Task}})
 	tasks := objs(out, "tasks")
 	if err != nil || len(tasks) == 0 {
-		l.next.ServeHTTP(w, r) // moto answers for tasks it does not have
+		l.forwardStop(w, r, body, svc) // moto answers for tasks it does not have
 		return
 	}
 	t := tasks[0]
 	arn, ci := str(t, "taskArn"), str(t, "containerInstanceArn")
 	if str(t, "lastStatus") == "STOPPED" || ci == "" || str(t, "launchType") == "FARGATE" {
-		l.next.ServeHTTP(w, r)
+		l.forwardStop(w, r, body, svc)
 		return
 	}
 	inst, err := l.instanceOf(ctx, c, in.Cluster, ci)
 	if err != nil || inst == "" {
-		l.next.ServeHTTP(w, r)
+		l.forwardStop(w, r, body, svc)
 		return
 	}
 	ok, why, err := l.cfg.Agents.Reachable(ctx, inst)
 	if err != nil {
 		l.note(svc, svc.Operation, ruleAgentUnknown, "", "StopTask passed to moto: cannot tell whether the agent on "+inst+" reaches ECS: "+err.Error(), arn)
-		l.next.ServeHTTP(w, r)
+		l.forwardStop(w, r, body, svc)
 		return
 	}
 	if ok {
-		l.next.ServeHTTP(w, r)
+		l.forwardStop(w, r, body, svc)
 		return
 	}
 	l.stops.put(&pendingStop{Caller: c, Cluster: in.Cluster, Task: arn, Reason: in.Reason, Instance: inst, Unreachable: why, At: time.Now().UTC()})
 	l.note(svc, svc.Operation, ruleAgentUnreachable, "",
 		fmt.Sprintf("StopTask accepted, not delivered: the ECS agent on %s cannot reach Amazon ECS (%s)", inst, why), arn)
-	l.decorateTask(t)
+	if err := l.presentTask(ctx, c, t); err != nil {
+		writeECSFault(w, r, svc, err)
+		return
+	}
 	b, _ := json.Marshal(map[string]any{"task": t})
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", awsproxy.RequestID())
 	_, _ = w.Write(b)
+}
+
+// forwardStop passes a StopTask to moto and shows the task it answers with
+// as AWS does; a task moto stopped loses its ENIs (eni_reap.go).
+func (l *Layer) forwardStop(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service) {
+	rec := l.forward(r, body)
+	out, err := decodeJSON(rec.Body.Bytes())
+	if !rec.OK() || err != nil {
+		rec.Send(w, nil)
+		return
+	}
+	if t, ok := out["task"].(map[string]any); ok {
+		l.tasks.learn(t)
+		if err := l.presentTask(r.Context(), callerOf(svc), t); err != nil {
+			writeECSFault(w, r, svc, err)
+			return
+		}
+	}
+	b, _ := json.Marshal(out)
+	rec.Send(w, b)
 }
 
 // deliverPending stops, in moto, every accepted StopTask whose agent can
@@ -141,8 +164,13 @@ func (l *Layer) deliverPending(ctx context.Context) {
 		if p.Reason != "" {
 			in["reason"] = p.Reason
 		}
-		if _, err := l.look.ecs(ctx, p.Caller, "StopTask", in); err == nil {
+		if out, err := l.look.ecs(ctx, p.Caller, "StopTask", in); err == nil {
 			l.stops.drop(p.Task)
+			if t, ok := out["task"].(map[string]any); ok {
+				// Best effort: a failure here is made good when the task or
+				// its ENI is next described.
+				_ = l.reapStoppedTask(ctx, p.Caller, t)
+			}
 		}
 	}
 }

@@ -1,11 +1,17 @@
 package strict
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/irflow/irflow/internal/awsproxy"
 	"github.com/irflow/irflow/internal/flowmodel"
 )
 
@@ -104,8 +110,11 @@ func (l *Layer) register(r *http.Request, wd World) (int, error) {
 	}
 	// The index first: a call recorded while the snapshot is taken is
 	// replayed on it, which errs toward a stale network, never a lost change.
+	// The snapshot is read through the layer: the network as AWS would show
+	// it (ENIs in their subnets, service ENIs in use), which is the network
+	// the calls replayed on it name.
 	_, from := l.calls.since(0, c)
-	state, err := flowmodel.Gather(r.Context(), l.look.ec2(c))
+	state, err := flowmodel.Gather(r.Context(), l.selfEC2(c))
 	if err != nil {
 		return 0, fmt.Errorf("world: baseline snapshot: %w", err)
 	}
@@ -123,6 +132,8 @@ func (l *Layer) register(r *http.Request, wd World) (int, error) {
 func (l *Layer) resetState() {
 	l.findings.reset()
 	l.tasks.reset()
+	l.addrs.reset()
+	l.svc.reset()
 	l.stops.reset()
 	l.calls.reset()
 	l.flow.reset()
@@ -130,4 +141,27 @@ func (l *Layer) resetState() {
 
 func controlError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// selfEC2 is an EC2 client, acting as c, whose requests go through the layer
+// itself, in process: it reads what the layer presents.
+func (l *Layer) selfEC2(c caller) *ec2.Client {
+	cfg := l.look.config(c)
+	cfg.BaseEndpoint = aws.String("http://irflow-strict.internal")
+	cfg.HTTPClient = &http.Client{Transport: handlerTransport{l}}
+	return ec2.NewFromConfig(cfg)
+}
+
+// handlerTransport serves client requests with an http.Handler in process.
+// The requests' context must not carry a request the layer prepared
+// (awsproxy.Prepare would find that request's body): register's comes from a
+// control request, which is never prepared.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := awsproxy.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return &http.Response{StatusCode: rec.Code, Status: fmt.Sprintf("%d %s", rec.Code, http.StatusText(rec.Code)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: rec.Header(),
+		Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes())), ContentLength: int64(rec.Body.Len()), Request: r}, nil
 }

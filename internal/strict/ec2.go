@@ -19,12 +19,21 @@ import (
 )
 
 // serveEC2 applies the EC2 rules, forwards what passes, records the
-// mutations moto accepted (the flow model replays them) and rewrites
-// DescribeNetworkInterfaces.
+// mutations moto accepted (the flow model replays them) and rewrites the
+// answers that describe ENIs: DescribeNetworkInterfaces and
+// CreateNetworkInterface (who manages each ENI, its address, a task's
+// public address, a stopped task's ENI gone), DescribeNatGateways and
+// CreateNatGateway, DescribeInstances and RunInstances, DescribeAddresses
+// (the addresses). Address filters of DescribeNetworkInterfaces and
+// DescribeInstances are translated to moto's addresses first.
 func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service) {
 	ctx := r.Context()
 	form := awsproxy.Form(r, body)
 	op, c := svc.Operation, callerOf(svc)
+	internal := func(what string, err error) {
+		awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError",
+			Message: "strict: " + what + ": " + err.Error()})
+	}
 	if l.checkENI(ctx, w, r, svc, form) {
 		return
 	}
@@ -36,20 +45,49 @@ func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, sv
 			return
 		}
 	}
+	var filters []addrFilter
+	if _, ok := addrFilterNames[op]; ok {
+		translated, fs, err := l.translateAddrFilters(ctx, c, op, form)
+		if err != nil {
+			internal("translating the address filters of "+op, err)
+			return
+		}
+		if translated != nil {
+			body, filters = []byte(translated.Encode()), fs
+			r = awsproxy.Replace(r, body)
+		}
+	}
 	rec := l.forward(r, body)
 	out := rec.Body.Bytes()
 	if rec.OK() && !readOnly(op) {
 		l.calls.record(c, op, form, out)
 		l.deliverPending(ctx)
 	}
-	if rec.OK() && op == "DescribeNetworkInterfaces" {
-		b, err := l.rewriteENIs(ctx, c, form, out)
-		if err != nil {
-			awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError",
-				Message: "strict: rewriting DescribeNetworkInterfaces: " + err.Error()})
-			return
-		}
-		out = b
+	if !rec.OK() {
+		rec.Send(w, out)
+		return
+	}
+	var err error
+	var refused *awsproxy.Error
+	switch op {
+	case "DescribeNetworkInterfaces", "CreateNetworkInterface":
+		out, refused, err = l.rewriteENIs(ctx, c, form, filters, out)
+	case "DescribeNatGateways", "CreateNatGateway":
+		out, err = l.rewriteNATGateways(ctx, c, out)
+	case "DescribeInstances", "RunInstances":
+		out, err = l.rewriteInstances(ctx, c, filters, out)
+	case "DescribeAddresses":
+		out, err = l.rewriteAddresses(ctx, c, out)
+	case "DeleteNatGateway":
+		err = l.reapNATGateway(ctx, c, form.Get("NatGatewayId"))
+	}
+	if err != nil {
+		internal("rewriting "+op, err)
+		return
+	}
+	if refused != nil {
+		awsproxy.WriteError(w, r, svc, *refused)
+		return
 	}
 	rec.Send(w, out)
 }

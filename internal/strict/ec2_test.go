@@ -1,10 +1,7 @@
 package strict
 
 import (
-	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,45 +9,17 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// eniXML is a DescribeNetworkInterfaces answer as moto 5.2.5 writes it.
-func eniXML(ids ...string) string {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><networkInterfaceSet>`)
-	for _, id := range ids {
-		desc := ""
-		if id != "eni-own" {
-			desc = motoECSDescription
-		}
-		fmt.Fprintf(&b, `<item><availabilityZone>us-east-1a</availabilityZone><description>%s</description><groupSet><item><groupId>sg-1</groupId><groupName>app</groupName></item></groupSet>`+
-			`<interfaceType>interface</interfaceType><ipv6AddressesSet/><networkInterfaceId>%s</networkInterfaceId><ownerId>123456789012</ownerId>`+
-			`<privateIpAddress>10.0.0.9</privateIpAddress><requesterId>AIDAIT2UOQQY3AUEMOTO</requesterId><requesterManaged>false</requesterManaged>`+
-			`<sourceDestCheck>true</sourceDestCheck><status>in-use</status><subnetId>subnet-1</subnetId><tagSet/><vpcId>vpc-1</vpcId></item>`, desc, id)
-	}
-	b.WriteString(`</networkInterfaceSet><requestId>request-id</requestId></DescribeNetworkInterfacesResponse>`)
-	return b.String()
-}
-
-func fakeENIs(f *fakeMoto) {
-	f.onEC2("DescribeNetworkInterfaces", func(form url.Values) string {
-		var ids []string
-		for k, v := range form {
-			if strings.HasPrefix(k, "NetworkInterfaceId.") {
-				ids = append(ids, v...)
-			}
-		}
-		if form.Get("Filter.1.Name") == "description" {
-			ids = []string{"eni-e", "eni-f"}
-		}
-		return eniXML(ids...)
-	})
-	ok := func(op string) func(url.Values) string {
-		return func(url.Values) string {
-			return `<?xml version="1.0" encoding="UTF-8"?><` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><return>true</return></` + op + `Response>`
-		}
-	}
-	for _, op := range []string{"ModifyNetworkInterfaceAttribute", "CreateTags", "DeleteNetworkInterface", "ModifyInstanceAttribute", "CreateNetworkAclEntry"} {
-		f.onEC2(op, ok(op))
-	}
+// fakeENIs gives the fake a subnet with three ENIs moto placed in it: the
+// account's own (eni-own) and the ENIs of the EC2 task (eni-e) and the
+// Fargate task (eni-f) of fakeTasks, marked "moto ECS".
+func fakeENIs(f *fakeMoto) *fakeEC2 {
+	fe := &fakeEC2{subnets: map[string]string{"subnet-1": "10.0.0.0/24"}, enis: []*fakeENI{
+		{ID: "eni-own", Subnet: "subnet-1", Addr: "10.0.0.9"},
+		{ID: "eni-e", Subnet: "subnet-1", Addr: "10.0.0.10", Desc: motoECSDescription},
+		{ID: "eni-f", Subnet: "subnet-1", Addr: "10.0.0.11", Desc: motoECSDescription},
+	}}
+	fe.install(f)
+	return fe
 }
 
 // TestRequesterManagedENI: ECS task ENIs (moto's "moto ECS" mark) refuse
@@ -103,7 +72,7 @@ func TestRequesterManagedENI(t *testing.T) {
 			aws.ToString(att.InstanceOwnerId) != tt.owner || aws.ToString(att.InstanceId) != tt.instance || att.AttachTime == nil {
 			t.Errorf("%s shown as %+v, attachment %+v", tt.eni, ni, att)
 		}
-		if len(ni.Groups) != 1 || aws.ToString(ni.PrivateIpAddress) != "10.0.0.9" {
+		if len(ni.Groups) != 1 || aws.ToString(ni.PrivateIpAddress) != map[string]string{"eni-e": "10.0.0.10", "eni-f": "10.0.0.11"}[tt.eni] {
 			t.Errorf("%s lost moto's fields: %+v", tt.eni, ni)
 		}
 	}

@@ -2,6 +2,7 @@ package strict
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -41,16 +42,22 @@ func decodeJSON(b []byte) (map[string]any, error) {
 }
 
 // rewriteTasks forwards RunTask, StartTask and DescribeTasks, learns the
-// tasks' ENIs and ECS Exec setting, and shows what AWS shows: moto keeps
-// neither enableExecuteCommand nor managed agents, nor a stop the agent has
-// not carried out yet.
+// tasks' ENIs, ECS Exec and assignPublicIp settings, and shows what AWS
+// shows: moto keeps neither enableExecuteCommand nor managed agents, nor a
+// stop the agent has not carried out yet, nor a public IP, and places task
+// ENIs outside their subnets (presentTask).
 func (l *Layer) rewriteTasks(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service) {
-	ctx := r.Context()
+	ctx, c := r.Context(), callerOf(svc)
 	if svc.Operation == "DescribeTasks" {
 		l.deliverPending(ctx)
 	}
 	var in struct {
 		EnableExecuteCommand bool `json:"enableExecuteCommand"`
+		NetworkConfiguration struct {
+			AwsvpcConfiguration struct {
+				AssignPublicIP string `json:"assignPublicIp"`
+			} `json:"awsvpcConfiguration"`
+		} `json:"networkConfiguration"`
 	}
 	_ = json.Unmarshal(body, &in)
 	rec := l.forward(r, body)
@@ -61,13 +68,86 @@ func (l *Layer) rewriteTasks(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	for _, t := range objs(out, "tasks") {
 		l.tasks.learn(t)
-		if in.EnableExecuteCommand && svc.Operation != "DescribeTasks" {
-			l.tasks.enableExec(str(t, "taskArn"))
+		if svc.Operation != "DescribeTasks" {
+			if in.EnableExecuteCommand {
+				l.tasks.enableExec(str(t, "taskArn"))
+			}
+			fargate := str(t, "containerInstanceArn") == "" || str(t, "launchType") == "FARGATE"
+			for _, e := range taskENIs(t) {
+				l.tasks.setPublic(e.eni, fargate && in.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIP == "ENABLED")
+			}
 		}
-		l.decorateTask(t)
+		if err := l.presentTask(ctx, c, t); err != nil {
+			writeECSFault(w, r, svc, err)
+			return
+		}
 	}
 	b, _ := json.Marshal(out)
 	rec.Send(w, b)
+}
+
+// writeECSFault answers a request whose answer the layer could not rewrite.
+func writeECSFault(w http.ResponseWriter, r *http.Request, svc awsproxy.Service, err error) {
+	awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "ServerException",
+		Message: "strict: rewriting " + svc.Operation + ": " + err.Error()})
+}
+
+// presentTask makes a task document show what AWS shows: a STOPPED task's
+// ENIs deleted (in moto too), Exec and held stops (decorateTask), and its
+// network (presentTaskNetwork).
+func (l *Layer) presentTask(ctx context.Context, c caller, t map[string]any) error {
+	if err := l.reapStoppedTask(ctx, c, t); err != nil {
+		return err
+	}
+	l.decorateTask(t)
+	return l.presentTaskNetwork(ctx, c, t)
+}
+
+// presentTaskNetwork shows a task's ENI attachments as AWS does: the
+// address of the ENI in its subnet (privateIPv4Address, privateDnsName;
+// eni_addr.go), the public address of a task started with assignPublicIp
+// ENABLED (publicIPv4Address, seen in published DescribeTasks answers;
+// eni_public.go), status DELETED once the ENI is deleted (eni_reap.go), and
+// each container's networkInterfaces ("attachmentId", "privateIpv4Address":
+// Container.networkInterfaces, "The network interfaces associated with the
+// container" — https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Container.html;
+// moto leaves them empty).
+func (l *Layer) presentTaskNetwork(ctx context.Context, c caller, t map[string]any) error {
+	stopped := str(t, "lastStatus") == "STOPPED"
+	var ifaces []any
+	for _, e := range taskENIs(t) {
+		if stopped && l.tasks.isReaped(e.eni) {
+			e.att["status"] = "DELETED"
+		}
+		if detail(e.att, "privateIPv4Address") != "" {
+			shown, ok, err := l.presentedAddr(ctx, c, e.subnet, e.eni)
+			if err != nil {
+				return err
+			}
+			if ok {
+				setDetail(e.att, "privateIPv4Address", shown.String())
+				if dns := detail(e.att, "privateDnsName"); dns != "" {
+					setDetail(e.att, "privateDnsName", dnsName(dns, shown))
+				}
+				ifaces = append(ifaces, map[string]any{"attachmentId": str(e.att, "id"), "privateIpv4Address": shown.String()})
+			}
+		}
+		if !stopped {
+			pub, ok, err := l.publicIPOf(ctx, c, e.eni, l.tasks.task(e.eni))
+			if err != nil {
+				return err
+			}
+			if ok {
+				setDetail(e.att, "publicIPv4Address", pub.String())
+			}
+		}
+	}
+	if len(ifaces) > 0 {
+		for _, ct := range objs(t, "containers") {
+			ct["networkInterfaces"] = ifaces
+		}
+	}
+	return nil
 }
 
 // decorateTask adds to a task document what AWS shows and moto lacks:

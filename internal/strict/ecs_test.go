@@ -23,6 +23,7 @@ const (
 // for an EC2 task, a Fargate task and a two-container task, all RUNNING until
 // the fake sees StopTask.
 func fakeTasks(f *fakeMoto) {
+	fakeENIs(f)
 	var stopped atomic.Bool
 	task := func(arn string) map[string]any {
 		t := map[string]any{"taskArn": arn, "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/c1",

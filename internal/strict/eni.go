@@ -58,21 +58,31 @@ func synthAttachment(eni string) string {
 	return "eni-attach-" + hex.EncodeToString(sum[:])[:17]
 }
 
-// managedKind says whether Amazon ECS manages eni: "ecs" for a task ENI,
-// "trunk" or "branch" for ENI trunking, "" for an ENI the account manages
-// (or one moto does not know, which moto then refuses itself).
-func (l *Layer) managedKind(ctx context.Context, c caller, eni string) string {
+// managedKind says who manages eni: "ecs" for a task ENI, "trunk" or
+// "branch" for ENI trunking, "nat", "vpce" or "elb" for a NAT gateway's,
+// an interface endpoint's or a load balancer's ENI; "" for an ENI the
+// account manages (or one moto does not know, which moto then refuses
+// itself).
+func (l *Layer) managedKind(ctx context.Context, c caller, eni string) (string, error) {
 	if k := l.tasks.trunkKind(eni); k != "" {
-		return k
+		return k, nil
 	}
 	if l.tasks.task(eni) != nil {
-		return "ecs"
+		return "ecs", nil
 	}
 	out, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
 	if err != nil || len(out.NetworkInterfaces) == 0 {
-		return ""
+		return "", nil
 	}
-	return kindOf(out.NetworkInterfaces[0])
+	ni := out.NetworkInterfaces[0]
+	if k := kindOf(ni); k != "" {
+		return k, nil
+	}
+	svc, err := l.serviceENIs(ctx, c, []string{eni}, func(string) bool { return ni.Status == ec2types.NetworkInterfaceStatusInUse })
+	if err != nil {
+		return "", err
+	}
+	return svc[eni].Kind, nil
 }
 
 func kindOf(ni ec2types.NetworkInterface) string {
@@ -83,25 +93,57 @@ func kindOf(ni ec2types.NetworkInterface) string {
 		return "trunk"
 	case ni.InterfaceType == ec2types.NetworkInterfaceTypeBranch:
 		return "branch"
+	case isELBDescription(aws.ToString(ni.Description)):
+		return "elb"
 	}
 	return ""
 }
 
-// eniOfAttachment returns the ENI an attachment ID names: one of the
-// layer's synthetic attachments of an ECS task ENI, or a real one.
-func (l *Layer) eniOfAttachment(ctx context.Context, c caller, att string) (string, error) {
-	out, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("attachment.attachment-id"), Values: []string{att}}}})
-	if err == nil && len(out.NetworkInterfaces) > 0 {
-		return aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), nil
+// managedGone deletes, in moto, a managed ENI AWS would already have
+// deleted (a STOPPED task's, a deleted NAT gateway's), and reports whether
+// it did: the request then goes to moto, which answers for an ENI that does
+// not exist.
+func (l *Layer) managedGone(ctx context.Context, c caller, eni, kind string) (bool, error) {
+	switch kind {
+	case "ecs":
+		stopped, err := l.stoppedTaskENIs(ctx, c, []string{eni})
+		if err != nil || !stopped[eni] {
+			return false, err
+		}
+	case "nat":
+		svc, err := l.serviceENIs(ctx, c, []string{eni}, func(string) bool { return false })
+		if err != nil || !svc[eni].Gone {
+			return false, err
+		}
+	default:
+		return false, nil
 	}
-	ecsENIs, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("description"), Values: []string{motoECSDescription}}}})
+	return true, l.reapENI(ctx, c, "", eni)
+}
+
+// eniOfAttachment returns the ENI an attachment ID names: one of the
+// layer's synthetic attachments (of an ECS task ENI, eni-attach-..., or of
+// a NAT gateway's, endpoint's or load balancer's ENI, ela-attach-...), or a
+// real one.
+func (l *Layer) eniOfAttachment(ctx context.Context, c caller, att string) (string, error) {
+	var filters []ec2types.Filter
+	synth := synthAttachment
+	if strings.HasPrefix(att, "ela-attach-") {
+		synth = elaAttachment // every ENI is a candidate: no filter
+	} else {
+		out, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("attachment.attachment-id"), Values: []string{att}}}})
+		if err == nil && len(out.NetworkInterfaces) > 0 {
+			return aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), nil
+		}
+		filters = []ec2types.Filter{{Name: aws.String("description"), Values: []string{motoECSDescription}}}
+	}
+	candidates, err := l.look.ec2(c).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: filters})
 	if err != nil {
 		return "", err
 	}
-	for _, ni := range ecsENIs.NetworkInterfaces {
-		if id := aws.ToString(ni.NetworkInterfaceId); synthAttachment(id) == att {
+	for _, ni := range candidates.NetworkInterfaces {
+		if id := aws.ToString(ni.NetworkInterfaceId); synth(id) == att {
 			return id, nil
 		}
 	}
@@ -122,7 +164,22 @@ func (l *Layer) checkENI(ctx context.Context, w http.ResponseWriter, r *http.Req
 			}
 			eni = found
 		}
-		if l.managedKind(ctx, c, eni) != "" {
+		kind, err := l.managedKind(ctx, c, eni)
+		if err != nil {
+			awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError",
+				Message: "strict: who manages " + eni + ": " + err.Error()})
+			return true
+		}
+		if kind != "" {
+			gone, err := l.managedGone(ctx, c, eni, kind)
+			if err != nil {
+				awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusInternalServerError, Code: "InternalError",
+					Message: "strict: deleting " + eni + ": " + err.Error()})
+				return true
+			}
+			if gone {
+				return false // moto answers for the ENI AWS deleted
+			}
 			l.refuse(w, r, svc, op, ruleRequesterManaged, errRequesterManaged, eni)
 			return true
 		}

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/irflow/irflow/internal/awsproxy"
 )
 
-// rewriteENIs makes a DescribeNetworkInterfaces answer show the ENIs Amazon
-// ECS manages as AWS shows them. For a task ENI (Fargate, and awsvpc tasks on
+// rewriteENIs makes the ENIs of a DescribeNetworkInterfaces (or
+// CreateNetworkInterface) answer show what AWS shows.
+//
+// ENIs Amazon ECS manages: for a task ENI (Fargate, and awsvpc tasks on
 // EC2) that is requesterManaged true with the requester's ID, the ECS
 // attachment ARN as description ("arn:aws:ecs:region:account:attachment/id",
 // seen on every task ENI in published DescribeNetworkInterfaces answers), and
@@ -19,48 +23,133 @@ import (
 // Amazon EC2 instance that hosts it"; "Amazon ECS creates the ENI and
 // attaches it to the host Amazon EC2 instance" — Amazon ECS task networking
 // for tasks hosted on Amazon EC2 instances,
-// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html).
-// Trunk and branch ENIs show their interface type ("The trunk network is
-// fully managed by Amazon ECS", same page).
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html);
+// and its public address when the task was started with assignPublicIp
+// ENABLED (eni_public.go). Trunk and branch ENIs show their interface type
+// ("The trunk network is fully managed by Amazon ECS", same page).
+//
+// ENIs of NAT gateways, interface endpoints and load balancers show as
+// their services' (eni_service.go). Every ENI shows an address of its
+// subnet (eni_addr.go). The ENI of a STOPPED task, and of a deleted NAT
+// gateway, is deleted in moto and left out; named by ID, it is
+// InvalidNetworkInterfaceID.NotFound (eni_reap.go).
 //
 // A query filtered by attachment.instance-id alone also gets the awsvpc task
-// ENIs moto left unattached: on AWS they are attached to that instance.
-func (l *Layer) rewriteENIs(ctx context.Context, c caller, form url.Values, body []byte) ([]byte, error) {
+// ENIs moto left unattached: on AWS they are attached to that instance. A
+// query filtered by address was translated to moto's addresses
+// (translateAddrFilters) and is filtered again here on the addresses shown.
+func (l *Layer) rewriteENIs(ctx context.Context, c caller, form url.Values, filters []addrFilter, body []byte) ([]byte, *awsproxy.Error, error) {
 	root, err := parseXML(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var items []*xnode
 	set := root.child("networkInterfaceSet")
-	if set == nil {
-		return body, nil
+	switch {
+	case set != nil:
+		if instances := instanceFilter(form); len(instances) > 0 {
+			if err := l.addInstanceENIs(ctx, c, set, instances); err != nil {
+				return nil, nil, err
+			}
+		}
+		for _, k := range set.kids {
+			if k.name.Local == "item" {
+				items = append(items, k)
+			}
+		}
+	case root.child("networkInterface") != nil:
+		items = []*xnode{root.child("networkInterface")}
+	default:
+		return body, nil, nil
 	}
-	if instances := instanceFilter(form); len(instances) > 0 {
-		if err := l.addInstanceENIs(ctx, c, set, instances); err != nil {
-			return nil, err
+	ids := make([]string, 0, len(items))
+	inUse := map[string]bool{}
+	for _, it := range items {
+		ids = append(ids, it.value("networkInterfaceId"))
+		inUse[it.value("networkInterfaceId")] = it.value("status") == "in-use"
+	}
+	svc, err := l.serviceENIs(ctx, c, ids, func(eni string) bool { return inUse[eni] })
+	if err != nil {
+		return nil, nil, err
+	}
+	kinds := map[string]string{}
+	var taskENIIDs []string
+	for _, it := range items {
+		id := it.value("networkInterfaceId")
+		kinds[id] = l.kindOfItem(it, svc[id])
+		if kinds[id] == "ecs" {
+			taskENIIDs = append(taskENIIDs, id)
 		}
 	}
-	for _, item := range set.kids {
-		if item.name.Local != "item" {
+	stopped := map[string]bool{}
+	if len(taskENIIDs) > 0 {
+		if stopped, err = l.stoppedTaskENIs(ctx, c, taskENIIDs); err != nil {
+			return nil, nil, err
+		}
+	}
+	gone := map[string]bool{}
+	for _, it := range items {
+		id := it.value("networkInterfaceId")
+		if (kinds[id] == "ecs" && stopped[id]) || (kinds[id] == "nat" && svc[id].Gone) {
+			if err := l.reapENI(ctx, c, it.value("subnetId"), id); err != nil {
+				return nil, nil, err
+			}
+			gone[id] = true
+		}
+	}
+	if len(gone) > 0 {
+		for i := 1; ; i++ {
+			named := form.Get(fmt.Sprintf("NetworkInterfaceId.%d", i))
+			if named == "" {
+				break
+			}
+			if gone[named] {
+				e := eniNotFound(named)
+				return nil, &e, nil
+			}
+		}
+		set.drop(func(k *xnode) bool { return gone[k.value("networkInterfaceId")] })
+	}
+	for _, it := range items {
+		id := it.value("networkInterfaceId")
+		if gone[id] {
 			continue
 		}
-		eni := item.value("networkInterfaceId")
-		switch kind := l.kindOfItem(item); kind {
+		switch kind := kinds[id]; kind {
 		case "ecs":
-			t, err := l.taskOfENI(ctx, c, eni)
+			t, err := l.taskOfENI(ctx, c, id)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			l.decorateTaskENI(item, c, t)
+			l.decorateTaskENI(it, c, t)
+			pub, ok, err := l.publicIPOf(ctx, c, id, t)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				l.presentPublicNode(c, it, pub)
+			}
 		case "trunk", "branch":
-			item.set("interfaceType", kind)
-			item.set("requesterManaged", "true")
-			item.set("requesterId", l.cfg.ECSRequesterID)
+			it.set("interfaceType", kind)
+			it.set("requesterManaged", "true")
+			it.set("requesterId", l.cfg.ECSRequesterID)
+		case "nat", "vpce", "elb":
+			l.decorateServiceENI(it, kind, svc[id])
+		}
+		if err := l.presentENINode(ctx, c, it); err != nil {
+			return nil, nil, err
 		}
 	}
-	return root.bytes(), nil
+	if len(filters) > 0 && set != nil {
+		set.drop(func(k *xnode) bool { return k.name.Local == "item" && !matchENIFilters(k, filters) })
+	}
+	return root.bytes(), nil, nil
 }
 
-func (l *Layer) kindOfItem(item *xnode) string {
+// kindOfItem says who manages the ENI of a DescribeNetworkInterfaces item:
+// "ecs" (a task ENI), "trunk" or "branch", "nat", "vpce", "elb", or "" for
+// the account.
+func (l *Layer) kindOfItem(item *xnode, s svcENI) string {
 	eni := item.value("networkInterfaceId")
 	if k := l.tasks.trunkKind(eni); k != "" {
 		return k
@@ -70,6 +159,12 @@ func (l *Layer) kindOfItem(item *xnode) string {
 	}
 	if t := item.value("interfaceType"); t == "trunk" || t == "branch" {
 		return t
+	}
+	if s.Kind != "" {
+		return s.Kind
+	}
+	if isELBDescription(item.value("description")) {
+		return "elb"
 	}
 	return ""
 }

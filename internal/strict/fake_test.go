@@ -84,8 +84,14 @@ func (f *fakeMoto) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		_, _ = w.Write(b)
 	case svc.Name == "ec2" && ec2H != nil:
+		out := ec2H(awsproxy.Form(r, body))
+		if rest, ok := strings.CutPrefix(out, "!error "); ok {
+			code, msg, _ := strings.Cut(rest, " ")
+			awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusBadRequest, Code: code, Message: msg})
+			return
+		}
 		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprint(w, ec2H(awsproxy.Form(r, body)))
+		fmt.Fprint(w, out)
 	default:
 		awsproxy.WriteError(w, r, svc, awsproxy.Error{Status: http.StatusBadRequest, Code: "FakeNotServed", Message: svc.Operation + " not served by the fake"})
 	}

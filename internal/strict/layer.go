@@ -32,6 +32,10 @@ type Config struct {
 	// FargateOwnerID is the InstanceOwnerId of a Fargate task ENI's
 	// attachment (the Fargate fleet's account); "" uses DefaultFargateOwnerID.
 	FargateOwnerID string
+	// NATRequesterID and EndpointRequesterID are the RequesterId shown on
+	// NAT gateways' and interface endpoints' ENIs; "" uses
+	// DefaultNATRequesterID and DefaultEndpointRequesterID.
+	NATRequesterID, EndpointRequesterID string
 	// NACLRulesPerDirection is the network ACL rule quota, default deny rule
 	// included; 0 uses the default quota, 20 (it can be raised to 40).
 	NACLRulesPerDirection int
@@ -61,7 +65,9 @@ type Layer struct {
 	refusals refusalLog
 	locks    keyedLocks // DynamoDB tables, network ACLs
 	findings findingStore
-	tasks    taskIndex // ENI → task, exec-enabled tasks, trunk ENIs
+	tasks    taskIndex // ENI → task, exec-enabled tasks, trunk ENIs, public IPs, deleted ENIs
+	addrs    addrBook  // presented ENI addresses
+	svc      svcIndex  // ENIs of NAT gateways and interface endpoints
 	stops    stopQueue
 	calls    callLog
 	flow     *FlowOracle
@@ -85,6 +91,12 @@ func New(next http.Handler, cfg Config) (*Layer, error) {
 	}
 	if cfg.FargateOwnerID == "" {
 		cfg.FargateOwnerID = DefaultFargateOwnerID
+	}
+	if cfg.NATRequesterID == "" {
+		cfg.NATRequesterID = DefaultNATRequesterID
+	}
+	if cfg.EndpointRequesterID == "" {
+		cfg.EndpointRequesterID = DefaultEndpointRequesterID
 	}
 	if cfg.NACLRulesPerDirection <= 0 {
 		cfg.NACLRulesPerDirection = 20

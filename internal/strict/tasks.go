@@ -14,6 +14,7 @@ type taskInfo struct {
 	LaunchType           string
 	ContainerInstanceArn string
 	InstanceID           string // the container instance's EC2 instance, resolved on demand
+	Group                string // "service:<name>" for a service's task
 	Seen                 time.Time
 }
 
@@ -38,12 +39,47 @@ type taskIndex struct {
 	byENI       map[string]*taskInfo
 	execEnabled map[string]time.Time // task ARN → when the layer learned it
 	trunks      map[string]string    // ENI ID → "trunk" or "branch"
+	public      map[string]bool      // task ENI → assignPublicIp ENABLED (known either way)
+	reaped      map[string]bool      // task ENIs the layer deleted in moto
 }
 
 func (ix *taskIndex) reset() {
 	ix.mu.Lock()
-	ix.byENI, ix.execEnabled, ix.trunks = nil, nil, nil
+	ix.byENI, ix.execEnabled, ix.trunks, ix.public, ix.reaped = nil, nil, nil, nil, nil
 	ix.mu.Unlock()
+}
+
+// setPublic records whether a task ENI gets a public IPv4 address.
+func (ix *taskIndex) setPublic(eni string, on bool) {
+	ix.mu.Lock()
+	if ix.public == nil {
+		ix.public = map[string]bool{}
+	}
+	ix.public[eni] = on
+	ix.mu.Unlock()
+}
+
+// publicKnown says whether the layer knows if eni gets a public address.
+func (ix *taskIndex) publicKnown(eni string) (on, known bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	on, known = ix.public[eni]
+	return on, known
+}
+
+func (ix *taskIndex) markReaped(eni string) {
+	ix.mu.Lock()
+	if ix.reaped == nil {
+		ix.reaped = map[string]bool{}
+	}
+	ix.reaped[eni] = true
+	ix.mu.Unlock()
+}
+
+func (ix *taskIndex) isReaped(eni string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.reaped[eni]
 }
 
 // learn records the ENIs of an ECS task document (a RunTask, StartTask or
@@ -69,7 +105,7 @@ func (ix *taskIndex) learn(task map[string]any) {
 			}
 			ix.byENI[eni] = &taskInfo{TaskArn: str(task, "taskArn"), ClusterArn: str(task, "clusterArn"),
 				AttachmentID: str(a, "id"), LaunchType: str(task, "launchType"),
-				ContainerInstanceArn: str(task, "containerInstanceArn"), Seen: time.Now().UTC()}
+				ContainerInstanceArn: str(task, "containerInstanceArn"), Group: str(task, "group"), Seen: time.Now().UTC()}
 		}
 	}
 }

@@ -152,3 +152,29 @@ func (n *xnode) kidsOrNil() []*xnode {
 	}
 	return n.kids
 }
+
+// findAll returns every element named local under n, depth first.
+func (n *xnode) findAll(local string) []*xnode {
+	var out []*xnode
+	for _, k := range n.kidsOrNil() {
+		if k.name.Local == local {
+			out = append(out, k)
+		}
+		out = append(out, k.findAll(local)...)
+	}
+	return out
+}
+
+// drop removes the children for which gone returns true.
+func (n *xnode) drop(gone func(*xnode) bool) {
+	if n == nil {
+		return
+	}
+	kept := n.kids[:0]
+	for _, k := range n.kids {
+		if !gone(k) {
+			kept = append(kept, k)
+		}
+	}
+	n.kids = kept
+}

@@ -1,0 +1,278 @@
+package strict
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// fakeEC2 is the EC2 side of fakeMoto: ENIs, subnets, NAT gateways,
+// interface endpoints and instances, answered in moto 5.2.5's XML shapes
+// (element names and order as moto writes them).
+type fakeEC2 struct {
+	mu        sync.Mutex
+	enis      []*fakeENI
+	subnets   map[string]string // ID -> CIDR
+	nats      []fakeNAT
+	endpoints []fakeEndpoint
+	instances []fakeInstance
+}
+
+type fakeENI struct {
+	ID, Subnet, Addr, Desc string
+	Status, Type           string // "" is in-use / interface
+	DNS                    bool   // the VPC has DNS hostnames: moto writes privateDnsName
+	EIP                    string // an Elastic IP moto associated
+	Instance               string // attached to this instance (device index 0)
+	deleted                bool
+}
+
+type fakeNAT struct{ ID, Subnet, ENI, State string }
+
+type fakeEndpoint struct {
+	ID     string
+	ENIs   []string
+	Groups [][2]string // ID, name
+}
+
+type fakeInstance struct{ ID, ENI string }
+
+const xmlHead = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
+
+// fakeNotFound is the answer a fake handler gives for an unknown ID.
+func fakeNotFound(code, format string, id string) string {
+	return "!error " + code + " " + fmt.Sprintf(format, id)
+}
+
+func (fe *fakeEC2) eni(id string) *fakeENI {
+	for _, e := range fe.enis {
+		if e.ID == id && !e.deleted {
+			return e
+		}
+	}
+	return nil
+}
+
+// values returns the values of the filter named name, or nil.
+func filterValues(form url.Values, name string) (vals []string, ok bool) {
+	for k, v := range form {
+		if strings.HasPrefix(k, "Filter.") && strings.HasSuffix(k, ".Name") && len(v) > 0 && v[0] == name {
+			prefix := strings.TrimSuffix(k, "Name")
+			for vk, vv := range form {
+				if strings.HasPrefix(vk, prefix+"Value.") {
+					vals = append(vals, vv...)
+				}
+			}
+			ok = true
+		}
+	}
+	return vals, ok
+}
+
+func indexedValues(form url.Values, prefix string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		v := form.Get(fmt.Sprintf("%s.%d", prefix, i))
+		if v == "" {
+			return out
+		}
+		out = append(out, v)
+	}
+}
+
+func (e *fakeENI) xml() string {
+	status, typ := e.Status, e.Type
+	if status == "" {
+		status = "in-use"
+	}
+	if typ == "" {
+		typ = "interface"
+	}
+	dns := ""
+	if e.DNS {
+		dns = "<privateDnsName>ip-" + strings.ReplaceAll(e.Addr, ".", "-") + ".ec2.internal</privateDnsName>"
+	}
+	assoc := ""
+	if e.EIP != "" {
+		assoc = "<association><allocationId>eipalloc-1</allocationId><associationId>eipassoc-1</associationId><ipOwnerId>123456789012</ipOwnerId><publicIp>" + e.EIP + "</publicIp></association>"
+	}
+	att := ""
+	if e.Instance != "" {
+		att = "<attachment><attachmentId>eni-attach-" + e.ID + "</attachmentId><deleteOnTermination>true</deleteOnTermination><deviceIndex>0</deviceIndex><instanceId>" + e.Instance + "</instanceId><instanceOwnerId>123456789012</instanceOwnerId><status>attached</status></attachment>"
+	}
+	return "<item>" + assoc + att + "<availabilityZone>us-east-1a</availabilityZone><description>" + e.Desc + "</description>" +
+		"<groupSet><item><groupId>sg-1</groupId><groupName>app</groupName></item></groupSet><interfaceType>" + typ + "</interfaceType>" +
+		"<ipv6AddressesSet/><macAddress>02:00:00:00:00:01</macAddress><networkInterfaceId>" + e.ID + "</networkInterfaceId><ownerId>123456789012</ownerId>" +
+		dns + "<privateIpAddress>" + e.Addr + "</privateIpAddress><privateIpAddressesSet><item><primary>true</primary>" + dns +
+		"<privateIpAddress>" + e.Addr + "</privateIpAddress></item></privateIpAddressesSet><requesterId>AIDAIT2UOQQY3AUEMOTO</requesterId>" +
+		"<requesterManaged>false</requesterManaged><sourceDestCheck>true</sourceDestCheck><status>" + status + "</status><subnetId>" + e.Subnet +
+		"</subnetId><tagSet/><vpcId>vpc-1</vpcId></item>"
+}
+
+func ok(op string) string {
+	return xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><return>true</return></` + op + `Response>`
+}
+
+// install makes f answer the EC2 actions from fe.
+func (fe *fakeEC2) install(f *fakeMoto) {
+	f.onEC2("DescribeNetworkInterfaces", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		ids := indexedValues(form, "NetworkInterfaceId")
+		for _, id := range ids {
+			if fe.eni(id) == nil {
+				return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+			}
+		}
+		var b strings.Builder
+		b.WriteString(xmlHead + `<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><networkInterfaceSet>`)
+		for _, e := range fe.enis {
+			if e.deleted || (len(ids) > 0 && !slices.Contains(ids, e.ID)) {
+				continue
+			}
+			keep := true
+			att := ""
+			if e.Instance != "" {
+				att = "eni-attach-" + e.ID
+			}
+			for name, val := range map[string]string{"subnet-id": e.Subnet, "description": e.Desc, "private-ip-address": e.Addr,
+				"addresses.private-ip-address": e.Addr, "attachment.instance-id": e.Instance, "attachment.attachment-id": att} {
+				if vs, ok := filterValues(form, name); ok && !slices.Contains(vs, val) {
+					keep = false
+				}
+			}
+			if keep {
+				b.WriteString(e.xml())
+			}
+		}
+		b.WriteString(`</networkInterfaceSet><requestId>request-id</requestId></DescribeNetworkInterfacesResponse>`)
+		return b.String()
+	})
+	f.onEC2("DeleteNetworkInterface", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		e := fe.eni(form.Get("NetworkInterfaceId"))
+		if e == nil {
+			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
+		}
+		e.deleted = true
+		return ok("DeleteNetworkInterface")
+	})
+	f.onEC2("DescribeSubnets", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		ids := indexedValues(form, "SubnetId")
+		var b strings.Builder
+		b.WriteString(xmlHead + `<DescribeSubnetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><subnetSet>`)
+		keys := make([]string, 0, len(fe.subnets))
+		for id := range fe.subnets {
+			keys = append(keys, id)
+		}
+		slices.Sort(keys)
+		for _, id := range keys {
+			if len(ids) == 0 || slices.Contains(ids, id) {
+				fmt.Fprintf(&b, `<item><subnetId>%s</subnetId><state>available</state><vpcId>vpc-1</vpcId><cidrBlock>%s</cidrBlock></item>`, id, fe.subnets[id])
+			}
+		}
+		b.WriteString(`</subnetSet><requestId>request-id</requestId></DescribeSubnetsResponse>`)
+		return b.String()
+	})
+	nats := func(op, wrap string) func(url.Values) string {
+		return func(form url.Values) string {
+			fe.mu.Lock()
+			defer fe.mu.Unlock()
+			ids := indexedValues(form, "NatGatewayId")
+			var b strings.Builder
+			b.WriteString(xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><` + wrap + `>`)
+			for _, g := range fe.nats {
+				if len(ids) > 0 && !slices.Contains(ids, g.ID) {
+					continue
+				}
+				addr := ""
+				for _, e := range fe.enis {
+					if e.ID == g.ENI {
+						addr = e.Addr
+					}
+				}
+				item := `<createTime>2026-12-02T20:00:25.000Z</createTime><natGatewayAddressSet><item><allocationId>eipalloc-1</allocationId><networkInterfaceId>` + g.ENI +
+					`</networkInterfaceId><privateIp>` + addr + `</privateIp><publicIp>127.43.17.45</publicIp><associationId>eipassoc-1</associationId></item></natGatewayAddressSet><natGatewayId>` +
+					g.ID + `</natGatewayId><state>` + g.State + `</state><subnetId>` + g.Subnet + `</subnetId><vpcId>vpc-1</vpcId><tagSet/>`
+				if wrap == "natGatewaySet" {
+					item = "<item>" + item + "</item>"
+				}
+				b.WriteString(item)
+			}
+			b.WriteString(`</` + wrap + `><requestId>request-id</requestId></` + op + `Response>`)
+			return b.String()
+		}
+	}
+	f.onEC2("DescribeNatGateways", nats("DescribeNatGateways", "natGatewaySet"))
+	f.onEC2("DescribeVpcEndpoints", func(url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		var b strings.Builder
+		b.WriteString(xmlHead + `<DescribeVpcEndpointsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><vpcEndpointSet>`)
+		for _, ep := range fe.endpoints {
+			b.WriteString(`<item><vpcEndpointId>` + ep.ID + `</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType><vpcId>vpc-1</vpcId><groupSet>`)
+			for _, g := range ep.Groups {
+				b.WriteString(`<item><groupId>` + g[0] + `</groupId><groupName>` + g[1] + `</groupName></item>`)
+			}
+			b.WriteString(`</groupSet><networkInterfaceIdSet>`)
+			for _, e := range ep.ENIs {
+				b.WriteString(`<item>` + e + `</item>`)
+			}
+			b.WriteString(`</networkInterfaceIdSet></item>`)
+		}
+		b.WriteString(`</vpcEndpointSet><requestId>request-id</requestId></DescribeVpcEndpointsResponse>`)
+		return b.String()
+	})
+	f.onEC2("DescribeInstances", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		var b strings.Builder
+		b.WriteString(xmlHead + `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><reservationSet>`)
+		for _, in := range fe.instances {
+			e := fe.eni(in.ENI)
+			if vs, ok := filterValues(form, "private-ip-address"); ok && !slices.Contains(vs, e.Addr) {
+				continue
+			}
+			dashed := strings.ReplaceAll(e.Addr, ".", "-")
+			b.WriteString(`<item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item><networkInterfaceSet><item><association/>` +
+				`<attachment><attachmentId>eni-attach-1</attachmentId><deleteOnTermination>false</deleteOnTermination><deviceIndex>0</deviceIndex><status>attached</status></attachment>` +
+				`<networkInterfaceId>` + e.ID + `</networkInterfaceId><privateIpAddress>` + e.Addr + `</privateIpAddress><privateIpAddressesSet><item><primary>true</primary><privateIpAddress>` +
+				e.Addr + `</privateIpAddress></item></privateIpAddressesSet><status>in-use</status><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId></item></networkInterfaceSet>` +
+				`<instanceId>` + in.ID + `</instanceId><instanceState><code>16</code><name>running</name></instanceState><privateDnsName>ip-` + dashed +
+				`.ec2.internal</privateDnsName><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId><privateIpAddress>` + e.Addr + `</privateIpAddress></item></instancesSet></item>`)
+		}
+		b.WriteString(`</reservationSet><requestId>request-id</requestId></DescribeInstancesResponse>`)
+		return b.String()
+	})
+	f.onEC2("DescribeAddresses", func(url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		var b strings.Builder
+		b.WriteString(xmlHead + `<DescribeAddressesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><addressesSet>`)
+		for _, e := range fe.enis {
+			if e.EIP != "" && !e.deleted {
+				b.WriteString(`<item><allocationId>eipalloc-1</allocationId><associationId>eipassoc-1</associationId><domain>vpc</domain><networkInterfaceId>` + e.ID +
+					`</networkInterfaceId><networkInterfaceOwnerId>123456789012</networkInterfaceOwnerId><privateIpAddress>` + e.Addr + `</privateIpAddress><tagSet/><instanceId/><publicIp>` +
+					e.EIP + `</publicIp></item>`)
+			}
+		}
+		b.WriteString(`</addressesSet><requestId>request-id</requestId></DescribeAddressesResponse>`)
+		return b.String()
+	})
+	f.onEC2("ModifyNetworkInterfaceAttribute", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		if id := form.Get("NetworkInterfaceId"); fe.eni(id) == nil && strings.HasPrefix(id, "eni-") && len(fe.enis) > 0 {
+			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+		}
+		return ok("ModifyNetworkInterfaceAttribute")
+	})
+	for _, op := range []string{"CreateTags", "ModifyInstanceAttribute", "CreateNetworkAclEntry"} {
+		f.onEC2(op, func(url.Values) string { return ok(op) })
+	}
+}
