@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 func init() {
@@ -89,7 +91,8 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 // writeAuditJSON prints {"caseId", "records": [...], "verification": {...}}
 // with the records as stored, hashes included, so others can recompute them.
 func writeAuditJSON(w io.Writer, caseID string, records []audit.Record, status *audit.ChainStatus) {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	out := map[string]any{"caseId": caseID, "records": records}
@@ -97,4 +100,5 @@ func writeAuditJSON(w io.Writer, caseID string, records []audit.Record, status *
 		out["verification"] = status
 	}
 	_ = enc.Encode(out)
+	_, _ = w.Write(termsafe.JSON(b.Bytes()))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/generator/internal/sim"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // WriteJSON writes the run as DESIGN's "Local execution" specifies:
@@ -135,7 +136,7 @@ func taskDetail(ev sim.Event) string {
 }
 
 func clipText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = termsafe.Line(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // MaxInputBytes bounds the execution input; Step Functions itself allows 256 KiB.
@@ -313,10 +315,10 @@ func text(m map[string]any, key string, max int) (string, *FieldError) {
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fieldErr(key, "has %d characters; at most %d", n, max)
 	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f {
-			return "", fieldErr(key, "contains control character U+%04X", r)
-		}
+	// C0, C1 and bidirectional controls would act on the terminals and
+	// pages that show the reason (approvals, reports, mail).
+	if r, _, bad := termsafe.First(s); bad {
+		return "", fieldErr(key, "contains control character %s", termsafe.Name(r))
 	}
 	return s, nil
 }

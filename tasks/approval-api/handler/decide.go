@@ -15,6 +15,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // MaxReason bounds a decision's reason, as the console input bounds its own.
@@ -97,8 +98,8 @@ func checkRequest(id, decision, reason string) *refusal {
 		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "a reason is required: say why, it goes into the audit trail")
 	case len(reason) > MaxReason:
 		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason is %d bytes; at most %d", len(reason), MaxReason)
-	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason contains control characters")
+	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' || termsafe.Bidi(r) }) >= 0:
+		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason contains control characters (C0, C1 or bidirectional)")
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // Markdown renders the report for people: outcome, approvals, steps,
@@ -113,6 +115,7 @@ func table(b *strings.Builder, head []string, rows [][]string, empty string) {
 
 // cell escapes a table cell: pipes and line breaks would end it.
 func cell(s string) string {
+	s = termsafe.Text(s)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\r", "")
 	return strings.ReplaceAll(s, "\n", "<br>")
@@ -134,7 +137,8 @@ func WriteTimeline(w io.Writer, events []Event) error {
 		if status == "" {
 			status = "-"
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At, step, e.Action, e.Event, status, oneLine(e.Summary))
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, oneLine(e.At), oneLine(step), oneLine(e.Action), oneLine(e.Event),
+			oneLine(status), oneLine(e.Summary))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -150,8 +154,11 @@ func WriteTimeline(w io.Writer, events []Event) error {
 	return nil
 }
 
+// oneLine keeps text from an input, a host or an approver on its line and
+// out of the terminal's control: line breaks and tabs become spaces, other
+// controls visible escapes.
 func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\r", "")
+	s = strings.ReplaceAll(s, "\r\n", " ")
 	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(s, "\t", " ")
+	return termsafe.Line(strings.ReplaceAll(s, "\t", " "))
 }

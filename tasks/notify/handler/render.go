@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // render writes the readable summary followed by the JSON block, shrinking
@@ -112,7 +113,9 @@ func (n *notice) text() string {
 	if n.ApprovalURL != "" {
 		fmt.Fprintf(&b, "\nApprovals: %s (irflow approve)\n", n.ApprovalURL)
 	}
-	return b.String()
+	// Readers get it in mail and terminals; reasons, summaries and causes
+	// come from inputs, hosts and APIs.
+	return termsafe.Text(b.String())
 }
 
 func (n *notice) whatHappened() string {

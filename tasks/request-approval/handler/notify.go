@@ -11,6 +11,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // maxSubject is SNS's limit on a subject line.
@@ -51,7 +52,7 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	fmt.Fprintf(&b, "irflow needs a decision before the response to case %s continues.\n\n", a.CaseID)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "  %-13s %s\n", k+":", v)
+			fmt.Fprintf(&b, "  %-13s %s\n", k+":", termsafe.Line(v))
 		}
 	}
 	row("Question", a.Prompt)
