@@ -385,3 +385,28 @@ func TestTokenReplacedWhileDeciding(t *testing.T) {
 		t.Errorf("sent to the old token")
 	}
 }
+
+// TestSelfApprovalAcrossPermissionSets: an IAM Identity Center user holds
+// several permission sets. alice starts the response as Responder and
+// tries to approve it as IncidentCommander: one person, refused.
+func TestSelfApprovalAcrossPermissionSets(t *testing.T) {
+	const (
+		ssoIC        = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b"
+		aliceAsResp  = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Responder_0a1b2c3d4e5f6a7b/alice@example.com"
+		aliceAsIC    = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/Alice@example.com"
+		bobAsIC      = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/bob@example.com"
+		decideReason = "contain it"
+	)
+	for _, decision := range []string{"approve", "reject"} {
+		f := newFixture(t, func(a *approval.Approval) { a.Approvers, a.RequestedBy = []string{ssoIC}, aliceAsResp })
+		if got := f.decide(t, aliceAsIC, decision, decideReason); got.status != http.StatusForbidden || got.err.Code != approval.CodeSelfApproval {
+			t.Errorf("%s by alice under another permission set: %d %s; want 403 %s", decision, got.status, got.raw, approval.CodeSelfApproval)
+		}
+		if f.sent.successes+f.sent.failures != 0 {
+			t.Errorf("the refused %s reached Step Functions", decision)
+		}
+		if got := f.decide(t, bobAsIC, decision, decideReason); got.status != http.StatusOK {
+			t.Errorf("%s by bob: %d %s", decision, got.status, got.raw)
+		}
+	}
+}
