@@ -51,6 +51,9 @@ type Report struct {
 	Failure      *contract.Failure  `json:"failure,omitempty"`
 	Timeline     []Event            `json:"timeline"`
 	Chain        audit.ChainStatus  `json:"auditChain"`
+	// OtherExecutions counts the case's audit records of another
+	// execution: the report leaves them out (a case has one execution).
+	OtherExecutions int `json:"otherExecutionRecords,omitempty"`
 }
 
 // Step is one step's final result.
@@ -108,13 +111,17 @@ type Event struct {
 	Summary string `json:"summary"`
 }
 
-// Build assembles the report.
+// Build assembles the report. The chain is verified whole; the timeline,
+// steps, approvals and artifacts come from this execution's records only.
 func Build(in Input) *Report {
+	chain := audit.Check(in.Records)
+	own, other := ownRecords(in.Records, in.ExecutionID)
+	in.Records = own
 	r := &Report{
 		Version: Version, CaseID: in.CaseID, Outcome: in.Outcome, DryRun: in.DryRun, ExecutionID: in.ExecutionID,
 		StateMachine: stateMachineName(in.ExecutionID), GeneratedAt: in.Now.UTC().Format(time.RFC3339Nano),
 		Incident: in.Incident, Target: in.Target, Failure: in.Failure,
-		Timeline: Timeline(in.Records), Chain: audit.Check(in.Records),
+		Timeline: Timeline(in.Records), Chain: chain, OtherExecutions: other,
 	}
 	if r.Outcome == "" {
 		r.Outcome = "UNKNOWN"
@@ -124,6 +131,21 @@ func Build(in Input) *Report {
 	r.Artifacts = artifacts(in)
 	r.Errors = stepErrors(in)
 	return r
+}
+
+// ownRecords keeps the records of execution (all of them when it is "")
+// and counts the others.
+func ownRecords(records []audit.Record, execution string) ([]audit.Record, int) {
+	if execution == "" {
+		return records, 0
+	}
+	own := make([]audit.Record, 0, len(records))
+	for _, r := range records {
+		if r.ExecutionID == execution {
+			own = append(own, r)
+		}
+	}
+	return own, len(records) - len(own)
 }
 
 // Timeline is the records as events, in seq order.

@@ -21,14 +21,15 @@ import (
 // real response also takes over a lock held by a dry run: a rehearsal must
 // never suppress the response to a live finding.
 const (
-	condFree       = "attribute_not_exists(taskArn) OR expiresAt < :now OR executionId = :me"
+	condFree       = "attribute_not_exists(pk) OR expiresAt < :now OR executionId = :me"
 	condFreeOrDry  = condFree + " OR dryRun = :true"
 	condHeldByMe   = "executionId = :me"
 	maxLockRetries = 3
 )
 
-// lock is the per-task dedupe lock in the incidents table: PK taskArn, TTL
-// attribute expiresAt (epoch seconds). finalize-case deletes it.
+// lock is the per-task dedupe lock in the incidents table: PK
+// task#<taskArn> (incident.TaskLockKey), TTL attribute expiresAt (epoch
+// seconds). finalize-case deletes it.
 type lock struct {
 	DB    dynamoAPI
 	Table string
@@ -55,12 +56,13 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 		out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(l.Table),
 			Item: map[string]ddbtypes.AttributeValue{
-				"taskArn":     str(inc.TaskArn),
-				"caseId":      str(inc.CaseID),
-				"executionId": str(execID),
-				"startedAt":   str(now.UTC().Format(time.RFC3339)),
-				"expiresAt":   num(now.Add(ttl).Unix()),
-				"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+				incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+				"taskArn":        str(inc.TaskArn),
+				"caseId":         str(inc.CaseID),
+				"executionId":    str(execID),
+				"startedAt":      str(now.UTC().Format(time.RFC3339)),
+				"expiresAt":      num(now.Add(ttl).Unix()),
+				"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
 			},
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeValues: values,
@@ -74,7 +76,7 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 		}
 		holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(l.Table),
-			Key:            map[string]ddbtypes.AttributeValue{"taskArn": str(inc.TaskArn)},
+			Key:            map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.TaskLockKey(inc.TaskArn))},
 			ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
@@ -98,13 +100,14 @@ func (l *lock) release(ctx context.Context, inc *incident.Incident, execID strin
 	_, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(l.Table),
 		Item: map[string]ddbtypes.AttributeValue{
-			"taskArn":     str(inc.TaskArn),
-			"caseId":      str(inc.CaseID),
-			"executionId": str(execID),
-			"startedAt":   str(now.UTC().Format(time.RFC3339)),
-			"expiresAt":   num(now.Unix() - 1),
-			"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
-			"releasedAt":  str(now.UTC().Format(time.RFC3339)),
+			incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+			"taskArn":        str(inc.TaskArn),
+			"caseId":         str(inc.CaseID),
+			"executionId":    str(execID),
+			"startedAt":      str(now.UTC().Format(time.RFC3339)),
+			"expiresAt":      num(now.Unix() - 1),
+			"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+			"releasedAt":     str(now.UTC().Format(time.RFC3339)),
 		},
 		ConditionExpression:       aws.String(condHeldByMe),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},

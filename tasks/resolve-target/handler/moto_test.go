@@ -69,7 +69,7 @@ func invoke(t *testing.T, rt *taskrt.Runtime, payload []byte) (resolved, error) 
 func lockItem(t *testing.T, w *mototest.World, taskArn string) map[string]ddbtypes.AttributeValue {
 	t.Helper()
 	out, err := dynamodb.NewFromConfig(w.Cfg).GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(w.Env.IncidentsTable), Key: map[string]ddbtypes.AttributeValue{"taskArn": str(taskArn)}, ConsistentRead: aws.Bool(true)})
+		TableName: aws.String(w.Env.IncidentsTable), Key: map[string]ddbtypes.AttributeValue{"pk": str(incident.TaskLockKey(taskArn))}, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
