@@ -71,7 +71,11 @@ func TestVerifyCase(t *testing.T) {
 		{name: "anchored records dropped from the end", ok: false, firstBad: 5, problem: "truncated",
 			edit: func(_ *testing.T, r []Record, _ *Anchor) []Record { return r[:4] }},
 		{name: "record edited and the rest re-hashed", ok: false, firstBad: 3, problem: "MAC does not match",
-			edit: func(_ *testing.T, r []Record, _ *Anchor) []Record { r[2].Summary = "nothing happened"; rehash(r, 2); return r }},
+			edit: func(_ *testing.T, r []Record, _ *Anchor) []Record {
+				r[2].Summary = "nothing happened"
+				rehash(r, 2)
+				return r
+			}},
 		{name: "edited and re-MACed with another key", ok: false, firstBad: 3, problem: "MAC does not match",
 			edit: func(t *testing.T, r []Record, _ *Anchor) []Record {
 				r[2].Summary = "nothing happened"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -109,9 +110,18 @@ func classify(err error) error {
 // GateResult is what SendTaskSuccess carries for an approval: a task result
 // (docs/internals.md) the gate's ResultSelector reads as is.
 func GateResult(a *approval.Approval) string {
-	res := contract.OK(fmt.Sprintf("approved by %s: %s", a.DecidedBy, a.Reason)).
+	approvers := make([]string, 0, len(a.Votes))
+	for _, v := range a.Votes {
+		approvers = append(approvers, v.By)
+	}
+	if len(approvers) == 0 {
+		approvers = append(approvers, a.DecidedBy)
+	}
+	res := contract.OK(fmt.Sprintf("approved by %s: %s", strings.Join(approvers, ", "), a.Reason)).
 		With("approved", true).
 		With("approver", a.DecidedBy).
+		With("approvers", approvers).
+		With("requiredApprovals", a.Required()).
 		With("reason", a.Reason).
 		With("decidedAt", a.DecidedAt).
 		With("decision", approval.DecisionApprove).
@@ -122,7 +132,7 @@ func GateResult(a *approval.Approval) string {
 
 // rejection is the named error a rejected gate fails with.
 func rejection(a *approval.Approval) *contract.ApprovalRejectedError {
-	return &contract.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason}
+	return &contract.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason, ApprovalID: a.ID}
 }
 
 // send delivers the recorded decision to the gate.

@@ -33,7 +33,11 @@ func (r *Report) Markdown() []byte {
 		kv("Task", inc.TaskArn)
 		kv("Source", inc.Source)
 		kv("Reason", inc.Reason)
-		kv("Requested by", inc.RequestedBy)
+		if r := inc.Requester; r != nil && r.Verified {
+			kv("Requested by", fmt.Sprintf("%s (verified: %s)", r.ID, r.Via))
+		} else {
+			kv("Requested by", inc.RequestedBy+" (claimed by the input, not verified: every gate needed two approvers)")
+		}
 		kv("Received", inc.ReceivedAt)
 		if f := inc.Finding; f != nil {
 			kv("Finding", fmt.Sprintf("%s (severity %.1f) %s", f.Type, f.Severity, f.ID))
@@ -53,10 +57,17 @@ func (r *Report) Markdown() []byte {
 	rows := [][]string{}
 	for _, a := range r.Approvals {
 		who := a.Approver
+		if len(a.ApprovedBy) > 1 || a.RequiredApprovals > 1 {
+			who = fmt.Sprintf("%s (%d of %d)", strings.Join(a.ApprovedBy, ", "), len(a.ApprovedBy), max(a.RequiredApprovals, 1))
+		}
 		if a.Note != "" {
 			who += " (" + a.Note + ")"
 		}
-		rows = append(rows, []string{a.Step, a.Status, who, a.Reason, a.DecidedAt, a.RequestedBy, a.Prompt})
+		by := a.RequestedBy
+		if by != "" && !a.RequesterVerified {
+			by += " (claimed)"
+		}
+		rows = append(rows, []string{a.Step, a.Status, who, a.Reason, a.DecidedAt, by, a.Prompt})
 	}
 	table(&b, []string{"step", "decision", "approver", "reason", "decided at", "requested by", "question"}, rows, "no approval gates ran")
 

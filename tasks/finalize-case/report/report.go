@@ -71,9 +71,16 @@ type Approval struct {
 	Prompt      string   `json:"prompt,omitempty"`
 	Approvers   []string `json:"approvers"`
 	RequestedBy string   `json:"requestedBy,omitempty"`
-	RequestedAt string   `json:"requestedAt,omitempty"`
-	ExpiresAt   string   `json:"expiresAt,omitempty"`
-	OnTimeout   string   `json:"onTimeout,omitempty"`
+	// RequesterVerified says the requester was verified; a claimed one
+	// makes the gate need two approvers.
+	RequesterVerified bool `json:"requesterVerified"`
+	// RequiredApprovals is how many distinct approvers the gate needed;
+	// ApprovedBy are those who approved, in order.
+	RequiredApprovals int      `json:"requiredApprovals,omitempty"`
+	ApprovedBy        []string `json:"approvedBy,omitempty"`
+	RequestedAt       string   `json:"requestedAt,omitempty"`
+	ExpiresAt         string   `json:"expiresAt,omitempty"`
+	OnTimeout         string   `json:"onTimeout,omitempty"`
 	// Status is PENDING, APPROVED, REJECTED, TIMED_OUT or CLOSED.
 	Status    string `json:"status"`
 	Decision  string `json:"decision,omitempty"`

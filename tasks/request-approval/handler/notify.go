@@ -64,7 +64,11 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	row("State machine", a.StateMachine)
 	row("Task", a.TaskArn)
 	row("Reason", reason)
-	row("Requested by", a.RequestedBy)
+	requester := a.RequestedBy
+	if !a.RequesterVerified {
+		requester += " (claimed by the input, not verified)"
+	}
+	row("Requested by", requester)
 	row("Approvers", strings.Join(a.Approvers, ", "))
 	row("Decide by", fmt.Sprintf("%s (unanswered: %s)", a.ExpiresAt.UTC().Format(time.RFC3339), a.OnTimeout))
 	row("Approval id", a.ID)
@@ -76,6 +80,9 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	if approvalURL != "" {
 		fmt.Fprintf(&b, "\nOr POST {\"decision\": \"approve\" or \"reject\", \"reason\": \"why\"} to\n  %s\nsigned with SigV4 (service lambda).\n",
 			approval.DecisionURL(approvalURL, a.ID))
+	}
+	if n := a.Required(); n > 1 {
+		fmt.Fprintf(&b, "\n%d distinct approvers must approve before the response continues; one rejection stops it.\n", n)
 	}
 	if !a.AllowSelfApproval {
 		b.WriteString("\nFour eyes: the person who requested the response cannot approve it.\n")
