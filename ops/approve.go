@@ -65,7 +65,7 @@ func (c *ApprovalClient) Decide(ctx context.Context, id, decision, reason string
 	return &res, nil
 }
 
-// do sends one signed request and returns the body of a 200, or a RefusedError.
+// do sends one signed request and returns the body of a 200 or 202, or a RefusedError.
 func (c *ApprovalClient) do(ctx context.Context, method, target string, body []byte) ([]byte, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -92,7 +92,9 @@ func (c *ApprovalClient) do(ctx context.Context, method, target string, body []b
 	if err != nil {
 		return nil, fmt.Errorf("reading the approval API's answer: %w", err)
 	}
-	if resp.StatusCode == http.StatusOK {
+	// 202: recorded, not (known to be) the gate's answer yet: an approval
+	// waiting for another approver, or a delivery whose fate is unknown.
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
 		return raw, nil
 	}
 	r := refused(resp.StatusCode, raw)

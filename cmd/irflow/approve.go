@@ -75,8 +75,15 @@ func runApprove(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	verb, next := "approved", "the response continues."
-	if res.Decision == approval.DecisionReject {
+	switch {
+	case res.Decision == approval.DecisionReject:
 		verb, next = "rejected", "the response stops here with outcome REJECTED."
+	case res.Status == approval.StatusPending:
+		verb = fmt.Sprintf("recorded approval %d of %d of", res.Approvals, res.RequiredApprovals)
+		next = fmt.Sprintf("the gate waits for %d more distinct approver(s); one rejection stops the response.", res.RequiredApprovals-res.Approvals)
+	}
+	if res.DeliveryUnknown != "" {
+		next = "DELIVERY UNKNOWN: " + res.DeliveryUnknown + ". Repeat the same command to find out; do not assume it did not happen."
 	}
 	// The answer is the API's, but its fields echo the approvals table.
 	line := termsafe.Line

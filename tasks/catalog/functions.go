@@ -21,5 +21,7 @@ var ApprovalAPI = &Function{
 		Statement{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, Resources: []string{"${ApprovalsTableArn}"}},
 		// SendTaskSuccess/Failure take a task token, not a resource ARN: IAM cannot scope them.
 		Statement{Actions: []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, Resources: []string{anyResource}},
+		// After a lost answer, the execution's history says whether the decision arrived.
+		Statement{Actions: []string{"states:GetExecutionHistory"}, Resources: []string{arnIrflowExecution}},
 	),
 }

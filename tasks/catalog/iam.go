@@ -29,6 +29,8 @@ const (
 	arnSSMRunShell          = "arn:${Partition}:ssm:${Region}::document/AWS-RunShellScript"
 	arnSSMCommand           = "arn:${Partition}:ssm:${Region}:${Account}:*"
 	arnEvidenceObjects      = "${EvidenceBucketArn}/cases/*"
+	arnIrflowStateMachine   = "arn:${Partition}:states:${Region}:${Account}:stateMachine:irflow-*"
+	arnIrflowExecution      = "arn:${Partition}:states:${Region}:${Account}:execution:irflow-*:*"
 	anyResource             = "*"
 )
 

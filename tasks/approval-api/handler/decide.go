@@ -289,8 +289,8 @@ func (h *Handler) finish(ctx context.Context, a *approval.Approval) (*approval.D
 		}
 	}
 	return &approval.DecisionResponse{ApprovalID: a.ID, CaseID: a.CaseID, Step: a.Step, Status: a.Status, Decision: a.Decision,
-		Approver: a.DecidedBy, Reason: a.Reason, DecidedAt: a.DecidedAt, AuditSeq: a.AuditSeq, Delivered: true, DryRun: a.DryRun,
-		Approvals: len(a.Votes), RequiredApprovals: a.Required()}, nil
+		Approver: a.DecidedBy, Reason: a.Reason, DecidedAt: a.DecidedAt, AuditSeq: a.AuditSeq, Delivered: a.DeliveredAt != "",
+		DeliveryUnknown: a.DeliveryUnknown, DryRun: a.DryRun, Approvals: len(a.Votes), RequiredApprovals: a.Required()}, nil
 }
 
 // auditDecision appends approval-decided and notes its seq on the approval.

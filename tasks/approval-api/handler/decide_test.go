@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
@@ -316,11 +317,12 @@ func TestDeliveryRefused(t *testing.T) {
 	}
 }
 
-// TestDeliveryRetried: a transient failure leaves the decision recorded;
-// the same command again delivers it without a second audit record.
+// TestDeliveryRetried: a send Step Functions refused before applying it
+// (throttled) leaves the decision recorded; the same command again
+// delivers it without a second audit record.
 func TestDeliveryRetried(t *testing.T) {
 	f := newFixture(t)
-	f.sent.successErr = errors.New("connection reset by peer")
+	f.sent.successErr = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	got := f.decide(t, alice, "approve", aliceReason)
 	if got.status != http.StatusBadGateway || got.err.Code != approval.CodeNotDelivered || !strings.Contains(got.err.Message, "repeat") {
 		t.Fatalf("got %d %s", got.status, got.raw)

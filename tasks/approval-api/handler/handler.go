@@ -50,12 +50,15 @@ func New(cfg aws.Config, env taskrt.Env) *Handler {
 	return &Handler{
 		DB:        dynamodb.NewFromConfig(cfg),
 		Audit:     taskrt.NewChain(cfg, env),
-		Responder: &SFNResponder{Client: sfn.NewFromConfig(cfg)},
+		Responder: newSFNResponder(sfn.NewFromConfig(cfg)),
 		Table:     env.ApprovalsTable,
 		Now:       time.Now,
 		Log:       taskrt.NewLogger(nil),
 	}
 }
+
+// newSFNResponder answers gates and reads histories with one client.
+func newSFNResponder(c *sfn.Client) *SFNResponder { return &SFNResponder{Client: c, History: c} }
 
 // refusal is a decision or request the API turns down, as HTTP.
 type refusal struct {
