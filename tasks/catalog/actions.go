@@ -96,7 +96,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-memory"),
 		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(60), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "collect-host-artifacts",
@@ -104,7 +104,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("collect-host-artifacts"),
 		Timeout: sec(60), StepTimeout: mins(20), PollInterval: sec(15), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "capture-traffic",
@@ -112,7 +112,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-traffic"),
 		Timeout: sec(60), StepTimeout: mins(30), PollInterval: sec(20), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite,
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack,
 			Statement{Actions: []string{"ec2:CreateTrafficMirrorSession", "ec2:CreateTags"}, Resources: []string{arnEC2ENI, arnEC2Mirror}},
 			Statement{Actions: []string{"ec2:DescribeTrafficMirrorSessions"}, Resources: []string{anyResource}},
 		}, ssmRunCommand...)...),

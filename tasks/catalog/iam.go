@@ -52,6 +52,14 @@ var evidenceWrite = Statement{
 	Resources: []string{arnEvidenceObjects},
 }
 
+// evidenceReadBack lets an SSM action read the host's uploads back
+// (HeadObject needs s3:GetObject; a GetObject of a version,
+// s3:GetObjectVersion) to hash them server-side.
+var evidenceReadBack = Statement{
+	Actions:   []string{"s3:GetObject", "s3:GetObjectVersion"},
+	Resources: []string{arnEvidenceObjects},
+}
+
 // ssmRunCommand sends AWS-RunShellScript to the container instance and reads the result.
 var ssmRunCommand = []Statement{
 	{Actions: []string{"ssm:SendCommand"}, Resources: []string{arnSSMRunShell, arnEC2Instance}},
