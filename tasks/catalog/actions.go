@@ -20,12 +20,14 @@ var (
 var actions = []*Action{
 	{
 		Name:        "resolve-target",
-		Description: "Validates the execution input, takes the per-task dedupe lock and describes the task, its instance and ENIs.",
+		Description: "Validates the execution input, verifies the requester (GuardDuty confirms the finding, or the start API's MAC), claims the case, takes the per-task dedupe lock and describes the task, its instance and ENIs.",
 		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
 		Params:  params("resolve-target"),
 		Timeout: sec(30), Retry: retryPatient, MemoryMB: 256,
 		IAM: base(
-			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			Statement{Actions: []string{"guardduty:GetFindings"}, Resources: []string{arnGuardDutyDetector}},
+			Statement{Actions: []string{"kms:VerifyMac"}, Resources: []string{"${MacKeyArn}"}},
 			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
 			Statement{Actions: []string{"ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
 			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},

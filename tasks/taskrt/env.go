@@ -24,6 +24,9 @@ type Env struct {
 	// GuardDutyDetectorID is the detector resolve-target asks to confirm
 	// findings (GetFindings); empty: the detector named in the finding's ARN.
 	GuardDutyDetectorID string
+	// StateMachinePrefix is arn:P:states:R:A:stateMachine:irflow-, to which
+	// the start API appends a playbook's name.
+	StateMachinePrefix string
 }
 
 // EnvFromOS reads the IRFLOW_* variables.
@@ -41,6 +44,7 @@ func EnvFromOS() Env {
 
 		MACKeyArn:           os.Getenv("IRFLOW_MAC_KEY_ARN"),
 		GuardDutyDetectorID: os.Getenv("IRFLOW_GUARDDUTY_DETECTOR_ID"),
+		StateMachinePrefix:  os.Getenv("IRFLOW_STATE_MACHINE_PREFIX"),
 	}
 	for _, a := range strings.Split(os.Getenv("IRFLOW_DEFAULT_APPROVERS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
