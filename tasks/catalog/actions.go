@@ -195,7 +195,7 @@ var actions = []*Action{
 	},
 	{
 		Name:        "request-approval",
-		Description: "Approval gate (waitForTaskToken): stores the pending approval and its token, and tells the approvers how to decide.",
+		Description: "Approval gate (waitForTaskToken): stores the pending approval, its token and how many distinct approvers it needs, and tells the approvers how to decide.",
 		Kind:        KindApproval, LaunchTypes: both, Inserted: true,
 		Params:  params("request-approval"),
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
@@ -206,7 +206,7 @@ var actions = []*Action{
 	},
 	{
 		Name:        "finalize-case",
-		Description: "Writes the case report (JSON and Markdown) and the evidence manifest, the final audit record, and releases the dedupe lock.",
+		Description: "Writes the case report (JSON and Markdown), the case-finalized audit record and the evidence manifest anchoring the audit chain (count, head hash, MAC), and releases the dedupe lock.",
 		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
 		Params:  params("finalize-case"),
 		Timeout: sec(120), Retry: retryPatient, MemoryMB: 512,
