@@ -94,7 +94,11 @@ func (n *notice) text() string {
 		row("", clean(f.Title, 300))
 	}
 	if n.RequestedBy != "" {
-		row("Requested by", fmt.Sprintf("%s: %s", n.RequestedBy, clean(n.Reason, 500)))
+		by := n.RequestedBy
+		if !n.RequesterVerified {
+			by += " (claimed by the input, not verified)"
+		}
+		row("Requested by", fmt.Sprintf("%s: %s", by, clean(n.Reason, 500)))
 	}
 	if what := n.whatHappened(); what != "" {
 		b.WriteString("\nWhat happened:\n" + what)
