@@ -82,7 +82,9 @@ func TestHostilePlaybooks(t *testing.T) {
 			want{diag.CodeLimit, 6, "", "nesting deeper than 64 levels"}},
 		{"billion laughs", billionLaughs(), want{diag.CodeLimit, 0, "", "expands to more than"}},
 		{"NUL byte", hostileEdit("title: Hostile", "title: Host\x00ile"), want{diag.CodeYAML, 5, "", "NUL byte"}},
-		{"raw control character", hostileEdit("title: Hostile", "title: Hostile\x1b[31m"), want{diag.CodeYAML, 1, "", "control characters are not allowed"}},
+		{"raw control character", hostileEdit("title: Hostile", "title: Hostile\x1b[31m"), want{diag.CodeYAML, 5, "", "control character U+001B (ESC) is not allowed"}},
+		{"escaped control character", hostileEdit("title: Hostile", `title: "Hostile\e[2J"`), want{diag.CodeSchema, 5, "/metadata/title", "control character U+001B (ESC)"}},
+		{"bidi override", hostileEdit("title: Hostile", "title: Host\u202eile"), want{diag.CodeSchema, 5, "/metadata/title", "control character U+202E (RLO)"}},
 		{"tab indentation", hostileEdit("  title: Hostile", "\ttitle: Hostile"), want{diag.CodeYAML, 4, "", "tab character"}},
 		{"not YAML", "apiVersion: irflow/v1\nmetadata: [unclosed\n", want{diag.CodeYAML, 0, "", ""}},
 		{"empty file", "", want{diag.CodeYAML, 1, "", "empty document"}},
@@ -259,14 +261,16 @@ func TestHostileStringParams(t *testing.T) {
 				}
 			}
 			hasControl := strings.ContainsAny(v, "\x00\n\x1b")
+			// Control characters other than tab and newline are refused in
+			// every string of a playbook (checkText), free text included.
 			mustRefuse := class == "hostScript" || class == "identifier" || class == "apiTextNoControl" && hasControl ||
-				class == "tag" && !strings.HasPrefix(v, "../")
+				class == "tag" && !strings.HasPrefix(v, "../") || strings.ContainsAny(v, "\x00\x1b")
 			switch {
 			case mustRefuse && first == nil:
 				t.Errorf("%s = %q compiled; a %s must refuse it", key, v, class)
 			case mustRefuse && (first.Code != diag.CodeSchema || first.Line != line || !strings.HasSuffix(first.Path, "/with/"+param)):
 				t.Errorf("%s = %q: got %s at %d [%s] %s; want schema at line %d on .../with/%s", key, v, first.Code, first.Line, first.Path, first.Message, line, param)
-			case !mustRefuse && first != nil && !(class == "apiText" && v == "x\x00y"):
+			case !mustRefuse && first != nil:
 				t.Errorf("%s = %q (free text an API receives) refused: %v", key, v, first)
 			}
 		}

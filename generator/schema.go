@@ -24,6 +24,7 @@ func (c *compilation) checkSchema() {
 		return
 	}
 	c.schemaErrors(s.Validate(c.doc.Value), "", c.doc.Value)
+	c.checkText()
 }
 
 // schemaErrors reports a jsonschema validation error; base is the JSON

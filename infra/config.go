@@ -41,6 +41,10 @@ type Config struct {
 	PlaybookDir string
 	// AVMLURL and AVMLSha256 locate the memory acquisition tool (optional).
 	AVMLURL, AVMLSha256 string
+	// GuardDutyDetectorID is the detector resolve-target asks to confirm
+	// findings (a delegated administrator's sees its members'); empty: the
+	// detector the finding's ARN names.
+	GuardDutyDetectorID string
 }
 
 // contextReader is the part of a construct node config needs, so tests can
@@ -63,6 +67,7 @@ const (
 	ctxPlaybookDir      = "playbookDir"
 	ctxAVMLURL          = "avmlUrl"
 	ctxAVMLSha256       = "avmlSha256"
+	ctxDetectorID       = "guardDutyDetectorId"
 )
 
 var (
@@ -71,6 +76,7 @@ var (
 	namePrefix   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 	stackName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 	sha256Hex    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	detectorID   = regexp.MustCompile(`^[A-Za-z0-9]{1,300}$`)
 )
 
 // ConfigFromContext reads and validates the deployment's context. Relative
@@ -137,6 +143,7 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 	str(ctxPlaybookDir, &c.PlaybookDir)
 	str(ctxAVMLURL, &c.AVMLURL)
 	str(ctxAVMLSha256, &c.AVMLSha256)
+	str(ctxDetectorID, &c.GuardDutyDetectorID)
 
 	for _, a := range c.Approvers {
 		if !principalARN.MatchString(a) {
@@ -167,6 +174,9 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 	}
 	if !stackName.MatchString(c.StackName) {
 		fail(ctxStackName, "%q is not a CloudFormation stack name", c.StackName)
+	}
+	if c.GuardDutyDetectorID != "" && !detectorID.MatchString(c.GuardDutyDetectorID) {
+		fail(ctxDetectorID, "want a GuardDuty detector id (1 to 300 letters and digits)")
 	}
 	if c.AVMLSha256 != "" && !sha256Hex.MatchString(c.AVMLSha256) {
 		fail(ctxAVMLSha256, "want 64 lower-case hex digits")

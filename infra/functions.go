@@ -32,19 +32,25 @@ func actionSpecs() []functionSpec {
 	return out
 }
 
-// approvalAPISpec is the approval API, the one Lambda that is not a state.
-func approvalAPISpec() functionSpec {
-	f := catalog.ApprovalAPI
+// approvalAPISpec is the approval API, a Lambda that is not a state.
+func approvalAPISpec() functionSpec { return specOf(catalog.ApprovalAPI) }
+
+// startAPISpec is the start API, the other Lambda that is not a state.
+func startAPISpec() functionSpec { return specOf(catalog.StartAPI) }
+
+func specOf(f *catalog.Function) functionSpec {
 	return functionSpec{f.Name, f.Description, f.Timeout, f.MemoryMB, f.IAM}
 }
 
 // functionSpecs lists every function the stack deploys.
-func functionSpecs() []functionSpec { return append(actionSpecs(), approvalAPISpec()) }
+func functionSpecs() []functionSpec { return append(actionSpecs(), approvalAPISpec(), startAPISpec()) }
 
-// functions are the deployed Lambdas by catalog name, and the approval URL.
+// functions are the deployed Lambdas by catalog name, and the URLs of the
+// approval and start APIs.
 type functions struct {
 	byName      map[string]awslambda.Function
 	approvalURL awslambda.FunctionUrl
+	startURL    awslambda.FunctionUrl
 }
 
 // functionDeps are the resources every function's environment names.
@@ -53,6 +59,7 @@ type functionDeps struct {
 	storage   *storage
 	topic     awssns.ITopic
 	key       awskms.IKey
+	macKey    awskms.IKey
 	resolver  *resolver
 	approvers []string
 }
@@ -72,6 +79,10 @@ func newFunctions(stack awscdk.Stack, d functionDeps) *functions {
 		"IRFLOW_AVML_URL":          jsii.String(d.cfg.AVMLURL),
 		"IRFLOW_AVML_SHA256":       jsii.String(d.cfg.AVMLSha256),
 		"IRFLOW_KMS_KEY_ARN":       d.key.KeyArn(),
+		"IRFLOW_MAC_KEY_ARN":       d.macKey.KeyArn(),
+	}
+	if d.cfg.GuardDutyDetectorID != "" {
+		env["IRFLOW_GUARDDUTY_DETECTOR_ID"] = jsii.String(d.cfg.GuardDutyDetectorID)
 	}
 	api := approvalAPISpec()
 	apiFn := newFunction(stack, d, api, env)
@@ -84,6 +95,19 @@ func newFunctions(stack awscdk.Stack, d functionDeps) *functions {
 	for _, a := range d.approvers {
 		apiFn.GrantInvokeUrl(awsiam.NewArnPrincipal(jsii.String(a)))
 	}
+
+	// The start API starts the playbooks' state machines (<namePrefix>-<name>)
+	// and seals their input; it needs no store.
+	sapi := startAPISpec()
+	startFn := newFunction(stack, d, sapi, map[string]*string{
+		"IRFLOW_MAC_KEY_ARN": d.macKey.KeyArn(),
+		"IRFLOW_STATE_MACHINE_PREFIX": jsii.String("arn:" + *stack.Partition() + ":states:" + *stack.Region() + ":" + *stack.Account() +
+			":stateMachine:" + d.cfg.NamePrefix + "-"),
+	})
+	fns.byName[sapi.name] = startFn
+	// Anyone whose IAM policy allows lambda:InvokeFunctionUrl on it may
+	// start a response; the API takes who they are from the signature.
+	fns.startURL = startFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
 
 	withURL := map[string]*string{"IRFLOW_APPROVAL_URL": fns.approvalURL.Url()}
 	for k, v := range env {

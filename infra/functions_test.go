@@ -14,18 +14,18 @@ import (
 var envVars = []string{
 	"IRFLOW_APPROVALS_TABLE", "IRFLOW_APPROVAL_URL", "IRFLOW_AUDIT_TABLE", "IRFLOW_AVML_SHA256",
 	"IRFLOW_AVML_URL", "IRFLOW_DEFAULT_APPROVERS", "IRFLOW_EVIDENCE_BUCKET", "IRFLOW_INCIDENTS_TABLE",
-	"IRFLOW_KMS_KEY_ARN", "IRFLOW_TOPIC_ARN",
+	"IRFLOW_KMS_KEY_ARN", "IRFLOW_MAC_KEY_ARN", "IRFLOW_TOPIC_ARN",
 }
 
 // TestFunctionPerCatalogAction: one provided.al2023 arm64 function per
-// catalog action plus the approval API, each with the catalog's timeout and
+// catalog action plus the approval and start APIs, each with the catalog's timeout and
 // memory, its own role, its own log group with retention, and the runtime
 // contract's environment.
 func TestFunctionPerCatalogAction(t *testing.T) {
 	s := defaultSynth(t)
 	specs := functionSpecs()
-	if len(specs) != len(catalog.All())+1 {
-		t.Fatalf("%d function specs; want every catalog action and the approval API", len(specs))
+	if len(specs) != len(catalog.All())+2 {
+		t.Fatalf("%d function specs; want every catalog action, the approval API and the start API", len(specs))
 	}
 	check(t, "function count", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(specs))))
@@ -60,19 +60,28 @@ func TestFunctionPerCatalogAction(t *testing.T) {
 			}
 			sort.Strings(got)
 			want := envVars
-			if spec.name == catalog.ApprovalAPI.Name {
+			switch spec.name {
+			case catalog.ApprovalAPI.Name:
 				// Its own URL in its environment would be a dependency cycle.
 				want = without(envVars, "IRFLOW_APPROVAL_URL")
+			case catalog.StartAPI.Name:
+				// It starts state machines and seals their input: no store.
+				want = []string{"IRFLOW_MAC_KEY_ARN", "IRFLOW_STATE_MACHINE_PREFIX"}
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("environment %v; want %v", got, want)
 			}
 		})
 	}
-	check(t, "approval URL", func() {
+	check(t, "approval and start URLs", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Url"), map[string]any{"AuthType": "AWS_IAM"})
-		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1))
+		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(2))
 	})
+	for _, id := range s.ofType("AWS::Lambda::Url") {
+		if a := s.resources[id].Properties["AuthType"]; a != "AWS_IAM" {
+			t.Errorf("function URL %s auth %v; want AWS_IAM", id, a)
+		}
+	}
 }
 
 // TestFunctionRolesFromCatalog: a function's role allows exactly its catalog

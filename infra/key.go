@@ -110,3 +110,43 @@ func logDelivery(stack awscdk.Stack) *map[string]any {
 		"ArnLike":      map[string]any{"aws:SourceArn": "arn:" + *stack.Partition() + ":logs:" + *stack.Region() + ":" + *stack.Account() + ":*"},
 	}
 }
+
+// macKeyUseActions are the MAC key's data-plane calls, delegated to IAM:
+// each function's role names the ones it may make (catalog), and
+// operators who run irflow audit --verify need kms:VerifyMac.
+var macKeyUseActions = []string{"kms:GenerateMac", "kms:VerifyMac"}
+
+// newMACKey creates the HMAC key (HMAC_256, GENERATE_VERIFY_MAC) that
+// authenticates audit records, the manifest's audit anchor and the start
+// API's envelopes. Only the account administers it, and only IAM policies
+// that name it may use it: a principal with write access to the tables or
+// the bucket but not kms:GenerateMac on this key cannot forge any of them.
+// KMS does not rotate HMAC keys automatically
+// (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html);
+// rotating means a new key and verifying older cases with the old one.
+func newMACKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
+	doc.AddStatements(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersKey"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions:    jsii.Strings(keyAdminActions...),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountDelegatesMacToIam"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions:    jsii.Strings(macKeyUseActions...),
+			Resources:  jsii.Strings("*"),
+		}),
+	)
+	key := awskms.NewKey(stack, jsii.String("MacKey"), &awskms.KeyProps{
+		Description:   jsii.String("irflow: HMAC key of audit records, manifest anchors and start envelopes"),
+		KeySpec:       awskms.KeySpec_HMAC_256,
+		KeyUsage:      awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		Policy:        doc,
+		RemovalPolicy: removal,
+		PendingWindow: awscdk.Duration_Days(jsii.Number(30)),
+	})
+	return key
+}

@@ -33,7 +33,7 @@ type resolver struct {
 // newResolver binds every catalog placeholder to the stack's resources.
 // Missing one is a programming error: the catalog grew a placeholder the
 // stack does not know, and a role would silently lose a permission.
-func newResolver(stack awscdk.Stack, st *storage, topic awssns.ITopic, key awskms.IKey) *resolver {
+func newResolver(stack awscdk.Stack, cfg Config, st *storage, topic awssns.ITopic, key, macKey awskms.IKey) *resolver {
 	arn := func(c constructs.IConstruct, value *string) placeholder {
 		return placeholder{value: *value, nag: "<" + logicalID(c) + ".Arn>"}
 	}
@@ -46,8 +46,11 @@ func newResolver(stack awscdk.Stack, st *storage, topic awssns.ITopic, key awskm
 		"${ApprovalsTableArn}": arn(st.approvals, st.approvals.TableArn()),
 		"${IncidentsTableArn}": arn(st.incidents, st.incidents.TableArn()),
 		// A topic's Ref is its ARN.
-		"${TopicArn}": {value: *topic.TopicArn(), nag: "<" + logicalID(topic) + ">"},
-		"${KeyArn}":   arn(key, key.KeyArn()),
+		"${TopicArn}":  {value: *topic.TopicArn(), nag: "<" + logicalID(topic) + ">"},
+		"${KeyArn}":    arn(key, key.KeyArn()),
+		"${MacKeyArn}": arn(macKey, macKey.KeyArn()),
+		// The state machines are <namePrefix>-<playbook>.
+		"${NamePrefix}": {value: cfg.NamePrefix, nag: cfg.NamePrefix},
 	}}
 	for _, p := range catalog.Placeholders {
 		if _, ok := r.byName[p]; !ok {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +31,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 	removal := removalPolicy(cfg)
 
 	key := newKey(stack, removal)
+	macKey := newMACKey(stack, removal)
 	st := newStorage(stack, cfg, key, removal)
 	topic := newTopic(stack, cfg, key)
 
@@ -38,7 +40,8 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 		storage:   st,
 		topic:     topic,
 		key:       key,
-		resolver:  newResolver(stack, st, topic, key),
+		macKey:    macKey,
+		resolver:  newResolver(stack, cfg, st, topic, key, macKey),
 		approvers: approvers(cfg, props.Playbooks),
 	})
 	machines := newStateMachines(stack, cfg, props.Playbooks, fns, key)
@@ -48,7 +51,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 	newTriggers(stack, machines, dlq)
 	newAlarms(stack, machines, dlq, topic)
 
-	newOutputs(stack, machines, fns, st, topic)
+	newOutputs(stack, machines, fns, st, topic, macKey)
 	return stack
 }
 
@@ -88,7 +91,7 @@ func approvers(cfg Config, playbooks []Playbook) []string {
 // operator commands read (package ops): StateMachine<Playbook>Arn per
 // playbook, ApprovalUrl, AuditTable, ApprovalsTable; the console links and
 // the evidence bucket and topic are for people.
-func newOutputs(stack awscdk.Stack, machines []machine, fns *functions, st *storage, topic awssns.ITopic) {
+func newOutputs(stack awscdk.Stack, machines []machine, fns *functions, st *storage, topic awssns.ITopic, macKey awskms.IKey) {
 	out := func(key, description string, value *string) {
 		// The construct id must not clash with a resource's (AuditTable);
 		// the output key is set exactly.
@@ -104,8 +107,10 @@ func newOutputs(stack awscdk.Stack, machines []machine, fns *functions, st *stor
 				"#/statemachines/view/"+*m.sm.StateMachineArn()))
 	}
 	out(ops.OutputApprovalURL, "approval API Function URL (AWS_IAM auth), used by irflow approve", fns.approvalURL.Url())
+	out(ops.OutputStartURL, "start API Function URL (AWS_IAM auth), used by irflow start: the requester verified", fns.startURL.Url())
+	out(ops.OutputMACKey, "HMAC key of audit records and manifests (irflow audit --verify needs kms:VerifyMac on it)", macKey.KeyArn())
 	out(ops.OutputAuditTable, "audit chain table", st.audit.TableName())
 	out(ops.OutputApprovalsTable, "approvals table", st.approvals.TableName())
-	out("EvidenceBucket", "evidence bucket (Object Lock)", st.evidence.BucketName())
+	out(ops.OutputEvidenceBucket, "evidence bucket (Object Lock), where irflow audit --verify reads a case's manifest", st.evidence.BucketName())
 	out("TopicArn", "notification topic", topic.TopicArn())
 }

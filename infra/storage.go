@@ -27,7 +27,10 @@ func newStorage(stack awscdk.Stack, cfg Config, key awskms.IKey, removal awscdk.
 		Name: jsii.String("seq"), Type: awsdynamodb.AttributeType_NUMBER,
 	}, "")
 	s.approvals = newTable(stack, "ApprovalsTable", key, removal, "approvalId", nil, "")
-	s.incidents = newTable(stack, "IncidentsTable", key, removal, "taskArn", nil, "expiresAt")
+	// One string key, "pk", with a prefix per kind of item: task#<taskArn>
+	// (dedupe locks, expiring through the TTL attribute), case#<caseId> (the
+	// one execution of a case), and what later parts add (docs/internals.md).
+	s.incidents = newTable(stack, "IncidentsTable", key, removal, "pk", nil, "expiresAt")
 	return s
 }
 

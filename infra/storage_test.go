@@ -96,7 +96,7 @@ func TestTables(t *testing.T) {
 	keys := map[string]string{
 		"AuditTable":     `[{"AttributeName":"caseId","KeyType":"HASH"},{"AttributeName":"seq","KeyType":"RANGE"}]`,
 		"ApprovalsTable": `[{"AttributeName":"approvalId","KeyType":"HASH"}]`,
-		"IncidentsTable": `[{"AttributeName":"taskArn","KeyType":"HASH"}]`,
+		"IncidentsTable": `[{"AttributeName":"pk","KeyType":"HASH"}]`,
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

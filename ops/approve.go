@@ -33,12 +33,14 @@ type ApprovalClient struct {
 	Now    func() time.Time
 }
 
-// RefusedError is an answer of the approval API other than 200: its HTTP
-// status, its code and its message, shown to people as they are.
+// RefusedError is an answer of the approval or start API other than 200
+// or 202: its HTTP status, its code, its message (shown to people as they
+// are) and the input field at fault, when the API names one.
 type RefusedError struct {
 	Status  int
 	Code    string
 	Message string
+	Field   string
 }
 
 func (e *RefusedError) Error() string {
@@ -54,7 +56,7 @@ func (c *ApprovalClient) Decide(ctx context.Context, id, decision, reason string
 		return nil, fmt.Errorf("%q is not an approval id (apr- and 20 hex digits; see irflow approvals)", id)
 	}
 	body, _ := json.Marshal(approval.DecisionRequest{Decision: decision, Reason: reason})
-	raw, err := c.do(ctx, http.MethodPost, approval.DecisionURL(c.Endpoint, id), body)
+	raw, err := signedDo(ctx, c.signer(), http.MethodPost, approval.DecisionURL(c.Endpoint, id), body)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +67,26 @@ func (c *ApprovalClient) Decide(ctx context.Context, id, decision, reason string
 	return &res, nil
 }
 
-// do sends one signed request and returns the body of a 200, or a RefusedError.
-func (c *ApprovalClient) do(ctx context.Context, method, target string, body []byte) ([]byte, error) {
+// signer is what a signed call to one of irflow's Function URLs needs.
+type signer struct {
+	what        string // "approval API", "start API"
+	endpoint    string
+	credentials aws.CredentialsProvider
+	region      string
+	http        *http.Client
+	now         func() time.Time
+}
+
+func (c *ApprovalClient) signer() signer {
+	return signer{what: "approval API", endpoint: c.Endpoint, credentials: c.Credentials, region: c.Region, http: c.HTTP, now: c.Now}
+}
+
+// signedDo sends one SigV4-signed request (service lambda) and returns the
+// body of a 200 or 202, or a RefusedError.
+func signedDo(ctx context.Context, c signer, method, target string, body []byte) ([]byte, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("approval endpoint %q is not an http(s) URL", c.Endpoint)
+		return nil, fmt.Errorf("%s endpoint %q is not an http(s) URL", c.what, c.endpoint)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
@@ -79,20 +96,22 @@ func (c *ApprovalClient) do(ctx context.Context, method, target string, body []b
 	if err := c.sign(ctx, req, body); err != nil {
 		return nil, err
 	}
-	hc := c.HTTP
+	hc := c.http
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("calling the approval API: %w", err)
+		return nil, fmt.Errorf("calling the %s: %w", c.what, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("reading the approval API's answer: %w", err)
+		return nil, fmt.Errorf("reading the %s's answer: %w", c.what, err)
 	}
-	if resp.StatusCode == http.StatusOK {
+	// 202: recorded, not (known to be) the gate's answer yet: an approval
+	// waiting for another approver, or a delivery whose fate is unknown.
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
 		return raw, nil
 	}
 	r := refused(resp.StatusCode, raw)
@@ -118,13 +137,17 @@ func redact(s string, secrets ...string) string {
 	return s
 }
 
-// refused reads an error body: the API's own {"error","message"}, or
-// whatever the Function URL itself answered (an IAM auth failure is
+// refused reads an error body: the API's own {"error","message","field"},
+// or whatever the Function URL itself answered (an IAM auth failure is
 // {"Message":"Forbidden"}), shown as is.
 func refused(status int, raw []byte) *RefusedError {
-	var er approval.ErrorResponse
+	var er struct {
+		Code    string `json:"error"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	}
 	if json.Unmarshal(raw, &er) == nil && er.Code != "" && er.Message != "" {
-		return &RefusedError{Status: status, Code: er.Code, Message: er.Message}
+		return &RefusedError{Status: status, Code: er.Code, Message: er.Message, Field: er.Field}
 	}
 	msg := strings.TrimSpace(string(raw))
 	if msg == "" {
@@ -138,22 +161,22 @@ func refused(status int, raw []byte) *RefusedError {
 
 // sign adds the SigV4 headers (Authorization, X-Amz-Date, and
 // X-Amz-Security-Token for temporary credentials).
-func (c *ApprovalClient) sign(ctx context.Context, req *http.Request, body []byte) error {
-	if c.Credentials == nil {
+func (c signer) sign(ctx context.Context, req *http.Request, body []byte) error {
+	if c.credentials == nil {
 		return fmt.Errorf("no AWS credentials to sign the request with")
 	}
-	creds, err := c.Credentials.Retrieve(ctx)
+	creds, err := c.credentials.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	now := time.Now
-	if c.Now != nil {
-		now = c.Now
+	if c.now != nil {
+		now = c.now
 	}
 	region := FunctionURLRegion(req.URL.Host)
 	if region == "" {
-		region = c.Region
+		region = c.region
 	}
 	if region == "" {
 		return fmt.Errorf("no region to sign the request for: pass --region")

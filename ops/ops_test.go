@@ -16,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 )
@@ -142,59 +140,52 @@ func TestNewCaseID(t *testing.T) {
 	}
 }
 
-type fakeSFN struct {
-	describe func(*sfn.DescribeExecutionInput) (*sfn.DescribeExecutionOutput, error)
-	start    func(*sfn.StartExecutionInput) (*sfn.StartExecutionOutput, error)
-}
-
-var _ sfnAPI = (*fakeSFN)(nil)
-
-func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
-	return f.describe(in)
-}
-
-func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
-	return f.start(in)
-}
-
-func TestStart(t *testing.T) {
-	const sm = "arn:aws:states:us-east-1:123456789012:stateMachine:irflow-crypto-mining"
-	missing := func(*sfn.DescribeExecutionInput) (*sfn.DescribeExecutionOutput, error) {
-		return nil, &sfntypes.ExecutionDoesNotExist{}
-	}
+// TestStartClient: the start API gets a SigV4-signed POST /start whose
+// body names no requester; its answers come back as a response or a
+// RefusedError with the field at fault.
+func TestStartClient(t *testing.T) {
 	tests := []struct {
-		name     string
-		describe func(*sfn.DescribeExecutionInput) (*sfn.DescribeExecutionOutput, error)
-		start    func(*sfn.StartExecutionInput) (*sfn.StartExecutionOutput, error)
-		dup      bool
+		name   string
+		status int
+		body   string
+		ok     bool
+		code   string
+		field  string
 	}{
-		{"new case", missing, func(in *sfn.StartExecutionInput) (*sfn.StartExecutionOutput, error) {
-			if *in.Name != "case-1" || *in.StateMachineArn != sm || !strings.Contains(*in.Input, `"caseId": "case-1"`) {
-				t.Errorf("start %+v", in)
-			}
-			return &sfn.StartExecutionOutput{ExecutionArn: aws.String(ExecutionARN(sm, "case-1"))}, nil
-		}, false},
-		{"case already ran", func(in *sfn.DescribeExecutionInput) (*sfn.DescribeExecutionOutput, error) {
-			if *in.ExecutionArn != "arn:aws:states:us-east-1:123456789012:execution:irflow-crypto-mining:case-1" {
-				t.Errorf("describe %s", *in.ExecutionArn)
-			}
-			return &sfn.DescribeExecutionOutput{Status: sfntypes.ExecutionStatusSucceeded}, nil
-		}, nil, true},
-		{"started meanwhile", missing, func(*sfn.StartExecutionInput) (*sfn.StartExecutionOutput, error) {
-			return nil, &sfntypes.ExecutionAlreadyExists{}
-		}, true},
+		{"started", 200, `{"caseId":"case-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:irflow-crypto-mining:case-1",` +
+			`"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:irflow-crypto-mining","requestedBy":"arn:aws:sts::123456789012:assumed-role/R/alice"}`,
+			true, "", ""},
+		{"duplicate", 409, `{"error":"duplicate-case","message":"case case-1 already has an execution","field":"caseId"}`, false, "duplicate-case", "caseId"},
+		{"function URL auth", 403, `{"Message":"Forbidden"}`, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := StartRequest{TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0", Reason: "r",
-				RequestedBy: "a@b.c", CaseID: "case-1"}
-			arn, err := Start(context.Background(), &fakeSFN{describe: tt.describe, start: tt.start}, sm, "case-1", req.Input())
-			var dup *DuplicateCaseError
-			if tt.dup != errors.As(err, &dup) || (!tt.dup && arn == "") {
-				t.Errorf("arn %q err %v; want duplicate %v", arn, err, tt.dup)
+			var got *http.Request
+			var body map[string]any
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r
+				b, _ := io.ReadAll(r.Body)
+				_ = json.Unmarshal(b, &body)
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := &StartClient{Endpoint: srv.URL + "/", Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "tok")}
+			res, err := c.Start(context.Background(), "crypto-mining", StartRequest{TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0",
+				Reason: "r", RequestedBy: "someone-else@example.com", CaseID: "case-1", DryRun: true})
+			if got.Method != http.MethodPost || got.URL.Path != "/start" || !strings.HasPrefix(got.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") ||
+				!strings.Contains(got.Header.Get("Authorization"), "/lambda/aws4_request") {
+				t.Errorf("request %s %s, Authorization %q", got.Method, got.URL.Path, got.Header.Get("Authorization"))
 			}
-			if tt.dup && !strings.Contains(err.Error(), "choose another --case-id") {
-				t.Errorf("message %v", err)
+			if _, typed := body["requestedBy"]; typed || body["playbook"] != "crypto-mining" || body["dryRun"] != true {
+				t.Errorf("body %v; want the playbook and no requester", body)
+			}
+			var refused *RefusedError
+			switch {
+			case tt.ok && (err != nil || res.CaseID != "case-1"):
+				t.Errorf("got %+v, %v", res, err)
+			case !tt.ok && (!errors.As(err, &refused) || refused.Code != tt.code || refused.Field != tt.field || refused.Status != tt.status):
+				t.Errorf("got %+v, %v; want a refusal %d %s", res, err, tt.status, tt.code)
 			}
 		})
 	}

@@ -18,6 +18,13 @@ const (
 	OutputApprovalsTable = "ApprovalsTable"
 	// OutputAuditTable is the audit table's name.
 	OutputAuditTable = "AuditTable"
+	// OutputEvidenceBucket is the Object Lock evidence bucket's name.
+	OutputEvidenceBucket = "EvidenceBucket"
+	// OutputMACKey is the ARN of the HMAC key that authenticates audit
+	// records, manifest anchors and start envelopes.
+	OutputMACKey = "MacKeyArn"
+	// OutputStartURL is the start API's Function URL.
+	OutputStartURL = "StartUrl"
 )
 
 // StateMachineOutput is the output key of a playbook's state machine ARN:

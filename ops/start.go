@@ -3,21 +3,19 @@ package ops
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/start-api/start"
 )
 
 // StartRequest is a console/CLI execution input (execution-input.v1).
@@ -98,62 +96,36 @@ func schemaInputError(err error) error {
 }
 
 // NewCaseID returns case-<yyyymmdd-hhmmss>-<4 hex>, in UTC.
-func NewCaseID(now time.Time) string {
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("case-%s-%s", now.UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
+func NewCaseID(now time.Time) string { return start.NewCaseID(now) }
+
+// StartClient calls the start API behind its Function URL with a
+// SigV4-signed request (service "lambda"): the API takes the requester
+// from the signature, never from the body, and seals the input so the
+// execution can verify who asked.
+type StartClient struct {
+	// Endpoint is the Function URL (https://ID.lambda-url.REGION.on.aws/).
+	Endpoint    string
+	Credentials aws.CredentialsProvider
+	// Region signs the request; the Function URL's own region wins when the
+	// URL names one.
+	Region string
+	HTTP   *http.Client
+	Now    func() time.Time
 }
 
-// sfnAPI is the part of Step Functions that starts executions.
-type sfnAPI interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
-}
-
-// DuplicateCaseError says the state machine already has an execution
-// named after the case.
-type DuplicateCaseError struct {
-	CaseID       string
-	ExecutionArn string
-	Status       string
-}
-
-func (e *DuplicateCaseError) Error() string {
-	s := fmt.Sprintf("case %s already has an execution (%s)", e.CaseID, e.ExecutionArn)
-	if e.Status != "" {
-		s = fmt.Sprintf("case %s already has an execution, %s (%s)", e.CaseID, e.Status, e.ExecutionArn)
+// Start asks the start API to start playbook for the request (whose
+// RequestedBy is ignored: the API takes the caller). A refusal is a
+// *RefusedError (409 duplicate-case for a case id already started).
+func (c *StartClient) Start(ctx context.Context, playbook string, r StartRequest) (*start.Response, error) {
+	body, _ := json.Marshal(start.Request{Playbook: playbook, TaskArn: r.TaskArn, Reason: r.Reason, DryRun: r.DryRun, CaseID: r.CaseID})
+	s := signer{what: "start API", endpoint: c.Endpoint, credentials: c.Credentials, region: c.Region, http: c.HTTP, now: c.Now}
+	raw, err := signedDo(ctx, s, http.MethodPost, strings.TrimRight(c.Endpoint, "/")+"/start", body)
+	if err != nil {
+		return nil, err
 	}
-	return s + ": executions are named after their case id; choose another --case-id or follow this one with irflow audit " + e.CaseID
-}
-
-// ExecutionARN is the ARN of the execution named name of a state machine.
-func ExecutionARN(stateMachineArn, name string) string {
-	return strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1) + ":" + name
-}
-
-// Start starts an execution named after the case. A case that already has
-// an execution is refused: Step Functions itself would return the running
-// execution for a repeat with the same input, and irflow wants a repeat to
-// be visible, not silently merged.
-func Start(ctx context.Context, c sfnAPI, stateMachineArn, caseID string, input []byte) (string, error) {
-	execArn := ExecutionARN(stateMachineArn, caseID)
-	prev, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(execArn)})
-	var missing *sfntypes.ExecutionDoesNotExist
-	switch {
-	case err == nil:
-		return "", &DuplicateCaseError{CaseID: caseID, ExecutionArn: execArn, Status: string(prev.Status)}
-	case !errors.As(err, &missing):
-		return "", fmt.Errorf("looking for an execution of case %s: %w", caseID, err)
+	var res start.Response
+	if err := json.Unmarshal(raw, &res); err != nil || res.ExecutionArn == "" {
+		return nil, fmt.Errorf("the start API answered with an unreadable body: %v", err)
 	}
-	out, err := c.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(stateMachineArn), Name: aws.String(caseID), Input: aws.String(string(input)),
-	})
-	var exists *sfntypes.ExecutionAlreadyExists
-	switch {
-	case errors.As(err, &exists):
-		return "", &DuplicateCaseError{CaseID: caseID, ExecutionArn: execArn}
-	case err != nil:
-		return "", fmt.Errorf("starting %s: %w", stateMachineArn, err)
-	}
-	return aws.ToString(out.ExecutionArn), nil
+	return &res, nil
 }

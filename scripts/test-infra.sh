@@ -26,8 +26,8 @@ echo "== infra: synth with placeholder function code"
 go build -o "$tmp/irflow" ./cmd/irflow
 "$tmp/irflow" actions --format json >"$tmp/actions.json"
 "$tmp/irflow" compile workflows --out "$tmp/asl" >/dev/null
-# approval-api is the one Lambda that is not a catalog action (DESIGN).
-for name in $("$py" -c 'import json,sys; print(" ".join(a["name"] for a in json.load(open(sys.argv[1]))["actions"]))' "$tmp/actions.json") approval-api; do
+# approval-api and start-api are the Lambdas that are not catalog actions.
+for name in $("$py" -c 'import json,sys; print(" ".join(a["name"] for a in json.load(open(sys.argv[1]))["actions"]))' "$tmp/actions.json") approval-api start-api; do
   mkdir -p "$tmp/assets/$name"
   printf '#!/bin/sh\n# placeholder for %s: make build writes the real binary\n' "$name" >"$tmp/assets/$name/bootstrap"
 done
@@ -113,8 +113,8 @@ for k, f in functions.items():
     if role in roles:
         fail(f"functions {roles[role]} and {name} share role {role}")
     roles[role] = name
-if sorted(n or "" for n in tagged) != sorted(actions + ["approval-api"]):
-    fail(f"functions {sorted(n or '?' for n in tagged)}; want {sorted(actions + ['approval-api'])}")
+if sorted(n or "" for n in tagged) != sorted(actions + ["approval-api", "start-api"]):
+    fail(f"functions {sorted(n or '?' for n in tagged)}; want {sorted(actions + ['approval-api', 'start-api'])}")
 
 # GuardDuty rules: the playbook's types and minimum severity, ECS only,
 # targets with a retry policy and an encrypted dead-letter queue.

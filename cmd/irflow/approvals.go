@@ -14,6 +14,7 @@ import (
 
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 func init() {
@@ -81,9 +82,8 @@ func runApprovals(args []string, stdout, stderr io.Writer) int {
 		if list == nil {
 			list = []*approval.Approval{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"approvals": list})
+		b, _ := json.MarshalIndent(map[string]any{"approvals": list}, "", "  ")
+		_, _ = stdout.Write(append(termsafe.JSON(b), '\n'))
 		return exitOK
 	}
 	writeApprovals(stdout, list, st, time.Now())
@@ -107,6 +107,9 @@ func writeApprovals(w io.Writer, list []*approval.Approval, status string, now t
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCASE\tSTEP\tSTATUS\tEXPIRES\tREQUESTED BY\tPROMPT")
 	for _, a := range list {
+		// Everything here came from the approvals table: prompts from
+		// playbooks, requesters from inputs. Nothing reaches the terminal raw.
+		line := termsafe.Line
 		step := a.Step
 		if a.LaunchType != "" {
 			step += " (" + a.LaunchType + ")"
@@ -114,7 +117,8 @@ func writeApprovals(w io.Writer, list []*approval.Approval, status string, now t
 		if a.DryRun {
 			step += " [dry run]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.CaseID, step, a.Status, expires(a, now), a.RequestedBy, a.Prompt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", line(a.ID), line(a.CaseID), line(step), line(a.Status), expires(a, now),
+			line(a.RequestedBy), line(a.Prompt))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d %s.", len(list), what)

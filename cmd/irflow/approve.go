@@ -11,6 +11,7 @@ import (
 
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 func init() {
@@ -67,19 +68,28 @@ func runApprove(args []string, stdout, stderr io.Writer) int {
 	var refused *ops.RefusedError
 	switch {
 	case errors.As(err, &refused):
-		fmt.Fprintf(stderr, "irflow approve: refused (%s): %s\n", refusedStatus(refused), refused.Message)
+		fmt.Fprintf(stderr, "irflow approve: refused (%s): %s\n", refusedStatus(refused), termsafe.Line(refused.Message))
 		return exitError
 	case err != nil:
 		fmt.Fprintf(stderr, "irflow approve: %v\n", err)
 		return exitError
 	}
 	verb, next := "approved", "the response continues."
-	if res.Decision == approval.DecisionReject {
+	switch {
+	case res.Decision == approval.DecisionReject:
 		verb, next = "rejected", "the response stops here with outcome REJECTED."
+	case res.Status == approval.StatusPending:
+		verb = fmt.Sprintf("recorded approval %d of %d of", res.Approvals, res.RequiredApprovals)
+		next = fmt.Sprintf("the gate waits for %d more distinct approver(s); one rejection stops the response.", res.RequiredApprovals-res.Approvals)
 	}
-	fmt.Fprintf(stdout, "%s %s (case %s, step %s) as %s\n", verb, res.ApprovalID, res.CaseID, res.Step, res.Approver)
+	if res.DeliveryUnknown != "" {
+		next = "DELIVERY UNKNOWN: " + res.DeliveryUnknown + ". Repeat the same command to find out; do not assume it did not happen."
+	}
+	// The answer is the API's, but its fields echo the approvals table.
+	line := termsafe.Line
+	fmt.Fprintf(stdout, "%s %s (case %s, step %s) as %s\n", verb, line(res.ApprovalID), line(res.CaseID), line(res.Step), line(res.Approver))
 	fmt.Fprintf(stdout, "  reason:     %s\n  decided at: %s\n  audit:      record %d of case %s (irflow audit %s --verify)\n  %s\n",
-		res.Reason, res.DecidedAt, res.AuditSeq, res.CaseID, res.CaseID, strings.ToUpper(next[:1])+next[1:])
+		line(res.Reason), line(res.DecidedAt), res.AuditSeq, line(res.CaseID), line(res.CaseID), strings.ToUpper(next[:1])+next[1:])
 	return exitOK
 }
 

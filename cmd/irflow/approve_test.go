@@ -52,6 +52,20 @@ func decided(decision, status string) string {
 	return string(b)
 }
 
+func pending() string {
+	b, _ := json.Marshal(approval.DecisionResponse{ApprovalID: approveID, CaseID: "case-7", Step: "approve-containment", Status: "PENDING",
+		Decision: "approve", Approver: "arn:aws:sts::123456789012:assumed-role/IncidentCommander/alice", Reason: "miner confirmed",
+		DecidedAt: "2026-11-25T12:05:00Z", AuditSeq: 9, Approvals: 1, RequiredApprovals: 2})
+	return string(b)
+}
+
+func unknown() string {
+	b, _ := json.Marshal(approval.DecisionResponse{ApprovalID: approveID, CaseID: "case-7", Step: "approve-containment", Status: "APPROVED",
+		Decision: "approve", Approver: "arn:aws:sts::123456789012:assumed-role/IncidentCommander/alice", Reason: "miner confirmed",
+		DecidedAt: "2026-11-25T12:05:00Z", AuditSeq: 9, DeliveryUnknown: "Step Functions' answer was lost (EOF) and the execution history does not tell"})
+	return string(b)
+}
+
 func TestApprove(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -75,6 +89,9 @@ func TestApprove(t *testing.T) {
 		{"function URL auth", nil, 403, `{"Message":"Forbidden"}`, exitError, "approve", "",
 			`refused (HTTP 403): {"Message":"Forbidden"} (the Function URL refused the request`},
 		{"gateway error", nil, 502, `upstream timed out`, exitError, "approve", "", "refused (HTTP 502): upstream timed out"},
+		{"first of two approvals", nil, 202, pending(), exitOK, "approve",
+			"recorded approval 1 of 2 of " + approveID, ""},
+		{"delivery unknown", nil, 202, unknown(), exitOK, "approve", "DELIVERY UNKNOWN: Step Functions' answer was lost", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

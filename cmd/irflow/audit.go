@@ -1,30 +1,59 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/mac"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 func init() {
-	register(command{name: "audit", summary: "print a case's audit timeline; --verify recomputes its hash chain", run: runAudit})
+	register(command{name: "audit", summary: "print a case's audit timeline; --verify checks it against its MACs and its manifest", run: runAudit})
 }
 
+const auditHelp = `--verify checks the case's audit chain three ways: every record's hash is
+recomputed and chained to the one before; every record's MAC is checked with
+the deployment's HMAC key in KMS (kms:VerifyMac), so a record written or
+re-hashed by anyone without that key fails; and the chain is compared with
+the anchor finalize-case wrote into the case's manifest in the Object Lock
+evidence bucket (record count and head hash), so records dropped from the
+end, a rewrite or a deleted manifest fail too. A case still open has no
+manifest yet: its chain and MACs are checked, and the output says it is not
+anchored.
+
+Exit: 0 verified (or printed, without --verify), 4 verification failed
+(truncation, rewrite, deletion, reorder, a MAC or the manifest's anchor does
+not match), 1 access or other errors (no records, AWS refused a call),
+2 usage.`
+
 func runAudit(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("audit", "CASE [--verify] [--format text|json] [--table NAME] [AWS flags]", stderr)
+	fs := newFlags("audit", "CASE [--verify] [--format text|json] [--table NAME] [--bucket NAME] [--mac-key ARN] [AWS flags]", stderr)
 	var o ops.Options
 	o.AddFlags(fs)
-	verify := fs.Bool("verify", false, "recompute the hash chain; exit 1 naming the first record that does not match")
+	verify := fs.Bool("verify", false, "check the hash chain, every record's MAC and the manifest's anchor; exit 4 when they do not hold")
 	format := fs.String("format", "text", "output format: text or json")
 	table := fs.String("table", "", "the audit table (default: the stack's "+ops.OutputAuditTable+" output)")
+	bucket := fs.String("bucket", "", "the evidence bucket holding the case's manifest (default: the stack's "+ops.OutputEvidenceBucket+" output)")
+	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output)")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\n%s\n", auditHelp)
+	}
 	pos, help, err := parseArgs(fs, args)
 	if help {
 		return exitOK
@@ -49,52 +78,109 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
 		return exitError
 	}
-	if *table == "" {
-		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if *table, err = stack.Get(ctx, ops.OutputAuditTable, "--table"); err != nil {
-			fmt.Fprintf(stderr, "irflow audit: %v\n", err)
-			return exitError
+	stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
+	need := []struct {
+		value       *string
+		output, flg string
+		when        bool
+	}{
+		{table, ops.OutputAuditTable, "--table", true},
+		{bucket, ops.OutputEvidenceBucket, "--bucket", *verify},
+		{macKey, ops.OutputMACKey, "--mac-key", *verify},
+	}
+	for _, n := range need {
+		if n.when && *n.value == "" {
+			if *n.value, err = stack.Get(ctx, n.output, n.flg); err != nil {
+				fmt.Fprintf(stderr, "irflow audit: %v\n", err)
+				return exitError
+			}
 		}
 	}
 	records, err := (&audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: *table}).Read(ctx, caseID)
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow audit: reading the audit chain of %s: %v\n", caseID, err)
-		return exitError
-	}
-	if len(records) == 0 {
-		fmt.Fprintf(stderr, "irflow audit: no audit records for case %s in table %s\n", caseID, *table)
+		fmt.Fprintf(stderr, "irflow audit: reading the audit chain of %s: %v\n", termsafe.Line(caseID), err)
 		return exitError
 	}
 	var status *audit.ChainStatus
 	if *verify {
-		st := audit.Check(records)
+		st, err := verifyCase(ctx, cfg, caseID, records, *bucket, *macKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "irflow audit: %v\n", err)
+			return exitError
+		}
 		status = &st
+	}
+	if len(records) == 0 && status == nil {
+		fmt.Fprintf(stderr, "irflow audit: no audit records for case %s in table %s\n", termsafe.Line(caseID), *table)
+		return exitError
 	}
 	if *format == "json" {
 		writeAuditJSON(stdout, caseID, records, status)
 	} else {
-		fmt.Fprintf(stdout, "case %s: %d audit record(s)\n", caseID, len(records))
+		fmt.Fprintf(stdout, "case %s: %d audit record(s)\n", termsafe.Line(caseID), len(records))
 		_ = report.WriteTimeline(stdout, report.Timeline(records))
 		if status != nil {
-			fmt.Fprintln(stdout, status.Sentence())
+			fmt.Fprintln(stdout, termsafe.Line(status.Sentence()))
 		}
 	}
 	if status != nil && !status.Verified {
-		fmt.Fprintf(stderr, "irflow audit: the audit chain of case %s does not verify: record %d: %s\n", caseID, status.FirstBad, status.Problem)
-		return exitError
+		fmt.Fprintf(stderr, "irflow audit: the audit chain of case %s does not verify: %s\n", termsafe.Line(caseID), termsafe.Line(problem(*status)))
+		return exitVerify
 	}
 	return exitOK
 }
 
+// verifyCase reads the case's manifest and checks the records against it
+// and the MAC key. The error says the check could not be made (access,
+// throttling, nothing to check); a failed check is the status.
+func verifyCase(ctx context.Context, cfg aws.Config, caseID string, records []audit.Record, bucket, keyID string) (audit.ChainStatus, error) {
+	man, err := ops.ReadManifest(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }), bucket, caseID)
+	var hidden *ops.ManifestHiddenError
+	switch {
+	case errors.As(err, &hidden):
+		return audit.ChainStatus{Records: len(records), Problem: hidden.Error()}, nil
+	case err != nil:
+		return audit.ChainStatus{}, err
+	}
+	if len(records) == 0 && man == nil {
+		return audit.ChainStatus{}, fmt.Errorf("no audit records and no manifest for case %s", termsafe.Line(caseID))
+	}
+	var anchor *audit.Anchor
+	if man != nil {
+		switch {
+		case man.CaseID != caseID:
+			return audit.ChainStatus{Records: len(records), Problem: fmt.Sprintf("the manifest at %s names case %q", ops.ManifestKey(caseID), man.CaseID)}, nil
+		case man.Audit == nil:
+			return audit.ChainStatus{Records: len(records), Problem: "the case's manifest carries no audit anchor"}, nil
+		}
+		anchor = man.Audit
+	}
+	return audit.VerifyCase(ctx, caseID, records, anchor, &mac.Key{KMS: kms.NewFromConfig(cfg), ID: keyID})
+}
+
+// problem is the one-line reason a verification failed.
+func problem(st audit.ChainStatus) string {
+	if st.FirstBad > 0 {
+		return fmt.Sprintf("record %d: %s", st.FirstBad, st.Problem)
+	}
+	return st.Problem
+}
+
 // writeAuditJSON prints {"caseId", "records": [...], "verification": {...}}
-// with the records as stored, hashes included, so others can recompute them.
+// with the records as stored, hashes and MACs included, so others can
+// recompute them.
 func writeAuditJSON(w io.Writer, caseID string, records []audit.Record, status *audit.ChainStatus) {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
+	if records == nil {
+		records = []audit.Record{}
+	}
 	out := map[string]any{"caseId": caseID, "records": records}
 	if status != nil {
 		out["verification"] = status
 	}
 	_ = enc.Encode(out)
+	_, _ = w.Write(termsafe.JSON(b.Bytes()))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
+	finalize "github.com/irflow/irflow/tasks/finalize-case/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // The operator commands' integration tests run against moto server. The
@@ -126,31 +135,67 @@ func opsCreateTable(t *testing.T, cfg aws.Config, name, pk, sk string) {
 	}
 }
 
-// TestAuditVerifyMoto: writers appending to one case at once still leave
-// one chain that `irflow audit --verify` accepts; after an edit or a
-// deletion in DynamoDB it exits 1 naming the first record that breaks.
-func TestAuditVerifyMoto(t *testing.T) {
+// auditWorld is an audit table, an Object Lock evidence bucket and an
+// HMAC key in moto: what irflow audit --verify reads.
+type auditWorld struct {
+	ep, table, bucket, key string
+	cfg                    aws.Config
+	env                    taskrt.Env
+}
+
+func newAuditWorld(t *testing.T) *auditWorld {
+	t.Helper()
 	ep := opsMoto(t)
 	opsAWSEnv(t)
-	cfg := opsMotoConfig(ep)
-	table := opsUnique("audit")
-	opsCreateTable(t, cfg, table, "caseId", "seq")
-	db := dynamodb.NewFromConfig(cfg)
-	chain := &audit.Chain{DB: db, Table: table}
+	w := &auditWorld{ep: ep, cfg: opsMotoConfig(ep), table: opsUnique("audit"), bucket: opsUnique("evidence")}
+	opsCreateTable(t, w.cfg, w.table, "caseId", "seq")
+	ctx := context.Background()
+	s3c := taskrt.NewS3(w.cfg)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(w.bucket),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.key = opsHMACKey(t, w.cfg)
+	w.env = taskrt.Env{AuditTable: w.table, EvidenceBucket: w.bucket, MACKeyArn: w.key}
+	return w
+}
+
+func opsHMACKey(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	k, err := kms.NewFromConfig(cfg).CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256,
+		KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(k.KeyMetadata.Arn)
+}
+
+// finalizedCase appends n records from concurrent writers (parallel
+// branches), then runs the real finalize-case through the task runtime, as
+// the state machine's last state does: report, case-finalized record,
+// manifest with the anchor, finalize's result record.
+func (w *auditWorld) finalizedCase(t *testing.T, writers, each int) string {
+	t.Helper()
+	ctx := context.Background()
 	caseID := opsUnique("case")
-	const writers, each = 6, 5
+	execID := "arn:aws:states:us-east-1:123456789012:execution:irflow-test:" + caseID
+	chain := taskrt.NewChain(w.cfg, w.env)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
-	for w := 0; w < writers; w++ {
+	for b := 0; b < writers; b++ {
 		wg.Add(1)
-		go func(w int) {
+		go func(b int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				_, err := chain.Append(context.Background(), audit.Record{CaseID: caseID, Step: fmt.Sprintf("branch-%d", w),
-					Action: "capture-task-metadata", Event: "result", Status: "OK", Summary: fmt.Sprintf("write %d of branch %d", i, w), Detail: "{}"})
+				_, err := chain.Append(ctx, audit.Record{CaseID: caseID, ExecutionID: execID, Step: fmt.Sprintf("branch-%d", b),
+					Action: "capture-task-metadata", Event: "result", Status: "OK", Summary: fmt.Sprintf("write %d of branch %d", i, b), Detail: "{}"})
 				errs <- err
 			}
-		}(w)
+		}(b)
 	}
 	wg.Wait()
 	close(errs)
@@ -159,45 +204,158 @@ func TestAuditVerifyMoto(t *testing.T) {
 			t.Fatalf("append: %v", err)
 		}
 	}
-	base := []string{"audit", caseID, "--table", table, "--endpoint-url", ep, "--region", "us-east-1"}
-	code, out, errOut := runCLI(append(base, "--verify")...)
-	if code != exitOK || !strings.Contains(out, fmt.Sprintf("Verified: %d records", writers*each)) || !strings.Contains(out, "#30") {
+	payload, _ := json.Marshal(map[string]any{"action": "finalize-case", "step": "", "with": map[string]any{}, "outcome": "COMPLETED",
+		"steps": map[string]any{}, "errors": map[string]any{},
+		"incident": map[string]any{"caseId": caseID, "source": "manual", "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef",
+			"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/c", "region": "us-east-1", "account": "123456789012", "partition": "aws", "dryRun": false},
+		"target":    map[string]any{"launchType": "FARGATE", "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"},
+		"execution": map[string]any{"Id": execID, "Name": caseID}})
+	rt := &taskrt.Runtime{Action: "finalize-case", Handle: finalize.New(w.cfg, w.env), Audit: chain, Log: taskrt.NewLogger(io.Discard)}
+	if _, err := rt.Invoke(ctx, payload); err != nil {
+		t.Fatalf("finalize-case: %v", err)
+	}
+	return caseID
+}
+
+func (w *auditWorld) args(caseID string, extra ...string) []string {
+	return append([]string{"audit", caseID, "--table", w.table, "--bucket", w.bucket, "--mac-key", w.key,
+		"--endpoint-url", w.ep, "--region", "us-east-1"}, extra...)
+}
+
+func (w *auditWorld) itemKey(caseID string, seq int) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{"caseId": &ddbtypes.AttributeValueMemberS{Value: caseID},
+		"seq": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(seq)}}
+}
+
+func (w *auditWorld) records(t *testing.T, caseID string) []audit.Record {
+	t.Helper()
+	rs, err := (&audit.Chain{DB: dynamodb.NewFromConfig(w.cfg), Table: w.table}).Read(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// TestAuditVerifyMoto: writers appending to one case at once, then
+// finalize-case, leave one chain that irflow audit --verify accepts: hashes
+// chained, every MAC verified with moto's KMS, anchored by the manifest.
+func TestAuditVerifyMoto(t *testing.T) {
+	w := newAuditWorld(t)
+	const writers, each = 6, 5
+	caseID := w.finalizedCase(t, writers, each)
+	n := writers*each + 3 // finalize's start, case-finalized, result
+	code, out, errOut := runCLI(w.args(caseID, "--verify")...)
+	if code != exitOK || !strings.Contains(out, fmt.Sprintf("Verified: %d records", n)) || !strings.Contains(out, "MAC verified") ||
+		!strings.Contains(out, fmt.Sprintf("The manifest anchors the first %d; 1 were appended after it", n-1)) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, _ = runCLI(append(base, "--verify", "--format", "json")...)
+	code, out, _ = runCLI(w.args(caseID, "--verify", "--format", "json")...)
 	var doc struct {
 		Records      []audit.Record
 		Verification audit.ChainStatus
 	}
-	if err := json.Unmarshal([]byte(out), &doc); code != exitOK || err != nil || len(doc.Records) != writers*each || !doc.Verification.Verified {
+	if err := json.Unmarshal([]byte(out), &doc); code != exitOK || err != nil || len(doc.Records) != n || !doc.Verification.Verified ||
+		!doc.Verification.Anchored || doc.Records[0].MAC == "" {
 		t.Fatalf("json exit %d err %v\n%s", code, err, out)
 	}
+}
 
-	key := func(seq int) map[string]ddbtypes.AttributeValue {
-		return map[string]ddbtypes.AttributeValue{"caseId": &ddbtypes.AttributeValueMemberS{Value: caseID},
-			"seq": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(seq)}}
+// TestAuditVerifyTamperingMoto: each way of changing a finalized case's
+// trail in DynamoDB or S3 makes irflow audit --verify exit 4 naming what
+// broke; without --verify the timeline still prints.
+func TestAuditVerifyTamperingMoto(t *testing.T) {
+	w := newAuditWorld(t)
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(w.cfg)
+	del := func(t *testing.T, caseID string, seq int) {
+		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(w.table), Key: w.itemKey(caseID, seq)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key(17),
-		UpdateExpression:          aws.String("SET summary = :s"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: "nothing happened here"}}}); err != nil {
-		t.Fatal(err)
+	set := func(t *testing.T, caseID string, seq int, attr, value string) {
+		if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(w.table), Key: w.itemKey(caseID, seq),
+			UpdateExpression:          aws.String("SET #a = :v"),
+			ExpressionAttributeNames:  map[string]string{"#a": attr},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberS{Value: value}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	code, out, errOut = runCLI(append(base, "--verify")...)
-	if code != exitError || !strings.Contains(errOut, "record 17: hash does not match its contents") || !strings.Contains(out, "NOT VERIFIED: record 17") {
-		t.Errorf("after editing record 17: exit %d\n%s\n%s", code, out, errOut)
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, caseID string, n int)
+		want   string
+	}{
+		{"the last two records deleted", func(t *testing.T, caseID string, n int) { del(t, caseID, n); del(t, caseID, n-1) },
+			"truncated"},
+		{"the last record deleted", func(t *testing.T, caseID string, n int) { del(t, caseID, n) },
+			"finalize-case's result record"},
+		{"a record edited", func(t *testing.T, caseID string, _ int) { set(t, caseID, 4, "summary", "nothing happened here") },
+			"record 4: hash does not match its contents"},
+		{"a record edited and the rest re-hashed", func(t *testing.T, caseID string, n int) {
+			rs := w.records(t, caseID)
+			rs[3].Summary = "nothing happened here"
+			for i := 3; i < len(rs); i++ {
+				if i > 0 {
+					rs[i].PrevHash = rs[i-1].Hash
+				}
+				rs[i].Hash = rs[i].ComputeHash()
+				set(t, caseID, i+1, "summary", rs[i].Summary)
+				set(t, caseID, i+1, "prevHash", rs[i].PrevHash)
+				set(t, caseID, i+1, "hash", rs[i].Hash)
+			}
+		}, "record 4: its MAC does not match"},
+		{"a record deleted in the middle", func(t *testing.T, caseID string, _ int) { del(t, caseID, 5) },
+			"record 5: missing"},
+		{"the manifest deleted", func(t *testing.T, caseID string, _ int) {
+			if _, err := taskrt.NewS3(w.cfg).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(w.bucket),
+				Key: aws.String(ops.ManifestKey(caseID))}); err != nil {
+				t.Fatal(err)
+			}
+		}, "delete marker"},
 	}
-	// Without --verify the timeline still prints and the command succeeds.
-	if code, out, _ = runCLI(base...); code != exitOK || !strings.Contains(out, "nothing happened here") {
-		t.Errorf("timeline: exit %d\n%s", code, out)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caseID := w.finalizedCase(t, 2, 3)
+			n := len(w.records(t, caseID))
+			if code, out, errOut := runCLI(w.args(caseID, "--verify")...); code != exitOK {
+				t.Fatalf("before: exit %d\n%s%s", code, out, errOut)
+			}
+			tt.tamper(t, caseID, n)
+			code, out, errOut := runCLI(w.args(caseID, "--verify")...)
+			if code != exitVerify || !strings.Contains(errOut, tt.want) || !strings.Contains(out+errOut, "does not verify") {
+				t.Errorf("after: exit %d; want %d naming %q\n%s%s", code, exitVerify, tt.want, out, errOut)
+			}
+			if code, out, _ := runCLI(w.args(caseID)...); code != exitOK || !strings.Contains(out, "audit record(s)") {
+				t.Errorf("timeline: exit %d\n%s", code, out)
+			}
+		})
 	}
-	t.Logf("irflow audit (after the edit):\n%s", strings.Join(strings.SplitN(out, "\n", 5)[:4], "\n"))
-	if _, err := db.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key(9)}); err != nil {
-		t.Fatal(err)
+}
+
+// TestAuditVerifyExitCodesMoto: 1 for what keeps the check from being
+// made, 4 for another key's MACs, 2 for usage.
+func TestAuditVerifyExitCodesMoto(t *testing.T) {
+	w := newAuditWorld(t)
+	caseID := w.finalizedCase(t, 1, 2)
+	other := opsHMACKey(t, w.cfg)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"another deployment's key", append(w.args(caseID, "--verify"), "--mac-key", other), exitVerify, "MAC does not match"},
+		{"unknown case", w.args("no-such-case", "--verify"), exitError, "no audit records and no manifest"},
+		{"unknown table", append(w.args(caseID, "--verify"), "--table", "no-such-table"), exitError, "reading the audit chain"},
+		{"no stack to find the bucket", []string{"audit", caseID, "--verify", "--table", w.table, "--endpoint-url", w.ep}, exitError, "--bucket"},
+		{"two cases", []string{"audit", caseID, "other", "--verify"}, exitUsage, "exactly one case"},
 	}
-	if code, _, errOut = runCLI(append(base, "--verify")...); code != exitError || !strings.Contains(errOut, "record 9: missing") {
-		t.Errorf("after deleting record 9: exit %d\n%s", code, errOut)
-	}
-	if code, _, errOut = runCLI("audit", "no-such-case", "--table", table, "--endpoint-url", ep); code != exitError || !strings.Contains(errOut, "no audit records") {
-		t.Errorf("unknown case: exit %d %s", code, errOut)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d; want %d naming %q\n%s%s", code, tt.code, tt.want, out, errOut)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ const (
 	exitPlaybook = 1 // playbook errors (or --strict warnings); operator commands: refused, failed verification, AWS error
 	exitUsage    = 2 // bad flags or arguments, unreadable or malformed input
 	exitFailed   = 3 // simulate: the execution FAILED
+	exitVerify   = 4 // audit --verify: the case's audit trail does not verify
 )
 
 // command is one subcommand.
@@ -71,7 +72,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'irflow <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors (operator commands: refused or failed), 2 usage or unreadable input, 3 simulated execution FAILED.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors (operator commands: refused or failed), 2 usage or unreadable input, 3 simulated execution FAILED,")
+	fmt.Fprintln(w, "4 irflow audit --verify: the audit trail does not verify.")
 }
 
 func suggest(word string, cands []string) string {

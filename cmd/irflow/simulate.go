@@ -30,6 +30,12 @@ A console input names only a task ARN; --launch-type says what the task runs
 on. Without it irflow assumes FARGATE and says so on stderr. A GuardDuty
 finding carries its own launch type, which wins.
 
+A GuardDuty finding is confirmed by a simulated GuardDuty, as GuardDuty
+confirms the findings it published; --unconfirmed-finding makes it not know
+the finding (a hand-made input): the execution ends INVALID_INPUT. A console
+input's requestedBy is a claim nobody verified: every gate then needs two
+distinct approvers (requiredApprovals in --format json).
+
 Gates (approval steps) are approved unless --reject names them; --timeout
 leaves a gate unanswered so its onTimeout decides. --fail STEP[=ErrorName]
 makes every Task state of the step throw that error (default
@@ -41,7 +47,7 @@ errors, 2 usage or input errors (unreadable or non-JSON input, unknown gate
 or step names).`
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("simulate", "PLAYBOOK --input FILE [--launch-type EC2|FARGATE] [--reject GATE]... [--timeout GATE]... [--fail STEP[=ErrorName]]... [--aws-endpoint URL] [--format text|json]", stderr)
+	fs := newFlags("simulate", "PLAYBOOK --input FILE [--launch-type EC2|FARGATE] [--reject GATE]... [--timeout GATE]... [--fail STEP[=ErrorName]]... [--unconfirmed-finding] [--aws-endpoint URL] [--format text|json]", stderr)
 	inputPath := fs.String("input", "", "execution input `FILE`: a GuardDuty EventBridge event or a console input (JSON)")
 	launchType := fs.String("launch-type", "", "launch type of a console input's task: EC2 or FARGATE (default FARGATE)")
 	var reject, timeout, fail multiFlag
@@ -49,6 +55,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&timeout, "timeout", "leave approval step `GATE` unanswered until it times out (repeatable)")
 	fs.Var(&fail, "fail", "make the step's Task states throw ErrorName (default States.TaskFailed) on every attempt: `STEP[=ErrorName]` (repeatable)")
 	endpoint := fs.String("aws-endpoint", "", "run the real task handlers against this AWS-compatible endpoint `URL`")
+	unconfirmed := fs.Bool("unconfirmed-finding", false, "the simulated GuardDuty does not know the input's finding (a hand-made one)")
 	format := fs.String("format", "text", "output: text (one line per state, then a summary) or json")
 	usage := fs.Usage
 	fs.Usage = func() {
@@ -77,7 +84,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := simulate.Options{LaunchType: *launchType, Reject: reject, Timeout: timeout}
+	opts := simulate.Options{LaunchType: *launchType, Reject: reject, Timeout: timeout, UnconfirmedFinding: *unconfirmed}
 	for _, f := range fail {
 		sf, err := simulate.ParseStepFailure(f)
 		if err != nil {
@@ -105,6 +112,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
+	if *endpoint != "" && *unconfirmed {
+		fmt.Fprintln(stderr, "irflow simulate: --unconfirmed-finding applies to the simulated GuardDuty only, not with --aws-endpoint")
+		return exitUsage
+	}
 	if *endpoint != "" {
 		if realHandlers == nil {
 			fmt.Fprintln(stderr, "irflow simulate: --aws-endpoint: real handlers are not built into this binary")

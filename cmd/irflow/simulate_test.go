@@ -116,8 +116,15 @@ func TestSimulateJSON(t *testing.T) {
 	dec.DisallowUnknownFields()
 	var got struct {
 		Playbook, Status, Outcome, LaunchType string
-		Transitions                           int
-		Steps                                 []struct{ Step, Action, State, Result string }
+		Requester                             struct {
+			ID       string
+			Verified bool
+		}
+		Transitions int
+		Steps       []struct {
+			Step, Action, State, Result string
+			RequiredApprovals           int
+		}
 	}
 	if err := dec.Decode(&got); err != nil {
 		t.Fatal(err)
@@ -128,6 +135,9 @@ func TestSimulateJSON(t *testing.T) {
 	}
 	want := []string{"|resolve-target|Resolve target|OK", "tag|tag-resources|FARGATE: tag|OK",
 		"approve|request-approval|FARGATE: approve|REJECTED", "|finalize-case|Finalize case|OK"}
+	if got.Requester.ID != "alice@example.com" || got.Requester.Verified || got.Steps[2].RequiredApprovals != 2 {
+		t.Errorf("requester %+v, gate %+v; want alice, unverified, and a gate needing 2", got.Requester, got.Steps[2])
+	}
 	if got.Playbook != "sim-test" || got.Status != "SUCCEEDED" || got.Outcome != "REJECTED" || got.LaunchType != "FARGATE" ||
 		strings.Join(steps, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got %+v\nsteps:\n%s\nwant:\n%s", got, strings.Join(steps, "\n"), strings.Join(want, "\n"))

@@ -11,23 +11,32 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/ops"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 func init() {
-	register(command{name: "start", summary: "start a response on a deployed playbook for an ECS task", run: runStart})
+	register(command{name: "start", summary: "start a response through the start API (the requester verified from your credentials)", run: runStart})
 }
 
 var playbookNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
 
+const startHelp = `irflow start calls the deployment's start API (a Function URL with AWS_IAM
+auth, found from the stack's StartUrl output or --endpoint) with a
+SigV4-signed request. The API takes the requester from your credentials,
+never from a flag, starts the playbook's state machine with the execution
+named after the case id, and seals the input with the deployment's HMAC
+key: resolve-target verifies the seal, so the response's requester is
+verified and four eyes hold. An input typed into the Step Functions console
+carries only a claimed requester, and each of its approval gates needs two
+distinct approvers. Your credentials need lambda:InvokeFunctionUrl on the
+start API.`
+
 func runStart(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("start", "PLAYBOOK --task ARN --reason TEXT [--dry-run] [--case-id ID] [--requested-by WHO] [--state-machine ARN] [--format text|json] [AWS flags]", stderr)
+	fs := newFlags("start", "PLAYBOOK --task ARN --reason TEXT [--dry-run] [--case-id ID] [--endpoint URL] [--format text|json] [AWS flags]", stderr)
 	var o ops.Options
 	o.AddFlags(fs)
 	var req ops.StartRequest
@@ -35,9 +44,13 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&req.Reason, "reason", "", "why the response starts (required); goes into the case report and tags")
 	fs.BoolVar(&req.DryRun, "dry-run", false, "record what every mutating action would do and change nothing")
 	fs.StringVar(&req.CaseID, "case-id", "", "the case id, also the execution name (default case-<yyyymmdd-hhmmss>-<4 hex>)")
-	fs.StringVar(&req.RequestedBy, "requested-by", "", "who asks for the response (default: your IAM identity from sts:GetCallerIdentity)")
-	smArn := fs.String("state-machine", "", "the state machine ARN (default: the stack's StateMachine<Name>Arn output)")
+	endpoint := fs.String("endpoint", "", "the start API's Function URL (default: the stack's "+ops.OutputStartURL+" output)")
 	format := fs.String("format", "text", "output format: text or json")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\n%s\n", startHelp)
+	}
 	pos, help, err := parseArgs(fs, args)
 	if help {
 		return exitOK
@@ -61,67 +74,57 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	if req.CaseID == "" {
 		req.CaseID = ops.NewCaseID(time.Now())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
 	// Check the input before any AWS call: a bad flag should not wait for
-	// credentials. Without --requested-by, a placeholder stands in until
-	// sts:GetCallerIdentity answers.
+	// credentials. The start API fills in the requester from the signed
+	// request; a placeholder stands in for it here.
 	probe := req
-	if probe.RequestedBy == "" {
-		probe.RequestedBy = "arn:aws:iam::000000000000:user/placeholder"
-	}
+	probe.RequestedBy = "arn:aws:iam::000000000000:user/placeholder"
 	if code := checkInput(probe, stderr); code != exitOK {
 		return code
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
 	cfg, err := o.Config(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow start: %v\n", err)
 		return exitError
 	}
-	if req.RequestedBy == "" {
-		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			fmt.Fprintf(stderr, "irflow start: finding who you are (or pass --requested-by): %v\n", err)
-			return exitError
-		}
-		req.RequestedBy = aws.ToString(id.Arn)
-		if code := checkInput(req, stderr); code != exitOK {
-			return code
-		}
-	}
-	if *smArn == "" {
+	if *endpoint == "" {
 		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if *smArn, err = stack.Get(ctx, ops.StateMachineOutput(name), "--state-machine"); err != nil {
-			if all, oerr := stack.Outputs(ctx); oerr == nil && len(all.StateMachines()) > 0 {
-				err = fmt.Errorf("%w; the stack deploys: %s", err, strings.Join(all.StateMachines(), ", "))
-			}
+		if *endpoint, err = stack.Get(ctx, ops.OutputStartURL, "--endpoint"); err != nil {
 			fmt.Fprintf(stderr, "irflow start: %v\n", err)
 			return exitError
 		}
 	}
-	execArn, err := ops.Start(ctx, sfn.NewFromConfig(cfg), *smArn, req.CaseID, req.Input())
-	if err != nil {
-		var dup *ops.DuplicateCaseError
-		if errors.As(err, &dup) {
-			fmt.Fprintf(stderr, "irflow start: refused: %v\n", err)
-		} else {
-			fmt.Fprintf(stderr, "irflow start: %v\n", err)
-		}
+	client := &ops.StartClient{Endpoint: *endpoint, Credentials: cfg.Credentials, Region: cfg.Region}
+	res, err := client.Start(ctx, name, req)
+	var refused *ops.RefusedError
+	switch {
+	case errors.As(err, &refused) && refused.Code == "invalid-input":
+		fmt.Fprintf(stderr, "irflow start: invalid input: %s: %s (the execution would fail with InvalidInputError)\n",
+			flagOf(refused.Field), termsafe.Line(refused.Message))
+		return exitUsage
+	case errors.As(err, &refused):
+		fmt.Fprintf(stderr, "irflow start: refused (%s): %s\n", refusedStatus(refused), termsafe.Line(refused.Message))
+		return exitError
+	case err != nil:
+		fmt.Fprintf(stderr, "irflow start: %v\n", err)
 		return exitError
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"caseId": req.CaseID, "executionArn": execArn, "stateMachineArn": *smArn,
-			"input": json.RawMessage(req.Input())})
+		_ = enc.Encode(res)
 		return exitOK
 	}
 	mode := ""
 	if req.DryRun {
 		mode = " (dry run)"
 	}
-	fmt.Fprintf(stdout, "started case %s%s on %s\n  execution:    %s\n  requested by: %s\n", req.CaseID, mode, *smArn, execArn, req.RequestedBy)
-	fmt.Fprintf(stdout, "Follow it with: irflow audit %s; decide its gates with: irflow approvals\n", req.CaseID)
+	line := termsafe.Line
+	fmt.Fprintf(stdout, "started case %s%s on %s\n  execution:    %s\n  requested by: %s (verified: the start API took it from your credentials)\n",
+		line(res.CaseID), mode, line(res.StateMachineArn), line(res.ExecutionArn), line(res.RequestedBy))
+	fmt.Fprintf(stdout, "Follow it with: irflow audit %s; decide its gates with: irflow approvals\n", line(res.CaseID))
 	return exitOK
 }
 
@@ -142,7 +145,7 @@ func checkInput(req ops.StartRequest, stderr io.Writer) int {
 
 // flagOf names an input field with the flag that sets it.
 func flagOf(field string) string {
-	flags := map[string]string{"taskArn": "--task", "reason": "--reason", "requestedBy": "--requested-by", "caseId": "--case-id", "dryRun": "--dry-run"}
+	flags := map[string]string{"taskArn": "--task", "reason": "--reason", "caseId": "--case-id", "dryRun": "--dry-run", "playbook": "PLAYBOOK"}
 	if f, ok := flags[field]; ok {
 		return field + " (" + f + ")"
 	}

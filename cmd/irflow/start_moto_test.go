@@ -3,15 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/irflow/irflow/ops"
+	"github.com/irflow/irflow/tasks/incident"
+	start "github.com/irflow/irflow/tasks/start-api/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 const startTask = "arn:aws:ecs:us-east-1:123456789012:task/payments/0f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -35,66 +44,102 @@ func opsStack(t *testing.T, ep string, outputs map[string]string) string {
 	return name
 }
 
-// TestStartMoto starts executions on a state machine in moto's Step
-// Functions, found through the stack's outputs, and refuses a repeat.
+// startAPI is the start API's real handler behind an httptest server that
+// plays the Function URL: it refuses unsigned requests and hands the
+// handler the caller the signature names, as AWS_IAM auth does (here one
+// caller for the test's credentials). Step Functions and KMS are moto's.
+func startAPI(t *testing.T, ep, prefix, caller string) *httptest.Server {
+	t.Helper()
+	cfg := opsMotoConfig(ep)
+	key, err := kms.NewFromConfig(cfg).CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256,
+		KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start.New(cfg, taskrt.Env{MACKeyArn: aws.ToString(key.KeyMetadata.Arn), StateMachinePrefix: prefix})
+	h.Log = taskrt.NewLogger(io.Discard)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"Message":"Forbidden"}`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		resp, _ := h.HandleURL(r.Context(), events.LambdaFunctionURLRequest{RawPath: r.URL.Path, Body: string(body),
+			RequestContext: events.LambdaFunctionURLRequestContext{
+				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: r.Method, Path: r.URL.Path},
+				Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{
+					IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: caller, AccountID: "123456789012"}}}})
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.WriteString(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestStartMoto: irflow start calls the start API (found through the
+// stack's outputs), which starts moto's state machine with the caller as
+// the requester and the input sealed; a repeat of the case is refused.
 func TestStartMoto(t *testing.T) {
 	ep := opsMoto(t)
 	opsAWSEnv(t)
 	ctx := context.Background()
 	c := sfn.NewFromConfig(opsMotoConfig(ep))
-	sm, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(opsUnique("irflow-crypto-mining")),
+	base := opsUnique("irflow")
+	sm, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(base + "-crypto-mining"),
 		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`),
 		RoleArn:    aws.String("arn:aws:iam::123456789012:role/irflow-states")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	smArn := aws.ToString(sm.StateMachineArn)
-	stack := opsStack(t, ep, map[string]string{ops.StateMachineOutput("crypto-mining"): smArn})
+	const alice = "arn:aws:sts::123456789012:assumed-role/Responder/alice"
+	api := startAPI(t, ep, strings.TrimSuffix(smArn, "crypto-mining"), alice)
+	stack := opsStack(t, ep, map[string]string{ops.OutputStartURL: api.URL + "/"})
 	common := []string{"--endpoint-url", ep, "--region", "us-east-1", "--stack", stack}
 	caseID := opsUnique("case")
 
-	// A playbook file gives its name; the stack gives its state machine.
+	// A playbook file gives its name; the stack gives the start API.
 	args := append([]string{"start", "../../workflows/crypto-mining.yaml", "--task", startTask, "--reason", "miner seen",
 		"--case-id", caseID, "--dry-run"}, common...)
 	code, out, errOut := runCLI(args...)
-	if code != exitOK || !strings.Contains(out, "started case "+caseID+" (dry run)") {
+	if code != exitOK || !strings.Contains(out, "started case "+caseID+" (dry run)") || !strings.Contains(out, "requested by: "+alice+" (verified") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(ops.ExecutionARN(smArn, caseID))})
+	d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(
+		strings.Replace(smArn, ":stateMachine:", ":execution:", 1) + ":" + caseID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var input ops.StartRequest
-	if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &input); err != nil {
-		t.Fatal(err)
-	}
-	// moto's STS answers GetCallerIdentity with its own user.
-	if input.TaskArn != startTask || input.CaseID != caseID || !input.DryRun || !strings.HasPrefix(input.RequestedBy, "arn:aws:") {
-		t.Errorf("execution input %+v", input)
+	raw := []byte(aws.ToString(d.Input))
+	inc, err := incident.Normalize(raw, incident.Execution{Name: caseID})
+	env, _, eerr := incident.StartEnvelopeOf(raw)
+	if err != nil || eerr != nil || inc.TaskArn != startTask || inc.CaseID != caseID || !inc.DryRun || inc.RequestedBy != alice ||
+		env == nil || env.Caller != alice || env.MAC == "" {
+		t.Errorf("execution input %s: %+v %v %v", raw, inc, err, eerr)
 	}
 
-	// The same case again is refused, however it is started.
+	// The same case again is refused, however it is named.
 	for _, pb := range []string{"crypto-mining", "../../workflows/crypto-mining.yaml"} {
-		code, _, errOut = runCLI(append([]string{"start", pb, "--task", startTask, "--reason", "again", "--case-id", caseID,
-			"--requested-by", "arn:aws:iam::123456789012:role/Responder"}, common...)...)
-		if code != exitError || !strings.Contains(errOut, "refused: case "+caseID+" already has an execution") {
+		code, _, errOut = runCLI(append([]string{"start", pb, "--task", startTask, "--reason", "again", "--case-id", caseID}, common...)...)
+		if code != exitError || !strings.Contains(errOut, "refused (409 duplicate-case): case "+caseID+" already has an execution") {
 			t.Errorf("repeat via %s: exit %d\n%s", pb, code, errOut)
 		}
 	}
 
-	// Without --case-id a fresh one is made; --state-machine skips the stack.
-	code, out, errOut = runCLI("start", "crypto-mining", "--task", startTask, "--reason", "r", "--requested-by", "alice@example.com",
-		"--state-machine", smArn, "--format", "json", "--endpoint-url", ep, "--region", "us-east-1", "--stack", "NoSuchStack")
-	var res struct{ CaseID, ExecutionArn string }
+	// Without --case-id a fresh one is made; --endpoint skips the stack.
+	code, out, errOut = runCLI("start", "crypto-mining", "--task", startTask, "--reason", "r", "--endpoint", api.URL,
+		"--format", "json", "--endpoint-url", ep, "--region", "us-east-1", "--stack", "NoSuchStack")
+	var res struct{ CaseID, ExecutionArn, RequestedBy string }
 	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil ||
-		!regexp.MustCompile(`^case-\d{8}-\d{6}-[0-9a-f]{4}$`).MatchString(res.CaseID) || !strings.HasSuffix(res.ExecutionArn, ":"+res.CaseID) {
+		!regexp.MustCompile(`^case-\d{8}-\d{6}-[0-9a-f]{4}$`).MatchString(res.CaseID) || !strings.HasSuffix(res.ExecutionArn, ":"+res.CaseID) ||
+		res.RequestedBy != alice {
 		t.Errorf("default case id: exit %d %v\n%s\n%s", code, err, out, errOut)
 	}
 
-	// A playbook the stack does not deploy is named with what it does deploy.
-	code, _, errOut = runCLI(append([]string{"start", "credential-abuse", "--task", startTask, "--reason", "r",
-		"--requested-by", "alice@example.com"}, common...)...)
-	if code != exitError || !strings.Contains(errOut, "StateMachineCredentialAbuseArn") || !strings.Contains(errOut, "StateMachineCryptoMiningArn") {
+	// A playbook the deployment does not have is refused by the API.
+	code, _, errOut = runCLI(append([]string{"start", "credential-abuse", "--task", startTask, "--reason", "r"}, common...)...)
+	if code != exitError || !strings.Contains(errOut, "404 unknown-playbook") {
 		t.Errorf("undeployed playbook: exit %d %s", code, errOut)
 	}
 }
@@ -111,7 +156,6 @@ func TestStartInvalidInput(t *testing.T) {
 		{"task is not an ARN", []string{"--task", "payments/0f8e", "--reason", "r"}, "taskArn (--task)"},
 		{"task is a service", []string{"--task", "arn:aws:ecs:us-east-1:123456789012:service/payments/api", "--reason", "r"}, "taskArn (--task)"},
 		{"empty reason", []string{"--task", startTask, "--reason", " "}, "reason (--reason)"},
-		{"bad requester", []string{"--task", startTask, "--reason", "r", "--requested-by", "Alice Smith"}, "requestedBy (--requested-by)"},
 		{"bad case id", []string{"--task", startTask, "--reason", "r", "--case-id", "-x"}, "caseId (--case-id)"},
 	}
 	for _, tt := range tests {
@@ -123,6 +167,8 @@ func TestStartInvalidInput(t *testing.T) {
 		})
 	}
 	for _, args := range [][]string{{"start"}, {"start", "Not A Name", "--task", startTask, "--reason", "r"},
+		// The requester is whoever signs the request: no flag names one.
+		{"start", "crypto-mining", "--task", startTask, "--reason", "r", "--requested-by", "arn:aws:iam::123456789012:user/bob"},
 		{"start", "testdata/nope.yaml", "--task", startTask, "--reason", "r"}} {
 		if code, _, errOut := runCLI(args...); code != exitUsage {
 			t.Errorf("%v: exit %d %s", args, code, errOut)

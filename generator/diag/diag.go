@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // Severity of a diagnostic.
@@ -50,9 +52,11 @@ type Diagnostic struct {
 // String formats the diagnostic as file:line:col: severity code: message (hint).
 func (d Diagnostic) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d:%d: %s %s: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message)
+	// A message may quote the playbook (a key, a value): escape what could
+	// act on the terminal.
+	fmt.Fprintf(&b, "%s:%d:%d: %s %s: %s", termsafe.Line(d.File), d.Line, d.Column, d.Severity, d.Code, termsafe.Line(d.Message))
 	if d.Hint != "" {
-		fmt.Fprintf(&b, " (%s)", d.Hint)
+		fmt.Fprintf(&b, " (%s)", termsafe.Line(d.Hint))
 	}
 	return b.String()
 }

@@ -1,8 +1,11 @@
 package diag
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // WriteText writes one diagnostic per line: file:line:col: severity code: message (hint).
@@ -25,8 +28,14 @@ func WriteJSON(w io.Writer, ds Diagnostics) error {
 	if ds == nil {
 		ds = Diagnostics{}
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(jsonReport{Diagnostics: ds})
+	if err := enc.Encode(jsonReport{Diagnostics: ds}); err != nil {
+		return err
+	}
+	// encoding/json escapes C0 controls but not C1 or bidirectional ones.
+	_, err := w.Write(termsafe.JSON(b.Bytes()))
+	return err
 }

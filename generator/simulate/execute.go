@@ -31,6 +31,9 @@ type Options struct {
 	Timeout []string
 	// Fail makes every Task state of a step throw an error on every attempt.
 	Fail []StepFailure
+	// UnconfirmedFinding makes the simulated GuardDuty not know the input's
+	// finding (MockOptions.UnconfirmedFinding); only with the mock handlers.
+	UnconfirmedFinding bool
 	// Handlers run the actions; nil runs MockHandlers. Tasks/registry's real
 	// handlers plug in here (irflow simulate --aws-endpoint).
 	Handlers Handlers
@@ -107,6 +110,17 @@ type Execution struct {
 	Duration time.Duration
 	// Notes are what a person should know about how the run was set up.
 	Notes []string
+	// Requester is who asked for the response, as resolve-target
+	// established it; nil when it refused the input.
+	Requester *Requester
+}
+
+// Requester is the run's requester: its id and whether it was verified
+// (a GuardDuty finding GuardDuty confirmed, or the start API's envelope);
+// an unverified requester makes every gate need two approvers.
+type Requester struct {
+	ID       string `json:"id"`
+	Verified bool   `json:"verified"`
 }
 
 // Step is one Task state of a run. Result is OK, DRY_RUN or SKIPPED (the
@@ -119,6 +133,9 @@ type Step struct {
 	State    string `json:"state"`
 	Result   string `json:"result"`
 	Attempts int    `json:"-"`
+	// RequiredApprovals is, on an approval step, how many distinct
+	// approvers the gate needed (request-approval's requiredApprovals).
+	RequiredApprovals int `json:"requiredApprovals,omitempty"`
 }
 
 // Task results of Step.
@@ -163,9 +180,9 @@ func Run(ctx context.Context, r *generator.Result, input []byte, opts Options) (
 	}
 	run := &Execution{Playbook: r.Name}
 	setDefaults(r, input, &opts, run)
-	iv := &invoker{model: m, handlers: opts.Handlers, approver: opts.Approver, fail: map[string]string{}}
+	iv := &invoker{model: m, handlers: opts.Handlers, approver: opts.Approver, fail: map[string]string{}, required: map[string]int{}}
 	if iv.handlers == nil {
-		iv.handlers = MockHandlers(MockOptions{LaunchType: opts.LaunchType})
+		iv.handlers = MockHandlers(MockOptions{LaunchType: opts.LaunchType, UnconfirmedFinding: opts.UnconfirmedFinding})
 	}
 	if iv.approver == nil {
 		iv.approver = PolicyApprover(opts.Reject, opts.Timeout)
@@ -173,7 +190,7 @@ func Run(ctx context.Context, r *generator.Result, input []byte, opts Options) (
 	for _, f := range opts.Fail {
 		iv.fail[f.Step] = f.Error
 	}
-	rec := &recorder{model: m, run: run, trace: opts.Trace, observe: opts.observe, ran: map[string]bool{}}
+	rec := &recorder{model: m, run: run, trace: opts.Trace, observe: opts.observe, ran: map[string]bool{}, required: iv.required}
 	res, err := sim.Run(ctx, sm, in, sim.Options{
 		Invoker: iv,
 		Execution: sim.Execution{

@@ -21,6 +21,9 @@ type invoker struct {
 	handlers Handlers
 	approver Approver
 	fail     map[string]string // step id → error name
+	// required is each gate state's required approvals, from its
+	// request-approval result.
+	required map[string]int
 }
 
 func (iv *invoker) Invoke(ctx context.Context, call *sim.Call) (sim.Reply, error) {
@@ -60,6 +63,14 @@ func (iv *invoker) Invoke(ctx context.Context, call *sim.Call) (sim.Reply, error
 		return sim.Reply{Err: &sim.Error{Name: name, Cause: lambdaCause(name, err.Error())}}, nil
 	}
 	if call.Resource == asl.ResourceLambdaInvokeWait {
+		var req struct {
+			Outputs struct {
+				RequiredApprovals int `json:"requiredApprovals"`
+			} `json:"outputs"`
+		}
+		if json.Unmarshal(out, &req) == nil && req.Outputs.RequiredApprovals > 0 {
+			iv.required[call.State] = req.Outputs.RequiredApprovals
+		}
 		return iv.decide(ctx, call, info, payload)
 	}
 	result, err := sim.Decode(out)

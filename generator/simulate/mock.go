@@ -24,6 +24,12 @@ type MockOptions struct {
 	// LaunchType is what resolve-target reports for a console input (which
 	// names only a task ARN): EC2 or FARGATE; empty means FARGATE.
 	LaunchType string
+	// UnconfirmedFinding makes the simulated GuardDuty not know the input's
+	// finding, as for a hand-made one: resolve-target refuses it
+	// (INVALID_INPUT naming detail.id). By default the simulated GuardDuty
+	// confirms the finding the input holds, as GuardDuty confirms the
+	// findings it published (the sample findings of examples/inputs).
+	UnconfirmedFinding bool
 }
 
 // MockHandlers returns a simulated handler for every catalog action.
@@ -37,7 +43,7 @@ type MockOptions struct {
 // payload is checked against schemas/task-payload.v1 first, as the real
 // handlers do.
 func MockHandlers(opts MockOptions) Handlers {
-	m := &mocker{launchType: opts.LaunchType}
+	m := &mocker{launchType: opts.LaunchType, unconfirmed: opts.UnconfirmedFinding}
 	h := Handlers{}
 	for _, a := range catalog.All() {
 		h[a.Name] = m.handler(a)
@@ -46,7 +52,8 @@ func MockHandlers(opts MockOptions) Handlers {
 }
 
 type mocker struct {
-	launchType string
+	launchType  string
+	unconfirmed bool
 }
 
 // mockPayload is the part of the task payload the mocks read.

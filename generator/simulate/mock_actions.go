@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 
@@ -274,8 +275,11 @@ func mockApproval(p *mockPayload) (*mockResult, error) {
 	}
 	approvers, _ := p.With["approvers"].([]any)
 	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
-	return result("OK", "asked %d approver(s): %s", max(1, len(approvers)), withString(p, "prompt", "approve?")).
+	minApprovers, _ := p.With["minApprovers"].(float64)
+	required := approval.RequiredApprovals(int(minApprovers), p.Incident != nil && p.Incident.RequesterVerified())
+	return result("OK", "asked %d approver(s), %d approval(s) needed: %s", max(1, len(approvers)), required, withString(p, "prompt", "approve?")).
 		with("approvalId", "appr-"+mockID(24, p.caseID(), p.Step, p.TaskToken), "approvers", approvers,
+			"requiredApprovals", required,
 			"expiresAt", start.Add(time.Duration(timeout)*time.Second).UTC().Format(time.RFC3339)), nil
 }
 

@@ -15,6 +15,9 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
 	inc, err := incident.Normalize(p.Input, incident.Execution{ID: p.Execution.ID, Name: p.Execution.Name, StartTime: start})
 	if err == nil {
+		err = m.requester(inc)
+	}
+	if err == nil {
 		manual, set := p.With["manual"].(bool)
 		err = incident.Admit(inc, !set || manual)
 	}
@@ -36,6 +39,24 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 	arn, _ := incident.ParseTaskARN(inc.TaskArn)
 	return result("OK", "case %s: %s task %s in cluster %s (%s, %s network)", inc.CaseID, lt, arn.ID, arn.Cluster, arn.Account+"/"+arn.Region, t.NetworkMode).
 		with("incident", inc, "target", t), nil
+}
+
+// requester is resolve-target's requester rule, simulated: the simulated
+// GuardDuty confirms the input's finding (unless UnconfirmedFinding), and a
+// console input's requestedBy is a claim. The simulator holds no MAC key,
+// so a start API envelope (irflowStart) cannot be checked here: its
+// requester stays claimed, as it would if its MAC did not verify.
+func (m *mocker) requester(inc *incident.Incident) error {
+	if inc.Source != incident.SourceGuardDuty {
+		inc.Requester = incident.Claimed(inc)
+		return nil
+	}
+	if m.unconfirmed {
+		return &incident.FieldError{Field: "detail.id", Message: fmt.Sprintf(
+			"GuardDuty does not confirm finding %s: the simulated GuardDuty does not know it (--unconfirmed-finding)", inc.Finding.ID)}
+	}
+	inc.Requester = &incident.Requester{ID: inc.RequestedBy, Verified: true, Via: incident.ViaGuardDuty}
+	return nil
 }
 
 // mockTarget describes a plausible task of the launch type: on EC2 a bridge

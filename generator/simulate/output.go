@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,26 +11,35 @@ import (
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/generator/internal/sim"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // WriteJSON writes the run as DESIGN's "Local execution" specifies:
-// {"playbook","status","outcome","launchType","transitions","steps":[{"step","action","state","result"}]}.
+// {"playbook","status","outcome","launchType","requester":{"id","verified"},"transitions",
+// "steps":[{"step","action","state","result","requiredApprovals"}]}; requester is
+// null when resolve-target refused the input, requiredApprovals is on approval steps.
 func (r *Execution) WriteJSON(w io.Writer) error {
 	steps := r.Steps
 	if steps == nil {
 		steps = []Step{}
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		Playbook    string `json:"playbook"`
-		Status      string `json:"status"`
-		Outcome     string `json:"outcome"`
-		LaunchType  string `json:"launchType"`
-		Transitions int    `json:"transitions"`
-		Steps       []Step `json:"steps"`
-	}{r.Playbook, r.Status, r.Outcome, r.LaunchType, r.Transitions, steps})
+	if err := enc.Encode(struct {
+		Playbook    string     `json:"playbook"`
+		Status      string     `json:"status"`
+		Outcome     string     `json:"outcome"`
+		LaunchType  string     `json:"launchType"`
+		Requester   *Requester `json:"requester"`
+		Transitions int        `json:"transitions"`
+		Steps       []Step     `json:"steps"`
+	}{r.Playbook, r.Status, r.Outcome, r.LaunchType, r.Requester, r.Transitions, steps}); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.JSON(b.Bytes()))
+	return err
 }
 
 // WriteSummary writes the lines that end irflow simulate's text output.
@@ -39,6 +49,13 @@ func (r *Execution) WriteSummary(w io.Writer) error {
 		lt = "-"
 	}
 	fmt.Fprintf(w, "\n%s  outcome %s  launch type %s\n", r.Status, r.Outcome, lt)
+	if q := r.Requester; q != nil {
+		if q.Verified {
+			fmt.Fprintf(w, "requested by %s (verified)\n", termsafe.Line(q.ID))
+		} else {
+			fmt.Fprintf(w, "requested by %s (claimed, not verified: every gate needs two distinct approvers)\n", termsafe.Line(q.ID))
+		}
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error %s: %s\n", r.Error, clipText(causeMessage(r.Cause), 200))
 	}
@@ -135,7 +152,7 @@ func taskDetail(ev sim.Event) string {
 }
 
 func clipText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = termsafe.Line(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}

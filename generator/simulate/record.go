@@ -18,6 +18,8 @@ type recorder struct {
 	trace   io.Writer
 	observe func(sim.Event)
 	ran     map[string]bool // step ids whose Task states ran
+	// required is the invoker's required approvals by gate state.
+	required map[string]int
 }
 
 func (rc *recorder) event(ev sim.Event) {
@@ -27,11 +29,15 @@ func (rc *recorder) event(ev sim.Event) {
 	if _, ok := ev.State.(*asl.Task); ok && (ev.Kind == sim.StateExited || ev.Kind == sim.StateFailed) {
 		info := rc.model.tasks[ev.Name]
 		rc.ran[info.step] = true
-		rc.run.Steps = append(rc.run.Steps, Step{Step: info.step, Action: info.action, State: ev.Name,
-			Result: taskResult(ev, info), Attempts: len(ev.Attempts)})
+		st := Step{Step: info.step, Action: info.action, State: ev.Name, Result: taskResult(ev, info), Attempts: len(ev.Attempts)}
+		if info.gate {
+			st.RequiredApprovals = rc.required[ev.Name]
+		}
+		rc.run.Steps = append(rc.run.Steps, st)
 	}
 	if ev.Name == generator.StateResolveTarget && ev.Kind == sim.StateExited && !ev.Caught && len(ev.Scope) == 0 {
 		rc.run.LaunchType = launchTypeOf(ev.Output)
+		rc.run.Requester = requesterOf(ev.Output)
 	}
 	if rc.trace != nil {
 		if line := traceLine(ev, rc.model); line != "" {
@@ -67,6 +73,20 @@ func (rc *recorder) finish(res *sim.Result, opts *Options) {
 	for _, f := range opts.Fail {
 		unused("--fail", f.Step)
 	}
+}
+
+// requesterOf reads $.incident.requester of the state resolve-target built.
+func requesterOf(state any) *Requester {
+	m, _ := state.(map[string]any)
+	inc, _ := m["incident"].(map[string]any)
+	r, ok := inc["requester"].(map[string]any)
+	if !ok {
+		id, _ := inc["requestedBy"].(string)
+		return &Requester{ID: id}
+	}
+	id, _ := r["id"].(string)
+	verified, _ := r["verified"].(bool)
+	return &Requester{ID: id, Verified: verified}
 }
 
 func launchTypeOf(state any) string {

@@ -16,6 +16,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -122,7 +124,7 @@ func (w *World) seedStores(ctx context.Context) error {
 	}{
 		{w.Env.AuditTable, "caseId", "seq", ddbtypes.ScalarAttributeTypeN},
 		{w.Env.ApprovalsTable, "approvalId", "", ""},
-		{w.Env.IncidentsTable, "taskArn", "", ""},
+		{w.Env.IncidentsTable, "pk", "", ""}, // task#<taskArn>, case#<caseId>
 	}
 	for _, tb := range tables {
 		in := &dynamodb.CreateTableInput{
@@ -140,6 +142,13 @@ func (w *World) seedStores(ctx context.Context) error {
 			return err
 		}
 	}
+	// The HMAC key of audit records, manifest anchors and start envelopes.
+	key, err := kms.NewFromConfig(w.Cfg).CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac, Description: aws.String("irflow MAC key")})
+	if err != nil {
+		return err
+	}
+	w.Env.MACKeyArn = aws.ToString(key.KeyMetadata.Arn)
 	topic, err := sns.NewFromConfig(w.Cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(Unique("irflow"))})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/mac"
 )
 
 // GenesisHash is the prevHash of a case's first audit record.
@@ -23,7 +24,10 @@ var GenesisHash = strings.Repeat("0", 64)
 
 // Record is one audit record. Hash covers every other field in this order,
 // and PrevHash chains it to the record before, so editing, deleting or
-// reordering any record breaks verification from there on.
+// reordering any record breaks verification from there on. MAC is the
+// deployment's HMAC key (KMS) over the case, the seq and the hash: who can
+// write to the table but not use the key cannot re-hash an edited chain
+// into one that verifies.
 type Record struct {
 	CaseID      string `json:"caseId"`
 	Seq         int64  `json:"seq"`
@@ -37,6 +41,7 @@ type Record struct {
 	Detail      string `json:"detail"`
 	PrevHash    string `json:"prevHash"`
 	Hash        string `json:"hash"`
+	MAC         string `json:"mac,omitempty"`
 }
 
 // ComputeHash returns the hex SHA-256 of the record's canonical JSON: the
@@ -104,7 +109,10 @@ type Auditor interface {
 type Chain struct {
 	DB    DynamoAPI
 	Table string
-	Now   func() time.Time
+	// MAC authenticates each record; nil writes records without a MAC
+	// (unit tests), which `irflow audit --verify` refuses.
+	MAC *mac.Key
+	Now func() time.Time
 }
 
 // maxAppendAttempts bounds retries of a conditional append that lost a race.
@@ -132,6 +140,9 @@ func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
 		}
 		r.At = now().UTC().Format(time.RFC3339Nano)
 		r.Hash = r.ComputeHash()
+		if r.MAC, err = c.sign(ctx, r); err != nil {
+			return r, err
+		}
 		_, err = c.DB.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:           aws.String(c.Table),
 			Item:                r.item(),
@@ -159,6 +170,20 @@ func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
 		}
 	}
 	return r, &contract.RetryableError{Op: "audit append", Err: errors.New("too much contention on the case's audit chain")}
+}
+
+// sign returns the record's MAC, or "" without a key.
+func (c *Chain) sign(ctx context.Context, r Record) (string, error) {
+	if c.MAC == nil {
+		return "", nil
+	}
+	return c.MAC.Sign(ctx, mac.PurposeAuditRecord, RecordMACFields(r)...)
+}
+
+// RecordMACFields are what a record's MAC covers: the case, the seq and
+// the hash (which covers every other field).
+func RecordMACFields(r Record) []string {
+	return []string{r.CaseID, strconv.FormatInt(r.Seq, 10), r.Hash}
 }
 
 func (c *Chain) last(ctx context.Context, caseID string) (*Record, error) {
@@ -232,12 +257,16 @@ func (c *Chain) Read(ctx context.Context, caseID string) ([]Record, error) {
 
 func (r Record) item() map[string]ddbtypes.AttributeValue {
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
-	return map[string]ddbtypes.AttributeValue{
+	item := map[string]ddbtypes.AttributeValue{
 		"caseId": s(r.CaseID), "seq": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Seq, 10)},
 		"at": s(r.At), "executionId": s(r.ExecutionID), "step": s(r.Step), "action": s(r.Action),
 		"event": s(r.Event), "status": s(r.Status), "summary": s(r.Summary), "detail": s(r.Detail),
 		"prevHash": s(r.PrevHash), "hash": s(r.Hash),
 	}
+	if r.MAC != "" {
+		item["mac"] = s(r.MAC)
+	}
+	return item
 }
 
 func recordFrom(it map[string]ddbtypes.AttributeValue) (Record, error) {
@@ -248,7 +277,8 @@ func recordFrom(it map[string]ddbtypes.AttributeValue) (Record, error) {
 		return ""
 	}
 	r := Record{CaseID: s("caseId"), At: s("at"), ExecutionID: s("executionId"), Step: s("step"), Action: s("action"),
-		Event: s("event"), Status: s("status"), Summary: s("summary"), Detail: s("detail"), PrevHash: s("prevHash"), Hash: s("hash")}
+		Event: s("event"), Status: s("status"), Summary: s("summary"), Detail: s("detail"), PrevHash: s("prevHash"), Hash: s("hash"),
+		MAC: s("mac")}
 	n, ok := it["seq"].(*ddbtypes.AttributeValueMemberN)
 	if !ok {
 		return r, fmt.Errorf("audit record of case %s has no numeric seq", r.CaseID)

@@ -13,6 +13,13 @@ type ChainStatus struct {
 	// FirstBad is the seq of the first record that does not verify.
 	FirstBad int64  `json:"firstBad,omitempty"`
 	Problem  string `json:"problem,omitempty"`
+	// MACsVerified says every record's MAC was checked with the MAC key.
+	MACsVerified bool `json:"macsVerified,omitempty"`
+	// Anchored says the chain matched the anchor of the case's manifest,
+	// which fixes AnchoredRecords records; AfterAnchor were appended since.
+	Anchored        bool  `json:"anchored,omitempty"`
+	AnchoredRecords int64 `json:"anchoredRecords,omitempty"`
+	AfterAnchor     int   `json:"afterAnchor,omitempty"`
 }
 
 // Check verifies records and describes the result.
@@ -41,7 +48,19 @@ func Check(records []Record) ChainStatus {
 func (c ChainStatus) Sentence() string {
 	switch {
 	case c.Verified:
-		return fmt.Sprintf("Verified: %d records, each hash recomputed and chained; head hash %s.", c.Records, c.HeadHash)
+		s := fmt.Sprintf("Verified: %d records, each hash recomputed and chained; head hash %s.", c.Records, c.HeadHash)
+		if c.MACsVerified {
+			s += " Every record's MAC verified with the MAC key."
+		}
+		switch {
+		case c.Anchored && c.AfterAnchor > 0:
+			s += fmt.Sprintf(" The manifest anchors the first %d; %d were appended after it.", c.AnchoredRecords, c.AfterAnchor)
+		case c.Anchored:
+			s += fmt.Sprintf(" The manifest anchors all %d.", c.AnchoredRecords)
+		case c.MACsVerified:
+			s += " Not anchored: the case has no manifest yet (still open), so records dropped from its end would not show."
+		}
+		return s
 	case c.FirstBad > 0:
 		return fmt.Sprintf("NOT VERIFIED: record %d does not match (%s).", c.FirstBad, c.Problem)
 	}

@@ -20,12 +20,14 @@ var (
 var actions = []*Action{
 	{
 		Name:        "resolve-target",
-		Description: "Validates the execution input, takes the per-task dedupe lock and describes the task, its instance and ENIs.",
+		Description: "Validates the execution input, verifies the requester (GuardDuty confirms the finding, or the start API's MAC), claims the case, takes the per-task dedupe lock and describes the task, its instance and ENIs.",
 		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
 		Params:  params("resolve-target"),
 		Timeout: sec(30), Retry: retryPatient, MemoryMB: 256,
 		IAM: base(
-			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			Statement{Actions: []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			Statement{Actions: []string{"guardduty:GetFindings"}, Resources: []string{arnGuardDutyDetector}},
+			Statement{Actions: []string{"kms:VerifyMac"}, Resources: []string{"${MacKeyArn}"}},
 			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
 			Statement{Actions: []string{"ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
 			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},
@@ -96,7 +98,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-memory"),
 		Timeout: sec(60), StepTimeout: mins(60), PollInterval: sec(60), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "collect-host-artifacts",
@@ -104,7 +106,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("collect-host-artifacts"),
 		Timeout: sec(60), StepTimeout: mins(20), PollInterval: sec(15), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite}, ssmRunCommand...)...),
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack}, ssmRunCommand...)...),
 	},
 	{
 		Name:        "capture-traffic",
@@ -112,7 +114,7 @@ var actions = []*Action{
 		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
 		Params:  params("capture-traffic"),
 		Timeout: sec(60), StepTimeout: mins(30), PollInterval: sec(20), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(append([]Statement{evidenceWrite,
+		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack,
 			Statement{Actions: []string{"ec2:CreateTrafficMirrorSession", "ec2:CreateTags"}, Resources: []string{arnEC2ENI, arnEC2Mirror}},
 			Statement{Actions: []string{"ec2:DescribeTrafficMirrorSessions"}, Resources: []string{anyResource}},
 		}, ssmRunCommand...)...),
@@ -193,7 +195,7 @@ var actions = []*Action{
 	},
 	{
 		Name:        "request-approval",
-		Description: "Approval gate (waitForTaskToken): stores the pending approval and its token, and tells the approvers how to decide.",
+		Description: "Approval gate (waitForTaskToken): stores the pending approval, its token and how many distinct approvers it needs, and tells the approvers how to decide.",
 		Kind:        KindApproval, LaunchTypes: both, Inserted: true,
 		Params:  params("request-approval"),
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
@@ -204,7 +206,7 @@ var actions = []*Action{
 	},
 	{
 		Name:        "finalize-case",
-		Description: "Writes the case report (JSON and Markdown) and the evidence manifest, the final audit record, and releases the dedupe lock.",
+		Description: "Writes the case report (JSON and Markdown), the case-finalized audit record and the evidence manifest anchoring the audit chain (count, head hash, MAC), and releases the dedupe lock.",
 		Kind:        KindSystem, LaunchTypes: both, Inserted: true,
 		Params:  params("finalize-case"),
 		Timeout: sec(120), Retry: retryPatient, MemoryMB: 512,

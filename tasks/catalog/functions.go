@@ -21,5 +21,22 @@ var ApprovalAPI = &Function{
 		Statement{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, Resources: []string{"${ApprovalsTableArn}"}},
 		// SendTaskSuccess/Failure take a task token, not a resource ARN: IAM cannot scope them.
 		Statement{Actions: []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, Resources: []string{anyResource}},
+		// After a lost answer, the execution's history says whether the decision arrived.
+		Statement{Actions: []string{"states:GetExecutionHistory"}, Resources: []string{arnIrflowExecution}},
 	),
+}
+
+// StartAPI starts a playbook's state machine for the caller its Function URL
+// (AWS_IAM auth) proves, the input sealed with the deployment's HMAC key so
+// resolve-target can verify who asked. It starts irflow's state machines
+// and makes MACs, nothing else: no audit, no tables, no data key.
+var StartAPI = &Function{
+	Name:        "start-api",
+	Description: "Starts a playbook for the signed caller, its input sealed with the HMAC key so resolve-target can verify who asked.",
+	Timeout:     sec(30),
+	MemoryMB:    256,
+	IAM: []Statement{
+		{Actions: []string{"states:StartExecution"}, Resources: []string{arnIrflowStateMachine}},
+		macSign,
+	},
 }

@@ -6,7 +6,7 @@ package catalog
 var Placeholders = []string{
 	"${Partition}", "${Region}", "${Account}",
 	"${EvidenceBucketArn}", "${AuditTableArn}", "${ApprovalsTableArn}",
-	"${IncidentsTableArn}", "${TopicArn}", "${KeyArn}",
+	"${IncidentsTableArn}", "${TopicArn}", "${KeyArn}", "${MacKeyArn}", "${NamePrefix}",
 }
 
 // Resource patterns shared by several actions. Describe/List calls that IAM
@@ -29,6 +29,9 @@ const (
 	arnSSMRunShell          = "arn:${Partition}:ssm:${Region}::document/AWS-RunShellScript"
 	arnSSMCommand           = "arn:${Partition}:ssm:${Region}:${Account}:*"
 	arnEvidenceObjects      = "${EvidenceBucketArn}/cases/*"
+	arnIrflowStateMachine   = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${NamePrefix}-*"
+	arnIrflowExecution      = "arn:${Partition}:states:${Region}:${Account}:execution:${NamePrefix}-*:*"
+	arnGuardDutyDetector    = "arn:${Partition}:guardduty:${Region}:${Account}:detector/*"
 	anyResource             = "*"
 )
 
@@ -36,6 +39,14 @@ const (
 var auditWrite = Statement{
 	Actions:   []string{"dynamodb:PutItem", "dynamodb:Query"},
 	Resources: []string{"${AuditTableArn}"},
+}
+
+// macSign lets a function authenticate what it appends to the audit chain
+// (and finalize-case the manifest's anchor, the start API its envelope)
+// with the deployment's HMAC key; nothing else may use that key.
+var macSign = Statement{
+	Actions:   []string{"kms:GenerateMac"},
+	Resources: []string{"${MacKeyArn}"},
 }
 
 // kmsUse covers the customer-managed key that encrypts the tables, the bucket and the topic.
@@ -50,6 +61,14 @@ var evidenceWrite = Statement{
 	Resources: []string{arnEvidenceObjects},
 }
 
+// evidenceReadBack lets an SSM action read the host's uploads back
+// (HeadObject needs s3:GetObject; a GetObject of a version,
+// s3:GetObjectVersion) to hash them server-side.
+var evidenceReadBack = Statement{
+	Actions:   []string{"s3:GetObject", "s3:GetObjectVersion"},
+	Resources: []string{arnEvidenceObjects},
+}
+
 // ssmRunCommand sends AWS-RunShellScript to the container instance and reads the result.
 var ssmRunCommand = []Statement{
 	{Actions: []string{"ssm:SendCommand"}, Resources: []string{arnSSMRunShell, arnEC2Instance}},
@@ -57,11 +76,12 @@ var ssmRunCommand = []Statement{
 }
 
 // CommonIAM is what every task Lambda's role holds besides its own
-// statements: appending to the audit chain and using the irflow key.
-func CommonIAM() []Statement { return []Statement{auditWrite, kmsUse} }
+// statements: appending MAC-authenticated records to the audit chain and
+// using the irflow key.
+func CommonIAM() []Statement { return []Statement{auditWrite, macSign, kmsUse} }
 
-// base is what every task Lambda needs: audit and the key.
+// base is what every task Lambda needs: audit (with its MAC) and the key.
 func base(extra ...Statement) []Statement {
-	out := []Statement{auditWrite, kmsUse}
+	out := []Statement{auditWrite, macSign, kmsUse}
 	return append(out, extra...)
 }

@@ -81,24 +81,36 @@ type PreconditionFailedError struct {
 
 func (e *PreconditionFailedError) Error() string { return "precondition failed: " + e.Reason }
 
-// ApprovalRejectedError is how a rejected gate fails its task.
+// ApprovalRejectedError is how a rejected gate fails its task. ApprovalID
+// lets the execution history tell which decision failed the gate.
 type ApprovalRejectedError struct {
-	Approver string
-	Reason   string
+	Approver   string
+	Reason     string
+	ApprovalID string
 }
 
 func (e *ApprovalRejectedError) Error() string {
+	if e.ApprovalID != "" {
+		return fmt.Sprintf("approval %s rejected by %s: %s", e.ApprovalID, e.Approver, e.Reason)
+	}
 	return fmt.Sprintf("approval rejected by %s: %s", e.Approver, e.Reason)
 }
 
-// DuplicateIncidentError says another execution already responds to the task.
+// DuplicateIncidentError says another execution already responds to the
+// task, or already owns the case id.
 type DuplicateIncidentError struct {
 	TaskArn      string
 	ExistingCase string
 	Execution    string
+	// CaseTaken says the case id itself belongs to Execution: one
+	// execution per case, whatever the task.
+	CaseTaken bool
 }
 
 func (e *DuplicateIncidentError) Error() string {
+	if e.CaseTaken {
+		return fmt.Sprintf("case %s already belongs to execution %s: a case has one execution (its audit chain, evidence and report)", e.ExistingCase, e.Execution)
+	}
 	return fmt.Sprintf("task %s already has an open case %s (execution %s)", e.TaskArn, e.ExistingCase, e.Execution)
 }
 

@@ -18,11 +18,14 @@ type Result struct {
 	Outputs  map[string]any `json:"outputs"`
 }
 
-// Evidence is one stored object: where, its SHA-256 (hex) and size.
+// Evidence is one stored object: where, its SHA-256 (hex) and size, and
+// the version it names when the object was read back (a host's upload:
+// later PUTs to the key make new versions, never this one).
 type Evidence struct {
-	URI    string `json:"uri"`
-	SHA256 string `json:"sha256"`
-	Bytes  int64  `json:"bytes"`
+	URI       string `json:"uri"`
+	SHA256    string `json:"sha256"`
+	Bytes     int64  `json:"bytes"`
+	VersionID string `json:"versionId,omitempty"`
 }
 
 // MarshalJSON writes empty evidence as [] and empty outputs as {}.

@@ -14,9 +14,16 @@
 //     shell any other way.
 //   - The instance uploads with curl to presigned URLs (one per object, with
 //     Content-MD5, which a bucket with default Object Lock retention
-//     requires), so its role needs no access to the evidence bucket. The
-//     script hashes each file (SHA-256) before the upload and prints a
-//     manifest; Poll accepts only objects the start presigned.
+//     requires), valid for the step's timeout only, so its role needs no
+//     access to the evidence bucket. The script hashes each file (SHA-256)
+//     before the upload and prints a manifest; Poll accepts only objects
+//     the start presigned. The host's word is not the evidence: Bind reads
+//     each object back (its version id and size), streams that version
+//     through SHA-256 in the Lambda and compares, so other bytes than the
+//     host reports, or a later PUT, cannot become the recorded evidence.
+//     A presigned PUT cannot make S3 check a checksum the host sends (S3
+//     refuses x-amz-* headers the URL did not sign, and the hash is not
+//     known when the URL is signed), hence the server-side hash.
 //   - A start is idempotent per case and step, twice over: Start looks in the
 //     case's audit chain for a command this step already sent and reuses it
 //     unless it failed, and on the host a lock plus a done marker under

@@ -36,7 +36,12 @@ type Runner struct {
 	SSM SSMAPI
 	// History finds a command this step already sent; nil disables reuse.
 	History History
-	Now     func() time.Time
+	// Objects reads the host's uploads back to bind them to their hash (Bind).
+	Objects ObjectReader
+	// MaxHashBytes bounds what one check call hashes (0: until shortly
+	// before the call's deadline).
+	MaxHashBytes int64
+	Now          func() time.Time
 }
 
 // Document is the SSM document every host action runs.

@@ -259,7 +259,11 @@ func TestStepTimeoutDefaultsToCatalog(t *testing.T) {
 	if got := StepTimeout(p); got != 90*time.Second {
 		t.Errorf("StepTimeout = %s; want 90s from the payload", got)
 	}
-	if got := URLExpiry(time.Hour); got != 75*time.Minute {
-		t.Errorf("URLExpiry(1h) = %s", got)
+	// A URL lives as long as the step may use it: the step's timeout.
+	if got := URLExpiry(time.Hour); got != time.Hour {
+		t.Errorf("URLExpiry(1h) = %s; want the step's 1h", got)
+	}
+	if got := URLExpiry(30 * 24 * time.Hour); got != 7*24*time.Hour {
+		t.Errorf("URLExpiry(30d) = %s; want SigV4's 7 days", got)
 	}
 }

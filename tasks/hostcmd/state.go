@@ -69,14 +69,13 @@ func StepTimeout(p *contract.Payload) time.Duration {
 	return DefaultStepTimeout
 }
 
-// URLExpiry is how long presigned URLs stay valid: the step timeout plus a
-// margin for a command that starts late, at most the SigV4 maximum of 7 days.
-// A URL signed with temporary credentials dies with them, sooner than this
-// when the step timeout is longer than the Lambda role's session.
+// URLExpiry is how long presigned URLs stay valid: the step's timeout,
+// no more. The script must upload within it (SSM kills it then, and the
+// check stops waiting), so a URL living longer only gives a compromised
+// host more time to PUT other bytes; Bind reads back and hashes the
+// version the check finds, so later PUTs change nothing recorded. At most
+// the SigV4 maximum of 7 days; a URL signed with temporary credentials
+// dies with them, sooner when the step outlives the Lambda role's session.
 func URLExpiry(stepTimeout time.Duration) time.Duration {
-	d := stepTimeout + 15*time.Minute
-	if d > 7*24*time.Hour {
-		d = 7 * 24 * time.Hour
-	}
-	return d
+	return min(stepTimeout, 7*24*time.Hour)
 }

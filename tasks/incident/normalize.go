@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // MaxInputBytes bounds the execution input; Step Functions itself allows 256 KiB.
@@ -27,12 +29,20 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
-// Admit refuses a console or CLI input to a playbook whose triggers.manual
-// is false: such a playbook starts only from GuardDuty findings. Shared by
+// Admit refuses what a playbook whose triggers.manual is false does not
+// start from: anything but a GuardDuty finding that GuardDuty confirmed
+// (inc.Requester verified through GetFindings). Console and CLI inputs are
+// refused, and so is a finding-shaped input nobody confirmed. Shared by
 // resolve-target and irflow simulate, so both refuse alike.
 func Admit(inc *Incident, manualAllowed bool) error {
-	if inc.Source == SourceManual && !manualAllowed {
+	if manualAllowed {
+		return nil
+	}
+	if inc.Source == SourceManual {
 		return &FieldError{Field: "input", Message: "this playbook starts only from GuardDuty findings (triggers.manual is false); console and CLI inputs are refused"}
+	}
+	if r := inc.Requester; r == nil || !r.Verified || r.Via != ViaGuardDuty {
+		return &FieldError{Field: "detail.id", Message: "this playbook starts only from GuardDuty findings that GuardDuty confirms (triggers.manual is false)"}
 	}
 	return nil
 }
@@ -48,7 +58,7 @@ var (
 )
 
 // consoleKeys are the keys a console/CLI input may have.
-var consoleKeys = []string{"taskArn", "reason", "requestedBy", "dryRun", "caseId"}
+var consoleKeys = []string{"taskArn", "reason", "requestedBy", "dryRun", "caseId", StartKey}
 
 // Normalize validates an execution input (an EventBridge GuardDuty finding
 // about an ECS task, or a console/CLI request) and returns the incident.
@@ -87,7 +97,7 @@ func Normalize(raw []byte, exec Execution) (*Incident, error) {
 func fromConsole(m map[string]any, exec Execution) (*Incident, error) {
 	for _, k := range sortedKeys(m) {
 		if !contains(consoleKeys, k) {
-			msg := "is not a field of a console input (taskArn, reason, requestedBy, dryRun, caseId)"
+			msg := "is not a field of a console input (taskArn, reason, requestedBy, dryRun, caseId, irflowStart)"
 			for _, c := range consoleKeys {
 				if strings.EqualFold(c, k) {
 					msg = fmt.Sprintf("is not a field of a console input; did you mean %q?", c)
@@ -118,6 +128,11 @@ func fromConsole(m map[string]any, exec Execution) (*Incident, error) {
 	}
 	if !requestedByRE.MatchString(by) {
 		return nil, fieldErr("requestedBy", "must be an IAM ARN or an e-mail address (letters, digits and +=,.@_:/-)")
+	}
+	if _, ok := m[StartKey]; ok {
+		if _, err := envelopeOf(m); err != nil {
+			return nil, err
+		}
 	}
 	inc := &Incident{Source: SourceManual, Reason: reason, RequestedBy: by}
 	if d, ok := m["dryRun"]; ok {
@@ -313,10 +328,10 @@ func text(m map[string]any, key string, max int) (string, *FieldError) {
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fieldErr(key, "has %d characters; at most %d", n, max)
 	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f {
-			return "", fieldErr(key, "contains control character U+%04X", r)
-		}
+	// C0, C1 and bidirectional controls would act on the terminals and
+	// pages that show the reason (approvals, reports, mail).
+	if r, _, bad := termsafe.First(s); bad {
+		return "", fieldErr(key, "contains control character %s", termsafe.Name(r))
 	}
 	return s, nil
 }

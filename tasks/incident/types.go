@@ -11,19 +11,58 @@ const (
 // Incident is the normalized execution input: what every task receives as
 // `incident` (docs/internals.md).
 type Incident struct {
-	CaseID      string   `json:"caseId"`
-	Source      string   `json:"source"`
-	TaskArn     string   `json:"taskArn"`
-	ClusterArn  string   `json:"clusterArn"`
-	Region      string   `json:"region"`
-	Account     string   `json:"account"`
-	Partition   string   `json:"partition"`
-	LaunchType  string   `json:"launchType"`
-	Finding     *Finding `json:"finding"`
-	Reason      string   `json:"reason"`
-	RequestedBy string   `json:"requestedBy"`
-	DryRun      bool     `json:"dryRun"`
-	ReceivedAt  string   `json:"receivedAt"`
+	CaseID     string   `json:"caseId"`
+	Source     string   `json:"source"`
+	TaskArn    string   `json:"taskArn"`
+	ClusterArn string   `json:"clusterArn"`
+	Region     string   `json:"region"`
+	Account    string   `json:"account"`
+	Partition  string   `json:"partition"`
+	LaunchType string   `json:"launchType"`
+	Finding    *Finding `json:"finding"`
+	Reason     string   `json:"reason"`
+	// RequestedBy is who the input says asked for the response: a claim,
+	// never trusted by itself (Requester says what was verified).
+	RequestedBy string `json:"requestedBy"`
+	// Requester is who asked, as resolve-target established it; nil (an
+	// older payload) counts as unverified.
+	Requester  *Requester `json:"requester,omitempty"`
+	DryRun     bool       `json:"dryRun"`
+	ReceivedAt string     `json:"receivedAt"`
+}
+
+// How a requester was verified (Requester.Via).
+const (
+	// ViaStartAPI: the start API took the caller from the signed request
+	// (its Function URL's AWS_IAM auth) and resolve-target verified the
+	// MAC of its envelope around the input (KMS VerifyMac).
+	ViaStartAPI = "start-api"
+	// ViaGuardDuty: guardduty:GetFindings confirmed the finding (same id,
+	// account, task ARN and type): GuardDuty itself asks for the response.
+	ViaGuardDuty = "guardduty"
+)
+
+// Requester is who asked for the response. Only a verified requester is
+// trusted for four eyes; with an unverified one (a console input's typed-in
+// requestedBy) every approval gate needs at least two distinct approvers.
+type Requester struct {
+	ID       string `json:"id"`
+	Verified bool   `json:"verified"`
+	Via      string `json:"via,omitempty"`
+}
+
+// Claimed is the requester of an input nobody vouched for: its requestedBy.
+func Claimed(inc *Incident) *Requester { return &Requester{ID: inc.RequestedBy} }
+
+// RequesterVerified reports whether the requester was verified.
+func (inc *Incident) RequesterVerified() bool { return inc.Requester != nil && inc.Requester.Verified }
+
+// RequesterID is the verified requester, else the claimed one.
+func (inc *Incident) RequesterID() string {
+	if inc.Requester != nil && inc.Requester.ID != "" {
+		return inc.Requester.ID
+	}
+	return inc.RequestedBy
 }
 
 // Finding is what irflow keeps of a GuardDuty finding.

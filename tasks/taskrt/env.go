@@ -18,6 +18,15 @@ type Env struct {
 	AVMLURL          string
 	AVMLSha256       string
 	DefaultApprovers []string
+	// MACKeyArn is the HMAC key (KMS, HMAC_256) that authenticates audit
+	// records, the manifest's anchor and start envelopes.
+	MACKeyArn string
+	// GuardDutyDetectorID is the detector resolve-target asks to confirm
+	// findings (GetFindings); empty: the detector named in the finding's ARN.
+	GuardDutyDetectorID string
+	// StateMachinePrefix is arn:P:states:R:A:stateMachine:irflow-, to which
+	// the start API appends a playbook's name.
+	StateMachinePrefix string
 }
 
 // EnvFromOS reads the IRFLOW_* variables.
@@ -32,6 +41,10 @@ func EnvFromOS() Env {
 		KMSKeyArn:      os.Getenv("IRFLOW_KMS_KEY_ARN"),
 		AVMLURL:        os.Getenv("IRFLOW_AVML_URL"),
 		AVMLSha256:     os.Getenv("IRFLOW_AVML_SHA256"),
+
+		MACKeyArn:           os.Getenv("IRFLOW_MAC_KEY_ARN"),
+		GuardDutyDetectorID: os.Getenv("IRFLOW_GUARDDUTY_DETECTOR_ID"),
+		StateMachinePrefix:  os.Getenv("IRFLOW_STATE_MACHINE_PREFIX"),
 	}
 	for _, a := range strings.Split(os.Getenv("IRFLOW_DEFAULT_APPROVERS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {

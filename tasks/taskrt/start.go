@@ -10,9 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/mac"
 )
 
 // Constructor builds an action's handler from the process's AWS config and
@@ -24,9 +26,19 @@ func NewRuntime(action string, cfg aws.Config, env Env, newHandler Constructor) 
 	return &Runtime{Action: action, Handle: newHandler(cfg, env), Audit: NewChain(cfg, env), Log: NewLogger(nil)}
 }
 
-// NewChain returns the audit chain of the deployment.
+// NewChain returns the audit chain of the deployment, its records
+// authenticated with the deployment's MAC key when one is configured.
 func NewChain(cfg aws.Config, env Env) *audit.Chain {
-	return &audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: env.AuditTable}
+	return &audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: env.AuditTable, MAC: NewMACKey(cfg, env)}
+}
+
+// NewMACKey returns the deployment's HMAC key (IRFLOW_MAC_KEY_ARN), or nil
+// when none is configured.
+func NewMACKey(cfg aws.Config, env Env) *mac.Key {
+	if env.MACKeyArn == "" {
+		return nil
+	}
+	return &mac.Key{KMS: kms.NewFromConfig(cfg), ID: env.MACKeyArn}
 }
 
 // NewEvidenceWriter returns the evidence writer of the deployment.

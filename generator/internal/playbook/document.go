@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/irflow/irflow/generator/diag"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // Limits on what a playbook file may be, so hostile input costs little.
@@ -82,6 +83,10 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 		line := bytes.Count(src[:bytes.IndexByte(src, 0)], []byte("\n")) + 1
 		return nil, errAt(diag.CodeYAML, line, 1, "file contains a NUL byte", "a playbook is UTF-8 text")
 	}
+	if line, col, r, ok := controlByte(src); ok {
+		return nil, errAt(diag.CodeYAML, line, col, fmt.Sprintf("control character %s is not allowed in a playbook", termsafe.Name(r)),
+			"write text in plain characters: prompts and titles reach approvers' terminals")
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
@@ -107,6 +112,25 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 		return nil, c.diags
 	}
 	return doc, nil
+}
+
+// controlByte finds the first raw C0 control (other than tab, line feed and
+// carriage return), DEL or C1 control in src. YAML refuses them too, but
+// yaml.v3 reports no usable position; this names the line and column.
+func controlByte(src []byte) (line, col int, r rune, found bool) {
+	line, col = 1, 1
+	for _, c := range string(src) {
+		switch {
+		case c == '\n':
+			line, col = line+1, 1
+			continue
+		case c == '\t' || c == '\r':
+		case c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f):
+			return line, col, c, true
+		}
+		col++
+	}
+	return 0, 0, 0, false
 }
 
 // parserErrors are yaml.v3 parser (not scanner) messages, whose reported

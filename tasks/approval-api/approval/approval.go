@@ -44,18 +44,29 @@ type Approval struct {
 	TaskArn      string `json:"taskArn,omitempty" dynamodbav:"taskArn,omitempty"`
 	Prompt       string `json:"prompt" dynamodbav:"prompt"`
 	// Approvers are IAM principal ARNs; a role ARN admits its sessions.
-	Approvers         []string `json:"approvers" dynamodbav:"approvers"`
-	RequestedBy       string   `json:"requestedBy" dynamodbav:"requestedBy,omitempty"`
-	AllowSelfApproval bool     `json:"allowSelfApproval" dynamodbav:"allowSelfApproval"`
-	OnTimeout         string   `json:"onTimeout" dynamodbav:"onTimeout"`
-	TimeoutSeconds    int      `json:"timeoutSeconds" dynamodbav:"timeoutSeconds"`
-	DryRun            bool     `json:"dryRun" dynamodbav:"dryRun"`
-	Status            string   `json:"status" dynamodbav:"status"`
-	RequestedAt       string   `json:"requestedAt" dynamodbav:"requestedAt"`
+	Approvers   []string `json:"approvers" dynamodbav:"approvers"`
+	RequestedBy string   `json:"requestedBy" dynamodbav:"requestedBy,omitempty"`
+	// RequesterVerified says resolve-target verified RequestedBy (start
+	// API envelope or GuardDuty); an unverified requester is a claim.
+	RequesterVerified bool `json:"requesterVerified" dynamodbav:"requesterVerified"`
+	// RequiredApprovals is how many distinct approvers must approve before
+	// the gate opens (Required); one rejection rejects.
+	RequiredApprovals int    `json:"requiredApprovals" dynamodbav:"requiredApprovals"`
+	AllowSelfApproval bool   `json:"allowSelfApproval" dynamodbav:"allowSelfApproval"`
+	OnTimeout         string `json:"onTimeout" dynamodbav:"onTimeout"`
+	TimeoutSeconds    int    `json:"timeoutSeconds" dynamodbav:"timeoutSeconds"`
+	DryRun            bool   `json:"dryRun" dynamodbav:"dryRun"`
+	Status            string `json:"status" dynamodbav:"status"`
+	RequestedAt       string `json:"requestedAt" dynamodbav:"requestedAt"`
 	// ExpiresAt is stored as epoch seconds so a condition can compare it.
 	ExpiresAt time.Time `json:"expiresAt" dynamodbav:"expiresAt,unixtime"`
 	// Attempts counts request-approval calls (Step Functions retries issue new tokens).
 	Attempts int `json:"attempts" dynamodbav:"attempts"`
+	// Votes are the approvals given so far, in order; VoteCount is their
+	// number, which every vote and decision conditions on, so concurrent
+	// approvers never overwrite each other.
+	Votes     []Vote `json:"votes,omitempty" dynamodbav:"votes,omitempty"`
+	VoteCount int    `json:"voteCount" dynamodbav:"voteCount"`
 
 	Decision         string `json:"decision,omitempty" dynamodbav:"decision,omitempty"`
 	DecidedBy        string `json:"decidedBy,omitempty" dynamodbav:"decidedBy,omitempty"`
@@ -68,6 +79,13 @@ type Approval struct {
 	DeliveredAt string `json:"deliveredAt,omitempty" dynamodbav:"deliveredAt,omitempty"`
 	// Undelivered says why a recorded decision never reached the execution.
 	Undelivered string `json:"undelivered,omitempty" dynamodbav:"undelivered,omitempty"`
+	// DeliveryUnknown says Step Functions may or may not have received the
+	// decision (its answer was lost and the execution history could not
+	// tell): the decision may have taken effect.
+	DeliveryUnknown string `json:"deliveryUnknown,omitempty" dynamodbav:"deliveryUnknown,omitempty"`
+	// DeliveryAttempts counts the sends to Step Functions; after one whose
+	// answer was lost, a refused token may mean it was delivered.
+	DeliveryAttempts int `json:"deliveryAttempts,omitempty" dynamodbav:"deliveryAttempts,omitempty"`
 
 	// TaskToken answers the gate. It never leaves approval-api: no JSON,
 	// no projection, no log.
@@ -95,6 +113,33 @@ func StateMachineARN(executionID string) string {
 	}
 	return strings.Join(append(parts[:5:5], "stateMachine", parts[6]), ":")
 }
+
+// Vote is one approver's approval of a gate that needs several.
+type Vote struct {
+	By      string `json:"by" dynamodbav:"by"`
+	Account string `json:"account,omitempty" dynamodbav:"account,omitempty"`
+	Reason  string `json:"reason" dynamodbav:"reason"`
+	At      string `json:"at" dynamodbav:"at"`
+	// AuditSeq is the vote's audit record, once appended.
+	AuditSeq int64 `json:"auditSeq,omitempty" dynamodbav:"auditSeq,omitempty"`
+}
+
+// RequiredApprovals is how many distinct approvers a gate needs: the
+// playbook's number (minApprovers; 1 until the language has it), and at
+// least two when the requester is not verified, since an unverified
+// requester could be anyone, the approver included. A number, not a flag,
+// so both rules compose.
+func RequiredApprovals(playbookMin int, requesterVerified bool) int {
+	n := max(playbookMin, 1)
+	if !requesterVerified {
+		n = max(n, 2)
+	}
+	return n
+}
+
+// Required is the approvals the gate needs (at least one; a record written
+// before gates counted approvals needs one).
+func (a *Approval) Required() int { return max(a.RequiredApprovals, 1) }
 
 // Decided reports whether the approval has left PENDING.
 func (a *Approval) Decided() bool { return a.Status != StatusPending }

@@ -23,7 +23,16 @@ type DecisionResponse struct {
 	AuditSeq int64 `json:"auditSeq"`
 	// Delivered says Step Functions accepted the decision.
 	Delivered bool `json:"delivered"`
-	DryRun    bool `json:"dryRun"`
+	// DeliveryUnknown says Step Functions' answer was lost and the
+	// execution history could not tell whether the decision arrived: it
+	// may have taken effect. Repeating the command finds out.
+	DeliveryUnknown string `json:"deliveryUnknown,omitempty"`
+	DryRun          bool   `json:"dryRun"`
+	// Approvals and RequiredApprovals count the gate's approvals: an
+	// approval short of the required number is recorded (status PENDING,
+	// HTTP 202) and waits for another approver.
+	Approvals         int `json:"approvals"`
+	RequiredApprovals int `json:"requiredApprovals"`
 }
 
 // ErrorResponse is the body of every refusal: a stable code and a sentence
@@ -39,6 +48,7 @@ const (
 	CodeUnauthorized   = "no-identity"      // 403: no IAM caller in the request
 	CodeNotApprover    = "not-an-approver"  // 403
 	CodeSelfApproval   = "self-approval"    // 403
+	CodeSameApprover   = "same-approver"    // 403: this person already approved; another must
 	CodeUnknown        = "unknown-approval" // 404
 	CodeNotFound       = "not-found"        // 404: no such route
 	CodeMethod         = "method-not-allowed"

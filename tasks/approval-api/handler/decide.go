@@ -11,10 +11,12 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // MaxReason bounds a decision's reason, as the console input bounds its own.
@@ -36,8 +38,15 @@ func (h *Handler) Decide(ctx context.Context, caller Identity, approvalID, decis
 		log.Warn("decision refused", "status", ref.status, "code", ref.code, "message", ref.message)
 		return ref.status, ref.body()
 	}
-	log.Info("decision recorded", "caseId", res.CaseID, "step", res.Step, "status", res.Status, "auditSeq", res.AuditSeq)
+	log.Info("decision recorded", "caseId", res.CaseID, "step", res.Step, "status", res.Status, "auditSeq", res.AuditSeq,
+		"approvals", res.Approvals, "requiredApprovals", res.RequiredApprovals, "deliveryUnknown", res.DeliveryUnknown)
 	b, _ := json.Marshal(res)
+	// 202: recorded, but not (known to be) the gate's answer yet: an
+	// approval short of the required number, or a delivery whose outcome
+	// Step Functions' lost answer left unknown.
+	if res.Status == approval.StatusPending || res.DeliveryUnknown != "" {
+		return http.StatusAccepted, b
+	}
 	return http.StatusOK, b
 }
 
@@ -64,7 +73,8 @@ func (h *Handler) decide(ctx context.Context, caller Identity, id, decision, rea
 		if a.Decided() {
 			if a.DecidedBy == who.ARN && a.Decision == decision && a.DeliveredAt == "" && a.Undelivered == "" &&
 				(a.Status == approval.StatusApproved || a.Status == approval.StatusRejected) {
-				// The same decision again after a failed audit or delivery: resume.
+				// The same decision again after a failed audit, a failed
+				// delivery or one whose outcome was unknown: resume.
 				return h.finish(ctx, a)
 			}
 			return nil, decidedRefusal(a)
@@ -73,6 +83,26 @@ func (h *Handler) decide(ctx context.Context, caller Identity, id, decision, rea
 		if a.Expired(now) {
 			return nil, refuse(http.StatusGone, approval.CodeExpired, "approval %s expired at %s; onTimeout (%s) decides it",
 				id, a.ExpiresAt.UTC().Format(time.RFC3339), a.OnTimeout)
+		}
+		if decision == approval.DecisionApprove {
+			if i := voteOf(a, who.ARN); i >= 0 {
+				if v := a.Votes[i]; v.By == who.ARN && v.AuditSeq == 0 {
+					return h.finishVote(ctx, a, i) // the same approval again after a failed audit: resume
+				}
+				return nil, refuse(http.StatusForbidden, approval.CodeSameApprover,
+					"%s already approved %s (as %s at %s); %d distinct approvers must approve: another approver must decide",
+					who.ARN, a.ID, a.Votes[i].By, a.Votes[i].At, a.Required())
+			}
+			if a.VoteCount+1 < a.Required() {
+				err = h.vote(ctx, a, who, caller.Account, reason, now)
+				if conditionFailed(err) {
+					continue // another vote or decision meanwhile: read again
+				}
+				if err != nil {
+					return nil, refuse(http.StatusServiceUnavailable, approval.CodeInternal, "recording the approval on %s: %v", id, redact(err.Error(), a.TaskToken))
+				}
+				return h.finishVote(ctx, a, len(a.Votes)-1)
+			}
 		}
 		err = h.record(ctx, a, who, caller.Account, decision, reason, now)
 		if conditionFailed(err) {
@@ -97,8 +127,8 @@ func checkRequest(id, decision, reason string) *refusal {
 		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "a reason is required: say why, it goes into the audit trail")
 	case len(reason) > MaxReason:
 		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason is %d bytes; at most %d", len(reason), MaxReason)
-	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason contains control characters")
+	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' || termsafe.Bidi(r) }) >= 0:
+		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the reason contains control characters (C0, C1 or bidirectional)")
 	}
 	return nil
 }
@@ -131,8 +161,10 @@ func decidedRefusal(a *approval.Approval) *refusal {
 }
 
 // record makes the decision with a conditional update: only a PENDING,
-// unexpired approval still holding the token read with it takes it, so of
-// concurrent decisions exactly one wins.
+// unexpired approval still holding the token read with it, and with as
+// many votes as read, takes it, so of concurrent decisions and votes
+// exactly one wins. An approval that completes the required number adds
+// its vote to the others.
 func (h *Handler) record(ctx context.Context, a *approval.Approval, who approval.Principal, account, decision, reason string, now time.Time) error {
 	status := approval.StatusApproved
 	if decision == approval.DecisionReject {
@@ -142,21 +174,104 @@ func (h *Handler) record(ctx context.Context, a *approval.Approval, who approval
 		account = who.Account
 	}
 	decidedAt := now.Format(time.RFC3339Nano)
-	err := h.update(ctx, a.ID,
-		"SET #status = :status, decision = :decision, decidedBy = :by, decidedByAccount = :account, reason = :reason, decidedAt = :at",
-		"#status = :pending AND expiresAt > :now AND taskToken = :token",
-		map[string]string{"#status": "status"},
-		map[string]ddbtypes.AttributeValue{
-			":status": str(status), ":decision": str(decision), ":by": str(who.ARN), ":account": str(account),
-			":reason": str(reason), ":at": str(decidedAt), ":pending": str(approval.StatusPending),
-			":now": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}, ":token": str(a.TaskToken),
-		})
+	votes := a.Votes
+	if decision == approval.DecisionApprove {
+		votes = append(append([]approval.Vote{}, a.Votes...), approval.Vote{By: who.ARN, Account: account, Reason: reason, At: decidedAt})
+	}
+	set := "SET #status = :status, decision = :decision, decidedBy = :by, decidedByAccount = :account, reason = :reason, decidedAt = :at"
+	values := map[string]ddbtypes.AttributeValue{
+		":status": str(status), ":decision": str(decision), ":by": str(who.ARN), ":account": str(account),
+		":reason": str(reason), ":at": str(decidedAt), ":pending": str(approval.StatusPending),
+		":now": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}, ":token": str(a.TaskToken),
+		":read": num(a.VoteCount),
+	}
+	if decision == approval.DecisionApprove {
+		vs, err := attributevalue.Marshal(votes)
+		if err != nil {
+			return err
+		}
+		set += ", votes = :votes, voteCount = :count"
+		values[":votes"], values[":count"] = vs, num(len(votes))
+	}
+	err := h.update(ctx, a.ID, set, "#status = :pending AND expiresAt > :now AND taskToken = :token AND voteCount = :read",
+		map[string]string{"#status": "status"}, values)
 	if err != nil {
 		return err
 	}
 	a.Status, a.Decision, a.DecidedBy, a.DecidedByAccount, a.Reason, a.DecidedAt = status, decision, who.ARN, account, reason, decidedAt
+	a.Votes, a.VoteCount = votes, len(votes)
 	return nil
 }
+
+// voteOf is the index of the person's vote on the gate, or -1 (distinct
+// approvers: sessions of one role, or of one session name, are one person).
+func voteOf(a *approval.Approval, caller string) int {
+	for i, v := range a.Votes {
+		if v.By == caller || SamePerson(v.By, caller) {
+			return i
+		}
+	}
+	return -1
+}
+
+// vote records an approval short of the required number, conditionally on
+// the gate still pending, unexpired, with its token and the votes read.
+func (h *Handler) vote(ctx context.Context, a *approval.Approval, who approval.Principal, account, reason string, now time.Time) error {
+	if account == "" {
+		account = who.Account
+	}
+	votes := append(append([]approval.Vote{}, a.Votes...), approval.Vote{By: who.ARN, Account: account, Reason: reason, At: now.Format(time.RFC3339Nano)})
+	vs, err := attributevalue.Marshal(votes)
+	if err != nil {
+		return err
+	}
+	err = h.update(ctx, a.ID, "SET votes = :votes, voteCount = :count",
+		"#status = :pending AND expiresAt > :now AND taskToken = :token AND voteCount = :read",
+		map[string]string{"#status": "status"},
+		map[string]ddbtypes.AttributeValue{":votes": vs, ":count": num(len(votes)), ":read": num(a.VoteCount),
+			":pending": str(approval.StatusPending), ":token": str(a.TaskToken),
+			":now": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}})
+	if err != nil {
+		return err
+	}
+	a.Votes, a.VoteCount = votes, len(votes)
+	return nil
+}
+
+// finishVote audits vote i and answers: recorded, the gate still waits.
+func (h *Handler) finishVote(ctx context.Context, a *approval.Approval, i int) (*approval.DecisionResponse, *refusal) {
+	v := &a.Votes[i]
+	if v.AuditSeq == 0 {
+		if h.Audit == nil {
+			return nil, refuse(http.StatusServiceUnavailable, approval.CodeAuditFailed, "no audit chain configured (IRFLOW_AUDIT_TABLE)")
+		}
+		detail, _ := json.Marshal(map[string]any{"approvalId": a.ID, "approver": v.By, "approverAccount": v.Account,
+			"reason": v.Reason, "at": v.At, "approvals": i + 1, "requiredApprovals": a.Required(),
+			"requestedBy": a.RequestedBy, "requesterVerified": a.RequesterVerified})
+		rec, err := h.Audit.Append(ctx, audit.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
+			Event: EventVote, Status: approval.StatusPending,
+			Summary: fmt.Sprintf("approval %d of %d by %s: %s", i+1, a.Required(), v.By, v.Reason), Detail: string(detail)})
+		if err != nil {
+			return nil, refuse(http.StatusServiceUnavailable, approval.CodeAuditFailed,
+				"the approval of %s is recorded but could not be appended to the audit chain (%v): repeat the same command to finish it", a.ID, err)
+		}
+		v.AuditSeq = rec.Seq
+		if vs, err := attributevalue.Marshal(a.Votes); err == nil {
+			// Best effort, conditional on the votes read: a lost note only
+			// audits this vote again when its approver repeats the command.
+			if err := h.update(ctx, a.ID, "SET votes = :votes", "voteCount = :read", nil,
+				map[string]ddbtypes.AttributeValue{":votes": vs, ":read": num(a.VoteCount)}); err != nil {
+				h.log().Warn("noting the vote's audit seq failed", "approvalId", a.ID, "error", redact(err.Error(), a.TaskToken))
+			}
+		}
+	}
+	return &approval.DecisionResponse{ApprovalID: a.ID, CaseID: a.CaseID, Step: a.Step, Status: approval.StatusPending,
+		Decision: approval.DecisionApprove, Approver: v.By, Reason: v.Reason, DecidedAt: v.At, AuditSeq: v.AuditSeq,
+		DryRun: a.DryRun, Approvals: i + 1, RequiredApprovals: a.Required()}, nil
+}
+
+// EventVote is the audit event of an approval short of the required number.
+const EventVote = "approval-vote"
 
 // finish audits a recorded decision and delivers it, each at most once.
 func (h *Handler) finish(ctx context.Context, a *approval.Approval) (*approval.DecisionResponse, *refusal) {
@@ -174,7 +289,8 @@ func (h *Handler) finish(ctx context.Context, a *approval.Approval) (*approval.D
 		}
 	}
 	return &approval.DecisionResponse{ApprovalID: a.ID, CaseID: a.CaseID, Step: a.Step, Status: a.Status, Decision: a.Decision,
-		Approver: a.DecidedBy, Reason: a.Reason, DecidedAt: a.DecidedAt, AuditSeq: a.AuditSeq, Delivered: true, DryRun: a.DryRun}, nil
+		Approver: a.DecidedBy, Reason: a.Reason, DecidedAt: a.DecidedAt, AuditSeq: a.AuditSeq, Delivered: a.DeliveredAt != "",
+		DeliveryUnknown: a.DeliveryUnknown, DryRun: a.DryRun, Approvals: len(a.Votes), RequiredApprovals: a.Required()}, nil
 }
 
 // auditDecision appends approval-decided and notes its seq on the approval.
@@ -184,7 +300,8 @@ func (h *Handler) auditDecision(ctx context.Context, a *approval.Approval) (int6
 	}
 	detail, _ := json.Marshal(map[string]any{
 		"approvalId": a.ID, "approver": a.DecidedBy, "approverAccount": a.DecidedByAccount, "decision": a.Decision,
-		"reason": a.Reason, "decidedAt": a.DecidedAt, "requestedBy": a.RequestedBy, "prompt": a.Prompt,
+		"reason": a.Reason, "decidedAt": a.DecidedAt, "requestedBy": a.RequestedBy, "requesterVerified": a.RequesterVerified,
+		"prompt": a.Prompt, "approvals": a.Votes, "requiredApprovals": a.Required(),
 		"selfApproval": a.AllowSelfApproval && SamePerson(a.RequestedBy, a.DecidedBy),
 	})
 	rec, err := h.Audit.Append(ctx, audit.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,

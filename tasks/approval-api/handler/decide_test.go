@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
@@ -75,7 +76,7 @@ func (f *fixture) decide(t *testing.T, caller, decision, reason string) answer {
 	t.Helper()
 	status, body := f.h.Decide(context.Background(), Identity{ARN: caller, Account: "123456789012"}, f.id, decision, reason)
 	a := answer{status: status, raw: string(body)}
-	if status == http.StatusOK {
+	if status == http.StatusOK || status == http.StatusAccepted {
 		if err := json.Unmarshal(body, &a.ok); err != nil {
 			t.Fatalf("200 body %s: %v", body, err)
 		}
@@ -316,11 +317,12 @@ func TestDeliveryRefused(t *testing.T) {
 	}
 }
 
-// TestDeliveryRetried: a transient failure leaves the decision recorded;
-// the same command again delivers it without a second audit record.
+// TestDeliveryRetried: a send Step Functions refused before applying it
+// (throttled) leaves the decision recorded; the same command again
+// delivers it without a second audit record.
 func TestDeliveryRetried(t *testing.T) {
 	f := newFixture(t)
-	f.sent.successErr = errors.New("connection reset by peer")
+	f.sent.successErr = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	got := f.decide(t, alice, "approve", aliceReason)
 	if got.status != http.StatusBadGateway || got.err.Code != approval.CodeNotDelivered || !strings.Contains(got.err.Message, "repeat") {
 		t.Fatalf("got %d %s", got.status, got.raw)
@@ -383,5 +385,30 @@ func TestTokenReplacedWhileDeciding(t *testing.T) {
 	}
 	if f.sent.token != "NEW-"+token {
 		t.Errorf("sent to the old token")
+	}
+}
+
+// TestSelfApprovalAcrossPermissionSets: an IAM Identity Center user holds
+// several permission sets. alice starts the response as Responder and
+// tries to approve it as IncidentCommander: one person, refused.
+func TestSelfApprovalAcrossPermissionSets(t *testing.T) {
+	const (
+		ssoIC        = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b"
+		aliceAsResp  = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Responder_0a1b2c3d4e5f6a7b/alice@example.com"
+		aliceAsIC    = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/Alice@example.com"
+		bobAsIC      = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/bob@example.com"
+		decideReason = "contain it"
+	)
+	for _, decision := range []string{"approve", "reject"} {
+		f := newFixture(t, func(a *approval.Approval) { a.Approvers, a.RequestedBy = []string{ssoIC}, aliceAsResp })
+		if got := f.decide(t, aliceAsIC, decision, decideReason); got.status != http.StatusForbidden || got.err.Code != approval.CodeSelfApproval {
+			t.Errorf("%s by alice under another permission set: %d %s; want 403 %s", decision, got.status, got.raw, approval.CodeSelfApproval)
+		}
+		if f.sent.successes+f.sent.failures != 0 {
+			t.Errorf("the refused %s reached Step Functions", decision)
+		}
+		if got := f.decide(t, bobAsIC, decision, decideReason); got.status != http.StatusOK {
+			t.Errorf("%s by bob: %d %s", decision, got.status, got.raw)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,12 +50,15 @@ func New(cfg aws.Config, env taskrt.Env) *Handler {
 	return &Handler{
 		DB:        dynamodb.NewFromConfig(cfg),
 		Audit:     taskrt.NewChain(cfg, env),
-		Responder: &SFNResponder{Client: sfn.NewFromConfig(cfg)},
+		Responder: newSFNResponder(sfn.NewFromConfig(cfg)),
 		Table:     env.ApprovalsTable,
 		Now:       time.Now,
 		Log:       taskrt.NewLogger(nil),
 	}
 }
+
+// newSFNResponder answers gates and reads histories with one client.
+func newSFNResponder(c *sfn.Client) *SFNResponder { return &SFNResponder{Client: c, History: c} }
 
 // refusal is a decision or request the API turns down, as HTTP.
 type refusal struct {
@@ -131,3 +135,7 @@ func redact(text, token string) string {
 }
 
 func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }
+
+func num(n int) ddbtypes.AttributeValue {
+	return &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(n)}
+}

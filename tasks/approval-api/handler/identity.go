@@ -68,11 +68,19 @@ func anyApprover(approvers []string, caller string) bool {
 }
 
 // SamePerson reports whether caller is, or acts as, the requester — the
-// four-eyes check. Sessions of one role count as one person: session names
-// are chosen by whoever assumes the role, so they cannot tell people
-// apart. A requester that is not an ARN (an e-mail address) matches a
-// session or user of that name, as IAM Identity Center names sessions after
-// the user.
+// four-eyes check — or whether two approvals of one gate came from one
+// person. Sessions of one role count as one person: session names are
+// chosen by whoever assumes the role, so they cannot tell people apart —
+// except the roles of IAM Identity Center permission sets, whose session
+// names Identity Center sets to the user's name. Across roles, the session name is the person: IAM Identity Center
+// names every session after its user, so
+// assumed-role/AWSReservedSSO_Responder_…/alice and
+// assumed-role/AWSReservedSSO_IncidentCommander_…/alice are one person
+// holding two permission sets, in any account. Two sessions with the same
+// name (compared case-insensitively), or a session named like an IAM user,
+// are taken for one person: a false match only blocks an approval, the
+// safe side. A requester that is not an ARN (an e-mail address) matches a
+// session or user of that name.
 func SamePerson(requester, caller string) bool {
 	requester = strings.TrimSpace(requester)
 	if requester == "" || caller == "" {
@@ -86,10 +94,42 @@ func SamePerson(requester, caller string) bool {
 		return false
 	}
 	if r, err := approval.ParsePrincipal(requester); err == nil {
-		return r.RoleKey() != "" && r.RoleKey() == c.RoleKey()
+		rn, cn := personName(r), personName(c)
+		if rn != "" && strings.EqualFold(rn, cn) {
+			return true
+		}
+		if r.RoleKey() != "" && r.RoleKey() == c.RoleKey() {
+			// Sessions of one role are one person, unless IAM Identity
+			// Center named them: then their names are its users'.
+			return !(identityCenterSession(r) && identityCenterSession(c))
+		}
+		return false
 	}
 	if strings.HasPrefix(requester, "arn:") {
 		return false
 	}
-	return strings.EqualFold(c.Session, requester) || (c.Kind == approval.KindUser && strings.EqualFold(c.Name, requester))
+	return strings.EqualFold(personName(c), requester)
+}
+
+// identityCenterSession reports whether p is a session of a role IAM
+// Identity Center created for a permission set (AWSReservedSSO_<set>_<id>).
+// Identity Center names those sessions after the signed-in user, and the
+// roles trust only its SAML provider, so nobody picks another session name
+// for them: two such sessions with different names are two people.
+// (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html)
+func identityCenterSession(p approval.Principal) bool {
+	return p.Kind == approval.KindAssumedRole && strings.HasPrefix(p.Name, "AWSReservedSSO_")
+}
+
+// personName is the name that stands for a person in a principal: the
+// session name of an assumed role, the name of a user; "" for a role or the
+// account root, which name no one person.
+func personName(p approval.Principal) string {
+	switch p.Kind {
+	case approval.KindAssumedRole:
+		return p.Session
+	case approval.KindUser:
+		return p.Name
+	}
+	return ""
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
@@ -43,7 +44,7 @@ func openGate(t *testing.T, w *mototest.World, allowSelf bool) *gate {
 		"approvers":         []string{"arn:aws:iam::" + w.Account + ":role/IncidentCommander", "arn:aws:iam::" + w.Account + ":role/Responder"},
 		"allowSelfApproval": allowSelf}
 	raw, err := rt.Invoke(context.Background(), w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with,
-		map[string]any{"mode": "request", "taskToken": g.token}))
+		map[string]any{"mode": "request", "taskToken": g.token, "incident": verifiedIncident(w, caseID)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,14 @@ func openGate(t *testing.T, w *mototest.World, allowSelf bool) *gate {
 	g.h.Responder = g.sent.responder()
 	g.h.Log = taskrt.NewLogger(io.Discard)
 	return g
+}
+
+// verifiedIncident is the world's Fargate incident with its requester
+// verified (started through the start API): its gates need one approver.
+func verifiedIncident(w *mototest.World, caseID string) *incident.Incident {
+	inc := w.Incident("FARGATE", caseID, false)
+	inc.Requester = &incident.Requester{ID: inc.RequestedBy, Verified: true, Via: incident.ViaStartAPI}
+	return inc
 }
 
 func (g *gate) session(role, name string) Identity {
@@ -209,5 +218,55 @@ func TestConcurrentDecisionsMoto(t *testing.T) {
 	}
 	if decided != 1 {
 		t.Errorf("%d approval-decided records; want 1", decided)
+	}
+}
+
+// TestUnverifiedRequesterMoto: a console input names its requester; nobody
+// verified it, so request-approval stores a gate needing two distinct
+// approvers, and the approval API delivers only the second approval.
+func TestUnverifiedRequesterMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	caseID := mototest.Unique("case")
+	const set = "AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b"
+	rt := &taskrt.Runtime{Action: "request-approval", Handle: request.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env),
+		Log: taskrt.NewLogger(io.Discard)}
+	with := map[string]any{"prompt": "Isolate and stop the task?", "timeoutSeconds": 1800, "onTimeout": "reject",
+		"approvers": []string{"arn:aws:iam::" + w.Account + ":role/aws-reserved/sso.amazonaws.com/" + set}}
+	raw, err := rt.Invoke(context.Background(), w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with,
+		map[string]any{"mode": "request", "taskToken": "moto-token-" + caseID}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res contract.Result
+	_ = json.Unmarshal(raw, &res)
+	if res.Outputs["requiredApprovals"] != float64(2) {
+		t.Fatalf("request-approval outputs %v; want requiredApprovals 2 for an unverified requester", res.Outputs)
+	}
+	h := New(w.Cfg, w.Env)
+	s := &sent{}
+	h.Responder, h.Log = s.responder(), taskrt.NewLogger(io.Discard)
+	id := res.Outputs["approvalId"].(string)
+	who := func(name string) Identity {
+		return Identity{ARN: "arn:aws:sts::" + w.Account + ":assumed-role/" + set + "/" + name, Account: w.Account}
+	}
+	if st, body := h.Decide(context.Background(), who("erin"), id, "approve", "miner confirmed"); st != http.StatusAccepted || s.successes != 0 {
+		t.Fatalf("first approval: %d %s (%d sends)", st, body, s.successes)
+	}
+	if st, body := h.Decide(context.Background(), who("Erin"), id, "approve", "again"); st != http.StatusForbidden {
+		t.Errorf("erin again: %d %s", st, body)
+	}
+	if st, body := h.Decide(context.Background(), who("frank"), id, "approve", "contain it"); st != http.StatusOK || s.successes != 1 {
+		t.Fatalf("second approval: %d %s (%d sends)", st, body, s.successes)
+	}
+	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
+	if err != nil || audit.Verify(recs) != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	var events []string
+	for _, r := range recs {
+		events = append(events, r.Event)
+	}
+	if got := strings.Join(events, ","); !strings.HasSuffix(got, "approval-requested,result,approval-vote,approval-decided") {
+		t.Errorf("audit events %s", got)
 	}
 }

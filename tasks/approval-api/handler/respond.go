@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
@@ -46,23 +49,34 @@ type sfnAPI interface {
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
-// SFNResponder answers gates through the Step Functions API.
+// SFNResponder answers gates through the Step Functions API and reads an
+// execution's history when an answer's fate is in doubt.
 type SFNResponder struct {
 	Client sfnAPI
+	// History reads executions' histories (GetExecutionHistory); nil
+	// leaves doubtful deliveries unknown.
+	History historyAPI
 }
 
 var _ TaskResponder = (*SFNResponder)(nil)
 
-// SendTaskSuccess sends the gate's result.
+// once sends a SendTask* request exactly once: no SDK retries. A retry
+// after a lost reply resends a decision Step Functions may already have
+// applied, and its refusal (TaskTimedOut, InvalidToken) would then be taken
+// for a decision that never arrived. deliver decides from the execution
+// history instead.
+func once(o *sfn.Options) { o.Retryer = aws.NopRetryer{} }
+
+// SendTaskSuccess sends the gate's result, once.
 func (r *SFNResponder) SendTaskSuccess(ctx context.Context, taskToken, output string) error {
-	_, err := r.Client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(taskToken), Output: aws.String(output)})
+	_, err := r.Client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(taskToken), Output: aws.String(output)}, once)
 	return sfnError(err)
 }
 
-// SendTaskFailure fails the gate with a named error.
+// SendTaskFailure fails the gate with a named error, once.
 func (r *SFNResponder) SendTaskFailure(ctx context.Context, taskToken, errorName, cause string) error {
 	_, err := r.Client.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(taskToken),
-		Error: aws.String(errorName), Cause: aws.String(clip(cause, 32768))})
+		Error: aws.String(errorName), Cause: aws.String(clip(cause, 32768))}, once)
 	return sfnError(err)
 }
 
@@ -109,9 +123,18 @@ func classify(err error) error {
 // GateResult is what SendTaskSuccess carries for an approval: a task result
 // (docs/internals.md) the gate's ResultSelector reads as is.
 func GateResult(a *approval.Approval) string {
-	res := contract.OK(fmt.Sprintf("approved by %s: %s", a.DecidedBy, a.Reason)).
+	approvers := make([]string, 0, len(a.Votes))
+	for _, v := range a.Votes {
+		approvers = append(approvers, v.By)
+	}
+	if len(approvers) == 0 {
+		approvers = append(approvers, a.DecidedBy)
+	}
+	res := contract.OK(fmt.Sprintf("approved by %s: %s", strings.Join(approvers, ", "), a.Reason)).
 		With("approved", true).
 		With("approver", a.DecidedBy).
+		With("approvers", approvers).
+		With("requiredApprovals", a.Required()).
 		With("reason", a.Reason).
 		With("decidedAt", a.DecidedAt).
 		With("decision", approval.DecisionApprove).
@@ -122,7 +145,7 @@ func GateResult(a *approval.Approval) string {
 
 // rejection is the named error a rejected gate fails with.
 func rejection(a *approval.Approval) *contract.ApprovalRejectedError {
-	return &contract.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason}
+	return &contract.ApprovalRejectedError{Approver: a.DecidedBy, Reason: a.Reason, ApprovalID: a.ID}
 }
 
 // send delivers the recorded decision to the gate.
@@ -144,33 +167,163 @@ func clip(s string, n int) string {
 	return s
 }
 
-// deliver sends a recorded, audited decision to the gate. A token Step
-// Functions refuses closes the approval (and the audit says the decision
-// never reached the execution); any other failure leaves it for a retry.
+// maxSends bounds the sends of one delivery: a send whose answer was lost
+// is sent again only while the history shows the gate still waiting.
+const maxSends = 3
+
+// deliver sends a recorded, audited decision to the gate, each send once
+// (no SDK retries). A token Step Functions refuses on the first send ever
+// means the decision never arrived: the approval is closed and the audit
+// says so. After a send whose answer was lost (a connection reset, a 5xx,
+// no answer), or a refusal following such a send, the execution history
+// decides: the gate ended with this decision (delivered), still waits
+// (send again), or ended otherwise (closed); when the history cannot tell,
+// the decision is recorded as "delivery unknown" — never as undelivered,
+// since it may have taken effect — and the approver, the audit trail and
+// the report say so.
 func (h *Handler) deliver(ctx context.Context, a *approval.Approval) *refusal {
-	err := h.send(ctx, a)
-	if err == nil {
-		a.DeliveredAt = h.now().Format(time.RFC3339Nano)
-		if uerr := h.update(ctx, a.ID, "SET deliveredAt = :at REMOVE taskToken", "", nil,
-			map[string]ddbtypes.AttributeValue{":at": str(a.DeliveredAt)}); uerr != nil {
-			h.log().Warn("noting the delivery failed", "approvalId", a.ID, "error", redact(uerr.Error(), a.TaskToken))
+	for sends := 0; sends < maxSends; sends++ {
+		doubtful := a.DeliveryAttempts > 0 // an earlier send's fate is unknown
+		if err := h.noteAttempt(ctx, a); err != nil {
+			return refuse(http.StatusServiceUnavailable, approval.CodeInternal,
+				"the decision on %s is recorded (audit record %d) but its delivery could not be noted (%s): repeat the same command to deliver it",
+				a.ID, a.AuditSeq, redact(err.Error(), a.TaskToken))
 		}
+		err := h.send(ctx, a)
+		if err == nil {
+			h.delivered(ctx, a, "")
+			return nil
+		}
+		why := redact(err.Error(), a.TaskToken)
+		refused := errors.Is(err, ErrTaskTimedOut) || errors.Is(err, ErrTaskGone)
+		switch {
+		case refused && !doubtful:
+			return h.undelivered(ctx, a, errors.Is(err, ErrTaskTimedOut), why)
+		case !refused && !ambiguous(err):
+			// Refused before it was applied (throttled, denied): nothing
+			// happened; the same command delivers it later.
+			h.log().Error("delivery failed", "approvalId", a.ID, "error", why)
+			return refuse(http.StatusBadGateway, approval.CodeNotDelivered,
+				"the decision on %s is recorded (audit record %d) but Step Functions did not take it (%s): repeat the same command to deliver it", a.ID, a.AuditSeq, why)
+		}
+		out := h.gateOutcome(ctx, a)
+		h.log().Warn("delivery in doubt", "approvalId", a.ID, "error", why, "history", out.State, "detail", out.Detail)
+		switch out.State {
+		case OutcomeDelivered:
+			h.delivered(ctx, a, fmt.Sprintf("Step Functions' answer was lost (%s); the execution history shows the decision arrived: %s", why, out.Detail))
+			return nil
+		case OutcomeEnded:
+			return h.undelivered(ctx, a, out.TimedOut, why+"; the execution history: "+out.Detail)
+		case OutcomeWaiting:
+			if !refused {
+				continue // the lost send did not land: send again
+			}
+			// The gate waits, but for another token: not for this decision.
+			return h.undelivered(ctx, a, false, why+"; the execution history: "+out.Detail+" (the gate waits for a newer token)")
+		}
+		h.deliveryUnknown(ctx, a, why, out.Detail)
 		return nil
 	}
-	why := redact(err.Error(), a.TaskToken)
-	switch {
-	case errors.Is(err, ErrTaskTimedOut):
+	h.deliveryUnknown(ctx, a, fmt.Sprintf("%d sends went unanswered", maxSends), "the gate still waited after each")
+	return nil
+}
+
+// ambiguous reports whether a failed send may have been applied: no
+// answer from Step Functions (a reset connection, a timeout) or a 5xx.
+// An API refusal with a 4xx was not applied.
+func ambiguous(err error) bool {
+	var api smithy.APIError
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	return !errors.As(err, &api)
+}
+
+// gateOutcome asks the responder's history, when it has one.
+func (h *Handler) gateOutcome(ctx context.Context, a *approval.Approval) GateOutcome {
+	gh, ok := h.Responder.(GateHistory)
+	if !ok {
+		return GateOutcome{State: OutcomeUnknown, Detail: "no execution history to read"}
+	}
+	out, err := gh.GateOutcome(ctx, a)
+	if err != nil {
+		return GateOutcome{State: OutcomeUnknown, Detail: "reading the execution history failed: " + redact(err.Error(), a.TaskToken)}
+	}
+	return out
+}
+
+// noteAttempt records a send before it happens, so a refusal after a lost
+// answer is never taken for a decision that never arrived.
+func (h *Handler) noteAttempt(ctx context.Context, a *approval.Approval) error {
+	a.DeliveryAttempts++
+	return h.update(ctx, a.ID, "SET deliveryAttempts = :n", "", nil,
+		map[string]ddbtypes.AttributeValue{":n": num(a.DeliveryAttempts)})
+}
+
+// delivered marks the decision delivered. confirmed, when set, says how a
+// doubtful delivery was found to have arrived; the audit records it.
+func (h *Handler) delivered(ctx context.Context, a *approval.Approval, confirmed string) {
+	a.DeliveredAt = h.now().Format(time.RFC3339Nano)
+	wasUnknown := a.DeliveryUnknown
+	a.DeliveryUnknown = ""
+	if uerr := h.update(ctx, a.ID, "SET deliveredAt = :at REMOVE taskToken, deliveryUnknown", "", nil,
+		map[string]ddbtypes.AttributeValue{":at": str(a.DeliveredAt)}); uerr != nil {
+		h.log().Warn("noting the delivery failed", "approvalId", a.ID, "error", redact(uerr.Error(), a.TaskToken))
+	}
+	if confirmed == "" && wasUnknown == "" {
+		return
+	}
+	if confirmed == "" {
+		confirmed = "Step Functions accepted the decision whose delivery was unknown"
+	}
+	h.auditDelivery(ctx, a, EventDelivered, a.Status, fmt.Sprintf("the %s decision by %s reached the execution: %s", a.Decision, a.DecidedBy, confirmed),
+		map[string]any{"approvalId": a.ID, "decision": a.Decision, "approver": a.DecidedBy, "how": confirmed})
+}
+
+// deliveryUnknown records that nobody can tell yet whether the decision
+// arrived: the token stays, so repeating the command sends again or reads
+// the history again.
+func (h *Handler) deliveryUnknown(ctx context.Context, a *approval.Approval, why, detail string) {
+	first := a.DeliveryUnknown == ""
+	a.DeliveryUnknown = fmt.Sprintf("Step Functions' answer was lost (%s) and the execution history does not tell (%s): the decision may have taken effect", why, detail)
+	if err := h.update(ctx, a.ID, "SET deliveryUnknown = :why", "", nil, map[string]ddbtypes.AttributeValue{":why": str(a.DeliveryUnknown)}); err != nil {
+		h.log().Warn("noting the unknown delivery failed", "approvalId", a.ID, "error", redact(err.Error(), a.TaskToken))
+	}
+	if first {
+		h.auditDelivery(ctx, a, EventDeliveryUnknown, a.Status,
+			fmt.Sprintf("DELIVERY UNKNOWN: the %s decision by %s may or may not have reached the execution: %s", a.Decision, a.DecidedBy, a.DeliveryUnknown),
+			map[string]any{"approvalId": a.ID, "decision": a.Decision, "approver": a.DecidedBy, "why": why, "history": detail})
+	}
+}
+
+// undelivered closes a decision that certainly never took effect.
+func (h *Handler) undelivered(ctx context.Context, a *approval.Approval, timedOut bool, why string) *refusal {
+	if timedOut {
 		h.close(ctx, a, approval.StatusTimedOut, why)
 		return refuse(http.StatusGone, approval.CodeExpired,
 			"the decision on %s is recorded (audit record %d) but the gate had already timed out: onTimeout (%s) applied", a.ID, a.AuditSeq, a.OnTimeout)
-	case errors.Is(err, ErrTaskGone):
-		h.close(ctx, a, approval.StatusClosed, why)
-		return refuse(http.StatusConflict, approval.CodeGateClosed,
-			"the decision on %s is recorded (audit record %d) but the execution no longer waits for it: %s", a.ID, a.AuditSeq, why)
 	}
-	h.log().Error("delivery failed", "approvalId", a.ID, "error", why)
-	return refuse(http.StatusBadGateway, approval.CodeNotDelivered,
-		"the decision on %s is recorded (audit record %d) but Step Functions did not take it (%s): repeat the same command to deliver it", a.ID, a.AuditSeq, why)
+	h.close(ctx, a, approval.StatusClosed, why)
+	return refuse(http.StatusConflict, approval.CodeGateClosed,
+		"the decision on %s is recorded (audit record %d) but the execution no longer waits for it: %s", a.ID, a.AuditSeq, why)
+}
+
+// Audit events of deliveries in doubt.
+const (
+	EventDeliveryUnknown = "approval-delivery-unknown"
+	EventDelivered       = "approval-delivered"
+)
+
+func (h *Handler) auditDelivery(ctx context.Context, a *approval.Approval, event, status, summary string, detail map[string]any) {
+	if h.Audit == nil {
+		return
+	}
+	d, _ := json.Marshal(detail)
+	if _, err := h.Audit.Append(ctx, audit.Record{CaseID: a.CaseID, ExecutionID: a.ExecutionID, Step: a.Step, Action: Action,
+		Event: event, Status: status, Summary: summary, Detail: string(d)}); err != nil {
+		h.log().Warn("auditing the delivery failed", "approvalId", a.ID, "event", event, "error", err.Error())
+	}
 }
 
 // close marks a decision that can never reach its gate, and audits why.

@@ -61,7 +61,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	with := map[string]any{"prompt": "Isolate and stop the task?", "timeoutSeconds": 1800, "onTimeout": "reject",
 		"approvers": []string{"arn:aws:iam::" + w.Account + ":role/IncidentCommander"}, "allowSelfApproval": false}
 	out, err := rt.Invoke(ctx, w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with,
-		map[string]any{"mode": "request", "taskToken": token}))
+		map[string]any{"incident": verifiedIncident(w, caseID), "mode": "request", "taskToken": token}))
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
@@ -117,7 +117,8 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	}
 
 	// 3. request-approval's timeout path, and 4. notify, on the same case.
-	out, err = rt.Invoke(ctx, w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with, map[string]any{"mode": "timeout"}))
+	out, err = rt.Invoke(ctx, w.Payload("request-approval", "approve-containment", "FARGATE", caseID, false, with,
+		map[string]any{"incident": verifiedIncident(w, caseID), "mode": "timeout"}))
 	if err == nil {
 		outputs = append(outputs, string(out))
 	} else {

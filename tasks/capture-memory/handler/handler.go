@@ -60,7 +60,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc { return newHandler(
 
 func newHandler(cfg aws.Config, env taskrt.Env) *Handler {
 	return &Handler{
-		Runner:    &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env)},
+		Runner:    &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(cfg)},
 		Presign:   s3.NewPresignClient(taskrt.NewS3(cfg)),
 		Env:       env,
 		Paths:     hostcmd.DefaultPaths(),
@@ -156,8 +156,15 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string, p
 	if h.Env.EvidenceBucket == "" {
 		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
-	res := contract.OK(fmt.Sprintf("memory of %s captured: %d bytes in %d part(s), sha256 %s", inst, size, len(m.Files), m.Info["image-sha256"]))
-	res.Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
+	if err != nil {
+		return nil, err
+	}
+	if ev == nil {
+		return prog.Verifying("memory capture of "+inst, binds), nil
+	}
+	res := contract.OK(fmt.Sprintf("memory of %s captured: %d bytes in %d part(s), sha256 %s; every part hashed again in S3", inst, size, len(m.Files), m.Info["image-sha256"]))
+	res.Add(ev...)
 	res.Outputs = prog.Outputs(true)
 	return res.With("ssmStatus", prog.Status).With("image", img).With("avmlSha256", m.Info["avml-sha256"]), nil
 }

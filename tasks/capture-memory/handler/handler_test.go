@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -33,7 +35,8 @@ func newTest(env taskrt.Env) (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakeP
 	if env.EvidenceBucket == "" {
 		env.EvidenceBucket = "evidence"
 	}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps, Env: env, Paths: hostcmd.DefaultPaths()}
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps, Env: env,
+		Paths: hostcmd.DefaultPaths()}
 	return h, f, ps
 }
 
@@ -160,11 +163,16 @@ func TestDryRunSendsNothing(t *testing.T) {
 // runs, a check once it succeeded, each fed the previous result.
 func TestStartCheckCheck(t *testing.T) {
 	h, f, _ := newTest(envPinned)
+	// What the host uploaded, read back and hashed again by the check.
+	objs := h.Runner.Objects.(*hostcmdtest.FakeObjects)
+	objs.Put("cases/case-7/memory/memory.lime.compressed.part000", []byte("abcd"))
+	objs.Put("cases/case-7/memory/memory.lime.compressed.part001", []byte("efg"))
+	part1 := sha256Hex("efg")
 	manifest := strings.Join([]string{
 		"IRFLOW-INFO avml-sha256 " + pinned, "IRFLOW-INFO image memory.lime.compressed",
 		"IRFLOW-INFO image-sha256 " + imgHash, "IRFLOW-INFO image-bytes 7", "IRFLOW-INFO parts 2",
-		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + pinned + " 4",
-		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + imgHash + " 3", "IRFLOW-DONE 2"}, "\n")
+		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + sha256Hex("abcd") + " 4",
+		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + part1 + " 3", "IRFLOW-DONE 2"}, "\n")
 	status := ssmtypes.CommandInvocationStatusInProgress
 	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		if aws.ToString(in.CommandId) != cmdID || aws.ToString(in.InstanceId) != inst {
@@ -196,7 +204,8 @@ func TestStartCheckCheck(t *testing.T) {
 	if res.Outputs["done"] != true || len(res.Evidence) != 2 {
 		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)
 	}
-	if res.Evidence[1].URI != "s3://evidence/cases/case-7/memory/memory.lime.compressed.part001" || res.Evidence[1].SHA256 != imgHash || res.Evidence[1].Bytes != 3 {
+	if res.Evidence[1].URI != "s3://evidence/cases/case-7/memory/memory.lime.compressed.part001" || res.Evidence[1].SHA256 != part1 || res.Evidence[1].Bytes != 3 ||
+		res.Evidence[1].VersionID != "v1" {
 		t.Errorf("evidence = %+v", res.Evidence[1])
 	}
 	img := res.Outputs["image"].(map[string]any)
@@ -234,4 +243,9 @@ func TestCheckFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -50,7 +50,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	w, env := world(t)
 	box := hostcmdtest.New(t)
 	agent := &hostcmdtest.Agent{Moto: ssm.NewFromConfig(w.Cfg), Box: box, T: t}
-	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, env)},
+	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, env), Objects: taskrt.NewS3(w.Cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: env, Paths: box.Paths, PartBytes: 1 << 20, MaxParts: 16}
 	invoke := w.Async("capture-memory", "memory", 3600, h.Handle)
 	const caseID = "case-mem-1"

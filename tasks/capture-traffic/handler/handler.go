@@ -61,7 +61,7 @@ type Params struct {
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{
-		Runner:       &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env)},
+		Runner:       &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(cfg)},
 		Presign:      s3.NewPresignClient(taskrt.NewS3(cfg)),
 		EC2:          ec2.NewFromConfig(cfg),
 		Env:          env,
@@ -159,6 +159,13 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (
 	if h.Env.EvidenceBucket == "" {
 		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
+	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
+	if err != nil {
+		return nil, err
+	}
+	if ev == nil {
+		return prog.Verifying("packet capture on "+inst, binds).With("mode", ModeTcpdump), nil
+	}
 	packets, truncated := map[string]string{}, []string{}
 	for k, v := range m.Info {
 		if c, ok := strings.CutPrefix(k, "packets."); ok {
@@ -173,7 +180,7 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (
 	if len(truncated) > 0 {
 		summary += fmt.Sprintf("; %s stopped at the %d-byte cap", strings.Join(truncated, ", "), h.maxPcap())
 	}
-	res := contract.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	res := contract.OK(summary).Add(ev...)
 	res.Outputs = prog.Outputs(true)
 	skipped := m.Skipped
 	if skipped == nil {

@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -32,7 +34,7 @@ func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign, *fakeE
 	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
 	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
 	e := &fakeEC2{}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps, EC2: e,
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps, EC2: e,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
 	return h, f, ps, e
 }
@@ -125,9 +127,12 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 func TestStartCheckCheck(t *testing.T) {
 	h, f, _, _ := newTest()
+	pcap := []byte(strings.Repeat("\xd4\xc3\xb2\xa1", 64))
+	h.Runner.Objects.(*hostcmdtest.FakeObjects).Put("cases/case-5/pcap/traffic.worker.pcap", pcap)
+	sum := sha256.Sum256(pcap)
 	status := ssmtypes.CommandInvocationStatusInProgress
 	manifest := "IRFLOW-INFO packets.worker 42\nIRFLOW-INFO truncated.worker stopped at 4294967296 bytes\n" +
-		"IRFLOW-EVIDENCE traffic.worker.pcap " + sha + " 4294967296\n" +
+		"IRFLOW-EVIDENCE traffic.worker.pcap " + hex.EncodeToString(sum[:]) + " 256\n" +
 		"IRFLOW-SKIP traffic.log_router.pcap shares its network namespace with a container captured already\nIRFLOW-DONE 1\n"
 	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil

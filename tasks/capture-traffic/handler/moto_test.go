@@ -33,7 +33,7 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	box.Stub(t, "tcpdump", `out=""; while [ $# -gt 0 ]; do case $1 in -w) out=$2; shift 2 ;; *) shift ;; esac; done
 head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
 	agent := &hostcmdtest.Agent{Moto: ssm.NewFromConfig(w.Cfg), Box: box, T: t}
-	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env)},
+	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env), Objects: taskrt.NewS3(w.Cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
 	invoke := w.Async("capture-traffic", step, 1800, h.Handle)
 	const caseID = "case-pcap-1"

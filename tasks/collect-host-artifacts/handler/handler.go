@@ -49,7 +49,7 @@ type Params struct {
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{
-		Runner:  &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env)},
+		Runner:  &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(cfg)),
 		Env:     env,
 		Paths:   hostcmd.DefaultPaths(),
@@ -127,11 +127,18 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (
 	if h.Env.EvidenceBucket == "" {
 		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
 	}
-	summary := fmt.Sprintf("collected %d host artifacts from %s", len(m.Files), inst)
+	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
+	if err != nil {
+		return nil, err
+	}
+	if ev == nil {
+		return prog.Verifying("host artifacts of "+inst, binds), nil
+	}
+	summary := fmt.Sprintf("collected %d host artifacts from %s, each hashed again in S3", len(m.Files), inst)
 	if len(m.Skipped) > 0 {
 		summary += fmt.Sprintf("; %d skipped (%s)", len(m.Skipped), firstReasons(m.Skipped))
 	}
-	res := contract.OK(summary).Add(m.Evidence(h.Env.EvidenceBucket, prog.Keys)...)
+	res := contract.OK(summary).Add(ev...)
 	res.Outputs = prog.Outputs(true)
 	return res.With("ssmStatus", prog.Status).With("skipped", nonNil(m.Skipped)).With("containers", containerIDs(m.Info)), nil
 }

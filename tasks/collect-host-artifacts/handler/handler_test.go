@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -32,7 +34,7 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign) {
 	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
 	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Now: func() time.Time { return t0 }}, Presign: ps,
+	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
 	return h, f, ps
 }
@@ -137,9 +139,13 @@ func TestDryRunSendsNothing(t *testing.T) {
 
 func TestStartCheckCheck(t *testing.T) {
 	h, f, _ := newTest()
+	inspect, logs := []byte("[{\"Id\":1}]"), []byte(strings.Repeat("l", 99))
+	objs := h.Runner.Objects.(*hostcmdtest.FakeObjects)
+	objs.Put("cases/case-9/host/docker-inspect.worker.json", inspect)
+	objs.Put("cases/case-9/host/ecs-agent-logs.tar.gz", logs)
 	status := ssmtypes.CommandInvocationStatusPending
-	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + sha + " 10\n" +
-		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + sha + " 99\nIRFLOW-DONE 2\n"
+	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + hexOf(inspect) + " 10\n" +
+		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + hexOf(logs) + " 99\nIRFLOW-DONE 2\n"
 	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
 		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
 	}
@@ -194,4 +200,9 @@ func TestCheckFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hexOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,12 +15,16 @@ import (
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-// chainReader reads a case's audit records.
-type chainReader interface {
+// chain reads a case's audit records and appends the record the
+// manifest anchors.
+type chain interface {
 	Read(ctx context.Context, caseID string) ([]audit.Record, error)
+	Append(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 
 // evidenceWriter stores one evidence object and returns its entry.
@@ -34,9 +39,12 @@ type dynamoAPI interface {
 
 // Handler writes the case report and releases the lock.
 type Handler struct {
-	Chain    chainReader
+	Chain    chain
 	Evidence evidenceWriter
 	DB       dynamoAPI
+	// MAC signs the manifest's audit anchor (IRFLOW_MAC_KEY_ARN); nil
+	// writes it unsigned, which irflow audit --verify refuses.
+	MAC *mac.Key
 	// IncidentsTable holds the dedupe locks (IRFLOW_INCIDENTS_TABLE); "" skips the release.
 	IncidentsTable string
 	Now            func() time.Time
@@ -46,6 +54,7 @@ type Handler struct {
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{
 		Chain:          taskrt.NewChain(cfg, env),
+		MAC:            taskrt.NewMACKey(cfg, env),
 		Evidence:       taskrt.NewEvidenceWriter(cfg, env),
 		DB:             dynamodb.NewFromConfig(cfg),
 		IncidentsTable: env.IncidentsTable,
@@ -54,7 +63,14 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	return h.Handle
 }
 
-// Handle builds and stores the report, manifest and Markdown, then releases the lock.
+// EventFinalized is the audit record finalize-case appends before the
+// manifest: the head the manifest anchors.
+const EventFinalized = "case-finalized"
+
+// Handle builds and stores the report and its Markdown, appends the
+// case-finalized record, stores the manifest anchoring the chain at that
+// record, then releases the lock. The task runtime appends finalize-case's
+// result record right after the anchored head; the anchor says so.
 func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	if p.Incident == nil || p.CaseID() == "" {
 		return nil, &contract.InvalidInputError{Field: "incident.caseId", Reason: "finalize-case needs the case"}
@@ -81,7 +97,13 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	own := func(ev contract.Evidence) report.Artifact {
 		return report.Artifact{URI: ev.URI, SHA256: ev.SHA256, Bytes: ev.Bytes, Action: p.Action}
 	}
-	manEv, err := h.Evidence.Put(ctx, caseID, folder, "manifest.json", "application/json", rep.Manifest(own(jsonEv), own(mdEv)).JSON())
+	anchor, err := h.seal(ctx, p, rep, jsonEv, mdEv)
+	if err != nil {
+		return nil, err
+	}
+	man := rep.Manifest(own(jsonEv), own(mdEv))
+	man.Audit = &anchor
+	manEv, err := h.Evidence.Put(ctx, caseID, folder, "manifest.json", "application/json", man.JSON())
 	if err != nil {
 		return nil, err
 	}
@@ -102,18 +124,36 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		With("artifacts", len(rep.Artifacts)).
 		With("approvals", len(rep.Approvals)).
 		With("chainVerified", rep.Chain.Verified).
+		With("auditAnchor", map[string]any{"records": anchor.Records, "headHash": anchor.HeadHash, "signed": anchor.MAC != ""}).
 		With("lockReleased", released), nil
 }
 
-// release deletes the task's dedupe lock if this execution holds it. A lock
-// that is gone or held by another execution is left alone.
+// seal appends the case-finalized record (outcome, report objects) and
+// returns the anchor of the chain at it: what the manifest fixes.
+func (h *Handler) seal(ctx context.Context, p *contract.Payload, rep *report.Report, reports ...contract.Evidence) (audit.Anchor, error) {
+	detail, err := json.Marshal(map[string]any{"outcome": rep.Outcome, "artifacts": len(rep.Artifacts), "evidence": reports})
+	if err != nil {
+		return audit.Anchor{}, err
+	}
+	rec, err := h.Chain.Append(ctx, audit.Record{CaseID: p.CaseID(), ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
+		Event: EventFinalized, Status: rep.Outcome, Summary: fmt.Sprintf("case %s finalized with outcome %s: report %s", p.CaseID(), rep.Outcome, reports[0].URI),
+		Detail: string(detail)})
+	if err != nil {
+		return audit.Anchor{}, err
+	}
+	return audit.AnchorAt(ctx, h.MAC, p.CaseID(), p.Execution.ID, rec, audit.FollowedByFinalizeResult)
+}
+
+// release deletes the task's dedupe lock (task#<taskArn>) if this
+// execution holds it. A lock that is gone or held by another execution is
+// left alone. The case's claim (case#<caseId>) stays: the case id is spent.
 func (h *Handler) release(ctx context.Context, p *contract.Payload) (bool, error) {
 	if h.IncidentsTable == "" || p.Incident.TaskArn == "" {
 		return false, nil
 	}
 	_, err := h.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(h.IncidentsTable),
-		Key:                       map[string]ddbtypes.AttributeValue{"taskArn": &ddbtypes.AttributeValueMemberS{Value: p.Incident.TaskArn}},
+		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(p.Incident.TaskArn)}},
 		ConditionExpression:       aws.String("executionId = :me"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": &ddbtypes.AttributeValueMemberS{Value: p.Execution.ID}},
 	})

@@ -17,17 +17,32 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/mac/mactest"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 type fakeChain struct {
-	read func(caseID string) ([]audit.Record, error)
+	read     func(caseID string) ([]audit.Record, error)
+	appended []audit.Record
 }
 
-var _ chainReader = (*fakeChain)(nil)
+var _ chain = (*fakeChain)(nil)
 
 func (f *fakeChain) Read(_ context.Context, caseID string) ([]audit.Record, error) {
 	return f.read(caseID)
+}
+
+// Append chains r after the records read plus those appended, as Chain does.
+func (f *fakeChain) Append(_ context.Context, r audit.Record) (audit.Record, error) {
+	rs, _ := f.read(r.CaseID)
+	rs = append(rs, f.appended...)
+	r.Seq, r.PrevHash = int64(len(rs)+1), audit.GenesisHash
+	if len(rs) > 0 {
+		r.PrevHash = rs[len(rs)-1].Hash
+	}
+	r.Hash = r.ComputeHash()
+	f.appended = append(f.appended, r)
+	return r, nil
 }
 
 type fakeEvidence struct {
@@ -70,7 +85,7 @@ func records() []audit.Record {
 	rs := []audit.Record{{Action: "resolve-target", Event: "start"}, {Action: "finalize-case", Event: "start"}}
 	prev := audit.GenesisHash
 	for i := range rs {
-		rs[i].CaseID, rs[i].Seq, rs[i].PrevHash = "case-7", int64(i+1), prev
+		rs[i].CaseID, rs[i].ExecutionID, rs[i].Seq, rs[i].PrevHash = "case-7", execID, int64(i+1), prev
 		rs[i].Hash = rs[i].ComputeHash()
 		prev = rs[i].Hash
 	}
@@ -90,7 +105,8 @@ func finalPayload(dryRun bool) *contract.Payload {
 }
 
 func newHandler(db *fakeDB, ev *fakeEvidence, rs []audit.Record) *Handler {
-	return &Handler{Chain: &fakeChain{read: func(string) ([]audit.Record, error) { return rs, nil }}, Evidence: ev, DB: db,
+	key, _ := mactest.Key("arn:aws:kms:us-east-1:123456789012:key/hmac")
+	return &Handler{Chain: &fakeChain{read: func(string) ([]audit.Record, error) { return rs, nil }}, Evidence: ev, DB: db, MAC: key,
 		IncidentsTable: "incidents", Now: func() time.Time { return time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) }}
 }
 
@@ -121,8 +137,14 @@ func TestFinalize(t *testing.T) {
 		if len(man.Objects) != 3 || man.Objects[1].URI != res.Evidence[0].URI || man.Objects[2].SHA256 != res.Evidence[1].SHA256 {
 			t.Errorf("manifest %+v", man.Objects)
 		}
+		// The manifest anchors the chain at the case-finalized record.
+		a := man.Audit
+		if a == nil || a.Records != 3 || a.ExecutionID != execID || a.MAC == "" || a.FollowedBy != audit.FollowedByFinalizeResult {
+			t.Fatalf("manifest anchor %+v; want 3 records of %s, signed", a, execID)
+		}
 		d := db.dels[0]
-		if *d.ConditionExpression != "executionId = :me" || d.ExpressionAttributeValues[":me"].(*ddbtypes.AttributeValueMemberS).Value != execID {
+		if *d.ConditionExpression != "executionId = :me" || d.ExpressionAttributeValues[":me"].(*ddbtypes.AttributeValueMemberS).Value != execID ||
+			d.Key["pk"].(*ddbtypes.AttributeValueMemberS).Value != "task#"+finalPayload(dry).Incident.TaskArn {
 			t.Errorf("delete %+v", d)
 		}
 	}

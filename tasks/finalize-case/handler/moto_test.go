@@ -16,6 +16,7 @@ import (
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/finalize-case/report"
+	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -50,7 +51,7 @@ func TestFinalizeMoto(t *testing.T) {
 		db := dynamodb.NewFromConfig(w.Cfg)
 		lock := func(taskArn, exec string) {
 			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.Env.IncidentsTable), Item: map[string]ddbtypes.AttributeValue{
-				"taskArn": &ddbtypes.AttributeValueMemberS{Value: taskArn}, "executionId": &ddbtypes.AttributeValueMemberS{Value: exec},
+				"pk": &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(taskArn)}, "executionId": &ddbtypes.AttributeValueMemberS{Value: exec},
 				"caseId": &ddbtypes.AttributeValueMemberS{Value: caseID}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func TestFinalizeMoto(t *testing.T) {
 		}
 		for arn, want := range map[string]bool{w.FargateTaskArn: false, w.EC2TaskArn: true} {
 			o, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(w.Env.IncidentsTable), ConsistentRead: aws.Bool(true),
-				Key: map[string]ddbtypes.AttributeValue{"taskArn": &ddbtypes.AttributeValueMemberS{Value: arn}}})
+				Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(arn)}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +121,15 @@ func TestFinalizeMoto(t *testing.T) {
 		if last := rs[len(rs)-1]; last.Action != "finalize-case" || last.Event != "result" || !strings.Contains(last.Detail, "manifest.json") {
 			t.Errorf("last record %+v", last)
 		}
+		// The manifest (of the retry) anchors the chain at its
+		// case-finalized record, signed with moto's HMAC key; every record
+		// carries a MAC that KMS verifies.
+		st, err := audit.VerifyCase(ctx, caseID, rs, man.Audit, taskrt.NewMACKey(w.Cfg, w.Env))
+		if err != nil || !st.Verified || !st.Anchored || st.AfterAnchor != 1 || rs[man.Audit.Records-1].Event != EventFinalized {
+			t.Errorf("verification %+v, %v; want anchored at the last case-finalized record, one record after it", st, err)
+		}
 		// Clean the other lock so the next round starts alike.
 		_, _ = db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(w.Env.IncidentsTable),
-			Key: map[string]ddbtypes.AttributeValue{"taskArn": &ddbtypes.AttributeValueMemberS{Value: w.EC2TaskArn}}})
+			Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(w.EC2TaskArn)}}})
 	}
 }

@@ -12,6 +12,13 @@ const (
 	EventApprovalDecided     = "approval-decided"
 	EventApprovalTimeout     = "approval-timeout"
 	EventApprovalUndelivered = "approval-undelivered"
+	EventApprovalVote        = "approval-vote"
+	// EventApprovalDeliveryUnknown: Step Functions' answer to the decision
+	// was lost and the execution history could not tell whether it arrived.
+	EventApprovalDeliveryUnknown = "approval-delivery-unknown"
+	// EventApprovalDelivered: a decision whose delivery was in doubt was
+	// found in the execution history.
+	EventApprovalDelivered = "approval-delivered"
 )
 
 // approvalDetail is the union of the approval events' details.
@@ -30,6 +37,11 @@ type approvalDetail struct {
 		DecidedBy string `json:"decidedBy"`
 		Decision  string `json:"decision"`
 	} `json:"lateDecision"`
+	RequiredApprovals int  `json:"requiredApprovals"`
+	RequesterVerified bool `json:"requesterVerified"`
+	Approvals         []struct {
+		By string `json:"by"`
+	} `json:"approvals"`
 }
 
 // approvals follows each gate through its audit events, then fills what
@@ -48,7 +60,8 @@ func approvals(in Input) []Approval {
 	}
 	for _, r := range in.Records {
 		switch r.Event {
-		case EventApprovalRequested, EventApprovalDecided, EventApprovalTimeout, EventApprovalUndelivered:
+		case EventApprovalRequested, EventApprovalDecided, EventApprovalTimeout, EventApprovalUndelivered, EventApprovalVote,
+			EventApprovalDeliveryUnknown, EventApprovalDelivered:
 		default:
 			continue
 		}
@@ -66,11 +79,20 @@ func approvals(in Input) []Approval {
 				a.RequestedAt = r.At
 			}
 			a.Prompt, a.RequestedBy, a.OnTimeout, a.ExpiresAt = d.Prompt, d.RequestedBy, d.OnTimeout, d.ExpiresAt
+			a.RequiredApprovals, a.RequesterVerified = d.RequiredApprovals, d.RequesterVerified
 			if d.Approvers != nil {
 				a.Approvers = d.Approvers
 			}
+		case EventApprovalVote:
+			a.ApprovedBy = append(a.ApprovedBy, d.Approver)
 		case EventApprovalDecided:
 			a.Status, a.Decision, a.Approver, a.Reason, a.DecidedAt = r.Status, d.Decision, d.Approver, d.Reason, d.DecidedAt
+			if len(d.Approvals) > 0 {
+				a.ApprovedBy = a.ApprovedBy[:0]
+				for _, v := range d.Approvals {
+					a.ApprovedBy = append(a.ApprovedBy, v.By)
+				}
+			}
 		case EventApprovalTimeout:
 			a.Status, a.Decision, a.Approver, a.Reason, a.DecidedAt = "TIMED_OUT", d.OnTimeout, "timeout", d.Reason, d.DecidedAt
 			a.OnTimeout = d.OnTimeout
@@ -79,6 +101,10 @@ func approvals(in Input) []Approval {
 			}
 		case EventApprovalUndelivered:
 			a.Status, a.Note = r.Status, r.Summary
+		case EventApprovalDeliveryUnknown:
+			a.Note = "DELIVERY UNKNOWN: " + r.Summary
+		case EventApprovalDelivered:
+			a.Note = r.Summary
 		}
 	}
 	fillFromSteps(in, byKey, &order, get)

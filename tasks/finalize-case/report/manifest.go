@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/irflow/irflow/tasks/audit"
 )
 
 // ManifestVersion identifies the manifest's JSON shape.
@@ -21,6 +23,9 @@ type Manifest struct {
 	Objects     []Artifact `json:"objects"`
 	// AuditHeadHash is the chain's last hash when the report was built.
 	AuditHeadHash string `json:"auditHeadHash,omitempty"`
+	// Audit anchors the case's audit chain: the record count and head hash
+	// at the case-finalized record, MAC-signed. irflow audit --verify reads it.
+	Audit *audit.Anchor `json:"audit,omitempty"`
 }
 
 // Manifest returns the case's manifest: the report's artifacts, then the

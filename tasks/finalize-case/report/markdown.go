@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // Markdown renders the report for people: outcome, approvals, steps,
@@ -31,7 +33,11 @@ func (r *Report) Markdown() []byte {
 		kv("Task", inc.TaskArn)
 		kv("Source", inc.Source)
 		kv("Reason", inc.Reason)
-		kv("Requested by", inc.RequestedBy)
+		if r := inc.Requester; r != nil && r.Verified {
+			kv("Requested by", fmt.Sprintf("%s (verified: %s)", r.ID, r.Via))
+		} else {
+			kv("Requested by", inc.RequestedBy+" (claimed by the input, not verified: every gate needed two approvers)")
+		}
 		kv("Received", inc.ReceivedAt)
 		if f := inc.Finding; f != nil {
 			kv("Finding", fmt.Sprintf("%s (severity %.1f) %s", f.Type, f.Severity, f.ID))
@@ -51,10 +57,17 @@ func (r *Report) Markdown() []byte {
 	rows := [][]string{}
 	for _, a := range r.Approvals {
 		who := a.Approver
+		if len(a.ApprovedBy) > 1 || a.RequiredApprovals > 1 {
+			who = fmt.Sprintf("%s (%d of %d)", strings.Join(a.ApprovedBy, ", "), len(a.ApprovedBy), max(a.RequiredApprovals, 1))
+		}
 		if a.Note != "" {
 			who += " (" + a.Note + ")"
 		}
-		rows = append(rows, []string{a.Step, a.Status, who, a.Reason, a.DecidedAt, a.RequestedBy, a.Prompt})
+		by := a.RequestedBy
+		if by != "" && !a.RequesterVerified {
+			by += " (claimed)"
+		}
+		rows = append(rows, []string{a.Step, a.Status, who, a.Reason, a.DecidedAt, by, a.Prompt})
 	}
 	table(&b, []string{"step", "decision", "approver", "reason", "decided at", "requested by", "question"}, rows, "no approval gates ran")
 
@@ -113,6 +126,7 @@ func table(b *strings.Builder, head []string, rows [][]string, empty string) {
 
 // cell escapes a table cell: pipes and line breaks would end it.
 func cell(s string) string {
+	s = termsafe.Text(s)
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\r", "")
 	return strings.ReplaceAll(s, "\n", "<br>")
@@ -134,7 +148,8 @@ func WriteTimeline(w io.Writer, events []Event) error {
 		if status == "" {
 			status = "-"
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At, step, e.Action, e.Event, status, oneLine(e.Summary))
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, oneLine(e.At), oneLine(step), oneLine(e.Action), oneLine(e.Event),
+			oneLine(status), oneLine(e.Summary))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -150,8 +165,11 @@ func WriteTimeline(w io.Writer, events []Event) error {
 	return nil
 }
 
+// oneLine keeps text from an input, a host or an approver on its line and
+// out of the terminal's control: line breaks and tabs become spaces, other
+// controls visible escapes.
 func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\r", "")
+	s = strings.ReplaceAll(s, "\r\n", " ")
 	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(s, "\t", " ")
+	return termsafe.Line(strings.ReplaceAll(s, "\t", " "))
 }

@@ -51,6 +51,9 @@ type Report struct {
 	Failure      *contract.Failure  `json:"failure,omitempty"`
 	Timeline     []Event            `json:"timeline"`
 	Chain        audit.ChainStatus  `json:"auditChain"`
+	// OtherExecutions counts the case's audit records of another
+	// execution: the report leaves them out (a case has one execution).
+	OtherExecutions int `json:"otherExecutionRecords,omitempty"`
 }
 
 // Step is one step's final result.
@@ -68,9 +71,16 @@ type Approval struct {
 	Prompt      string   `json:"prompt,omitempty"`
 	Approvers   []string `json:"approvers"`
 	RequestedBy string   `json:"requestedBy,omitempty"`
-	RequestedAt string   `json:"requestedAt,omitempty"`
-	ExpiresAt   string   `json:"expiresAt,omitempty"`
-	OnTimeout   string   `json:"onTimeout,omitempty"`
+	// RequesterVerified says the requester was verified; a claimed one
+	// makes the gate need two approvers.
+	RequesterVerified bool `json:"requesterVerified"`
+	// RequiredApprovals is how many distinct approvers the gate needed;
+	// ApprovedBy are those who approved, in order.
+	RequiredApprovals int      `json:"requiredApprovals,omitempty"`
+	ApprovedBy        []string `json:"approvedBy,omitempty"`
+	RequestedAt       string   `json:"requestedAt,omitempty"`
+	ExpiresAt         string   `json:"expiresAt,omitempty"`
+	OnTimeout         string   `json:"onTimeout,omitempty"`
 	// Status is PENDING, APPROVED, REJECTED, TIMED_OUT or CLOSED.
 	Status    string `json:"status"`
 	Decision  string `json:"decision,omitempty"`
@@ -108,13 +118,17 @@ type Event struct {
 	Summary string `json:"summary"`
 }
 
-// Build assembles the report.
+// Build assembles the report. The chain is verified whole; the timeline,
+// steps, approvals and artifacts come from this execution's records only.
 func Build(in Input) *Report {
+	chain := audit.Check(in.Records)
+	own, other := ownRecords(in.Records, in.ExecutionID)
+	in.Records = own
 	r := &Report{
 		Version: Version, CaseID: in.CaseID, Outcome: in.Outcome, DryRun: in.DryRun, ExecutionID: in.ExecutionID,
 		StateMachine: stateMachineName(in.ExecutionID), GeneratedAt: in.Now.UTC().Format(time.RFC3339Nano),
 		Incident: in.Incident, Target: in.Target, Failure: in.Failure,
-		Timeline: Timeline(in.Records), Chain: audit.Check(in.Records),
+		Timeline: Timeline(in.Records), Chain: chain, OtherExecutions: other,
 	}
 	if r.Outcome == "" {
 		r.Outcome = "UNKNOWN"
@@ -124,6 +138,21 @@ func Build(in Input) *Report {
 	r.Artifacts = artifacts(in)
 	r.Errors = stepErrors(in)
 	return r
+}
+
+// ownRecords keeps the records of execution (all of them when it is "")
+// and counts the others.
+func ownRecords(records []audit.Record, execution string) ([]audit.Record, int) {
+	if execution == "" {
+		return records, 0
+	}
+	own := make([]audit.Record, 0, len(records))
+	for _, r := range records {
+		if r.ExecutionID == execution {
+			own = append(own, r)
+		}
+	}
+	return own, len(records) - len(own)
 }
 
 // Timeline is the records as events, in seq order.

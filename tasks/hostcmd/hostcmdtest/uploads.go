@@ -12,19 +12,21 @@ import (
 )
 
 // Uploads is an HTTP server standing in for S3 presigned PUTs: it stores
-// each body by key and, like S3 for a bucket with Object Lock, refuses a PUT
-// without a matching Content-MD5.
+// each body as a new version of its key in Objects (which Bind reads back)
+// and, like S3 for a bucket with Object Lock, refuses a PUT without a
+// matching Content-MD5.
 type Uploads struct {
 	*httptest.Server
+	// Objects holds what was uploaded, versioned.
+	Objects *FakeObjects
 	mu      sync.Mutex
-	objects map[string][]byte
 	files   map[string][]byte
 	puts    int
 }
 
 // NewUploads starts the server; the test closes it.
 func NewUploads(t testing.TB) *Uploads {
-	u := &Uploads{objects: map[string][]byte{}, files: map[string][]byte{}}
+	u := &Uploads{Objects: &FakeObjects{}, files: map[string][]byte{}}
 	u.Server = httptest.NewServer(http.HandlerFunc(u.serve))
 	t.Cleanup(u.Close)
 	return u
@@ -43,13 +45,8 @@ func (u *Uploads) Serve(name string, body []byte) string {
 	return u.Server.URL + "/" + name
 }
 
-// Object returns the stored body of key.
-func (u *Uploads) Object(key string) ([]byte, bool) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	b, ok := u.objects[key]
-	return b, ok
-}
+// Object returns the newest stored body of key.
+func (u *Uploads) Object(key string) ([]byte, bool) { return u.Objects.Latest(key) }
 
 // Puts counts accepted uploads.
 func (u *Uploads) Puts() int {
@@ -84,8 +81,8 @@ func (u *Uploads) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters", http.StatusBadRequest)
 		return
 	}
+	u.Objects.Put(strings.TrimPrefix(r.URL.Path, "/"), body)
 	u.mu.Lock()
-	u.objects[strings.TrimPrefix(r.URL.Path, "/")] = body
 	u.puts++
 	u.mu.Unlock()
 }

@@ -12,26 +12,29 @@ import (
 
 // notice is what a notification says, readable and as JSON.
 type notice struct {
-	Event       string                         `json:"event"`
-	CaseID      string                         `json:"caseId,omitempty"`
-	Playbook    string                         `json:"playbook,omitempty"`
-	Execution   string                         `json:"execution,omitempty"`
-	Step        string                         `json:"step,omitempty"`
-	DryRun      bool                           `json:"dryRun"`
-	TaskArn     string                         `json:"taskArn,omitempty"`
-	LaunchType  string                         `json:"launchType,omitempty"`
-	NetworkMode string                         `json:"networkMode,omitempty"`
-	Service     string                         `json:"service,omitempty"`
-	InstanceID  string                         `json:"instanceId,omitempty"`
-	Source      string                         `json:"source,omitempty"`
-	Reason      string                         `json:"reason,omitempty"`
-	RequestedBy string                         `json:"requestedBy,omitempty"`
-	Finding     *finding                       `json:"finding,omitempty"`
-	Failure     *contract.Failure              `json:"failure,omitempty"`
-	Error       *contract.StateError           `json:"error,omitempty"`
-	Errors      map[string]contract.StateError `json:"errors,omitempty"`
-	ApprovalURL string                         `json:"approvalUrl,omitempty"`
-	Message     string                         `json:"message,omitempty"`
+	Event       string `json:"event"`
+	CaseID      string `json:"caseId,omitempty"`
+	Playbook    string `json:"playbook,omitempty"`
+	Execution   string `json:"execution,omitempty"`
+	Step        string `json:"step,omitempty"`
+	DryRun      bool   `json:"dryRun"`
+	TaskArn     string `json:"taskArn,omitempty"`
+	LaunchType  string `json:"launchType,omitempty"`
+	NetworkMode string `json:"networkMode,omitempty"`
+	Service     string `json:"service,omitempty"`
+	InstanceID  string `json:"instanceId,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// RequesterVerified says resolve-target verified RequestedBy; otherwise
+	// it is what the input claims.
+	RequesterVerified bool                           `json:"requesterVerified"`
+	Finding           *finding                       `json:"finding,omitempty"`
+	Failure           *contract.Failure              `json:"failure,omitempty"`
+	Error             *contract.StateError           `json:"error,omitempty"`
+	Errors            map[string]contract.StateError `json:"errors,omitempty"`
+	ApprovalURL       string                         `json:"approvalUrl,omitempty"`
+	Message           string                         `json:"message,omitempty"`
 }
 
 // finding is the part of the GuardDuty finding a responder needs first.
@@ -54,7 +57,7 @@ func build(p *contract.Payload, params Params, approvalURL string) *notice {
 	n.Playbook = playbookOf(p.Execution.ID)
 	if inc := p.Incident; inc != nil {
 		n.CaseID, n.DryRun, n.TaskArn, n.LaunchType = inc.CaseID, inc.DryRun, inc.TaskArn, inc.LaunchType
-		n.Source, n.Reason, n.RequestedBy = inc.Source, inc.Reason, inc.RequestedBy
+		n.Source, n.Reason, n.RequestedBy, n.RequesterVerified = inc.Source, inc.Reason, inc.RequesterID(), inc.RequesterVerified()
 		if f := inc.Finding; f != nil {
 			n.Finding = &finding{ID: f.ID, Type: f.Type, Severity: f.Severity, Level: level(f.Severity), Title: f.Title}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // render writes the readable summary followed by the JSON block, shrinking
@@ -93,7 +94,11 @@ func (n *notice) text() string {
 		row("", clean(f.Title, 300))
 	}
 	if n.RequestedBy != "" {
-		row("Requested by", fmt.Sprintf("%s: %s", n.RequestedBy, clean(n.Reason, 500)))
+		by := n.RequestedBy
+		if !n.RequesterVerified {
+			by += " (claimed by the input, not verified)"
+		}
+		row("Requested by", fmt.Sprintf("%s: %s", by, clean(n.Reason, 500)))
 	}
 	if what := n.whatHappened(); what != "" {
 		b.WriteString("\nWhat happened:\n" + what)
@@ -112,7 +117,9 @@ func (n *notice) text() string {
 	if n.ApprovalURL != "" {
 		fmt.Fprintf(&b, "\nApprovals: %s (irflow approve)\n", n.ApprovalURL)
 	}
-	return b.String()
+	// Readers get it in mail and terminals; reasons, summaries and causes
+	// come from inputs, hosts and APIs.
+	return termsafe.Text(b.String())
 }
 
 func (n *notice) whatHappened() string {

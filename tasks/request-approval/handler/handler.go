@@ -55,6 +55,10 @@ type Params struct {
 	TimeoutSeconds    int      `json:"timeoutSeconds"`
 	OnTimeout         string   `json:"onTimeout"`
 	AllowSelfApproval bool     `json:"allowSelfApproval"`
+	// MinApprovers is the playbook's number of distinct approvers a gate
+	// needs (the language's minApprovers; absent: 1). An unverified
+	// requester raises it to at least two (approval.RequiredApprovals).
+	MinApprovers int `json:"minApprovers,omitempty"`
 }
 
 // Modes of the action.

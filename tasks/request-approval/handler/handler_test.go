@@ -12,6 +12,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
 )
 
 func TestRequest(t *testing.T) {
@@ -234,5 +235,50 @@ func TestTimeoutAfterLateDecision(t *testing.T) {
 	}
 	if res.Outputs["approved"] != false || !strings.Contains(a.records[0].Detail, "lateDecision") || !strings.Contains(res.Summary, "alice") {
 		t.Errorf("result %+v, audit %s", res, a.records[0].Detail)
+	}
+}
+
+// TestRequiredApprovals: the gate stores how many distinct approvers it
+// needs: one for a verified requester, two for a claimed one, the
+// playbook's number when higher; and it says so to the approvers.
+func TestRequiredApprovals(t *testing.T) {
+	tests := []struct {
+		name      string
+		requester *incident.Requester
+		min       int
+		want      int
+	}{
+		{"claimed requester (no requester established)", nil, 0, 2},
+		{"claimed requester", &incident.Requester{ID: requester}, 0, 2},
+		{"started through the start API", &incident.Requester{ID: requester, Verified: true, Via: incident.ViaStartAPI}, 0, 1},
+		{"confirmed GuardDuty finding", &incident.Requester{ID: "aws.guardduty", Verified: true, Via: incident.ViaGuardDuty}, 0, 1},
+		{"playbook asks for three", &incident.Requester{ID: requester, Verified: true, Via: incident.ViaStartAPI}, 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, s := &fakeDB{}, &fakeSNS{}
+			with := map[string]any{"prompt": "Isolate?", "approvers": []string{icRole}, "timeoutSeconds": 1800, "onTimeout": "reject"}
+			if tt.min > 0 {
+				with["minApprovers"] = tt.min
+			}
+			p := payload(ModeRequest, with)
+			p.Incident.Requester = tt.requester
+			res, err := newHandler(db, s, &fakeAudit{}).Handle(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := approval.FromItem(db.puts[0].Item)
+			if stored.RequiredApprovals != tt.want || res.Outputs["requiredApprovals"] != tt.want ||
+				stored.RequesterVerified != (tt.requester != nil && tt.requester.Verified) {
+				t.Errorf("stored %d (verified %v), outputs %v; want %d", stored.RequiredApprovals, stored.RequesterVerified, res.Outputs["requiredApprovals"], tt.want)
+			}
+			msg := *s.sent[0].Message
+			if tt.want > 1 != strings.Contains(msg, "distinct approvers must approve") {
+				t.Errorf("the message does not say how many approvers must approve:\n%s", msg)
+			}
+			if (tt.requester == nil || !tt.requester.Verified) != strings.Contains(msg, "not verified") {
+				t.Errorf("the message does not say whether the requester was verified:\n%s", msg)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/termsafe"
 )
 
 // maxSubject is SNS's limit on a subject line.
@@ -51,7 +52,7 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	fmt.Fprintf(&b, "irflow needs a decision before the response to case %s continues.\n\n", a.CaseID)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "  %-13s %s\n", k+":", v)
+			fmt.Fprintf(&b, "  %-13s %s\n", k+":", termsafe.Line(v))
 		}
 	}
 	row("Question", a.Prompt)
@@ -63,7 +64,11 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	row("State machine", a.StateMachine)
 	row("Task", a.TaskArn)
 	row("Reason", reason)
-	row("Requested by", a.RequestedBy)
+	requester := a.RequestedBy
+	if !a.RequesterVerified {
+		requester += " (claimed by the input, not verified)"
+	}
+	row("Requested by", requester)
 	row("Approvers", strings.Join(a.Approvers, ", "))
 	row("Decide by", fmt.Sprintf("%s (unanswered: %s)", a.ExpiresAt.UTC().Format(time.RFC3339), a.OnTimeout))
 	row("Approval id", a.ID)
@@ -75,6 +80,9 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	if approvalURL != "" {
 		fmt.Fprintf(&b, "\nOr POST {\"decision\": \"approve\" or \"reject\", \"reason\": \"why\"} to\n  %s\nsigned with SigV4 (service lambda).\n",
 			approval.DecisionURL(approvalURL, a.ID))
+	}
+	if n := a.Required(); n > 1 {
+		fmt.Fprintf(&b, "\n%d distinct approvers must approve before the response continues; one rejection stops it.\n", n)
 	}
 	if !a.AllowSelfApproval {
 		b.WriteString("\nFour eyes: the person who requested the response cannot approve it.\n")

@@ -31,7 +31,9 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	a := &approval.Approval{
 		ID: approval.ID(p.Execution.ID, p.Step), CaseID: p.CaseID(), ExecutionID: p.Execution.ID,
 		StateMachine: approval.StateMachineARN(p.Execution.ID), Step: p.Step, TaskArn: p.Incident.TaskArn,
-		Prompt: params.Prompt, Approvers: approvers, RequestedBy: p.Incident.RequestedBy,
+		Prompt: params.Prompt, Approvers: approvers, RequestedBy: p.Incident.RequesterID(),
+		RequesterVerified: p.Incident.RequesterVerified(),
+		RequiredApprovals: approval.RequiredApprovals(params.MinApprovers, p.Incident.RequesterVerified()),
 		AllowSelfApproval: params.AllowSelfApproval, OnTimeout: params.OnTimeout, TimeoutSeconds: params.TimeoutSeconds,
 		DryRun: p.DryRun(), Status: approval.StatusPending, RequestedAt: now.Format(time.RFC3339Nano),
 		ExpiresAt: now.Add(time.Duration(params.TimeoutSeconds) * time.Second).Truncate(time.Second),
@@ -46,15 +48,16 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	}
 	detail := map[string]any{
 		"approvalId": stored.ID, "approvers": stored.Approvers, "defaultApprovers": defaulted,
-		"requestedBy": stored.RequestedBy, "allowSelfApproval": stored.AllowSelfApproval,
+		"requestedBy": stored.RequestedBy, "requesterVerified": stored.RequesterVerified,
+		"requiredApprovals": stored.Required(), "allowSelfApproval": stored.AllowSelfApproval,
 		"onTimeout": stored.OnTimeout, "expiresAt": stored.ExpiresAt.Format(time.RFC3339), "attempt": stored.Attempts,
 		"prompt": stored.Prompt,
 	}
 	if len(ignored) > 0 {
 		detail["ignoredApprovers"] = ignored
 	}
-	summary := fmt.Sprintf("approval %s requested from %d approver(s), decide by %s: %s",
-		stored.ID, len(stored.Approvers), stored.ExpiresAt.Format(time.RFC3339), stored.Prompt)
+	summary := fmt.Sprintf("approval %s requested from %d approver(s), %d approval(s) needed, decide by %s: %s",
+		stored.ID, len(stored.Approvers), stored.Required(), stored.ExpiresAt.Format(time.RFC3339), stored.Prompt)
 	if err := h.audit(ctx, p, "approval-requested", approval.StatusPending, summary, detail); err != nil {
 		return nil, err
 	}
@@ -67,6 +70,8 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 		With("expiresAt", stored.ExpiresAt.Format(time.RFC3339)).
 		With("approvers", stored.Approvers).
 		With("attempt", stored.Attempts).
+		With("requiredApprovals", stored.Required()).
+		With("requesterVerified", stored.RequesterVerified).
 		With("notified", notified), nil
 }
 

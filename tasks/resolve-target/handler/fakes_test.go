@@ -2,22 +2,34 @@ package handler
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
+
+	"github.com/irflow/irflow/tasks/mac/mactest"
 )
+
+// sharedKey is the deployment's MAC key in the unit tests: the start API
+// (Seal) and resolve-target both hold it.
+var sharedKey, _ = mactest.Key("arn:aws:kms:us-east-1:111122223333:key/hmac")
 
 type fakeDB struct {
 	put  func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
 	get  func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
+	del  func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
 	puts []*dynamodb.PutItemInput
+	dels []*dynamodb.DeleteItemInput
 }
 
 var _ dynamoAPI = (*fakeDB)(nil)
@@ -35,6 +47,85 @@ func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func
 		return &dynamodb.GetItemOutput{}, nil
 	}
 	return f.get(in)
+}
+
+func (f *fakeDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.dels = append(f.dels, in)
+	if f.del == nil {
+		return &dynamodb.DeleteItemOutput{}, nil
+	}
+	return f.del(in)
+}
+
+// pkOf is the incidents-table key an item or key map names.
+func pkOf(item map[string]ddbtypes.AttributeValue) string {
+	v, _ := item["pk"].(*ddbtypes.AttributeValueMemberS)
+	if v == nil {
+		return ""
+	}
+	return v.Value
+}
+
+// taskPuts are the puts of task locks (task#...), in order.
+func (f *fakeDB) taskPuts() []*dynamodb.PutItemInput {
+	var out []*dynamodb.PutItemInput
+	for _, p := range f.puts {
+		if strings.HasPrefix(pkOf(p.Item), "task#") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// onTask applies fn to puts of task locks only; case claims succeed.
+func onTask(fn func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)) func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+	return func(in *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+		if strings.HasPrefix(pkOf(in.Item), "task#") {
+			return fn(in)
+		}
+		return &dynamodb.PutItemOutput{}, nil
+	}
+}
+
+// fakeGuardDuty knows findings by detector and id.
+type fakeGuardDuty struct {
+	findings map[string][]gdtypes.Finding
+	err      error
+	calls    int
+}
+
+var _ guardDutyAPI = (*fakeGuardDuty)(nil)
+
+func (f *fakeGuardDuty) GetFindings(_ context.Context, in *guardduty.GetFindingsInput, _ ...func(*guardduty.Options)) (*guardduty.GetFindingsOutput, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []gdtypes.Finding
+	for _, fd := range f.findings[aws.ToString(in.DetectorId)] {
+		for _, id := range in.FindingIds {
+			if aws.ToString(fd.Id) == id {
+				out = append(out, fd)
+			}
+		}
+	}
+	return &guardduty.GetFindingsOutput{Findings: out}, nil
+}
+
+// sampleDetector holds the sample findings of examples/inputs.
+const sampleDetector = "12abc34d567e8fa901bc2d34e56789f0"
+
+// gdFinding is a finding as GetFindings returns it.
+func gdFinding(id, account, taskArn, typ string) gdtypes.Finding {
+	return gdtypes.Finding{Id: aws.String(id), AccountId: aws.String(account), Type: aws.String(typ),
+		Resource: &gdtypes.Resource{ResourceType: aws.String("ECSCluster"), EcsClusterDetails: &gdtypes.EcsClusterDetails{
+			TaskDetails: &gdtypes.EcsTaskDetails{Arn: aws.String(taskArn)}}}}
+}
+
+// sampleGuardDuty confirms the Fargate sample finding.
+func sampleGuardDuty() *fakeGuardDuty {
+	return &fakeGuardDuty{findings: map[string][]gdtypes.Finding{sampleDetector: {
+		gdFinding("b2c6a1f0e4d94a1f8c7e5d3b2a190817", "111122223333", fargateArn, "Impact:Runtime/CryptoMinerExecuted")}}}
 }
 
 type fakeECS struct {
@@ -138,7 +229,7 @@ func eniGroups(ids ...string) []ec2types.GroupIdentifier {
 func newWorld() (*Handler, *fakeDB) {
 	db := &fakeDB{}
 	h := &Handler{
-		DB: db, IncidentsTable: "incidents", Now: now,
+		DB: db, IncidentsTable: "incidents", Now: now, GuardDuty: sampleGuardDuty(), MAC: sharedKey,
 		ECS: &fakeECS{
 			tasks: func(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				if t, ok := tasks()[in.Tasks[0]]; ok {

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,16 +11,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-// dynamoAPI is the part of DynamoDB the dedupe lock uses.
+// dynamoAPI is the part of DynamoDB the dedupe lock and the case claim use.
 type dynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // ecsAPI is the part of ECS that describes the task and where it runs.
@@ -48,9 +50,16 @@ type Handler struct {
 	ECS ecsAPI
 	EC2 ec2API
 	ASG asgAPI
-	// IncidentsTable holds the dedupe locks (IRFLOW_INCIDENTS_TABLE).
+	// GuardDuty confirms findings (guardduty:GetFindings).
+	GuardDuty guardDutyAPI
+	// MAC verifies the start API's envelopes (IRFLOW_MAC_KEY_ARN).
+	MAC *mac.Key
+	// IncidentsTable holds the dedupe locks and case claims (IRFLOW_INCIDENTS_TABLE).
 	IncidentsTable string
-	Now            func() time.Time
+	// DetectorID is the GuardDuty detector that confirms findings
+	// (IRFLOW_GUARDDUTY_DETECTOR_ID); "" uses the one the finding's ARN names.
+	DetectorID string
+	Now        func() time.Time
 }
 
 // Params are the step's `with:` (tasks/catalog/params/resolve-target.json).
@@ -67,18 +76,25 @@ func (p Params) ManualAllowed() bool { return p.Manual == nil || *p.Manual }
 const DefaultLockTTLMinutes = 1440
 
 // New builds the handler with real clients.
-func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc { return NewHandler(cfg, env).Handle }
+
+// NewHandler is the handler New builds, for callers that replace a client
+// (a GuardDuty served elsewhere until the strict AWS layer serves it).
+func NewHandler(cfg aws.Config, env taskrt.Env) *Handler {
+	return &Handler{
 		DB:             dynamodb.NewFromConfig(cfg),
 		ECS:            ecs.NewFromConfig(cfg),
 		EC2:            ec2.NewFromConfig(cfg),
 		ASG:            autoscaling.NewFromConfig(cfg),
+		GuardDuty:      guardduty.NewFromConfig(cfg),
+		MAC:            taskrt.NewMACKey(cfg, env),
 		IncidentsTable: env.IncidentsTable,
+		DetectorID:     env.GuardDutyDetectorID,
 	}
-	return h.Handle
 }
 
-// Handle normalizes the input, takes the lock and describes the target.
+// Handle normalizes the input, establishes the requester, claims the case,
+// takes the task's lock and describes the target.
 func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	params, err := decodeParams(p)
 	if err != nil {
@@ -92,27 +108,36 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, err
 	}
 	inc, err := incident.Normalize(p.Input, exec)
-	if err == nil {
-		err = incident.Admit(inc, params.ManualAllowed())
-	}
 	if err != nil {
-		var fe *incident.FieldError
-		if errors.As(err, &fe) {
-			return nil, &contract.InvalidInputError{Field: fe.Field, Reason: fe.Message}
-		}
-		return nil, &contract.InvalidInputError{Field: "input", Reason: err.Error()}
+		return nil, invalid(err)
+	}
+	if err := h.requester(ctx, p, inc, exec); err != nil {
+		return nil, err
+	}
+	if err := incident.Admit(inc, params.ManualAllowed()); err != nil {
+		return nil, invalid(err)
 	}
 	l := &lock{DB: h.DB, Table: h.IncidentsTable, Now: h.now}
+	caseRetaken, err := l.claimCase(ctx, inc, p.Execution.ID)
+	if err != nil {
+		return nil, err
+	}
 	retaken, err := l.acquire(ctx, inc, p.Execution.ID, time.Duration(params.LockTTLMinutes)*time.Minute)
 	if err != nil {
+		// Another case holds the task: this execution ends DUPLICATE having
+		// done nothing under its case id, which a later execution may use.
+		if !caseRetaken {
+			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		}
 		return nil, err
 	}
 	target, err := h.describe(ctx, inc)
 	if err != nil {
-		// Nothing will finalize this execution: give the task back so a later
-		// execution is not taken for a duplicate of this one. Best effort: the
-		// lock's TTL frees it anyway.
+		// Nothing will finalize this execution: give the task and the case
+		// back so a later execution is not taken for a duplicate of this
+		// one. Best effort: the lock's TTL frees the task anyway.
 		_ = l.release(ctx, inc, p.Execution.ID)
+		_ = l.releaseCase(ctx, inc, p.Execution.ID)
 		return nil, err
 	}
 	if inc.LaunchType == "" {
@@ -171,6 +196,11 @@ func summary(inc *incident.Incident, t *incident.Target, retaken bool) string {
 	s += ")"
 	if t.LastStatus != "" && t.LastStatus != "RUNNING" {
 		s += ", last status " + t.LastStatus
+	}
+	if r := inc.Requester; r != nil && r.Verified {
+		s += fmt.Sprintf("; requested by %s (verified: %s)", r.ID, r.Via)
+	} else {
+		s += fmt.Sprintf("; requested by %s (claimed, not verified: every gate needs two approvers)", inc.RequestedBy)
 	}
 	if inc.DryRun {
 		s += ", dry run"

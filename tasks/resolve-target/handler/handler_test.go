@@ -68,7 +68,7 @@ func TestResolveFargate(t *testing.T) {
 	if strings.Contains(string(b), "null") {
 		t.Errorf("target has a null list: %s", b)
 	}
-	put := db.puts[0]
+	put := db.taskPuts()[0]
 	if got := put.Item["expiresAt"].(*ddbtypes.AttributeValueMemberN).Value; got != fmt.Sprint(fixedNow+3600) {
 		t.Errorf("expiresAt = %s; want now + 60 minutes", got)
 	}
@@ -133,11 +133,11 @@ func TestResolveGuardDutyDryRun(t *testing.T) {
 	if _, err := h.Handle(context.Background(), payloadFor(consoleInput(fargateArn, true), `{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if c := aws.ToString(db.puts[0].ConditionExpression); strings.Contains(c, "dryRun") {
+	if c := aws.ToString(db.taskPuts()[0].ConditionExpression); strings.Contains(c, "dryRun") {
 		t.Errorf("a rehearsal must not take over another's lock: condition %s", c)
 	}
-	if len(db.puts) != 1 {
-		t.Errorf("dry run wrote %d items; want only the lock", len(db.puts))
+	if len(db.puts) != 2 || len(db.taskPuts()) != 1 {
+		t.Errorf("dry run wrote %d items; want the case claim and the lock", len(db.puts))
 	}
 }
 
@@ -145,13 +145,14 @@ func TestResolveErrors(t *testing.T) {
 	ccf := &ddbtypes.ConditionalCheckFailedException{}
 	holder := map[string]ddbtypes.AttributeValue{"caseId": str("case-7"), "executionId": str("exec-7")}
 	tests := []struct {
-		name    string
-		input   string
-		with    string
-		setup   func(h *Handler, db *fakeDB)
-		want    string // error type name
-		field   string // InvalidInputError.Field
-		release bool   // the lock must be given back
+		name        string
+		input       string
+		with        string
+		setup       func(h *Handler, db *fakeDB)
+		want        string // error type name
+		field       string // InvalidInputError.Field
+		release     bool   // the lock must be given back
+		releaseCase bool   // the case claim must be given back
 	}{
 		{name: "not JSON", input: `{`, want: "InvalidInputError", field: "input"},
 		{name: "bad task ARN", input: consoleInput("arn:aws:ecs:us-east-1:111122223333:service/x", false), want: "InvalidInputError", field: "taskArn"},
@@ -160,30 +161,30 @@ func TestResolveErrors(t *testing.T) {
 		{name: "console input, triggers.manual false", input: consoleInput(fargateArn, false), with: `{"manual":false}`, want: "InvalidInputError", field: "input"},
 		{name: "unknown param", input: consoleInput(fargateArn, false), with: `{"ttl":5}`, want: "InvalidInputError", field: "with.ttl"},
 		{name: "no table", input: consoleInput(fargateArn, false), setup: func(h *Handler, _ *fakeDB) { h.IncidentsTable = "" }, want: "PreconditionFailedError"},
-		{name: "duplicate", input: consoleInput(fargateArn, false), want: "DuplicateIncidentError", setup: func(_ *Handler, db *fakeDB) {
-			db.put = func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) { return nil, ccf }
+		{name: "duplicate", input: consoleInput(fargateArn, false), want: "DuplicateIncidentError", releaseCase: true, setup: func(_ *Handler, db *fakeDB) {
+			db.put = onTask(func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) { return nil, ccf })
 			db.get = func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
 				return &dynamodb.GetItemOutput{Item: holder}, nil
 			}
 		}},
-		{name: "lock throttled", input: consoleInput(fargateArn, false), want: "RetryableError", setup: func(_ *Handler, db *fakeDB) {
-			db.put = func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+		{name: "lock throttled", input: consoleInput(fargateArn, false), want: "RetryableError", releaseCase: true, setup: func(_ *Handler, db *fakeDB) {
+			db.put = onTask(func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
 				return nil, apiErr{"ProvisionedThroughputExceededException"}
-			}
+			})
 		}},
 		{name: "task missing", input: consoleInput("arn:aws:ecs:us-east-1:111122223333:task/payments/0123456789abcdef0123456789abcdef", false),
-			want: "TargetNotFoundError", release: true},
-		{name: "cluster missing", input: consoleInput(fargateArn, false), want: "TargetNotFoundError", release: true, setup: func(h *Handler, _ *fakeDB) {
+			want: "TargetNotFoundError", release: true, releaseCase: true},
+		{name: "cluster missing", input: consoleInput(fargateArn, false), want: "TargetNotFoundError", release: true, releaseCase: true, setup: func(h *Handler, _ *fakeDB) {
 			h.ECS.(*fakeECS).tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				return nil, apiErr{"ClusterNotFoundException"}
 			}
 		}},
-		{name: "describe throttled", input: consoleInput(ec2Arn, false), want: "RetryableError", release: true, setup: func(h *Handler, _ *fakeDB) {
+		{name: "describe throttled", input: consoleInput(ec2Arn, false), want: "RetryableError", release: true, releaseCase: true, setup: func(h *Handler, _ *fakeDB) {
 			h.ECS.(*fakeECS).instances = func(*ecs.DescribeContainerInstancesInput) (*ecs.DescribeContainerInstancesOutput, error) {
 				return nil, apiErr{"ThrottlingException"}
 			}
 		}},
-		{name: "container instance gone", input: consoleInput(ec2Arn, false), want: "TargetNotFoundError", release: true, setup: func(h *Handler, _ *fakeDB) {
+		{name: "container instance gone", input: consoleInput(ec2Arn, false), want: "TargetNotFoundError", release: true, releaseCase: true, setup: func(h *Handler, _ *fakeDB) {
 			h.ECS.(*fakeECS).instances = func(*ecs.DescribeContainerInstancesInput) (*ecs.DescribeContainerInstancesOutput, error) {
 				return &ecs.DescribeContainerInstancesOutput{}, nil
 			}
@@ -211,10 +212,15 @@ func TestResolveErrors(t *testing.T) {
 			if errors.As(err, &dup) && (dup.ExistingCase != "case-7" || dup.Execution != "exec-7" || dup.TaskArn != fargateArn) {
 				t.Errorf("duplicate error = %+v; want it to name the holder", dup)
 			}
-			released := len(db.puts) == 2 && aws.ToString(db.puts[1].ConditionExpression) == condHeldByMe &&
-				db.puts[1].Item["expiresAt"].(*ddbtypes.AttributeValueMemberN).Value == fmt.Sprint(fixedNow-1)
+			tp := db.taskPuts()
+			released := len(tp) == 2 && aws.ToString(tp[1].ConditionExpression) == condHeldByMe &&
+				tp[1].Item["expiresAt"].(*ddbtypes.AttributeValueMemberN).Value == fmt.Sprint(fixedNow-1)
 			if released != tt.release {
 				t.Errorf("lock released = %v; want %v (puts %d)", released, tt.release, len(db.puts))
+			}
+			caseReleased := len(db.dels) == 1 && pkOf(db.dels[0].Key) == "case#run-1" && aws.ToString(db.dels[0].ConditionExpression) == condHeldByMe
+			if caseReleased != tt.releaseCase {
+				t.Errorf("case claim released = %v; want %v (deletes %v)", caseReleased, tt.releaseCase, db.dels)
 			}
 		})
 	}
@@ -224,12 +230,12 @@ func TestResolveErrors(t *testing.T) {
 func TestLockRace(t *testing.T) {
 	h, db := newWorld()
 	calls := 0
-	db.put = func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
+	db.put = onTask(func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) {
 		if calls++; calls == 1 {
 			return nil, &ddbtypes.ConditionalCheckFailedException{}
 		}
 		return &dynamodb.PutItemOutput{}, nil
-	}
+	})
 	if _, err := h.Handle(context.Background(), payloadFor(consoleInput(fargateArn, false), `{}`)); err != nil {
 		t.Fatalf("got %v; want the second attempt to take the lock", err)
 	}

@@ -21,14 +21,15 @@ import (
 // real response also takes over a lock held by a dry run: a rehearsal must
 // never suppress the response to a live finding.
 const (
-	condFree       = "attribute_not_exists(taskArn) OR expiresAt < :now OR executionId = :me"
+	condFree       = "attribute_not_exists(pk) OR expiresAt < :now OR executionId = :me"
 	condFreeOrDry  = condFree + " OR dryRun = :true"
 	condHeldByMe   = "executionId = :me"
 	maxLockRetries = 3
 )
 
-// lock is the per-task dedupe lock in the incidents table: PK taskArn, TTL
-// attribute expiresAt (epoch seconds). finalize-case deletes it.
+// lock is the per-task dedupe lock in the incidents table: PK
+// task#<taskArn> (incident.TaskLockKey), TTL attribute expiresAt (epoch
+// seconds). finalize-case deletes it.
 type lock struct {
 	DB    dynamoAPI
 	Table string
@@ -55,12 +56,13 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 		out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(l.Table),
 			Item: map[string]ddbtypes.AttributeValue{
-				"taskArn":     str(inc.TaskArn),
-				"caseId":      str(inc.CaseID),
-				"executionId": str(execID),
-				"startedAt":   str(now.UTC().Format(time.RFC3339)),
-				"expiresAt":   num(now.Add(ttl).Unix()),
-				"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+				incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+				"taskArn":        str(inc.TaskArn),
+				"caseId":         str(inc.CaseID),
+				"executionId":    str(execID),
+				"startedAt":      str(now.UTC().Format(time.RFC3339)),
+				"expiresAt":      num(now.Add(ttl).Unix()),
+				"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
 			},
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeValues: values,
@@ -74,7 +76,7 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 		}
 		holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(l.Table),
-			Key:            map[string]ddbtypes.AttributeValue{"taskArn": str(inc.TaskArn)},
+			Key:            map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.TaskLockKey(inc.TaskArn))},
 			ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
@@ -98,13 +100,14 @@ func (l *lock) release(ctx context.Context, inc *incident.Incident, execID strin
 	_, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(l.Table),
 		Item: map[string]ddbtypes.AttributeValue{
-			"taskArn":     str(inc.TaskArn),
-			"caseId":      str(inc.CaseID),
-			"executionId": str(execID),
-			"startedAt":   str(now.UTC().Format(time.RFC3339)),
-			"expiresAt":   num(now.Unix() - 1),
-			"dryRun":      &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
-			"releasedAt":  str(now.UTC().Format(time.RFC3339)),
+			incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+			"taskArn":        str(inc.TaskArn),
+			"caseId":         str(inc.CaseID),
+			"executionId":    str(execID),
+			"startedAt":      str(now.UTC().Format(time.RFC3339)),
+			"expiresAt":      num(now.Unix() - 1),
+			"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+			"releasedAt":     str(now.UTC().Format(time.RFC3339)),
 		},
 		ConditionExpression:       aws.String(condHeldByMe),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
@@ -131,4 +134,71 @@ func attr(item map[string]ddbtypes.AttributeValue, k string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// Conditions of the case claim: free, or held by this very execution
+// (Step Functions retrying the state). Nothing else takes it, ever.
+const (
+	condCaseFree = "attribute_not_exists(pk) OR executionId = :me"
+)
+
+// claimCase takes the case id for the execution: case#<caseId> in the
+// incidents table, holding the execution, when it started and the task.
+// One execution per case: another gets a DuplicateIncidentError, so two
+// runs never share an audit chain, evidence keys or a report. It reports
+// whether this execution already held the claim.
+func (l *lock) claimCase(ctx context.Context, inc *incident.Incident, execID string) (retaken bool, err error) {
+	now := l.Now()
+	item := map[string]ddbtypes.AttributeValue{
+		incident.TablePK: str(incident.CaseClaimKey(inc.CaseID)),
+		"caseId":         str(inc.CaseID),
+		"executionId":    str(execID),
+		"startedAt":      str(now.UTC().Format(time.RFC3339)),
+		"taskArn":        str(inc.TaskArn),
+		"source":         str(inc.Source),
+		"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+	}
+	if r := inc.Requester; r != nil {
+		item["requester"] = str(r.ID)
+		item["requesterVerified"] = &ddbtypes.AttributeValueMemberBOOL{Value: r.Verified}
+	}
+	out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(l.Table), Item: item,
+		ConditionExpression:       aws.String(condCaseFree),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
+		ReturnValues:              ddbtypes.ReturnValueAllOld,
+	})
+	if err == nil {
+		return out != nil && attr(out.Attributes, "executionId") == execID, nil
+	}
+	if !conditionFailed(err) {
+		return false, contract.AWSError("dynamodb:PutItem incidents case claim", err)
+	}
+	holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(l.Table),
+		Key:            map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.CaseClaimKey(inc.CaseID))},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, contract.AWSError("dynamodb:GetItem incidents case claim", err)
+	}
+	return false, &contract.DuplicateIncidentError{TaskArn: inc.TaskArn, ExistingCase: inc.CaseID,
+		Execution: attr(holder.Item, "executionId"), CaseTaken: true}
+}
+
+// releaseCase gives the case id back when this execution ends in
+// resolve-target before anything was done or recorded under it (the task
+// is held by another case, or cannot be described), so a later execution
+// may use it. It touches only a claim this execution holds.
+func (l *lock) releaseCase(ctx context.Context, inc *incident.Incident, execID string) error {
+	_, err := l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(l.Table),
+		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.CaseClaimKey(inc.CaseID))},
+		ConditionExpression:       aws.String(condHeldByMe),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
+	})
+	if err != nil && !conditionFailed(err) {
+		return contract.AWSError("dynamodb:DeleteItem incidents case claim", err)
+	}
+	return nil
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/internal/gdfake"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	start "github.com/irflow/irflow/tasks/start-api/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -69,7 +71,7 @@ func invoke(t *testing.T, rt *taskrt.Runtime, payload []byte) (resolved, error) 
 func lockItem(t *testing.T, w *mototest.World, taskArn string) map[string]ddbtypes.AttributeValue {
 	t.Helper()
 	out, err := dynamodb.NewFromConfig(w.Cfg).GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(w.Env.IncidentsTable), Key: map[string]ddbtypes.AttributeValue{"taskArn": str(taskArn)}, ConsistentRead: aws.Bool(true)})
+		TableName: aws.String(w.Env.IncidentsTable), Key: map[string]ddbtypes.AttributeValue{"pk": str(incident.TaskLockKey(taskArn))}, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +168,95 @@ func checkTarget(t *testing.T, got, want *incident.Target) {
 	c, wc := got.Containers[0], want.Containers[0]
 	if c.Name != wc.Name || c.Image != wc.Image || c.LogDriver != "awslogs" || c.LogGroup != wc.LogGroup || c.LogStreamPrefix != wc.LogStreamPrefix {
 		t.Errorf("target.containers[0] = %+v; want %+v", c, wc)
+	}
+}
+
+// TestCaseClaimAgainstMoto: one execution per case. A second execution
+// with the same case id, even on another task, ends DUPLICATE; the first
+// retrying keeps its claim; the claim names the owner.
+func TestCaseClaimAgainstMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	rt := runtimeFor(w)
+	caseID := mototest.Unique("case-claim")
+	first := resolvePayload(t, w, w.FargateTaskArn, caseID, false)
+	if _, err := invoke(t, rt, first); err != nil {
+		t.Fatalf("first execution: %v", err)
+	}
+	var other map[string]any
+	_ = json.Unmarshal(resolvePayload(t, w, w.EC2TaskArn, caseID, false), &other)
+	exec := other["execution"].(map[string]any)
+	exec["Id"], exec["Name"] = exec["Id"].(string)+"-again", "again"
+	b, _ := json.Marshal(other)
+	_, err := invoke(t, rt, b)
+	var dup *contract.DuplicateIncidentError
+	if !errors.As(err, &dup) || !dup.CaseTaken || !strings.HasSuffix(dup.Execution, ":"+caseID) {
+		t.Fatalf("second execution of case %s: %v; want DuplicateIncidentError naming the first", caseID, err)
+	}
+	if it := lockItem(t, w, w.EC2TaskArn); len(it) != 0 {
+		t.Errorf("the refused execution locked its task: %v", it)
+	}
+	if _, err := invoke(t, rt, first); err != nil {
+		t.Errorf("the first execution retrying: %v", err)
+	}
+	out, err := dynamodb.NewFromConfig(w.Cfg).GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.Env.IncidentsTable),
+		Key: map[string]ddbtypes.AttributeValue{"pk": str(incident.CaseClaimKey(caseID))}, ConsistentRead: aws.Bool(true)})
+	if err != nil || attr(out.Item, "taskArn") != w.FargateTaskArn || !strings.HasSuffix(attr(out.Item, "executionId"), ":"+caseID) {
+		t.Errorf("claim %v, %v", out.Item, err)
+	}
+}
+
+// TestRequesterAgainstMoto: through the real clients, a finding is
+// confirmed by GuardDuty (gdfake: moto has none) and a start envelope is
+// verified with moto's KMS; an unknown finding ends INVALID_INPUT naming
+// detail.id.
+func TestRequesterAgainstMoto(t *testing.T) {
+	w := mototest.Seed(t)
+	gd := gdfake.New()
+	defer gd.Close()
+	h := NewHandler(w.Cfg, w.Env)
+	h.GuardDuty = gd.Client(w.Cfg)
+	rt := &taskrt.Runtime{Action: "resolve-target", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	finding := func(id string) []byte {
+		ev, _ := json.Marshal(map[string]any{"source": "aws.guardduty", "detail-type": "GuardDuty Finding", "detail": map[string]any{
+			"id": id, "accountId": w.Account, "region": mototest.Region, "type": "Impact:Runtime/CryptoMinerExecuted", "severity": 8,
+			"arn": "arn:aws:guardduty:" + mototest.Region + ":" + w.Account + ":detector/det1/finding/" + id,
+			"resource": map[string]any{"resourceType": "ECSCluster", "ecsClusterDetails": map[string]any{"arn": w.ClusterArn,
+				"taskDetails": map[string]any{"arn": w.FargateTaskArn, "launchType": "FARGATE"}}}}})
+		return ev
+	}
+	known := strings.ReplaceAll(mototest.Unique("f"), "-", "")
+	if err := gd.AddEvent("det1", finding(known)); err != nil {
+		t.Fatal(err)
+	}
+	payload := func(input []byte, name string) []byte {
+		b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": map[string]any{}, "input": json.RawMessage(input),
+			"execution": map[string]any{"Id": "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + name, "Name": name,
+				"StartTime": time.Now().UTC().Format(time.RFC3339Nano)}})
+		return b
+	}
+	got, err := invoke(t, rt, payload(finding(known), mototest.Unique("run")))
+	if err != nil || got.Outputs.Incident.Requester == nil || !got.Outputs.Incident.Requester.Verified {
+		t.Fatalf("confirmed finding: %+v, %v", got.Outputs.Incident.Requester, err)
+	}
+	_, err = invoke(t, rt, payload(finding(strings.ReplaceAll(mototest.Unique("forged"), "-", "")), mototest.Unique("run")))
+	var ii *contract.InvalidInputError
+	if !errors.As(err, &ii) || ii.Field != "detail.id" {
+		t.Errorf("unknown finding: %v; want InvalidInputError on detail.id", err)
+	}
+
+	// Released by finalize: free the task for the start API's execution.
+	_, _ = dynamodb.NewFromConfig(w.Cfg).DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(w.Env.IncidentsTable),
+		Key: map[string]ddbtypes.AttributeValue{"pk": str(incident.TaskLockKey(w.FargateTaskArn))}})
+	name := mototest.Unique("case-started")
+	caller := "arn:aws:sts::" + w.Account + ":assumed-role/Responder/alice"
+	in, _ := json.Marshal(map[string]any{"taskArn": w.FargateTaskArn, "reason": "seen in flow logs", "requestedBy": caller, "caseId": name})
+	sealedIn, err := start.Seal(context.Background(), taskrt.NewMACKey(w.Cfg, w.Env), "arn:aws:states:us-east-1:"+w.Account+":stateMachine:irflow-test",
+		name, caller, time.Now(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = invoke(t, rt, payload(sealedIn, name))
+	if err != nil || got.Outputs.Incident.Requester == nil || !got.Outputs.Incident.Requester.Verified || got.Outputs.Incident.Requester.ID != caller {
+		t.Errorf("start API input: %+v, %v", got.Outputs.Incident.Requester, err)
 	}
 }

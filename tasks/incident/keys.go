@@ -1,0 +1,29 @@
+package incident
+
+// The incidents table (IRFLOW_INCIDENTS_TABLE) holds several kinds of item
+// under one string partition key, TablePK, each with its own prefix
+// (docs/internals.md, "Stores"):
+//
+//   - task#<taskArn>: the per-task dedupe lock resolve-target takes and
+//     finalize-case releases (executionId, caseId, startedAt, expiresAt
+//     for the table's TTL, dryRun);
+//   - case#<caseId>: the case's claim, taken once by the one execution that
+//     owns the case (executionId, startedAt, taskArn); never released once
+//     the execution has run, so no second execution can share a case id,
+//     its audit chain or its evidence keys.
+//
+// Other prefixes (ledger#<caseId>, correlation keys) belong to other
+// parts of irflow; nothing here reads them.
+const TablePK = "pk"
+
+// Key prefixes of the incidents table.
+const (
+	TaskLockPrefix  = "task#"
+	CaseClaimPrefix = "case#"
+)
+
+// TaskLockKey is the partition key of a task's dedupe lock.
+func TaskLockKey(taskArn string) string { return TaskLockPrefix + taskArn }
+
+// CaseClaimKey is the partition key of a case's claim.
+func CaseClaimKey(caseID string) string { return CaseClaimPrefix + caseID }
