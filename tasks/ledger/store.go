@@ -182,7 +182,9 @@ func (s *Store) now() time.Time {
 }
 
 func str(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
-func num(n int) ddbtypes.AttributeValue    { return &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(n)} }
+func num(n int) ddbtypes.AttributeValue {
+	return &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(n)}
+}
 
 // encodeItem is the item of l at its next version. Entries are maps of
 // strings; data is kept as its JSON text, byte for byte.
