@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/strict"
@@ -65,4 +67,22 @@ func (l *Layer) Refusals(t testing.TB) []strict.Refusal {
 		t.Fatal(err)
 	}
 	return rs
+}
+
+// IncidentsTable creates an incidents table keyed by the string attribute
+// "pk" alone, as the deployment has it, and returns its name: the
+// containment ledger's items are keyed "ledger#<caseId>" there. (mototest's
+// world still keys its incidents table by taskArn until the trust work
+// lands; tests of the ledger's users point Env.IncidentsTable here.)
+func IncidentsTable(t testing.TB, cfg aws.Config) string {
+	t.Helper()
+	name := mototest.Unique("incidents-pk")
+	_, err := dynamodb.NewFromConfig(cfg).CreateTable(context.Background(), &dynamodb.CreateTableInput{TableName: aws.String(name),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}}})
+	if err != nil {
+		t.Fatalf("incidents table: %v", err)
+	}
+	return name
 }
