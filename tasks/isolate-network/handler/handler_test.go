@@ -139,7 +139,9 @@ func TestIsolateErrors(t *testing.T) {
 			}
 		}},
 		{name: "ledger unavailable", state: newVPC, with: `{}`, wantErr: "RetryableError", fault: func(f *fakeEC2) {
-			f.appendLedger = func([]ledger.Entry) error { return &contract.RetryableError{Op: "dynamodb:PutItem", Err: errors.New("throttled")} }
+			f.appendLedger = func([]ledger.Entry) error {
+				return &contract.RetryableError{Op: "dynamodb:PutItem", Err: errors.New("throttled")}
+			}
 		}},
 		{name: "unknown parameter", state: newVPC, with: `{"allow_ssm":true}`, wantErr: "InvalidInputError"},
 		{name: "wrong type", state: newVPC, with: `{"allowSsm":"yes"}`, wantErr: "InvalidInputError"},

@@ -39,9 +39,9 @@ type eniPlan struct {
 	Recorded bool   `json:"previousRecorded"`
 	Note     string `json:"note,omitempty"`
 
-	write    bool     // the tag must be (re)written before the swap
-	tagParts []string // tagPrevious keys present on the ENI
-	onTransit bool    // found on the transit group (a run cut short)
+	write     bool     // the tag must be (re)written before the swap
+	tagParts  []string // tagPrevious keys present on the ENI
+	onTransit bool     // found on the transit group (a run cut short)
 }
 
 // planSwap designs each VPC's quarantine and transit groups and decides
