@@ -87,7 +87,7 @@ func residuals(pl *plan, nis []eniInfo) []residual {
 	if swapped {
 		add(flowNATTracked, true, "connections of instance %s through a NAT gateway are always tracked: established sessions survive the security-group swap "+
 			"until they idle out (TCP: 5 days by default) or the task stops; new ones are blocked", pl.instanceID)
-		agent(pl, add)
+		agent(pl, nis, add)
 	}
 	add(flowDNS, false, "DNS to the Route 53 Resolver (VPC+2, 169.254.169.253) is filtered by neither security groups nor network ACLs")
 	if pl.launchType == "EC2" {
@@ -99,8 +99,12 @@ func residuals(pl *plan, nis []eniInfo) []residual {
 	return out
 }
 
-// agent says what the quarantine leaves of the ECS agent's path.
-func agent(pl *plan, add func(string, bool, string, ...any)) {
+// agent says what the quarantine leaves of the ECS agent's path. Without
+// ECS interface endpoints the agent reaches ECS's public endpoint: through
+// a NAT gateway its connection is tracked and survives the swap; through
+// the internet gateway (the instance has a public IP) it is untracked by
+// the transit step and cut.
+func agent(pl *plan, nis []eniInfo, add func(string, bool, string, ...any)) {
 	var vpcs []string
 	for v := range pl.ecsEndpoints {
 		vpcs = append(vpcs, v)
@@ -114,6 +118,14 @@ func agent(pl *plan, add func(string, bool, string, ...any)) {
 		add(flowECSAgent, false, "HTTPS from the instance to the ECS interface endpoints of %s stays allowed on purpose: ECS delivers stop-task and "+
 			"draining through the container agent", strings.Join(found, "; "))
 		return
+	}
+	for _, ni := range nis {
+		if ip := ni.publicIP(); ni.treatment == treatGroups && ip != "" {
+			add(flowECSAgent, false, "the VPC has no ECS interface endpoints and the instance has a public IP (%s): its agent reaches ECS through the internet gateway, "+
+				"and the quarantine cuts that: ECS accepts stops and drains but the agent never gets them (stop-task says StopNotDeliveredError); "+
+				"create the ecs, ecs-agent and ecs-telemetry interface endpoints", ip)
+			return
+		}
 	}
 	add(flowECSAgent, false, "the VPC has no ECS interface endpoints: the agent's established connection to ECS goes through a NAT gateway and stays tracked, "+
 		"so stop-task still reaches it; if it drops, a new one is blocked and stops are held (stop-task says StopNotDeliveredError)")
