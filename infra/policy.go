@@ -33,7 +33,7 @@ type resolver struct {
 // newResolver binds every catalog placeholder to the stack's resources.
 // Missing one is a programming error: the catalog grew a placeholder the
 // stack does not know, and a role would silently lose a permission.
-func newResolver(stack awscdk.Stack, st *storage, topic awssns.ITopic, key awskms.IKey) *resolver {
+func newResolver(stack awscdk.Stack, cfg Config, st *storage, topic awssns.ITopic, key awskms.IKey) *resolver {
 	arn := func(c constructs.IConstruct, value *string) placeholder {
 		return placeholder{value: *value, nag: "<" + logicalID(c) + ".Arn>"}
 	}
@@ -48,6 +48,8 @@ func newResolver(stack awscdk.Stack, st *storage, topic awssns.ITopic, key awskm
 		// A topic's Ref is its ARN.
 		"${TopicArn}": {value: *topic.TopicArn(), nag: "<" + logicalID(topic) + ">"},
 		"${KeyArn}":   arn(key, key.KeyArn()),
+		// A deployment constant: task roles live under it (docs/deploy.md).
+		"${TaskRolePath}": {value: cfg.TaskRolePath, nag: cfg.TaskRolePath},
 	}}
 	for _, p := range catalog.Placeholders {
 		if _, ok := r.byName[p]; !ok {

@@ -38,7 +38,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 		storage:   st,
 		topic:     topic,
 		key:       key,
-		resolver:  newResolver(stack, st, topic, key),
+		resolver:  newResolver(stack, cfg, st, topic, key),
 		approvers: approvers(cfg, props.Playbooks),
 	})
 	machines := newStateMachines(stack, cfg, props.Playbooks, fns, key)
