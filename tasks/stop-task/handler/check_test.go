@@ -217,3 +217,24 @@ func TestStopTaskCheckNeedsPrevious(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestStopTaskCountsChecks: with a clock that does not move, the step
+// still times out once its checks times the poll interval pass the step's
+// timeout (60 checks of 10 s for 600 s).
+func TestStopTaskCountsChecks(t *testing.T) {
+	f := newECS("RUNNING", "STOPPED", "")
+	h := &Handler{ECS: f, Ledger: &fakeLedger{}, Now: clock(t0)}
+	p := checkPayload(t0, 600, "")
+	var err error
+	n := 0
+	for ; n < 100 && err == nil; n++ {
+		var res *contract.Result
+		res, err = h.Handle(context.Background(), p)
+		if err == nil {
+			p.Previous = res
+		}
+	}
+	if contract.ErrorName(err) != contract.ErrStepTimeout || n != 61 {
+		t.Errorf("after %d checks: %v; want StepTimeoutError at the 61st", n, err)
+	}
+}

@@ -167,7 +167,11 @@ func (r *run) start(ctx context.Context, prm params) (*contract.Result, error) {
 }
 
 // check reads the task's status: STOPPED finishes the step; still running
-// past the step's timeout is an error that says why.
+// past the step's timeout is an error that says why. The time waited is
+// the clock's since the stop, or the checks made so far times the poll
+// interval, whichever is longer: each check follows a Wait of that
+// interval, so a run whose clock does not move (a simulation in virtual
+// time) still reaches its timeout.
 func (r *run) check(ctx context.Context) (*contract.Result, error) {
 	if r.p.Previous == nil {
 		return nil, &contract.InvalidInputError{Field: "previous", Reason: "mode check needs the start's result"}
@@ -190,6 +194,14 @@ func (r *run) check(ctx context.Context) (*contract.Result, error) {
 		r.out["stoppedReason"] = aws.ToString(task.StoppedReason)
 		return r.finish(ctx, fmt.Sprintf("task %s is %s: %s", taskID(r.taskArn), last, aws.ToString(task.StoppedReason)))
 	}
+	checks := 1
+	switch n := r.out["checks"].(type) {
+	case float64: // from JSON, as Lambda passes it
+		checks += int(n)
+	case int:
+		checks += n
+	}
+	r.out["checks"] = checks
 	connected, ci := true, aws.ToString(task.ContainerInstanceArn)
 	if ci != "" && task.LaunchType != ecstypes.LaunchTypeFargate {
 		if connected, err = r.agentConnected(ctx, ci); err != nil {
@@ -197,7 +209,7 @@ func (r *run) check(ctx context.Context) (*contract.Result, error) {
 		}
 		r.out["agentConnected"] = connected
 	}
-	waited := r.h.now().Sub(requested)
+	waited := max(r.h.now().Sub(requested), time.Duration(checks)*pollInterval())
 	if timeout := stepTimeout(r.p); waited > timeout {
 		if !connected {
 			return nil, &contract.StopNotDeliveredError{Task: r.taskArn, ContainerInstance: ci, After: timeout, LastStatus: last}
@@ -277,6 +289,14 @@ func stepTimeout(p *contract.Payload) time.Duration {
 		return a.StepTimeout.D()
 	}
 	return defaultStepTimeout
+}
+
+// pollInterval is the Wait between two checks (the catalog's).
+func pollInterval() time.Duration {
+	if a := catalog.Lookup("stop-task"); a != nil && a.PollInterval > 0 {
+		return a.PollInterval.D()
+	}
+	return 10 * time.Second
 }
 
 // stopReason is "irflow case <caseId>: <reason>" with control characters
