@@ -3,7 +3,9 @@ package handler
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -36,6 +38,7 @@ type fakeEC2 struct {
 	calls  []string
 	ledger []ledger.Entry
 	modify []string // "<eni>=<group>" per ModifyNetworkInterfaceAttribute
+	mu     sync.Mutex // CreateNetworkAclEntry calls come in parallel
 }
 
 var (
@@ -121,6 +124,8 @@ func (f *fakeEC2) DescribeNetworkAcls(_ context.Context, in *ec2.DescribeNetwork
 	return f.describeACLs(in)
 }
 func (f *fakeEC2) CreateNetworkAclEntry(_ context.Context, in *ec2.CreateNetworkAclEntryInput, _ ...func(*ec2.Options)) (*ec2.CreateNetworkAclEntryOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "CreateNetworkAclEntry")
 	return f.createACLEntry(in)
 }
@@ -382,7 +387,7 @@ func (s *vpcState) named(name string) []*ec2types.SecurityGroup {
 }
 
 // denies lists an ACL's deny entries other than the default ones, as
-// "in|out <rule> <cidr>".
+// "in|out <rule> <cidr>", sorted.
 func (s *vpcState) denies(id string) []string {
 	var out []string
 	for _, a := range s.acls {
@@ -399,5 +404,6 @@ func (s *vpcState) denies(id string) []string {
 			}
 		}
 	}
+	sort.Strings(out)
 	return out
 }

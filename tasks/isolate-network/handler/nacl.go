@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -243,33 +244,58 @@ func existingDeny(own []ec2types.NetworkAclEntry, a address, lowest int32) (int3
 	return 0, false
 }
 
-// addNACLEntries adds the planned entries that are not there yet. A rule
-// number taken meanwhile (another execution) is a RetryableError: the retry
-// plans again from the ACLs as they are then.
+// naclParallel bounds the CreateNetworkAclEntry calls in flight: the
+// entries are independent (one per ACL, direction and address), so they go
+// out together and the task is cut off after one round trip, not one per
+// entry.
+const naclParallel = 8
+
+// addNACLEntries adds the planned entries that are not there yet, in
+// parallel. A rule number taken meanwhile (another execution) is a
+// RetryableError: the retry plans again from the ACLs as they are then.
+// Of several failures the first in plan order is reported.
 func (h *Handler) addNACLEntries(ctx context.Context, entries []*naclEntry) error {
-	for _, e := range entries {
+	errs := make([]error, len(entries))
+	sem := make(chan struct{}, naclParallel)
+	var wg sync.WaitGroup
+	for i, e := range entries {
 		if e.Existing {
 			continue
 		}
-		in := &ec2.CreateNetworkAclEntryInput{NetworkAclId: aws.String(e.NetworkAclID), RuleNumber: aws.Int32(e.RuleNumber),
-			Egress: aws.Bool(e.Egress), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionDeny}
-		if e.Ipv6Block != "" {
-			in.Ipv6CidrBlock = aws.String(e.Ipv6Block)
-		} else {
-			in.CidrBlock = aws.String(e.CidrBlock)
-		}
-		_, err := h.NACLs.CreateNetworkAclEntry(ctx, in)
-		op := fmt.Sprintf("ec2:CreateNetworkAclEntry %s %s rule %d deny %s%s", e.NetworkAclID,
-			map[bool]string{false: "ingress", true: "egress"}[e.Egress], e.RuleNumber, e.CidrBlock, e.Ipv6Block)
-		switch apiCode(err) {
-		case "":
-		case "NetworkAclEntryAlreadyExists":
-			return &contract.RetryableError{Op: op, Err: err}
-		case "NetworkAclEntryLimitExceeded":
-			return &contract.PreconditionFailedError{Reason: op + ": the ACL's rule quota is lower than planned (set with.naclRuleQuota): " + err.Error()}
-		default:
-			return contract.AWSError(op, err)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = h.addNACLEntry(ctx, e)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (h *Handler) addNACLEntry(ctx context.Context, e *naclEntry) error {
+	in := &ec2.CreateNetworkAclEntryInput{NetworkAclId: aws.String(e.NetworkAclID), RuleNumber: aws.Int32(e.RuleNumber),
+		Egress: aws.Bool(e.Egress), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionDeny}
+	if e.Ipv6Block != "" {
+		in.Ipv6CidrBlock = aws.String(e.Ipv6Block)
+	} else {
+		in.CidrBlock = aws.String(e.CidrBlock)
+	}
+	_, err := h.NACLs.CreateNetworkAclEntry(ctx, in)
+	op := fmt.Sprintf("ec2:CreateNetworkAclEntry %s %s rule %d deny %s%s", e.NetworkAclID,
+		map[bool]string{false: "ingress", true: "egress"}[e.Egress], e.RuleNumber, e.CidrBlock, e.Ipv6Block)
+	switch apiCode(err) {
+	case "":
+		return nil
+	case "NetworkAclEntryAlreadyExists":
+		return &contract.RetryableError{Op: op, Err: err}
+	case "NetworkAclEntryLimitExceeded":
+		return &contract.PreconditionFailedError{Reason: op + ": the ACL's rule quota is lower than planned (set with.naclRuleQuota): " + err.Error()}
+	}
+	return contract.AWSError(op, err)
 }

@@ -95,11 +95,11 @@ func TestIsolateNACLNumbering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantApp := []string{"in 99 192.0.2.0/24", "in 98 10.0.1.5/32", "in 97 2600:1f18::5/128", "out 99 10.0.1.5/32", "out 98 2600:1f18::5/128"}
+	wantApp := []string{"in 97 2600:1f18::5/128", "in 98 10.0.1.5/32", "in 99 192.0.2.0/24", "out 98 2600:1f18::5/128", "out 99 10.0.1.5/32"}
 	if got := s.denies("acl-app"); !reflect.DeepEqual(got, wantApp) {
 		t.Errorf("acl-app denies %v; want %v", got, wantApp)
 	}
-	if got := s.denies("acl-nat"); !reflect.DeepEqual(got, []string{"in 99 10.0.1.5/32", "in 98 2600:1f18::5/128"}) {
+	if got := s.denies("acl-nat"); !reflect.DeepEqual(got, []string{"in 98 2600:1f18::5/128", "in 99 10.0.1.5/32"}) {
 		t.Errorf("acl-nat denies %v", got)
 	}
 	if got := classes(res); !reflect.DeepEqual(got, []string{flowSameSubnet, flowPublicIP, flowDNS, flowCredentials}) {
