@@ -37,7 +37,7 @@ type fakeEC2 struct {
 
 	calls  []string
 	ledger []ledger.Entry
-	modify []string // "<eni>=<group>" per ModifyNetworkInterfaceAttribute
+	modify []string   // "<eni>=<group>" per ModifyNetworkInterfaceAttribute
 	mu     sync.Mutex // CreateNetworkAclEntry calls come in parallel
 }
 
