@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/ledger"
@@ -19,27 +15,12 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// table creates an incidents table keyed by "pk" alone, as the deployment
-// has it.
-func table(t *testing.T, cfg aws.Config) string {
-	t.Helper()
-	name := mototest.Unique("incidents")
-	_, err := dynamodb.NewFromConfig(cfg).CreateTable(context.Background(), &dynamodb.CreateTableInput{TableName: aws.String(name),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(ledger.PK), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(ledger.PK), KeyType: ddbtypes.KeyTypeHash}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
 // TestMotoConcurrentAppends: eight writers append to one case's ledger at
 // once, through the strict layer (whose DynamoDB conditional writes are
 // atomic, as AWS's are), each twice; every entry is there once.
 func TestMotoConcurrentAppends(t *testing.T) {
 	l := stricttest.Start(t)
-	s := ledger.NewStore(l.Cfg, table(t, l.Cfg))
+	s := ledger.NewStore(l.Cfg, stricttest.IncidentsTable(t, l.Cfg))
 	ctx := context.Background()
 	caseID := mototest.Unique("case-ledger")
 	var wg sync.WaitGroup
