@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV := .venv
 FUZZTIME ?= 10s
 
-.PHONY: all test deps go-deps infra-deps node-deps py-deps vet unit fuzz asl irflow irflow-demo build synth deploy infra-test demo bench stress clean
+.PHONY: all test deps go-deps infra-deps node-deps py-deps vet unit fuzz asl irflow irflow-demo build synth deploy infra-test demo bench stress containment clean
 
 all: test
 
@@ -67,6 +67,13 @@ fuzz:
 ## against moto behind a fault-injecting proxy; prints a JSON summary last.
 stress: py-deps
 	scripts/stress.sh
+
+## containment: the bench as the acceptance test of containment, every shipped
+## playbook on every world (approved; rejected after a Fargate isolation),
+## judged from the summary and moto (internal/demo TestContainment; make test
+## runs it for crypto-mining and reverse-shell-c2).
+containment: py-deps
+	IRFLOW_REQUIRE_MOTO=1 $(GO) test -count=1 -tags matrix -timeout 90m -run TestContainment -v ./internal/demo
 
 ## bench: measures compile, simulate, transitions, Lambdas and synth into BENCHMARKS.md.
 bench: deps

@@ -185,6 +185,7 @@ var stringParams = map[string]string{
 	"capture-traffic.mirrorFilterId":                 "identifier",
 	"isolate-network.quarantineGroupName":            "identifier",
 	"revoke-task-role-sessions.policyName":           "identifier",
+	"revoke-task-role-sessions.scope":                "identifier",
 	"tag-resources.status":                           "tag",
 	"notify.event":                                   "identifier",
 	"notify.subject":                                 "apiTextNoControl",

@@ -35,6 +35,7 @@ const (
 	ErrApprovalRejected   = contract.ErrApprovalRejected
 	ErrDuplicateIncident  = contract.ErrDuplicateIncident
 	ErrStepTimeout        = contract.ErrStepTimeout
+	ErrStopNotDelivered   = contract.ErrStopNotDelivered
 
 	// Fail-state errors of the generated machine.
 	ErrStepFailed            = "StepFailed"

@@ -45,7 +45,15 @@ type Config struct {
 	// findings (a delegated administrator's sees its members'); empty: the
 	// detector the finding's ARN names.
 	GuardDutyDetectorID string
+	// TaskRolePath is the IAM path of the ECS task roles irflow may put a
+	// deny on (revoke-task-role-sessions): the catalog's ${TaskRolePath}.
+	// irflow's own roles live under RolePath, which it can never match.
+	TaskRolePath string
 }
+
+// RolePath is the IAM path of every role the stack creates: apart from the
+// task roles irflow may change.
+const RolePath = "/irflow/"
 
 // contextReader is the part of a construct node config needs, so tests can
 // hand it a map.
@@ -68,6 +76,7 @@ const (
 	ctxAVMLURL          = "avmlUrl"
 	ctxAVMLSha256       = "avmlSha256"
 	ctxDetectorID       = "guardDutyDetectorId"
+	ctxTaskRolePath     = "taskRolePath"
 )
 
 var (
@@ -77,6 +86,10 @@ var (
 	stackName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 	sha256Hex    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	detectorID   = regexp.MustCompile(`^[A-Za-z0-9]{1,300}$`)
+	// iamPath is an IAM path of at least one level ("Path" in IAM
+	// identifiers: / followed by segments, each ending in /), without the
+	// policy wildcards * and ?, which would widen the resource it goes in.
+	iamPath = regexp.MustCompile(`^/([\x21-\x29\x2b-\x2e\x30-\x3e\x40-\x7e]+/)+$`)
 )
 
 // ConfigFromContext reads and validates the deployment's context. Relative
@@ -91,6 +104,7 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 		NamePrefix:            "irflow",
 		AssetDir:              filepath.Join(root, "build", "tasks"),
 		PlaybookDir:           filepath.Join(root, "workflows"),
+		TaskRolePath:          "/ecs-tasks/",
 	}
 	var errs []string
 	fail := func(key, format string, args ...any) {
@@ -144,6 +158,7 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 	str(ctxAVMLURL, &c.AVMLURL)
 	str(ctxAVMLSha256, &c.AVMLSha256)
 	str(ctxDetectorID, &c.GuardDutyDetectorID)
+	str(ctxTaskRolePath, &c.TaskRolePath)
 
 	for _, a := range c.Approvers {
 		if !principalARN.MatchString(a) {
@@ -183,6 +198,12 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 	}
 	if c.AVMLURL != "" && !strings.HasPrefix(c.AVMLURL, "https://") {
 		fail(ctxAVMLURL, "want an https:// URL")
+	}
+	switch {
+	case !iamPath.MatchString(c.TaskRolePath) || len(c.TaskRolePath) > 512:
+		fail(ctxTaskRolePath, "%q is not an IAM path below the root (/name/.../)", c.TaskRolePath)
+	case strings.HasPrefix(c.TaskRolePath, RolePath) || strings.HasPrefix(RolePath, c.TaskRolePath):
+		fail(ctxTaskRolePath, "%q would cover irflow's own roles (under %s): the responder must never revoke itself", c.TaskRolePath, RolePath)
 	}
 	c.AssetDir = fromRoot(root, c.AssetDir)
 	c.PlaybookDir = fromRoot(root, c.PlaybookDir)

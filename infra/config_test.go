@@ -56,6 +56,13 @@ func TestConfigFromContext(t *testing.T) {
 		{"bad hash", mapContext{ctxAVMLSha256: "abc"}, nil, "avmlSha256"},
 		{"plain http tool", mapContext{ctxAVMLURL: "http://example.com/avml"}, nil, "avmlUrl"},
 		{"list of numbers", mapContext{ctxApprovers: []any{1.0}}, nil, "approvers"},
+		{"default task role path", mapContext{}, func(c Config) bool { return c.TaskRolePath == "/ecs-tasks/" }, ""},
+		{"deeper task role path", mapContext{ctxTaskRolePath: "/workloads/ecs/"}, func(c Config) bool { return c.TaskRolePath == "/workloads/ecs/" }, ""},
+		{"root task role path", mapContext{ctxTaskRolePath: "/"}, nil, "taskRolePath"},
+		{"task role path without slashes", mapContext{ctxTaskRolePath: "ecs-tasks"}, nil, "taskRolePath"},
+		{"task role path with a wildcard", mapContext{ctxTaskRolePath: "/ecs*/"}, nil, "taskRolePath"},
+		{"irflow's own path", mapContext{ctxTaskRolePath: "/irflow/"}, nil, "irflow's own roles"},
+		{"under irflow's own path", mapContext{ctxTaskRolePath: "/irflow/tasks/"}, nil, "irflow's own roles"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

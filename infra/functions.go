@@ -135,6 +135,7 @@ func newFunction(stack awscdk.Stack, d functionDeps, s functionSpec, env map[str
 		Resources: jsii.Strings(*logs.LogGroupArn()),
 	}))
 	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		Path:        jsii.String(RolePath),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("irflow " + s.name + ": the catalog's statements for this action only"),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{

@@ -212,3 +212,31 @@ func without(in []string, drop string) []string {
 	}
 	return out
 }
+
+// TestRolesApartFromTaskRoles: every role the stack creates for irflow
+// lives under RolePath, and the only IAM write any role holds is on roles
+// under the task role path, which cannot cover RolePath.
+func TestRolesApartFromTaskRoles(t *testing.T) {
+	s := defaultSynth(t)
+	for id, r := range s.resources {
+		if r.Type != "AWS::IAM::Role" || strings.HasPrefix(id, "CustomResource") || strings.Contains(id, "LogRetention") || strings.Contains(id, "AutoDelete") {
+			continue
+		}
+		if r.Properties["Path"] != RolePath {
+			t.Errorf("role %s has path %v; want %s", id, r.Properties["Path"], RolePath)
+		}
+		for _, st := range roleStatements(s, id) {
+			for _, a := range strs(st["Action"]) {
+				if !strings.HasPrefix(a, "iam:") {
+					continue
+				}
+				for _, res := range list(st["Resource"]) {
+					str := jsonString(res)
+					if !strings.Contains(str, ":role/ecs-tasks/*") || strings.Contains(str, RolePath) {
+						t.Errorf("role %s: %s on %s; want roles under /ecs-tasks/ only", id, a, str)
+					}
+				}
+			}
+		}
+	}
+}

@@ -51,6 +51,8 @@ func newResolver(stack awscdk.Stack, cfg Config, st *storage, topic awssns.ITopi
 		"${MacKeyArn}": arn(macKey, macKey.KeyArn()),
 		// The state machines are <namePrefix>-<playbook>.
 		"${NamePrefix}": {value: cfg.NamePrefix, nag: cfg.NamePrefix},
+		// A deployment constant: task roles live under it (docs/deploy.md).
+		"${TaskRolePath}": {value: cfg.TaskRolePath, nag: cfg.TaskRolePath},
 	}}
 	for _, p := range catalog.Placeholders {
 		if _, ok := r.byName[p]; !ok {

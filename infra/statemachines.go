@@ -63,6 +63,7 @@ func newStateMachine(stack awscdk.Stack, cfg Config, pb Playbook, fns *functions
 	})
 
 	role := awsiam.NewRole(stack, jsii.String(id+"StateMachineRole"), &awsiam.RoleProps{
+		Path: jsii.String(RolePath),
 		AssumedBy: awsiam.NewPrincipalWithConditions(
 			awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
 			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},

@@ -49,6 +49,7 @@ func newTriggers(stack awscdk.Stack, machines []machine, dlq awssqs.IQueue) []tr
 		// The target's role may start this state machine only (CDK grants
 		// states:StartExecution on it) and only EventBridge of this account assumes it.
 		role := awsiam.NewRole(stack, jsii.String(id+"TriggerRole"), &awsiam.RoleProps{
+			Path: jsii.String(RolePath),
 			AssumedBy: awsiam.NewPrincipalWithConditions(
 				awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 				&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},

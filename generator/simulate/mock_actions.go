@@ -186,24 +186,48 @@ func mockSSM(p *mockPayload) (*mockResult, error) {
 	return r.with("done", true, "commandId", cmd, "commandStatus", "Success"), nil
 }
 
+// mockIsolate follows isolate-network's output contract: awsvpc ENIs are
+// ECS's (network ACL denies of their addresses), bridge/host acts on the
+// instance's ENIs (the security-group swap); residuals say what stays open.
 func mockIsolate(p *mockPayload) (*mockResult, error) {
 	t := p.Target
 	if len(t.ENIs) == 0 {
-		return result("SKIPPED", "the task has no ENI to isolate (network mode %s)", t.NetworkMode), nil
+		return result("SKIPPED", "the task has no ENI to isolate (network mode %s)", t.NetworkMode).
+			with("isolation", "none", "residuals", []any{}), nil
 	}
-	previous := map[string]any{}
-	var enis []string
-	for _, e := range t.ENIs {
-		previous[e.ID] = e.SecurityGroups
-		enis = append(enis, e.ID)
+	var enis, nacl []any
+	residuals := []any{}
+	residual := func(class, reason string, partial bool) {
+		residuals = append(residuals, map[string]any{"flowClass": class, "reason": reason, "partial": partial})
 	}
-	where := "the task ENI"
-	if t.NetworkMode != "awsvpc" {
-		where = "the ENIs of instance " + t.InstanceID
+	if t.NetworkMode == "awsvpc" || t.NetworkMode == "" && t.LaunchType == "FARGATE" {
+		acl := "acl-" + mockID(17, t.VpcID, "nacl")
+		for _, e := range t.ENIs {
+			enis = append(enis, map[string]any{"id": e.ID, "treatment": "nacl", "previousSecurityGroups": e.SecurityGroups, "securityGroups": e.SecurityGroups})
+			for _, egress := range []bool{false, true} {
+				nacl = append(nacl, map[string]any{"networkAclId": acl, "egress": egress, "ruleNumber": 99, "cidrBlock": e.PrivateIP + "/32", "address": e.PrivateIP})
+			}
+		}
+		residual("same-subnet", "same-subnet peers cross no network ACL (simulated)", true)
+		r := result("OK", "partial isolation of task (awsvpc, %d ENI): denied the task's addresses in network ACL %s", len(t.ENIs), acl)
+		residual("dns", "the Route 53 Resolver is not filtered (simulated)", false)
+		residual("container-credentials", "169.254.170.2 is not filtered (simulated)", false)
+		return r.with("isolation", "partial", "residuals", residuals, "scope", "task", "enis", enis, "naclEntries", nacl,
+			"allowSsm", withBool(p, "allowSsm", false)), nil
 	}
 	sg := "sg-" + mockID(17, t.VpcID, withString(p, "quarantineGroupName", "irflow-quarantine"))
-	return result("OK", "put %s in quarantine group %s", where, sg).
-		with("quarantineGroupId", sg, "enis", enis, "previousSecurityGroups", previous, "allowSsm", withBool(p, "allowSsm", false)), nil
+	for _, e := range t.ENIs {
+		enis = append(enis, map[string]any{"id": e.ID, "treatment": "security-groups", "previousSecurityGroups": e.SecurityGroups,
+			"securityGroups": []string{sg}, "changed": true})
+	}
+	residual("nat-gateway-tracked", "tracked flows through a NAT gateway survive the swap (simulated)", true)
+	residual("ecs-agent", "HTTPS to the ECS endpoints stays allowed (simulated)", false)
+	residual("dns", "the Route 53 Resolver is not filtered (simulated)", false)
+	residual("instance-metadata", "169.254.169.254 is not filtered (simulated)", false)
+	residual("container-credentials", "169.254.170.2 is not filtered (simulated)", false)
+	return result("OK", "partial isolation of instance %s: moved its ENIs through an all-traffic group to quarantine group %s", t.InstanceID, sg).
+		with("isolation", "partial", "residuals", residuals, "scope", "instance", "instanceId", t.InstanceID, "enis", enis,
+			"naclEntries", []any{}, "quarantineGroupId", sg, "allowSsm", withBool(p, "allowSsm", false)), nil
 }
 
 func mockProtect(p *mockPayload) (*mockResult, error) {
@@ -211,15 +235,18 @@ func mockProtect(p *mockPayload) (*mockResult, error) {
 	if t.InstanceID == "" {
 		return result("SKIPPED", "no EC2 instance to protect"), nil
 	}
-	return result("OK", "protected %s from termination and scale-in and drained its container instance", t.InstanceID).
+	return result("OK", "protected %s: termination and stop protection, Standby in its Auto Scaling group, drained", t.InstanceID).
 		with("instanceId", t.InstanceID, "terminationProtection", withBool(p, "terminationProtection", true),
 			"stopProtection", withBool(p, "stopProtection", true),
-			"asgProtection", t.AutoScalingGroup != "" && withBool(p, "asgProtection", true), "autoScalingGroup", t.AutoScalingGroup,
-			"drained", t.ContainerInstanceArn != "" && withBool(p, "drain", true)), nil
+			"standby", map[string]any{"requested": withBool(p, "standby", true), "autoScalingGroup": t.AutoScalingGroup,
+				"changed": t.AutoScalingGroup != "" && withBool(p, "standby", true)},
+			"targetGroups", map[string]any{"requested": withBool(p, "deregisterTargets", true), "deregistered": []any{}},
+			"drain", map[string]any{"requested": withBool(p, "drain", true), "changed": t.ContainerInstanceArn != "" && withBool(p, "drain", true)}), nil
 }
 
 func mockRevoke(p *mockPayload) (*mockResult, error) {
 	t := p.Target
+	scope := withString(p, "scope", "task")
 	roles := []string{}
 	if t.TaskRoleArn != "" {
 		roles = append(roles, t.TaskRoleArn)
@@ -230,16 +257,29 @@ func mockRevoke(p *mockPayload) (*mockResult, error) {
 	if len(roles) == 0 {
 		return result("SKIPPED", "the task has no task role"), nil
 	}
+	taskID := t.TaskArn[strings.LastIndexByte(t.TaskArn, '/')+1:]
+	if scope == "task" {
+		return result("OK", "denied the task's own sessions (aws:userid ROLEID:%s) on %s", taskID, strings.Join(roles, ", ")).
+			with("scope", scope, "roles", roles, "policyName", withString(p, "policyName", "irflow-deny-task")+"-"+taskID), nil
+	}
 	return result("OK", "denied sessions issued before now on %s", strings.Join(roles, ", ")).
-		with("roles", roles, "policyName", withString(p, "policyName", "irflow-revoke-older-sessions"), "issuedBefore", p.Execution.StartTime), nil
+		with("scope", scope, "roles", roles, "policyName", withString(p, "policyName", "irflow-revoke-older-sessions"), "issuedBefore", p.Execution.StartTime), nil
 }
 
+// mockStop is the async stop-task: start asks ECS to stop the task (done
+// false), check finds it STOPPED and its network ACL entries removed.
 func mockStop(p *mockPayload) (*mockResult, error) {
 	reason := "irflow case " + p.caseID()
 	if r := withString(p, "reason", ""); r != "" {
 		reason += ": " + r
 	}
-	return result("OK", "stopped task %s", p.Target.TaskArn).with("taskArn", p.Target.TaskArn, "stoppedReason", reason), nil
+	if p.Mode != "check" {
+		return result("OK", "stop requested for task %s; waiting for STOPPED", p.Target.TaskArn).
+			with("done", false, "taskArn", p.Target.TaskArn, "stoppedReason", reason, "lastStatus", "RUNNING", "desiredStatus", "STOPPED"), nil
+	}
+	return result("OK", "task %s is STOPPED", p.Target.TaskArn).
+		with("done", true, "taskArn", p.Target.TaskArn, "stoppedReason", reason, "lastStatus", "STOPPED", "desiredStatus", "STOPPED",
+			"naclEntriesRemoved", []any{}, "naclEntriesGone", []any{}), nil
 }
 
 func mockScale(p *mockPayload) (*mockResult, error) {

@@ -63,9 +63,9 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 	if c.ChainErr != nil {
 		c.problem("the audit chain does not verify: %v", c.ChainErr)
 	}
-	c.Caught = caughtSteps(run, c.Records)
+	c.Caught = caughtSteps(run, c.Records, c.WorldName)
 	for _, s := range c.Caught {
-		if s.Gap == "" {
+		if s.Gap == "" && s.Expected == "" {
 			c.problem("step %s (%s) failed and was caught: %s", s.Step, s.Action, s.Error)
 		}
 	}
@@ -129,7 +129,7 @@ func (c *Case) problem(format string, args ...any) {
 
 // caughtSteps are the run's CAUGHT task states, with the error their audit
 // record names.
-func caughtSteps(run *simulate.Execution, records []audit.Record) []CaughtStep {
+func caughtSteps(run *simulate.Execution, records []audit.Record, world string) []CaughtStep {
 	var out []CaughtStep
 	seen := map[string]bool{}
 	for _, s := range run.Steps {
@@ -144,6 +144,7 @@ func caughtSteps(run *simulate.Execution, records []audit.Record) []CaughtStep {
 			}
 		}
 		cs.Gap = motoGap(cs.Action, cs.Error)
+		cs.Expected = expectedFailure(world, cs.Action, cs.Error)
 		out = append(out, cs)
 	}
 	return out

@@ -139,8 +139,10 @@ var gapText = map[string][]string{
 	},
 }
 
-// printGaps says once per gap why steps ended CAUGHT: what moto does not emulate.
+// printGaps says once per gap why steps ended CAUGHT: what moto does not
+// emulate; then the failures a world is built to cause.
 func printGaps(out io.Writer, cases []*Case) {
+	defer printExpected(out, cases)
 	var order []string
 	byGap := map[string][]string{}
 	for _, c := range cases {
@@ -212,4 +214,26 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// printExpected lists the steps that failed as their world is built to
+// make them fail (AWS's behaviour, which the response must survive).
+func printExpected(out io.Writer, cases []*Case) {
+	var lines []string
+	for _, c := range cases {
+		for _, s := range c.Caught {
+			if s.Expected != "" {
+				lines = append(lines, fmt.Sprintf("  CAUGHT %s %s (%s) in %s, %s as designed: %s", c.CaseID, s.Step, s.Action, c.WorldName, s.Expected, clip(s.Error, 140)))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\n== Failing as the world is built to make it fail ==")
+	fmt.Fprintln(out, "  nacl-full's network ACLs allow everything at rule 1: no deny can go ahead of it, so isolate-network")
+	fmt.Fprintln(out, "  refuses before changing anything (fail closed) and the playbook goes on to the approval and the stop.")
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
 }

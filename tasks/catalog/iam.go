@@ -7,6 +7,10 @@ var Placeholders = []string{
 	"${Partition}", "${Region}", "${Account}",
 	"${EvidenceBucketArn}", "${AuditTableArn}", "${ApprovalsTableArn}",
 	"${IncidentsTableArn}", "${TopicArn}", "${KeyArn}", "${MacKeyArn}", "${NamePrefix}",
+	// TaskRolePath is the IAM path ECS task roles live under (the CDK
+	// context key taskRolePath, default /ecs-tasks/): the only roles
+	// revoke-task-role-sessions may put a policy on. docs/deploy.md.
+	"${TaskRolePath}",
 }
 
 // Resource patterns shared by several actions. Describe/List calls that IAM
@@ -24,7 +28,6 @@ const (
 	arnEC2FlowLog           = "arn:${Partition}:ec2:${Region}:${Account}:vpc-flow-log/*"
 	arnEC2Mirror            = "arn:${Partition}:ec2:${Region}:${Account}:traffic-mirror-*"
 	arnASG                  = "arn:${Partition}:autoscaling:${Region}:${Account}:autoScalingGroup:*:autoScalingGroupName/*"
-	arnIAMRole              = "arn:${Partition}:iam::${Account}:role/*"
 	arnLogGroup             = "arn:${Partition}:logs:${Region}:${Account}:log-group:*"
 	arnSSMRunShell          = "arn:${Partition}:ssm:${Region}::document/AWS-RunShellScript"
 	arnSSMCommand           = "arn:${Partition}:ssm:${Region}:${Account}:*"
@@ -33,6 +36,12 @@ const (
 	arnIrflowExecution      = "arn:${Partition}:states:${Region}:${Account}:execution:${NamePrefix}-*:*"
 	arnGuardDutyDetector    = "arn:${Partition}:guardduty:${Region}:${Account}:detector/*"
 	anyResource             = "*"
+	// arnTaskRole is a role under the task role path, never irflow's own
+	// (those are under /irflow/, and the CDK app refuses a task role path
+	// that could match them).
+	arnTaskRole       = "arn:${Partition}:iam::${Account}:role${TaskRolePath}*"
+	arnEC2NetworkACL  = "arn:${Partition}:ec2:${Region}:${Account}:network-acl/*"
+	arnELBTargetGroup = "arn:${Partition}:elasticloadbalancing:${Region}:${Account}:targetgroup/*"
 )
 
 // auditWrite lets a task append to the hash-chained audit log of its case.
@@ -67,6 +76,18 @@ var evidenceWrite = Statement{
 var evidenceReadBack = Statement{
 	Actions:   []string{"s3:GetObject", "s3:GetObjectVersion"},
 	Resources: []string{arnEvidenceObjects},
+}
+
+// ledgerWrite lets a containment action read and append to the case's
+// containment ledger in the incidents table, and nothing else there: the
+// dedupe locks and case claims share the table under other key prefixes
+// (dynamodb:LeadingKeys, "Using IAM policy conditions for fine-grained
+// access control" —
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+var ledgerWrite = Statement{
+	Actions:   []string{"dynamodb:GetItem", "dynamodb:PutItem"},
+	Resources: []string{"${IncidentsTableArn}"},
+	Condition: map[string]map[string]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": "ledger#*"}},
 }
 
 // ssmRunCommand sends AWS-RunShellScript to the container instance and reads the result.

@@ -22,11 +22,15 @@ const (
 	// ErrStepTimeout is thrown by an async action's check when its poll loop
 	// outlives the step's timeout.
 	ErrStepTimeout = "StepTimeoutError"
+	// ErrStopNotDelivered is thrown by stop-task when ECS accepted the stop
+	// of an EC2 task but its container agent never got it (the agent cannot
+	// reach ECS) before the step's timeout: the task still runs.
+	ErrStopNotDelivered = "StopNotDeliveredError"
 )
 
 // Names lists every task error name, for tests that tie them to the compiler.
 var Names = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
-	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout}
+	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrStopNotDelivered}
 
 // NamedError is an error that carries its Step Functions error name.
 type NamedError interface {
@@ -42,6 +46,7 @@ func (*PreconditionFailedError) ErrorName() string { return ErrPreconditionFaile
 func (*ApprovalRejectedError) ErrorName() string   { return ErrApprovalRejected }
 func (*DuplicateIncidentError) ErrorName() string  { return ErrDuplicateIncident }
 func (*StepTimeoutError) ErrorName() string        { return ErrStepTimeout }
+func (*StopNotDeliveredError) ErrorName() string   { return ErrStopNotDelivered }
 
 // RetryableError is a transient failure (throttling, a 5xx) that outlived the
 // SDK's own retries; Step Functions retries the step with backoff.
@@ -124,6 +129,21 @@ func (e *StepTimeoutError) Error() string {
 	return fmt.Sprintf("step %s did not finish within %s", e.Step, e.After)
 }
 
+// StopNotDeliveredError says ECS accepted a StopTask that never reached the
+// task: on EC2, ECS delivers stops through the container agent, and the
+// agent of the task's instance is not connected (DescribeContainerInstances
+// agentConnected false) while the task stays RUNNING.
+type StopNotDeliveredError struct {
+	Task, ContainerInstance string
+	After                   time.Duration
+	LastStatus              string
+}
+
+func (e *StopNotDeliveredError) Error() string {
+	return fmt.Sprintf("stop of task %s not delivered: after %s it is still %s and the ECS agent of container instance %s is not connected to ECS",
+		e.Task, e.After, e.LastStatus, e.ContainerInstance)
+}
+
 // ErrorName is the name Step Functions sees for err: a NamedError's own
 // name; for any other error what aws-lambda-go reports as errorType, the
 // type name without package or pointer (an fmt.Errorf is "wrapError").
@@ -159,6 +179,7 @@ func named(err error) (error, bool) {
 		ar *ApprovalRejectedError
 		di *DuplicateIncidentError
 		st *StepTimeoutError
+		sn *StopNotDeliveredError
 	)
 	switch {
 	case errors.As(err, &ii):
@@ -173,6 +194,8 @@ func named(err error) (error, bool) {
 		return di, true
 	case errors.As(err, &st):
 		return st, true
+	case errors.As(err, &sn):
+		return sn, true
 	case errors.As(err, &r):
 		return r, true
 	}

@@ -34,7 +34,8 @@ import (
 // Go type is called.
 func TestErrorNamesAreExplicit(t *testing.T) {
 	errs := []error{&contract.RetryableError{}, &contract.InvalidInputError{}, &contract.TargetNotFoundError{}, &contract.PreconditionFailedError{},
-		&contract.ApprovalRejectedError{}, &contract.DuplicateIncidentError{}, &contract.StepTimeoutError{}}
+		&contract.ApprovalRejectedError{}, &contract.DuplicateIncidentError{}, &contract.StepTimeoutError{},
+		&contract.StopNotDeliveredError{}}
 	var got []string
 	for _, e := range errs {
 		name := contract.ErrorName(e)

@@ -13,33 +13,101 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 )
 
-// endpointAPI finds the VPC endpoints an allowSsm quarantine keeps open.
+// endpointAPI finds the VPC endpoints a quarantine keeps open.
 type endpointAPI interface {
 	DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpointsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error)
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	DescribePrefixLists(ctx context.Context, in *ec2.DescribePrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribePrefixListsOutput, error)
 }
 
-// ssmServices are the endpoints the SSM agent cannot work without. There is
-// no fallback to HTTPS anywhere: a quarantine that lets the task reach the
-// internet on 443 does not contain much, so without them the action fails
-// before changing anything (PreconditionFailedError naming what is missing).
+// ecsServices are the endpoints the ECS container agent talks to: ecs for
+// the API, ecs-agent for its control channel (where stops and drains come
+// from), ecs-telemetry for metrics ("Amazon ECS interface VPC endpoints
+// (AWS PrivateLink)" —
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html).
+// The quarantine of an instance keeps HTTPS to them, so the stop that
+// follows isolation reaches the agent.
+var ecsServices = []string{"ecs", "ecs-agent", "ecs-telemetry"}
+
+// ssmServices are the endpoints the SSM agent cannot work without.
 var ssmServices = []string{"ssm", "ssmmessages", "ec2messages"}
 
-// ssmEgress is what an allowSsm quarantine group allows.
-type ssmEgress struct {
-	Rules []rule
-	// S3 names how S3 stays reachable ("gateway vpce-… (pl-…)", "interface
-	// vpce-…"), or "" when the VPC has no S3 endpoint: SSM then works but
-	// uploads from the host (memory images, artifacts) cannot reach S3.
-	S3 string
+// ssmFallback says an allowSsm quarantine fell back to the deny-all
+// variant because the VPC lacks SSM endpoints (outputs.ssmFallback): SSM
+// through the internet (a NAT gateway) is exactly the egress a quarantine
+// must cut, so irflow never opens 443 to the internet for it.
+type ssmFallback struct {
+	VpcID   string   `json:"vpcId"`
+	Missing []string `json:"missing"`
+	Reason  string   `json:"reason"`
 }
 
-// ssmRules returns HTTPS rules to the private IPs of the VPC's ssm,
-// ssmmessages and ec2messages interface endpoints and to its S3 endpoint.
-// Endpoint ENI addresses are narrower than the endpoints' security groups
-// (often the VPC's default group, shared with workloads) or their subnets.
-func (h *Handler) ssmRules(ctx context.Context, vpcID, region string) (*ssmEgress, error) {
+// quarantine is what one VPC's quarantine group must allow.
+type quarantine struct {
+	name, variant string
+	rules         []rule
+	// s3 names how S3 stays reachable for allowSsm ("gateway vpce-… (pl-…)",
+	// "interface vpce-…"), or "".
+	s3 string
+}
+
+// quarantineRules returns the quarantine group of a VPC: HTTPS to the
+// private addresses of its ECS interface endpoints and, with allowSsm and
+// every SSM endpoint present, to its SSM and S3 endpoints. Endpoint ENI
+// addresses are narrower than the endpoints' security groups (often the
+// VPC's default group, shared with workloads) or their subnets.
+func (h *Handler) quarantineRules(ctx context.Context, pl *plan, vpcID, region, base string) (*quarantine, error) {
+	eps, err := h.vpcEndpoints(ctx, vpcID)
+	if err != nil {
+		return nil, err
+	}
+	q := &quarantine{name: base, variant: variantDenyAll}
+	for _, svc := range ecsServices {
+		ep := interfaceEndpoint(eps, vpcID, region, svc)
+		if ep == nil {
+			continue
+		}
+		rs, err := h.endpointENIRules(ctx, *ep, svc)
+		if err != nil {
+			return nil, err
+		}
+		q.rules = append(q.rules, rs...)
+		pl.ecsEndpoints[vpcID] = append(pl.ecsEndpoints[vpcID], svc)
+	}
+	if !pl.allowSsm {
+		return q, nil
+	}
+	var missing []string
+	for _, svc := range ssmServices {
+		if interfaceEndpoint(eps, vpcID, region, svc) == nil {
+			missing = append(missing, svc)
+		}
+	}
+	if len(missing) > 0 {
+		pl.ssmFallback = append(pl.ssmFallback, ssmFallback{VpcID: vpcID, Missing: missing, Reason: fmt.Sprintf(
+			"%s has no available interface endpoint with private DNS for %s: the SSM agent would reach SSM through the internet, "+
+				"which the quarantine must cut, so the instance gets the deny-all quarantine and SSM steps after it will fail",
+			vpcID, strings.Join(missing, ", "))})
+		return q, nil
+	}
+	q.name, q.variant = base+ssmSuffix, variantSSM
+	for _, svc := range ssmServices {
+		rs, err := h.endpointENIRules(ctx, *interfaceEndpoint(eps, vpcID, region, svc), svc)
+		if err != nil {
+			return nil, err
+		}
+		q.rules = append(q.rules, rs...)
+	}
+	rs, s3, err := h.s3Rules(ctx, eps, vpcID, region)
+	if err != nil {
+		return nil, err
+	}
+	q.rules, q.s3 = append(q.rules, rs...), s3
+	return q, nil
+}
+
+// vpcEndpoints lists the VPC's endpoints in id order.
+func (h *Handler) vpcEndpoints(ctx context.Context, vpcID string) ([]ec2types.VpcEndpoint, error) {
 	var eps []ec2types.VpcEndpoint
 	pages := ec2.NewDescribeVpcEndpointsPaginator(h.Endpoints, &ec2.DescribeVpcEndpointsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
@@ -52,68 +120,43 @@ func (h *Handler) ssmRules(ctx context.Context, vpcID, region string) (*ssmEgres
 		eps = append(eps, page.VpcEndpoints...)
 	}
 	sort.Slice(eps, func(i, j int) bool { return aws.ToString(eps[i].VpcEndpointId) < aws.ToString(eps[j].VpcEndpointId) })
+	return eps, nil
+}
 
-	found := map[string]ec2types.VpcEndpoint{}
-	var s3Gateway, s3Interface *ec2types.VpcEndpoint
+// interfaceEndpoint is the VPC's available interface endpoint for svc with
+// private DNS on (without it the agents would not resolve to it), or nil.
+func interfaceEndpoint(eps []ec2types.VpcEndpoint, vpcID, region, svc string) *ec2types.VpcEndpoint {
 	for i, ep := range eps {
-		if !strings.EqualFold(string(ep.State), "available") || aws.ToString(ep.VpcId) != vpcID {
-			continue
-		}
-		name := aws.ToString(ep.ServiceName)
-		for _, svc := range ssmServices {
-			if _, dup := found[svc]; !dup && isService(name, region, svc) && ep.VpcEndpointType == ec2types.VpcEndpointTypeInterface && aws.ToBool(ep.PrivateDnsEnabled) {
-				found[svc] = ep
-			}
-		}
-		if isService(name, region, "s3") {
-			switch {
-			case ep.VpcEndpointType == ec2types.VpcEndpointTypeGateway && s3Gateway == nil:
-				s3Gateway = &eps[i]
-			case ep.VpcEndpointType == ec2types.VpcEndpointTypeInterface && aws.ToBool(ep.PrivateDnsEnabled) && s3Interface == nil:
-				s3Interface = &eps[i]
-			}
+		if strings.EqualFold(string(ep.State), "available") && aws.ToString(ep.VpcId) == vpcID &&
+			ep.VpcEndpointType == ec2types.VpcEndpointTypeInterface && aws.ToBool(ep.PrivateDnsEnabled) &&
+			isService(aws.ToString(ep.ServiceName), region, svc) {
+			return &eps[i]
 		}
 	}
-	var missing []string
-	for _, svc := range ssmServices {
-		if _, ok := found[svc]; !ok {
-			missing = append(missing, svc)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
-			"allowSsm: %s has no available interface endpoint with private DNS for %s; without it the quarantine would cut SSM off "+
-				"(irflow never falls back to HTTPS to the internet): create the endpoints, or isolate with allowSsm: false after the SSM evidence steps",
-			vpcID, strings.Join(missing, ", "))}
-	}
+	return nil
+}
 
-	out := &ssmEgress{}
-	for _, svc := range ssmServices {
-		rs, err := h.endpointENIRules(ctx, found[svc], svc)
-		if err != nil {
-			return nil, err
+// s3Rules keeps S3 reachable for uploads from the host: the gateway
+// endpoint's prefix list, else an interface endpoint's addresses; none
+// leaves SSM working and uploads failing (the summary warns).
+func (h *Handler) s3Rules(ctx context.Context, eps []ec2types.VpcEndpoint, vpcID, region string) ([]rule, string, error) {
+	for _, ep := range eps {
+		if ep.VpcEndpointType == ec2types.VpcEndpointTypeGateway && strings.EqualFold(string(ep.State), "available") &&
+			aws.ToString(ep.VpcId) == vpcID && isService(aws.ToString(ep.ServiceName), region, "s3") {
+			pl, err := h.prefixList(ctx, aws.ToString(ep.ServiceName))
+			if err != nil {
+				return nil, "", err
+			}
+			r := https("irflow quarantine: S3 gateway endpoint " + aws.ToString(ep.VpcEndpointId))
+			r.PrefixList = pl
+			return []rule{r}, fmt.Sprintf("gateway %s (%s)", aws.ToString(ep.VpcEndpointId), pl), nil
 		}
-		out.Rules = append(out.Rules, rs...)
 	}
-	switch {
-	case s3Gateway != nil:
-		pl, err := h.prefixList(ctx, aws.ToString(s3Gateway.ServiceName))
-		if err != nil {
-			return nil, err
-		}
-		r := https("irflow quarantine: S3 gateway endpoint " + aws.ToString(s3Gateway.VpcEndpointId))
-		r.PrefixList = pl
-		out.Rules = append(out.Rules, r)
-		out.S3 = fmt.Sprintf("gateway %s (%s)", aws.ToString(s3Gateway.VpcEndpointId), pl)
-	case s3Interface != nil:
-		rs, err := h.endpointENIRules(ctx, *s3Interface, "s3")
-		if err != nil {
-			return nil, err
-		}
-		out.Rules = append(out.Rules, rs...)
-		out.S3 = "interface " + aws.ToString(s3Interface.VpcEndpointId)
+	if ep := interfaceEndpoint(eps, vpcID, region, "s3"); ep != nil {
+		rs, err := h.endpointENIRules(ctx, *ep, "s3")
+		return rs, "interface " + aws.ToString(ep.VpcEndpointId), err
 	}
-	return out, nil
+	return nil, "", nil
 }
 
 // isService matches endpoint service names of any partition
@@ -126,7 +169,7 @@ func isService(name, region, svc string) bool {
 func (h *Handler) endpointENIRules(ctx context.Context, ep ec2types.VpcEndpoint, svc string) ([]rule, error) {
 	id := aws.ToString(ep.VpcEndpointId)
 	if len(ep.NetworkInterfaceIds) == 0 {
-		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no network interfaces", svc, id)}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s endpoint %s has no network interfaces", svc, id)}
 	}
 	out, err := h.Endpoints.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ep.NetworkInterfaceIds})
 	if err != nil {
@@ -142,6 +185,11 @@ func (h *Handler) endpointENIRules(ctx context.Context, ep ec2types.VpcEndpoint,
 				rs = append(rs, r)
 			}
 		}
+		if len(ni.PrivateIpAddresses) == 0 && aws.ToString(ni.PrivateIpAddress) != "" {
+			r := https(note)
+			r.CIDR = aws.ToString(ni.PrivateIpAddress) + "/32"
+			rs = append(rs, r)
+		}
 		for _, a := range ni.Ipv6Addresses {
 			if ip := aws.ToString(a.Ipv6Address); ip != "" {
 				r := https(note)
@@ -151,7 +199,7 @@ func (h *Handler) endpointENIRules(ctx context.Context, ep ec2types.VpcEndpoint,
 		}
 	}
 	if len(rs) == 0 {
-		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("allowSsm: %s endpoint %s has no private addresses", svc, id)}
+		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("%s endpoint %s has no private addresses", svc, id)}
 	}
 	return rs, nil
 }

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -21,34 +20,99 @@ type eniAPI interface {
 	ModifyNetworkInterfaceAttribute(ctx context.Context, in *ec2.ModifyNetworkInterfaceAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error)
 }
 
-// tagPrevious holds an ENI's groups from before its first isolation, comma
-// separated. A tag value holds 256 characters and an ENI up to 16 groups, so
-// beyond idsPerTag ids the list goes on in tagPrevious-2, -3, ...
+// What isolation does to an ENI (outputs.enis[].treatment).
 const (
-	tagPrevious = "irflow:previous-security-groups"
-	idsPerTag   = 12
-	maxTagParts = 4
+	// treatNACL: the ENI is ECS's (an awsvpc task's, Fargate or EC2): its
+	// groups cannot change, so network ACL entries deny its addresses.
+	treatNACL = "nacl"
+	// treatGroups: the instance's own ENI: moved through an all-traffic
+	// group to the quarantine group.
+	treatGroups = "security-groups"
+	// untouchedECS and untouchedTrunk: ENIs on the instance that Amazon ECS
+	// manages (other tasks' awsvpc ENIs, ENI trunking): the account may not
+	// modify them, and they are not the target's.
+	untouchedECS   = "untouched-ecs-managed"
+	untouchedTrunk = "untouched-trunk"
 )
 
-// eniPlan is what happens to one ENI; its exported fields are the outputs.
-type eniPlan struct {
-	ID    string `json:"id"`
-	VpcID string `json:"vpcId"`
-	// Previous are the groups to restore: the ENI's groups before its first
-	// isolation (nil when an ENI found isolated carries no record of them).
-	Previous []string `json:"previousSecurityGroups"`
-	Groups   []string `json:"securityGroups"`
-	Changed  bool     `json:"changed"`
-	// Recorded says Previous is (or, in a dry run, would be) on the ENI's tag.
-	Recorded bool `json:"previousRecorded"`
-
-	write    bool     // the tag must be (re)written before the swap
-	tagParts []string // tagPrevious keys present on the ENI
+// eniInfo is one ENI as described, with what isolation does to it.
+type eniInfo struct {
+	ni        ec2types.NetworkInterface
+	treatment string
 }
 
-// loadENIs returns the ENIs to isolate: the task's own (awsvpc) or every ENI
-// attached to its instance (bridge/host), in id order.
-func (h *Handler) loadENIs(ctx context.Context, t *incident.Target, scope string) ([]ec2types.NetworkInterface, error) {
+func (e eniInfo) id() string { return aws.ToString(e.ni.NetworkInterfaceId) }
+
+// addresses are the ENI's private IPv4 and IPv6 addresses.
+func (e eniInfo) addresses() (v4, v6 []string) {
+	seen := map[string]bool{}
+	add := func(list *[]string, ip string) {
+		if ip != "" && !seen[ip] {
+			seen[ip] = true
+			*list = append(*list, ip)
+		}
+	}
+	add(&v4, aws.ToString(e.ni.PrivateIpAddress))
+	for _, a := range e.ni.PrivateIpAddresses {
+		add(&v4, aws.ToString(a.PrivateIpAddress))
+	}
+	for _, a := range e.ni.Ipv6Addresses {
+		add(&v6, aws.ToString(a.Ipv6Address))
+	}
+	return v4, v6
+}
+
+// publicIP is the ENI's public IPv4 address, if it has one.
+func (e eniInfo) publicIP() string {
+	if e.ni.Association != nil {
+		return aws.ToString(e.ni.Association.PublicIp)
+	}
+	return ""
+}
+
+// untouchedPlan is the output of an ENI whose groups this run leaves alone.
+func (e eniInfo) untouchedPlan() *eniPlan {
+	ep := &eniPlan{ID: e.id(), VpcID: aws.ToString(e.ni.VpcId), SubnetID: aws.ToString(e.ni.SubnetId), Treatment: e.treatment}
+	v4, v6 := e.addresses()
+	ep.Addresses = append(v4, v6...)
+	for _, g := range e.ni.Groups {
+		ep.Groups = append(ep.Groups, aws.ToString(g.GroupId))
+	}
+	ep.Previous = ep.Groups
+	switch e.treatment {
+	case treatNACL:
+		ep.Note = "ECS manages this ENI (its groups cannot be changed): network ACL entries deny its addresses"
+	case untouchedECS:
+		ep.Note = "another task's ENI that ECS manages (requester-managed): left alone"
+	case untouchedTrunk:
+		ep.Note = "ECS's trunk ENI (awsvpc ENI trunking): left alone"
+	}
+	return ep
+}
+
+// classify says what isolation does to an ENI of the instance. ECS creates
+// and manages the ENIs of awsvpc tasks and of ENI trunking, and "Your
+// account can't detach or modify the ENIs" (Amazon ECS task networking for
+// the awsvpc network mode —
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html);
+// EC2 marks them requester-managed, which accept tags and nothing else
+// (Requester-managed network interfaces —
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html).
+func classify(ni ec2types.NetworkInterface) string {
+	switch {
+	case ni.InterfaceType == ec2types.NetworkInterfaceTypeTrunk:
+		return untouchedTrunk
+	case ni.InterfaceType == ec2types.NetworkInterfaceTypeBranch, aws.ToBool(ni.RequesterManaged):
+		return untouchedECS
+	}
+	return treatGroups
+}
+
+// loadENIs returns the ENIs isolation looks at, in id order: the task's
+// own (awsvpc, always ECS's: network ACL entries) or every ENI attached to
+// its instance (bridge/host: the instance's own are swapped, ECS's left
+// alone).
+func (h *Handler) loadENIs(ctx context.Context, t *incident.Target, scope string) ([]eniInfo, error) {
 	in := &ec2.DescribeNetworkInterfacesInput{}
 	what := ""
 	if scope == scopeTask {
@@ -70,122 +134,37 @@ func (h *Handler) loadENIs(ctx context.Context, t *incident.Target, scope string
 		in.Filters = []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{t.InstanceID}}}
 		what = "ENIs of instance " + t.InstanceID
 	}
-	var out []ec2types.NetworkInterface
+	var nis []ec2types.NetworkInterface
 	pages := ec2.NewDescribeNetworkInterfacesPaginator(h.ENIs, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, contract.AWSError("ec2:DescribeNetworkInterfaces "+what, err)
 		}
-		out = append(out, page.NetworkInterfaces...)
+		nis = append(nis, page.NetworkInterfaces...)
 	}
-	if len(out) == 0 || (scope == scopeTask && len(out) < len(in.NetworkInterfaceIds)) {
+	if len(nis) == 0 || (scope == scopeTask && len(nis) < len(in.NetworkInterfaceIds)) {
 		return nil, &contract.TargetNotFoundError{Resource: what, Reason: "no such network interface"}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return aws.ToString(out[i].NetworkInterfaceId) < aws.ToString(out[j].NetworkInterfaceId)
+	sort.Slice(nis, func(i, j int) bool {
+		return aws.ToString(nis[i].NetworkInterfaceId) < aws.ToString(nis[j].NetworkInterfaceId)
 	})
+	out := make([]eniInfo, 0, len(nis))
+	seen := map[string]bool{}
+	for _, ni := range nis {
+		if seen[aws.ToString(ni.NetworkInterfaceId)] {
+			continue
+		}
+		seen[aws.ToString(ni.NetworkInterfaceId)] = true
+		treatment := treatNACL
+		if scope == scopeInstance {
+			treatment = classify(ni)
+		}
+		out = append(out, eniInfo{ni: ni, treatment: treatment})
+	}
 	return out, nil
 }
 
-// planENI decides what the ENI's previous groups are. Quarantine groups of
-// either variant never count as previous groups: an ENI already on one keeps
-// the originals recorded on its tag.
-func planENI(ni ec2types.NetworkInterface, quarantine string, isQuarantine func(ec2types.GroupIdentifier) bool) *eniPlan {
-	ep := &eniPlan{ID: aws.ToString(ni.NetworkInterfaceId), VpcID: aws.ToString(ni.VpcId), Groups: []string{quarantine}}
-	recorded, parts := readPrevious(ni.TagSet)
-	ep.tagParts = parts
-	var current, others []string
-	for _, g := range ni.Groups {
-		current = append(current, aws.ToString(g.GroupId))
-		if !isQuarantine(g) {
-			others = append(others, aws.ToString(g.GroupId))
-		}
-	}
-	ep.Changed = len(current) != 1 || current[0] != quarantine
-	switch {
-	case len(others) < len(current) && len(recorded) > 0:
-		// On a quarantine group already: the tag has the originals.
-		ep.Previous, ep.Recorded = recorded, true
-	case len(others) < len(current):
-		// On a quarantine group with no record: report what else it has, if anything.
-		ep.Previous = others
-	default:
-		ep.Previous, ep.Recorded, ep.write = current, true, true
-	}
-	return ep
-}
-
-// isolate records the ENI's previous groups on its tag, then puts it on the
-// quarantine group alone. Tagging first means a run cut short between the
-// two calls leaves the originals recorded. A denied CreateTags does not stop
-// the isolation: containment comes first and the outputs keep the groups.
-func (h *Handler) isolate(ctx context.Context, ep *eniPlan, quarantine string) error {
-	ep.Groups = []string{quarantine}
-	if tags := previousTags(ep.Previous, ep.tagParts); ep.write && len(tags) > 0 {
-		_, err := h.ENIs.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{ep.ID}, Tags: tags})
-		switch {
-		case denied(err):
-			ep.Recorded = false
-		case err != nil:
-			return contract.AWSError("ec2:CreateTags "+tagPrevious+" on "+ep.ID, err)
-		}
-	}
-	if !ep.Changed {
-		return nil
-	}
-	_, err := h.ENIs.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
-		NetworkInterfaceId: aws.String(ep.ID), Groups: []string{quarantine},
-	})
-	if err != nil {
-		return contract.AWSError("ec2:ModifyNetworkInterfaceAttribute "+ep.ID+" groups="+quarantine, err)
-	}
-	return nil
-}
-
-func partKey(i int) string {
-	if i == 0 {
-		return tagPrevious
-	}
-	return fmt.Sprintf("%s-%d", tagPrevious, i+1)
-}
-
-// readPrevious returns the recorded groups and the tag keys holding them.
-func readPrevious(tags []ec2types.Tag) (ids, keys []string) {
-	for i := 0; i < maxTagParts; i++ {
-		v, ok := "", false
-		for _, t := range tags {
-			if aws.ToString(t.Key) == partKey(i) {
-				v, ok = aws.ToString(t.Value), true
-			}
-		}
-		if !ok {
-			continue
-		}
-		keys = append(keys, partKey(i))
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids = append(ids, id)
-			}
-		}
-	}
-	return ids, keys
-}
-
-// previousTags writes ids over as many tag keys as needed and blanks the
-// keys a longer earlier list used (DeleteTags is not in irflow's policy).
-func previousTags(ids, existing []string) []ec2types.Tag {
-	var tags []ec2types.Tag
-	used := map[string]bool{}
-	for i := 0; i*idsPerTag < len(ids) && i < maxTagParts; i++ {
-		end := min((i+1)*idsPerTag, len(ids))
-		tags = append(tags, ec2types.Tag{Key: aws.String(partKey(i)), Value: aws.String(strings.Join(ids[i*idsPerTag:end], ","))})
-		used[partKey(i)] = true
-	}
-	for _, k := range existing {
-		if !used[k] {
-			tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String("")})
-		}
-	}
-	return tags
+func sortENIs(ps []*eniPlan) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].ID < ps[j].ID })
 }

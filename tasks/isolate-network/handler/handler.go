@@ -3,30 +3,39 @@ package handler
 import (
 	"context"
 	"regexp"
-	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/ledger"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-// Handler isolates the target's network. Its fields are the narrow EC2
-// interfaces it uses; one *ec2.Client satisfies all three.
+// Handler isolates the target's network. Its EC2 fields are the narrow
+// interfaces it uses (one *ec2.Client satisfies them all); Ledger records
+// every change before it is made.
 type Handler struct {
 	ENIs      eniAPI
 	Groups    groupAPI
 	Endpoints endpointAPI
+	NACLs     naclAPI
+	Ledger    ledgerAPI
+	Now       func() time.Time
+}
+
+// ledgerAPI appends to a case's containment ledger (*ledger.Store).
+type ledgerAPI interface {
+	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
 }
 
 // New builds the handler from the process's AWS config.
-func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	c := ec2.NewFromConfig(cfg)
-	h := &Handler{ENIs: c, Groups: c, Endpoints: c}
+	h := &Handler{ENIs: c, Groups: c, Endpoints: c, NACLs: c, Ledger: ledger.NewStore(cfg, env.IncidentsTable), Now: time.Now}
 	return h.Handle
 }
 
@@ -34,9 +43,20 @@ func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
 type params struct {
 	AllowSsm            *bool   `json:"allowSsm"`
 	QuarantineGroupName *string `json:"quarantineGroupName"`
+	NACLRuleQuota       *int    `json:"naclRuleQuota"`
 }
 
-const defaultGroupName = "irflow-quarantine"
+const (
+	defaultGroupName = "irflow-quarantine"
+	// defaultNACLQuota is AWS's default quota of rules per network ACL, per
+	// direction, enforced apart for IPv4 and IPv6, the default deny rule
+	// included ("Rules per network ACL: 20 ... This is the one-way quota for
+	// a single network ACL ... enforced separately for IPv4 rules and IPv6
+	// rules", Amazon VPC quotas —
+	// https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html).
+	// An account may raise it to 40.
+	defaultNACLQuota = 20
+)
 
 var groupNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,200}$`)
 
@@ -48,13 +68,20 @@ const (
 
 // plan is everything the run will do, decided before anything changes.
 type plan struct {
-	scope, mode, instanceID string
-	allowSsm                bool
-	groups                  []*groupPlan // one per VPC, by VPC id
-	enis                    []*eniPlan
+	scope, mode, instanceID, launchType string
+	allowSsm                            bool
+	enis                                []*eniPlan
+	// groups are the quarantine groups (one per VPC), transit the
+	// all-traffic groups the ENIs pass through; both only for instance ENIs.
+	groups, transit []*groupPlan
+	nacl            []*naclEntry
+	ssmFallback     []ssmFallback
+	ecsEndpoints    map[string][]string // VPC -> ECS endpoint services found
+	residuals       []residual
 }
 
-// Handle isolates the task (awsvpc) or its instance (bridge/host).
+// Handle isolates the task (awsvpc: network ACL entries) or its instance
+// (bridge/host: a security-group swap through an all-traffic group).
 func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
@@ -68,39 +95,115 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if !groupNameRE.MatchString(name) || strings.HasPrefix(strings.ToLower(name), "sg-") {
 		return nil, &contract.InvalidInputError{Field: "with.quarantineGroupName", Reason: "must be 1 to 200 of A-Z a-z 0-9 _ . - and not start with sg-"}
 	}
+	quota := defaultNACLQuota
+	if prm.NACLRuleQuota != nil {
+		quota = *prm.NACLRuleQuota
+	}
+	if quota < 2 || quota > 40 {
+		return nil, &contract.InvalidInputError{Field: "with.naclRuleQuota", Reason: "must be 2 to 40 (AWS's default is 20, raisable to 40)"}
+	}
 	if p.Target == nil {
 		return nil, &contract.InvalidInputError{Field: "target", Reason: "isolate-network needs the resolved target"}
 	}
 	mode, scope := scopeOf(p.Target)
 	if scope == "" {
 		return contract.Skipped("network mode "+mode+": the task has no network interface to isolate").
-			With("networkMode", mode), nil
+			With("networkMode", mode).With("isolation", isolationNone).With("residuals", []residual{}), nil
 	}
 	nis, err := h.loadENIs(ctx, p.Target, scope)
 	if err != nil {
 		return nil, err
 	}
-	pl, err := h.plan(ctx, p, nis, name, allowSsm, scope, mode)
-	if err != nil {
+	pl := &plan{scope: scope, mode: mode, launchType: p.Target.LaunchType, allowSsm: allowSsm, ecsEndpoints: map[string][]string{}}
+	if scope == scopeInstance {
+		pl.instanceID = p.Target.InstanceID
+	}
+	if err := h.planAll(ctx, p, pl, nis, name, quota); err != nil {
 		return nil, err
 	}
+	pl.residuals = residuals(pl, nis)
 	if p.DryRun() {
 		return outputs(contract.DryRun("would "+summary(pl, true)), pl), nil
 	}
-	variant := variantOf(allowSsm)
-	byVPC := map[string]*groupPlan{}
-	for _, gp := range pl.groups {
-		if err := h.ensureGroup(ctx, gp, variant); err != nil {
-			return nil, err
-		}
-		byVPC[gp.VpcID] = gp
-	}
-	for _, ep := range pl.enis {
-		if err := h.isolate(ctx, ep, byVPC[ep.VpcID].GroupID); err != nil {
-			return nil, err
-		}
+	if err := h.apply(ctx, p, pl); err != nil {
+		return nil, err
 	}
 	return outputs(contract.OK(summary(pl, false)), pl), nil
+}
+
+// planAll plans the network ACL entries of the ECS-managed ENIs and the
+// group swaps of the others, reading only: a dry run and a failing
+// precondition (a network ACL with no room) change nothing.
+func (h *Handler) planAll(ctx context.Context, p *contract.Payload, pl *plan, nis []eniInfo, name string, quota int) error {
+	var naclENIs, swapENIs []eniInfo
+	for _, ni := range nis {
+		switch ni.treatment {
+		case treatNACL:
+			naclENIs = append(naclENIs, ni)
+		case treatGroups:
+			swapENIs = append(swapENIs, ni)
+		}
+	}
+	if len(naclENIs) > 0 {
+		entries, err := h.planNACL(ctx, p.Target.TaskArn, naclENIs, quota)
+		if err != nil {
+			return err
+		}
+		pl.nacl = entries
+	}
+	if len(swapENIs) > 0 {
+		if err := h.planSwap(ctx, p, pl, swapENIs, name); err != nil {
+			return err
+		}
+	}
+	for _, ni := range nis {
+		if ni.treatment != treatGroups {
+			pl.enis = append(pl.enis, ni.untouchedPlan())
+		}
+	}
+	sortENIs(pl.enis)
+	return nil
+}
+
+// apply makes the planned changes, each recorded in the ledger first:
+// network ACL entries (they end established flows at once), then the
+// groups and each instance ENI's swap.
+func (h *Handler) apply(ctx context.Context, p *contract.Payload, pl *plan) error {
+	if err := h.recordNACL(ctx, p, pl); err != nil {
+		return err
+	}
+	if err := h.addNACLEntries(ctx, pl.nacl); err != nil {
+		return err
+	}
+	if len(pl.groups) == 0 {
+		return nil
+	}
+	byVPC := map[string]string{}
+	transit := map[string]string{}
+	for _, gp := range pl.groups {
+		if err := h.ensureGroup(ctx, gp); err != nil {
+			return err
+		}
+		byVPC[gp.VpcID] = gp.GroupID
+	}
+	for _, gp := range pl.transit {
+		if err := h.ensureGroup(ctx, gp); err != nil {
+			return err
+		}
+		transit[gp.VpcID] = gp.GroupID
+	}
+	if err := h.recordSwaps(ctx, p, pl); err != nil {
+		return err
+	}
+	for _, ep := range pl.enis {
+		if ep.Treatment != treatGroups {
+			continue
+		}
+		if err := h.isolate(ctx, ep, transit[ep.VpcID], byVPC[ep.VpcID]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // scopeOf maps the network mode to what isolation acts on ("" for none).
@@ -122,64 +225,6 @@ func scopeOf(t *incident.Target) (mode, scope string) {
 	return mode, ""
 }
 
-func variantOf(allowSsm bool) string {
-	if allowSsm {
-		return "allow-ssm"
-	}
-	return "deny-all"
-}
-
-// plan finds or designs each VPC's quarantine group and decides every ENI's
-// previous groups. It only reads, so a dry run and a failing precondition
-// (allowSsm without endpoints) change nothing.
-func (h *Handler) plan(ctx context.Context, p *contract.Payload, nis []ec2types.NetworkInterface, base string, allowSsm bool, scope, mode string) (*plan, error) {
-	pl := &plan{scope: scope, mode: mode, allowSsm: allowSsm}
-	if scope == scopeInstance {
-		pl.instanceID = p.Target.InstanceID
-	}
-	name := base
-	if allowSsm {
-		name = base + "-ssm"
-	}
-	vpcs := map[string]*groupPlan{}
-	for _, ni := range nis {
-		vpc := aws.ToString(ni.VpcId)
-		if _, ok := vpcs[vpc]; ok {
-			continue
-		}
-		var want []rule
-		s3 := ""
-		if allowSsm {
-			eg, err := h.ssmRules(ctx, vpc, regionOf(p))
-			if err != nil {
-				return nil, err
-			}
-			want, s3 = eg.Rules, eg.S3
-		}
-		gp, err := h.planGroup(ctx, vpc, name, want)
-		if err != nil {
-			return nil, err
-		}
-		gp.S3 = s3
-		vpcs[vpc] = gp
-		pl.groups = append(pl.groups, gp)
-	}
-	sort.Slice(pl.groups, func(i, j int) bool { return pl.groups[i].VpcID < pl.groups[j].VpcID })
-	isQuarantine := func(g ec2types.GroupIdentifier) bool {
-		n := aws.ToString(g.GroupName)
-		return n == base || n == base+"-ssm"
-	}
-	for _, ni := range nis {
-		gp := vpcs[aws.ToString(ni.VpcId)]
-		q := gp.GroupID
-		if q == "" {
-			q = gp.GroupName // not created yet: named in a dry run's outputs
-		}
-		pl.enis = append(pl.enis, planENI(ni, q, isQuarantine))
-	}
-	return pl, nil
-}
-
 // regionOf is the incident's region, or the one in the task ARN.
 func regionOf(p *contract.Payload) string {
 	if p.Incident != nil && p.Incident.Region != "" {
@@ -193,12 +238,27 @@ func regionOf(p *contract.Payload) string {
 	return ""
 }
 
-// outputs puts what it takes to undo the isolation into the result.
+// outputs put the isolation contract (what is cut, what is not and why)
+// and what it takes to undo it into the result.
 func outputs(r *contract.Result, pl *plan) *contract.Result {
-	r.With("scope", pl.scope).With("networkMode", pl.mode).With("allowSsm", pl.allowSsm).
-		With("quarantineGroups", pl.groups).With("enis", pl.enis)
+	r.With("isolation", level(pl)).With("residuals", pl.residuals).
+		With("scope", pl.scope).With("networkMode", pl.mode).With("allowSsm", pl.allowSsm).
+		With("enis", pl.enis).With("naclEntries", nonNilEntries(pl.nacl))
+	if len(pl.groups) > 0 {
+		r.With("quarantineGroups", pl.groups).With("transitGroups", pl.transit)
+	}
+	if len(pl.ssmFallback) > 0 {
+		r.With("ssmFallback", pl.ssmFallback)
+	}
 	if pl.instanceID != "" {
 		r.With("instanceId", pl.instanceID)
 	}
 	return r
+}
+
+func nonNilEntries(es []*naclEntry) []*naclEntry {
+	if es == nil {
+		return []*naclEntry{}
+	}
+	return es
 }

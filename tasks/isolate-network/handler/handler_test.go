@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -14,10 +14,13 @@ import (
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
+const taskArn = "arn:aws:ecs:us-east-1:111122223333:task/c/0f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
 func payload(mode string, dry bool, with string) *contract.Payload {
-	t := &incident.Target{LaunchType: "FARGATE", NetworkMode: mode, TaskArn: "arn:aws:ecs:us-east-1:111122223333:task/c/abc",
+	t := &incident.Target{LaunchType: "FARGATE", NetworkMode: mode, TaskArn: taskArn,
 		VpcID: "vpc-1", ENIs: []incident.ENI{{ID: "eni-task", VpcID: "vpc-1", SecurityGroups: []string{"sg-app"}}}}
 	if mode == "bridge" || mode == "host" {
 		t.LaunchType, t.InstanceID = "EC2", "i-1"
@@ -27,7 +30,10 @@ func payload(mode string, dry bool, with string) *contract.Payload {
 		Incident: &incident.Incident{CaseID: "case-1", Region: "us-east-1", DryRun: dry}, Target: t}
 }
 
-func handler(f *fakeEC2) *Handler { return &Handler{ENIs: f, Groups: f, Endpoints: f} }
+func handler(f *fakeEC2) *Handler {
+	return &Handler{ENIs: f, Groups: f, Endpoints: f, NACLs: f, Ledger: f,
+		Now: func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }}
+}
 
 func enisOf(t *testing.T, r *contract.Result) []*eniPlan {
 	t.Helper()
@@ -38,128 +44,63 @@ func enisOf(t *testing.T, r *contract.Result) []*eniPlan {
 	return e
 }
 
-func TestIsolateAwsvpcTwice(t *testing.T) {
-	s := newVPC()
-	f := newFake(s)
-	h := handler(f)
-	res, err := h.Handle(context.Background(), payload("awsvpc", false, `{}`))
-	if err != nil {
-		t.Fatal(err)
+func eniNamed(t *testing.T, r *contract.Result, id string) *eniPlan {
+	t.Helper()
+	for _, e := range enisOf(t, r) {
+		if e.ID == id {
+			return e
+		}
 	}
-	q := s.named("irflow-quarantine")
-	if len(q) != 1 {
-		t.Fatalf("%d quarantine groups; want 1", len(q))
-	}
-	qid := aws.ToString(q[0].GroupId)
-	if got := s.groupsOf("eni-task"); !reflect.DeepEqual(got, []string{qid}) {
-		t.Errorf("task ENI groups %v; want [%s]", got, qid)
-	}
-	if len(q[0].IpPermissionsEgress) != 0 || len(q[0].IpPermissions) != 0 {
-		t.Errorf("quarantine rules egress %v ingress %v; want none", q[0].IpPermissionsEgress, q[0].IpPermissions)
-	}
-	if tagValue(q[0].Tags, tagQuarantine) != "true" {
-		t.Errorf("quarantine group tags %v", q[0].Tags)
-	}
-	if tagValue(s.enis["eni-task"].TagSet, tagPrevious) != "sg-app" {
-		t.Errorf("ENI tags %v; want %s=sg-app", s.enis["eni-task"].TagSet, tagPrevious)
-	}
-	if s.enis["eni-inst0"].Groups[0].GroupId == q[0].GroupId {
-		t.Error("awsvpc isolation touched the instance's ENI")
-	}
-	e := enisOf(t, res)
-	if res.Status != contract.StatusOK || !e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "isolated task") {
-		t.Errorf("first run: %s %q %+v", res.Status, res.Summary, e[0])
-	}
-
-	f.calls = nil
-	res, err = h.Handle(context.Background(), payload("awsvpc", false, `{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := f.mutations(); len(m) != 0 {
-		t.Errorf("second run mutated: %v", m)
-	}
-	e = enisOf(t, res)
-	if res.Status != contract.StatusOK || e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.HasPrefix(res.Summary, "already isolated") {
-		t.Errorf("second run: %s %q %+v", res.Status, res.Summary, e[0])
-	}
-	if len(s.named("irflow-quarantine")) != 1 {
-		t.Error("second run created another quarantine group")
-	}
+	t.Fatalf("no ENI %s in outputs", id)
+	return nil
 }
 
-func TestIsolateBridgeActsOnInstance(t *testing.T) {
-	for _, mode := range []string{"bridge", "host", ""} {
-		t.Run("mode="+mode, func(t *testing.T) {
-			s := newVPC()
-			p := payload(mode, false, `{"quarantineGroupName":"ir-q"}`)
-			if mode == "" {
-				p.Target.LaunchType, p.Target.InstanceID = "EC2", "i-1"
-			}
-			res, err := handler(newFake(s)).Handle(context.Background(), p)
+func classes(r *contract.Result) []string {
+	var out []string
+	for _, res := range r.Outputs["residuals"].([]residual) {
+		out = append(out, res.FlowClass)
+	}
+	return out
+}
+
+func TestIsolateDryRunChangesNothing(t *testing.T) {
+	tests := []struct {
+		name, mode, with string
+		state            func() *vpcState
+		wantENIs         int
+		wantLevel        string
+	}{
+		{"awsvpc", "awsvpc", `{}`, newVPC, 1, isolationPartial},
+		{"bridge", "bridge", `{}`, newVPC, 2, isolationPartial},
+		{"allowSsm", "bridge", `{"allowSsm":true}`, func() *vpcState { return newVPC().withEndpoints(ssmAndS3...) }, 2, isolationPartial},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.state()
+			f := newFake(s)
+			res, err := handler(f).Handle(context.Background(), payload(tt.mode, true, tt.with))
 			if err != nil {
 				t.Fatal(err)
 			}
-			qid := aws.ToString(s.named("ir-q")[0].GroupId)
-			for _, id := range []string{"eni-inst0", "eni-inst1"} {
-				if got := s.groupsOf(id); !reflect.DeepEqual(got, []string{qid}) {
-					t.Errorf("%s groups %v; want [%s]", id, got, qid)
+			if m := f.mutations(); len(m) != 0 {
+				t.Fatalf("dry run called %v", m)
+			}
+			e := enisOf(t, res)
+			if res.Status != contract.StatusDryRun || len(e) != tt.wantENIs || !strings.HasPrefix(res.Summary, "would "+tt.wantLevel+" isolation") ||
+				res.Outputs["isolation"] != tt.wantLevel {
+				t.Fatalf("dry run: %s %q %d ENIs %v", res.Status, res.Summary, len(e), res.Outputs["isolation"])
+			}
+			if tt.mode == "bridge" {
+				if !e[0].Changed || len(e[0].Previous) == 0 || !strings.HasPrefix(e[0].Groups[0], "irflow-quarantine") {
+					t.Errorf("dry run ENI plan %+v", e[0])
 				}
-			}
-			if got := tagValue(s.enis["eni-inst0"].TagSet, tagPrevious); got != "sg-app,sg-ops" {
-				t.Errorf("eni-inst0 previous tag %q", got)
-			}
-			if s.groupsOf("eni-task")[0] != "sg-app" {
-				t.Error("instance isolation touched an unrelated ENI")
-			}
-			if !strings.Contains(res.Summary, "every task on the instance") || res.Outputs["instanceId"] != "i-1" || res.Outputs["scope"] != scopeInstance {
-				t.Errorf("summary %q outputs %v", res.Summary, res.Outputs)
+				if gs := res.Outputs["quarantineGroups"].([]*groupPlan); len(gs) != 1 || !gs[0].Created || gs[0].GroupID != "" {
+					t.Errorf("dry run group plan %+v", gs[0])
+				}
+			} else if n := len(res.Outputs["naclEntries"].([]*naclEntry)); n != 4 {
+				t.Errorf("dry run plans %d network ACL entries; want 4 (2 ACLs x in/out)", n)
 			}
 		})
-	}
-}
-
-func TestIsolateAllowSsm(t *testing.T) {
-	s := newVPC().withEndpoints()
-	f := newFake(s)
-	res, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{"allowSsm":true}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.named("irflow-quarantine")) != 0 || len(s.named("irflow-quarantine-ssm")) != 1 {
-		t.Fatal("allowSsm did not use the -ssm group")
-	}
-	q := s.named("irflow-quarantine-ssm")[0]
-	got := ruleStrings(explode(q.IpPermissionsEgress))
-	want := []string{"tcp/443 to 10.0.1.10/32", "tcp/443 to 10.0.1.11/32", "tcp/443 to 10.0.1.12/32", "tcp/443 to pl-63a5400a"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("egress %v; want %v", got, want)
-	}
-	if tagValue(q.Tags, tagVariant) != "allow-ssm" || !strings.Contains(res.Summary, "and S3") {
-		t.Errorf("tags %v summary %q", q.Tags, res.Summary)
-	}
-
-	// Tightening after the SSM evidence: the deny-all run keeps the originals.
-	res, err = handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := enisOf(t, res); !e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) {
-		t.Errorf("deny-all after allow-ssm: %+v", e[0])
-	}
-	if tagValue(s.enis["eni-task"].TagSet, tagPrevious) != "sg-app" {
-		t.Error("the previous-groups tag lost the originals")
-	}
-}
-
-func TestIsolateAllowSsmWithoutS3(t *testing.T) {
-	s := newVPC().withEndpoints("s3")
-	res, err := handler(newFake(s)).Handle(context.Background(), payload("awsvpc", false, `{"allowSsm":true}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(res.Summary, "no S3 endpoint") {
-		t.Errorf("summary %q does not warn about S3", res.Summary)
 	}
 }
 
@@ -173,31 +114,40 @@ func TestIsolateErrors(t *testing.T) {
 		wantErr  string
 		contains string
 	}{
-		{name: "allowSsm without endpoints", state: func() *vpcState { return newVPC().withEndpoints("ssmmessages", "ec2messages") },
-			with: `{"allowSsm":true}`, wantErr: "PreconditionFailedError", contains: "ssmmessages, ec2messages"},
-		{name: "endpoint without private DNS", state: func() *vpcState {
-			s := newVPC().withEndpoints()
-			s.endpoints[0].PrivateDnsEnabled = aws.Bool(false)
-			return s
-		}, with: `{"allowSsm":true}`, wantErr: "PreconditionFailedError", contains: "for ssm;"},
 		{name: "foreign group of that name", state: func() *vpcState {
 			s := newVPC()
 			s.groups["sg-theirs"] = &ec2types.SecurityGroup{GroupId: aws.String("sg-theirs"), GroupName: aws.String("irflow-quarantine"), VpcId: aws.String("vpc-1")}
 			return s
-		}, with: `{}`, wantErr: "PreconditionFailedError", contains: "not irflow's"},
+		}, with: `{}`, mode: "bridge", wantErr: "PreconditionFailedError", contains: "not irflow's"},
 		{name: "eni gone", state: func() *vpcState { s := newVPC(); delete(s.enis, "eni-task"); return s },
 			with: `{}`, wantErr: "TargetNotFoundError"},
 		{name: "instance has no ENI", state: func() *vpcState { s := newVPC(); s.enis = map[string]*ec2types.NetworkInterface{}; return s },
 			with: `{}`, mode: "bridge", wantErr: "TargetNotFoundError"},
-		{name: "throttled swap", state: newVPC, with: `{}`, wantErr: "RetryableError", fault: func(f *fakeEC2) {
+		{name: "throttled swap", state: newVPC, with: `{}`, mode: "bridge", wantErr: "RetryableError", fault: func(f *fakeEC2) {
 			f.modifyNI = func(*ec2.ModifyNetworkInterfaceAttributeInput) (*ec2.ModifyNetworkInterfaceAttributeOutput, error) {
 				return nil, apiErr("RequestLimitExceeded")
+			}
+		}},
+		{name: "rule number taken meanwhile", state: newVPC, with: `{}`, wantErr: "RetryableError", fault: func(f *fakeEC2) {
+			f.createACLEntry = func(*ec2.CreateNetworkAclEntryInput) (*ec2.CreateNetworkAclEntryOutput, error) {
+				return nil, apiErr("NetworkAclEntryAlreadyExists")
+			}
+		}},
+		{name: "quota lower than said", state: newVPC, with: `{}`, wantErr: "PreconditionFailedError", contains: "naclRuleQuota", fault: func(f *fakeEC2) {
+			f.createACLEntry = func(*ec2.CreateNetworkAclEntryInput) (*ec2.CreateNetworkAclEntryOutput, error) {
+				return nil, apiErr("NetworkAclEntryLimitExceeded")
+			}
+		}},
+		{name: "ledger unavailable", state: newVPC, with: `{}`, wantErr: "RetryableError", fault: func(f *fakeEC2) {
+			f.appendLedger = func([]ledger.Entry) error {
+				return &contract.RetryableError{Op: "dynamodb:PutItem", Err: errors.New("throttled")}
 			}
 		}},
 		{name: "unknown parameter", state: newVPC, with: `{"allow_ssm":true}`, wantErr: "InvalidInputError"},
 		{name: "wrong type", state: newVPC, with: `{"allowSsm":"yes"}`, wantErr: "InvalidInputError"},
 		{name: "bad group name", state: newVPC, with: `{"quarantineGroupName":"sg-evil"}`, wantErr: "InvalidInputError"},
 		{name: "group name with space", state: newVPC, with: `{"quarantineGroupName":"a b"}`, wantErr: "InvalidInputError"},
+		{name: "quota out of range", state: newVPC, with: `{"naclRuleQuota":41}`, wantErr: "InvalidInputError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +167,7 @@ func TestIsolateErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.contains) {
 				t.Errorf("error %q does not contain %q", err, tt.contains)
 			}
-			if tt.wantErr != "RetryableError" {
+			if tt.fault == nil {
 				if m := f.mutations(); len(m) != 0 {
 					t.Errorf("failed precondition still mutated: %v", m)
 				}
@@ -239,7 +189,7 @@ func TestIsolateMissingTarget(t *testing.T) {
 func TestIsolateNetworkModeNone(t *testing.T) {
 	f := newFake(newVPC())
 	res, err := handler(f).Handle(context.Background(), payload("none", false, `{}`))
-	if err != nil || res.Status != contract.StatusSkipped || len(f.calls) != 0 {
+	if err != nil || res.Status != contract.StatusSkipped || len(f.calls) != 0 || res.Outputs["isolation"] != isolationNone {
 		t.Errorf("none: %v %+v calls %v", err, res, f.calls)
 	}
 }

@@ -13,11 +13,22 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/isolate-network/handler"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
+
+// world is the mototest world seeded through the strict layer, with an
+// incidents table keyed by pk for the ledger.
+func world(t *testing.T) (*mototest.World, *stricttest.Layer) {
+	t.Helper()
+	w, l := stricttest.Seed(t)
+	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
+	return w, l
+}
 
 // run invokes the action the way Lambda does, with the world's audit chain.
 func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool, with map[string]any) (*contract.Result, error) {
@@ -27,29 +38,35 @@ func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool, with map[
 
 // eniOut is one ENI of the result's outputs.
 type eniOut struct {
-	ID       string   `json:"id"`
-	Previous []string `json:"previousSecurityGroups"`
-	Groups   []string `json:"securityGroups"`
-	Changed  bool     `json:"changed"`
+	ID        string   `json:"id"`
+	Treatment string   `json:"treatment"`
+	Previous  []string `json:"previousSecurityGroups"`
+	Groups    []string `json:"securityGroups"`
+	Changed   bool     `json:"changed"`
 }
 
-func enis(t *testing.T, r *contract.Result) []eniOut {
+func decode[T any](t *testing.T, v any) T {
 	t.Helper()
-	b, _ := json.Marshal(r.Outputs["enis"])
-	var out []eniOut
+	b, _ := json.Marshal(v)
+	var out T
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-// snapshot is the VPC's groups (with rules and tags) and the world's ENIs
-// (groups and tags) as JSON, to compare before and after.
-func snapshot(t *testing.T, w *mototest.World) string {
+// snapshot is the VPC's groups (with rules and tags), network ACLs and the
+// world's ENIs (groups and tags) as JSON, read from moto past the layer.
+func snapshot(t *testing.T, w *mototest.World, l *stricttest.Layer) string {
 	t.Helper()
-	c := ec2.NewFromConfig(w.Cfg)
+	c := ec2.NewFromConfig(l.Direct)
 	ctx := context.Background()
-	sgs, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{w.VpcID}}}})
+	vpc := []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{w.VpcID}}}
+	sgs, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: vpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acls, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: vpc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,135 +75,195 @@ func snapshot(t *testing.T, w *mototest.World) string {
 		t.Fatal(err)
 	}
 	sort.Slice(sgs.SecurityGroups, func(i, j int) bool { return *sgs.SecurityGroups[i].GroupId < *sgs.SecurityGroups[j].GroupId })
-	b, _ := json.Marshal([]any{sgs.SecurityGroups, nis.NetworkInterfaces})
+	sort.Slice(acls.NetworkAcls, func(i, j int) bool { return *acls.NetworkAcls[i].NetworkAclId < *acls.NetworkAcls[j].NetworkAclId })
+	b, _ := json.Marshal([]any{sgs.SecurityGroups, acls.NetworkAcls, nis.NetworkInterfaces})
 	return string(b)
 }
 
-func without(ids []string, drop string) []string {
-	var out []string
-	for _, id := range ids {
-		if id != drop {
-			out = append(out, id)
+// denies reads every network ACL of the VPC from moto: per ACL, its deny
+// entries other than the default ones and its lowest allow rule number per
+// direction.
+func denies(t *testing.T, w *mototest.World, l *stricttest.Layer) map[string][]string {
+	t.Helper()
+	out, err := ec2.NewFromConfig(l.Direct).DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{w.VpcID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, a := range out.NetworkAcls {
+		lowest := map[bool]int32{}
+		for _, e := range a.Entries {
+			n := aws.ToInt32(e.RuleNumber)
+			if e.RuleAction == ec2types.RuleActionAllow && (lowest[aws.ToBool(e.Egress)] == 0 || n < lowest[aws.ToBool(e.Egress)]) {
+				lowest[aws.ToBool(e.Egress)] = n
+			}
+		}
+		for _, e := range a.Entries {
+			n := aws.ToInt32(e.RuleNumber)
+			if e.RuleAction != ec2types.RuleActionDeny || n == 32767 {
+				continue
+			}
+			dir := map[bool]string{false: "in", true: "out"}[aws.ToBool(e.Egress)]
+			ahead := "ahead"
+			if n >= lowest[aws.ToBool(e.Egress)] {
+				ahead = "BEHIND"
+			}
+			got[aws.ToString(a.NetworkAclId)] = append(got[aws.ToString(a.NetworkAclId)], dir+" "+aws.ToString(e.CidrBlock)+" "+ahead)
+		}
+		sort.Strings(got[aws.ToString(a.NetworkAclId)])
+	}
+	return got
+}
+
+func fargateIP(t *testing.T, w *mototest.World, l *stricttest.Layer) string {
+	t.Helper()
+	out, err := ec2.NewFromConfig(l.Direct).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.FargateENI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.NetworkInterfaces[0].PrivateIpAddress)
+}
+
+// TestMotoIsolateFargateTwice: through the strict layer (which refuses any
+// change to the ECS-managed task ENI), the Fargate task is cut off by deny
+// entries of its address ahead of the allows in every network ACL of the
+// VPC, read back from moto; the ledger holds them; the second run changes
+// nothing; nothing was refused.
+func TestMotoIsolateFargateTwice(t *testing.T) {
+	w, l := world(t)
+	extra := addACL(t, w, l, 200)
+	caseID := mototest.Unique("case-isolate")
+	first, err := run(t, w, "FARGATE", caseID, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := fargateIP(t, w, l)
+	got := denies(t, w, l)
+	if len(got) < 2 || !reflect.DeepEqual(got[extra], []string{"in " + ip + "/32 ahead", "out " + ip + "/32 ahead"}) {
+		t.Fatalf("denies %v; want %s in and out ahead of the allows in every ACL", got, ip)
+	}
+	for acl, d := range got {
+		if !reflect.DeepEqual(d, []string{"in " + ip + "/32 ahead", "out " + ip + "/32 ahead"}) {
+			t.Errorf("%s denies %v", acl, d)
 		}
 	}
-	return out
-}
-
-func quarantineGroups(t *testing.T, w *mototest.World, name string) []ec2types.SecurityGroup {
-	t.Helper()
-	out, err := ec2.NewFromConfig(w.Cfg).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{w.VpcID}}, {Name: aws.String("group-name"), Values: []string{name}}}})
+	e := decode[[]eniOut](t, first.Outputs["enis"])
+	if first.Status != "OK" || first.Outputs["isolation"] != "partial" || len(e) != 1 || e[0].Treatment != "nacl" {
+		t.Errorf("first run: %s %v %+v %q", first.Status, first.Outputs["isolation"], e, first.Summary)
+	}
+	lg, err := ledger.NewStore(w.Cfg, w.Env.IncidentsTable).Read(context.Background(), caseID)
+	if err != nil || len(lg.Active(ledger.KindNACLEntry)) != 2*len(got) {
+		t.Fatalf("ledger %+v %v; want %d network ACL entries", lg, err, 2*len(got))
+	}
+	before := snapshot(t, w, l)
+	second, err := run(t, w, "FARGATE", caseID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.SecurityGroups
+	if after := snapshot(t, w, l); after != before || !strings.Contains(second.Summary, "already denied") {
+		t.Errorf("second run changed the world or did not say so: %q", second.Summary)
+	}
+	if rs := l.Refusals(t); len(rs) != 0 {
+		t.Errorf("strict refusals %+v", rs)
+	}
+	mototest.VerifyAudit(t, w, caseID, 4)
 }
 
-func eniState(t *testing.T, w *mototest.World, id string) (groups []string, tags map[string]string) {
-	t.Helper()
-	out, err := ec2.NewFromConfig(w.Cfg).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
+// TestMotoIsolateEC2Twice: the bridge task's instance ENI goes through the
+// transit group to the quarantine group; the originals are on its tag and
+// in the ledger; the second run keeps them.
+func TestMotoIsolateEC2Twice(t *testing.T) {
+	w, l := world(t)
+	caseID := mototest.Unique("case-isolate-ec2")
+	first, err := run(t, w, "EC2", caseID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tags = map[string]string{}
-	for _, g := range out.NetworkInterfaces[0].Groups {
-		groups = append(groups, aws.ToString(g.GroupId))
+	q := groupsNamed(t, l, w, "irflow-quarantine")
+	tr := groupsNamed(t, l, w, "irflow-quarantine-transit")
+	if len(q) != 1 || len(tr) != 1 || len(q[0].IpPermissions) != 0 {
+		t.Fatalf("groups: quarantine %+v transit %+v", q, tr)
 	}
-	for _, tg := range out.NetworkInterfaces[0].TagSet {
-		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-	}
-	return groups, tags
-}
-
-func TestMotoIsolateBothLaunchTypesTwice(t *testing.T) {
-	w := mototest.Seed(t)
+	groups, tags := eniState(t, l, w.InstanceENI)
 	// moto reports an instance-attached ENI's groups as its own plus the
-	// instance's launch groups, in set order (NetworkInterface.group_set in
-	// moto/ec2), so the instance ENI still lists the app group after the swap
-	// and the second run swaps again; it must still keep the originals.
-	tests := []struct {
-		lt, eni, summary string
-		motoUnion        bool
-	}{
-		{"FARGATE", w.FargateENI, "task (awsvpc", false},
-		{"EC2", w.InstanceENI, "every task on the instance", true},
+	// instance's launch groups (NetworkInterface.group_set in moto/ec2).
+	if !contains(groups, aws.ToString(q[0].GroupId)) || tags["irflow:previous-security-groups"] != w.AppSG {
+		t.Errorf("instance ENI groups %v tags %v", groups, tags)
 	}
-	for _, tt := range tests {
-		t.Run(tt.lt, func(t *testing.T) {
-			caseID := mototest.Unique("case-isolate")
-			first, err := run(t, w, tt.lt, caseID, false, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := quarantineGroups(t, w, "irflow-quarantine")
-			if len(q) != 1 {
-				t.Fatalf("%d quarantine groups in the VPC; want 1", len(q))
-			}
-			qid := aws.ToString(q[0].GroupId)
-			if len(q[0].IpPermissionsEgress) != 0 || len(q[0].IpPermissions) != 0 {
-				t.Errorf("quarantine group rules: egress %v, ingress %v", q[0].IpPermissionsEgress, q[0].IpPermissions)
-			}
-			groups, tags := eniState(t, w, tt.eni)
-			if tt.motoUnion {
-				groups = without(groups, w.AppSG)
-			}
-			if !reflect.DeepEqual(groups, []string{qid}) || tags["irflow:previous-security-groups"] != w.AppSG {
-				t.Errorf("ENI %s groups %v tags %v", tt.eni, groups, tags)
-			}
-			e := enis(t, first)
-			if first.Status != "OK" || !e[0].Changed || !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) || !strings.Contains(first.Summary, tt.summary) {
-				t.Errorf("first run: %s %q %+v", first.Status, first.Summary, e)
-			}
-
-			before := snapshot(t, w)
-			second, err := run(t, w, tt.lt, caseID, false, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e = enis(t, second)
-			already := !e[0].Changed && strings.HasPrefix(second.Summary, "already isolated")
-			if second.Status != "OK" || !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) || (!already && !tt.motoUnion) {
-				t.Errorf("second run: %s %q %+v", second.Status, second.Summary, e)
-			}
-			if after := snapshot(t, w); after != before {
-				t.Errorf("second run changed the world:\n%s\n%s", before, after)
-			}
-			recs := mototest.VerifyAudit(t, w, caseID, 4)
-			if !strings.Contains(recs[3].Detail, w.AppSG) {
-				t.Errorf("the audited result does not carry the old groups: %s", recs[3].Detail)
-			}
-		})
+	e := decode[[]eniOut](t, first.Outputs["enis"])
+	if len(e) != 1 || e[0].Treatment != "security-groups" || !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) {
+		t.Errorf("outputs %+v", e)
 	}
+	lg, err := ledger.NewStore(w.Cfg, w.Env.IncidentsTable).Read(context.Background(), caseID)
+	var d ledger.SecurityGroupsData
+	if err != nil || len(lg.Entries) != 1 || lg.Entries[0].Decode(&d) != nil || !reflect.DeepEqual(d.PreviousGroups, []string{w.AppSG}) {
+		t.Fatalf("ledger %+v %v", lg, err)
+	}
+	second, err := run(t, w, "EC2", caseID, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := decode[[]eniOut](t, second.Outputs["enis"]); !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) {
+		t.Errorf("second run lost the originals: %+v", e)
+	}
+	if rs := l.Refusals(t); len(rs) != 0 {
+		t.Errorf("strict refusals %+v", rs)
+	}
+	mototest.VerifyAudit(t, w, caseID, 4)
 }
 
 func TestMotoIsolateDryRun(t *testing.T) {
-	w := mototest.Seed(t)
+	w, l := world(t)
 	for _, lt := range []string{"FARGATE", "EC2"} {
-		before := snapshot(t, w)
+		before := snapshot(t, w, l)
 		caseID := mototest.Unique("case-dry")
 		res, err := run(t, w, lt, caseID, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after := snapshot(t, w); after != before {
+		if after := snapshot(t, w, l); after != before {
 			t.Errorf("%s dry run changed the world", lt)
 		}
-		e := enis(t, res)
-		if res.Status != "DRY_RUN" || len(e) != 1 || !reflect.DeepEqual(e[0].Previous, []string{w.AppSG}) || e[0].Groups[0] != "irflow-quarantine" {
-			t.Errorf("%s dry run: %s %q %+v", lt, res.Status, res.Summary, e)
+		if lg, err := ledger.NewStore(w.Cfg, w.Env.IncidentsTable).Read(context.Background(), caseID); err != nil || len(lg.Entries) != 0 {
+			t.Errorf("%s dry run wrote the ledger: %+v %v", lt, lg, err)
+		}
+		if res.Status != "DRY_RUN" || res.Outputs["isolation"] != "partial" {
+			t.Errorf("%s dry run: %s %q", lt, res.Status, res.Summary)
 		}
 		mototest.VerifyAudit(t, w, caseID, 2)
 	}
 }
 
-// addEndpoints creates the SSM interface endpoints and an S3 gateway
-// endpoint in the world's VPC and returns the endpoint ENIs' addresses.
-func addEndpoints(t *testing.T, w *mototest.World) []string {
+// TestMotoIsolateFailsClosed: a network ACL whose allow is rule 1 leaves
+// no room ahead of it: the isolation fails before anything changes.
+func TestMotoIsolateFailsClosed(t *testing.T) {
+	w, l := world(t)
+	full := addACL(t, w, l, 1)
+	before := snapshot(t, w, l)
+	caseID := mototest.Unique("case-full")
+	_, err := run(t, w, "FARGATE", caseID, false, nil)
+	if contract.ErrorName(err) != contract.ErrPreconditionFailed || !strings.Contains(err.Error(), full) {
+		t.Fatalf("error %v; want PreconditionFailedError naming %s", err, full)
+	}
+	if snapshot(t, w, l) != before {
+		t.Error("failing closed changed the world")
+	}
+	if rs := l.Refusals(t); len(rs) != 0 {
+		t.Errorf("strict refusals %+v: the plan must fail before AWS refuses anything", rs)
+	}
+	mototest.VerifyAudit(t, w, caseID, 2)
+}
+
+// addEndpoints creates interface endpoints for the services and an S3
+// gateway endpoint in the world's VPC and returns the endpoint ENIs'
+// addresses.
+func addEndpoints(t *testing.T, w *mototest.World, services ...string) []string {
 	t.Helper()
 	c := ec2.NewFromConfig(w.Cfg)
 	ctx := context.Background()
 	var enis []string
-	for _, svc := range []string{"ssm", "ssmmessages", "ec2messages"} {
+	for _, svc := range services {
 		out, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(w.VpcID), ServiceName: aws.String("com.amazonaws.us-east-1." + svc),
 			VpcEndpointType: ec2types.VpcEndpointTypeInterface, SubnetIds: []string{w.SubnetID}, PrivateDnsEnabled: aws.Bool(true)})
 		if err != nil {
@@ -213,33 +290,32 @@ func addEndpoints(t *testing.T, w *mototest.World) []string {
 	return ips
 }
 
+// TestMotoIsolateAllowSsm: without SSM endpoints allowSsm falls back to
+// the deny-all quarantine and says so; once the VPC has them (and ECS's),
+// the -ssm group allows exactly HTTPS to the endpoint ENIs and the S3
+// prefix list, twice without duplicates.
 func TestMotoIsolateAllowSsm(t *testing.T) {
-	w := mototest.Seed(t)
+	w, l := world(t)
 	with := map[string]any{"allowSsm": true}
-
-	// Without endpoints: fail closed, before anything changes.
-	before := snapshot(t, w)
 	caseID := mototest.Unique("case-ssm")
-	_, err := run(t, w, "FARGATE", caseID, false, with)
-	if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "ssm, ssmmessages, ec2messages") {
-		t.Fatalf("no endpoints: %v", err)
+	res, err := run(t, w, "EC2", caseID, false, with)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if snapshot(t, w) != before {
-		t.Error("a failed precondition changed the world")
+	if res.Outputs["ssmFallback"] == nil || len(groupsNamed(t, l, w, "irflow-quarantine")) != 1 {
+		t.Fatalf("no fallback: %v %q", res.Outputs["ssmFallback"], res.Summary)
 	}
-	mototest.VerifyAudit(t, w, caseID, 2)
-
-	ips := addEndpoints(t, w)
+	ips := addEndpoints(t, w, "ssm", "ssmmessages", "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")
 	for i := 0; i < 2; i++ {
-		res, err := run(t, w, "FARGATE", caseID, false, with)
+		res, err := run(t, w, "EC2", caseID, false, with)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(res.Summary, "and S3") {
-			t.Errorf("run %d: %q", i+1, res.Summary)
+		if res.Outputs["ssmFallback"] != nil {
+			t.Errorf("run %d fell back: %v", i+1, res.Outputs["ssmFallback"])
 		}
-		q := quarantineGroups(t, w, "irflow-quarantine-ssm")
-		if len(q) != 1 || len(quarantineGroups(t, w, "irflow-quarantine")) != 0 {
+		q := groupsNamed(t, l, w, "irflow-quarantine-ssm")
+		if len(q) != 1 {
 			t.Fatalf("run %d: %d -ssm groups", i+1, len(q))
 		}
 		var got []string
@@ -260,32 +336,63 @@ func TestMotoIsolateAllowSsm(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("run %d: egress to %v; want %v", i+1, got, want)
 		}
-		if groups, _ := eniState(t, w, w.FargateENI); !reflect.DeepEqual(groups, []string{aws.ToString(q[0].GroupId)}) {
-			t.Errorf("run %d: ENI groups %v", i+1, groups)
-		}
+	}
+	if rs := l.Refusals(t); len(rs) != 0 {
+		t.Errorf("strict refusals %+v", rs)
 	}
 	mototest.VerifyAudit(t, w, caseID, 6)
 }
 
-func TestMotoIsolateTightensHalfMadeGroup(t *testing.T) {
-	w := mototest.Seed(t)
+// addACL creates a network ACL in the world's VPC allowing everything at
+// rule allowAt both ways, associated with no subnet, and returns its id.
+func addACL(t *testing.T, w *mototest.World, l *stricttest.Layer, allowAt int32) string {
+	t.Helper()
 	c := ec2.NewFromConfig(w.Cfg)
-	// What a run cut short right after CreateSecurityGroup leaves behind.
-	g, err := c.CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{GroupName: aws.String("irflow-quarantine"), Description: aws.String("q"),
-		VpcId: aws.String(w.VpcID), TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup,
-			Tags: []ec2types.Tag{{Key: aws.String("irflow:quarantine"), Value: aws.String("true")}}}}})
+	ctx := context.Background()
+	acl, err := c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(w.VpcID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := run(t, w, "FARGATE", mototest.Unique("case-half"), false, nil)
+	for _, egress := range []bool{false, true} {
+		if _, err := c.CreateNetworkAclEntry(ctx, &ec2.CreateNetworkAclEntryInput{NetworkAclId: acl.NetworkAcl.NetworkAclId, RuleNumber: aws.Int32(allowAt),
+			Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionAllow, Egress: aws.Bool(egress), CidrBlock: aws.String("0.0.0.0/0")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return aws.ToString(acl.NetworkAcl.NetworkAclId)
+}
+
+func groupsNamed(t *testing.T, l *stricttest.Layer, w *mototest.World, name string) []ec2types.SecurityGroup {
+	t.Helper()
+	out, err := ec2.NewFromConfig(l.Direct).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{w.VpcID}}, {Name: aws.String("group-name"), Values: []string{name}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := quarantineGroups(t, w, "irflow-quarantine")
-	if len(q) != 1 || aws.ToString(q[0].GroupId) != aws.ToString(g.GroupId) || len(q[0].IpPermissionsEgress) != 0 {
-		t.Errorf("groups %+v", q)
+	return out.SecurityGroups
+}
+
+func eniState(t *testing.T, l *stricttest.Layer, id string) (groups []string, tags map[string]string) {
+	t.Helper()
+	out, err := ec2.NewFromConfig(l.Direct).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(res.Summary, "revoked 1 stray rule") {
-		t.Errorf("summary %q", res.Summary)
+	tags = map[string]string{}
+	for _, g := range out.NetworkInterfaces[0].Groups {
+		groups = append(groups, aws.ToString(g.GroupId))
 	}
+	for _, tg := range out.NetworkInterfaces[0].TagSet {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return groups, tags
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

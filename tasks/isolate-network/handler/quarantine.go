@@ -12,11 +12,12 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 )
 
-// groupAPI finds, creates and tightens quarantine groups.
+// groupAPI finds, creates and tightens the groups irflow owns.
 type groupAPI interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	CreateSecurityGroup(ctx context.Context, in *ec2.CreateSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error)
 	AuthorizeSecurityGroupEgress(ctx context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, opts ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
+	AuthorizeSecurityGroupIngress(ctx context.Context, in *ec2.AuthorizeSecurityGroupIngressInput, opts ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error)
 	RevokeSecurityGroupEgress(ctx context.Context, in *ec2.RevokeSecurityGroupEgressInput, opts ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error)
 	RevokeSecurityGroupIngress(ctx context.Context, in *ec2.RevokeSecurityGroupIngressInput, opts ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error)
 }
@@ -27,25 +28,55 @@ const (
 	tagVariant    = "irflow:quarantine-variant"
 )
 
-// groupPlan is the quarantine group of one VPC: the one found, or the one to create.
+// Group names and variants: "<name>" allows HTTPS to the VPC's ECS
+// endpoints only; "<name>-ssm" also to its SSM and S3 endpoints;
+// "<name>-transit" allows everything both ways, for the untracking step.
+const (
+	ssmSuffix      = "-ssm"
+	transitSuffix  = "-transit"
+	variantDenyAll = "deny-all"
+	variantSSM     = "allow-ssm"
+	variantTransit = "transit"
+)
+
+// allTraffic is every protocol to or from every address of both families:
+// the rule that makes a flow untracked when it holds in both directions.
+func allTraffic() []rule {
+	return []rule{{Proto: "-1", CIDR: "0.0.0.0/0"}, {Proto: "-1", CIDRv6: "::/0"}}
+}
+
+// groupPlan is one group of a VPC irflow owns: the one found, or the one
+// to create.
 type groupPlan struct {
 	VpcID     string `json:"vpcId"`
 	GroupID   string `json:"groupId"` // "" until created
 	GroupName string `json:"groupName"`
+	Variant   string `json:"variant"`
 	Created   bool   `json:"created"` // created by this run (or, in a dry run, would be)
-	// Egress is what the group allows once this run is done; empty: nothing.
-	Egress []string `json:"egress"`
+	// Egress and Ingress are what the group allows once this run is done;
+	// empty: nothing.
+	Egress  []string `json:"egress"`
+	Ingress []string `json:"ingress,omitempty"`
 	// Tightened lists the rules this run revoked from an existing group
 	// (left by an interrupted run or added by hand).
 	Tightened []string `json:"tightened,omitempty"`
 	S3        string   `json:"s3Endpoint,omitempty"`
 
-	want              []rule
+	want, wantI       []rule
 	haveEgress, haveI []rule
 }
 
-// findGroup looks the VPC's quarantine group up by name. A group of that name
-// that irflow did not tag is someone else's: irflow will not rewrite its rules.
+// ref is the group's id, or its name while it does not exist yet (a dry
+// run's outputs name it).
+func (gp *groupPlan) ref() string {
+	if gp.GroupID != "" {
+		return gp.GroupID
+	}
+	return gp.GroupName
+}
+
+// findGroup looks a group up by name. A group of that name that irflow did
+// not tag is someone else's: irflow will not rewrite its rules.
 func (h *Handler) findGroup(ctx context.Context, vpcID, name string) (*ec2types.SecurityGroup, error) {
 	out, err := h.Groups.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 		{Name: aws.String("vpc-id"), Values: []string{vpcID}},
@@ -68,23 +99,26 @@ func (h *Handler) findGroup(ctx context.Context, vpcID, name string) (*ec2types.
 	return nil, nil
 }
 
-// planGroup describes what the VPC's quarantine group is and must become.
-func (h *Handler) planGroup(ctx context.Context, vpcID, name string, want []rule) (*groupPlan, error) {
+// planGroup describes what a group is and must become: exactly the wanted
+// egress and ingress rules.
+func (h *Handler) planGroup(ctx context.Context, vpcID, name, variant string, want, wantI []rule) (*groupPlan, error) {
 	g, err := h.findGroup(ctx, vpcID, name)
 	if err != nil {
 		return nil, err
 	}
-	gp := &groupPlan{VpcID: vpcID, GroupName: name, want: want, Egress: ruleStrings(want)}
+	gp := &groupPlan{VpcID: vpcID, GroupName: name, Variant: variant, want: want, wantI: wantI,
+		Egress: ruleStrings(want), Ingress: ruleStrings(wantI)}
 	if g == nil {
 		gp.Created = true
-		// A new group starts with allow-all egress, revoked right after creation.
+		// A new group starts with allow-all IPv4 egress and no ingress.
 		gp.haveEgress = []rule{{Proto: "-1", CIDR: "0.0.0.0/0"}}
 		return gp, nil
 	}
 	gp.GroupID = aws.ToString(g.GroupId)
 	gp.haveEgress, gp.haveI = explode(g.IpPermissionsEgress), explode(g.IpPermissions)
+	_, removeI := diff(gp.haveI, wantI)
 	_, remove := diff(gp.haveEgress, want)
-	for _, r := range ruleStrings(gp.haveI) {
+	for _, r := range ruleStrings(removeI) {
 		gp.Tightened = append(gp.Tightened, "ingress "+strings.Replace(r, " to ", " from ", 1))
 	}
 	for _, r := range ruleStrings(remove) {
@@ -94,19 +128,26 @@ func (h *Handler) planGroup(ctx context.Context, vpcID, name string, want []rule
 }
 
 // ensureGroup creates the group if needed and makes its rules exactly the
-// plan's: no ingress, only the wanted egress.
-func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan, variant string) error {
+// plan's.
+func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan) error {
 	if gp.GroupID == "" {
-		id, err := h.createGroup(ctx, gp, variant)
+		id, err := h.createGroup(ctx, gp)
 		if err != nil {
 			return err
 		}
 		gp.GroupID = id
 	}
-	if len(gp.haveI) > 0 {
-		_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(gp.haveI)})
+	addI, removeI := diff(gp.haveI, gp.wantI)
+	if len(removeI) > 0 {
+		_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(removeI)})
 		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
 			return contract.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
+		}
+	}
+	if len(addI) > 0 {
+		_, err := h.Groups.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(addI)})
+		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+			return contract.AWSError("ec2:AuthorizeSecurityGroupIngress "+gp.GroupID, err)
 		}
 	}
 	add, remove := diff(gp.haveEgress, gp.want)
@@ -127,14 +168,16 @@ func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan, variant string
 
 // createGroup creates the tagged group. When a concurrent execution created
 // it first, that group is used (and its rules re-asserted by the caller).
-func (h *Handler) createGroup(ctx context.Context, gp *groupPlan, variant string) (string, error) {
+func (h *Handler) createGroup(ctx context.Context, gp *groupPlan) (string, error) {
+	desc := "irflow quarantine (" + gp.Variant + "): no ingress; egress only to the VPC's ECS (and, -ssm, SSM and S3) endpoints"
+	if gp.Variant == variantTransit {
+		desc = "irflow transit (all traffic, both ways): ENIs pass through it so their flows become untracked before the quarantine"
+	}
 	out, err := h.Groups.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName:   aws.String(gp.GroupName),
-		VpcId:       aws.String(gp.VpcID),
-		Description: aws.String("irflow quarantine (" + variant + "): no ingress; egress revoked or limited to SSM/S3 endpoints"),
+		GroupName: aws.String(gp.GroupName), VpcId: aws.String(gp.VpcID), Description: aws.String(desc),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{
 			{Key: aws.String(tagQuarantine), Value: aws.String("true")},
-			{Key: aws.String(tagVariant), Value: aws.String(variant)},
+			{Key: aws.String(tagVariant), Value: aws.String(gp.Variant)},
 			{Key: aws.String("Name"), Value: aws.String(gp.GroupName)},
 		}}},
 	})

@@ -13,41 +13,6 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 )
 
-func TestIsolateDryRunChangesNothing(t *testing.T) {
-	tests := []struct {
-		name, mode, with string
-		state            func() *vpcState
-		wantENIs         int
-	}{
-		{"awsvpc", "awsvpc", `{}`, newVPC, 1},
-		{"bridge", "bridge", `{}`, newVPC, 2},
-		{"allowSsm", "awsvpc", `{"allowSsm":true}`, func() *vpcState { return newVPC().withEndpoints() }, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := tt.state()
-			f := newFake(s)
-			res, err := handler(f).Handle(context.Background(), payload(tt.mode, true, tt.with))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m := f.mutations(); len(m) != 0 {
-				t.Fatalf("dry run called %v", m)
-			}
-			e := enisOf(t, res)
-			if res.Status != contract.StatusDryRun || len(e) != tt.wantENIs || !strings.HasPrefix(res.Summary, "would isolate") {
-				t.Fatalf("dry run: %s %q %d ENIs", res.Status, res.Summary, len(e))
-			}
-			if !e[0].Changed || len(e[0].Previous) == 0 || !strings.HasPrefix(e[0].Groups[0], "irflow-quarantine") {
-				t.Errorf("dry run ENI plan %+v", e[0])
-			}
-			if gs := res.Outputs["quarantineGroups"].([]*groupPlan); len(gs) != 1 || !gs[0].Created || gs[0].GroupID != "" {
-				t.Errorf("dry run group plan %+v", gs[0])
-			}
-		})
-	}
-}
-
 func TestIsolateTightensExistingGroup(t *testing.T) {
 	s := newVPC()
 	// Left by a run cut short after CreateSecurityGroup, then loosened by hand.
@@ -57,17 +22,17 @@ func TestIsolateTightensExistingGroup(t *testing.T) {
 		IpPermissions:       []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}},
 	}
 	f := newFake(s)
-	res, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
+	res, err := handler(f).Handle(context.Background(), payload("bridge", false, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := s.groups["sg-q"]
-	if len(q.IpPermissionsEgress) != 0 || len(q.IpPermissions) != 0 || f.count("CreateSecurityGroup") != 0 {
+	if len(q.IpPermissionsEgress) != 0 || len(q.IpPermissions) != 0 || f.count("CreateSecurityGroup") != 1 { // the transit group only
 		t.Errorf("group not tightened: egress %v ingress %v", q.IpPermissionsEgress, q.IpPermissions)
 	}
 	gp := res.Outputs["quarantineGroups"].([]*groupPlan)[0]
 	want := []string{"ingress tcp/22 from 0.0.0.0/0", "egress all/all to 0.0.0.0/0"}
-	if !reflect.DeepEqual(gp.Tightened, want) || !strings.Contains(res.Summary, "revoked 2 stray rule(s)") {
+	if !reflect.DeepEqual(gp.Tightened, want) || !strings.Contains(res.Summary, "revoked 2 stray rule(s) of irflow-quarantine") {
 		t.Errorf("tightened %v summary %q", gp.Tightened, res.Summary)
 	}
 }
@@ -80,13 +45,13 @@ func TestIsolateCreateRace(t *testing.T) {
 		create(in) // another execution won the race
 		return nil, apiErr("InvalidGroup.Duplicate")
 	}
-	res, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
+	res, err := handler(f).Handle(context.Background(), payload("bridge", false, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := s.named("irflow-quarantine")
-	if len(q) != 1 || len(q[0].IpPermissionsEgress) != 0 || s.groupsOf("eni-task")[0] != aws.ToString(q[0].GroupId) {
-		t.Errorf("race: groups %d, egress %v, eni %v", len(q), q[0].IpPermissionsEgress, s.groupsOf("eni-task"))
+	if len(q) != 1 || len(q[0].IpPermissionsEgress) != 0 || s.groupsOf("eni-inst0")[0] != aws.ToString(q[0].GroupId) {
+		t.Errorf("race: groups %d, egress %v, eni %v", len(q), q[0].IpPermissionsEgress, s.groupsOf("eni-inst0"))
 	}
 	if res.Outputs["quarantineGroups"].([]*groupPlan)[0].Created {
 		t.Error("reported a group another execution created as created")
@@ -97,15 +62,15 @@ func TestIsolateTagDeniedStillIsolates(t *testing.T) {
 	s := newVPC()
 	f := newFake(s)
 	f.createTags = func(*ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) { return nil, apiErr("UnauthorizedOperation") }
-	res, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
+	res, err := handler(f).Handle(context.Background(), payload("bridge", false, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := enisOf(t, res)
-	if e[0].Recorded || !reflect.DeepEqual(e[0].Previous, []string{"sg-app"}) || !strings.Contains(res.Summary, "CreateTags denied") {
-		t.Errorf("%+v %q", e[0], res.Summary)
+	e := eniNamed(t, res, "eni-inst0")
+	if e.Recorded || !reflect.DeepEqual(e.Previous, []string{"sg-app", "sg-ops"}) || !strings.Contains(res.Summary, "CreateTags denied") {
+		t.Errorf("%+v %q", e, res.Summary)
 	}
-	if !strings.HasPrefix(s.groupsOf("eni-task")[0], "sg-q") {
+	if !strings.HasPrefix(s.groupsOf("eni-inst0")[0], "sg-q") {
 		t.Error("a denied tag stopped the isolation")
 	}
 }
@@ -114,7 +79,7 @@ func TestIsolateTagFailureStopsBeforeSwap(t *testing.T) {
 	s := newVPC()
 	f := newFake(s)
 	f.createTags = func(*ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) { return nil, apiErr("InternalError") }
-	_, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`))
+	_, err := handler(f).Handle(context.Background(), payload("bridge", false, `{}`))
 	if contract.ErrorName(err) != "RetryableError" || f.count("ModifyNetworkInterfaceAttribute") != 0 {
 		t.Errorf("error %v, modify calls %d: the swap must wait for the record", err, f.count("ModifyNetworkInterfaceAttribute"))
 	}

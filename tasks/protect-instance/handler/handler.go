@@ -4,13 +4,16 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ledger"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -20,22 +23,38 @@ type ec2API interface {
 	ModifyInstanceAttribute(ctx context.Context, in *ec2.ModifyInstanceAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifyInstanceAttributeOutput, error)
 }
 
-// asgAPI finds the instance's Auto Scaling group and protects it from scale-in.
+// asgAPI finds the instance's Auto Scaling group and puts it in Standby.
 type asgAPI interface {
 	DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
-	SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, opts ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error)
+	EnterStandby(ctx context.Context, in *autoscaling.EnterStandbyInput, opts ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error)
 }
 
-// ecsAPI drains the container instance.
+// elbAPI finds the target groups that hold the instance and takes it out.
+type elbAPI interface {
+	DescribeTargetGroups(ctx context.Context, in *elb.DescribeTargetGroupsInput, opts ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
+	DescribeTargetHealth(ctx context.Context, in *elb.DescribeTargetHealthInput, opts ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error)
+	DeregisterTargets(ctx context.Context, in *elb.DeregisterTargetsInput, opts ...func(*elb.Options)) (*elb.DeregisterTargetsOutput, error)
+}
+
+// ecsAPI reads and drains the container instance.
 type ecsAPI interface {
+	DescribeContainerInstances(ctx context.Context, in *ecs.DescribeContainerInstancesInput, opts ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error)
 	UpdateContainerInstancesState(ctx context.Context, in *ecs.UpdateContainerInstancesStateInput, opts ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error)
+}
+
+// ledgerAPI appends to a case's containment ledger (*ledger.Store).
+type ledgerAPI interface {
+	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
 }
 
 // Handler protects the container instance.
 type Handler struct {
-	EC2 ec2API
-	ASG asgAPI
-	ECS ecsAPI
+	EC2    ec2API
+	ASG    asgAPI
+	ELB    elbAPI
+	ECS    ecsAPI
+	Ledger ledgerAPI
+	Now    func() time.Time
 }
 
 // Params are the step's `with:` (tasks/catalog/params/protect-instance.json);
@@ -43,50 +62,55 @@ type Handler struct {
 type Params struct {
 	TerminationProtection *bool `json:"terminationProtection"`
 	StopProtection        *bool `json:"stopProtection"`
-	AsgProtection         *bool `json:"asgProtection"`
+	Standby               *bool `json:"standby"`
+	DeregisterTargets     *bool `json:"deregisterTargets"`
 	Drain                 *bool `json:"drain"`
 }
 
 func on(b *bool) bool { return b == nil || *b }
 
 // New builds the handler with real clients.
-func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{EC2: ec2.NewFromConfig(cfg), ASG: autoscaling.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg)}
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
+	h := &Handler{EC2: ec2.NewFromConfig(cfg), ASG: autoscaling.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg),
+		ECS: ecs.NewFromConfig(cfg), Ledger: ledger.NewStore(cfg, env.IncidentsTable), Now: time.Now}
 	return h.Handle
-}
-
-// Setting is what the action found and did for one protection.
-type Setting struct {
-	Requested bool   `json:"requested"`
-	Previous  *bool  `json:"previous,omitempty"`
-	Enabled   bool   `json:"enabled"`
-	Changed   bool   `json:"changed"`
-	Note      string `json:"note,omitempty"`
-	// AutoScalingGroup is set for the scale-in protection.
-	AutoScalingGroup string `json:"autoScalingGroup,omitempty"`
-}
-
-// Drain is what the action did to the container instance.
-type Drain struct {
-	Requested            bool   `json:"requested"`
-	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
-	Status               string `json:"status,omitempty"`
-	PreviousStatus       string `json:"previousStatus,omitempty"`
-	Note                 string `json:"note,omitempty"`
 }
 
 var instanceID = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 
-// run carries one invocation's state.
+// run carries one invocation's state: what was read, what will change (as
+// ledger entries and the calls that make them), and the undo commands.
 type run struct {
-	h    *Handler
-	p    *contract.Payload
-	inst string
-	dry  bool
-	undo []string
+	h       *Handler
+	p       *contract.Payload
+	inst    string
+	dry     bool
+	undo    []string
+	entries []ledger.Entry
+	changes []func(context.Context) error
 }
 
-// Handle turns on each requested protection that is not on yet.
+// change queues a change, recorded in the ledger first.
+func (r *run) change(e ledger.Entry, err error, do func(context.Context) error, undo string) error {
+	if err != nil {
+		return err
+	}
+	r.entries = append(r.entries, e)
+	r.changes = append(r.changes, do)
+	r.undo = append(r.undo, undo)
+	return nil
+}
+
+func (r *run) entry(id, kind, resource string, data any) (ledger.Entry, error) {
+	now := time.Now
+	if r.h.Now != nil {
+		now = r.h.Now
+	}
+	return ledger.New(id, kind, r.p.Step, r.p.Action, resource, data, now())
+}
+
+// Handle reads every part, records what will change, then changes it in
+// order: the protections, standby, the target groups, the drain.
 func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
 	var params Params
 	if err := p.DecodeWith(&params); err != nil {
@@ -107,7 +131,11 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	asg, err := r.scaleIn(ctx, on(params.AsgProtection))
+	standby, err := r.standby(ctx, on(params.Standby))
+	if err != nil {
+		return nil, err
+	}
+	targets, err := r.targets(ctx, on(params.DeregisterTargets))
 	if err != nil {
 		return nil, err
 	}
@@ -115,20 +143,32 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	res := contract.OK(r.summary("protected", term, stop, asg, drain))
+	if !r.dry {
+		if len(r.entries) > 0 {
+			if _, err := h.Ledger.Append(ctx, p.CaseID(), r.entries...); err != nil {
+				return nil, err
+			}
+		}
+		for _, do := range r.changes {
+			if err := do(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res := contract.OK(r.summary("protected", term, stop, standby, targets, drain))
 	if r.dry {
-		res = contract.DryRun(r.summary("would protect", term, stop, asg, drain))
+		res = contract.DryRun(r.summary("would protect", term, stop, standby, targets, drain))
 	}
 	res.With("instanceId", r.inst).With("terminationProtection", term).With("stopProtection", stop).
-		With("asgProtection", asg).With("drain", drain).With("undo", nonNil(r.undo))
-	if w := serviceWarning(p, drain); w != "" {
+		With("standby", standby).With("targetGroups", targets).With("drain", drain).With("undo", nonNil(r.undo))
+	if w := warning(p, drain); w != "" {
 		res.With("warning", w)
 	}
 	return res, nil
 }
 
 // summary is one line: what changed, what was already so, what was skipped.
-func (r *run) summary(verb string, term, stop, asg Setting, drain Drain) string {
+func (r *run) summary(verb string, term, stop Setting, standby Standby, targets *TargetGroups, drain Drain) string {
 	var changed, already []string
 	add := func(name string, s Setting) {
 		switch {
@@ -141,9 +181,19 @@ func (r *run) summary(verb string, term, stop, asg Setting, drain Drain) string 
 	}
 	add("termination protection", term)
 	add("stop protection", stop)
-	add("scale-in protection", asg)
-	if drain.Requested && drain.Status != "" {
+	switch {
+	case standby.Changed:
+		changed = append(changed, "Standby in "+standby.AutoScalingGroup+" (desired capacity kept)")
+	case standby.State == "Standby":
+		already = append(already, "Standby")
+	}
+	if n := len(targets.Deregistered); n > 0 {
+		changed = append(changed, "out of "+countOf(n, "target group registration"))
+	}
+	if drain.Changed {
 		changed = append(changed, "DRAINING")
+	} else if drain.Status == "DRAINING" {
+		already = append(already, "DRAINING")
 	}
 	s := verb + " " + r.inst + ": "
 	if len(changed) == 0 {
@@ -152,23 +202,27 @@ func (r *run) summary(verb string, term, stop, asg Setting, drain Drain) string 
 		s += strings.Join(changed, ", ")
 	}
 	if len(already) > 0 {
-		s += " (already on: " + strings.Join(already, ", ") + ")"
+		s += " (already: " + strings.Join(already, ", ") + ")"
 	}
-	if asg.Requested && asg.AutoScalingGroup == "" {
-		s += "; not in an Auto Scaling group"
+	for _, note := range []string{standby.Note, targets.Note, drain.Note} {
+		if note != "" && !strings.HasPrefix(note, "not requested") {
+			s += "; " + note
+		}
 	}
 	return s
 }
 
-// serviceWarning tells the responder that draining stops a service's task.
-func serviceWarning(p *contract.Payload, d Drain) string {
+// warning tells the responder that draining stops the target and every
+// other task on the instance.
+func warning(p *contract.Payload, d Drain) string {
 	if !d.Requested || d.Status == "" || p.Target == nil {
 		return ""
 	}
+	w := "draining stops every task on the instance (ECS replaces a service's tasks elsewhere): the target included"
 	if p.Target.Service != "" || strings.HasPrefix(p.Target.Group, "service:") {
-		return "the target belongs to a service: ECS stops and replaces a service's RUNNING tasks on a DRAINING instance, the target included"
+		w += "; the target's service starts a replacement unless it is scaled down (scale-service)"
 	}
-	return ""
+	return w
 }
 
 func nonNil(s []string) []string {

@@ -3,30 +3,53 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
 const (
 	inst    = "i-0123456789abcdef0"
 	ciArn   = "arn:aws:ecs:us-east-1:123456789012:container-instance/prod/0123456789abcdef0123456789abcdef"
 	cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/prod"
+	tgWeb   = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+	tgAPI   = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/0123456789abcdef"
+	tgIP    = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tasks/0123456789abcdef"
+	tgOther = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other-vpc/0123456789abcdef"
 )
 
 type fakes struct {
-	ec2 *fakeEC2
-	asg *fakeASG
-	ecs *fakeECS
+	log    *calls
+	ec2    *fakeEC2
+	asg    *fakeASG
+	elb    *fakeELB
+	ecs    *fakeECS
+	ledger *fakeLedger
 }
 
+// newTest is an instance InService in ecs-asg, registered in two instance
+// target groups of its VPC (web on two dynamic ports, api on one), with an
+// ip target group and another VPC's group that do not hold it, and an
+// ACTIVE container instance whose agent is connected.
 func newTest() (*Handler, fakes) {
-	f := fakes{ec2: &fakeEC2{attrs: map[string]bool{}}, asg: &fakeASG{group: "ecs-asg"}, ecs: &fakeECS{}}
-	return &Handler{EC2: f.ec2, ASG: f.asg, ECS: f.ecs}, f
+	log := &calls{}
+	f := fakes{log: log, ec2: &fakeEC2{log: log, attrs: map[string]bool{}}, asg: &fakeASG{log: log, group: "ecs-asg", state: "InService"},
+		elb: &fakeELB{log: log, targets: map[string]map[string]elbtypes.TargetHealthDescription{}},
+		ecs: &fakeECS{log: log, status: "ACTIVE", connected: true}, ledger: &fakeLedger{log: log}}
+	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, inst, 32768, elbtypes.TargetHealthStateEnumHealthy)
+	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, inst, 32769, elbtypes.TargetHealthStateEnumHealthy)
+	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, "i-0fedcba9876543210", 32768, elbtypes.TargetHealthStateEnumHealthy)
+	f.elb.register(tgAPI, "vpc-1", elbtypes.TargetTypeEnumInstance, inst, 8080, elbtypes.TargetHealthStateEnumUnhealthy)
+	f.elb.register(tgIP, "vpc-1", elbtypes.TargetTypeEnumIp, "10.0.1.5", 8080, elbtypes.TargetHealthStateEnumHealthy)
+	f.elb.register(tgOther, "vpc-2", elbtypes.TargetTypeEnumInstance, inst, 80, elbtypes.TargetHealthStateEnumHealthy)
+	return &Handler{EC2: f.ec2, ASG: f.asg, ELB: f.elb, ECS: f.ecs, Ledger: f.ledger}, f
 }
 
 func payload(dry bool, with string) *contract.Payload {
@@ -35,8 +58,16 @@ func payload(dry bool, with string) *contract.Payload {
 	}
 	return &contract.Payload{Action: "protect-instance", Step: "protect", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-2", DryRun: dry},
-		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, ContainerInstanceArn: ciArn, ClusterArn: cluster,
+		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, ContainerInstanceArn: ciArn, ClusterArn: cluster, VpcID: "vpc-1",
 			AutoScalingGroup: "ecs-asg", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"}}
+}
+
+func ids(es []ledger.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
 }
 
 func TestProtectsEverything(t *testing.T) {
@@ -45,150 +76,161 @@ func TestProtectsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.ec2.attrs["disableApiTermination"] || !f.ec2.attrs["disableApiStop"] || len(f.ec2.modifies) != 2 {
-		t.Errorf("attributes %v after %d modifies", f.ec2.attrs, len(f.ec2.modifies))
+	wantOrder := []string{"LedgerAppend", "ModifyInstanceAttribute", "ModifyInstanceAttribute", "EnterStandby",
+		"DeregisterTargets", "DeregisterTargets", "DeregisterTargets", "UpdateContainerInstancesState"}
+	if !reflect.DeepEqual([]string(*f.log), wantOrder) {
+		t.Errorf("calls %v; want %v (ledger first, drain last)", *f.log, wantOrder)
 	}
-	if !f.asg.protected || aws.ToString(f.asg.sets[0].AutoScalingGroupName) != "ecs-asg" {
-		t.Errorf("scale-in protection not set on the group")
+	if !f.ec2.attrs["disableApiTermination"] || !f.ec2.attrs["disableApiStop"] {
+		t.Errorf("attributes %v", f.ec2.attrs)
+	}
+	sb := f.asg.standbys[0]
+	if aws.ToString(sb.AutoScalingGroupName) != "ecs-asg" || aws.ToBool(sb.ShouldDecrementDesiredCapacity) || sb.ShouldDecrementDesiredCapacity == nil {
+		t.Errorf("standby %+v; want the group, desired capacity kept", sb)
+	}
+	var dereg []string
+	for _, d := range f.elb.derefs {
+		dereg = append(dereg, aws.ToString(d.TargetGroupArn)[len(aws.ToString(d.TargetGroupArn))-len("api/0123456789abcdef")-1:]+
+			":"+itoa(aws.ToInt32(d.Targets[0].Port)))
+	}
+	if want := []string{"/api/0123456789abcdef:8080", "/web/0123456789abcdef:32768", "/web/0123456789abcdef:32769"}; !reflect.DeepEqual(dereg, want) {
+		t.Errorf("deregistered %v; want %v", dereg, want)
+	}
+	if len(f.elb.targets[tgWeb]) != 1 || len(f.elb.targets[tgOther]) != 1 {
+		t.Error("deregistered another instance, or a group of another VPC")
 	}
 	if len(f.ecs.updates) != 1 || f.ecs.updates[0].Status != "DRAINING" || aws.ToString(f.ecs.updates[0].Cluster) != cluster {
 		t.Errorf("drain %+v", f.ecs.updates)
 	}
-	term := res.Outputs["terminationProtection"].(Setting)
-	if term.Previous == nil || *term.Previous || !term.Changed {
-		t.Errorf("termination %+v; want previous false, changed", term)
+	wantIDs := []string{"protect:" + inst + ":disableApiTermination", "protect:" + inst + ":disableApiStop", "standby:" + inst,
+		"tg:" + tgAPI + ":" + inst + ":8080", "tg:" + tgWeb + ":" + inst + ":32768", "tg:" + tgWeb + ":" + inst + ":32769", "drain:" + ciArn}
+	if got := ids(f.ledger.entries); !reflect.DeepEqual(got, wantIDs) {
+		t.Errorf("ledger %v; want %v", got, wantIDs)
 	}
-	if undo := res.Outputs["undo"].([]string); len(undo) != 4 || !strings.Contains(undo[0], "--no-disable-api-termination") {
-		t.Errorf("undo %v", undo)
+	var tg ledger.TargetGroupData
+	if err := f.ledger.entries[3].Decode(&tg); err != nil || tg.Port != 8080 || tg.PreviousHealth != "unhealthy" || tg.TargetID != inst {
+		t.Errorf("target-group record %+v %v", tg, err)
 	}
-	if want := "protected " + inst + ": termination protection, stop protection, scale-in protection, DRAINING"; res.Summary != want {
-		t.Errorf("summary %q; want %q", res.Summary, want)
+	var dr ledger.DrainData
+	if err := f.ledger.entries[6].Decode(&dr); err != nil || dr.PreviousStatus != "ACTIVE" {
+		t.Errorf("drain record %+v %v", dr, err)
 	}
-	if _, ok := res.Outputs["warning"]; ok {
-		t.Errorf("a standalone task got the service warning")
+	if res.Outputs["standby"].(Standby).PreviousState != "InService" || len(res.Outputs["undo"].([]string)) != 7 ||
+		!strings.Contains(res.Summary, "Standby in ecs-asg (desired capacity kept)") || !strings.Contains(res.Summary, "out of 3 target group registrations") {
+		t.Errorf("result %q %v", res.Summary, res.Outputs)
 	}
-}
+	if w, _ := res.Outputs["warning"].(string); !strings.Contains(w, "stops every task on the instance") {
+		t.Errorf("warning %q", w)
+	}
 
-func TestSecondRunChangesNothing(t *testing.T) {
-	h, f := newTest()
-	f.ec2.attrs = map[string]bool{"disableApiTermination": true, "disableApiStop": true}
-	f.asg.protected = true
-	res, err := h.Handle(context.Background(), payload(false, ""))
+	// A second run finds everything done and changes nothing.
+	*f.log = nil
+	again, err := h.Handle(context.Background(), payload(false, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.ec2.modifies) != 0 || len(f.asg.sets) != 0 {
-		t.Errorf("%d modifies, %d sets on an instance already protected", len(f.ec2.modifies), len(f.asg.sets))
-	}
-	if stop := res.Outputs["stopProtection"].(Setting); stop.Changed || !*stop.Previous {
-		t.Errorf("stop %+v", stop)
-	}
-	if !strings.Contains(res.Summary, "(already on: termination protection, stop protection, scale-in protection)") {
-		t.Errorf("summary %q", res.Summary)
+	if len(*f.log) != 0 || !strings.Contains(again.Summary, "nothing to change") {
+		t.Errorf("second run called %v: %q", *f.log, again.Summary)
 	}
 }
 
-func TestFlagsOffTouchNothing(t *testing.T) {
-	h, f := newTest()
-	res, err := h.Handle(context.Background(), payload(false, `{"terminationProtection":false,"stopProtection":false,"asgProtection":false,"drain":false}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.ec2.describes+len(f.ec2.modifies)+len(f.asg.sets)+len(f.ecs.updates) != 0 {
-		t.Errorf("calls with every flag off")
-	}
-	if res.Summary != "protected "+inst+": nothing to change" {
-		t.Errorf("summary %q", res.Summary)
-	}
-}
-
-func TestInstanceOutsideAnyGroup(t *testing.T) {
-	h, f := newTest()
-	f.asg.group = ""
-	res, err := h.Handle(context.Background(), payload(false, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	asg := res.Outputs["asgProtection"].(Setting)
-	if len(f.asg.sets) != 0 || asg.Enabled || !strings.Contains(asg.Note, "has left Auto Scaling group ecs-asg") {
-		t.Errorf("asg %+v, %d sets", asg, len(f.asg.sets))
-	}
-	if !strings.HasSuffix(res.Summary, "; not in an Auto Scaling group") {
-		t.Errorf("summary %q", res.Summary)
-	}
-}
-
-func TestDryRunReadsOnly(t *testing.T) {
+func TestProtectDryRun(t *testing.T) {
 	h, f := newTest()
 	res, err := h.Handle(context.Background(), payload(true, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.ec2.modifies)+len(f.asg.sets)+len(f.ecs.updates) != 0 {
-		t.Errorf("dry run changed something")
-	}
-	if res.Status != contract.StatusDryRun || !strings.HasPrefix(res.Summary, "would protect "+inst+": termination protection") {
-		t.Errorf("dry run %s %q", res.Status, res.Summary)
-	}
-	if term := res.Outputs["terminationProtection"].(Setting); !term.Changed || *term.Previous {
-		t.Errorf("dry run termination %+v; want what would change", term)
+	if len(*f.log) != 0 || res.Status != contract.StatusDryRun || !strings.HasPrefix(res.Summary, "would protect") ||
+		len(res.Outputs["targetGroups"].(*TargetGroups).Deregistered) != 3 {
+		t.Errorf("dry run called %v: %s %q", *f.log, res.Status, res.Summary)
 	}
 }
 
-func TestServiceTaskWarning(t *testing.T) {
-	h, _ := newTest()
-	p := payload(false, "")
-	p.Target.Group, p.Target.Service = "service:payments", "payments"
-	res, err := h.Handle(context.Background(), p)
+func TestProtectFlagsOff(t *testing.T) {
+	h, f := newTest()
+	res, err := h.Handle(context.Background(), payload(false, `{"terminationProtection":false,"stopProtection":false,"standby":false,"deregisterTargets":false,"drain":false}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, _ := res.Outputs["warning"].(string); !strings.Contains(w, "stops and replaces") {
-		t.Errorf("warning %q", w)
+	if len(*f.log) != 0 || f.ec2.describes != 0 || !strings.Contains(res.Summary, "nothing to change") {
+		t.Errorf("flags off still called %v (%d describes): %q", *f.log, f.ec2.describes, res.Summary)
 	}
 }
 
-func TestErrors(t *testing.T) {
-	fargate := payload(false, "")
-	fargate.Target = &incident.Target{LaunchType: "FARGATE", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/x"}
+func TestProtectStandbyStates(t *testing.T) {
 	tests := []struct {
-		name  string
-		p     *contract.Payload
-		setup func(f fakes)
-		want  string
+		name, group, state, wantNote string
+		wantStandby                  bool
 	}{
-		{"fargate", fargate, nil, "PreconditionFailedError"},
-		{"unknown param", payload(false, `{"terminate":true}`), nil, "InvalidInputError"},
-		{"describe throttled", payload(false, ""), func(f fakes) { f.ec2.descErr = apiErr{"RequestLimitExceeded"} }, "RetryableError"},
-		{"modify denied", payload(false, ""), func(f fakes) { f.ec2.modErr = apiErr{"UnauthorizedOperation"} }, "PreconditionFailedError"},
-		{"instance gone", payload(false, ""), func(f fakes) { f.ec2.descErr = apiErr{"InvalidInstanceID.NotFound"} }, "TargetNotFoundError"},
-		{"container instance missing", payload(false, ""), func(f fakes) { f.ecs.failure = "MISSING" }, "TargetNotFoundError"},
-		{"container instance refused", payload(false, ""), func(f fakes) { f.ecs.failure = "INACTIVE" }, "PreconditionFailedError"},
-		{"cluster gone", payload(false, ""), func(f fakes) { f.ecs.err = apiErr{"ClusterNotFoundException"} }, "TargetNotFoundError"},
+		{name: "no group", wantNote: "has left Auto Scaling group ecs-asg"},
+		{name: "already standby", group: "ecs-asg", state: "Standby"},
+		{name: "pending", group: "ecs-asg", state: "Pending", wantNote: "EnterStandby takes InService instances only"},
+		{name: "in service", group: "ecs-asg", state: "InService", wantStandby: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f := newTest()
-			if tt.setup != nil {
-				tt.setup(f)
+			f.asg.group, f.asg.state = tt.group, tt.state
+			res, err := h.Handle(context.Background(), payload(false, ""))
+			if err != nil {
+				t.Fatal(err)
 			}
-			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
+			sb := res.Outputs["standby"].(Standby)
+			if sb.Changed != tt.wantStandby || len(f.asg.standbys) != map[bool]int{true: 1}[tt.wantStandby] || !strings.Contains(sb.Note, tt.wantNote) {
+				t.Errorf("standby %+v after %d calls", sb, len(f.asg.standbys))
 			}
 		})
 	}
 }
 
-func TestNoContainerInstanceSkipsTheDrain(t *testing.T) {
+func TestProtectDrainNotes(t *testing.T) {
 	h, f := newTest()
-	p := payload(false, "")
-	p.Target.ContainerInstanceArn = ""
-	res, err := h.Handle(context.Background(), p)
+	f.ecs.connected = false
+	res, err := h.Handle(context.Background(), payload(false, `{"standby":false}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := res.Outputs["drain"].(Drain); len(f.ecs.updates) != 0 || !strings.Contains(d.Note, "nothing to drain") {
-		t.Errorf("drain %+v, %d updates", d, len(f.ecs.updates))
+	if d := res.Outputs["drain"].(Drain); !strings.Contains(d.Note, "agent is not connected") || !d.Changed {
+		t.Errorf("drain %+v", d)
+	}
+	h, f = newTest()
+	f.ecs.status = "DRAINING"
+	res, err = h.Handle(context.Background(), payload(false, ""))
+	if err != nil || len(f.ecs.updates) != 0 || !strings.Contains(res.Summary, "already: DRAINING") {
+		t.Errorf("already draining: %v %q", err, res.Summary)
+	}
+}
+
+func TestProtectErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   func(*fakes, *contract.Payload)
+		wantErr string
+	}{
+		{name: "fargate", wantErr: "PreconditionFailedError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "" }},
+		{name: "bad instance id", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "i-$(reboot)" }},
+		{name: "throttled describe", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"RequestLimitExceeded"} }},
+		{name: "instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"InvalidInstanceID.NotFound"} }},
+		{name: "container instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.status = "" }},
+		{name: "drain refused", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.failure = "INACTIVE" }},
+		{name: "standby denied", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.asg.err = apiErr{"AccessDenied"} }},
+		{name: "ledger failing", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) {
+			f.ledger.err = &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr{"ProvisionedThroughputExceededException"}}
+		}},
+		{name: "unknown parameter", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.With = json.RawMessage(`{"asgProtection":true}`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f := newTest()
+			p := payload(false, "")
+			tt.fault(&f, p)
+			_, err := h.Handle(context.Background(), p)
+			if got := contract.ErrorName(err); got != tt.wantErr {
+				t.Errorf("error %v (%s); want %s", err, got, tt.wantErr)
+			}
+			if tt.name == "ledger failing" && len(*f.log) != 1 {
+				t.Errorf("changes made without the ledger record: %v", *f.log)
+			}
+		})
 	}
 }

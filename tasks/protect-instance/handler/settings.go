@@ -6,17 +6,36 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
-// attribute turns on an instance protection attribute (disableApiTermination
-// or disableApiStop) unless it is on already.
+// Setting is what the action found and did for one protection attribute.
+type Setting struct {
+	Requested bool   `json:"requested"`
+	Previous  *bool  `json:"previous,omitempty"`
+	Enabled   bool   `json:"enabled"`
+	Changed   bool   `json:"changed"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Drain is what the action did to the container instance.
+type Drain struct {
+	Requested            bool   `json:"requested"`
+	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
+	Status               string `json:"status,omitempty"`
+	PreviousStatus       string `json:"previousStatus,omitempty"`
+	Changed              bool   `json:"changed"`
+	Note                 string `json:"note,omitempty"`
+}
+
+// attribute plans turning on an instance protection attribute
+// (disableApiTermination or disableApiStop) unless it is on already.
 func (r *run) attribute(ctx context.Context, name string, requested bool) (Setting, error) {
 	s := Setting{Requested: requested}
 	if !requested {
@@ -38,9 +57,6 @@ func (r *run) attribute(ctx context.Context, name string, requested bool) (Setti
 		return s, nil
 	}
 	s.Changed = true
-	if r.dry {
-		return s, nil
-	}
 	in := &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(r.inst)}
 	flag := "--no-disable-api-termination"
 	if name == "disableApiStop" {
@@ -49,59 +65,17 @@ func (r *run) attribute(ctx context.Context, name string, requested bool) (Setti
 	} else {
 		in.DisableApiTermination = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
 	}
-	if _, err := r.h.EC2.ModifyInstanceAttribute(ctx, in); err != nil {
-		return s, contract.AWSError("ec2:ModifyInstanceAttribute "+name+" "+r.inst, err)
-	}
-	r.undo = append(r.undo, fmt.Sprintf("aws ec2 modify-instance-attribute --instance-id %s %s", r.inst, flag))
-	return s, nil
-}
-
-// scaleIn protects the instance from its Auto Scaling group's scale-in. The
-// group comes from DescribeAutoScalingInstances, which also gives the
-// current protection; an instance in no group is skipped.
-func (r *run) scaleIn(ctx context.Context, requested bool) (Setting, error) {
-	s := Setting{Requested: requested}
-	if !requested {
-		s.Note = "not requested: left as it is"
-		return s, nil
-	}
-	out, err := r.h.ASG.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{r.inst}})
-	if err != nil {
-		return s, contract.AWSError("autoscaling:DescribeAutoScalingInstances "+r.inst, err)
-	}
-	if len(out.AutoScalingInstances) == 0 {
-		s.Note = "the instance is in no Auto Scaling group: nothing to protect from scale-in"
-		if g := r.p.Target.AutoScalingGroup; g != "" {
-			s.Note = "the instance has left Auto Scaling group " + g + ": nothing to protect from scale-in"
+	e, err := r.entry(ledger.InstanceProtectionID(r.inst, name), ledger.KindInstanceProtection, r.inst,
+		ledger.InstanceProtectionData{InstanceID: r.inst, Attribute: name, Previous: prev})
+	return s, r.change(e, err, func(ctx context.Context) error {
+		if _, err := r.h.EC2.ModifyInstanceAttribute(ctx, in); err != nil {
+			return contract.AWSError("ec2:ModifyInstanceAttribute "+name+" "+r.inst, err)
 		}
-		return s, nil
-	}
-	ai := out.AutoScalingInstances[0]
-	s.AutoScalingGroup = aws.ToString(ai.AutoScalingGroupName)
-	prev := aws.ToBool(ai.ProtectedFromScaleIn)
-	s.Previous, s.Enabled = aws.Bool(prev), true
-	if g := r.p.Target.AutoScalingGroup; g != "" && g != s.AutoScalingGroup {
-		s.Note = "resolve-target saw group " + g + "; the instance is now in " + s.AutoScalingGroup
-	}
-	if prev {
-		return s, nil
-	}
-	s.Changed = true
-	if r.dry {
-		return s, nil
-	}
-	if _, err := r.h.ASG.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{
-		AutoScalingGroupName: aws.String(s.AutoScalingGroup), InstanceIds: []string{r.inst}, ProtectedFromScaleIn: aws.Bool(true)}); err != nil {
-		return s, contract.AWSError("autoscaling:SetInstanceProtection "+s.AutoScalingGroup, err)
-	}
-	r.undo = append(r.undo, fmt.Sprintf("aws autoscaling set-instance-protection --auto-scaling-group-name %s --instance-ids %s --no-protected-from-scale-in",
-		s.AutoScalingGroup, r.inst))
-	return s, nil
+		return nil
+	}, fmt.Sprintf("aws ec2 modify-instance-attribute --instance-id %s %s", r.inst, flag))
 }
 
-// drain sets the container instance to DRAINING. Setting it twice is
-// harmless, and this action's role cannot read the state first, so the
-// previous state is unknown.
+// drain plans setting the container instance to DRAINING unless it is.
 func (r *run) drain(ctx context.Context, requested bool) (Drain, error) {
 	d := Drain{Requested: requested}
 	if !requested {
@@ -114,29 +88,43 @@ func (r *run) drain(ctx context.Context, requested bool) (Drain, error) {
 		return d, nil
 	}
 	d.ContainerInstanceArn = arn
-	d.PreviousStatus = "unknown (this action may not call ecs:DescribeContainerInstances); normally ACTIVE"
-	if r.dry {
-		d.Status = "DRAINING (would be set)"
+	out, err := r.h.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: []string{arn}})
+	if err != nil {
+		return d, contract.AWSError("ecs:DescribeContainerInstances "+arn, err)
+	}
+	if len(out.ContainerInstances) == 0 {
+		return d, &contract.TargetNotFoundError{Resource: arn, Reason: "container instance is not registered in " + cluster}
+	}
+	ci := out.ContainerInstances[0]
+	d.PreviousStatus, d.Status = aws.ToString(ci.Status), aws.ToString(ci.Status)
+	if !ci.AgentConnected {
+		d.Note = "the container instance's ECS agent is not connected: ECS accepts the drain but cannot stop its tasks until the agent reconnects"
+	}
+	if d.PreviousStatus == string(ecstypes.ContainerInstanceStatusDraining) {
 		return d, nil
 	}
-	out, err := r.h.ECS.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
-		Cluster: aws.String(cluster), ContainerInstances: []string{arn}, Status: ecstypes.ContainerInstanceStatusDraining})
-	if err != nil {
-		return d, contract.AWSError("ecs:UpdateContainerInstancesState "+arn, err)
-	}
-	for _, f := range out.Failures {
-		reason := aws.ToString(f.Reason)
-		if strings.EqualFold(reason, "MISSING") {
-			return d, &contract.TargetNotFoundError{Resource: arn, Reason: "container instance is not registered in " + cluster}
+	d.Changed, d.Status = true, string(ecstypes.ContainerInstanceStatusDraining)
+	e, err := r.entry(ledger.DrainID(arn), ledger.KindDrain, arn, ledger.DrainData{Cluster: cluster, ContainerInstanceArn: arn, PreviousStatus: d.PreviousStatus})
+	return d, r.change(e, err, func(ctx context.Context) error {
+		out, err := r.h.ECS.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
+			Cluster: aws.String(cluster), ContainerInstances: []string{arn}, Status: ecstypes.ContainerInstanceStatusDraining})
+		if err != nil {
+			return contract.AWSError("ecs:UpdateContainerInstancesState "+arn, err)
 		}
-		return d, &contract.PreconditionFailedError{Reason: fmt.Sprintf("ecs:UpdateContainerInstancesState %s: %s %s", arn, reason, aws.ToString(f.Detail))}
-	}
-	d.Status = string(ecstypes.ContainerInstanceStatusDraining)
-	for _, ci := range out.ContainerInstances {
-		if aws.ToString(ci.ContainerInstanceArn) == arn && aws.ToString(ci.Status) != "" {
-			d.Status = aws.ToString(ci.Status)
+		for _, f := range out.Failures {
+			reason := aws.ToString(f.Reason)
+			if strings.EqualFold(reason, "MISSING") {
+				return &contract.TargetNotFoundError{Resource: arn, Reason: "container instance is not registered in " + cluster}
+			}
+			return &contract.PreconditionFailedError{Reason: fmt.Sprintf("ecs:UpdateContainerInstancesState %s: %s %s", arn, reason, aws.ToString(f.Detail))}
 		}
+		return nil
+	}, fmt.Sprintf("aws ecs update-container-instances-state --cluster %s --container-instances %s --status %s", cluster, arn, d.PreviousStatus))
+}
+
+func countOf(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
 	}
-	r.undo = append(r.undo, fmt.Sprintf("aws ecs update-container-instances-state --cluster %s --container-instances %s --status ACTIVE", cluster, arn))
-	return d, nil
+	return fmt.Sprintf("%d %ss", n, what)
 }

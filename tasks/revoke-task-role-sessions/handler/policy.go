@@ -58,31 +58,8 @@ type revocation struct {
 // of everything to sessions issued before a time, as irflow and the IAM
 // console's "Revoke active sessions" write it.
 func parseRevocation(doc string) (rev *revocation, ok bool) {
-	doc = strings.TrimSpace(doc)
-	if !strings.HasPrefix(doc, "{") {
-		dec, err := url.PathUnescape(doc)
-		if err != nil {
-			return nil, false
-		}
-		doc = dec
-	}
-	var p struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(doc), &p) != nil {
-		return nil, false
-	}
-	var stmts []struct {
-		Sid       string
-		Effect    string
-		Action    json.RawMessage
-		Resource  json.RawMessage
-		Condition map[string]map[string]json.RawMessage
-	}
-	if raw := bytes.TrimSpace(p.Statement); len(raw) > 0 && raw[0] == '{' {
-		p.Statement = append(append([]byte("["), raw...), ']')
-	}
-	if json.Unmarshal(p.Statement, &stmts) != nil || len(stmts) == 0 {
+	stmts, ok := statements(doc)
+	if !ok {
 		return nil, false
 	}
 	rev = &revocation{Sid: stmts[0].Sid}
@@ -103,6 +80,94 @@ func parseRevocation(doc string) (rev *revocation, ok bool) {
 		}
 	}
 	return rev, true
+}
+
+// statement is one statement of a policy document as irflow reads it.
+type statement struct {
+	Sid       string
+	Effect    string
+	Action    json.RawMessage
+	Resource  json.RawMessage
+	Condition map[string]map[string]json.RawMessage
+}
+
+// decodeDocument undoes the URL encoding (RFC 3986) IAM returns policy
+// documents in; plain JSON is returned as it is.
+func decodeDocument(doc string) string {
+	doc = strings.TrimSpace(doc)
+	if strings.HasPrefix(doc, "{") {
+		return doc
+	}
+	if dec, err := url.PathUnescape(doc); err == nil {
+		return dec
+	}
+	return doc
+}
+
+// statements reads a document's statements (a lone statement object, as
+// the console writes it, is a list of one).
+func statements(doc string) ([]statement, bool) {
+	var p struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(decodeDocument(doc)), &p) != nil {
+		return nil, false
+	}
+	if raw := bytes.TrimSpace(p.Statement); len(raw) > 0 && raw[0] == '{' {
+		p.Statement = append(append([]byte("["), raw...), ']')
+	}
+	var stmts []statement
+	if json.Unmarshal(p.Statement, &stmts) != nil || len(stmts) == 0 {
+		return nil, false
+	}
+	return stmts, true
+}
+
+// taskStatementID names the task in the deny's statement id (letters and
+// digits only).
+func taskStatementID(taskID string) string {
+	return "IrflowDenyTask" + strings.Map(func(r rune) rune {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, taskID)
+}
+
+// taskPolicyDocument denies every action to the sessions whose aws:userid
+// is userID ("<RoleId>:<taskId>"). StringLike with no wildcard in the
+// value matches it exactly.
+func taskPolicyDocument(sid, userID string) string {
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Sid": sid, "Effect": "Deny", "Action": "*", "Resource": "*",
+			"Condition": map[string]any{"StringLike": map[string]string{userIDKey: userID}},
+		}},
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+// userIDKey is the global condition key of the caller's unique id.
+const userIDKey = "aws:userid"
+
+// isTaskDeny reports whether doc is irflow's deny of userID's sessions.
+func isTaskDeny(doc, userID string) bool {
+	stmts, ok := statements(doc)
+	if !ok || len(stmts) != 1 {
+		return false
+	}
+	s := stmts[0]
+	if s.Effect != "Deny" || !isStar(s.Action) || !isStar(s.Resource) || len(s.Condition) != 1 {
+		return false
+	}
+	like, found := s.Condition["StringLike"]
+	if !found || len(like) != 1 {
+		return false
+	}
+	var v string
+	return json.Unmarshal(like[userIDKey], &v) == nil && v == userID
 }
 
 // isStar matches "*" and ["*"].

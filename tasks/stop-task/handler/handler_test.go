@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,9 +18,10 @@ import (
 )
 
 type fakeECS struct {
-	describe func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error)
-	stop     func(*ecs.StopTaskInput) (*ecs.StopTaskOutput, error)
-	stops    []*ecs.StopTaskInput
+	describe  func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error)
+	stop      func(*ecs.StopTaskInput) (*ecs.StopTaskOutput, error)
+	connected bool
+	stops     []*ecs.StopTaskInput
 }
 
 var _ ecsAPI = (*fakeECS)(nil)
@@ -33,29 +35,47 @@ func (f *fakeECS) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*
 	return f.stop(in)
 }
 
-const taskArn = "arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef"
+func (f *fakeECS) DescribeContainerInstances(_ context.Context, in *ecs.DescribeContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error) {
+	return &ecs.DescribeContainerInstancesOutput{ContainerInstances: []ecstypes.ContainerInstance{
+		{ContainerInstanceArn: aws.String(in.ContainerInstances[0]), AgentConnected: f.connected}}}, nil
+}
 
-// newECS serves one task in the given state and stops it on StopTask.
+const (
+	taskArn = "arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef"
+	ciArn   = "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/ci-1"
+)
+
+// newECS serves one task in the given state. StopTask sets its desired
+// status, and its last status to after (as ECS reports it at once: STOPPED
+// for a Fargate task moto stops, RUNNING for one whose agent must act).
 func newECS(last, desired, group string) *fakeECS {
+	return newECSAfter(last, desired, group, "STOPPED")
+}
+
+func newECSAfter(last, desired, group, after string) *fakeECS {
 	task := ecstypes.Task{TaskArn: aws.String(taskArn), LastStatus: aws.String(last), DesiredStatus: aws.String(desired), Group: aws.String(group)}
-	f := &fakeECS{}
+	f := &fakeECS{connected: true}
 	f.describe = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 		return &ecs.DescribeTasksOutput{Tasks: []ecstypes.Task{task}}, nil
 	}
 	f.stop = func(in *ecs.StopTaskInput) (*ecs.StopTaskOutput, error) {
-		task.DesiredStatus, task.StoppedReason = aws.String("STOPPED"), in.Reason
+		task.DesiredStatus, task.StoppedReason, task.LastStatus = aws.String("STOPPED"), in.Reason, aws.String(after)
 		return &ecs.StopTaskOutput{Task: &task}, nil
 	}
 	return f
 }
 
 func payload(dry bool, with string) *contract.Payload {
-	return &contract.Payload{Action: "stop-task", Step: "stop", With: json.RawMessage(with),
+	return &contract.Payload{Action: "stop-task", Step: "stop", Mode: "start", With: json.RawMessage(with),
 		Incident: &incident.Incident{CaseID: "case-7", TaskArn: taskArn, ClusterArn: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Reason: "miner seen", DryRun: dry},
 		Target:   &incident.Target{TaskArn: taskArn, ClusterArn: "arn:aws:ecs:us-east-1:111122223333:cluster/prod"}}
 }
 
 func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"} }
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 func TestStopTask(t *testing.T) {
 	tests := []struct {
@@ -81,7 +101,7 @@ func TestStopTask(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newECS(tt.last, tt.desired, tt.group)
-			res, err := (&Handler{ECS: f}).Handle(context.Background(), payload(tt.dry, tt.with))
+			res, err := (&Handler{ECS: f, Now: clock(t0)}).Handle(context.Background(), payload(tt.dry, tt.with))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,6 +113,12 @@ func TestStopTask(t *testing.T) {
 			}
 			if res.Outputs["taskArn"] != taskArn || res.Outputs["previousStatus"] != tt.last {
 				t.Errorf("outputs %v", res.Outputs)
+			}
+			// Done when the task is gone (STOPPED at once, or a dry run that
+			// started nothing); a task still on its way out is polled.
+			wantDone := tt.dry || tt.wantStops > 0 || tt.last == "STOPPED"
+			if res.Outputs["done"] != wantDone {
+				t.Errorf("done %v; want %v", res.Outputs["done"], wantDone)
 			}
 		})
 	}
@@ -125,6 +151,7 @@ func TestStopTaskErrors(t *testing.T) {
 		{name: "reason too long", with: `{"reason":"` + strings.Repeat("x", 201) + `"}`, wantErr: "InvalidInputError"},
 		{name: "unknown parameter", with: `{"why":"x"}`, wantErr: "InvalidInputError"},
 		{name: "no task", noTask: true, wantErr: "InvalidInputError"},
+		{name: "bad mode", wantErr: "InvalidInputError", fault: func(f *fakeECS) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,10 +164,13 @@ func TestStopTaskErrors(t *testing.T) {
 				with = `{}`
 			}
 			p := payload(false, with)
+			if tt.name == "bad mode" {
+				p.Mode = "Check"
+			}
 			if tt.noTask {
 				p.Target.TaskArn, p.Incident.TaskArn = "", ""
 			}
-			_, err := (&Handler{ECS: f}).Handle(context.Background(), p)
+			_, err := (&Handler{ECS: f, Now: clock(t0)}).Handle(context.Background(), p)
 			if got := contract.ErrorName(err); got != tt.wantErr {
 				t.Errorf("error %v (%s); want %s", err, got, tt.wantErr)
 			}

@@ -1,0 +1,207 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/irflow/irflow/internal/flowmodel"
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/worlds"
+)
+
+// TestContainment is the bench as the acceptance test of containment: for
+// each playbook of containmentPlaybooks (crypto-mining and
+// reverse-shell-c2; every shipped playbook with -tags matrix, `make
+// containment`) on every world, approved, the summary must show
+// SUCCEEDED/COMPLETED, no strict refusal, every established flow blocked
+// or kept open for a reason the flow model gives, the task STOPPED
+// wherever stop-task ran, and in nacl-full an isolation that failed closed
+// with the stop still run. Then each playbook that isolates a Fargate task
+// before its gate is rejected on the Fargate worlds with room in their
+// ACLs: the task keeps running and every network ACL of its VPC, read back
+// from moto, denies its addresses ahead of its allows.
+func TestContainment(t *testing.T) {
+	ep := mototest.Endpoint(t)
+	for _, pb := range containmentPlaybooks {
+		t.Run(pb, func(t *testing.T) {
+			s := benchRun(t, ep, pb, DecideApprove, worlds.Names())
+			if len(s.StrictRefusals) != 0 {
+				t.Errorf("strict refusals: %+v", s.StrictRefusals)
+			}
+			for _, c := range s.Cases {
+				checkApproved(t, c)
+			}
+		})
+	}
+	for _, pb := range containmentPlaybooks {
+		if !isolatesBeforeGate(pb) {
+			continue
+		}
+		t.Run(pb+"/reject", func(t *testing.T) {
+			s := benchRun(t, ep, pb, DecideReject, []string{"fargate", "fargate-public-ip", "fargate-exec", "shared-nacl"})
+			if len(s.StrictRefusals) != 0 {
+				t.Errorf("strict refusals: %+v", s.StrictRefusals)
+			}
+			for _, c := range s.Cases {
+				if c.Status != "SUCCEEDED" || c.Outcome != "REJECTED" || c.Task.LastStatus != "RUNNING" {
+					t.Errorf("%s: %s/%s, task %s; want SUCCEEDED/REJECTED with the task RUNNING", c.World, c.Status, c.Outcome, c.Task.LastStatus)
+				}
+				checkDenies(t, ep, c)
+			}
+		})
+	}
+}
+
+// benchRun runs the bench on the worlds and reads back its summary. A
+// flow the model cannot judge yet (moto's task ENIs got addresses outside
+// their subnets until the strict layer assigns in-subnet ones) skips.
+func benchRun(t *testing.T, ep, playbook, decide string, ws []string) *Summary {
+	t.Helper()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	file := filepath.Join(dir, "summary.json")
+	_, err := Run(context.Background(), Options{Endpoint: ep, Out: dir, Summary: file, Stdout: &out, Decide: decide,
+		Playbook: filepath.Join(repoRoot(t), "workflows", playbook+".yaml"), Worlds: ws})
+	if errors.Is(err, flowmodel.ErrNotModeled) {
+		t.Skipf("the flow model cannot judge this world yet: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, tail(out.String(), 4000))
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cases) != len(ws) {
+		t.Fatalf("%d cases; want %d", len(s.Cases), len(ws))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bench output:\n%s", tail(out.String(), 20000))
+		}
+	})
+	return &s
+}
+
+// checkApproved checks one approved case from its summary.
+func checkApproved(t *testing.T, c SummaryCase) {
+	t.Helper()
+	if c.Status != "SUCCEEDED" || c.Outcome != "COMPLETED" {
+		t.Errorf("%s: %s/%s; want SUCCEEDED/COMPLETED (problems: %v)", c.World, c.Status, c.Outcome, c.Problems)
+	}
+	if len(c.StrictRefusals) != 0 {
+		t.Errorf("%s: strict refusals %+v", c.World, c.StrictRefusals)
+	}
+	for _, p := range c.Problems {
+		t.Errorf("%s: %s", c.World, p)
+	}
+	for _, f := range c.Flows {
+		if f.Established && f.After != Blocked && f.Residual == "" {
+			t.Errorf("%s: established flow %s is %s after the response with no residual reason (%s)", c.World, f.Name, f.After, f.Reason)
+		}
+	}
+	stopped, isolation := false, ""
+	for _, s := range c.Steps {
+		switch s.Action {
+		case "stop-task":
+			stopped = true
+		case "isolate-network":
+			if isolation == "" || s.Result != "OK" {
+				isolation = s.Result
+			}
+		}
+	}
+	if stopped && c.Task.LastStatus != "STOPPED" {
+		t.Errorf("%s: stop-task ran and the task is %s", c.World, c.Task.LastStatus)
+	}
+	if c.World == "nacl-full" && (isolation != "CAUGHT" || !stopped) {
+		t.Errorf("nacl-full: isolation %s, stop ran %v; want the isolation failed closed and the stop run", isolation, stopped)
+	}
+}
+
+// checkDenies reads every network ACL of the case's VPC from moto and
+// wants, for each of the task's addresses, an inbound and an outbound deny
+// of it ahead of the ACL's first allow of that direction and family.
+func checkDenies(t *testing.T, ep string, c SummaryCase) {
+	t.Helper()
+	out, err := ec2.NewFromConfig(mototest.ConfigFor(ep)).DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{c.Target.VpcID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.NetworkAcls) == 0 || len(c.Target.PrivateIPs) == 0 {
+		t.Fatalf("%s: %d network ACLs, task addresses %v", c.World, len(out.NetworkAcls), c.Target.PrivateIPs)
+	}
+	for _, acl := range out.NetworkAcls {
+		for _, ip := range c.Target.PrivateIPs {
+			addr, err := netip.ParseAddr(ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cidr := netip.PrefixFrom(addr, addr.BitLen()).String()
+			for _, egress := range []bool{false, true} {
+				if !denyAhead(acl, egress, cidr, addr.Is6()) {
+					t.Errorf("%s: network ACL %s has no %s deny of %s ahead of its allows", c.World, aws.ToString(acl.NetworkAclId),
+						map[bool]string{false: "inbound", true: "outbound"}[egress], cidr)
+				}
+			}
+		}
+	}
+}
+
+func denyAhead(acl ec2types.NetworkAcl, egress bool, cidr string, v6 bool) bool {
+	lowest, deny := int32(32767), int32(32767)
+	for _, e := range acl.Entries {
+		if aws.ToBool(e.Egress) != egress || (aws.ToString(e.Ipv6CidrBlock) != "") != v6 {
+			continue
+		}
+		n := aws.ToInt32(e.RuleNumber)
+		if e.RuleAction == ec2types.RuleActionAllow && n < lowest {
+			lowest = n
+		}
+		if e.RuleAction == ec2types.RuleActionDeny && aws.ToString(e.Protocol) == "-1" && aws.ToString(e.CidrBlock)+aws.ToString(e.Ipv6CidrBlock) == cidr && n < deny {
+			deny = n
+		}
+	}
+	return deny < lowest || lowest == 32767
+}
+
+// isolatesBeforeGate reports whether the playbook isolates a Fargate task
+// before its first approval.
+func isolatesBeforeGate(playbook string) bool {
+	switch playbook {
+	case "crypto-mining", "reverse-shell-c2", "credential-abuse", "malicious-network":
+		return true
+	}
+	return false
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

@@ -1,0 +1,88 @@
+// Package stricttest puts the AWS-strict layer (internal/strict) in front
+// of the moto server mototest.Main started, for integration tests that must
+// see what real AWS refuses: requester-managed ENIs, the network ACL quota,
+// StopTask held for an unreachable agent.
+//
+// It exists until mototest routes every test through the layer itself; it
+// cannot live in mototest, whose world the strict package's own tests seed.
+package stricttest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/strict"
+)
+
+// Layer is a strict layer serving one test.
+type Layer struct {
+	// URL is where the layer listens; Cfg is an SDK config aimed at it.
+	URL string
+	Cfg aws.Config
+	// Direct is an SDK config aimed at moto itself, past the layer (what
+	// AWS does in an account on its own, or reads a test makes to check
+	// moto's state).
+	Direct aws.Config
+	// Control is the layer's control API.
+	Control *strict.Client
+}
+
+// Start serves a layer in front of the test binary's moto until the test
+// ends (it skips like mototest without moto). With IRFLOW_AWS_STRICT=0 the
+// "layer" is moto itself.
+func Start(t testing.TB) *Layer {
+	t.Helper()
+	ep := mototest.Endpoint(t)
+	url, stop, err := strict.Start(ep)
+	if err != nil {
+		t.Fatalf("starting the strict layer: %v", err)
+	}
+	t.Cleanup(stop)
+	return &Layer{URL: url, Cfg: mototest.ConfigFor(url), Direct: mototest.ConfigFor(ep), Control: strict.NewClient(url)}
+}
+
+// Seed builds a mototest world through the layer: its handlers' calls,
+// and the test's, then meet the strict rules.
+func Seed(t testing.TB) (*mototest.World, *Layer) {
+	t.Helper()
+	l := Start(t)
+	w, err := mototest.SeedWith(context.Background(), l.Cfg)
+	if err != nil {
+		t.Fatalf("seeding moto through the strict layer: %v", err)
+	}
+	return w, l
+}
+
+// Refusals returns what the layer refused (or accepted without carrying
+// out) so far.
+func (l *Layer) Refusals(t testing.TB) []strict.Refusal {
+	t.Helper()
+	rs, err := l.Control.Refusals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// IncidentsTable creates an incidents table keyed by the string attribute
+// "pk" alone, as the deployment has it, and returns its name: the
+// containment ledger's items are keyed "ledger#<caseId>" there. (mototest's
+// world still keys its incidents table by taskArn until the trust work
+// lands; tests of the ledger's users point Env.IncidentsTable here.)
+func IncidentsTable(t testing.TB, cfg aws.Config) string {
+	t.Helper()
+	name := mototest.Unique("incidents-pk")
+	_, err := dynamodb.NewFromConfig(cfg).CreateTable(context.Background(), &dynamodb.CreateTableInput{TableName: aws.String(name),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}}})
+	if err != nil {
+		t.Fatalf("incidents table: %v", err)
+	}
+	return name
+}
