@@ -35,6 +35,7 @@ const (
 	ErrApprovalRejected   = contract.ErrApprovalRejected
 	ErrDuplicateIncident  = contract.ErrDuplicateIncident
 	ErrStepTimeout        = contract.ErrStepTimeout
+	ErrExecSession        = contract.ErrExecSession
 
 	// Fail-state errors of the generated machine.
 	ErrStepFailed            = "StepFailed"

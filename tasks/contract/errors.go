@@ -22,11 +22,14 @@ const (
 	// ErrStepTimeout is thrown by an async action's check when its poll loop
 	// outlives the step's timeout.
 	ErrStepTimeout = "StepTimeoutError"
+	// ErrExecSession is thrown by exec-triage when an ECS Exec session ends
+	// without output irflow can trust (see ExecSessionError).
+	ErrExecSession = "ExecSessionError"
 )
 
 // Names lists every task error name, for tests that tie them to the compiler.
 var Names = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
-	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout}
+	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrExecSession}
 
 // NamedError is an error that carries its Step Functions error name.
 type NamedError interface {
@@ -42,6 +45,7 @@ func (*PreconditionFailedError) ErrorName() string { return ErrPreconditionFaile
 func (*ApprovalRejectedError) ErrorName() string   { return ErrApprovalRejected }
 func (*DuplicateIncidentError) ErrorName() string  { return ErrDuplicateIncident }
 func (*StepTimeoutError) ErrorName() string        { return ErrStepTimeout }
+func (*ExecSessionError) ErrorName() string        { return ErrExecSession }
 
 // RetryableError is a transient failure (throttling, a 5xx) that outlived the
 // SDK's own retries; Step Functions retries the step with backoff.
@@ -112,6 +116,27 @@ func (e *StepTimeoutError) Error() string {
 	return fmt.Sprintf("step %s did not finish within %s", e.Step, e.After)
 }
 
+// ExecSessionError says an ECS Exec session (the Session Manager data
+// channel exec-triage reads a container through) ended without output
+// irflow can trust: the peer sent frames that are not the protocol, broke
+// the sequence, stopped acknowledging, stalled the handshake, went silent
+// or never closed. Nothing of such a session is stored. Kind names the
+// session error (ecsexec's type name: ProtocolError, SequenceError...), so
+// a Catch can tell them apart in the Cause. A transport failure (the
+// connection dropped, the stream URL unreachable) is not one of these: it
+// is a RetryableError wrapping one, so Step Functions runs a new session.
+type ExecSessionError struct {
+	Container string
+	Kind      string
+	Err       error
+}
+
+func (e *ExecSessionError) Error() string {
+	return fmt.Sprintf("ECS Exec session in container %s ended without a trustworthy collection (%s): %v", e.Container, e.Kind, e.Err)
+}
+
+func (e *ExecSessionError) Unwrap() error { return e.Err }
+
 // ErrorName is the name Step Functions sees for err: a NamedError's own
 // name; for any other error what aws-lambda-go reports as errorType, the
 // type name without package or pointer (an fmt.Errorf is "wrapError").
@@ -147,6 +172,7 @@ func named(err error) (error, bool) {
 		ar *ApprovalRejectedError
 		di *DuplicateIncidentError
 		st *StepTimeoutError
+		es *ExecSessionError
 	)
 	switch {
 	case errors.As(err, &ii):
@@ -163,6 +189,9 @@ func named(err error) (error, bool) {
 		return st, true
 	case errors.As(err, &r):
 		return r, true
+	case errors.As(err, &es):
+		// After RetryableError: a retryable session failure wraps one.
+		return es, true
 	}
 	return err, false
 }
