@@ -94,7 +94,7 @@ func TestContainersToTriage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := outputs[[]string](t, res, "containers"); !slices.Equal(got, tt.want) {
+			if got := outputs[[]string](t, res, "wouldTriage"); !slices.Equal(got, tt.want) {
 				t.Errorf("containers %v; want %v", got, tt.want)
 			}
 			if !strings.Contains(res.Summary, tt.chosen) {

@@ -196,6 +196,6 @@ func (pl *plan) dryRun() *contract.Result {
 	}
 	r := contract.DryRun(fmt.Sprintf("dry run, nothing started: would run irflow's read-only collector through ECS Exec in %s (%s), trying %s",
 		containersText(run), pl.why, joinNames(triage.Shells)))
-	return r.With("containers", run).With("skippedContainers", skip).With("notCollected", nonNil(not)).
+	return r.With("wouldTriage", run).With("wouldSkip", nonNilStrings(skip)).With("notCollected", nonNil(not)).
 		With("target", pl.target).With("ignoredFindingFields", nonNilStrings(pl.ignored))
 }
