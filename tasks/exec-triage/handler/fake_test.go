@@ -211,8 +211,8 @@ func payload(t *testing.T, with string, dryRun bool, finding *incident.Finding) 
 		with = "{}"
 	}
 	return &contract.Payload{Action: "exec-triage", Step: "triage", With: json.RawMessage(with),
-		Incident: &incident.Incident{CaseID: "case-1", TaskArn: taskArn, ClusterArn: clusterArn, DryRun: dryRun, Finding: finding},
-		Target:   &incident.Target{LaunchType: "FARGATE", TaskArn: taskArn, ClusterArn: clusterArn},
+		Incident:  &incident.Incident{CaseID: "case-1", TaskArn: taskArn, ClusterArn: clusterArn, DryRun: dryRun, Finding: finding},
+		Target:    &incident.Target{LaunchType: "FARGATE", TaskArn: taskArn, ClusterArn: clusterArn},
 		Execution: contract.Execution{ID: "arn:aws:states:us-east-1:111122223333:execution:irflow-crypto-mining:case-1"}}
 }
 

@@ -147,4 +147,3 @@ func TestMotoTriageThroughTheStrictLayer(t *testing.T) {
 		}
 	})
 }
-
