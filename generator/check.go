@@ -222,7 +222,7 @@ func (f findings) report(c *compilation) {
 				fmt.Sprintf("destructive action %q (step %q) runs without an approval before it %s", a, s.ID, on))
 		case diag.CodeSSMAfterIsolation:
 			c.errorAt(k.code, ptr, fmt.Sprintf("run it before %q, or set allowSsm: true on %q", fd.cause.ID, fd.cause.ID),
-				fmt.Sprintf("step %q (%s) needs SSM but may run after step %q cut the instance off %s", s.ID, a, fd.cause.ID, on))
+				fmt.Sprintf("step %q (%s) needs SSM but may run after step %q cut SSM off %s", s.ID, a, fd.cause.ID, on))
 		case diag.CodeEvidenceAfterDestruction:
 			c.warnAt(k.code, ptr, fmt.Sprintf("run it before %q", fd.cause.ID),
 				fmt.Sprintf("step %q (%s) collects evidence that may be gone after step %q (%s) %s", s.ID, a, fd.cause.ID, c.info[fd.cause].action.Name, on))

@@ -199,7 +199,8 @@ var stringParams = map[string]string{
 	"request-approval.onTimeout":                     "identifier",
 	"capture-traffic.mode":                           "identifier",
 	"enable-flow-logs.trafficType":                   "identifier",
-	"enable-flow-logs.maxAggregationIntervalSeconds": "", // an enum of numbers
+	"exec-triage.container":                          "identifier", // an ECS container name, never part of the command
+	"enable-flow-logs.maxAggregationIntervalSeconds": "",           // an enum of numbers
 }
 
 // TestEveryStringParamClassified: a new string parameter must be

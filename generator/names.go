@@ -36,6 +36,7 @@ const (
 	ErrDuplicateIncident  = contract.ErrDuplicateIncident
 	ErrStepTimeout        = contract.ErrStepTimeout
 	ErrStopNotDelivered   = contract.ErrStopNotDelivered
+	ErrExecSession        = contract.ErrExecSession
 
 	// Fail-state errors of the generated machine.
 	ErrStepFailed            = "StepFailed"

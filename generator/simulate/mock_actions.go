@@ -30,6 +30,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockSnapshots
 	case "capture-memory", "collect-host-artifacts", "capture-traffic":
 		run = mockSSM
+	case "exec-triage":
+		run = mockExecTriage
 	case "isolate-network":
 		run = mockIsolate
 	case "protect-instance":
@@ -184,6 +186,32 @@ func mockSSM(p *mockPayload) (*mockResult, error) {
 	r := result("OK", "SSM command %s finished; stored %s", cmd, files[p.Action])
 	r.store(p, files[p.Action], []byte(fmt.Sprintf("simulated %s of %s (command %s)\n", p.Action, t.InstanceID, cmd)))
 	return r.with("done", true, "commandId", cmd, "commandStatus", "Success"), nil
+}
+
+// mockExecTriage is exec-triage: ECS refuses a task started without
+// enableExecuteCommand (SKIPPED, saying what was not collected); otherwise
+// the first container of the target is triaged into simulated artifacts.
+func mockExecTriage(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	ctr := "app"
+	if len(t.Containers) > 0 {
+		ctr = t.Containers[0].Name
+	}
+	if c := withString(p, "container", ""); c != "" {
+		ctr = c
+	}
+	if !t.EnableExecuteCommand {
+		reason := "ECS refused ExecuteCommand (InvalidParameterException): the task was not started with enableExecuteCommand"
+		return result("SKIPPED", "ECS Exec triage not possible: %s", reason).
+			with("notCollected", []map[string]any{{"container": ctr, "reason": reason}}), nil
+	}
+	run := "sim-" + mockID(8, p.caseID(), p.Step)
+	r := result("OK", "triaged container %s through ECS Exec (/bin/sh): simulated artifacts", ctr)
+	for _, f := range []string{"stream.txt", "processes.json", "connections.json", "open-files.json", "executables.json", "triage.json"} {
+		r.store(p, run+"-"+ctr+"-"+f, []byte(fmt.Sprintf("simulated %s of container %s of %s\n", f, ctr, t.TaskArn)))
+	}
+	return r.with("runId", run, "complete", true, "artifacts", len(r.Evidence),
+		"containers", []map[string]any{{"container": ctr, "shell": "/bin/sh", "complete": true}}, "notCollected", []any{}), nil
 }
 
 // mockIsolate follows isolate-network's output contract: awsvpc ENIs are

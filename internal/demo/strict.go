@@ -19,20 +19,28 @@ import (
 // startStrict puts the strict layer in front of moto: in process for a
 // run that ends with moto, or as a detached `irflow-demo strict-serve`
 // process that outlives the run with --keep (its state — findings, held
-// stops, recorded calls — lives in that process). IRFLOW_AWS_STRICT=0
-// leaves the handlers talking to moto directly (debugging only).
+// stops, recorded calls, the fake container ECS Exec sessions run in —
+// lives in that process). Either way ECS Exec is served by the bench's
+// execBackend from the start. IRFLOW_AWS_STRICT=0 leaves the handlers
+// talking to moto directly (debugging only; ExecuteCommand is then moto's
+// 500).
 func (e *awsEnv) startStrict(ctx context.Context, o *Options, res *Result) error {
 	if !strict.Enabled() {
 		return nil
 	}
 	res.Strict = true
 	if !o.Keep {
-		_, url, stop, err := strict.StartWith(strict.Config{Backend: e.motoURL})
+		sessions, err := newExecBackend()
 		if err != nil {
+			return err
+		}
+		_, url, stop, err := strict.StartWith(strict.Config{Backend: e.motoURL, Exec: sessions})
+		if err != nil {
+			sessions.Close()
 			return fmt.Errorf("starting the strict layer: %w", err)
 		}
 		e.endpoint, e.layer = url, &strictClient{strict.NewClient(url)}
-		e.stops = append(e.stops, stop)
+		e.stops = append(e.stops, sessions.Close, stop)
 		return nil
 	}
 	url, pid, err := serveDetached(ctx, e.motoURL)
@@ -85,7 +93,12 @@ func serveDetached(ctx context.Context, backend string) (string, int, error) {
 // in front of moto until SIGTERM or SIGINT; its URL is the first line it
 // prints.
 func ServeStrict(ctx context.Context, backend string) error {
-	_, url, stop, err := strict.StartWith(strict.Config{Backend: backend})
+	sessions, err := newExecBackend()
+	if err != nil {
+		return err
+	}
+	defer sessions.Close()
+	_, url, stop, err := strict.StartWith(strict.Config{Backend: backend, Exec: sessions})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,9 @@ var ec2Only = []string{EC2}
 var (
 	retryStandard = Retry{MaxAttempts: 4, IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 30}
 	retryPatient  = Retry{MaxAttempts: 6, IntervalSeconds: 3, BackoffRate: 2, MaxDelaySeconds: 60}
+	// retryOnce is for an action whose every attempt may take minutes that
+	// containment waits for (exec-triage runs before isolation).
+	retryOnce = Retry{MaxAttempts: 1, IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 10}
 )
 
 // actions is the catalog, in the order of DESIGN's table. The names are a contract.
@@ -118,6 +121,26 @@ var actions = []*Action{
 			Statement{Actions: []string{"ec2:CreateTrafficMirrorSession", "ec2:CreateTags"}, Resources: []string{arnEC2ENI, arnEC2Mirror}},
 			Statement{Actions: []string{"ec2:DescribeTrafficMirrorSessions"}, Resources: []string{anyResource}},
 		}, ssmRunCommand...)...),
+	},
+	{
+		Name:        "exec-triage",
+		Description: "Runs irflow's fixed, read-only collector in the container through ECS Exec: processes, connections, open files, executables and the finding's binary, hashed into the evidence bucket.",
+		// Mutating: ExecuteCommand starts processes in the compromised
+		// container and may log the session to the task's log group. Uses
+		// SSM: the container's SSM agent talks to ssmmessages, which an
+		// isolation that blocks SSM cuts off.
+		Kind: KindEvidence, LaunchTypes: both, Mutating: true, UsesSSM: true, NeedsRunningTarget: true,
+		Params:  params("exec-triage"),
+		Timeout: mins(10), Retry: retryOnce, MemoryMB: 1024,
+		IAM: base(evidenceWrite,
+			// ExecuteCommand authorizes the task and its cluster (ECS Exec
+			// IAM: "only cluster and task tags are evaluated"). Clusters are
+			// known only during an incident; a deployment may narrow this
+			// with ecs:cluster or tag conditions (docs/deploy.md).
+			Statement{Actions: []string{"ecs:ExecuteCommand"}, Resources: []string{arnECSCluster, arnECSTask}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+		),
 	},
 	{
 		Name:        "isolate-network",

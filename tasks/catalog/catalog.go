@@ -60,8 +60,10 @@ type Action struct {
 	// Mutating actions change the customer's environment; under dry-run they
 	// record what they would do and change nothing.
 	Mutating bool `json:"mutating"`
-	// UsesSSM actions run commands on the container instance through SSM, so a
-	// quarantine that blocks SSM must come after them.
+	// UsesSSM actions need an SSM agent to reach Systems Manager: Run Command
+	// on the container instance, or ECS Exec's agent in the container
+	// talking to ssmmessages. A quarantine that blocks SSM must come after
+	// them (the compiler's ssm-after-isolation).
 	UsesSSM bool `json:"usesSsm"`
 	// Async actions are started, then polled by the same Lambda in mode "check"
 	// from a Wait/Choice loop, so no Lambda waits minutes.

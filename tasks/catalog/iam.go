@@ -17,6 +17,7 @@ var Placeholders = []string{
 // cannot scope to a resource use "*" as the resource (never as the action).
 const (
 	arnECSTask              = "arn:${Partition}:ecs:${Region}:${Account}:task/*"
+	arnECSCluster           = "arn:${Partition}:ecs:${Region}:${Account}:cluster/*"
 	arnECSContainerInstance = "arn:${Partition}:ecs:${Region}:${Account}:container-instance/*"
 	arnECSService           = "arn:${Partition}:ecs:${Region}:${Account}:service/*"
 	arnEC2Instance          = "arn:${Partition}:ec2:${Region}:${Account}:instance/*"

@@ -26,11 +26,14 @@ const (
 	// of an EC2 task but its container agent never got it (the agent cannot
 	// reach ECS) before the step's timeout: the task still runs.
 	ErrStopNotDelivered = "StopNotDeliveredError"
+	// ErrExecSession is thrown by exec-triage when an ECS Exec session ends
+	// without output irflow can trust (see ExecSessionError).
+	ErrExecSession = "ExecSessionError"
 )
 
 // Names lists every task error name, for tests that tie them to the compiler.
 var Names = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
-	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrStopNotDelivered}
+	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrStopNotDelivered, ErrExecSession}
 
 // NamedError is an error that carries its Step Functions error name.
 type NamedError interface {
@@ -47,6 +50,7 @@ func (*ApprovalRejectedError) ErrorName() string   { return ErrApprovalRejected 
 func (*DuplicateIncidentError) ErrorName() string  { return ErrDuplicateIncident }
 func (*StepTimeoutError) ErrorName() string        { return ErrStepTimeout }
 func (*StopNotDeliveredError) ErrorName() string   { return ErrStopNotDelivered }
+func (*ExecSessionError) ErrorName() string        { return ErrExecSession }
 
 // RetryableError is a transient failure (throttling, a 5xx) that outlived the
 // SDK's own retries; Step Functions retries the step with backoff.
@@ -144,6 +148,27 @@ func (e *StopNotDeliveredError) Error() string {
 		e.Task, e.After, e.LastStatus, e.ContainerInstance)
 }
 
+// ExecSessionError says an ECS Exec session (the Session Manager data
+// channel exec-triage reads a container through) ended without output
+// irflow can trust: the peer sent frames that are not the protocol, broke
+// the sequence, stopped acknowledging, stalled the handshake, went silent
+// or never closed. Nothing of such a session is stored. Kind names the
+// session error (ecsexec's type name: ProtocolError, SequenceError...), so
+// a Catch can tell them apart in the Cause. A transport failure (the
+// connection dropped, the stream URL unreachable) is not one of these: it
+// is a RetryableError wrapping one, so Step Functions runs a new session.
+type ExecSessionError struct {
+	Container string
+	Kind      string
+	Err       error
+}
+
+func (e *ExecSessionError) Error() string {
+	return fmt.Sprintf("ECS Exec session in container %s ended without a trustworthy collection (%s): %v", e.Container, e.Kind, e.Err)
+}
+
+func (e *ExecSessionError) Unwrap() error { return e.Err }
+
 // ErrorName is the name Step Functions sees for err: a NamedError's own
 // name; for any other error what aws-lambda-go reports as errorType, the
 // type name without package or pointer (an fmt.Errorf is "wrapError").
@@ -180,6 +205,7 @@ func named(err error) (error, bool) {
 		di *DuplicateIncidentError
 		st *StepTimeoutError
 		sn *StopNotDeliveredError
+		es *ExecSessionError
 	)
 	switch {
 	case errors.As(err, &ii):
@@ -198,6 +224,9 @@ func named(err error) (error, bool) {
 		return sn, true
 	case errors.As(err, &r):
 		return r, true
+	case errors.As(err, &es):
+		// After RetryableError: a retryable session failure wraps one.
+		return es, true
 	}
 	return err, false
 }

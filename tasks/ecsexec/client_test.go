@@ -145,6 +145,9 @@ func TestRunAgainstEveryMode(t *testing.T) {
 			if pe := (*ecsexec.ProtocolError)(nil); errors.As(err, &pe) && pe.Digest != tt.digest {
 				t.Errorf("ProtocolError.Digest = %v; want %v (%v)", pe.Digest, tt.digest, err)
 			}
+			if he := (*ecsexec.HandshakeError)(nil); errors.As(err, &he) && he.Encryption != (tt.mode == fakeagent.KMSHandshake) {
+				t.Errorf("HandshakeError.Encryption = %v in mode %v", he.Encryption, tt.mode)
+			}
 			if tt.check != nil {
 				rec := agent.Record(s.SessionID)
 				for i := 0; i < 100 && rec.Handshake == nil && tt.mode == fakeagent.KMSHandshake; i++ {

@@ -29,9 +29,12 @@ func (e *DialError) Unwrap() error { return e.Err }
 
 // HandshakeError says the agent asked for something this client cannot do
 // (KMS encryption, an unknown session type) or the handshake did not finish
-// within Limits.HandshakeTimeout.
+// within Limits.HandshakeTimeout. Encryption is true when the agent asked
+// for KMS encryption: a setting of the cluster (executeCommandConfiguration
+// kmsKeyId) that irflow does not support, not a misbehaving peer.
 type HandshakeError struct {
-	Reason string
+	Reason     string
+	Encryption bool
 }
 
 func (e *HandshakeError) Error() string { return "ecs exec: handshake failed: " + e.Reason }

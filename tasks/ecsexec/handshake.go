@@ -107,7 +107,7 @@ func answerHandshake(req HandshakeRequest) (resp HandshakeResponse, sessionType 
 			// src/encryption/encrypter.go); irflow does not do it yet.
 			p.ActionStatus = statusFailed
 			p.Error = "irflow does not support KMS-encrypted ECS Exec sessions"
-			fatal = &HandshakeError{Reason: "the agent requires KMS encryption (the cluster's executeCommandConfiguration has a kmsKeyId)"}
+			fatal = &HandshakeError{Reason: "the agent requires KMS encryption (the cluster's executeCommandConfiguration has a kmsKeyId)", Encryption: true}
 		default:
 			p.ActionStatus = statusUnsupported
 			p.Error = fmt.Sprintf("unsupported action %s", a.ActionType)

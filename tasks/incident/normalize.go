@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -204,6 +205,7 @@ func fromEvent(m map[string]any, exec Execution) (*Incident, error) {
 	if ferr != nil {
 		return nil, ferr
 	}
+	f.Containers = containerNames(td)
 	if acct, _ := detail["accountId"].(string); acct != "" && acct != arn.Account {
 		return nil, fieldErr(tdField+".arn", "is in account %s but the finding is from account %s", arn.Account, clip(acct))
 	}
@@ -257,10 +259,32 @@ func finding(detail map[string]any) (*Finding, error) {
 				if n, ok := p["pid"].(json.Number); ok {
 					f.Process.Pid, _ = n.Int64()
 				}
+				if n, ok := p["namespacePid"].(json.Number); ok {
+					f.Process.NamespacePid, _ = n.Int64()
+				}
 			}
 		}
 	}
 	return f, nil
+}
+
+// containerNameRE is an ECS container name (RegisterTaskDefinition: up to
+// 255 letters, digits, hyphens and underscores).
+var containerNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// containerNames are the names of the containers a finding's taskDetails
+// lists, in order; names that no ECS container can have are left out
+// rather than failing the finding: they only guide where exec-triage looks.
+func containerNames(td map[string]any) []string {
+	cs, _ := td["containers"].([]any)
+	var out []string
+	for _, c := range cs {
+		m, _ := c.(map[string]any)
+		if name, _ := m["name"].(string); containerNameRE.MatchString(name) && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func setTask(inc *Incident, arn TaskARN, text string) {

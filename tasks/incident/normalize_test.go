@@ -59,6 +59,9 @@ func TestNormalizeFindingDetails(t *testing.T) {
 	if f == nil || f.Type != "Impact:Runtime/CryptoMinerExecuted" || f.Severity != 8 || f.Process == nil || f.Process.Name != "xmrig" || f.Process.Pid != 4242 {
 		t.Errorf("finding = %+v", f)
 	}
+	if f.Process.NamespacePid != 47 || strings.Join(f.Containers, ",") != "api" {
+		t.Errorf("namespace pid %d, containers %v; want 47 and the finding's container api", f.Process.NamespacePid, f.Containers)
+	}
 }
 
 func TestNormalizeOtherAccountsAndRegions(t *testing.T) {

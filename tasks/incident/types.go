@@ -76,14 +76,21 @@ type Finding struct {
 	CreatedAt   string   `json:"createdAt"`
 	UpdatedAt   string   `json:"updatedAt"`
 	Process     *Process `json:"process,omitempty"`
+	// Containers are the names of the containers the finding lists
+	// (resource.ecsClusterDetails.taskDetails.containers), where
+	// exec-triage looks first.
+	Containers []string `json:"containers,omitempty"`
 }
 
-// Process is the runtime process GuardDuty saw.
+// Process is the runtime process GuardDuty saw. Pid is its id as the host
+// sees it; NamespacePid (0 when the finding has none) its id inside the
+// container's pid namespace, the one a command run in the container sees.
 type Process struct {
 	Name             string `json:"name"`
 	ExecutablePath   string `json:"executablePath"`
 	ExecutableSha256 string `json:"executableSha256"`
 	Pid              int64  `json:"pid"`
+	NamespacePid     int64  `json:"namespacePid,omitempty"`
 }
 
 // Target is what resolve-target finds out about the task, its instance and

@@ -16,6 +16,7 @@ import (
 	collecthostartifacts "github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
 	collectlogs "github.com/irflow/irflow/tasks/collect-logs/handler"
 	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
+	exectriage "github.com/irflow/irflow/tasks/exec-triage/handler"
 	finalizecase "github.com/irflow/irflow/tasks/finalize-case/handler"
 	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
@@ -43,6 +44,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"capture-memory":            capturememory.New,
 		"collect-host-artifacts":    collecthostartifacts.New,
 		"capture-traffic":           capturetraffic.New,
+		"exec-triage":               exectriage.New,
 		"isolate-network":           isolatenetwork.New,
 		"protect-instance":          protectinstance.New,
 		"revoke-task-role-sessions": revoketaskrolesessions.New,

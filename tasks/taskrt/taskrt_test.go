@@ -35,7 +35,7 @@ import (
 func TestErrorNamesAreExplicit(t *testing.T) {
 	errs := []error{&contract.RetryableError{}, &contract.InvalidInputError{}, &contract.TargetNotFoundError{}, &contract.PreconditionFailedError{},
 		&contract.ApprovalRejectedError{}, &contract.DuplicateIncidentError{}, &contract.StepTimeoutError{},
-		&contract.StopNotDeliveredError{}}
+		&contract.StopNotDeliveredError{}, &contract.ExecSessionError{}}
 	var got []string
 	for _, e := range errs {
 		name := contract.ErrorName(e)
@@ -60,6 +60,13 @@ func TestNamedUnwraps(t *testing.T) {
 	err := fmt.Errorf("describe: %w", &contract.TargetNotFoundError{Resource: "task", Reason: "gone"})
 	if got := contract.ErrorName(contract.Named(err)); got != "TargetNotFoundError" {
 		t.Errorf("ErrorName(contract.Named(wrapped)) = %s", got)
+	}
+	session := &contract.ExecSessionError{Container: "app", Kind: "ConnectionLostError", Err: errors.New("EOF")}
+	if got := contract.ErrorName(contract.Named(&contract.RetryableError{Op: "exec", Err: session})); got != "RetryableError" {
+		t.Errorf("a retryable session failure is named %s; want RetryableError, which the generated Retry matches", got)
+	}
+	if got := contract.ErrorName(contract.Classified(fmt.Errorf("triage: %w", session))); got != "ExecSessionError" {
+		t.Errorf("a wrapped session failure is named %s", got)
 	}
 }
 
