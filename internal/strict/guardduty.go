@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/irflow/irflow/internal/awsproxy"
 )
@@ -57,8 +58,62 @@ func (s *findingStore) put(raw json.RawMessage) error {
 	if _, dup := d.byID[f.ID]; !dup {
 		d.order = append(d.order, f.ID)
 	}
-	d.byID[f.ID] = append(json.RawMessage(nil), raw...)
+	api, err := apiShape(raw)
+	if err != nil {
+		return fmt.Errorf("finding %q: %w", f.ID, err)
+	}
+	d.byID[f.ID] = api
 	return nil
+}
+
+// apiTimestamps are the JSON names of the fields GuardDuty's API model types
+// as timestamps (aws-sdk-go-v2 service/guardduty types: every *time.Time).
+// restJson1 sends a timestamp as epoch seconds unless the model says
+// otherwise ("Timestamp formats", Smithy's timestampFormat trait: the
+// default for a restJson1 body is epoch-seconds), while the finding of an
+// EventBridge event carries ISO 8601 strings; a GetFindings answer that
+// passed the event's strings on would not deserialize in any SDK. The
+// Finding's own createdAt and updatedAt are strings in the API too, so only
+// nested fields are converted.
+var apiTimestamps = map[string]bool{
+	"activityWindow": false, "createdAt": true, "createdTime": true, "endTime": true, "endedAt": true,
+	"expiresAt": true, "firstSeenAt": true, "lastGeneratedAt": true, "lastModifiedAt": true,
+	"lastSeenAt": true, "launchedAt": true, "modifiedAt": true, "scanCompletedAt": true,
+	"scanEndTime": true, "scanStartTime": true, "scanStartedAt": true, "startTime": true,
+	"startedAt": true, "taskCreatedAt": true, "updatedAt": true,
+}
+
+// apiShape turns an event's finding into GetFindings' shape: nested ISO 8601
+// timestamps become epoch seconds.
+func apiShape(raw json.RawMessage) (json.RawMessage, error) {
+	var top map[string]any
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	for k, v := range top {
+		top[k] = epochTimes(v)
+	}
+	return json.Marshal(top)
+}
+
+func epochTimes(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && apiTimestamps[k] {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					x[k] = float64(t.UnixMilli()) / 1000
+					continue
+				}
+			}
+			x[k] = epochTimes(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = epochTimes(e)
+		}
+	}
+	return v
 }
 
 func (s *findingStore) detectors(account, region string) []string {
