@@ -81,7 +81,7 @@ func startAWS(ctx context.Context, o *Options, res *Result) (*awsEnv, error) {
 		return nil, fmt.Errorf("seeding irflow's stores: %w", err)
 	}
 	res.Env = w.Env
-	res.Env.DefaultApprovers = []string{roleARN(w.Account, "IncidentCommander")}
+	res.Env.DefaultApprovers = []string{roleARN(w.Account, incidentCommander)}
 	res.Env.AVMLURL, res.Env.AVMLSha256 = DemoAVMLURL, DemoAVMLSha256
 	if o.Keep {
 		res.Moto = &MotoInfo{Endpoint: env.endpoint, MotoURL: env.motoURL, Region: mototest.Region, Account: w.Account,

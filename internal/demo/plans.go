@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -22,11 +23,21 @@ const (
 	EC2Finding     = "examples/inputs/guardduty-ec2-reverse-shell.json"
 )
 
-// People of the bench. Sessions are named after the user's e-mail, as IAM
-// Identity Center names them; the approvers are the IncidentCommander role
-// (IRFLOW_DEFAULT_APPROVERS), which admits its sessions.
+// People of the bench sign in through IAM Identity Center: each session is
+// the user's e-mail on the role of a permission set, so the approval API can
+// tell alice from bob on the same role (sessions of a role anyone may assume
+// under any name count as one person). Approvers are the IncidentCommander
+// permission set's role (IRFLOW_DEFAULT_APPROVERS), which admits its
+// sessions; developers have their own set.
+const (
+	incidentCommander = "AWSReservedSSO_IncidentCommander_3f2b8c9d0e1a4b5c"
+	developer         = "AWSReservedSSO_Developer_8a7b6c5d4e3f2a1b"
+)
+
+// roleARN is a permission set's role: Identity Center creates them under
+// the aws-reserved/sso.amazonaws.com/ path.
 func roleARN(account, role string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:role/%s", account, role)
+	return fmt.Sprintf("arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/%s", account, role)
 }
 
 func session(account, role, user string) string {
@@ -61,11 +72,11 @@ func (o *Options) plans() []plan {
 		return out
 	}
 	notApprover := func(acct string) Decider {
-		return Decider{Who: session(acct, "Developer", mallory), Decision: approval.DecisionApprove, Reason: "looks fine to me",
+		return Decider{Who: session(acct, developer, mallory), Decision: approval.DecisionApprove, Reason: "looks fine to me",
 			WantStatus: http.StatusForbidden}
 	}
 	selfApproval := func(acct string) Decider {
-		return Decider{Who: session(acct, "IncidentCommander", alice), Decision: approval.DecisionApprove,
+		return Decider{Who: session(acct, incidentCommander, alice), Decision: approval.DecisionApprove,
 			Reason: "my own request, approving it myself", WantStatus: http.StatusForbidden}
 	}
 	return []plan{
@@ -85,7 +96,11 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 	input := o.input
 	switch {
 	case p.console:
+		// A case id of its own, as irflow start names one (else the
+		// case is named after the execution, which the bench cannot know
+		// before it starts).
 		input, _ = json.Marshal(map[string]any{"taskArn": w.Target.Arn, "dryRun": true, "requestedBy": p.requestedBy,
+			"caseId": "rehearsal-" + path.Base(w.Target.Arn)[:8],
 			"reason": "rehearse the response on this task before anyone touches it"})
 	case input == nil:
 		if input, err = exampleFinding(o.Root, w, compiled); err != nil {
@@ -104,7 +119,12 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 	for _, r := range p.refusals {
 		c.Deciders = append(c.Deciders, r(w.Account))
 	}
-	c.Deciders = append(c.Deciders, deciders(o.Decide, w.Account)...)
+	for _, d := range deciders(o.Decide, w.Account) {
+		// The requester's own decision is a refusal above, not a decider.
+		if p.requestedBy == "" || !strings.HasSuffix(d.Who, "/"+p.requestedBy) {
+			c.Deciders = append(c.Deciders, d)
+		}
+	}
 	c.Want = map[string]string{DecideApprove: generator.OutcomeCompleted, DecideReject: generator.OutcomeRejected,
 		DecideTimeout: generator.OutcomeRejected}[o.Decide]
 	if err := env.register(ctx, w, c); err != nil {
@@ -119,7 +139,7 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 // alice; for timeout, nobody.
 func deciders(decide, account string) []Decider {
 	ic := func(user, decision, reason string) Decider {
-		return Decider{Who: session(account, "IncidentCommander", user), Decision: decision, Reason: reason, WantStatus: http.StatusOK}
+		return Decider{Who: session(account, incidentCommander, user), Decision: decision, Reason: reason, WantStatus: http.StatusOK}
 	}
 	switch decide {
 	case DecideApprove:
