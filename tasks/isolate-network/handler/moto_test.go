@@ -118,7 +118,9 @@ func denies(t *testing.T, w *mototest.World, l *stricttest.Layer) map[string][]s
 
 func fargateIP(t *testing.T, w *mototest.World, l *stricttest.Layer) string {
 	t.Helper()
-	out, err := ec2.NewFromConfig(l.Direct).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.FargateENI}})
+	// Through the layer: it shows every ENI at an address of its subnet, as
+	// AWS does (moto picks addresses anywhere), and the handler read it so.
+	out, err := ec2.NewFromConfig(l.Cfg).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.FargateENI}})
 	if err != nil {
 		t.Fatal(err)
 	}
