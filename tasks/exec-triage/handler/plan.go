@@ -115,12 +115,20 @@ func (h *Handler) choose(ctx context.Context, p *contract.Payload, params Params
 	return essential, nil
 }
 
+// notEnabled is why no container of a task without ECS Exec is triaged.
+const notEnabled = "the task was not started with enableExecuteCommand (DescribeTasks): ECS refuses ExecuteCommand for it"
+
 // agentSkip says why a container cannot be triaged as DescribeTasks shows
-// it, or "". Only a task with ECS Exec has managed agents; a task without
-// is left to ExecuteCommand, whose refusal is ECS's own word.
+// it, or "". A task started without ECS Exec is not asked at all: ECS
+// refuses ExecuteCommand for it ("The execute command failed because
+// execute command was not enabled when the task was run",
+// InvalidParameterException — Troubleshooting issues with ECS Exec,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec-troubleshooting.html),
+// and a doomed call is noise in CloudTrail during an incident. Only a task
+// with ECS Exec has managed agents to look at.
 func agentSkip(t ecstypes.Task, name string) string {
 	if !t.EnableExecuteCommand {
-		return ""
+		return notEnabled
 	}
 	for _, c := range t.Containers {
 		if aws.ToString(c.Name) != name {
@@ -182,10 +190,6 @@ func (pl *plan) dryRun() *contract.Result {
 		switch {
 		case c.skip != "":
 			not = append(not, notCollected{Container: c.name, Reason: c.skip, What: collects})
-			skip = append(skip, c.name)
-		case !pl.execEnabled:
-			why := "the task was not started with enableExecuteCommand (DescribeTasks): ECS would refuse ExecuteCommand"
-			not = append(not, notCollected{Container: c.name, Reason: why, What: collects})
 			skip = append(skip, c.name)
 		default:
 			run = append(run, c.name)
