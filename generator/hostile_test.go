@@ -197,6 +197,8 @@ var stringParams = map[string]string{
 	"capture-traffic.mode":                           "identifier",
 	"enable-flow-logs.trafficType":                   "identifier",
 	"enable-flow-logs.maxAggregationIntervalSeconds": "", // an enum of numbers
+	"find-siblings.clusters":                         "identifier",
+	"find-siblings.containers":                       "identifier",
 }
 
 // TestEveryStringParamClassified: a new string parameter must be

@@ -168,8 +168,8 @@ func TestActionsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Actions) != 17 {
-		t.Fatalf("%d actions; want 17", len(doc.Actions))
+	if len(doc.Actions) != 18 {
+		t.Fatalf("%d actions; want 18", len(doc.Actions))
 	}
 	want := map[string]struct {
 		lts         string
@@ -177,6 +177,7 @@ func TestActionsJSON(t *testing.T) {
 	}{
 		"resolve-target": {"EC2,FARGATE", false}, "tag-resources": {"EC2,FARGATE", false},
 		"capture-task-metadata": {"EC2,FARGATE", false}, "collect-logs": {"EC2,FARGATE", false},
+		"find-siblings":    {"EC2,FARGATE", false},
 		"enable-flow-logs": {"EC2,FARGATE", false}, "snapshot-volumes": {"EC2", false},
 		"capture-memory": {"EC2", false}, "collect-host-artifacts": {"EC2", false}, "capture-traffic": {"EC2", false},
 		"isolate-network": {"EC2,FARGATE", true}, "protect-instance": {"EC2", false},

@@ -2,11 +2,13 @@ package simulate
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/incident"
 )
 
 type mockAction func(p *mockPayload) (*mockResult, error)
@@ -21,6 +23,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockTag
 	case "capture-task-metadata":
 		run = mockMetadata
+	case "find-siblings":
+		run = mockSiblings
 	case "collect-logs":
 		run = mockLogs
 	case "enable-flow-logs":
@@ -117,6 +121,56 @@ func mockMetadata(p *mockPayload) (*mockResult, error) {
 		r.Summary = "stored the task, task definition, service and ENI descriptions"
 	}
 	return r.with("objects", len(r.Evidence)), nil
+}
+
+// mockSiblings finds, in the target's cluster, two tasks of its image
+// digests and family (one on its container instance, on EC2) and one of its
+// family on a clean revision; all three share its task role. Without a
+// known digest the two are of unknown digest, as the real action says.
+func mockSiblings(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	arn, _ := incident.ParseTaskARN(t.TaskArn)
+	sib := func(what string) string {
+		return fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, what))
+	}
+	twins := []string{sib("sibling-1"), sib("sibling-2")}
+	sort.Strings(twins)
+	family := append([]string{sib("sibling-clean")}, twins...)
+	sort.Strings(family)
+	digests := []string{}
+	for _, c := range t.Containers {
+		if c.ImageDigest != "" {
+			digests = append(digests, c.ImageDigest)
+		}
+	}
+	lists := map[string][]string{"sameImage": twins, "sameFamily": family, "sameRole": {}, "sameInstance": {}, "unknownDigest": {}}
+	if len(digests) == 0 {
+		lists["sameImage"], lists["unknownDigest"] = []string{}, twins
+	}
+	if t.TaskRoleArn != "" {
+		lists["sameRole"] = family
+	}
+	if t.ContainerInstanceArn != "" {
+		lists["sameInstance"] = twins[:1]
+	}
+	counts := map[string]int{"described": 4, "clusters": 1}
+	capped := map[string][]string{}
+	limit, truncated := 50, false
+	if f, ok := p.With["maxListed"].(float64); ok && f >= 1 {
+		limit = int(f)
+	}
+	for k, v := range lists {
+		counts[k] = len(v)
+		if len(v) > limit {
+			v, truncated = v[:limit], true
+		}
+		capped[k] = v
+	}
+	r := result("OK", "siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; 4 running task(s) described in 1 cluster(s)",
+		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"])
+	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"taskArn": t.TaskArn, "imageDigests": digests}, "siblings": lists}))
+	return r.with("siblings", capped, "imageDigests", digests, "imageDigestsComplete", len(digests) > 0, "counts", counts,
+		"truncated", truncated, "complete", true, "stoppedBy", ""), nil
 }
 
 func mockLogs(p *mockPayload) (*mockResult, error) {

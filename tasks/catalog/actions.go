@@ -55,6 +55,19 @@ var actions = []*Action{
 		),
 	},
 	{
+		Name:        "find-siblings",
+		Description: "Lists the running tasks of the account and region that share the task's image digest, and apart those sharing its task definition family, task role or container instance; stores the lists as evidence.",
+		Kind:        KindEvidence, LaunchTypes: both,
+		Params:  params("find-siblings"),
+		Timeout: sec(120), Retry: retryStandard, MemoryMB: 512,
+		IAM: base(evidenceWrite,
+			// ListTasks is authorized on container instances (Service Authorization Reference, Amazon ECS).
+			Statement{Actions: []string{"ecs:ListTasks"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:ListClusters", "ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+		),
+	},
+	{
 		Name:        "collect-logs",
 		Description: "Copies the task's awslogs streams for a look-back window to the evidence bucket, gzipped and size-capped.",
 		Kind:        KindEvidence, LaunchTypes: both,

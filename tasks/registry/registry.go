@@ -17,6 +17,7 @@ import (
 	collectlogs "github.com/irflow/irflow/tasks/collect-logs/handler"
 	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
 	finalizecase "github.com/irflow/irflow/tasks/finalize-case/handler"
+	findsiblings "github.com/irflow/irflow/tasks/find-siblings/handler"
 	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
@@ -37,6 +38,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"resolve-target":            resolvetarget.New,
 		"tag-resources":             tagresources.New,
 		"capture-task-metadata":     capturetaskmetadata.New,
+		"find-siblings":             findsiblings.New,
 		"collect-logs":              collectlogs.New,
 		"enable-flow-logs":          enableflowlogs.New,
 		"snapshot-volumes":          snapshotvolumes.New,
