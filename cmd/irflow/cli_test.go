@@ -168,8 +168,8 @@ func TestActionsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Actions) != 18 {
-		t.Fatalf("%d actions; want 18", len(doc.Actions))
+	if len(doc.Actions) != 19 {
+		t.Fatalf("%d actions; want 19", len(doc.Actions))
 	}
 	want := map[string]struct {
 		lts         string
@@ -182,7 +182,7 @@ func TestActionsJSON(t *testing.T) {
 		"capture-memory": {"EC2", false}, "collect-host-artifacts": {"EC2", false}, "capture-traffic": {"EC2", false},
 		"isolate-network": {"EC2,FARGATE", true}, "protect-instance": {"EC2", false},
 		"revoke-task-role-sessions": {"EC2,FARGATE", true}, "stop-task": {"EC2,FARGATE", true},
-		"scale-service": {"EC2,FARGATE", true}, "notify": {"EC2,FARGATE", false},
+		"scale-service": {"EC2,FARGATE", true}, "pin-service": {"EC2,FARGATE", true}, "notify": {"EC2,FARGATE", false},
 		"request-approval": {"EC2,FARGATE", false}, "finalize-case": {"EC2,FARGATE", false},
 	}
 	for _, a := range doc.Actions {

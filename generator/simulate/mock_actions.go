@@ -3,6 +3,7 @@ package simulate
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockStop
 	case "scale-service":
 		run = mockScale
+	case "pin-service":
+		run = mockPin
 	case "notify":
 		return mockNotify
 	case "request-approval":
@@ -306,6 +309,58 @@ func mockScale(p *mockPayload) (*mockResult, error) {
 	}
 	return result("OK", "set the desired count of service %s from 2 to %d", t.Service, n).
 		with("service", t.Service, "previousDesiredCount", 2, "desiredCount", n), nil
+}
+
+// mockPin pins the target's service: rolled back to the revision before
+// the target's (taken to pin other digests), or, in scale-to-zero mode or
+// when the target's is the first revision and the fallback allows it,
+// scaled from 2 to 0. The service's other task (find-siblings' first
+// sibling) runs the compromised digest at pin time.
+func mockPin(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	if t.Service == "" {
+		return nil, &TaskError{Name: generator.ErrPreconditionFailed, Message: "precondition failed: standalone task: it has no service to pin; stop-task is the containment"}
+	}
+	arn, _ := incident.ParseTaskARN(t.TaskArn)
+	svcArn := fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, t.Service)
+	digests := []string{}
+	for _, c := range t.Containers {
+		if c.ImageDigest != "" {
+			digests = append(digests, c.ImageDigest)
+		}
+	}
+	requested, mode := withString(p, "mode", "rollback"), withString(p, "mode", "rollback")
+	def, fallbackReason := t.TaskDefinitionArn, ""
+	checked := []map[string]any{}
+	i := strings.LastIndexByte(def, ':')
+	rev, _ := strconv.Atoi(def[i+1:])
+	if mode == "rollback" {
+		if rev <= 1 || len(digests) == 0 {
+			fallbackReason = "no earlier revision free of the compromised digest"
+			if withString(p, "fallback", "none") != "scale-to-zero" {
+				return nil, &TaskError{Name: generator.ErrPreconditionFailed, Message: "precondition failed: no safe revision to roll back to: " + fallbackReason}
+			}
+			mode = "scale-to-zero"
+		} else {
+			def = def[:i+1] + strconv.Itoa(rev-1)
+			checked = append(checked, map[string]any{"taskDefinition": def, "safe": true, "tagOnly": false, "reason": "every image pinned to a digest other than the compromised"})
+		}
+	}
+	sibling := fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, "sibling-1"))
+	r := result("OK", "rolled service %s back from %s to %s, the newest earlier revision free of the compromised digest", t.Service, t.TaskDefinitionArn, def)
+	count, undo, warnings := 2, map[string]any{"taskDefinition": t.TaskDefinitionArn}, []string{"the compromised tasks run until the new deployment replaces them"}
+	if mode == "scale-to-zero" {
+		r.Summary = fmt.Sprintf("scaled service %s from desired count 2 to 0", t.Service)
+		count, undo, warnings = 0, map[string]any{"desiredCount": 2}, []string{}
+	}
+	deployments := []map[string]any{{"id": "ecs-svc/" + mockID(19, t.TaskArn, "deployment"), "status": "PRIMARY", "taskDefinition": t.TaskDefinitionArn,
+		"rolloutState": "COMPLETED", "desiredCount": 2, "runningCount": 2, "pendingCount": 0, "failedTasks": 0}}
+	return r.with("mode", mode, "requestedMode", requested, "fallbackReason", fallbackReason, "service", t.Service, "serviceArn", svcArn,
+		"clusterArn", t.ClusterArn, "previousTaskDefinition", t.TaskDefinitionArn, "taskDefinition", def, "previousDesiredCount", 2,
+		"desiredCount", count, "recorded", true, "changed", true, "tagOnly", false, "undo", undo, "compromisedDigests", digests,
+		"revisionsChecked", checked, "deployments", deployments, "replacementsFromCompromisedDigest", []string{sibling},
+		"replacementsUnknownDigest", []string{}, "replacementCounts", map[string]any{"fromCompromisedDigest": 1, "unknownDigest": 0, "serviceTasks": 1, "complete": true},
+		"warnings", warnings), nil
 }
 
 func mockNotify(p *mockPayload) (*mockResult, error) {

@@ -20,6 +20,7 @@ import (
 	findsiblings "github.com/irflow/irflow/tasks/find-siblings/handler"
 	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
+	pinservice "github.com/irflow/irflow/tasks/pin-service/handler"
 	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
 	requestapproval "github.com/irflow/irflow/tasks/request-approval/handler"
 	resolvetarget "github.com/irflow/irflow/tasks/resolve-target/handler"
@@ -50,6 +51,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"revoke-task-role-sessions": revoketaskrolesessions.New,
 		"stop-task":                 stoptask.New,
 		"scale-service":             scaleservice.New,
+		"pin-service":               pinservice.New,
 		"notify":                    notify.New,
 		"request-approval":          requestapproval.New,
 		"finalize-case":             finalizecase.New,
