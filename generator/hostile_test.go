@@ -201,6 +201,11 @@ var stringParams = map[string]string{
 	"enable-flow-logs.trafficType":                   "identifier",
 	"exec-triage.container":                          "identifier", // an ECS container name, never part of the command
 	"enable-flow-logs.maxAggregationIntervalSeconds": "",           // an enum of numbers
+	"find-siblings.clusters":                         "identifier",
+	"find-siblings.containers":                       "identifier",
+	"pin-service.mode":                               "identifier",
+	"pin-service.fallback":                           "identifier",
+	"pin-service.containers":                         "identifier",
 }
 
 // TestEveryStringParamClassified: a new string parameter must be

@@ -2,12 +2,15 @@ package simulate
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/incident"
 )
 
 type mockAction func(p *mockPayload) (*mockResult, error)
@@ -22,6 +25,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockTag
 	case "capture-task-metadata":
 		run = mockMetadata
+	case "find-siblings":
+		run = mockSiblings
 	case "collect-logs":
 		run = mockLogs
 	case "enable-flow-logs":
@@ -42,6 +47,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockStop
 	case "scale-service":
 		run = mockScale
+	case "pin-service":
+		run = mockPin
 	case "notify":
 		return mockNotify
 	case "request-approval":
@@ -120,6 +127,56 @@ func mockMetadata(p *mockPayload) (*mockResult, error) {
 		r.Summary = "stored the task, task definition, service and ENI descriptions"
 	}
 	return r.with("objects", len(r.Evidence)), nil
+}
+
+// mockSiblings finds, in the target's cluster, two tasks of its image
+// digests and family (one on its container instance, on EC2) and one of its
+// family on a clean revision; all three share its task role. Without a
+// known digest the two are of unknown digest, as the real action says.
+func mockSiblings(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	arn, _ := incident.ParseTaskARN(t.TaskArn)
+	sib := func(what string) string {
+		return fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, what))
+	}
+	twins := []string{sib("sibling-1"), sib("sibling-2")}
+	sort.Strings(twins)
+	family := append([]string{sib("sibling-clean")}, twins...)
+	sort.Strings(family)
+	digests := []string{}
+	for _, c := range t.Containers {
+		if c.ImageDigest != "" {
+			digests = append(digests, c.ImageDigest)
+		}
+	}
+	lists := map[string][]string{"sameImage": twins, "sameFamily": family, "sameRole": {}, "sameInstance": {}, "unknownDigest": {}}
+	if len(digests) == 0 {
+		lists["sameImage"], lists["unknownDigest"] = []string{}, twins
+	}
+	if t.TaskRoleArn != "" {
+		lists["sameRole"] = family
+	}
+	if t.ContainerInstanceArn != "" {
+		lists["sameInstance"] = twins[:1]
+	}
+	counts := map[string]int{"described": 4, "clusters": 1}
+	capped := map[string][]string{}
+	limit, truncated := 50, false
+	if f, ok := p.With["maxListed"].(float64); ok && f >= 1 {
+		limit = int(f)
+	}
+	for k, v := range lists {
+		counts[k] = len(v)
+		if len(v) > limit {
+			v, truncated = v[:limit], true
+		}
+		capped[k] = v
+	}
+	r := result("OK", "siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; 4 running task(s) described in 1 cluster(s)",
+		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"])
+	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"taskArn": t.TaskArn, "imageDigests": digests}, "siblings": lists}))
+	return r.with("siblings", capped, "imageDigests", digests, "imageDigestsComplete", len(digests) > 0, "counts", counts,
+		"truncated", truncated, "complete", true, "stoppedBy", ""), nil
 }
 
 func mockLogs(p *mockPayload) (*mockResult, error) {
@@ -321,6 +378,58 @@ func mockScale(p *mockPayload) (*mockResult, error) {
 	}
 	return result("OK", "set the desired count of service %s from 2 to %d", t.Service, n).
 		with("service", t.Service, "previousDesiredCount", 2, "desiredCount", n), nil
+}
+
+// mockPin pins the target's service: rolled back to the revision before
+// the target's (taken to pin other digests), or, in scale-to-zero mode or
+// when the target's is the first revision and the fallback allows it,
+// scaled from 2 to 0. The service's other task (find-siblings' first
+// sibling) runs the compromised digest at pin time.
+func mockPin(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	if t.Service == "" {
+		return nil, &TaskError{Name: generator.ErrPreconditionFailed, Message: "precondition failed: standalone task: it has no service to pin; stop-task is the containment"}
+	}
+	arn, _ := incident.ParseTaskARN(t.TaskArn)
+	svcArn := fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, t.Service)
+	digests := []string{}
+	for _, c := range t.Containers {
+		if c.ImageDigest != "" {
+			digests = append(digests, c.ImageDigest)
+		}
+	}
+	requested, mode := withString(p, "mode", "rollback"), withString(p, "mode", "rollback")
+	def, fallbackReason := t.TaskDefinitionArn, ""
+	checked := []map[string]any{}
+	i := strings.LastIndexByte(def, ':')
+	rev, _ := strconv.Atoi(def[i+1:])
+	if mode == "rollback" {
+		if rev <= 1 || len(digests) == 0 {
+			fallbackReason = "no earlier revision free of the compromised digest"
+			if withString(p, "fallback", "none") != "scale-to-zero" {
+				return nil, &TaskError{Name: generator.ErrPreconditionFailed, Message: "precondition failed: no safe revision to roll back to: " + fallbackReason}
+			}
+			mode = "scale-to-zero"
+		} else {
+			def = def[:i+1] + strconv.Itoa(rev-1)
+			checked = append(checked, map[string]any{"taskDefinition": def, "safe": true, "tagOnly": false, "reason": "every image pinned to a digest other than the compromised"})
+		}
+	}
+	sibling := fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, "sibling-1"))
+	r := result("OK", "rolled service %s back from %s to %s, the newest earlier revision free of the compromised digest", t.Service, t.TaskDefinitionArn, def)
+	count, undo, warnings := 2, map[string]any{"taskDefinition": t.TaskDefinitionArn}, []string{"the compromised tasks run until the new deployment replaces them"}
+	if mode == "scale-to-zero" {
+		r.Summary = fmt.Sprintf("scaled service %s from desired count 2 to 0", t.Service)
+		count, undo, warnings = 0, map[string]any{"desiredCount": 2}, []string{}
+	}
+	deployments := []map[string]any{{"id": "ecs-svc/" + mockID(19, t.TaskArn, "deployment"), "status": "PRIMARY", "taskDefinition": t.TaskDefinitionArn,
+		"rolloutState": "COMPLETED", "desiredCount": 2, "runningCount": 2, "pendingCount": 0, "failedTasks": 0}}
+	return r.with("mode", mode, "requestedMode", requested, "fallbackReason", fallbackReason, "service", t.Service, "serviceArn", svcArn,
+		"clusterArn", t.ClusterArn, "previousTaskDefinition", t.TaskDefinitionArn, "taskDefinition", def, "previousDesiredCount", 2,
+		"desiredCount", count, "recorded", true, "changed", true, "tagOnly", false, "undo", undo, "compromisedDigests", digests,
+		"revisionsChecked", checked, "deployments", deployments, "replacementsFromCompromisedDigest", []string{sibling},
+		"replacementsUnknownDigest", []string{}, "replacementCounts", map[string]any{"fromCompromisedDigest": 1, "unknownDigest": 0, "serviceTasks": 1, "complete": true},
+		"warnings", warnings), nil
 }
 
 func mockNotify(p *mockPayload) (*mockResult, error) {

@@ -60,6 +60,19 @@ var actions = []*Action{
 		),
 	},
 	{
+		Name:        "find-siblings",
+		Description: "Lists the running tasks of the account and region that share the task's image digest, and apart those sharing its task definition family, task role or container instance; stores the lists as evidence.",
+		Kind:        KindEvidence, LaunchTypes: both,
+		Params:  params("find-siblings"),
+		Timeout: sec(120), Retry: retryStandard, MemoryMB: 512,
+		IAM: base(evidenceWrite,
+			// ListTasks is authorized on container instances (Service Authorization Reference, Amazon ECS).
+			Statement{Actions: []string{"ecs:ListTasks"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:ListClusters", "ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+		),
+	},
+	{
 		Name:        "collect-logs",
 		Description: "Copies the task's awslogs streams for a look-back window to the evidence bucket, gzipped and size-capped.",
 		Kind:        KindEvidence, LaunchTypes: both,
@@ -211,6 +224,28 @@ var actions = []*Action{
 			// The service keeps its original desired count in an irflow: tag for undo.
 			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSService},
 				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:*"}}},
+		),
+	},
+	{
+		Name:        "pin-service",
+		Description: "Stops the task's service from starting replacements from the compromised image: rolls it back to the newest earlier revision with provably other image digests, or scales it to zero; records the undo on the service.",
+		// Both modes end the target: a rollback deployment replaces it, scaling to zero stops it.
+		Kind: KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
+		Params:  params("pin-service"),
+		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(
+			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
+			// The service keeps what undoes the pin in irflow: tags.
+			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSService},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:*"}}},
+			// ListTasks is authorized on container instances (Service Authorization Reference, Amazon ECS).
+			Statement{Actions: []string{"ecs:ListTasks"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
+			// UpdateService with a task definition passes the revision's task and execution roles
+			// (AccessDenied on iam:PassRole otherwise, github.com/keidarcy/e1s/issues/429); to ECS tasks only.
+			Statement{Actions: []string{"iam:PassRole"}, Resources: []string{arnIAMRole},
+				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 		),
 	},
 	{

@@ -47,10 +47,11 @@ func TestDryRunLeavesTheWorldUnchanged(t *testing.T) {
 			continue
 		}
 		for _, lt := range a.LaunchTypes {
-			if a.Name == "scale-service" && lt == catalog.EC2 {
-				// The seeded EC2 task is standalone: scale-service refuses
-				// it with PreconditionFailed before any call (its own
-				// tests cover that); the Fargate task is a service's.
+			if (a.Name == "scale-service" || a.Name == "pin-service") && lt == catalog.EC2 {
+				// The seeded EC2 task is standalone: scale-service and
+				// pin-service refuse it with PreconditionFailed before any
+				// call (their own tests cover that); the Fargate task is a
+				// service's.
 				continue
 			}
 			with := map[string]any{}
@@ -60,6 +61,10 @@ func TestDryRunLeavesTheWorldUnchanged(t *testing.T) {
 				with["allowSsm"] = lt == catalog.EC2 // both variants of the plan
 			case "capture-traffic":
 				with["mode"] = "tcpdump"
+			case "pin-service":
+				// The seeded service has one revision, its image by tag: no
+				// rollback target, so the fallback is what a dry run plans.
+				with["fallback"] = "scale-to-zero"
 			}
 			if a.Async {
 				extra["mode"] = "start"
@@ -150,7 +155,7 @@ func snapshotWorld(t *testing.T, w *mototest.World) map[string]string {
 		Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
 	must(err)
 	for _, s := range svcs.Services {
-		put("ecs service "+aws.ToString(s.ServiceName), []any{s.DesiredCount, aws.ToString(s.Status), s.Tags})
+		put("ecs service "+aws.ToString(s.ServiceName), []any{s.DesiredCount, aws.ToString(s.Status), aws.ToString(s.TaskDefinition), s.Tags})
 	}
 	cis, err := e.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(w.ClusterArn), ContainerInstances: []string{w.ContainerInstanceArn}})
 	must(err)

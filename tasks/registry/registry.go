@@ -18,8 +18,10 @@ import (
 	enableflowlogs "github.com/irflow/irflow/tasks/enable-flow-logs/handler"
 	exectriage "github.com/irflow/irflow/tasks/exec-triage/handler"
 	finalizecase "github.com/irflow/irflow/tasks/finalize-case/handler"
+	findsiblings "github.com/irflow/irflow/tasks/find-siblings/handler"
 	isolatenetwork "github.com/irflow/irflow/tasks/isolate-network/handler"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
+	pinservice "github.com/irflow/irflow/tasks/pin-service/handler"
 	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
 	requestapproval "github.com/irflow/irflow/tasks/request-approval/handler"
 	resolvetarget "github.com/irflow/irflow/tasks/resolve-target/handler"
@@ -38,6 +40,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"resolve-target":            resolvetarget.New,
 		"tag-resources":             tagresources.New,
 		"capture-task-metadata":     capturetaskmetadata.New,
+		"find-siblings":             findsiblings.New,
 		"collect-logs":              collectlogs.New,
 		"enable-flow-logs":          enableflowlogs.New,
 		"snapshot-volumes":          snapshotvolumes.New,
@@ -50,6 +53,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"revoke-task-role-sessions": revoketaskrolesessions.New,
 		"stop-task":                 stoptask.New,
 		"scale-service":             scaleservice.New,
+		"pin-service":               pinservice.New,
 		"notify":                    notify.New,
 		"request-approval":          requestapproval.New,
 		"finalize-case":             finalizecase.New,

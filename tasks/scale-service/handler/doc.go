@@ -9,5 +9,7 @@
 // written before the count changes, and a later run of the same case never
 // overwrites it, so a retry (or a run after auto scaling nudged the count)
 // still reports the count the service had before the incident. A run of
-// another case records the count it finds.
+// another case records the count it finds. The scaling and its record are
+// ecsservice.Scale, which pin-service's scale-to-zero mode shares, so both
+// leave the same record and one restore undoes either.
 package handler

@@ -1,0 +1,150 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ecsref"
+	"github.com/irflow/irflow/tasks/ecsservice"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/taskrt"
+)
+
+// ecsAPI lists and describes the running tasks of the account and region.
+type ecsAPI interface {
+	ListClusters(ctx context.Context, in *ecs.ListClustersInput, opts ...func(*ecs.Options)) (*ecs.ListClustersOutput, error)
+	ListTasks(ctx context.Context, in *ecs.ListTasksInput, opts ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, opts ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+}
+
+// Handler finds the target task's siblings and stores them as evidence.
+type Handler struct {
+	ECS      ecsAPI
+	Evidence *taskrt.EvidenceWriter
+}
+
+// New builds the handler from the process's AWS config.
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
+	h := &Handler{ECS: ecs.NewFromConfig(cfg), Evidence: taskrt.NewEvidenceWriter(cfg, env)}
+	return h.Handle
+}
+
+// params are the step's with: (tasks/catalog/params/find-siblings.json).
+type params struct {
+	MaxTasks   *int     `json:"maxTasks"`
+	Clusters   []string `json:"clusters"`
+	Containers []string `json:"containers"`
+	MaxListed  *int     `json:"maxListed"`
+}
+
+// Defaults and bounds of the parameters (the catalog's schema says the same).
+const (
+	defaultMaxTasks  = 1000
+	maxMaxTasks      = 5000
+	defaultMaxListed = 50
+	maxMaxListed     = 100
+	maxClustersGiven = 100
+)
+
+// evidenceName is the file the whole result is stored in.
+const evidenceName = "siblings.json"
+
+// Handle scans the running tasks, sorts them into the sibling lists and
+// stores the lists as evidence.
+func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
+	prm, err := decode(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.Target == nil || p.Target.TaskArn == "" {
+		return nil, &contract.InvalidInputError{Field: "target", Reason: "find-siblings needs the resolved target"}
+	}
+	target := *p.Target
+	cluster := ecsservice.Cluster(p)
+	if ecsref.NeedsRefresh(&target, prm.Containers) || target.TaskDefinitionArn == "" {
+		if err := h.refresh(ctx, cluster, &target); err != nil {
+			return nil, err
+		}
+	}
+	bad, err := ecsref.CompromisedOf(&target, prm.Containers, "with.containers")
+	if err != nil {
+		return nil, err
+	}
+	s := &scan{ecs: h.ECS, maxTasks: *prm.MaxTasks, wantRoles: target.TaskRoleArn != ""}
+	if err := s.run(ctx, prm.Clusters, cluster); err != nil {
+		return nil, err
+	}
+	l := sortTasks(&target, bad, s)
+	doc := l.document(&target, bad, s)
+	body, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", evidenceName, err)
+	}
+	ev, err := h.Evidence.Put(ctx, p.CaseID(), p.Folder(), evidenceName, "application/json", append(body, '\n'))
+	if err != nil {
+		return nil, err
+	}
+	return l.result(&target, bad, s, *prm.MaxListed).Add(ev), nil
+}
+
+// decode reads and checks the parameters, filling the defaults.
+func decode(p *contract.Payload) (*params, error) {
+	var prm params
+	if err := p.DecodeWith(&prm); err != nil {
+		return nil, err
+	}
+	if prm.MaxTasks == nil {
+		prm.MaxTasks = aws.Int(defaultMaxTasks)
+	}
+	if prm.MaxListed == nil {
+		prm.MaxListed = aws.Int(defaultMaxListed)
+	}
+	switch {
+	case *prm.MaxTasks < 1 || *prm.MaxTasks > maxMaxTasks:
+		return nil, &contract.InvalidInputError{Field: "with.maxTasks", Reason: fmt.Sprintf("must be 1 to %d", maxMaxTasks)}
+	case *prm.MaxListed < 1 || *prm.MaxListed > maxMaxListed:
+		return nil, &contract.InvalidInputError{Field: "with.maxListed", Reason: fmt.Sprintf("must be 1 to %d", maxMaxListed)}
+	case len(prm.Clusters) > maxClustersGiven:
+		return nil, &contract.InvalidInputError{Field: "with.clusters", Reason: fmt.Sprintf("at most %d clusters", maxClustersGiven)}
+	}
+	for _, c := range prm.Clusters {
+		if strings.TrimSpace(c) == "" {
+			return nil, &contract.InvalidInputError{Field: "with.clusters", Reason: "an empty cluster name"}
+		}
+	}
+	return &prm, nil
+}
+
+// refresh describes the target again for what the payload lacks: the
+// digests of containers resolve-target saw before their image was pulled,
+// or the task definition. A task ECS no longer knows keeps the payload's.
+func (h *Handler) refresh(ctx context.Context, cluster string, target *incident.Target) error {
+	in := &ecs.DescribeTasksInput{Tasks: []string{target.TaskArn}}
+	if cluster != "" {
+		in.Cluster = aws.String(cluster)
+	}
+	out, err := h.ECS.DescribeTasks(ctx, in)
+	if err != nil {
+		return contract.AWSError("ecs:DescribeTasks "+target.TaskArn, err)
+	}
+	for _, t := range out.Tasks {
+		if aws.ToString(t.TaskArn) != target.TaskArn {
+			continue
+		}
+		ecsref.Refresh(target, t)
+		if target.TaskDefinitionArn == "" {
+			target.TaskDefinitionArn = aws.ToString(t.TaskDefinitionArn)
+		}
+		if target.ContainerInstanceArn == "" {
+			target.ContainerInstanceArn = aws.ToString(t.ContainerInstanceArn)
+		}
+	}
+	return nil
+}

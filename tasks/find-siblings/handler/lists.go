@@ -1,0 +1,200 @@
+package handler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ecsref"
+	"github.com/irflow/irflow/tasks/incident"
+)
+
+// The lists, by output key (outputs.siblings.<key>): a playbook's
+// forEach iterates $.steps.<id>.outputs.siblings.sameImage.
+const (
+	listImage    = "sameImage"
+	listFamily   = "sameFamily"
+	listRole     = "sameRole"
+	listInstance = "sameInstance"
+	listUnknown  = "unknownDigest"
+)
+
+// siblingLists are the task ARNs of each list, sorted.
+type siblingLists struct {
+	SameImage     []string `json:"sameImage"`
+	SameFamily    []string `json:"sameFamily"`
+	SameRole      []string `json:"sameRole"`
+	SameInstance  []string `json:"sameInstance"`
+	UnknownDigest []string `json:"unknownDigest"`
+}
+
+func (l *siblingLists) each(f func(key string, arns *[]string)) {
+	f(listImage, &l.SameImage)
+	f(listFamily, &l.SameFamily)
+	f(listRole, &l.SameRole)
+	f(listInstance, &l.SameInstance)
+	f(listUnknown, &l.UnknownDigest)
+}
+
+// counts are the lengths of the full lists and the scan's extent.
+type counts struct {
+	SameImage     int `json:"sameImage"`
+	SameFamily    int `json:"sameFamily"`
+	SameRole      int `json:"sameRole"`
+	SameInstance  int `json:"sameInstance"`
+	UnknownDigest int `json:"unknownDigest"`
+	Described     int `json:"described"`
+	Clusters      int `json:"clusters"`
+}
+
+// sibling is a running task that shares something with the target.
+type sibling struct {
+	TaskArn              string             `json:"taskArn"`
+	ClusterArn           string             `json:"clusterArn"`
+	TaskDefinitionArn    string             `json:"taskDefinitionArn"`
+	Group                string             `json:"group"`
+	LaunchType           string             `json:"launchType"`
+	LastStatus           string             `json:"lastStatus"`
+	ContainerInstanceArn string             `json:"containerInstanceArn,omitempty"`
+	TaskRoleArn          string             `json:"taskRoleArn,omitempty"`
+	Containers           []ecsref.Container `json:"containers"`
+	Shares               []string           `json:"shares"`
+}
+
+// found is the scan sorted into lists.
+type found struct {
+	lists    siblingLists
+	siblings []sibling
+}
+
+// sortTasks puts every described task but the target in the lists it
+// belongs to. A task is in sameImage when one of its containers runs a
+// compromised digest, in unknownDigest when that can be neither shown nor
+// ruled out (a digest unknown on its side or on the target's).
+func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan) *found {
+	set, complete := bad.Set(), bad.Complete()
+	family := ecsref.FamilyOf(target.TaskDefinitionArn)
+	f := &found{}
+	f.lists.each(func(_ string, arns *[]string) { *arns = []string{} })
+	for _, t := range s.tasks {
+		arn := aws.ToString(t.TaskArn)
+		if arn == target.TaskArn {
+			continue
+		}
+		sib := sibling{TaskArn: arn, ClusterArn: aws.ToString(t.ClusterArn), TaskDefinitionArn: aws.ToString(t.TaskDefinitionArn),
+			Group: aws.ToString(t.Group), LaunchType: string(t.LaunchType), LastStatus: aws.ToString(t.LastStatus),
+			ContainerInstanceArn: aws.ToString(t.ContainerInstanceArn), TaskRoleArn: s.taskRole(t), Containers: ecsref.TaskContainers(t),
+			Shares: []string{}}
+		shares := map[string]bool{
+			listFamily:   family != "" && ecsref.FamilyOf(sib.TaskDefinitionArn) == family,
+			listRole:     target.TaskRoleArn != "" && sib.TaskRoleArn == target.TaskRoleArn,
+			listInstance: target.ContainerInstanceArn != "" && sib.ContainerInstanceArn == target.ContainerInstanceArn,
+		}
+		switch ecsref.Compare(sib.Containers, set, complete) {
+		case ecsref.Matches:
+			shares[listImage] = true
+		case ecsref.Undecided:
+			shares[listUnknown] = true
+		}
+		f.lists.each(func(key string, arns *[]string) {
+			if shares[key] {
+				*arns = append(*arns, arn)
+				sib.Shares = append(sib.Shares, key)
+			}
+		})
+		if len(sib.Shares) > 0 {
+			f.siblings = append(f.siblings, sib)
+		}
+	}
+	f.lists.each(func(_ string, arns *[]string) { sort.Strings(*arns) })
+	sort.Slice(f.siblings, func(i, j int) bool { return f.siblings[i].TaskArn < f.siblings[j].TaskArn })
+	return f
+}
+
+// The evidence document (siblings.json). It carries no time of its own,
+// so the same world described twice stores the same bytes.
+type (
+	siblingsDoc struct {
+		Source   string       `json:"source"`
+		Target   targetDoc    `json:"target"`
+		Scope    scopeDoc     `json:"scope"`
+		Lists    siblingLists `json:"siblings"`
+		Tasks    []sibling    `json:"tasks"`
+		Failures []string     `json:"failures"`
+	}
+	targetDoc struct {
+		TaskArn              string             `json:"taskArn"`
+		TaskDefinitionArn    string             `json:"taskDefinitionArn"`
+		Family               string             `json:"family"`
+		TaskRoleArn          string             `json:"taskRoleArn"`
+		ContainerInstanceArn string             `json:"containerInstanceArn"`
+		Containers           []ecsref.Container `json:"compromisedContainers"`
+		ImageDigests         []string           `json:"imageDigests"`
+		DigestsComplete      bool               `json:"imageDigestsComplete"`
+	}
+	scopeDoc struct {
+		Clusters  []string `json:"clusters"`
+		MaxTasks  int      `json:"maxTasks"`
+		Described int      `json:"described"`
+		Complete  bool     `json:"complete"`
+		StoppedBy string   `json:"stoppedBy"`
+	}
+)
+
+func (f *found) document(target *incident.Target, bad *ecsref.Compromised, s *scan) *siblingsDoc {
+	d := &siblingsDoc{
+		Source: "ecs:ListClusters, ecs:ListTasks (desiredStatus RUNNING), ecs:DescribeTasks, ecs:DescribeTaskDefinition",
+		Target: targetDoc{TaskArn: target.TaskArn, TaskDefinitionArn: target.TaskDefinitionArn, Family: ecsref.FamilyOf(target.TaskDefinitionArn),
+			TaskRoleArn: target.TaskRoleArn, ContainerInstanceArn: target.ContainerInstanceArn, Containers: bad.Containers,
+			ImageDigests: bad.Digests, DigestsComplete: bad.Complete()},
+		Scope: scopeDoc{Clusters: append([]string{}, s.clusters...), MaxTasks: s.maxTasks, Described: len(s.tasks),
+			Complete: s.stoppedBy == "", StoppedBy: s.stoppedBy},
+		Lists: f.lists, Tasks: append([]sibling{}, f.siblings...), Failures: append([]string{}, s.failures...),
+	}
+	sort.Strings(d.Failures)
+	return d
+}
+
+// result is the step's result: the lists capped at maxListed ARNs each,
+// their full lengths, and whether anything was left out.
+func (f *found) result(target *incident.Target, bad *ecsref.Compromised, s *scan, maxListed int) *contract.Result {
+	capped, truncated := f.lists, false
+	n := counts{Described: len(s.tasks), Clusters: len(s.clusters)}
+	lengths := map[string]*int{listImage: &n.SameImage, listFamily: &n.SameFamily, listRole: &n.SameRole, listInstance: &n.SameInstance, listUnknown: &n.UnknownDigest}
+	capped.each(func(key string, arns *[]string) {
+		*lengths[key] = len(*arns)
+		if len(*arns) > maxListed {
+			*arns, truncated = (*arns)[:maxListed], true
+		}
+	})
+	return contract.OK(f.summary(target, bad, s, n, truncated)).
+		With("siblings", capped).With("imageDigests", bad.Digests).With("imageDigestsComplete", bad.Complete()).
+		With("counts", n).With("truncated", truncated).With("complete", s.stoppedBy == "").With("stoppedBy", s.stoppedBy)
+}
+
+func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *scan, n counts, truncated bool) string {
+	id := target.TaskArn[strings.LastIndexByte(target.TaskArn, '/')+1:]
+	msg := fmt.Sprintf("siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; %d running task(s) described in %d cluster(s)",
+		id, n.SameImage, n.SameFamily, n.SameRole, n.SameInstance, n.UnknownDigest, n.Described, n.Clusters)
+	switch {
+	case len(bad.Unknown) > 0:
+		msg += fmt.Sprintf("; the image digest of container(s) %s of the target is unknown, so no task is ruled out by image", strings.Join(bad.Unknown, ", "))
+	case !bad.Complete():
+		msg += "; the target's containers are unknown, so no task is ruled out by image"
+	}
+	switch s.stoppedBy {
+	case stopMaxTasks:
+		msg += fmt.Sprintf("; incomplete: stopped at maxTasks (%d)", s.maxTasks)
+	case stopMaxClusters:
+		msg += fmt.Sprintf("; incomplete: stopped at %d clusters", maxClusters)
+	case stopDeadline:
+		msg += "; incomplete: stopped before the function's deadline"
+	}
+	if truncated {
+		msg += "; lists capped in the outputs, whole in " + evidenceName
+	}
+	return msg
+}

@@ -1,0 +1,220 @@
+package handler
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/irflow/irflow/tasks/contract"
+)
+
+// Page sizes of the ECS API: ListClusters and ListTasks return at most 100
+// per call and DescribeTasks takes at most 100 tasks
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListClusters.html,
+// .../API_ListTasks.html, .../API_DescribeTasks.html).
+const (
+	pageSize      = 100
+	describeBatch = 100
+	// maxClusters bounds a scan of every cluster (the default quota is
+	// 10,000 clusters per Region); a scan that meets it is incomplete.
+	maxClusters = 1000
+	// deadlineMargin is the time kept, before the handler's deadline, to
+	// store the evidence: a scan running into it stops and says so rather
+	// than fail and be retried from the start.
+	deadlineMargin = 5 * time.Second
+)
+
+// Why a scan stopped before it saw every running task in scope.
+const (
+	stopMaxTasks    = "maxTasks"
+	stopMaxClusters = "maxClusters"
+	stopDeadline    = "deadline"
+)
+
+// scan is one pass over the running tasks of the account and region.
+type scan struct {
+	ecs       ecsAPI
+	maxTasks  int
+	wantRoles bool
+
+	clusters  []string        // scanned, in order
+	tasks     []ecstypes.Task // described, desired status RUNNING, unique
+	seen      map[string]bool
+	roles     map[string]string // task definition ARN → its task role
+	failures  []string
+	stoppedBy string
+}
+
+// run lists the clusters (or takes the given ones) and describes their
+// running tasks until maxTasks, maxClusters or the deadline. Of every
+// cluster, the target's is scanned first: its tasks share the target's
+// container instance, and they are the likeliest siblings.
+func (s *scan) run(ctx context.Context, given []string, targetCluster string) error {
+	s.seen, s.roles = map[string]bool{}, map[string]string{}
+	clusters, capped := given, false
+	if len(clusters) == 0 {
+		var err error
+		if clusters, capped, err = s.listClusters(ctx); err != nil {
+			return err
+		}
+		sort.SliceStable(clusters, func(i, j int) bool {
+			return inCluster(targetCluster, clusters[i]) && !inCluster(targetCluster, clusters[j])
+		})
+	}
+	for _, c := range clusters {
+		if s.stoppedBy != "" || s.late(ctx) {
+			return nil
+		}
+		s.clusters = append(s.clusters, c)
+		arns, err := s.listTasks(ctx, c)
+		if err != nil {
+			return err
+		}
+		if err := s.describe(ctx, c, arns); err != nil {
+			return err
+		}
+	}
+	if capped && s.stoppedBy == "" {
+		s.stoppedBy = stopMaxClusters
+	}
+	return nil
+}
+
+// late reports (and records) that the handler's deadline is near.
+func (s *scan) late(ctx context.Context) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadlineMargin {
+		s.stoppedBy = stopDeadline
+		return true
+	}
+	return false
+}
+
+// listClusters returns the account's clusters in the Region, the first
+// maxClusters of them (capped says there were more).
+func (s *scan) listClusters(ctx context.Context) (clusters []string, capped bool, err error) {
+	var token *string
+	for {
+		page, err := s.ecs.ListClusters(ctx, &ecs.ListClustersInput{MaxResults: aws.Int32(pageSize), NextToken: token})
+		if err != nil {
+			return nil, false, contract.AWSError("ecs:ListClusters", err)
+		}
+		clusters = append(clusters, page.ClusterArns...)
+		next := aws.ToString(page.NextToken)
+		if len(clusters) > maxClusters || len(clusters) == maxClusters && next != "" {
+			clusters, capped, next = clusters[:maxClusters], true, ""
+		}
+		if next == "" || next == aws.ToString(token) {
+			sort.Strings(clusters)
+			return clusters, capped, nil
+		}
+		token = page.NextToken
+	}
+}
+
+// listTasks returns the ARNs of the cluster's tasks whose desired status
+// is RUNNING (those starting count: they are about to run), up to what is
+// left of maxTasks.
+func (s *scan) listTasks(ctx context.Context, cluster string) ([]string, error) {
+	left := s.maxTasks - len(s.tasks)
+	var arns []string
+	var token *string
+	for {
+		page, err := s.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: ecstypes.DesiredStatusRunning,
+			MaxResults: aws.Int32(pageSize), NextToken: token})
+		if err != nil {
+			return nil, contract.AWSError("ecs:ListTasks "+cluster, err)
+		}
+		for _, a := range page.TaskArns {
+			if s.seen[a] {
+				continue
+			}
+			if len(arns) == left {
+				s.stoppedBy = stopMaxTasks
+				return arns, nil
+			}
+			arns = append(arns, a)
+		}
+		next := aws.ToString(page.NextToken)
+		if next == "" || next == aws.ToString(token) {
+			return arns, nil
+		}
+		if len(arns) == left {
+			s.stoppedBy = stopMaxTasks
+			return arns, nil
+		}
+		if s.late(ctx) {
+			return arns, nil
+		}
+		token = page.NextToken
+	}
+}
+
+// describe describes arns in batches and keeps the tasks of the cluster
+// still meant to run. ListTasks only returns the cluster's tasks in AWS;
+// moto 5.2.5 matches the cluster name as a substring and describes tasks
+// of any cluster, so the cluster is checked here too.
+func (s *scan) describe(ctx context.Context, cluster string, arns []string) error {
+	for i := 0; i < len(arns); i += describeBatch {
+		batch := arns[i:min(i+describeBatch, len(arns))]
+		out, err := s.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
+		if err != nil {
+			return contract.AWSError("ecs:DescribeTasks "+cluster, err)
+		}
+		for _, f := range out.Failures {
+			s.failures = append(s.failures, aws.ToString(f.Arn)+": "+aws.ToString(f.Reason))
+		}
+		for _, t := range out.Tasks {
+			arn := aws.ToString(t.TaskArn)
+			if s.seen[arn] || !inCluster(aws.ToString(t.ClusterArn), cluster) || aws.ToString(t.DesiredStatus) == "STOPPED" {
+				continue
+			}
+			s.seen[arn] = true
+			s.tasks = append(s.tasks, t)
+			if s.wantRoles {
+				if err := s.role(ctx, aws.ToString(t.TaskDefinitionArn)); err != nil {
+					return err
+				}
+			}
+		}
+		if s.late(ctx) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// role caches the task role of a task definition (one call per definition).
+func (s *scan) role(ctx context.Context, def string) error {
+	if _, ok := s.roles[def]; ok || def == "" {
+		return nil
+	}
+	out, err := s.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(def)})
+	if err != nil {
+		return contract.AWSError("ecs:DescribeTaskDefinition "+def, err)
+	}
+	s.roles[def] = ""
+	if out.TaskDefinition != nil {
+		s.roles[def] = aws.ToString(out.TaskDefinition.TaskRoleArn)
+	}
+	return nil
+}
+
+// taskRole is the role a task's containers get: RunTask's override, else
+// its definition's.
+func (s *scan) taskRole(t ecstypes.Task) string {
+	if t.Overrides != nil && aws.ToString(t.Overrides.TaskRoleArn) != "" {
+		return aws.ToString(t.Overrides.TaskRoleArn)
+	}
+	return s.roles[aws.ToString(t.TaskDefinitionArn)]
+}
+
+// inCluster reports whether a task's cluster ARN is the cluster named by
+// ref (an ARN or a name).
+func inCluster(clusterArn, ref string) bool {
+	return clusterArn == ref || strings.HasSuffix(clusterArn, ":cluster/"+ref)
+}
