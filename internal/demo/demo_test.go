@@ -23,13 +23,14 @@ import (
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/registry"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // TestDemo runs the whole default demo against moto, as `make demo` does,
 // and checks what it claims: every case ends SUCCEEDED/COMPLETED on its

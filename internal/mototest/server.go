@@ -23,24 +23,49 @@ import (
 // Region is where every seeded world lives.
 const Region = "us-east-1"
 
-var endpoint string
+// endpoint is where tests send their AWS calls (the front, when MainWith
+// put one before moto); direct is moto itself.
+var endpoint, direct string
+
+// Front puts a layer in front of the moto server at motoURL for the whole
+// test binary (internal/stricttest: the AWS-strict layer), returning where
+// it listens and how to stop it.
+type Front func(motoURL string) (url string, stop func(), err error)
+
+// MainWith is Main with every test's AWS calls going through front: Endpoint
+// and Config are the front's, DirectEndpoint is moto's.
+func MainWith(m *testing.M, front Front) {
+	os.Exit(runWith(m, front))
+}
 
 // Main runs a test binary's tests with a moto server: the one named by
 // IRFLOW_MOTO_ENDPOINT, or one it starts from .venv/bin/moto_server on
 // 127.0.0.1 and stops afterwards. Without moto, tests that need it skip,
 // unless IRFLOW_REQUIRE_MOTO=1 (make test sets it), where they fail.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(runWith(m, nil))
 }
 
-func run(m *testing.M) int {
-	if ep := os.Getenv("IRFLOW_MOTO_ENDPOINT"); ep != "" {
-		endpoint = ep
+func runWith(m *testing.M, front Front) int {
+	serve := func(ep string) int {
 		if err := PinTaskLifecycle(ep); err != nil {
 			fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
 			return 1
 		}
+		direct, endpoint = ep, ep
+		if front != nil {
+			url, stop, err := front(ep)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "mototest: starting the layer in front of moto: %v\n", err)
+				return 1
+			}
+			defer stop()
+			endpoint = url
+		}
 		return m.Run()
+	}
+	if ep := os.Getenv("IRFLOW_MOTO_ENDPOINT"); ep != "" {
+		return serve(ep)
 	}
 	stop, ep, err := Start()
 	if err != nil {
@@ -51,12 +76,7 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	defer stop()
-	endpoint = ep
-	if err := PinTaskLifecycle(ep); err != nil {
-		fmt.Fprintf(os.Stderr, "mototest: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	return serve(ep)
 }
 
 // PinTaskLifecycle stops moto from moving an ECS task one status further on
@@ -157,6 +177,14 @@ func Endpoint(t testing.TB) string {
 		t.Skip("no moto server: run `make py-deps` (tests start .venv/bin/moto_server) or set IRFLOW_MOTO_ENDPOINT")
 	}
 	return endpoint
+}
+
+// DirectEndpoint is the moto server itself, past any front MainWith put
+// before it (reads of moto's own state, a second layer of a test's own).
+func DirectEndpoint(t testing.TB) string {
+	t.Helper()
+	Endpoint(t)
+	return direct
 }
 
 // Config returns an aws.Config aimed at moto with fake credentials and

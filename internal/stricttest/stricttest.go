@@ -1,10 +1,11 @@
 // Package stricttest puts the AWS-strict layer (internal/strict) in front
-// of the moto server mototest.Main started, for integration tests that must
-// see what real AWS refuses: requester-managed ENIs, the network ACL quota,
-// StopTask held for an unreachable agent.
+// of moto for integration tests, so they see what real AWS refuses or does
+// differently: requester-managed ENIs, the network ACL quota, StopTask held
+// for an unreachable agent, atomic conditional writes in DynamoDB.
 //
-// It exists until mototest routes every test through the layer itself; it
-// cannot live in mototest, whose world the strict package's own tests seed.
+// Main is every moto test binary's TestMain (the layer is on by default;
+// IRFLOW_AWS_STRICT=0 turns it off). It cannot live in mototest, whose
+// world the strict package's own tests seed.
 package stricttest
 
 import (
@@ -18,6 +19,11 @@ import (
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/strict"
 )
+
+// Main runs the test binary's tests against moto behind one AWS-strict
+// layer: mototest.Endpoint and mototest.Config are the layer's,
+// mototest.DirectEndpoint is moto's.
+func Main(m *testing.M) { mototest.MainWith(m, strict.Start) }
 
 // Layer is a strict layer serving one test.
 type Layer struct {
@@ -37,7 +43,7 @@ type Layer struct {
 // "layer" is moto itself.
 func Start(t testing.TB) *Layer {
 	t.Helper()
-	ep := mototest.Endpoint(t)
+	ep := mototest.DirectEndpoint(t)
 	url, stop, err := strict.Start(ep)
 	if err != nil {
 		t.Fatalf("starting the strict layer: %v", err)

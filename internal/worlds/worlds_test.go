@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // TestBuildEveryWorld seeds each world in moto and checks the shape its
 // users rely on: the target, its neighbours, its flows, its agents.

@@ -13,7 +13,7 @@ import (
 	"github.com/irflow/irflow/tasks/ledger"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // TestMotoConcurrentAppends: eight writers append to one case's ledger at
 // once, through the strict layer (whose DynamoDB conditional writes are

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
@@ -20,7 +21,7 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // gate is a gate opened in moto through request-approval's real handler.
 type gate struct {

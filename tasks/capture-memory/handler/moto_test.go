@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/capture-memory/handler"
 	"github.com/irflow/irflow/tasks/contract"
@@ -21,7 +22,7 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 const avmlStub = "#!/bin/sh\nout=\"\"; for a in \"$@\"; do case $a in --compress) ;; *) out=$a ;; esac; done\nhead -c 1572864 /dev/urandom >\"$out\"\n"
 

@@ -13,11 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // objectLines returns the JSON lines of every version of key, newest first.
 func objectLines(t *testing.T, w *mototest.World, key string) [][]line {

@@ -12,11 +12,12 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // prefixShim works around moto 5.2 taking the whole "bucket/prefix/" of an
 // S3 LogDestination for a bucket name ("does not exist"): it sends moto the

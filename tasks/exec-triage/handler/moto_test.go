@@ -15,12 +15,13 @@ import (
 
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/strict"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsexec/fakeagent"
 	"github.com/irflow/irflow/tasks/ecsexec/triage/triagetest"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // strictWorld is a moto world behind the AWS-strict layer, whose ECS Exec
 // sessions run in a fake container through a fake agent, and a Fargate

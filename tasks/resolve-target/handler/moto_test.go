@@ -15,6 +15,7 @@ import (
 
 	"github.com/irflow/irflow/internal/gdfake"
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
@@ -22,7 +23,7 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // resolvePayload is what the generated Resolve target state sends for a
 // console input on taskArn.

@@ -18,7 +18,7 @@ import (
 	"github.com/irflow/irflow/tasks/stop-task/handler"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { stricttest.Main(m) }
 
 // world is the mototest world seeded through the strict layer, with an
 // incidents table keyed by pk for the ledger.
