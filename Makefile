@@ -40,8 +40,11 @@ irflow:
 ## test: every check CI runs.
 test: deps vet unit fuzz asl infra-test
 
+## vet: go vet, gofmt, and go.mod/go.sum tidy (root module and infra).
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	cd infra && $(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## unit: every Go test of the root module; moto server (.venv) and the Node

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/irflow/irflow/generator/diag"
 )
@@ -109,8 +109,8 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 	return doc, nil
 }
 
-// parserErrors are yaml.v3 parser (not scanner) messages, whose reported
-// line is 0-based (a yaml.v3 quirk); scanner errors report 1-based lines.
+// parserErrors are YAML parser (not scanner) messages, whose reported
+// line is 0-based (a quirk of the YAML library); scanner errors report 1-based lines.
 var parserErrors = []string{
 	"did not find expected node content", "did not find expected key", "did not find expected ',' or ']'",
 	"did not find expected ',' or '}'", "did not find expected '-' indicator", "did not find expected <document start>",
@@ -134,7 +134,7 @@ func yamlError(file string, err error) diag.Diagnostics {
 	return diag.Diagnostics{{Severity: diag.Error, Code: diag.CodeYAML, File: file, Line: line, Column: 1, Message: msg}}
 }
 
-// converter turns yaml.v3 nodes into JSON-shaped values while recording positions.
+// converter turns YAML nodes into JSON-shaped values while recording positions.
 type converter struct {
 	doc   *Document
 	nodes int
