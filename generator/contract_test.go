@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/txtar"
+
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/tasks/catalog"
 )
@@ -171,7 +173,7 @@ func FuzzCompile(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/golden/*.txtar")
 	for _, s := range seeds {
 		raw, _ := os.ReadFile(s)
-		if src, ok := parseArchive(raw).get("playbook.yaml"); ok {
+		if src, ok := archiveGet(txtar.Parse(raw), "playbook.yaml"); ok {
 			f.Add(src)
 		}
 	}

@@ -3,90 +3,45 @@ package generator
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 
 	"github.com/irflow/irflow/generator/diag"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// archive is a txtar archive: a comment, then files introduced by "-- name --".
-type archive struct {
-	comment []byte
-	files   []archiveFile
-}
-
-type archiveFile struct {
-	name string
-	data []byte
-}
-
-var marker = regexp.MustCompile(`^-- (.+) --$`)
-
-func parseArchive(b []byte) *archive {
-	a := &archive{}
-	var cur *archiveFile
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		if m := marker.FindSubmatch(bytes.TrimRight(line, "\n")); m != nil {
-			a.files = append(a.files, archiveFile{name: string(m[1])})
-			cur = &a.files[len(a.files)-1]
-			continue
-		}
-		if cur == nil {
-			a.comment = append(a.comment, line...)
-		} else {
-			cur.data = append(cur.data, line...)
-		}
-	}
-	return a
-}
-
-func (a *archive) get(name string) ([]byte, bool) {
-	for _, f := range a.files {
-		if f.name == name {
-			return f.data, true
+// archiveGet returns the data of the named file of a txtar archive.
+func archiveGet(a *txtar.Archive, name string) ([]byte, bool) {
+	for _, f := range a.Files {
+		if f.Name == name {
+			return f.Data, true
 		}
 	}
 	return nil, false
 }
 
-func (a *archive) set(name string, data []byte) {
-	for i := range a.files {
-		if a.files[i].name == name {
-			a.files[i].data = data
+// archiveSet replaces the named file's data, or appends the file.
+func archiveSet(a *txtar.Archive, name string, data []byte) {
+	for i := range a.Files {
+		if a.Files[i].Name == name {
+			a.Files[i].Data = data
 			return
 		}
 	}
-	a.files = append(a.files, archiveFile{name: name, data: data})
+	a.Files = append(a.Files, txtar.File{Name: name, Data: data})
 }
 
-func (a *archive) drop(name string) {
-	out := a.files[:0]
-	for _, f := range a.files {
-		if f.name != name {
-			out = append(out, f)
-		}
-	}
-	a.files = out
-}
-
-func (a *archive) format() []byte {
-	var b bytes.Buffer
-	b.Write(a.comment)
-	for _, f := range a.files {
-		fmt.Fprintf(&b, "-- %s --\n", f.name)
-		b.Write(f.data)
-		if len(f.data) > 0 && f.data[len(f.data)-1] != '\n' {
-			b.WriteByte('\n')
-		}
-	}
-	return b.Bytes()
+// archiveDrop removes the named file.
+func archiveDrop(a *txtar.Archive, name string) {
+	a.Files = slices.DeleteFunc(a.Files, func(f txtar.File) bool { return f.Name == name })
 }
 
 // expectation is an inline `# ERROR "text"` or `# WARNING "text"` comment:
@@ -132,8 +87,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseArchive(raw)
-			src, ok := a.get("playbook.yaml")
+			a := txtar.Parse(raw)
+			src, ok := archiveGet(a, "playbook.yaml")
 			if !ok {
 				t.Fatal("archive has no playbook.yaml")
 			}
@@ -150,18 +105,18 @@ func TestGolden(t *testing.T) {
 			if *update {
 				for _, n := range []string{"out/asl.json", "out/diagnostics"} {
 					if g, ok := got[n]; ok {
-						a.set(n, g)
+						archiveSet(a, n, g)
 					} else {
-						a.drop(n)
+						archiveDrop(a, n)
 					}
 				}
-				if err := os.WriteFile(file, a.format(), 0o644); err != nil {
+				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
 			for _, n := range []string{"out/asl.json", "out/diagnostics"} {
-				want, has := a.get(n)
+				want, has := archiveGet(a, n)
 				g, produced := got[n]
 				switch {
 				case has && !produced:
