@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -36,8 +35,6 @@ func loadSchemas() error {
 			return
 		}
 		rawSchemas[schemas.PlaybookURL] = pb
-		comp := jsonschema.NewCompiler()
-		comp.Draft = jsonschema.Draft2020
 		for _, a := range catalog.All() {
 			u := paramsURL(a.Name)
 			var raw any
@@ -46,13 +43,7 @@ func loadSchemas() error {
 				return
 			}
 			rawSchemas[u] = raw
-			if err := comp.AddResource(u, bytes.NewReader(a.Params)); err != nil {
-				schemaErr = fmt.Errorf("catalog %s params: %w", a.Name, err)
-				return
-			}
-		}
-		for _, a := range catalog.All() {
-			s, err := comp.Compile(paramsURL(a.Name))
+			s, err := schemas.Compile(u, a.Params)
 			if err != nil {
 				schemaErr = fmt.Errorf("catalog %s params: %w", a.Name, err)
 				return
