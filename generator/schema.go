@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,11 +158,6 @@ func hintForKey(k string, allowed []string) string {
 	if h := diag.DidYouMean(k, allowed); h != "" {
 		return h
 	}
-	for _, a := range allowed {
-		if strings.EqualFold(a, k) {
-			return fmt.Sprintf("did you mean %q?", a)
-		}
-	}
 	if len(allowed) > 0 && len(allowed) <= 12 {
 		return "allowed: " + strings.Join(allowed, ", ")
 	}
@@ -175,11 +172,6 @@ func enumHint(v any, opts []string) string {
 	var plain []string
 	for _, o := range opts {
 		plain = append(plain, strings.Trim(o, `"`))
-	}
-	for _, o := range plain {
-		if strings.EqualFold(o, s) {
-			return fmt.Sprintf("did you mean %q?", o)
-		}
 	}
 	return diag.DidYouMean(s, plain)
 }
@@ -217,12 +209,7 @@ func schemaProperties(absLoc string) []string {
 		return nil
 	}
 	props, _ := s["properties"].(map[string]any)
-	out := make([]string, 0, len(props))
-	for k := range props {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(props))
 }
 
 func requiredMissing(absLoc string, obj map[string]any) []string {

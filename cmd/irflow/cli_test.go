@@ -43,6 +43,24 @@ func TestValidateExitCodes(t *testing.T) {
 	}
 }
 
+// TestUnknownCommandSuggests holds the CLI to the module's did-you-mean
+// (edit distance, not prefix): a misspelt command names the right one.
+func TestUnknownCommandSuggests(t *testing.T) {
+	tests := []struct{ arg, want string }{
+		{"valdate", `did you mean "validate"?`},
+		{"simluate", `did you mean "simulate"?`},
+		{"Compile", `did you mean "compile"?`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			code, _, errOut := runCLI(tt.arg)
+			if code != exitUsage || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %s", code, errOut, exitUsage, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidateReportsEveryErrorWithPosition(t *testing.T) {
 	_, out, _ := runCLI("validate", "testdata/invalid.yaml")
 	line := regexp.MustCompile(`^testdata/invalid\.yaml:\d+:\d+: (error|warning) [a-z-]+: .+$`)

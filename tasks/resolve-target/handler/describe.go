@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -300,7 +302,7 @@ func summarizeNetwork(t *incident.Target) {
 			t.ENIs[i].SecurityGroups = []string{}
 		}
 	}
-	t.SubnetIDs, t.SecurityGroups = sortedKeys(subnets), sortedKeys(groups)
+	t.SubnetIDs, t.SecurityGroups = slices.Sorted(maps.Keys(subnets)), slices.Sorted(maps.Keys(groups))
 	if t.ENIs == nil {
 		t.ENIs = []incident.ENI{}
 	}
@@ -310,13 +312,4 @@ func summarizeNetwork(t *incident.Target) {
 	if t.Containers == nil {
 		t.Containers = []incident.Container{}
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
