@@ -13,7 +13,7 @@ func (e *emitter) head(sc *scope) {
 	t := lambdaTask(rt, map[string]any{
 		"action":      rt.Name,
 		"step":        "",
-		"with":        withDefaults(map[string]any{"manual": e.c.pb.Triggers.Manual}, rt.Params),
+		"with":        withDefaults(map[string]any{"manual": e.c.pb.Triggers.Manual}, rt),
 		"input.$":     "$",
 		"execution.$": "$$.Execution",
 	}, rt.Timeout.Seconds(), rt.Retry)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/irflow/irflow/generator/diag"
@@ -188,7 +187,7 @@ func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[strin
 		return with
 	}
 	c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
-	return withDefaults(with, a.Params)
+	return withDefaults(with, a)
 }
 
 // pathKeys returns pointers of object keys ending in ".$" anywhere in v.
@@ -213,12 +212,12 @@ func pathKeys(v any, ptr string) []string {
 
 // withDefaults returns a copy of with plus each top-level default of the
 // action's schema, so the ASL shows the parameters that will really apply.
-func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
-	out := make(map[string]any, len(with))
-	for k, v := range with {
-		out[k] = v
+func withDefaults(with map[string]any, a *catalog.Action) map[string]any {
+	out := maps.Clone(with)
+	if out == nil {
+		out = map[string]any{}
 	}
-	for k, raw := range paramDefaults(params) {
+	for k, raw := range a.ParamDefaults() {
 		if _, set := out[k]; set {
 			continue
 		}
@@ -230,42 +229,6 @@ func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
 		}
 	}
 	return out
-}
-
-// defaultsCache holds each parameter schema's property defaults, read once
-// per process: the catalog's schemas never change while it runs.
-var defaultsCache struct {
-	sync.Mutex
-	m map[string]map[string]json.RawMessage
-}
-
-// paramDefaults is the "default" of every property of a parameter schema
-// that has one (nil for an unreadable schema).
-func paramDefaults(params json.RawMessage) map[string]json.RawMessage {
-	defaultsCache.Lock()
-	defer defaultsCache.Unlock()
-	if d, ok := defaultsCache.m[string(params)]; ok {
-		return d
-	}
-	var sch struct {
-		Properties map[string]struct {
-			Default json.RawMessage `json:"default"`
-		} `json:"properties"`
-	}
-	var d map[string]json.RawMessage
-	if json.Unmarshal(params, &sch) == nil {
-		d = map[string]json.RawMessage{}
-		for k, p := range sch.Properties {
-			if p.Default != nil {
-				d[k] = p.Default
-			}
-		}
-	}
-	if defaultsCache.m == nil {
-		defaultsCache.m = map[string]map[string]json.RawMessage{}
-	}
-	defaultsCache.m[string(params)] = d
-	return d
 }
 
 func (c *compilation) resolveRetry(s *playbook.Step, r catalog.Retry) catalog.Retry {

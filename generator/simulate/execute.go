@@ -153,7 +153,7 @@ func Run(ctx context.Context, r *generator.Result, input []byte, opts Options) (
 	if err != nil {
 		return nil, &InputError{Reason: "is not JSON: " + err.Error()}
 	}
-	sm, err := parseDefinition(r.ASL)
+	sm, err := asl.Parse(r.ASL)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the compiled definition: %w", err)
 	}
