@@ -17,10 +17,10 @@ import (
 const (
 	targetSynthOverCompile = 100
 	targetSimulateNs       = 50e6 // compile + simulate, per playbook and launch type  = 50e6 // compile + simulate, per playbook and launch type
-	targetTransitions = 60
-	targetSizeBytes   = 15e6 // bootstrap, MB = 10^6 bytes
-	targetColdNs      = 50e6 // median
-	targetSynthNs     = 15e9 // median
+	targetTransitions      = 60
+	targetSizeBytes        = 15e6 // bootstrap, MB = 10^6 bytes
+	targetColdNs           = 50e6 // median
+	targetSynthNs          = 15e9 // median
 	// linearMaxRatio bounds the marginal cost per step from 100 to 500
 	// steps over that from 10 to 100: a linear compiler stays near 1,
 	// n log n reaches about 1.4, a quadratic one about 5.5.

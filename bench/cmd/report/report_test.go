@@ -34,7 +34,7 @@ func TestRender(t *testing.T) {
 		"# irflow benchmarks", "## Missed targets", "## Headline figures",
 		"## 1. Compile", "## 2. Simulate", "## 3. State transitions", "## 4. Time to containment",
 		"## 5. Task Lambdas", "## 6. CDK synth",
-		"| crypto-mining | 1.13 ms |",    // the median of the two samples
+		"| crypto-mining | 1.13 ms |",                         // the median of the two samples
 		"| synth / compile | 279× (compile / synth 0.0036) |", // 14.5 s over 51.9 ms
 		"| crypto-mining | EC2 | 30 | 16 (1) | $0.000750 |",
 		"| crypto-mining | EC2 | `EC2: isolate` | 6 | 30s | 15 | 5m |",
