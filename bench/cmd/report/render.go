@@ -16,7 +16,7 @@ import (
 // warm synth. There is no absolute compile target.
 const (
 	targetSynthOverCompile = 100
-	targetSimulateNs       = 50e6 // compile + simulate, per playbook and launch type  = 50e6 // compile + simulate, per playbook and launch type
+	targetSimulateNs       = 50e6 // compile + simulate, per playbook and launch type
 	targetTransitions      = 60
 	targetSizeBytes        = 15e6 // bootstrap, MB = 10^6 bytes
 	targetColdNs           = 50e6 // median
