@@ -15,7 +15,7 @@ import (
 	"github.com/irflow/irflow/tasks/catalog"
 )
 
-// checkContract asserts what DESIGN's "Generated state machine" promises,
+// checkContract asserts what docs/design.md ("The generated state machine") promises,
 // from the outside, on one compiled playbook.
 func checkContract(t *testing.T, name string, src []byte, r *Result) {
 	t.Helper()

@@ -55,7 +55,7 @@ func (c *compilation) stepPointer(state string) string {
 }
 
 // Policy checks irflow's rules on a generated machine (the contract of
-// DESIGN's "Generated state machine"), independent of how it was generated.
+// docs/design.md, "The generated state machine"), independent of how it was generated.
 func Policy(sm *asl.StateMachine) []asl.Problem {
 	var out []asl.Problem
 	add := func(state, format string, args ...any) {

@@ -26,7 +26,7 @@ echo "== infra: synth with placeholder function code"
 go build -o "$tmp/irflow" ./cmd/irflow
 "$tmp/irflow" actions --format json >"$tmp/actions.json"
 "$tmp/irflow" compile workflows --out "$tmp/asl" >/dev/null
-# approval-api is the one Lambda that is not a catalog action (DESIGN).
+# approval-api is the one Lambda that is not a catalog action (docs/design.md).
 for name in $("$py" -c 'import json,sys; print(" ".join(a["name"] for a in json.load(open(sys.argv[1]))["actions"]))' "$tmp/actions.json") approval-api; do
   mkdir -p "$tmp/assets/$name"
   printf '#!/bin/sh\n# placeholder for %s: make build writes the real binary\n' "$name" >"$tmp/assets/$name/bootstrap"

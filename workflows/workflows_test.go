@@ -121,7 +121,7 @@ func TestCoverage(t *testing.T) {
 	}
 }
 
-// branchRequirements are the actions DESIGN's launch-type table asks of
+// branchRequirements are the actions the launch-type table (docs/design.md, "Launch types") asks of
 // every branch: evidence first, containment after, a human in between.
 var branchRequirements = map[string][]string{
 	catalog.EC2:     {"capture-memory", "collect-host-artifacts", "snapshot-volumes", "capture-task-metadata", "collect-logs", "enable-flow-logs", "request-approval", "isolate-network", "protect-instance", "stop-task"},
@@ -160,7 +160,7 @@ func TestBranches(t *testing.T) {
 	}
 }
 
-// TestEvidenceBeforeContainment checks the order DESIGN asks for on every
+// TestEvidenceBeforeContainment checks the order docs/design.md asks for on every
 // branch: no evidence step runs after the task is stopped, and the EC2
 // branch takes memory before anything isolates the host.
 func TestEvidenceBeforeContainment(t *testing.T) {

@@ -15,7 +15,7 @@ const (
 	Warning Severity = "warning"
 )
 
-// The stable diagnostic codes of DESIGN's static checks. Tools match on them.
+// The stable diagnostic codes (docs/design.md, "Diagnostics"). Tools match on them.
 const (
 	CodeYAML                     = "yaml"
 	CodeSchema                   = "schema"

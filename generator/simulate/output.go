@@ -12,7 +12,7 @@ import (
 	"github.com/irflow/irflow/generator/internal/sim"
 )
 
-// WriteJSON writes the run as DESIGN's "Local execution" specifies:
+// WriteJSON writes the run as docs/design.md ("The command line", simulate) specifies:
 // {"playbook","status","outcome","launchType","transitions","steps":[{"step","action","state","result"}]}.
 func (r *Execution) WriteJSON(w io.Writer) error {
 	steps := r.Steps

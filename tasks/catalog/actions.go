@@ -16,7 +16,7 @@ var (
 	retryPatient  = Retry{MaxAttempts: 6, IntervalSeconds: 3, BackoffRate: 2, MaxDelaySeconds: 60}
 )
 
-// actions is the catalog, in the order of DESIGN's table. The names are a contract.
+// actions is the catalog, in the order of docs/design.md's table. The names are a contract.
 var actions = []*Action{
 	{
 		Name:        "resolve-target",

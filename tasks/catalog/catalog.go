@@ -11,7 +11,7 @@ import (
 // Kind groups actions by what they do to an incident.
 type Kind string
 
-// The kinds of DESIGN's catalog.
+// The kinds of the catalog (docs/design.md, "The action catalog").
 const (
 	KindEvidence    Kind = "evidence"
 	KindContainment Kind = "containment"
@@ -239,7 +239,7 @@ var byName = func() map[string]*Action {
 // Lookup returns the named action, or nil.
 func Lookup(name string) *Action { return byName[name] }
 
-// All returns every action in catalog order (the order of DESIGN's table).
+// All returns every action in catalog order (the order of docs/design.md's table).
 func All() []*Action {
 	out := make([]*Action, len(actions))
 	copy(out, actions)
