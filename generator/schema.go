@@ -14,18 +14,17 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/irflow/irflow/generator/diag"
-	"github.com/irflow/irflow/schemas"
 )
 
 // checkSchema validates the document against playbook.v1 and maps every
 // leaf error back to the line of the offending value (or key).
 func (c *compilation) checkSchema() {
-	s, err := schemas.Compiled(schemas.PlaybookURL)
-	if err != nil {
-		c.errorAt(diag.CodeSchema, "", "", "internal error: "+err.Error())
+	g := loadPlaybookSchema()
+	if g.err != nil {
+		c.errorAt(diag.CodeSchema, "", "", "internal error: "+g.err.Error())
 		return
 	}
-	c.schemaErrors(s.Validate(c.doc.Value), "", c.doc.Value)
+	c.schemaErrors(g.compiled.Validate(c.doc.Value), "", c.doc.Value)
 }
 
 // schemaErrors reports a jsonschema validation error; base is the JSON
@@ -44,7 +43,13 @@ func (c *compilation) schemaErrors(err error, base string, value any) {
 	}
 }
 
+// leaves returns the innermost errors, without those under decodeChecked.
 func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	for _, d := range decodeChecked {
+		if strings.HasSuffix(ve.AbsoluteKeywordLocation, d) || strings.Contains(ve.AbsoluteKeywordLocation, d+"/") {
+			return nil
+		}
+	}
 	if len(ve.Causes) == 0 {
 		return []*jsonschema.ValidationError{ve}
 	}
@@ -82,7 +87,7 @@ func (c *compilation) schemaLeaf(ve *jsonschema.ValidationError, base string, ro
 	case "const":
 		c.errorAt(diag.CodeSchema, ptr, "", fmt.Sprintf("%s must be %s", fieldOr(field, "value"), strings.TrimPrefix(ve.Message, "value must be ")))
 	case "pattern":
-		hint := schemaDescription(ve.AbsoluteKeywordLocation)
+		hint := schemaPatternHint(ve.AbsoluteKeywordLocation)
 		c.errorAt(diag.CodeSchema, ptr, hint, fmt.Sprintf("%s %s is not in the expected format", fieldOr(field, "value"), show(inst)))
 	case "type":
 		c.errorAt(diag.CodeSchema, ptr, "", fmt.Sprintf("%s: %s", fieldOr(field, "value"), ve.Message))
@@ -242,10 +247,15 @@ func schemaEnum(absLoc string) []string {
 	return out
 }
 
-func schemaDescription(absLoc string) string {
+// schemaPatternHint explains a pattern in words: its patternErrorMessage
+// (what editors show too), else its description.
+func schemaPatternHint(absLoc string) string {
 	s, ok := parentSchema(absLoc)
 	if !ok {
 		return ""
+	}
+	if m, _ := s["patternErrorMessage"].(string); m != "" {
+		return m
 	}
 	d, _ := s["description"].(string)
 	return strings.TrimSuffix(lowerFirst(d), ".")

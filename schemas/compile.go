@@ -27,7 +27,6 @@ func Compile(url string, doc []byte) (*jsonschema.Schema, error) {
 
 // embedded are the schemas of this package by $id, each compiled on first use.
 var embedded = map[string]*lazySchema{
-	PlaybookURL:       {doc: Playbook},
 	ExecutionInputURL: {doc: ExecutionInput},
 	TaskPayloadURL:    {doc: TaskPayload},
 }

@@ -216,3 +216,18 @@ func TestActionsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaCommand: irflow schema prints the checked-in editor schema.
+func TestSchemaCommand(t *testing.T) {
+	code, out, _ := runCLI("schema")
+	want, err := os.ReadFile("../../schemas/playbook.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != exitOK || out != string(want) {
+		t.Errorf("exit %d; output equals schemas/playbook.v1.schema.json: %v", code, out == string(want))
+	}
+	if code, _, _ := runCLI("schema", "extra"); code != exitUsage {
+		t.Errorf("schema extra: exit %d; want %d", code, exitUsage)
+	}
+}
