@@ -280,6 +280,13 @@ func (c *compilation) resolveApproval(s *playbook.Step, info *stepInfo) {
 	if ap.AllowSelfApproval != nil {
 		self = *ap.AllowSelfApproval
 	}
+	quorum := 1
+	if def.MinApprovers > 0 {
+		quorum = def.MinApprovers
+	}
+	if ap.MinApprovers != nil {
+		quorum = *ap.MinApprovers
+	}
 	approverList := make([]any, len(approvers))
 	for i, a := range approvers {
 		approverList[i] = a
@@ -292,6 +299,7 @@ func (c *compilation) resolveApproval(s *playbook.Step, info *stepInfo) {
 		"timeoutSeconds":    ceilSeconds(timeout),
 		"onTimeout":         onTimeout,
 		"allowSelfApproval": self,
+		"minApprovers":      quorum,
 	}
 }
 

@@ -35,6 +35,8 @@ type ApprovalDefaults struct {
 	Timeout           Duration
 	OnTimeout         string
 	AllowSelfApproval bool
+	// MinApprovers is how many different people must approve; 0 when unset.
+	MinApprovers int
 }
 
 // Duration is a parsed duration with the pointer of its text; Set is false
@@ -95,6 +97,7 @@ type Approval struct {
 	Timeout           Duration
 	OnTimeout         string
 	AllowSelfApproval *bool
+	MinApprovers      *int
 }
 
 // Retry overrides an action's retry policy.

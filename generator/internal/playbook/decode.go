@@ -47,6 +47,9 @@ func Decode(doc *Document) (*Playbook, diag.Diagnostics) {
 		p.Approval.Timeout = d.duration(ap, "timeout", "/approval/timeout")
 		p.Approval.OnTimeout, _ = ap["onTimeout"].(string)
 		p.Approval.AllowSelfApproval, _ = ap["allowSelfApproval"].(bool)
+		if n, ok := number(ap["minApprovers"]); ok {
+			p.Approval.MinApprovers = int(n)
+		}
 	}
 	if steps, ok := root["steps"].([]any); ok {
 		p.Steps = d.steps(steps, "/steps", false)
@@ -140,6 +143,10 @@ func (d *decoder) step(v any, ptr string, inParallel bool) *Step {
 		s.Approval.OnTimeout, _ = am["onTimeout"].(string)
 		if b, ok := am["allowSelfApproval"].(bool); ok {
 			s.Approval.AllowSelfApproval = &b
+		}
+		if n, ok := number(am["minApprovers"]); ok {
+			i := int(n)
+			s.Approval.MinApprovers = &i
 		}
 		if inParallel {
 			d.errorf(ptr+"/approval", "put the approval before the parallel", "approval steps cannot run inside a parallel")

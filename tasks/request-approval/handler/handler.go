@@ -55,6 +55,9 @@ type Params struct {
 	TimeoutSeconds    int      `json:"timeoutSeconds"`
 	OnTimeout         string   `json:"onTimeout"`
 	AllowSelfApproval bool     `json:"allowSelfApproval"`
+	// MinApprovers is how many different people must approve (playbook
+	// minApprovers, 1 by default); the approval API enforces it.
+	MinApprovers int `json:"minApprovers"`
 }
 
 // Modes of the action.
