@@ -71,6 +71,9 @@ type Target struct {
 	ExecutionRoleArn     string      `json:"executionRoleArn"`
 	EnableExecuteCommand bool        `json:"enableExecuteCommand"`
 	Containers           []Container `json:"containers"`
+	// Tags are the task's ECS tags ({} when it has none): playbook
+	// conditions (when: taskTags, exclude:) read them in Choice states.
+	Tags map[string]string `json:"tags"`
 }
 
 // ENI is a network interface of the task (awsvpc) or of its instance.

@@ -37,6 +37,7 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incide
 		LastStatus:           aws.ToString(task.LastStatus),
 		ContainerInstanceArn: aws.ToString(task.ContainerInstanceArn),
 		EnableExecuteCommand: task.EnableExecuteCommand,
+		Tags:                 taskTags(task.Tags),
 	}
 	if t.ClusterArn == "" {
 		t.ClusterArn = inc.ClusterArn
@@ -79,6 +80,16 @@ func (h *Handler) task(ctx context.Context, inc *incident.Incident) (ecstypes.Ta
 		reason = fmt.Sprintf("ECS reports %s", aws.ToString(f.Reason))
 	}
 	return ecstypes.Task{}, &contract.TargetNotFoundError{Resource: inc.TaskArn, Reason: reason}
+}
+
+// taskTags are the task's tags (DescribeTasks with include TAGS), never nil:
+// the generated Choice states test $.target.tags['key'].
+func taskTags(tags []ecstypes.Tag) map[string]string {
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
 }
 
 // launchType is the task's launch type; tasks placed by a capacity provider
