@@ -203,3 +203,28 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestPolicyRefusesNegativeTests: IsPresent (or IsNull) false never matches
+// on aws-local-stepfunctions, so the engines would part ways; the compiler
+// writes Not of the true test, and Policy holds it to that.
+func TestPolicyRefusesNegativeTests(t *testing.T) {
+	rule := func(r asl.ChoiceRule) *asl.StateMachine {
+		r.Next = "E"
+		return &asl.StateMachine{StartAt: "C", States: asl.States{
+			{Name: "C", State: &asl.Choice{Type: "Choice", Choices: []asl.ChoiceRule{r}, Default: "E"}},
+			{Name: "E", State: &asl.Succeed{Type: "Succeed"}},
+		}}
+	}
+	bad := []asl.ChoiceRule{
+		{Variable: "$.a", IsPresent: asl.Bool(false)},
+		{And: []asl.ChoiceRule{{Variable: "$.a", IsNull: asl.Bool(false)}}},
+	}
+	for _, r := range bad {
+		if ps := Policy(rule(r)); len(ps) != 1 {
+			t.Errorf("%+v: %v; want one problem", r, ps)
+		}
+	}
+	if ps := Policy(rule(asl.ChoiceRule{Not: &asl.ChoiceRule{Variable: "$.a", IsPresent: asl.Bool(true)}})); len(ps) != 0 {
+		t.Errorf("Not IsPresent true refused: %v", ps)
+	}
+}

@@ -42,6 +42,8 @@ type stepInfo struct {
 	retry   catalog.Retry
 	// onTimeout is the approval gate's decision when nobody answers.
 	onTimeout string
+	// when is the step's own condition (nil: it always runs).
+	when cond
 }
 
 func (i *stepInfo) runsOn(lt string) bool {
@@ -79,6 +81,8 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 		info.onError = "fail"
 	}
 	c.info[s] = info
+	info.when = condOf(s.When)
+	parentLT = c.whenLaunchTypes(s, info.when, parentLT)
 	switch s.Kind {
 	case playbook.KindAction:
 		c.resolveAction(s, info, parentLT)
@@ -87,6 +91,9 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
 		info.retry = info.action.Retry
 		c.resolveApproval(s, info)
+		// What runs after a rejection stands on its own: its onError
+		// defaults to fail, its parallels nest from zero.
+		c.resolveSteps(s.OnReject, info.launchTypes, "", 0)
 	case playbook.KindParallel:
 		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
 		if depth+1 > MaxParallelDepth {
@@ -136,6 +143,21 @@ func (c *compilation) resolveAction(s *playbook.Step, info *stepInfo, parentLT [
 	if s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) == "" {
 		c.errorAt(diag.CodeApprovalRequired, s.Path+"/requiresApproval", "add justification: with the reason", "requiresApproval: false needs a justification")
 	}
+}
+
+// whenLaunchTypes narrows the launch types a step may run on by its
+// condition: Fargate tasks are always awsvpc, so a networkModes without
+// awsvpc keeps the step off the FARGATE branch; naming FARGATE in its
+// launchTypes as well is a contradiction.
+func (c *compilation) whenLaunchTypes(s *playbook.Step, w cond, parentLT []string) []string {
+	if _, ok := w.on(catalog.Fargate); ok || !contains(parentLT, catalog.Fargate) {
+		return parentLT
+	}
+	if i := slices.Index(s.LaunchTypes, catalog.Fargate); i >= 0 {
+		c.errorAt(diag.CodeUnsupportedLaunchType, fmt.Sprintf("%s/launchTypes/%d", s.Path, i), "add awsvpc to when.networkModes, or drop FARGATE",
+			fmt.Sprintf("step %q can never run on FARGATE: Fargate tasks are awsvpc and its when.networkModes leaves awsvpc out", s.ID))
+	}
+	return slices.DeleteFunc(slices.Clone(parentLT), func(lt string) bool { return lt == catalog.Fargate })
 }
 
 // explicitLaunchTypes returns the step's effective launch types: its own

@@ -61,10 +61,23 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 }
 
 func (c *compilation) schemaLeaf(ve *jsonschema.ValidationError, base string, root any) {
-	ptr := base + ve.InstanceLocation
-	inst, _ := lookup(root, ve.InstanceLocation)
+	loc := instancePointer(ve.InstanceLocation)
+	ptr := base + loc
+	inst, _ := lookup(root, loc)
 	keyword := ve.KeywordLocation[strings.LastIndexByte(ve.KeywordLocation, '/')+1:]
 	field := fieldName(ptr)
+	if strings.Contains(ve.KeywordLocation, "/propertyNames/") {
+		// The key itself is wrong; the location names the key (its value is
+		// beside the point).
+		toks := pointerTokens(ptr)
+		key := toks[len(toks)-1]
+		msg := fmt.Sprintf("key %q%s is not in the expected format", key, inField(fieldName(parentPointer(ptr))))
+		if keyword != "pattern" {
+			msg = fmt.Sprintf("key %q%s: %s", key, inField(fieldName(parentPointer(ptr))), ve.Message)
+		}
+		c.errorAtKey(diag.CodeSchema, ptr, schemaPatternHint(ve.AbsoluteKeywordLocation), msg)
+		return
+	}
 	switch keyword {
 	case "additionalProperties":
 		obj, _ := inst.(map[string]any)
@@ -288,6 +301,26 @@ func lookup(v any, ptr string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// instancePointer turns the validator's instance location, whose tokens
+// are URL path-escaped ("team%23"), into an RFC 6901 JSON Pointer.
+func instancePointer(loc string) string {
+	toks := strings.Split(loc, "/")
+	for i, t := range toks {
+		if u, err := url.PathUnescape(t); err == nil {
+			toks[i] = u
+		}
+	}
+	return strings.Join(toks, "/")
+}
+
+// parentPointer drops the last token of a JSON Pointer.
+func parentPointer(ptr string) string {
+	if i := strings.LastIndexByte(ptr, '/'); i >= 0 {
+		return ptr[:i]
+	}
+	return ""
 }
 
 func pointerTokens(ptr string) []string {

@@ -126,9 +126,11 @@ func findingTypeExamples() []any {
 
 // decodeChecked are the parts of the schema that guide editors about what
 // the decode pass reports itself, with a better message and position: a
-// step that is not exactly one kind, an approval inside a parallel. The
-// schema pass drops their errors.
-var decodeChecked = []string{"#/$defs/exactlyOneKind", "#/$defs/noApprovalInParallel"}
+// step that is not exactly one kind, an approval inside a parallel or an
+// onReject, an onReject on a step that is not an approval. The schema pass
+// drops their errors.
+var decodeChecked = []string{"#/$defs/exactlyOneKind", "#/$defs/noApprovalInParallel",
+	"#/$defs/noApprovalInOnReject", "#/$defs/onRejectNeedsApproval"}
 
 // rawSchema returns the decoded schema document the compiler validates with.
 func rawSchema(url string) (any, bool) {
