@@ -109,10 +109,11 @@ type Execution struct {
 	Notes []string
 }
 
-// Step is one Task state of a run. Result is OK, DRY_RUN or SKIPPED (the
-// task's status), APPROVED, REJECTED or TIMED_OUT (a gate), CAUGHT (it
-// failed and the playbook went on) or FAILED (it failed and that failed the
-// step: the failure path, or the execution).
+// Step is one Task state of a run, or a step its when: skipped. Result is
+// OK, DRY_RUN or SKIPPED (the task's status, or a step whose condition did
+// not hold: State is then its "skipped: …" state), APPROVED, REJECTED or
+// TIMED_OUT (a gate), CAUGHT (it failed and the playbook went on) or FAILED
+// (it failed and that failed the step: the failure path, or the execution).
 type Step struct {
 	Step     string `json:"step"`
 	Action   string `json:"action"`
@@ -123,6 +124,7 @@ type Step struct {
 
 // Task results of Step.
 const (
+	ResultSkipped  = "SKIPPED"
 	ResultApproved = "APPROVED"
 	ResultRejected = "REJECTED"
 	ResultTimedOut = "TIMED_OUT"
@@ -235,6 +237,9 @@ type simModel struct {
 	tasks map[string]taskInfo // by state name
 	gates []string            // approval step ids
 	steps []string            // step ids with Task states
+	// skips are the Pass states that record a step SKIPPED because its
+	// when: did not hold, by state name.
+	skips map[string]taskInfo
 }
 
 // taskInfo is a Task state's static Payload fields.
@@ -245,9 +250,23 @@ type taskInfo struct {
 }
 
 func newSimModel(sm *asl.StateMachine) *simModel {
-	m := &simModel{tasks: map[string]taskInfo{}}
+	m := &simModel{tasks: map[string]taskInfo{}, skips: map[string]taskInfo{}}
 	seen := map[string]bool{}
+	actions := map[string]string{} // step id → action, from its Task states
+	defer func() {
+		for name, info := range m.skips {
+			info.action = actions[info.step]
+			if info.action == "" {
+				info.action = "parallel"
+			}
+			m.skips[name] = info
+		}
+	}()
 	asl.Walk(sm, func(ns asl.NamedState) {
+		if step, ok := skipStep(ns.State); ok {
+			m.skips[ns.Name] = taskInfo{step: step}
+			return
+		}
 		t, ok := ns.State.(*asl.Task)
 		if !ok {
 			return
@@ -258,6 +277,9 @@ func newSimModel(sm *asl.StateMachine) *simModel {
 		info.step, _ = p["step"].(string)
 		info.mode, _ = p["mode"].(string)
 		m.tasks[ns.Name] = info
+		if actions[info.step] == "" {
+			actions[info.step] = info.action
+		}
 		if info.step != "" && !seen[info.step] {
 			seen[info.step] = true
 			m.steps = append(m.steps, info.step)
@@ -267,6 +289,18 @@ func newSimModel(sm *asl.StateMachine) *simModel {
 		}
 	})
 	return m
+}
+
+// skipStep recognizes the state the compiler emits for a step whose when:
+// did not hold: a Pass writing a SKIPPED task result to $.steps.<id>.
+func skipStep(st asl.State) (string, bool) {
+	p, ok := st.(*asl.Pass)
+	if !ok || p.ResultPath == nil {
+		return "", false
+	}
+	r, _ := p.Result.(map[string]any)
+	step, ok := strings.CutPrefix(p.ResultPath.Value, "$.steps.")
+	return step, ok && r["status"] == "SKIPPED"
 }
 
 // validate checks the gate and step names of the options.

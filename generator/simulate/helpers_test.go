@@ -154,8 +154,8 @@ func followUps(base variant, run *Execution) []variant {
 	var out []variant
 	seen := map[string]bool{}
 	for _, s := range run.Steps {
-		if s.Step == "" || seen[s.Step] {
-			continue
+		if s.Step == "" || seen[s.Step] || s.Result == ResultSkipped {
+			continue // a step its when: skipped has nothing to reject or fail
 		}
 		seen[s.Step] = true
 		with := func(kind string, edit func(o *Options)) {

@@ -51,7 +51,7 @@ func (iv *invoker) Invoke(ctx context.Context, call *sim.Call) (sim.Reply, error
 	if err != nil {
 		return sim.Reply{}, err
 	}
-	out, err := callHandler(ctx, h, payload)
+	out, err := callHandler(withNow(ctx, call.Now), h, payload)
 	if err != nil {
 		if ctx.Err() != nil {
 			return sim.Reply{}, ctx.Err()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
@@ -66,6 +67,9 @@ type mockPayload struct {
 	Errors         map[string]json.RawMessage `json:"errors"`
 	Outcome        string                     `json:"outcome"`
 	Failure        map[string]any             `json:"failure"`
+
+	// now is the virtual time of the call (zero outside a simulation).
+	now time.Time
 }
 
 type mockExecution struct {
@@ -137,6 +141,7 @@ func (m *mocker) handler(a *catalog.Action) TaskHandler {
 		if err != nil {
 			return nil, err
 		}
+		p.now = nowFrom(ctx)
 		if p.Action != a.Name {
 			return nil, invalidInput("action", fmt.Sprintf("is %q; this is the %s function", p.Action, a.Name))
 		}

@@ -90,6 +90,10 @@ func traceLine(ev sim.Event, m *simModel) string {
 		}
 		return row("", kind, "", "waited until "+at)
 	case *asl.Pass:
+		if info, ok := m.skips[ev.Name]; ok {
+			summary, _ := s.Result.(map[string]any)["summary"].(string)
+			return row(info.step, info.action, ResultSkipped, summary)
+		}
 		if o, ok := s.Result.(string); ok && ev.Next == generator.StateFinalize {
 			return row("", kind, "", "outcome "+o)
 		}
