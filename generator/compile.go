@@ -45,8 +45,17 @@ type Result struct {
 type Triggers struct {
 	// FindingTypes are GuardDuty finding types; a trailing * is a prefix match.
 	FindingTypes []string
-	MinSeverity  float64
-	Manual       bool
+	// FindingTypeAt locates each of FindingTypes in the file.
+	FindingTypeAt []Position
+	MinSeverity   float64
+	Manual        bool
+}
+
+// Position is where a value is in the playbook file.
+type Position struct {
+	Line, Column int
+	// Path is a JSON Pointer to the value.
+	Path string
 }
 
 // PlannedStep is a step as placed on one launch type's branch.
@@ -170,7 +179,9 @@ func (c *compilation) result() *Result {
 		Steps:     map[string][]PlannedStep{},
 	}
 	for _, ft := range c.pb.Triggers.FindingTypes {
+		pos := c.doc.Pos(ft.Path)
 		r.Triggers.FindingTypes = append(r.Triggers.FindingTypes, ft.Value)
+		r.Triggers.FindingTypeAt = append(r.Triggers.FindingTypeAt, Position{Line: pos.Line, Column: pos.Column, Path: ft.Path})
 	}
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {

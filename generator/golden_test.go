@@ -72,6 +72,34 @@ func expectations(src []byte) []expectation {
 	return out
 }
 
+// compileArchive compiles a golden case: its playbook.yaml alone (ASL or
+// diagnostics), or else every *.yaml of the archive as a set, as irflow
+// validate checks a folder (diagnostics only: CheckSet's with each file's).
+func compileArchive(t *testing.T, a *txtar.Archive) (*Result, Diagnostics, map[string][]byte) {
+	if src, ok := archiveGet(a, "playbook.yaml"); ok {
+		r, ds := Compile(src, "playbook.yaml", Options{})
+		return r, ds, map[string][]byte{"playbook.yaml": src}
+	}
+	srcs := map[string][]byte{}
+	var ds Diagnostics
+	var set []Member
+	for _, f := range a.Files {
+		if !strings.HasSuffix(f.Name, ".yaml") || strings.HasPrefix(f.Name, "out/") {
+			continue
+		}
+		srcs[f.Name] = f.Data
+		r, fds := Compile(f.Data, f.Name, Options{})
+		ds = append(ds, fds...)
+		if r != nil {
+			set = append(set, Member{File: f.Name, Result: r})
+		}
+	}
+	if len(srcs) == 0 {
+		t.Fatal("archive has no playbook.yaml and no other *.yaml")
+	}
+	return nil, append(ds, CheckSet(set)...).Normalize(), srcs
+}
+
 // TestGolden compiles every testdata/golden/*.txtar playbook and compares
 // the ASL (out/asl.json) or the diagnostics (out/diagnostics) with the
 // archive. `go test ./generator -update` rewrites them; review the diff.
@@ -88,11 +116,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := txtar.Parse(raw)
-			src, ok := archiveGet(a, "playbook.yaml")
-			if !ok {
-				t.Fatal("archive has no playbook.yaml")
-			}
-			r, ds := Compile(src, "playbook.yaml", Options{})
+			r, ds, srcs := compileArchive(t, a)
 			var diagText bytes.Buffer
 			diag.WriteText(&diagText, ds)
 			got := map[string][]byte{}
@@ -127,15 +151,17 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s differs from the archive (run with -update and review):\n--- got\n%s\n--- want\n%s", n, g, want)
 				}
 			}
-			for _, e := range expectations(src) {
-				found := false
-				for _, d := range ds {
-					if d.Line == e.line && d.Severity == e.severity && strings.Contains(d.Message, e.text) {
-						found = true
+			for file, src := range srcs {
+				for _, e := range expectations(src) {
+					found := false
+					for _, d := range ds {
+						if d.File == file && d.Line == e.line && d.Severity == e.severity && strings.Contains(d.Message, e.text) {
+							found = true
+						}
 					}
-				}
-				if !found {
-					t.Errorf("line %d: no %s containing %q; got:\n%s", e.line, e.severity, e.text, diagText.String())
+					if !found {
+						t.Errorf("%s:%d: no %s containing %q; got:\n%s", file, e.line, e.severity, e.text, diagText.String())
+					}
 				}
 			}
 		})

@@ -46,8 +46,20 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *format == "text" {
+		bad := map[string]bool{}
+		for _, d := range ds {
+			if d.Severity == generator.SeverityError {
+				bad[d.File] = true
+			}
+		}
+		valid := 0
+		for _, c := range compiled {
+			if !bad[c.file] {
+				valid++
+			}
+		}
 		fmt.Fprintf(stderr, "%d playbook(s): %d valid, %d error(s), %d warning(s)\n",
-			len(files), len(compiled), ds.Errors(), len(ds)-ds.Errors())
+			len(files), valid, ds.Errors(), len(ds)-ds.Errors())
 	}
 	if ds.HasErrors() {
 		return exitPlaybook
@@ -61,12 +73,13 @@ type compiled struct {
 	result *generator.Result
 }
 
-// compileFiles compiles every file and checks that playbook names are
-// unique across them. Unreadable files are a usage error (exit 2).
+// compileFiles compiles every file, then checks them as a set (one name
+// per playbook, triggers that overlap). Unreadable files are a usage error
+// (exit 2).
 func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]compiled, generator.Diagnostics, int) {
 	var out []compiled
 	var all generator.Diagnostics
-	seen := map[string]compiled{}
+	var set []generator.Member
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -78,17 +91,14 @@ func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]c
 		if r == nil {
 			continue
 		}
-		if prev, dup := seen[r.Name]; dup {
-			all = append(all, generator.Diagnostic{Severity: generator.SeverityError, Code: "duplicate-id", File: f,
-				Line: r.NameLine, Column: r.NameColumn, Path: "/metadata/name",
-				Message: fmt.Sprintf("playbook name %q is also used by %s", r.Name, prev.file),
-				Hint:    "state machines are named irflow-<name>: names must be unique"})
-			continue
-		}
-		c := compiled{file: f, result: r}
-		seen[r.Name] = c
-		out = append(out, c)
+		set = append(set, generator.Member{File: f, Result: r})
+		out = append(out, compiled{file: f, result: r})
 	}
+	setDiags := generator.CheckSet(set)
+	if opts.Strict {
+		setDiags = setDiags.Strict()
+	}
+	all = append(all, setDiags...)
 	return out, all.Normalize(), exitOK
 }
 

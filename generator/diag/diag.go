@@ -28,6 +28,9 @@ const (
 	CodeUnknownFindingType       = "unknown-finding-type"
 	CodeEvidenceAfterDestruction = "evidence-after-destruction"
 	CodeEmptyBranch              = "empty-branch"
+	// CodeOverlappingTriggers is a cross-file warning: two playbooks of a
+	// set start on one finding type.
+	CodeOverlappingTriggers = "overlapping-triggers"
 )
 
 // MaxPerFile caps how many diagnostics one file reports, so a pathological

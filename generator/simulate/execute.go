@@ -220,6 +220,11 @@ func setDefaults(r *generator.Result, input []byte, opts *Options, run *Executio
 	if opts.StartTime.IsZero() {
 		opts.StartTime = time.Now().UTC().Truncate(time.Millisecond)
 	}
+	if ierr == nil && inc.Finding != nil {
+		if ok, why := r.Triggers.Matches(inc.Finding.Type, inc.Finding.Severity); !ok {
+			run.Notes = append(run.Notes, "in AWS this finding would not start the playbook: "+why)
+		}
+	}
 	if ierr != nil || opts.Handlers != nil {
 		return
 	}

@@ -286,3 +286,32 @@ steps:
 		t.Errorf("a 120 s capture took %s of virtual time and %d checks; want at least 120 s and 6\n%s", run.Duration, checks, describe(run))
 	}
 }
+
+// TestTriggerMismatchNote: simulating a finding the playbook's triggers
+// would never start it on says so.
+func TestTriggerMismatchNote(t *testing.T) {
+	r := compileInline(t, `apiVersion: irflow/v1
+kind: Playbook
+metadata: {name: trojans, title: Trojans}
+triggers:
+  guardduty: {findingTypes: ["Trojan:Runtime/*"], minSeverity: 5}
+steps:
+  - {id: tag, action: tag-resources}
+`)
+	finding := string(mustRead(t, fargateFinding))
+	tests := []struct{ name, input, note string }{
+		{"other type", finding, "finding type Impact:Runtime/CryptoMinerExecuted is not in its triggers.guardduty.findingTypes"},
+		{"too low", strings.Replace(strings.Replace(finding, `"severity": 8`, `"severity": 2`, 1),
+			`"type": "Impact:Runtime/CryptoMinerExecuted"`, `"type": "Trojan:Runtime/DropPoint"`, 1), "severity 2 is below its triggers.guardduty.minSeverity 5"},
+		{"matching", strings.Replace(finding, `"type": "Impact:Runtime/CryptoMinerExecuted"`, `"type": "Trojan:Runtime/DropPoint"`, 1), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := simulate(t, r, []byte(tt.input), Options{})
+			notes := strings.Join(run.Notes, "\n")
+			if (tt.note == "") != (notes == "") || !strings.Contains(notes, tt.note) {
+				t.Errorf("notes %q; want %q", notes, tt.note)
+			}
+		})
+	}
+}
