@@ -70,7 +70,9 @@ func (d *Document) Has(ptr string) bool {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // Parse decodes one YAML document into a Document. Errors are diagnostics
-// with code yaml (or limit) and a line.
+// with code yaml (or limit) and a line. A document with errors in some of
+// its mappings is still returned, so the rest of it can be checked; a
+// syntax error or a limit returns none.
 func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 	errAt := func(code string, line, col int, msg, hint string) diag.Diagnostics {
 		return diag.Diagnostics{{Severity: diag.Error, Code: code, File: file, Line: line, Column: col, Path: "", Message: msg, Hint: hint}}
@@ -103,10 +105,15 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 		node = node.Content[0]
 	}
 	doc.Value = c.convert(node, "", 0)
-	if len(c.diags) > 0 {
-		return nil, c.diags
+	for _, d := range c.diags {
+		if d.Code == diag.CodeLimit {
+			return nil, c.diags // a document this large is not checked further
+		}
 	}
-	return doc, nil
+	// A duplicate key (the first value is kept), a key that is not a
+	// string (left out) or a bad merge key spoil one mapping, not the file:
+	// the passes after this one still check the rest.
+	return doc, c.diags
 }
 
 // parserErrors are YAML parser (not scanner) messages, whose reported
