@@ -48,9 +48,11 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## unit: every Go test of the root module; moto server (.venv) and the Node
-## cross-check (node_modules) are required, not skipped.
-unit: node-deps py-deps
+## cross-check (node_modules) are required, not skipped. Then the playbook
+## library's scenarios (workflows/*.test.yaml) through the CLI.
+unit: node-deps py-deps irflow
 	IRFLOW_REQUIRE_MOTO=1 IRFLOW_REQUIRE_NODE=1 $(GO) test -count=1 ./...
+	bin/irflow test workflows
 
 ## fuzz: a short run of each fuzz target (compile, input normalization,
 ## payload decoding) from its kept corpus (testdata/fuzz/).

@@ -90,7 +90,7 @@ func payloadOf(t *asl.Task) map[string]any {
 // TestShippedPlaybooksCompile compiles everything in workflows/ and checks
 // the contract on each.
 func TestShippedPlaybooksCompile(t *testing.T) {
-	files, _ := filepath.Glob("../workflows/*.yaml")
+	files, _ := PlaybookFiles("../workflows")
 	if len(files) == 0 {
 		t.Fatal("no playbooks in workflows/")
 	}
@@ -177,7 +177,7 @@ func FuzzCompile(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	shipped, _ := filepath.Glob("../workflows/*.yaml")
+	shipped, _ := PlaybookFiles("../workflows")
 	for _, s := range shipped {
 		src, _ := os.ReadFile(s)
 		f.Add(src)

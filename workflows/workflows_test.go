@@ -3,7 +3,6 @@ package workflows
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -34,13 +33,10 @@ type book struct {
 // that does not compile cleanly fails the calling test.
 func loadBooks(t *testing.T) []*book {
 	t.Helper()
-	files, err := filepath.Glob("*.yaml")
+	files, err := generator.PlaybookFiles(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	yml, _ := filepath.Glob("*.yml")
-	files = append(files, yml...)
-	sort.Strings(files)
 	if len(files) == 0 {
 		t.Fatal("no playbooks (*.yaml) in workflows/")
 	}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/irflow/irflow/generator"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -112,7 +114,7 @@ func TestCompile(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.asl.json"))
-	shipped, _ := filepath.Glob("../../workflows/*.yaml")
+	shipped, _ := generator.PlaybookFiles("../../workflows")
 	if len(files) != len(shipped) || len(strings.Fields(out)) != len(shipped) {
 		t.Fatalf("wrote %d definitions (stdout %q); want %d", len(files), out, len(shipped))
 	}

@@ -27,12 +27,7 @@ type shippedPlaybook struct {
 // shippedPlaybooks compiles every playbook in workflows/, whoever added it.
 func shippedPlaybooks(t testing.TB) []shippedPlaybook {
 	t.Helper()
-	var files []string
-	for _, pat := range []string{"../../workflows/*.yaml", "../../workflows/*.yml"} {
-		m, _ := filepath.Glob(pat)
-		files = append(files, m...)
-	}
-	sort.Strings(files)
+	files, _ := generator.PlaybookFiles("../../workflows")
 	if len(files) == 0 {
 		t.Fatal("no playbooks in workflows/")
 	}

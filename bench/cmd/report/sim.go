@@ -127,7 +127,7 @@ func runSim(root string, warmRuns, nodeRuns, nodeWarmup, nodeConstructs int) (*S
 		ExtraPolls: int(math.Ceil(float64(captureSeconds)/poll.Seconds())) - 1}
 	job := &NodeJob{Machines: map[string]json.RawMessage{}, Runs: nodeRuns, Warmup: nodeWarmup, Constructs: nodeConstructs}
 
-	files, err := filepath.Glob(filepath.Join(root, "workflows", "*.yaml"))
+	files, err := generator.PlaybookFiles(filepath.Join(root, "workflows"))
 	if err != nil || len(files) == 0 {
 		return nil, nil, fmt.Errorf("no playbooks in %s/workflows", root)
 	}
