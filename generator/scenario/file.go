@@ -72,10 +72,12 @@ func (e *ParseError) Error() string {
 	return s
 }
 
+// The keys of a test file, of a case and of its expect, in the order
+// irflow fmt writes them.
 var (
-	fileKeys   = []string{"apiVersion", "kind", "playbook", "cases"}
-	caseKeys   = []string{"name", "input", "launchType", "decisions", "failures", "expect"}
-	expectKeys = []string{"status", "outcome", "ran", "notRan", "order"}
+	FileKeys   = []string{"apiVersion", "kind", "playbook", "cases"}
+	CaseKeys   = []string{"name", "input", "launchType", "decisions", "failures", "expect"}
+	ExpectKeys = []string{"status", "outcome", "ran", "notRan", "order"}
 )
 
 // Parse reads a test file. Unknown keys (with a did-you-mean), wrong kinds
@@ -91,7 +93,7 @@ func Parse(src []byte, filename string) (*File, error) {
 		root = root.Content[0]
 	}
 	f := &File{}
-	p.mapping(root, fileKeys, func(k string, v *yaml.Node) {
+	p.mapping(root, FileKeys, func(k string, v *yaml.Node) {
 		switch k {
 		case "apiVersion":
 			p.constant(v, "irflow/v1")
@@ -196,7 +198,7 @@ func (p *parser) strMap(n *yaml.Node, values []string) map[string]string {
 
 func (p *parser) testCase(n *yaml.Node) Case {
 	c := Case{Line: n.Line}
-	p.mapping(n, caseKeys, func(k string, v *yaml.Node) {
+	p.mapping(n, CaseKeys, func(k string, v *yaml.Node) {
 		switch k {
 		case "name":
 			c.Name = p.str(v)
@@ -222,7 +224,7 @@ func (p *parser) testCase(n *yaml.Node) Case {
 		case "failures":
 			c.Failures = p.strMap(v, nil)
 		case "expect":
-			p.mapping(v, expectKeys, func(k string, v *yaml.Node) {
+			p.mapping(v, ExpectKeys, func(k string, v *yaml.Node) {
 				switch k {
 				case "status":
 					c.Expect.Status = p.str(v)
