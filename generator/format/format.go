@@ -20,7 +20,9 @@ type SyntaxError struct {
 	Err  error
 }
 
-func (e *SyntaxError) Error() string { return e.File + ": " + strings.TrimPrefix(e.Err.Error(), "yaml: ") }
+func (e *SyntaxError) Error() string {
+	return e.File + ": " + strings.TrimPrefix(e.Err.Error(), "yaml: ")
+}
 
 // Source returns a playbook (kind Playbook) or a playbook test (kind
 // PlaybookTest) in canonical form. Unknown keys keep their place after the
