@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irflow/irflow/generator/format"
+
 	"github.com/irflow/irflow/generator/scenario"
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
@@ -113,6 +115,25 @@ func TestGatesGuardContainment(t *testing.T) {
 					t.Errorf("%s %s: gate %q guards no destructive step", b.result.Name, lt, s.ID)
 				}
 			}
+		}
+	}
+}
+
+// TestLibraryFormatted: the library is in irflow fmt's canonical form, so
+// a contributor's `irflow fmt -w workflows` changes only what they wrote.
+func TestLibraryFormatted(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := format.Source(src, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != string(src) {
+			t.Errorf("%s is not formatted: run irflow fmt -w workflows", f)
 		}
 	}
 }
