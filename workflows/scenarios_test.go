@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/irflow/irflow/generator/format"
-
 	"github.com/irflow/irflow/generator/scenario"
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
