@@ -35,7 +35,7 @@ $(VENV)/.installed: requirements.txt
 
 ## irflow: the CLI, built into bin/.
 irflow:
-	$(GO) build -o bin/irflow ./cmd/irflow
+	$(GO) build -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/irflow ./cmd/irflow
 
 ## test: every check CI runs.
 test: deps vet unit fuzz asl infra-test

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -231,5 +232,17 @@ func TestSchemaCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI("schema", "extra"); code != exitUsage {
 		t.Errorf("schema extra: exit %d; want %d", code, exitUsage)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI("version")
+	if code != exitOK || !strings.HasPrefix(out, "irflow ") || !strings.Contains(out, runtime.Version()) || !strings.Contains(out, "commit ") {
+		t.Errorf("exit %d: %q", code, out)
+	}
+	code, out, _ = runCLI("version", "--format", "json")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != exitOK || v["go"] != runtime.Version() || v["version"] == "" || v["commit"] == "" {
+		t.Errorf("json: exit %d, %v: %s", code, err, out)
 	}
 }
