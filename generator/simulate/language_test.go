@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -313,5 +314,23 @@ steps:
 				t.Errorf("notes %q; want %q", notes, tt.note)
 			}
 		})
+	}
+}
+
+// TestMockHostArtifactsNameTheFinding: the simulated host artifacts are of
+// the finding's process and the task's containers.
+func TestMockHostArtifactsNameTheFinding(t *testing.T) {
+	r := compileInline(t, `apiVersion: irflow/v1
+kind: Playbook
+metadata: {name: artifacts, title: Artifacts}
+steps:
+  - {id: host, action: collect-host-artifacts}
+`)
+	_, outs := taskOutputs(t, r, "../../examples/inputs/guardduty-ec2-reverse-shell.json", Options{})
+	o, _ := outs["EC2: host check"]["outputs"].(map[string]any)
+	proc, _ := o["process"].(map[string]any)
+	containers, _ := o["containers"].([]any)
+	if proc["name"] != "bash" || fmt.Sprint(proc["pid"]) != "3131" || len(containers) != 1 || containers[0] != "worker" {
+		t.Errorf("outputs %v; want the finding's process bash (pid 3131) and container worker", o)
 	}
 }

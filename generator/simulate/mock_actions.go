@@ -194,7 +194,22 @@ func mockSSM(p *mockPayload) (*mockResult, error) {
 	files := map[string]string{"capture-memory": "memory.lime", "collect-host-artifacts": "host-artifacts.tar.gz", "capture-traffic": "traffic.pcap"}
 	r := result("OK", "SSM command %s finished; stored %s", cmd, files[p.Action])
 	r.store(p, files[p.Action], []byte(fmt.Sprintf("simulated %s of %s (command %s)\n", p.Action, t.InstanceID, cmd)))
-	return r.with("done", true, "commandId", cmd, "commandStatus", "Success"), nil
+	r.with("done", true, "commandId", cmd, "commandStatus", "Success")
+	if p.Action == "collect-host-artifacts" {
+		// What the real collector looks at: the task's containers and, from
+		// a finding, the process GuardDuty saw.
+		var names []string
+		for _, c := range t.Containers {
+			names = append(names, c.Name)
+		}
+		r.with("containers", names)
+		if p.Incident.Finding != nil && p.Incident.Finding.Process != nil {
+			proc := p.Incident.Finding.Process
+			r.with("process", map[string]any{"name": proc.Name, "pid": proc.Pid, "executablePath": proc.ExecutablePath})
+			r.Summary += fmt.Sprintf(" (containers %s; process %s, pid %d)", strings.Join(names, ", "), proc.Name, proc.Pid)
+		}
+	}
+	return r, nil
 }
 
 func mockIsolate(p *mockPayload) (*mockResult, error) {
