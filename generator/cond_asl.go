@@ -8,9 +8,10 @@ import (
 )
 
 // Where the conditions read the state. resolve-target always writes
-// target.networkMode, target.service ("" for a standalone task) and
-// target.tags ({} without tags); incident.finding is null for a run a
-// person started, so its fields may be absent.
+// target.networkMode and target.service ("" for a standalone task);
+// target.tags is left out for an untagged task and incident.finding is
+// null for a run a person started, so those may be absent: every test of
+// them checks presence first.
 const (
 	pathFindingType     = "$.incident.finding.type"
 	pathFindingSeverity = "$.incident.finding.severity"

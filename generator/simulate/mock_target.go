@@ -75,7 +75,6 @@ func mockTarget(inc *incident.Incident, lt string, w inputWorld) *incident.Targe
 			ImageDigest: "sha256:" + mockID(64, inc.TaskArn, "image"), RuntimeID: arn.ID + "-" + mockID(10, inc.TaskArn, "runtime"),
 			LogDriver: "awslogs", LogGroup: "/ecs/" + family, LogStreamPrefix: "ecs",
 		}},
-		Tags: map[string]string{},
 	}
 	if w.definitionArn != "" {
 		t.TaskDefinitionArn = w.definitionArn

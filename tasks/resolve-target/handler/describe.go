@@ -82,8 +82,8 @@ func (h *Handler) task(ctx context.Context, inc *incident.Incident) (ecstypes.Ta
 	return ecstypes.Task{}, &contract.TargetNotFoundError{Resource: inc.TaskArn, Reason: reason}
 }
 
-// taskTags are the task's tags (DescribeTasks with include TAGS), never nil:
-// the generated Choice states test $.target.tags['key'].
+// taskTags are the task's tags (DescribeTasks with include TAGS): the
+// generated Choice states test $.target.tags['key'].
 func taskTags(tags []ecstypes.Tag) map[string]string {
 	out := make(map[string]string, len(tags))
 	for _, t := range tags {
