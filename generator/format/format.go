@@ -50,6 +50,7 @@ func Source(src []byte, filename string) ([]byte, error) {
 	if root.Kind == yaml.MappingNode && len(root.Content) > 0 {
 		lead, root.Content[0].HeadComment = root.Content[0].HeadComment, ""
 	}
+	loadShapes()
 	switch get(root, "kind").Value {
 	case "Playbook":
 		reorder(root, playbookShape)

@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -21,14 +22,22 @@ type shape struct {
 	either bool
 }
 
-// shapes are built once from the base schema and the catalog: constants
-// of the binary.
-var playbookShape, testShape = buildShapes()
+// The shapes are built on first use, once, from the base schema and the
+// catalog (constants of the binary): not at init, so commands other than
+// irflow fmt do not pay for them.
+var (
+	shapesOnce               sync.Once
+	playbookShape, testShape *shape
+	// paramOrder is each action's parameter names in its schema's order.
+	paramOrder map[string][]string
+)
 
-// paramOrder is each action's parameter names in its schema's order.
-var paramOrder = map[string][]string{}
+func loadShapes() {
+	shapesOnce.Do(func() { playbookShape, testShape = buildShapes() })
+}
 
 func buildShapes() (*shape, *shape) {
+	paramOrder = map[string][]string{}
 	var root yaml.Node
 	if err := yaml.Unmarshal(playbook.BaseSchema, &root); err != nil {
 		panic(fmt.Sprintf("format: base schema: %v", err))
