@@ -199,7 +199,9 @@ func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[strin
 	for _, k := range pathKeys(with, "") {
 		c.errorAtKey(diag.CodeSchema, ptr+k, "Step Functions would read it as a JSONPath", fmt.Sprintf("parameter key %q ends in .$", k[strings.LastIndexByte(k, '/')+1:]))
 	}
-	// The schema pass checked with: against the action's parameters.
+	if sch := withSchema(a.Name); sch != nil {
+		c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
+	}
 	return withDefaults(with, a)
 }
 

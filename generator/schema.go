@@ -43,13 +43,8 @@ func (c *compilation) schemaErrors(err error, base string, value any) {
 	}
 }
 
-// leaves returns the innermost errors, without those under decodeChecked.
+// leaves returns the innermost errors.
 func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	for _, d := range decodeChecked {
-		if strings.HasSuffix(ve.AbsoluteKeywordLocation, d) || strings.Contains(ve.AbsoluteKeywordLocation, d+"/") {
-			return nil
-		}
-	}
 	if len(ve.Causes) == 0 {
 		return []*jsonschema.ValidationError{ve}
 	}

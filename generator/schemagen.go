@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -21,17 +22,22 @@ import (
 // every action's with: parameters (types, defaults, descriptions), selected
 // by action:, the action names and the known finding types as completion
 // values. The compiler validates with this very schema, so what an editor
-// accepts is what irflow accepts. schemas/playbook.v1.schema.json is a
-// copy (a test fails when it is stale) and `irflow schema` prints it.
+// accepts is what irflow accepts, with one difference of method: it selects
+// each step's with: schema by the step's action itself, where an editor
+// evaluates one if/then per catalog action for every step (which made a
+// compile four times slower). schemas/playbook.v1.schema.json is a copy (a
+// test fails when it is stale) and `irflow schema` prints it.
 func PlaybookSchema() []byte {
 	s := loadPlaybookSchema()
 	return s.text
 }
 
 type generatedSchema struct {
-	text     []byte
-	raw      any // the decoded text, to explain errors from the schema itself
-	compiled *jsonschema.Schema
+	text []byte // the editor schema
+	// raw is compilerVariant, decoded, to explain errors from the schema itself.
+	raw      any
+	compiled *jsonschema.Schema            // compilerVariant
+	with     map[string]*jsonschema.Schema // #/$defs/with/<action> of it
 	err      error
 }
 
@@ -58,12 +64,70 @@ func loadPlaybookSchema() *generatedSchema {
 			return
 		}
 		g.text = b.Bytes()
-		if g.err = json.Unmarshal(g.text, &g.raw); g.err != nil {
+		variant, err := json.Marshal(compilerVariant(doc))
+		if err != nil {
+			g.err = err
 			return
 		}
-		g.compiled, g.err = schemas.Compile(schemas.PlaybookURL, g.text)
+		if g.err = json.Unmarshal(variant, &g.raw); g.err != nil {
+			return
+		}
+		names := authorActions()
+		fragments := []string{""}
+		for _, a := range names {
+			fragments = append(fragments, "/$defs/with/"+a)
+		}
+		compiled, err := schemas.CompileAll(schemas.PlaybookURL, variant, fragments...)
+		if err != nil {
+			g.err = err
+			return
+		}
+		g.compiled, g.with = compiled[0], map[string]*jsonschema.Schema{}
+		for i, a := range names {
+			g.with[a] = compiled[i+1]
+		}
 	})
 	return &schemaGen
+}
+
+// compilerVariant is the schema the compiler validates with: the editor
+// schema without what the compiler decides itself, with better words and
+// positions: the if/then selection of with: by action (resolve validates
+// each step's with: against its action's schema) and the decodeChecked
+// constraints (decode reports them). Both would cost every step a failed
+// subschema per alternative, errors built and thrown away.
+func compilerVariant(doc map[string]any) map[string]any {
+	out := maps.Clone(doc)
+	defs := maps.Clone(doc["$defs"].(map[string]any))
+	for name, d := range defs {
+		def, ok := d.(map[string]any)
+		if !ok || def["allOf"] == nil {
+			continue
+		}
+		var kept []any
+		for _, c := range def["allOf"].([]any) {
+			sub, _ := c.(map[string]any)
+			ref, _ := sub["$ref"].(string)
+			if _, sel := sub["if"]; !sel && !slices.Contains(decodeChecked, ref) {
+				kept = append(kept, c)
+			}
+		}
+		def = maps.Clone(def)
+		if len(kept) == 0 {
+			delete(def, "allOf")
+		} else {
+			def["allOf"] = kept
+		}
+		defs[name] = def
+	}
+	out["$defs"] = defs
+	return out
+}
+
+// withSchema is the validator of an action's with: (nil for an action a
+// playbook cannot name).
+func withSchema(action string) *jsonschema.Schema {
+	return loadPlaybookSchema().with[action]
 }
 
 // buildPlaybookSchema adds the catalog's parts to the base schema.
@@ -127,8 +191,8 @@ func findingTypeExamples() []any {
 // decodeChecked are the parts of the schema that guide editors about what
 // the decode pass reports itself, with a better message and position: a
 // step that is not exactly one kind, an approval inside a parallel or an
-// onReject, an onReject on a step that is not an approval. The schema pass
-// drops their errors.
+// onReject, an onReject on a step that is not an approval. The compiler's
+// variant of the schema leaves them out.
 var decodeChecked = []string{"#/$defs/exactlyOneKind", "#/$defs/noApprovalInParallel",
 	"#/$defs/noApprovalInOnReject", "#/$defs/onRejectNeedsApproval"}
 

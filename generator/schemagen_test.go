@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irflow/irflow/generator/internal/playbook"
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
 )
@@ -135,4 +136,33 @@ func anySlice(xs []string) []any {
 		out[i] = x
 	}
 	return out
+}
+
+// TestEditorSchemaAgrees: the schema editors use (if/then per action)
+// compiles, accepts every shipped playbook and refuses a wrong with:, as
+// the compiler does with its per-action selection.
+func TestEditorSchemaAgrees(t *testing.T) {
+	s, err := schemas.Compile(schemas.PlaybookURL, PlaybookSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := PlaybookFiles("../workflows")
+	for _, f := range files {
+		src, _ := os.ReadFile(f)
+		doc, ds := playbook.Parse(src, f)
+		if doc == nil {
+			t.Fatal(ds)
+		}
+		if err := s.Validate(doc.Value); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	bad := []byte("apiVersion: irflow/v1\nkind: Playbook\nmetadata: {name: b, title: B}\nsteps:\n  - {id: i, action: isolate-network, with: {allowSSM: true}}\n")
+	doc, _ := playbook.Parse(bad, "bad.yaml")
+	if err := s.Validate(doc.Value); err == nil {
+		t.Error("the editor schema accepts an unknown with: key")
+	}
+	if r, _ := Compile(bad, "bad.yaml", Options{}); r != nil {
+		t.Error("the compiler accepts an unknown with: key")
+	}
 }

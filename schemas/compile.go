@@ -12,17 +12,36 @@ import (
 // asserted) whose $id is url. It is the module's one way to build a
 // validator, so every schema is held to the same draft and format rules.
 func Compile(url string, doc []byte) (*jsonschema.Schema, error) {
+	out, err := CompileAll(url, doc, "")
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// CompileAll compiles a document once and returns the validators of the
+// given JSON Pointer fragments of it ("" is the whole document), so parts
+// of one schema can validate on their own.
+func CompileAll(url string, doc []byte, fragments ...string) ([]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.AssertFormat = true
 	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
 		return nil, fmt.Errorf("schema %s: %w", url, err)
 	}
-	s, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %w", url, err)
+	out := make([]*jsonschema.Schema, len(fragments))
+	for i, f := range fragments {
+		u := url
+		if f != "" {
+			u += "#" + f
+		}
+		s, err := c.Compile(u)
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", u, err)
+		}
+		out[i] = s
 	}
-	return s, nil
+	return out, nil
 }
 
 // embedded are the schemas of this package by $id, each compiled on first use.
