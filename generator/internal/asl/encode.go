@@ -33,28 +33,30 @@ func Marshal(sm *StateMachine) ([]byte, error) {
 }
 
 // MarshalJSON writes the states as an object in insertion order. Each state
-// must carry the Type of its kind: a *Task typed "Pass" would deploy as a Pass.
+// must carry the Type of its kind: a *Task typed "Pass" would deploy as a
+// Pass. One encoder writes every state into one buffer.
 func (s States) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
 	b.WriteByte('{')
 	for i, ns := range s {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, err := marshal(ns.Name)
-		if err != nil {
+		if err := enc.Encode(ns.Name); err != nil {
 			return nil, err
 		}
-		b.Write(k)
+		b.Truncate(b.Len() - 1) // Encode's newline
 		b.WriteByte(':')
-		v, err := marshal(ns.State)
-		if err != nil {
+		at := b.Len()
+		if err := enc.Encode(ns.State); err != nil {
 			return nil, fmt.Errorf("state %q: %w", ns.Name, err)
 		}
-		if want := `{"Type":"` + ns.State.StateType() + `"`; !bytes.HasPrefix(v, []byte(want)) {
+		b.Truncate(b.Len() - 1)
+		if want := `{"Type":"` + ns.State.StateType() + `"`; !bytes.HasPrefix(b.Bytes()[at:], []byte(want)) {
 			return nil, fmt.Errorf("state %q: Type does not say %s", ns.Name, ns.State.StateType())
 		}
-		b.Write(v)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
