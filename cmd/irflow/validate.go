@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/diag"
@@ -75,24 +77,40 @@ type compiled struct {
 
 // compileFiles compiles every file, then checks them as a set (one name
 // per playbook, triggers that overlap). Unreadable files are a usage error
-// (exit 2).
+// (exit 2). Playbooks compile in parallel (a compile is pure): what users
+// wait for is a folder, and each file's results keep their order.
 func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]compiled, generator.Diagnostics, int) {
-	var out []compiled
-	var all generator.Diagnostics
-	var set []generator.Member
-	for _, f := range files {
+	srcs := make([][]byte, len(files))
+	for i, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "irflow: cannot read %s: %v\n", f, unwrapPathError(err))
 			return nil, nil, exitUsage
 		}
-		r, ds := generator.Compile(src, f, opts)
-		all = append(all, ds...)
-		if r == nil {
-			continue
+		srcs[i] = src
+	}
+	results := make([]*generator.Result, len(files))
+	diags := make([]generator.Diagnostics, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], diags[i] = generator.Compile(srcs[i], files[i], opts)
+		}()
+	}
+	wg.Wait()
+	var out []compiled
+	var all generator.Diagnostics
+	var set []generator.Member
+	for i, f := range files {
+		all = append(all, diags[i]...)
+		if r := results[i]; r != nil {
+			set = append(set, generator.Member{File: f, Result: r})
+			out = append(out, compiled{file: f, result: r})
 		}
-		set = append(set, generator.Member{File: f, Result: r})
-		out = append(out, compiled{file: f, result: r})
 	}
 	setDiags := generator.CheckSet(set)
 	if opts.Strict {
