@@ -28,13 +28,30 @@ import (
 // compile four times slower). schemas/playbook.v1.schema.json is a copy (a
 // test fails when it is stale) and `irflow schema` prints it.
 func PlaybookSchema() []byte {
-	s := loadPlaybookSchema()
-	return s.text
+	textOnce.Do(func() {
+		doc, err := buildPlaybookSchema()
+		if err != nil {
+			panic(err) // the base schema and the catalog are embedded; a test compiles them
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			panic(err)
+		}
+		text = b.Bytes()
+	})
+	return text
 }
 
+var (
+	textOnce sync.Once
+	text     []byte // the editor schema, written on first use
+)
+
 type generatedSchema struct {
-	text []byte // the editor schema
-	// raw is compilerVariant, decoded, to explain errors from the schema itself.
+	// raw is compilerVariant, to explain errors from the schema itself.
 	raw      any
 	compiled *jsonschema.Schema            // compilerVariant
 	with     map[string]*jsonschema.Schema // #/$defs/with/<action> of it
@@ -56,20 +73,12 @@ func loadPlaybookSchema() *generatedSchema {
 			g.err = err
 			return
 		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if g.err = enc.Encode(doc); g.err != nil {
-			return
-		}
-		g.text = b.Bytes()
-		variant, err := json.Marshal(compilerVariant(doc))
+		// The variant is made of decoded JSON values (maps, slices,
+		// float64s, strings): it can explain errors as it is.
+		g.raw = compilerVariant(doc)
+		variant, err := json.Marshal(g.raw)
 		if err != nil {
 			g.err = err
-			return
-		}
-		if g.err = json.Unmarshal(variant, &g.raw); g.err != nil {
 			return
 		}
 		names := authorActions()
