@@ -191,6 +191,9 @@ func estimateTransitions(plan []generator.PlannedStep) int {
 	n := 2 + 4
 	parallels := map[string]bool{}
 	for _, s := range plan {
+		if s.OnRejectOf != "" {
+			continue // an approved run does not take them
+		}
 		if s.Parallel != "" && !parallels[s.Parallel] {
 			parallels[s.Parallel] = true
 			n++
