@@ -39,7 +39,7 @@ $(VENV)/.installed: requirements.txt
 
 ## irflow: the CLI, built into bin/.
 irflow:
-	$(GO) build -o bin/irflow ./cmd/irflow
+	$(GO) build -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o bin/irflow ./cmd/irflow
 
 ## irflow-demo: the test bench (moto behind the AWS-strict layer, the named
 ## worlds, a playbook run with the real handlers), built into bin/.
@@ -49,14 +49,19 @@ irflow-demo:
 ## test: every check CI runs.
 test: deps vet unit fuzz asl infra-test
 
+## vet: go vet, gofmt, and go.mod/go.sum tidy (root module and infra).
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	cd infra && $(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## unit: every Go test of the root module; moto server (.venv) and the Node
-## cross-check (node_modules) are required, not skipped.
-unit: node-deps py-deps
+## cross-check (node_modules) are required, not skipped. Then the playbook
+## library's scenarios (workflows/*.test.yaml) through the CLI.
+unit: node-deps py-deps irflow
 	IRFLOW_REQUIRE_MOTO=1 IRFLOW_REQUIRE_NODE=1 $(GO) test -count=1 ./...
+	bin/irflow test workflows
 
 ## fuzz: a short run of each fuzz target (compile, input normalization,
 ## payload decoding) from its kept corpus (testdata/fuzz/).

@@ -1,6 +1,6 @@
 module github.com/irflow/irflow
 
-go 1.26
+go 1.26.0
 
 // node_modules holds the CDK CLI's `cdk init` Go templates; they are not ours.
 ignore ./node_modules
@@ -31,7 +31,8 @@ require (
 	github.com/creack/pty v1.1.24
 	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510
 	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
-	gopkg.in/yaml.v3 v3.0.1
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/tools v0.52.0
 )
 
 require (

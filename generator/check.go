@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,14 +20,14 @@ func (c *compilation) check() {
 	c.checkEmptyBranches()
 	f := findings{}
 	for _, lt := range catalog.LaunchTypes {
-		c.flow(c.pb.Steps, lt, flowState{}, f)
+		c.flow(c.pb.Steps, lt, nil, flowState{}, f)
 	}
 	f.report(c)
 }
 
 func (c *compilation) checkDuplicateIDs() {
 	first := map[string]*playbook.Step{}
-	c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+	c.pb.Walk(func(s *playbook.Step) {
 		if s.ID == "" {
 			return
 		}
@@ -43,8 +44,19 @@ func (c *compilation) checkTriggers() {
 	if !c.pb.Triggers.Manual && len(c.pb.Triggers.FindingTypes) == 0 && c.doc.Has("/triggers") {
 		c.errorAt(diag.CodeSchema, "/triggers", "add guardduty.findingTypes or set manual: true", "the playbook can never start: manual is false and no GuardDuty finding triggers it")
 	}
+	c.checkFindingTypes(c.pb.Triggers.FindingTypes)
+	c.pb.Walk(func(s *playbook.Step) {
+		if s.When != nil {
+			c.checkFindingTypes(s.When.FindingTypes)
+		}
+	})
+}
+
+// checkFindingTypes warns about finding types (and patterns) that name no
+// known ECS runtime finding type: usually a typo.
+func (c *compilation) checkFindingTypes(types []playbook.Located) {
 	known := KnownFindingTypes()
-	for _, ft := range c.pb.Triggers.FindingTypes {
+	for _, ft := range types {
 		if prefix, ok := strings.CutSuffix(ft.Value, "*"); ok {
 			if len(MatchFindingTypes(ft.Value)) == 0 {
 				c.warnAt(diag.CodeUnknownFindingType, ft.Path, "no known ECS runtime finding type starts with "+prefix, fmt.Sprintf("pattern %q matches no known finding type", ft.Value))
@@ -58,7 +70,7 @@ func (c *compilation) checkTriggers() {
 }
 
 func (c *compilation) checkEmptyBranches() {
-	c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+	c.pb.Walk(func(s *playbook.Step) {
 		for _, b := range s.Branches {
 			if len(b.Steps) == 0 {
 				c.warnAt(diag.CodeEmptyBranch, b.Path, "remove it or add steps", fmt.Sprintf("empty branch in parallel %q", s.ID))
@@ -66,7 +78,7 @@ func (c *compilation) checkEmptyBranches() {
 		}
 	})
 	unresolved := false
-	c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+	c.pb.Walk(func(s *playbook.Step) {
 		if info := c.info[s]; s.Kind == playbook.KindAction && (info == nil || info.action == nil) {
 			unresolved = true
 		}
@@ -76,7 +88,7 @@ func (c *compilation) checkEmptyBranches() {
 	}
 	for _, lt := range catalog.LaunchTypes {
 		runs := false
-		c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+		c.pb.Walk(func(s *playbook.Step) {
 			if info := c.info[s]; info != nil && info.action != nil && info.runsOn(lt) {
 				runs = true
 			}
@@ -87,52 +99,85 @@ func (c *compilation) checkEmptyBranches() {
 	}
 }
 
-// flowState is what has happened on a launch type's path before a step.
+// flowState is what has happened on a launch type's path before a step,
+// each under the condition it happened under: a step that may or may not
+// run (when:) counts as run for what it may break, and as not run for what
+// it must guarantee.
 type flowState struct {
-	approved  bool
-	isolation *playbook.Step // an isolate-network that cuts SSM off
-	stopped   *playbook.Step // a step that ended the task
+	approvals  []effect // gates that approved (the path goes on only if they did)
+	isolations []effect // isolate-network steps that cut SSM off
+	stopped    []effect // steps that ended the task
 }
 
-func (c *compilation) flow(steps []*playbook.Step, lt string, st flowState, f findings) flowState {
+// effect is a step that ran under a condition.
+type effect struct {
+	step *playbook.Step
+	cond cond
+}
+
+// flow checks steps in order on one launch type, under the path's
+// condition (what encloses them), and returns the state after them.
+func (c *compilation) flow(steps []*playbook.Step, lt string, path cond, st flowState, f findings) flowState {
 	for _, s := range steps {
 		info := c.info[s]
 		if info == nil || !info.runsOn(lt) {
 			continue
 		}
+		own, ok := info.when.on(lt)
+		if !ok {
+			continue
+		}
+		under := path.and(own)
 		switch s.Kind {
 		case playbook.KindApproval:
-			st.approved = true
+			// A rejection runs onReject from the state before the gate,
+			// without its consent (nor any earlier one: the response was
+			// refused), then ends the run.
+			c.flow(s.OnReject, lt, under, flowState{isolations: st.isolations, stopped: st.stopped}, f)
+			st.approvals = append(slices.Clip(st.approvals), effect{s, under})
 		case playbook.KindAction:
 			if info.action != nil {
-				st = c.flowAction(s, info, lt, st, f)
+				st = c.flowAction(s, info, lt, under, st, f)
 			}
 		case playbook.KindParallel:
-			st = c.flowParallel(s, lt, st, f)
+			st = c.flowParallel(s, lt, under, st, f)
 		}
 	}
 	return st
 }
 
-func (c *compilation) flowAction(s *playbook.Step, info *stepInfo, lt string, st flowState, f findings) flowState {
+func (c *compilation) flowAction(s *playbook.Step, info *stepInfo, lt string, under cond, st flowState, f findings) flowState {
 	a := info.action
 	escaped := s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != ""
-	if a.Destructive && !st.approved && !escaped {
-		f.add(diag.CodeApprovalRequired, s, lt, nil)
+	approved := slices.ContainsFunc(st.approvals, func(g effect) bool { return under.implies(g.cond) })
+	if a.Destructive && !approved && !escaped {
+		var gate *playbook.Step
+		if n := len(st.approvals); n > 0 {
+			gate = st.approvals[n-1].step // a conditional gate that does not cover it
+		}
+		f.add(diag.CodeApprovalRequired, s, lt, gate)
 	}
-	if a.UsesSSM && st.isolation != nil {
-		f.add(diag.CodeSSMAfterIsolation, s, lt, st.isolation)
+	may := func(effects []effect) *playbook.Step {
+		for _, e := range effects {
+			if !under.disjoint(e.cond) {
+				return e.step
+			}
+		}
+		return nil
 	}
-	if a.NeedsRunningTarget && st.stopped != nil {
-		f.add(diag.CodeEvidenceAfterDestruction, s, lt, st.stopped)
+	if cause := may(st.isolations); a.UsesSSM && cause != nil {
+		f.add(diag.CodeSSMAfterIsolation, s, lt, cause)
+	}
+	if cause := may(st.stopped); a.NeedsRunningTarget && cause != nil {
+		f.add(diag.CodeEvidenceAfterDestruction, s, lt, cause)
 	}
 	if a.Name == "isolate-network" {
 		if allow, _ := info.with["allowSsm"].(bool); !allow {
-			st.isolation = s
+			st.isolations = append(slices.Clip(st.isolations), effect{s, under})
 		}
 	}
-	if a.StopsTarget && st.stopped == nil {
-		st.stopped = s
+	if a.StopsTarget {
+		st.stopped = append(slices.Clip(st.stopped), effect{s, under})
 	}
 	return st
 }
@@ -140,34 +185,43 @@ func (c *compilation) flowAction(s *playbook.Step, info *stepInfo, lt string, st
 // flowParallel checks each branch from the state before the parallel, then
 // again with what its siblings may already have done (they race), and
 // returns the state after the parallel.
-func (c *compilation) flowParallel(s *playbook.Step, lt string, st flowState, f findings) flowState {
-	effects := make([]flowState, len(s.Branches))
+func (c *compilation) flowParallel(s *playbook.Step, lt string, under cond, st flowState, f findings) flowState {
+	added := make([]flowState, len(s.Branches)) // what each branch adds
 	for i, b := range s.Branches {
-		effects[i] = c.flow(b.Steps, lt, st, f)
+		e := c.flow(b.Steps, lt, under, st, f)
+		added[i] = flowState{isolations: e.isolations[len(st.isolations):], stopped: e.stopped[len(st.stopped):]}
 	}
 	after := st
 	for i, b := range s.Branches {
 		raced := st
-		for j, e := range effects {
-			if j == i {
-				continue
-			}
-			if raced.isolation == nil {
-				raced.isolation = e.isolation
-			}
-			if raced.stopped == nil {
-				raced.stopped = e.stopped
+		for j, e := range added {
+			if j != i {
+				raced.isolations = append(slices.Clip(raced.isolations), e.isolations...)
+				raced.stopped = append(slices.Clip(raced.stopped), e.stopped...)
 			}
 		}
-		c.flow(b.Steps, lt, raced, f)
-		if after.isolation == nil {
-			after.isolation = effects[i].isolation
-		}
-		if after.stopped == nil {
-			after.stopped = effects[i].stopped
-		}
+		c.flow(b.Steps, lt, under, raced, f)
+		after.isolations = append(slices.Clip(after.isolations), added[i].isolations...)
+		after.stopped = append(slices.Clip(after.stopped), added[i].stopped...)
 	}
 	return after
+}
+
+// rejectedBy returns the approval step whose onReject holds s, or nil.
+func (c *compilation) rejectedBy(s *playbook.Step) *playbook.Step {
+	var gate *playbook.Step
+	c.pb.Walk(func(g *playbook.Step) {
+		if gate != nil || len(g.OnReject) == 0 {
+			return
+		}
+		sub := &playbook.Playbook{Steps: g.OnReject}
+		sub.Walk(func(x *playbook.Step) {
+			if x == s {
+				gate = g
+			}
+		})
+	})
+	return gate
 }
 
 // findings collects flow diagnostics per code and step across launch types,
@@ -218,8 +272,13 @@ func (f findings) report(c *compilation) {
 		ptr := s.Path + "/action"
 		switch k.code {
 		case diag.CodeApprovalRequired:
-			c.errorAt(k.code, ptr, "add an approval: step before it, or requiresApproval: false with a justification",
-				fmt.Sprintf("destructive action %q (step %q) runs without an approval before it %s", a, s.ID, on))
+			hint := "add an approval: step before it, or requiresApproval: false with a justification"
+			if g := c.rejectedBy(s); g != nil {
+				hint = fmt.Sprintf("a rejection of %q approves nothing its onReject runs: set requiresApproval: false with a justification", g.ID)
+			} else if g := fd.cause; g != nil {
+				hint = fmt.Sprintf("approval %q runs only when %s; give %q a when: that implies it, or add an approval that covers it", g.ID, condOf(g.When), s.ID)
+			}
+			c.errorAt(k.code, ptr, hint, fmt.Sprintf("destructive action %q (step %q) runs without an approval before it %s", a, s.ID, on))
 		case diag.CodeSSMAfterIsolation:
 			c.errorAt(k.code, ptr, fmt.Sprintf("run it before %q, or set allowSsm: true on %q", fd.cause.ID, fd.cause.ID),
 				fmt.Sprintf("step %q (%s) needs SSM but may run after step %q cut SSM off %s", s.ID, a, fd.cause.ID, on))

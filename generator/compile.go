@@ -45,8 +45,17 @@ type Result struct {
 type Triggers struct {
 	// FindingTypes are GuardDuty finding types; a trailing * is a prefix match.
 	FindingTypes []string
-	MinSeverity  float64
-	Manual       bool
+	// FindingTypeAt locates each of FindingTypes in the file.
+	FindingTypeAt []Position
+	MinSeverity   float64
+	Manual        bool
+}
+
+// Position is where a value is in the playbook file.
+type Position struct {
+	Line, Column int
+	// Path is a JSON Pointer to the value.
+	Path string
 }
 
 // PlannedStep is a step as placed on one launch type's branch.
@@ -67,6 +76,12 @@ type PlannedStep struct {
 	// Exempt says the step escapes approval-required (requiresApproval:
 	// false with a justification).
 	Exempt bool
+	// When is the step's condition on this branch as the playbook writes
+	// it ("inService: true and taskTags {env: prod}"); "" when it always runs.
+	When string
+	// OnRejectOf is the approval step whose rejection runs this step; "" for
+	// the steps of the normal path.
+	OnRejectOf string
 }
 
 // Diagnostic and Diagnostics are the generator's findings about a playbook.
@@ -164,24 +179,30 @@ func (c *compilation) result() *Result {
 		Steps:     map[string][]PlannedStep{},
 	}
 	for _, ft := range c.pb.Triggers.FindingTypes {
+		pos := c.doc.Pos(ft.Path)
 		r.Triggers.FindingTypes = append(r.Triggers.FindingTypes, ft.Value)
+		r.Triggers.FindingTypeAt = append(r.Triggers.FindingTypeAt, Position{Line: pos.Line, Column: pos.Column, Path: ft.Path})
 	}
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {
-		var walk func(nodes []*node, parallel string, fatal bool)
-		walk = func(nodes []*node, parallel string, fatal bool) {
+		// path is the condition of what encloses the nodes.
+		var walk func(nodes []*node, parallel, rejectOf string, fatal bool, path cond)
+		walk = func(nodes []*node, parallel, rejectOf string, fatal bool, path cond) {
 			for _, n := range nodes {
+				under := path.and(n.cond)
 				if n.branches != nil {
-					walk(flatten(n.branches), n.step.ID, fatal && n.info.onError == "fail")
+					walk(flatten(n.branches), n.step.ID, rejectOf, fatal && n.info.onError == "fail", under)
 					continue
 				}
 				s := n.step
 				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: s.ID, Action: n.info.action.Name, Parallel: parallel,
 					OnError: n.info.onError, Fatal: fatal && n.info.onError == "fail", OnTimeout: n.info.onTimeout,
-					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != ""})
+					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != "",
+					When:   under.String(), OnRejectOf: rejectOf})
+				walk(n.onReject, "", s.ID, true, under)
 			}
 		}
-		walk(c.plans[lt], "", true)
+		walk(c.plans[lt], "", "", true, nil)
 	}
 	asl.Walk(c.sm, func(ns asl.NamedState) {
 		if t, ok := ns.State.(*asl.Task); ok {

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/txtar"
+
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 
-// checkContract asserts what DESIGN's "Generated state machine" promises,
+// checkContract asserts what docs/design.md ("The generated state machine") promises,
 // from the outside, on one compiled playbook.
 func checkContract(t *testing.T, name string, src []byte, r *Result) {
 	t.Helper()
@@ -88,7 +90,7 @@ func payloadOf(t *asl.Task) map[string]any {
 // TestShippedPlaybooksCompile compiles everything in workflows/ and checks
 // the contract on each.
 func TestShippedPlaybooksCompile(t *testing.T) {
-	files, _ := filepath.Glob("../workflows/*.yaml")
+	files, _ := PlaybookFiles("../workflows")
 	if len(files) == 0 {
 		t.Fatal("no playbooks in workflows/")
 	}
@@ -171,11 +173,11 @@ func FuzzCompile(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/golden/*.txtar")
 	for _, s := range seeds {
 		raw, _ := os.ReadFile(s)
-		if src, ok := parseArchive(raw).get("playbook.yaml"); ok {
+		if src, ok := archiveGet(txtar.Parse(raw), "playbook.yaml"); ok {
 			f.Add(src)
 		}
 	}
-	shipped, _ := filepath.Glob("../workflows/*.yaml")
+	shipped, _ := PlaybookFiles("../workflows")
 	for _, s := range shipped {
 		src, _ := os.ReadFile(s)
 		f.Add(src)
@@ -200,4 +202,29 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPolicyRefusesNegativeTests: IsPresent (or IsNull) false never matches
+// on aws-local-stepfunctions, so the engines would part ways; the compiler
+// writes Not of the true test, and Policy holds it to that.
+func TestPolicyRefusesNegativeTests(t *testing.T) {
+	rule := func(r asl.ChoiceRule) *asl.StateMachine {
+		r.Next = "E"
+		return &asl.StateMachine{StartAt: "C", States: asl.States{
+			{Name: "C", State: &asl.Choice{Type: "Choice", Choices: []asl.ChoiceRule{r}, Default: "E"}},
+			{Name: "E", State: &asl.Succeed{Type: "Succeed"}},
+		}}
+	}
+	bad := []asl.ChoiceRule{
+		{Variable: "$.a", IsPresent: asl.Bool(false)},
+		{And: []asl.ChoiceRule{{Variable: "$.a", IsNull: asl.Bool(false)}}},
+	}
+	for _, r := range bad {
+		if ps := Policy(rule(r)); len(ps) != 1 {
+			t.Errorf("%+v: %v; want one problem", r, ps)
+		}
+	}
+	if ps := Policy(rule(asl.ChoiceRule{Not: &asl.ChoiceRule{Variable: "$.a", IsPresent: asl.Bool(true)}})); len(ps) != 0 {
+		t.Errorf("Not IsPresent true refused: %v", ps)
+	}
 }

@@ -66,7 +66,13 @@ type emitter struct {
 	used map[string]bool // optional tail states something goes to
 }
 
-func (e *emitter) entry(lt string, n *node) string { return lt + ": " + n.step.ID }
+// entry is the first state of a node: its condition's Choice, or the step itself.
+func (e *emitter) entry(lt string, n *node) string {
+	if len(n.cond) > 0 {
+		return lt + ": " + n.step.ID + " when?"
+	}
+	return lt + ": " + n.step.ID
+}
 
 func (e *emitter) name(id, suffix string) string {
 	if suffix == "" {
@@ -82,6 +88,9 @@ func (e *emitter) seq(sc *scope, nodes []*node, next string) {
 		nx := next
 		if i+1 < len(nodes) {
 			nx = e.entry(e.lt, nodes[i+1])
+		}
+		if len(n.cond) > 0 {
+			e.guard(sc, n, nx)
 		}
 		switch {
 		case n.branches != nil:
@@ -187,14 +196,19 @@ func (e *emitter) async(sc *scope, n *node, next string) {
 }
 
 // approval emits a waitForTaskToken gate. Approved: the next step. Rejected
-// (ApprovalRejectedError): Rejected. Unanswered (States.Timeout): a call in
-// mode timeout that records the timeout in the audit trail, then onTimeout.
+// (ApprovalRejectedError): its onReject steps, then Rejected. Unanswered
+// (States.Timeout): a call in mode timeout that records the timeout in the
+// audit trail, then onTimeout decides as a person would have.
 func (e *emitter) approval(sc *scope, n *node, next string) {
 	a, id := n.info.action, n.step.ID
 	gate, timedOut := e.name(id, ""), e.name(id, "timed out")
+	rejected := StateRejected
+	if len(n.onReject) > 0 {
+		rejected = e.entry(e.lt, n.onReject[0])
+	}
 	afterTimeout := next
 	if n.info.onTimeout == "reject" {
-		afterTimeout = StateRejected
+		afterTimeout = rejected
 	}
 	e.used[StateRejected] = true
 
@@ -212,7 +226,7 @@ func (e *emitter) approval(sc *scope, n *node, next string) {
 	sc.add(gate, t)
 	fail := e.catches(sc, n, next)
 	t.Catch = append([]asl.Catcher{
-		{ErrorEquals: []string{ErrApprovalRejected}, ResultPath: asl.P("$.steps." + id), Next: StateRejected},
+		{ErrorEquals: []string{ErrApprovalRejected}, ResultPath: asl.P("$.steps." + id), Next: rejected},
 		{ErrorEquals: []string{asl.ErrTimeout}, ResultPath: asl.P("$.steps." + id), Next: timedOut},
 	}, fail...)
 
@@ -222,6 +236,8 @@ func (e *emitter) approval(sc *scope, n *node, next string) {
 	// Recording the timeout must not hold the response: on error, decide anyway.
 	tt.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, ResultPath: asl.P("$.errors." + id), Next: afterTimeout}}
 	sc.add(timedOut, tt)
+	// What a rejection runs, then the outcome REJECTED.
+	e.seq(sc, n.onReject, StateRejected)
 }
 
 // parallel emits a Parallel whose ResultSelector rebuilds the state from its

@@ -1,6 +1,9 @@
 package generator
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/tasks/catalog"
 )
@@ -13,7 +16,7 @@ func (e *emitter) head(sc *scope) {
 	t := lambdaTask(rt, map[string]any{
 		"action":      rt.Name,
 		"step":        "",
-		"with":        withDefaults(map[string]any{"manual": e.c.pb.Triggers.Manual}, rt.Params),
+		"with":        withDefaults(map[string]any{"manual": e.c.pb.Triggers.Manual}, rt),
 		"input.$":     "$",
 		"execution.$": "$$.Execution",
 	}, rt.Timeout.Seconds(), rt.Retry)
@@ -26,6 +29,9 @@ func (e *emitter) head(sc *scope) {
 		"errors":     map[string]any{},
 	}
 	t.Next = StateLaunchType
+	if ex := e.c.pb.Exclude; ex != nil && len(ex.TaskTags) > 0 {
+		t.Next = StateExcludedCheck
+	}
 	// No ResultPath on these Catches: the error replaces the input, which may
 	// not even be an object.
 	t.Catch = []asl.Catcher{
@@ -55,6 +61,23 @@ func (e *emitter) head(sc *scope) {
 	nt.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, ResultPath: asl.P("$.notification"), Next: StateFailResolve}}
 	sc.add(StateNotifyResolveFailure, nt)
 	sc.add(StateFailResolve, &asl.Fail{Type: "Fail", Error: ErrResolveTargetFailed, CausePath: "$.Cause"})
+	e.exclusion(sc)
+}
+
+// exclusion emits the Choice states of the playbook's exclude: a task that
+// carries any one of its tags goes to Notify excluded, before the launch
+// type decides anything; otherwise the run goes on to Launch type?.
+func (e *emitter) exclusion(sc *scope) {
+	ex := e.c.pb.Exclude
+	if ex == nil || len(ex.TaskTags) == 0 {
+		return
+	}
+	var checks []check
+	for _, k := range slices.Sorted(maps.Keys(ex.TaskTags)) {
+		checks = append(checks, check{tests: tagMatch(k, ex.TaskTags[k]), target: StateNotifyExcluded})
+	}
+	e.chain(sc, StateExcludedCheck, checks, StateLaunchType)
+	e.used[StateExcluded] = true
 }
 
 // tail emits what both chains end in: the outcome, the failure path,
@@ -76,6 +99,10 @@ func (e *emitter) tail(sc *scope) {
 	sc.add(StateNotifyUnsupported, notify("unsupported-launch-type", nil, StateUnsupported))
 	sc.add(StateUnsupported, outcome(OutcomeUnsupported, StateFinalize))
 	sc.add(StateCompleted, outcome(OutcomeCompleted, StateFinalize))
+	if e.used[StateExcluded] {
+		sc.add(StateNotifyExcluded, notify("excluded", nil, StateExcluded))
+		sc.add(StateExcluded, outcome(OutcomeExcluded, StateFinalize))
+	}
 	if e.used[StateRejected] {
 		sc.add(StateRejected, outcome(OutcomeRejected, StateFinalize))
 	}

@@ -3,90 +3,45 @@ package generator
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 
 	"github.com/irflow/irflow/generator/diag"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// archive is a txtar archive: a comment, then files introduced by "-- name --".
-type archive struct {
-	comment []byte
-	files   []archiveFile
-}
-
-type archiveFile struct {
-	name string
-	data []byte
-}
-
-var marker = regexp.MustCompile(`^-- (.+) --$`)
-
-func parseArchive(b []byte) *archive {
-	a := &archive{}
-	var cur *archiveFile
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		if m := marker.FindSubmatch(bytes.TrimRight(line, "\n")); m != nil {
-			a.files = append(a.files, archiveFile{name: string(m[1])})
-			cur = &a.files[len(a.files)-1]
-			continue
-		}
-		if cur == nil {
-			a.comment = append(a.comment, line...)
-		} else {
-			cur.data = append(cur.data, line...)
-		}
-	}
-	return a
-}
-
-func (a *archive) get(name string) ([]byte, bool) {
-	for _, f := range a.files {
-		if f.name == name {
-			return f.data, true
+// archiveGet returns the data of the named file of a txtar archive.
+func archiveGet(a *txtar.Archive, name string) ([]byte, bool) {
+	for _, f := range a.Files {
+		if f.Name == name {
+			return f.Data, true
 		}
 	}
 	return nil, false
 }
 
-func (a *archive) set(name string, data []byte) {
-	for i := range a.files {
-		if a.files[i].name == name {
-			a.files[i].data = data
+// archiveSet replaces the named file's data, or appends the file.
+func archiveSet(a *txtar.Archive, name string, data []byte) {
+	for i := range a.Files {
+		if a.Files[i].Name == name {
+			a.Files[i].Data = data
 			return
 		}
 	}
-	a.files = append(a.files, archiveFile{name: name, data: data})
+	a.Files = append(a.Files, txtar.File{Name: name, Data: data})
 }
 
-func (a *archive) drop(name string) {
-	out := a.files[:0]
-	for _, f := range a.files {
-		if f.name != name {
-			out = append(out, f)
-		}
-	}
-	a.files = out
-}
-
-func (a *archive) format() []byte {
-	var b bytes.Buffer
-	b.Write(a.comment)
-	for _, f := range a.files {
-		fmt.Fprintf(&b, "-- %s --\n", f.name)
-		b.Write(f.data)
-		if len(f.data) > 0 && f.data[len(f.data)-1] != '\n' {
-			b.WriteByte('\n')
-		}
-	}
-	return b.Bytes()
+// archiveDrop removes the named file.
+func archiveDrop(a *txtar.Archive, name string) {
+	a.Files = slices.DeleteFunc(a.Files, func(f txtar.File) bool { return f.Name == name })
 }
 
 // expectation is an inline `# ERROR "text"` or `# WARNING "text"` comment:
@@ -117,6 +72,34 @@ func expectations(src []byte) []expectation {
 	return out
 }
 
+// compileArchive compiles a golden case: its playbook.yaml alone (ASL or
+// diagnostics), or else every *.yaml of the archive as a set, as irflow
+// validate checks a folder (diagnostics only: CheckSet's with each file's).
+func compileArchive(t *testing.T, a *txtar.Archive) (*Result, Diagnostics, map[string][]byte) {
+	if src, ok := archiveGet(a, "playbook.yaml"); ok {
+		r, ds := Compile(src, "playbook.yaml", Options{})
+		return r, ds, map[string][]byte{"playbook.yaml": src}
+	}
+	srcs := map[string][]byte{}
+	var ds Diagnostics
+	var set []Member
+	for _, f := range a.Files {
+		if !strings.HasSuffix(f.Name, ".yaml") || strings.HasPrefix(f.Name, "out/") {
+			continue
+		}
+		srcs[f.Name] = f.Data
+		r, fds := Compile(f.Data, f.Name, Options{})
+		ds = append(ds, fds...)
+		if r != nil {
+			set = append(set, Member{File: f.Name, Result: r})
+		}
+	}
+	if len(srcs) == 0 {
+		t.Fatal("archive has no playbook.yaml and no other *.yaml")
+	}
+	return nil, append(ds, CheckSet(set)...).Normalize(), srcs
+}
+
 // TestGolden compiles every testdata/golden/*.txtar playbook and compares
 // the ASL (out/asl.json) or the diagnostics (out/diagnostics) with the
 // archive. `go test ./generator -update` rewrites them; review the diff.
@@ -132,12 +115,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseArchive(raw)
-			src, ok := a.get("playbook.yaml")
-			if !ok {
-				t.Fatal("archive has no playbook.yaml")
-			}
-			r, ds := Compile(src, "playbook.yaml", Options{})
+			a := txtar.Parse(raw)
+			r, ds, srcs := compileArchive(t, a)
 			var diagText bytes.Buffer
 			diag.WriteText(&diagText, ds)
 			got := map[string][]byte{}
@@ -150,18 +129,18 @@ func TestGolden(t *testing.T) {
 			if *update {
 				for _, n := range []string{"out/asl.json", "out/diagnostics"} {
 					if g, ok := got[n]; ok {
-						a.set(n, g)
+						archiveSet(a, n, g)
 					} else {
-						a.drop(n)
+						archiveDrop(a, n)
 					}
 				}
-				if err := os.WriteFile(file, a.format(), 0o644); err != nil {
+				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
 			for _, n := range []string{"out/asl.json", "out/diagnostics"} {
-				want, has := a.get(n)
+				want, has := archiveGet(a, n)
 				g, produced := got[n]
 				switch {
 				case has && !produced:
@@ -172,15 +151,17 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s differs from the archive (run with -update and review):\n--- got\n%s\n--- want\n%s", n, g, want)
 				}
 			}
-			for _, e := range expectations(src) {
-				found := false
-				for _, d := range ds {
-					if d.Line == e.line && d.Severity == e.severity && strings.Contains(d.Message, e.text) {
-						found = true
+			for file, src := range srcs {
+				for _, e := range expectations(src) {
+					found := false
+					for _, d := range ds {
+						if d.File == file && d.Line == e.line && d.Severity == e.severity && strings.Contains(d.Message, e.text) {
+							found = true
+						}
 					}
-				}
-				if !found {
-					t.Errorf("line %d: no %s containing %q; got:\n%s", e.line, e.severity, e.text, diagText.String())
+					if !found {
+						t.Errorf("%s:%d: no %s containing %q; got:\n%s", file, e.line, e.severity, e.text, diagText.String())
+					}
 				}
 			}
 		})

@@ -11,6 +11,10 @@ type node struct {
 	info *stepInfo
 	// branches is set for a parallel that kept at least two branches.
 	branches [][]*node
+	// cond is the step's condition on this branch (nil: it always runs).
+	cond cond
+	// onReject is what an approval runs when its gate is rejected.
+	onReject []*node
 }
 
 // lower plans each launch type's branch: the steps whose actions support it,
@@ -30,9 +34,15 @@ func (c *compilation) lowerSeq(steps []*playbook.Step, lt string) []*node {
 		if info == nil || !info.runsOn(lt) {
 			continue
 		}
+		when, ok := info.when.on(lt)
+		if !ok {
+			continue
+		}
 		switch s.Kind {
-		case playbook.KindAction, playbook.KindApproval:
-			out = append(out, &node{step: s, info: info})
+		case playbook.KindAction:
+			out = append(out, &node{step: s, info: info, cond: when})
+		case playbook.KindApproval:
+			out = append(out, &node{step: s, info: info, cond: when, onReject: c.lowerSeq(s.OnReject, lt)})
 		case playbook.KindParallel:
 			var kept [][]*node
 			for _, b := range s.Branches {
@@ -40,12 +50,14 @@ func (c *compilation) lowerSeq(steps []*playbook.Step, lt string) []*node {
 					kept = append(kept, seq)
 				}
 			}
-			switch len(kept) {
-			case 0:
-			case 1:
+			switch {
+			case len(kept) == 0:
+			case len(kept) == 1 && len(when) == 0:
 				out = append(out, kept[0]...)
 			default:
-				out = append(out, &node{step: s, info: info, branches: kept})
+				// A conditional parallel left with one branch stays a
+				// Parallel: its condition needs one state to guard.
+				out = append(out, &node{step: s, info: info, branches: kept, cond: when})
 			}
 		}
 	}

@@ -7,6 +7,9 @@ import "github.com/irflow/irflow/tasks/contract"
 const (
 	StateResolveTarget        = "Resolve target"
 	StateLaunchType           = "Launch type?"
+	StateExcludedCheck        = "Excluded?"
+	StateNotifyExcluded       = "Notify excluded"
+	StateExcluded             = "Excluded"
 	StateDuplicate            = "Duplicate incident"
 	StateFailInvalidInput     = "Fail: invalid input"
 	StateNotifyResolveFailure = "Notify resolve failure"
@@ -59,6 +62,9 @@ const (
 	OutcomeUnsupported  = "UNSUPPORTED"
 	OutcomeInvalidInput = "INVALID_INPUT"
 	OutcomeDuplicate    = "DUPLICATE"
+	// OutcomeExcluded: the task carries a tag of the playbook's exclude:
+	// nothing was done to it; the execution SUCCEEDED.
+	OutcomeExcluded = "EXCLUDED"
 )
 
 // Outcome derives the outcome of a finished execution: from $.outcome of a

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/irflow/irflow/generator/diag"
@@ -42,6 +42,8 @@ type stepInfo struct {
 	retry   catalog.Retry
 	// onTimeout is the approval gate's decision when nobody answers.
 	onTimeout string
+	// when is the step's own condition (nil: it always runs).
+	when cond
 }
 
 func (i *stepInfo) runsOn(lt string) bool {
@@ -58,10 +60,6 @@ func (i *stepInfo) runsOn(lt string) bool {
 // timeouts and retry for every step.
 func (c *compilation) resolve() {
 	c.info = map[*playbook.Step]*stepInfo{}
-	if err := loadSchemas(); err != nil {
-		c.errorAt(diag.CodeSchema, "", "", "internal error: "+err.Error())
-		return
-	}
 	if t := c.pb.Approval.Timeout; t.Set {
 		c.checkApprovalTimeout(t)
 	}
@@ -83,6 +81,8 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 		info.onError = "fail"
 	}
 	c.info[s] = info
+	info.when = condOf(s.When)
+	parentLT = c.whenLaunchTypes(s, info.when, parentLT)
 	switch s.Kind {
 	case playbook.KindAction:
 		c.resolveAction(s, info, parentLT)
@@ -91,6 +91,9 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
 		info.retry = info.action.Retry
 		c.resolveApproval(s, info)
+		// What runs after a rejection stands on its own: its onError
+		// defaults to fail, its parallels nest from zero.
+		c.resolveSteps(s.OnReject, info.launchTypes, "", 0)
 	case playbook.KindParallel:
 		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
 		if depth+1 > MaxParallelDepth {
@@ -142,6 +145,21 @@ func (c *compilation) resolveAction(s *playbook.Step, info *stepInfo, parentLT [
 	}
 }
 
+// whenLaunchTypes narrows the launch types a step may run on by its
+// condition: Fargate tasks are always awsvpc, so a networkModes without
+// awsvpc keeps the step off the FARGATE branch; naming FARGATE in its
+// launchTypes as well is a contradiction.
+func (c *compilation) whenLaunchTypes(s *playbook.Step, w cond, parentLT []string) []string {
+	if _, ok := w.on(catalog.Fargate); ok || !contains(parentLT, catalog.Fargate) {
+		return parentLT
+	}
+	if i := slices.Index(s.LaunchTypes, catalog.Fargate); i >= 0 {
+		c.errorAt(diag.CodeUnsupportedLaunchType, fmt.Sprintf("%s/launchTypes/%d", s.Path, i), "add awsvpc to when.networkModes, or drop FARGATE",
+			fmt.Sprintf("step %q can never run on FARGATE: Fargate tasks are awsvpc and its when.networkModes leaves awsvpc out", s.ID))
+	}
+	return slices.DeleteFunc(slices.Clone(parentLT), func(lt string) bool { return lt == catalog.Fargate })
+}
+
 // explicitLaunchTypes returns the step's effective launch types: its own
 // launchTypes (each checked against the action) or the action's, within the
 // enclosing parallel's.
@@ -181,13 +199,10 @@ func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[strin
 	for _, k := range pathKeys(with, "") {
 		c.errorAtKey(diag.CodeSchema, ptr+k, "Step Functions would read it as a JSONPath", fmt.Sprintf("parameter key %q ends in .$", k[strings.LastIndexByte(k, '/')+1:]))
 	}
-	sch, err := paramSchema(a.Name)
-	if err != nil {
-		c.errorAt(diag.CodeSchema, ptr, "", "internal error: "+err.Error())
-		return with
+	if sch := withSchema(a.Name); sch != nil {
+		c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
 	}
-	c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
-	return withDefaults(with, a.Params)
+	return withDefaults(with, a)
 }
 
 // pathKeys returns pointers of object keys ending in ".$" anywhere in v.
@@ -195,12 +210,7 @@ func pathKeys(v any, ptr string) []string {
 	var out []string
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			p := ptr + "/" + escape(k)
 			if strings.HasSuffix(k, ".$") {
 				out = append(out, p)
@@ -217,12 +227,12 @@ func pathKeys(v any, ptr string) []string {
 
 // withDefaults returns a copy of with plus each top-level default of the
 // action's schema, so the ASL shows the parameters that will really apply.
-func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
-	out := make(map[string]any, len(with))
-	for k, v := range with {
-		out[k] = v
+func withDefaults(with map[string]any, a *catalog.Action) map[string]any {
+	out := maps.Clone(with)
+	if out == nil {
+		out = map[string]any{}
 	}
-	for k, raw := range paramDefaults(params) {
+	for k, raw := range a.ParamDefaults() {
 		if _, set := out[k]; set {
 			continue
 		}
@@ -234,42 +244,6 @@ func withDefaults(with map[string]any, params json.RawMessage) map[string]any {
 		}
 	}
 	return out
-}
-
-// defaultsCache holds each parameter schema's property defaults, read once
-// per process: the catalog's schemas never change while it runs.
-var defaultsCache struct {
-	sync.Mutex
-	m map[string]map[string]json.RawMessage
-}
-
-// paramDefaults is the "default" of every property of a parameter schema
-// that has one (nil for an unreadable schema).
-func paramDefaults(params json.RawMessage) map[string]json.RawMessage {
-	defaultsCache.Lock()
-	defer defaultsCache.Unlock()
-	if d, ok := defaultsCache.m[string(params)]; ok {
-		return d
-	}
-	var sch struct {
-		Properties map[string]struct {
-			Default json.RawMessage `json:"default"`
-		} `json:"properties"`
-	}
-	var d map[string]json.RawMessage
-	if json.Unmarshal(params, &sch) == nil {
-		d = map[string]json.RawMessage{}
-		for k, p := range sch.Properties {
-			if p.Default != nil {
-				d[k] = p.Default
-			}
-		}
-	}
-	if defaultsCache.m == nil {
-		defaultsCache.m = map[string]map[string]json.RawMessage{}
-	}
-	defaultsCache.m[string(params)] = d
-	return d
 }
 
 func (c *compilation) resolveRetry(s *playbook.Step, r catalog.Retry) catalog.Retry {
@@ -330,6 +304,13 @@ func (c *compilation) resolveApproval(s *playbook.Step, info *stepInfo) {
 	if ap.AllowSelfApproval != nil {
 		self = *ap.AllowSelfApproval
 	}
+	quorum := 1
+	if def.MinApprovers > 0 {
+		quorum = def.MinApprovers
+	}
+	if ap.MinApprovers != nil {
+		quorum = *ap.MinApprovers
+	}
 	approverList := make([]any, len(approvers))
 	for i, a := range approvers {
 		approverList[i] = a
@@ -342,6 +323,7 @@ func (c *compilation) resolveApproval(s *playbook.Step, info *stepInfo) {
 		"timeoutSeconds":    ceilSeconds(timeout),
 		"onTimeout":         onTimeout,
 		"allowSelfApproval": self,
+		"minApprovers":      quorum,
 	}
 }
 

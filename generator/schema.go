@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,18 +14,17 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/irflow/irflow/generator/diag"
-	"github.com/irflow/irflow/schemas"
 )
 
 // checkSchema validates the document against playbook.v1 and maps every
 // leaf error back to the line of the offending value (or key).
 func (c *compilation) checkSchema() {
-	s, err := schemas.Compiled(schemas.PlaybookURL)
-	if err != nil {
-		c.errorAt(diag.CodeSchema, "", "", "internal error: "+err.Error())
+	g := loadPlaybookSchema()
+	if g.err != nil {
+		c.errorAt(diag.CodeSchema, "", "", "internal error: "+g.err.Error())
 		return
 	}
-	c.schemaErrors(s.Validate(c.doc.Value), "", c.doc.Value)
+	c.schemaErrors(g.compiled.Validate(c.doc.Value), "", c.doc.Value)
 	c.checkText()
 }
 
@@ -43,6 +44,7 @@ func (c *compilation) schemaErrors(err error, base string, value any) {
 	}
 }
 
+// leaves returns the innermost errors.
 func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	if len(ve.Causes) == 0 {
 		return []*jsonschema.ValidationError{ve}
@@ -55,10 +57,23 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 }
 
 func (c *compilation) schemaLeaf(ve *jsonschema.ValidationError, base string, root any) {
-	ptr := base + ve.InstanceLocation
-	inst, _ := lookup(root, ve.InstanceLocation)
+	loc := instancePointer(ve.InstanceLocation)
+	ptr := base + loc
+	inst, _ := lookup(root, loc)
 	keyword := ve.KeywordLocation[strings.LastIndexByte(ve.KeywordLocation, '/')+1:]
 	field := fieldName(ptr)
+	if strings.Contains(ve.KeywordLocation, "/propertyNames/") {
+		// The key itself is wrong; the location names the key (its value is
+		// beside the point).
+		toks := pointerTokens(ptr)
+		key := toks[len(toks)-1]
+		msg := fmt.Sprintf("key %q%s is not in the expected format", key, inField(fieldName(parentPointer(ptr))))
+		if keyword != "pattern" {
+			msg = fmt.Sprintf("key %q%s: %s", key, inField(fieldName(parentPointer(ptr))), ve.Message)
+		}
+		c.errorAtKey(diag.CodeSchema, ptr, schemaPatternHint(ve.AbsoluteKeywordLocation), msg)
+		return
+	}
 	switch keyword {
 	case "additionalProperties":
 		obj, _ := inst.(map[string]any)
@@ -81,7 +96,7 @@ func (c *compilation) schemaLeaf(ve *jsonschema.ValidationError, base string, ro
 	case "const":
 		c.errorAt(diag.CodeSchema, ptr, "", fmt.Sprintf("%s must be %s", fieldOr(field, "value"), strings.TrimPrefix(ve.Message, "value must be ")))
 	case "pattern":
-		hint := schemaDescription(ve.AbsoluteKeywordLocation)
+		hint := schemaPatternHint(ve.AbsoluteKeywordLocation)
 		c.errorAt(diag.CodeSchema, ptr, hint, fmt.Sprintf("%s %s is not in the expected format", fieldOr(field, "value"), show(inst)))
 	case "type":
 		c.errorAt(diag.CodeSchema, ptr, "", fmt.Sprintf("%s: %s", fieldOr(field, "value"), ve.Message))
@@ -157,11 +172,6 @@ func hintForKey(k string, allowed []string) string {
 	if h := diag.DidYouMean(k, allowed); h != "" {
 		return h
 	}
-	for _, a := range allowed {
-		if strings.EqualFold(a, k) {
-			return fmt.Sprintf("did you mean %q?", a)
-		}
-	}
 	if len(allowed) > 0 && len(allowed) <= 12 {
 		return "allowed: " + strings.Join(allowed, ", ")
 	}
@@ -176,11 +186,6 @@ func enumHint(v any, opts []string) string {
 	var plain []string
 	for _, o := range opts {
 		plain = append(plain, strings.Trim(o, `"`))
-	}
-	for _, o := range plain {
-		if strings.EqualFold(o, s) {
-			return fmt.Sprintf("did you mean %q?", o)
-		}
 	}
 	return diag.DidYouMean(s, plain)
 }
@@ -218,12 +223,7 @@ func schemaProperties(absLoc string) []string {
 		return nil
 	}
 	props, _ := s["properties"].(map[string]any)
-	out := make([]string, 0, len(props))
-	for k := range props {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(props))
 }
 
 func requiredMissing(absLoc string, obj map[string]any) []string {
@@ -256,10 +256,15 @@ func schemaEnum(absLoc string) []string {
 	return out
 }
 
-func schemaDescription(absLoc string) string {
+// schemaPatternHint explains a pattern in words: its patternErrorMessage
+// (what editors show too), else its description.
+func schemaPatternHint(absLoc string) string {
 	s, ok := parentSchema(absLoc)
 	if !ok {
 		return ""
+	}
+	if m, _ := s["patternErrorMessage"].(string); m != "" {
+		return m
 	}
 	d, _ := s["description"].(string)
 	return strings.TrimSuffix(lowerFirst(d), ".")
@@ -292,6 +297,26 @@ func lookup(v any, ptr string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// instancePointer turns the validator's instance location, whose tokens
+// are URL path-escaped ("team%23"), into an RFC 6901 JSON Pointer.
+func instancePointer(loc string) string {
+	toks := strings.Split(loc, "/")
+	for i, t := range toks {
+		if u, err := url.PathUnescape(t); err == nil {
+			toks[i] = u
+		}
+	}
+	return strings.Join(toks, "/")
+}
+
+// parentPointer drops the last token of a JSON Pointer.
+func parentPointer(ptr string) string {
+	if i := strings.LastIndexByte(ptr, '/'); i >= 0 {
+		return ptr[:i]
+	}
+	return ""
 }
 
 func pointerTokens(ptr string) []string {

@@ -46,7 +46,7 @@ func (c *compilation) stepPointer(state string) string {
 	}
 	id, _, _ := strings.Cut(rest, " ")
 	ptr := ""
-	c.pb.Walk(func(s *playbook.Step, _ *playbook.Step) {
+	c.pb.Walk(func(s *playbook.Step) {
 		if ptr == "" && s.ID == id {
 			ptr = s.Path
 		}
@@ -55,13 +55,21 @@ func (c *compilation) stepPointer(state string) string {
 }
 
 // Policy checks irflow's rules on a generated machine (the contract of
-// DESIGN's "Generated state machine"), independent of how it was generated.
+// docs/design.md, "The generated state machine"), independent of how it was generated.
 func Policy(sm *asl.StateMachine) []asl.Problem {
 	var out []asl.Problem
 	add := func(state, format string, args ...any) {
 		out = append(out, asl.Problem{State: state, Message: fmt.Sprintf(format, args...)})
 	}
 	asl.Walk(sm, func(ns asl.NamedState) {
+		if c, ok := ns.State.(*asl.Choice); ok {
+			for i := range c.Choices {
+				if negativeTest(&c.Choices[i]) {
+					add(ns.Name, "a rule tests IsPresent or IsNull false, which aws-local-stepfunctions never matches: write Not of the true test")
+				}
+			}
+			return
+		}
 		t, ok := ns.State.(*asl.Task)
 		if !ok {
 			return
@@ -101,6 +109,25 @@ func Policy(sm *asl.StateMachine) []asl.Problem {
 		}
 	}
 	return out
+}
+
+// negativeTest reports a rule (or a rule inside it) testing IsPresent or
+// IsNull against false.
+func negativeTest(r *asl.ChoiceRule) bool {
+	if (r.IsPresent != nil && !*r.IsPresent) || (r.IsNull != nil && !*r.IsNull) {
+		return true
+	}
+	for i := range r.And {
+		if negativeTest(&r.And[i]) {
+			return true
+		}
+	}
+	for i := range r.Or {
+		if negativeTest(&r.Or[i]) {
+			return true
+		}
+	}
+	return r.Not != nil && negativeTest(r.Not)
 }
 
 // ReachableTasks returns the Task states an execution of the launch type can

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/irflow/irflow/generator"
@@ -18,23 +16,16 @@ type Playbook struct {
 	Warnings []string
 }
 
-// LoadPlaybooks compiles every *.yaml and *.yml file of dir at synth time,
+// LoadPlaybooks compiles every playbook file (*.yaml and *.yml, not the
+// *.test.yaml playbook tests) of dir at synth time,
 // in name order. Any playbook error fails the synth with every diagnostic of
 // every file, the way `irflow validate` prints them; two files with the same
 // metadata.name would deploy one state machine twice and fail too.
 func LoadPlaybooks(dir string) ([]Playbook, error) {
-	entries, err := os.ReadDir(dir)
+	files, err := generator.PlaybookFiles(dir)
 	if err != nil {
 		return nil, fmt.Errorf("playbooks: %w", err)
 	}
-	var files []string
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	sort.Strings(files)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("playbooks: no *.yaml file in %s", dir)
 	}

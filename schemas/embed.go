@@ -4,12 +4,6 @@ import (
 	_ "embed"
 )
 
-// Playbook is the JSON Schema of a playbook (irflow/v1). Editors use it
-// through a yaml-language-server modeline; the generator validates with it.
-//
-//go:embed playbook.v1.schema.json
-var Playbook []byte
-
 // ExecutionInput is the JSON Schema of what starts an execution.
 //
 //go:embed execution-input.v1.schema.json
@@ -20,7 +14,10 @@ var ExecutionInput []byte
 //go:embed task-payload.v1.schema.json
 var TaskPayload []byte
 
-// URLs are the $id of each schema, as a compiler resolves them.
+// URLs are the $id of each schema, as a compiler resolves them. The
+// playbook schema is generated from the catalog (generator.PlaybookSchema,
+// irflow schema); playbook.v1.schema.json here is its checked-in copy for
+// editors, and PlaybookURL its stable $id.
 const (
 	PlaybookURL       = "https://irflow.dev/schemas/playbook.v1.schema.json"
 	ExecutionInputURL = "https://irflow.dev/schemas/execution-input.v1.schema.json"

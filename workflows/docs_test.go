@@ -2,9 +2,10 @@ package workflows
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,7 @@ func TestDocsFresh(t *testing.T) {
 		if err := os.MkdirAll(docsDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, path := range sortedKeys(want) {
+		for _, path := range slices.Sorted(maps.Keys(want)) {
 			if err := os.WriteFile(path, []byte(want[path]), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +51,7 @@ func TestDocsFresh(t *testing.T) {
 		}
 		return
 	}
-	for _, path := range sortedKeys(want) {
+	for _, path := range slices.Sorted(maps.Keys(want)) {
 		got, err := os.ReadFile(path)
 		if err != nil {
 			t.Errorf("%s is missing: run go test ./workflows -update", path)
@@ -85,13 +86,4 @@ func firstDiff(a, b string) (int, string, string) {
 		}
 	}
 	return 0, "", ""
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

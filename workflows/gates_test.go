@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func compiledGates(b *book) ([]gate, error) {
 		for _, s := range b.result.Steps[lt] {
 			if g, ok := byID[s.ID]; ok {
 				sort.Slice(g.LaunchTypes, func(i, j int) bool {
-					return indexOf(catalog.LaunchTypes, g.LaunchTypes[i]) < indexOf(catalog.LaunchTypes, g.LaunchTypes[j])
+					return slices.Index(catalog.LaunchTypes, g.LaunchTypes[i]) < slices.Index(catalog.LaunchTypes, g.LaunchTypes[j])
 				})
 				out = append(out, *g)
 				delete(byID, s.ID)

@@ -21,6 +21,9 @@ type item struct {
 func groupPlan(plan []generator.PlannedStep) []item {
 	var out []item
 	for _, s := range plan {
+		if s.OnRejectOf != "" {
+			continue // listed under its gate (rejected)
+		}
 		if n := len(out); s.Parallel != "" && n > 0 && out[n-1].parallel == s.Parallel {
 			out[n-1].steps = append(out[n-1].steps, s)
 			continue
@@ -105,6 +108,11 @@ func writePlan(w *strings.Builder, b *book, lt string, gates []gate) {
 			continue
 		}
 		fmt.Fprintf(w, "%d. %s\n", i+1, stepLine(b, it.steps[0], gates))
+		for _, s := range b.result.Steps[lt] {
+			if s.OnRejectOf == it.steps[0].ID {
+				fmt.Fprintf(w, "   - if rejected: %s\n", stepLine(b, s, gates))
+			}
+		}
 	}
 	fmt.Fprintf(w, "\nAn approved run takes about %d state transitions (one poll per SSM step; each extra poll adds three).\n\n",
 		estimateTransitions(b.result.Steps[lt]))
@@ -119,6 +127,9 @@ func stepLine(b *book, s generator.PlannedStep, gates []gate) string {
 				if m.Description != "" {
 					line += " " + m.Description
 				}
+				if s.When != "" {
+					line += " Only when " + s.When + "."
+				}
 				return line
 			}
 		}
@@ -129,6 +140,9 @@ func stepLine(b *book, s generator.PlannedStep, gates []gate) string {
 	}
 	if m.OnError == "continue" {
 		line += " †"
+	}
+	if s.When != "" {
+		line += " Only when " + s.When + "."
 	}
 	return line
 }

@@ -1,195 +1,138 @@
 package workflows
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
+	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/format"
+	"github.com/irflow/irflow/generator/scenario"
+	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
 )
 
-// scenarios is testdata/scenarios.json: per playbook and launch type, the
-// steps an approved run executes and those a rejected gate leaves run. Its
-// "comment" says how a simulation test reads it.
-type scenarios struct {
-	Comment   []string                    `json:"comment"`
-	Inputs    map[string]string           `json:"inputs"`
-	Playbooks map[string]playbookScenario `json:"playbooks"`
-}
+// The scenarios of each playbook are its <name>.test.yaml (irflow test;
+// make test runs `irflow test workflows`). These tests hold the library to
+// having them, and check what a scenario file cannot say.
 
-type playbookScenario struct {
-	Finding     string                    `json:"finding"`
-	LaunchTypes map[string]branchScenario `json:"launchTypes"`
-}
-
-type branchScenario struct {
-	Steps   []string `json:"steps"`
-	Outcome string   `json:"outcome"`
-	Reject  struct {
-		Gate    string   `json:"gate"`
-		Steps   []string `json:"steps"`
-		Outcome string   `json:"outcome"`
-	} `json:"reject"`
-}
-
-func loadScenarios(t *testing.T) scenarios {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "scenarios.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s scenarios
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		t.Fatalf("testdata/scenarios.json: %v", err)
-	}
-	return s
-}
-
-// TestScenariosCoverLibrary checks that scenarios.json and the playbooks
-// name the same set: a new playbook comes with its scenarios.
-func TestScenariosCoverLibrary(t *testing.T) {
-	s := loadScenarios(t)
-	var names, want []string
+// TestEveryPlaybookHasScenarios: a playbook comes with a test file whose
+// cases pass, cover both launch types with every gate approved and one
+// rejected, and run inputs its triggers would really start it on (no
+// simulator note).
+func TestEveryPlaybookHasScenarios(t *testing.T) {
 	for _, b := range loadBooks(t) {
-		want = append(want, b.result.Name)
-	}
-	for n := range s.Playbooks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if !reflect.DeepEqual(names, want) {
-		t.Errorf("scenarios.json names playbooks %v; the library has %v", names, want)
-	}
-	for _, lt := range catalog.LaunchTypes {
-		checkInput(t, s.Inputs[lt], lt)
-	}
-}
-
-// checkInput checks that a sample input exists and is a GuardDuty finding
-// event for a task of that launch type, the shape a simulation test needs.
-func checkInput(t *testing.T, path, lt string) {
-	t.Helper()
-	if path == "" {
-		t.Errorf("scenarios.json: no input for %s", lt)
-		return
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("scenarios.json: input for %s: %v", lt, err)
-		return
-	}
-	var ev struct {
-		Detail struct {
-			Type     string `json:"type"`
-			Resource struct {
-				ECS struct {
-					Task struct {
-						LaunchType string `json:"launchType"`
-					} `json:"taskDetails"`
-				} `json:"ecsClusterDetails"`
-			} `json:"resource"`
-		} `json:"detail"`
-	}
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Errorf("%s: %v", path, err)
-		return
-	}
-	if got := ev.Detail.Resource.ECS.Task.LaunchType; got != lt {
-		t.Errorf("%s: the task's launch type is %q; want %q", path, got, lt)
-	}
-	if ev.Detail.Type == "" {
-		t.Errorf("%s: not a GuardDuty finding event (no detail.type)", path)
-	}
-}
-
-// TestScenarios compares each launch type's plan with the scenario: the
-// step ids in order, the gate to reject, what has run when it rejects, and
-// that nothing destructive ran before it without an escape written down.
-func TestScenarios(t *testing.T) {
-	s := loadScenarios(t)
-	for _, b := range loadBooks(t) {
-		ps, ok := s.Playbooks[b.result.Name]
-		if !ok {
-			continue // TestScenariosCoverLibrary reports it
-		}
-		if !triggeredBy(b.result, ps.Finding) {
-			t.Errorf("%s: scenario finding %q does not start this playbook", b.result.Name, ps.Finding)
-		}
-		for _, lt := range catalog.LaunchTypes {
-			t.Run(b.result.Name+"/"+lt, func(t *testing.T) {
-				sc, ok := ps.LaunchTypes[lt]
-				if !ok {
-					t.Fatalf("scenarios.json has no %s scenario", lt)
+		name := strings.TrimSuffix(b.file, filepath.Ext(b.file))
+		t.Run(name, func(t *testing.T) {
+			file := name + ".test.yaml"
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("no scenarios: %v", err)
+			}
+			rep, err := scenario.Run(context.Background(), src, file, os.ReadFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			approved, rejected := map[string]bool{}, map[string]bool{}
+			for _, c := range rep.Cases {
+				if !c.Pass {
+					t.Errorf("case %q fails: %s", c.Name, strings.Join(c.Failures, "; "))
 				}
-				checkScenario(t, b, lt, sc)
-			})
+				for _, n := range c.Notes {
+					t.Errorf("case %q: %s", c.Name, n)
+				}
+				if len(c.Steps) > 1 {
+					lt := launchTypeOf(c)
+					switch c.Outcome {
+					case "COMPLETED":
+						approved[lt] = true
+					case "REJECTED":
+						rejected[lt] = true
+					}
+				}
+			}
+			for _, lt := range catalog.LaunchTypes {
+				if !approved[lt] || !rejected[lt] {
+					t.Errorf("%s: no %s case approved (%v) and rejected (%v)", file, lt, approved[lt], rejected[lt])
+				}
+			}
+		})
+	}
+}
+
+// launchTypeOf reads the branch a case took from its first step's state.
+func launchTypeOf(c scenario.CaseResult) string {
+	for _, s := range c.Steps {
+		if lt, _, ok := strings.Cut(s.State, ": "); ok {
+			return lt
+		}
+	}
+	return ""
+}
+
+// TestScenarioInputs: the findings the scenarios run are valid execution
+// inputs (what EventBridge would deliver).
+func TestScenarioInputs(t *testing.T) {
+	s := schemas.MustCompiled(schemas.ExecutionInputURL)
+	files, _ := filepath.Glob("testdata/findings/*.json")
+	if len(files) == 0 {
+		t.Fatal("no scenario inputs in testdata/findings")
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := s.Validate(doc); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }
 
-func checkScenario(t *testing.T, b *book, lt string, sc branchScenario) {
-	plan := b.result.Steps[lt]
-	var ids []string
-	byID := map[string]generator.PlannedStep{}
-	for _, p := range plan {
-		ids = append(ids, p.ID)
-		byID[p.ID] = p
-	}
-	if !reflect.DeepEqual(ids, sc.Steps) {
-		t.Errorf("plan\n got  %v\n want %v", ids, sc.Steps)
-	}
-	if sc.Outcome != generator.OutcomeCompleted {
-		t.Errorf("outcome %q; an approved run ends %s", sc.Outcome, generator.OutcomeCompleted)
-	}
-	r := sc.Reject
-	if r.Outcome != generator.OutcomeRejected {
-		t.Errorf("reject outcome %q; a rejected gate ends %s", r.Outcome, generator.OutcomeRejected)
-	}
-	gate, ok := byID[r.Gate]
-	if !ok || gate.Action != "request-approval" {
-		t.Fatalf("reject gate %q is not an approval step of the %s plan", r.Gate, lt)
-	}
-	at := indexOf(ids, r.Gate)
-	if want := ids[:at+1]; !reflect.DeepEqual(r.Steps, want) {
-		t.Errorf("steps run when %q rejects\n got  %v\n want %v", r.Gate, r.Steps, want)
-	}
-	for _, id := range ids[:at] {
-		a := catalog.Lookup(byID[id].Action)
-		if a.Destructive && !b.steps[id].Unapproved {
-			t.Errorf("destructive step %q runs before the gate %q without requiresApproval: false", id, r.Gate)
+// TestGatesGuardContainment: every gate of a playbook has a destructive
+// step after it on each branch where it runs; a gate that guards nothing
+// asks a person for nothing.
+func TestGatesGuardContainment(t *testing.T) {
+	for _, b := range loadBooks(t) {
+		for _, lt := range catalog.LaunchTypes {
+			plan := b.result.Steps[lt]
+			for i, s := range plan {
+				if s.Action != "request-approval" {
+					continue
+				}
+				guarded := false
+				for _, after := range plan[i+1:] {
+					guarded = guarded || (after.OnRejectOf == "" && catalog.Lookup(after.Action).Destructive)
+				}
+				if !guarded {
+					t.Errorf("%s %s: gate %q guards no destructive step", b.result.Name, lt, s.ID)
+				}
+			}
 		}
-	}
-	guarded := false
-	for _, id := range ids[at+1:] {
-		guarded = guarded || catalog.Lookup(byID[id].Action).Destructive
-	}
-	if !guarded {
-		t.Errorf("gate %q guards no destructive step", r.Gate)
 	}
 }
 
-// triggeredBy reports whether a finding type starts the playbook.
-func triggeredBy(r *generator.Result, findingType string) bool {
-	for _, p := range r.Triggers.FindingTypes {
-		if contains(generator.MatchFindingTypes(p), findingType) {
-			return true
+// TestLibraryFormatted: the library is in irflow fmt's canonical form, so
+// a contributor's `irflow fmt -w workflows` changes only what they wrote.
+func TestLibraryFormatted(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := format.Source(src, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != string(src) {
+			t.Errorf("%s is not formatted: run irflow fmt -w workflows", f)
 		}
 	}
-	return false
-}
-
-func indexOf(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
 }

@@ -3,7 +3,6 @@ package workflows
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -34,13 +33,10 @@ type book struct {
 // that does not compile cleanly fails the calling test.
 func loadBooks(t *testing.T) []*book {
 	t.Helper()
-	files, err := filepath.Glob("*.yaml")
+	files, err := generator.PlaybookFiles(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	yml, _ := filepath.Glob("*.yml")
-	files = append(files, yml...)
-	sort.Strings(files)
 	if len(files) == 0 {
 		t.Fatal("no playbooks (*.yaml) in workflows/")
 	}
@@ -121,7 +117,7 @@ func TestCoverage(t *testing.T) {
 	}
 }
 
-// branchRequirements are the actions DESIGN's launch-type table asks of
+// branchRequirements are the actions the launch-type table (docs/design.md, "Launch types") asks of
 // every branch: evidence first, containment after, a human in between.
 var branchRequirements = map[string][]string{
 	catalog.EC2:     {"capture-memory", "collect-host-artifacts", "snapshot-volumes", "capture-task-metadata", "collect-logs", "enable-flow-logs", "request-approval", "isolate-network", "protect-instance", "stop-task"},
@@ -160,7 +156,7 @@ func TestBranches(t *testing.T) {
 	}
 }
 
-// TestEvidenceBeforeContainment checks the order DESIGN asks for on every
+// TestEvidenceBeforeContainment checks the order docs/design.md asks for on every
 // branch: no evidence step runs after the task is stopped, and the EC2
 // branch takes memory before anything isolates the host.
 func TestEvidenceBeforeContainment(t *testing.T) {
@@ -195,6 +191,9 @@ func estimateTransitions(plan []generator.PlannedStep) int {
 	n := 2 + 4
 	parallels := map[string]bool{}
 	for _, s := range plan {
+		if s.OnRejectOf != "" {
+			continue // an approved run does not take them
+		}
 		if s.Parallel != "" && !parallels[s.Parallel] {
 			parallels[s.Parallel] = true
 			n++

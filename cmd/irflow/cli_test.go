@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/irflow/irflow/generator"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -38,6 +41,24 @@ func TestValidateExitCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if code, out, errOut := runCLI(tt.args...); code != tt.code {
 				t.Errorf("exit %d; want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+		})
+	}
+}
+
+// TestUnknownCommandSuggests holds the CLI to the module's did-you-mean
+// (edit distance, not prefix): a misspelt command names the right one.
+func TestUnknownCommandSuggests(t *testing.T) {
+	tests := []struct{ arg, want string }{
+		{"valdate", `did you mean "validate"?`},
+		{"simluate", `did you mean "simulate"?`},
+		{"Compile", `did you mean "compile"?`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			code, _, errOut := runCLI(tt.arg)
+			if code != exitUsage || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %s", code, errOut, exitUsage, tt.want)
 			}
 		})
 	}
@@ -94,7 +115,7 @@ func TestCompile(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.asl.json"))
-	shipped, _ := filepath.Glob("../../workflows/*.yaml")
+	shipped, _ := generator.PlaybookFiles("../../workflows")
 	if len(files) != len(shipped) || len(strings.Fields(out)) != len(shipped) {
 		t.Fatalf("wrote %d definitions (stdout %q); want %d", len(files), out, len(shipped))
 	}
@@ -197,5 +218,32 @@ func TestActionsJSON(t *testing.T) {
 		if a.Params == nil || len(a.IAM) == 0 || a.Kind == "" {
 			t.Errorf("%s: params, IAM or kind missing", a.Name)
 		}
+	}
+}
+
+// TestSchemaCommand: irflow schema prints the checked-in editor schema.
+func TestSchemaCommand(t *testing.T) {
+	code, out, _ := runCLI("schema")
+	want, err := os.ReadFile("../../schemas/playbook.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != exitOK || out != string(want) {
+		t.Errorf("exit %d; output equals schemas/playbook.v1.schema.json: %v", code, out == string(want))
+	}
+	if code, _, _ := runCLI("schema", "extra"); code != exitUsage {
+		t.Errorf("schema extra: exit %d; want %d", code, exitUsage)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI("version")
+	if code != exitOK || !strings.HasPrefix(out, "irflow ") || !strings.Contains(out, runtime.Version()) || !strings.Contains(out, "commit ") {
+		t.Errorf("exit %d: %q", code, out)
+	}
+	code, out, _ = runCLI("version", "--format", "json")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != exitOK || v["go"] != runtime.Version() || v["version"] == "" || v["commit"] == "" {
+		t.Errorf("json: exit %d, %v: %s", code, err, out)
 	}
 }

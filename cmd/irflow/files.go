@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/irflow/irflow/generator"
 )
 
 // playbookFiles expands files and folders into playbook files (*.yaml,
@@ -31,7 +33,7 @@ func playbookFiles(paths []string) ([]string, error) {
 			if d.IsDir() && path != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+			if !d.IsDir() && generator.IsPlaybookFile(path) {
 				found = append(found, path)
 			}
 			return nil
@@ -40,7 +42,7 @@ func playbookFiles(paths []string) ([]string, error) {
 			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no playbooks (*.yaml, *.yml) in this folder", p)
+			return nil, fmt.Errorf("%s: no playbooks (*.yaml, *.yml; not *.test.yaml) in this folder", p)
 		}
 		sort.Strings(found)
 		out = append(out, found...)

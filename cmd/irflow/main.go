@@ -7,7 +7,8 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/irflow/irflow/generator/diag"
 )
 
 // Exit codes are a contract: scripts and CI rely on them.
@@ -52,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
-	if s := suggest(args[0], names); s != "" {
+	if s := diag.Suggest(args[0], names); s != "" {
 		fmt.Fprintf(stderr, "did you mean %q?\n", s)
 	}
 	fmt.Fprintln(stderr, "run 'irflow help' for the list of commands")
@@ -74,13 +75,4 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'irflow <command> --help' for a command's flags.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors (operator commands: refused or failed), 2 usage or unreadable input, 3 simulated execution FAILED,")
 	fmt.Fprintln(w, "4 irflow audit --verify: the audit trail does not verify.")
-}
-
-func suggest(word string, cands []string) string {
-	for _, c := range cands {
-		if strings.HasPrefix(c, word) || strings.HasPrefix(word, c) {
-			return c
-		}
-	}
-	return ""
 }

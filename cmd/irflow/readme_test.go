@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/irflow/irflow/generator"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated action table")
@@ -35,4 +37,23 @@ func TestReadmeActionTable(t *testing.T) {
 		return
 	}
 	t.Errorf("README action table is stale: run go test ./cmd/irflow -update\n--- README\n%s\n--- catalog\n%s", got, want)
+}
+
+// TestReadmeExampleCompiles: the language reference's example playbook is
+// a playbook that validates strictly.
+func TestReadmeExampleCompiles(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n# yaml-language-server")
+	example, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("README has no example playbook (```yaml starting with the schema modeline)")
+	}
+	src := "# yaml-language-server" + example
+	r, ds := generator.Compile([]byte(src), "README.md", generator.Options{Strict: true})
+	if r == nil || len(ds) > 0 {
+		t.Errorf("the README's example playbook does not validate strictly:\n%v", ds)
+	}
 }

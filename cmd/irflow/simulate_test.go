@@ -153,7 +153,7 @@ func TestSimulateJSONKeyOrder(t *testing.T) {
 	for _, k := range []string{`"playbook"`, `"status"`, `"outcome"`, `"launchType"`, `"transitions"`, `"steps"`} {
 		i := strings.Index(out, k)
 		if i < last {
-			t.Errorf("key %s out of DESIGN's order in\n%s", k, out)
+			t.Errorf("key %s out of the documented order in\n%s", k, out)
 		}
 		last = i
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/diag"
@@ -46,8 +48,20 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *format == "text" {
+		bad := map[string]bool{}
+		for _, d := range ds {
+			if d.Severity == generator.SeverityError {
+				bad[d.File] = true
+			}
+		}
+		valid := 0
+		for _, c := range compiled {
+			if !bad[c.file] {
+				valid++
+			}
+		}
 		fmt.Fprintf(stderr, "%d playbook(s): %d valid, %d error(s), %d warning(s)\n",
-			len(files), len(compiled), ds.Errors(), len(ds)-ds.Errors())
+			len(files), valid, ds.Errors(), len(ds)-ds.Errors())
 	}
 	if ds.HasErrors() {
 		return exitPlaybook
@@ -61,34 +75,48 @@ type compiled struct {
 	result *generator.Result
 }
 
-// compileFiles compiles every file and checks that playbook names are
-// unique across them. Unreadable files are a usage error (exit 2).
+// compileFiles compiles every file, then checks them as a set (one name
+// per playbook, triggers that overlap). Unreadable files are a usage error
+// (exit 2). Playbooks compile in parallel (a compile is pure): what users
+// wait for is a folder, and each file's results keep their order.
 func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]compiled, generator.Diagnostics, int) {
-	var out []compiled
-	var all generator.Diagnostics
-	seen := map[string]compiled{}
-	for _, f := range files {
+	srcs := make([][]byte, len(files))
+	for i, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "irflow: cannot read %s: %v\n", f, unwrapPathError(err))
 			return nil, nil, exitUsage
 		}
-		r, ds := generator.Compile(src, f, opts)
-		all = append(all, ds...)
-		if r == nil {
-			continue
-		}
-		if prev, dup := seen[r.Name]; dup {
-			all = append(all, generator.Diagnostic{Severity: generator.SeverityError, Code: "duplicate-id", File: f,
-				Line: r.NameLine, Column: r.NameColumn, Path: "/metadata/name",
-				Message: fmt.Sprintf("playbook name %q is also used by %s", r.Name, prev.file),
-				Hint:    "state machines are named irflow-<name>: names must be unique"})
-			continue
-		}
-		c := compiled{file: f, result: r}
-		seen[r.Name] = c
-		out = append(out, c)
+		srcs[i] = src
 	}
+	results := make([]*generator.Result, len(files))
+	diags := make([]generator.Diagnostics, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], diags[i] = generator.Compile(srcs[i], files[i], opts)
+		}()
+	}
+	wg.Wait()
+	var out []compiled
+	var all generator.Diagnostics
+	var set []generator.Member
+	for i, f := range files {
+		all = append(all, diags[i]...)
+		if r := results[i]; r != nil {
+			set = append(set, generator.Member{File: f, Result: r})
+			out = append(out, compiled{file: f, result: r})
+		}
+	}
+	setDiags := generator.CheckSet(set)
+	if opts.Strict {
+		setDiags = setDiags.Strict()
+	}
+	all = append(all, setDiags...)
 	return out, all.Normalize(), exitOK
 }
 

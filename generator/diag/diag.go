@@ -17,7 +17,7 @@ const (
 	Warning Severity = "warning"
 )
 
-// The stable diagnostic codes of DESIGN's static checks. Tools match on them.
+// The stable diagnostic codes (docs/design.md, "Diagnostics"). Tools match on them.
 const (
 	CodeYAML                     = "yaml"
 	CodeSchema                   = "schema"
@@ -30,6 +30,9 @@ const (
 	CodeUnknownFindingType       = "unknown-finding-type"
 	CodeEvidenceAfterDestruction = "evidence-after-destruction"
 	CodeEmptyBranch              = "empty-branch"
+	// CodeOverlappingTriggers is a cross-file warning: two playbooks of a
+	// set start on one finding type.
+	CodeOverlappingTriggers = "overlapping-triggers"
 )
 
 // MaxPerFile caps how many diagnostics one file reports, so a pathological

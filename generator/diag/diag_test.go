@@ -14,6 +14,8 @@ func TestSuggest(t *testing.T) {
 		{"stop-tsak", "stop-task"},
 		{"notfy", "notify"},
 		{"reboot", ""},
+		{"NOTIFY", "notify"},
+		{"Stop-Task", "stop-task"},
 		{"x", ""},
 	}
 	for _, tt := range tests {

@@ -1,10 +1,20 @@
 package diag
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
-// Suggest returns the candidate closest to word when its edit distance is
-// below 3 (and below the word's length, so "x" does not suggest "id"), or "".
+// Suggest returns the candidate that differs from word only in case, else
+// the one closest to word when its edit distance is below 3 (and below the
+// word's length, so "x" does not suggest "id"), or "". It is the module's one
+// did-you-mean: playbook keys and values, CLI commands, execution inputs.
 func Suggest(word string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(c, word) {
+			return c
+		}
+	}
 	best, bestD := "", 3
 	for _, c := range candidates {
 		d := distance(word, c)

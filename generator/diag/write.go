@@ -18,7 +18,7 @@ func WriteText(w io.Writer, ds Diagnostics) error {
 	return nil
 }
 
-// jsonReport is the --format json shape of DESIGN: {"diagnostics":[...]}.
+// jsonReport is the --format json shape of docs/design.md ("Diagnostics"): {"diagnostics":[...]}.
 type jsonReport struct {
 	Diagnostics Diagnostics `json:"diagnostics"`
 }

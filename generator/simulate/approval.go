@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ type Gate struct {
 	TimeoutSeconds int
 	// Payload is what request-approval received (prompt, approvers, …).
 	Payload json.RawMessage
+	// MinApprovers is how many different people must approve the gate
+	// (with.minApprovers of the payload; 1 when absent).
+	MinApprovers int
 	// At is the virtual time the gate opened.
 	At time.Time
 }
@@ -56,7 +60,8 @@ func (f ApproverFunc) Decide(ctx context.Context, g Gate) (Decision, error) { re
 const SimApprover = "irflow-simulate"
 
 // PolicyApprover approves every gate but the rejected ones (ApprovalRejectedError)
-// and the unanswered ones (the gate times out).
+// and the unanswered ones (the gate times out). A gate that needs n approvers
+// is approved by n different simulated people.
 func PolicyApprover(reject, timeout []string) Approver {
 	rej, tmo := set(reject), set(timeout)
 	return ApproverFunc(func(_ context.Context, g Gate) (Decision, error) {
@@ -67,23 +72,49 @@ func PolicyApprover(reject, timeout []string) Approver {
 			return Decision{Error: generator.ErrApprovalRejected,
 				Cause: fmt.Sprintf("rejected by %s: --reject %s", SimApprover, g.Step)}, nil
 		}
-		return Approved(SimApprover, "approved by the simulator's default policy", g.At)
+		approvers := []string{SimApprover}
+		if g.MinApprovers > 1 {
+			approvers = approvers[:0]
+			for i := 1; i <= g.MinApprovers; i++ {
+				approvers = append(approvers, fmt.Sprintf("%s-%d", SimApprover, i))
+			}
+		}
+		return Approved(approvers, "approved by the simulator's default policy", g.At)
 	})
 }
 
-// Approved is the SendTaskSuccess output of an approved gate: a task result
-// whose outputs say who approved, why and when.
-func Approved(approver, reason string, at time.Time) (Decision, error) {
+// Approved is the SendTaskSuccess output of a gate approved by the given
+// different people: a task result whose outputs say who approved (approver
+// is the last, deciding one), why and when.
+func Approved(approvers []string, reason string, at time.Time) (Decision, error) {
+	last := approvers[len(approvers)-1]
+	summary := "approved by " + last
+	if len(approvers) > 1 {
+		summary = fmt.Sprintf("approved by %d people: %s", len(approvers), strings.Join(approvers, ", "))
+	}
 	out, err := json.Marshal(map[string]any{
 		"status":   "OK",
-		"summary":  "approved by " + approver,
+		"summary":  summary,
 		"evidence": []any{},
 		"outputs": map[string]any{
-			"approved": true, "approver": approver, "reason": reason,
+			"approved": true, "approver": last, "approvers": approvers, "reason": reason,
 			"decidedAt": at.UTC().Format(time.RFC3339),
 		},
 	})
 	return Decision{Output: out}, err
+}
+
+// gateQuorum reads with.minApprovers from a request-approval payload.
+func gateQuorum(payload []byte) int {
+	var p struct {
+		With struct {
+			MinApprovers int `json:"minApprovers"`
+		} `json:"with"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.With.MinApprovers < 1 {
+		return 1
+	}
+	return p.With.MinApprovers
 }
 
 // Callbacks is the part of the Step Functions API that answers a task

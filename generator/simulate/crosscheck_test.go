@@ -18,7 +18,9 @@ import (
 
 // TestCrossCheckNode runs every shipped playbook on every sample input
 // (approving, rejecting and timing out each gate, failing each step) and
-// every test input (approving) on two engines: internal/sim and aws-local-stepfunctions 3.0.0
+// every test input (approving), and every golden playbook of the generator
+// on the samples and the world inputs (conditions and exclusions both
+// ways), on two engines: internal/sim and aws-local-stepfunctions 3.0.0
 // (scripts/crosscheck/run.mjs), whose Task states replay the results the Go
 // run recorded. Both must enter the same states in the same order (the top
 // level, and each Parallel branch on its own, since branches interleave
@@ -34,24 +36,19 @@ func TestCrossCheckNode(t *testing.T) {
 	var expects []xcExpect
 	samples := readInputs(t, "../../examples/inputs/*.json")
 	inputs := append(samples, readInputs(t, "testdata/inputs/*.json")...)
-	for _, p := range shippedPlaybooks(t) {
-		job.Machines[p.r.Name] = p.r.ASL
-		for i, in := range inputs {
-			if why, ok := nodeQuirks[in.name]; ok {
-				t.Run(p.r.Name+"/"+strings.TrimSuffix(in.name, ".json"), func(t *testing.T) { t.Skip(why) })
-				continue
-			}
-			for _, base := range baseVariants(in) {
-				c, e, run := xcRecord(t, p, in, base)
-				job.Cases, expects = append(job.Cases, c), append(expects, e)
-				if i >= len(samples) {
-					continue // the test inputs take the samples' paths: approving them is enough
-				}
-				for _, v := range followUps(base, run) {
-					c, e, _ := xcRecord(t, p, in, v)
-					job.Cases, expects = append(job.Cases, c), append(expects, e)
-				}
-			}
+	type suite struct {
+		playbooks []shippedPlaybook
+		inputs    []inputFile
+		followUp  int // inputs before this index get the follow-up variants
+	}
+	worlds := worldInputs(t)
+	suites := []suite{
+		{shippedPlaybooks(t), inputs, len(samples)},
+		{goldenPlaybooks(t), append(append([]inputFile(nil), samples...), worlds...), len(samples) + len(worlds)},
+	}
+	for _, su := range suites {
+		for _, p := range su.playbooks {
+			xcPlaybook(t, p, su.inputs, su.followUp, &job, &expects)
 		}
 	}
 	start := time.Now()
@@ -59,6 +56,29 @@ func TestCrossCheckNode(t *testing.T) {
 	t.Logf("aws-local-stepfunctions ran %d executions of %d playbooks in %s", len(job.Cases), len(job.Machines), time.Since(start).Round(time.Millisecond))
 	for i, e := range expects {
 		t.Run(e.name, func(t *testing.T) { e.compare(t, reports[i]) })
+	}
+}
+
+// xcPlaybook adds the cases of one playbook: every input approved, and the
+// first followUp inputs also rejected, timed out and failed step by step.
+func xcPlaybook(t *testing.T, p shippedPlaybook, inputs []inputFile, followUp int, job *xcJob, expects *[]xcExpect) {
+	job.Machines[p.r.Name] = p.r.ASL
+	for i, in := range inputs {
+		if why, ok := nodeQuirks[in.name]; ok {
+			t.Run(p.r.Name+"/"+strings.TrimSuffix(in.name, ".json"), func(t *testing.T) { t.Skip(why) })
+			continue
+		}
+		for _, base := range baseVariants(in) {
+			c, e, run := xcRecord(t, p, in, base)
+			job.Cases, *expects = append(job.Cases, c), append(*expects, e)
+			if i >= followUp {
+				continue // the test inputs take the samples' paths: approving them is enough
+			}
+			for _, v := range followUps(base, run) {
+				c, e, _ := xcRecord(t, p, in, v)
+				job.Cases, *expects = append(job.Cases, c), append(*expects, e)
+			}
+		}
 	}
 }
 

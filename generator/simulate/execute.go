@@ -123,10 +123,11 @@ type Requester struct {
 	Verified bool   `json:"verified"`
 }
 
-// Step is one Task state of a run. Result is OK, DRY_RUN or SKIPPED (the
-// task's status), APPROVED, REJECTED or TIMED_OUT (a gate), CAUGHT (it
-// failed and the playbook went on) or FAILED (it failed and that failed the
-// step: the failure path, or the execution).
+// Step is one Task state of a run, or a step its when: skipped. Result is
+// OK, DRY_RUN or SKIPPED (the task's status, or a step whose condition did
+// not hold: State is then its "skipped: …" state), APPROVED, REJECTED or
+// TIMED_OUT (a gate), CAUGHT (it failed and the playbook went on) or FAILED
+// (it failed and that failed the step: the failure path, or the execution).
 type Step struct {
 	Step     string `json:"step"`
 	Action   string `json:"action"`
@@ -140,6 +141,7 @@ type Step struct {
 
 // Task results of Step.
 const (
+	ResultSkipped  = "SKIPPED"
 	ResultApproved = "APPROVED"
 	ResultRejected = "REJECTED"
 	ResultTimedOut = "TIMED_OUT"
@@ -170,7 +172,7 @@ func Run(ctx context.Context, r *generator.Result, input []byte, opts Options) (
 	if err != nil {
 		return nil, &InputError{Reason: "is not JSON: " + err.Error()}
 	}
-	sm, err := parseDefinition(r.ASL)
+	sm, err := asl.Parse(r.ASL)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the compiled definition: %w", err)
 	}
@@ -235,6 +237,11 @@ func setDefaults(r *generator.Result, input []byte, opts *Options, run *Executio
 	if opts.StartTime.IsZero() {
 		opts.StartTime = time.Now().UTC().Truncate(time.Millisecond)
 	}
+	if ierr == nil && inc.Finding != nil {
+		if ok, why := r.Triggers.Matches(inc.Finding.Type, inc.Finding.Severity); !ok {
+			run.Notes = append(run.Notes, "in AWS this finding would not start the playbook: "+why)
+		}
+	}
 	if ierr != nil || opts.Handlers != nil {
 		return
 	}
@@ -252,6 +259,9 @@ type simModel struct {
 	tasks map[string]taskInfo // by state name
 	gates []string            // approval step ids
 	steps []string            // step ids with Task states
+	// skips are the Pass states that record a step SKIPPED because its
+	// when: did not hold, by state name.
+	skips map[string]taskInfo
 }
 
 // taskInfo is a Task state's static Payload fields.
@@ -262,9 +272,23 @@ type taskInfo struct {
 }
 
 func newSimModel(sm *asl.StateMachine) *simModel {
-	m := &simModel{tasks: map[string]taskInfo{}}
+	m := &simModel{tasks: map[string]taskInfo{}, skips: map[string]taskInfo{}}
 	seen := map[string]bool{}
+	actions := map[string]string{} // step id → action, from its Task states
+	defer func() {
+		for name, info := range m.skips {
+			info.action = actions[info.step]
+			if info.action == "" {
+				info.action = "parallel"
+			}
+			m.skips[name] = info
+		}
+	}()
 	asl.Walk(sm, func(ns asl.NamedState) {
+		if step, ok := skipStep(ns.State); ok {
+			m.skips[ns.Name] = taskInfo{step: step}
+			return
+		}
 		t, ok := ns.State.(*asl.Task)
 		if !ok {
 			return
@@ -275,6 +299,9 @@ func newSimModel(sm *asl.StateMachine) *simModel {
 		info.step, _ = p["step"].(string)
 		info.mode, _ = p["mode"].(string)
 		m.tasks[ns.Name] = info
+		if actions[info.step] == "" {
+			actions[info.step] = info.action
+		}
 		if info.step != "" && !seen[info.step] {
 			seen[info.step] = true
 			m.steps = append(m.steps, info.step)
@@ -284,6 +311,18 @@ func newSimModel(sm *asl.StateMachine) *simModel {
 		}
 	})
 	return m
+}
+
+// skipStep recognizes the state the compiler emits for a step whose when:
+// did not hold: a Pass writing a SKIPPED task result to $.steps.<id>.
+func skipStep(st asl.State) (string, bool) {
+	p, ok := st.(*asl.Pass)
+	if !ok || p.ResultPath == nil {
+		return "", false
+	}
+	r, _ := p.Result.(map[string]any)
+	step, ok := strings.CutPrefix(p.ResultPath.Value, "$.steps.")
+	return step, ok && r["status"] == "SKIPPED"
 }
 
 // validate checks the gate and step names of the options.

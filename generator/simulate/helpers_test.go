@@ -27,12 +27,7 @@ type shippedPlaybook struct {
 // shippedPlaybooks compiles every playbook in workflows/, whoever added it.
 func shippedPlaybooks(t testing.TB) []shippedPlaybook {
 	t.Helper()
-	var files []string
-	for _, pat := range []string{"../../workflows/*.yaml", "../../workflows/*.yml"} {
-		m, _ := filepath.Glob(pat)
-		files = append(files, m...)
-	}
-	sort.Strings(files)
+	files, _ := generator.PlaybookFiles("../../workflows")
 	if len(files) == 0 {
 		t.Fatal("no playbooks in workflows/")
 	}
@@ -154,8 +149,8 @@ func followUps(base variant, run *Execution) []variant {
 	var out []variant
 	seen := map[string]bool{}
 	for _, s := range run.Steps {
-		if s.Step == "" || seen[s.Step] {
-			continue
+		if s.Step == "" || seen[s.Step] || s.Result == ResultSkipped {
+			continue // a step its when: skipped has nothing to reject or fail
 		}
 		seen[s.Step] = true
 		with := func(kind string, edit func(o *Options)) {

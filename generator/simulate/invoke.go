@@ -54,7 +54,7 @@ func (iv *invoker) Invoke(ctx context.Context, call *sim.Call) (sim.Reply, error
 	if err != nil {
 		return sim.Reply{}, err
 	}
-	out, err := callHandler(ctx, h, payload)
+	out, err := callHandler(withNow(ctx, call.Now), h, payload)
 	if err != nil {
 		if ctx.Err() != nil {
 			return sim.Reply{}, ctx.Err()
@@ -84,7 +84,7 @@ func (iv *invoker) Invoke(ctx context.Context, call *sim.Call) (sim.Reply, error
 // decide asks the Approver about a gate whose request-approval call returned.
 func (iv *invoker) decide(ctx context.Context, call *sim.Call, info taskInfo, payload []byte) (sim.Reply, error) {
 	d, err := iv.approver.Decide(ctx, Gate{State: call.State, Step: info.step, Token: call.Token,
-		TimeoutSeconds: call.TimeoutSeconds, Payload: payload, At: call.Now})
+		TimeoutSeconds: call.TimeoutSeconds, Payload: payload, MinApprovers: gateQuorum(payload), At: call.Now})
 	switch {
 	case err != nil:
 		return sim.Reply{}, fmt.Errorf("approver: %w", err)

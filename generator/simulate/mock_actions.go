@@ -223,26 +223,53 @@ func mockSnapshots(p *mockPayload) (*mockResult, error) {
 }
 
 // mockSSM is the async SSM actions: start sends the command (done false),
-// check finds it finished and the evidence stored (done true).
+// check finds it finished and the evidence stored (done true). A tcpdump
+// capture runs for its durationSeconds of virtual time: checks before its
+// end find it still capturing.
 func mockSSM(p *mockPayload) (*mockResult, error) {
 	t := p.Target
 	if t.InstanceID == "" {
 		return result("SKIPPED", "no container instance to run SSM commands on").with("done", true), nil
 	}
 	cmd := mockID(8, p.caseID(), p.Action) + "-" + mockID(4, p.Action) + "-" + mockID(4, t.InstanceID) + "-" + mockID(4, p.Step) + "-" + mockID(12, t.TaskArn, p.Action)
+	capture := time.Duration(0)
+	if p.Action == "capture-traffic" && withString(p, "mode", "tcpdump") == "tcpdump" {
+		secs, _ := p.With["durationSeconds"].(float64)
+		capture = time.Duration(secs) * time.Second
+	}
 	if p.Mode != "check" {
 		return result("OK", "sent SSM command %s (%s) to %s", cmd, p.Action, t.InstanceID).
-			with("done", false, "commandId", cmd, "instanceId", t.InstanceID), nil
+			with("done", false, "commandId", cmd, "instanceId", t.InstanceID, "startedAt", p.now.UTC().Format(time.RFC3339)), nil
 	}
 	if p.Previous != nil {
 		if prev, ok := p.Previous.Outputs["commandId"].(string); ok {
 			cmd = prev
 		}
+		started, err := time.Parse(time.RFC3339, fmt.Sprint(p.Previous.Outputs["startedAt"]))
+		if left := started.Add(capture).Sub(p.now); err == nil && left > 0 {
+			return result("OK", "SSM command %s still capturing (%s left)", cmd, shortDuration(left)).
+				with("done", false, "commandId", cmd, "instanceId", t.InstanceID, "startedAt", started.UTC().Format(time.RFC3339)), nil
+		}
 	}
 	files := map[string]string{"capture-memory": "memory.lime", "collect-host-artifacts": "host-artifacts.tar.gz", "capture-traffic": "traffic.pcap"}
 	r := result("OK", "SSM command %s finished; stored %s", cmd, files[p.Action])
 	r.store(p, files[p.Action], []byte(fmt.Sprintf("simulated %s of %s (command %s)\n", p.Action, t.InstanceID, cmd)))
-	return r.with("done", true, "commandId", cmd, "commandStatus", "Success"), nil
+	r.with("done", true, "commandId", cmd, "commandStatus", "Success")
+	if p.Action == "collect-host-artifacts" {
+		// What the real collector looks at: the task's containers and, from
+		// a finding, the process GuardDuty saw.
+		var names []string
+		for _, c := range t.Containers {
+			names = append(names, c.Name)
+		}
+		r.with("containers", names)
+		if p.Incident.Finding != nil && p.Incident.Finding.Process != nil {
+			proc := p.Incident.Finding.Process
+			r.with("process", map[string]any{"name": proc.Name, "pid": proc.Pid, "executablePath": proc.ExecutablePath})
+			r.Summary += fmt.Sprintf(" (containers %s; process %s, pid %d)", strings.Join(names, ", "), proc.Name, proc.Pid)
+		}
+	}
+	return r, nil
 }
 
 // mockExecTriage is exec-triage: ECS refuses a task started without

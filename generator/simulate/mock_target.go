@@ -35,7 +35,7 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 	if lt == "" {
 		lt = catalog.Fargate
 	}
-	t := mockTarget(inc, lt)
+	t := mockTarget(inc, lt, worldOf(p.Input))
 	arn, _ := incident.ParseTaskARN(inc.TaskArn)
 	return result("OK", "case %s: %s task %s in cluster %s (%s, %s network)", inc.CaseID, lt, arn.ID, arn.Cluster, arn.Account+"/"+arn.Region, t.NetworkMode).
 		with("incident", inc, "target", t), nil
@@ -62,27 +62,55 @@ func (m *mocker) requester(inc *incident.Incident) error {
 // mockTarget describes a plausible task of the launch type: on EC2 a bridge
 // task on a container instance in an Auto Scaling group with two volumes; on
 // Fargate an awsvpc task with its own ENI; on ECS Anywhere (EXTERNAL) a
-// bridge task on a managed instance.
-func mockTarget(inc *incident.Incident, lt string) *incident.Target {
+// bridge task on a managed instance. What the input says about the task
+// (a finding's group, tags, task definition and containers) wins; a console
+// input gets a service's task without tags.
+func mockTarget(inc *incident.Incident, lt string, w inputWorld) *incident.Target {
 	arn, _ := incident.ParseTaskARN(inc.TaskArn)
 	id := func(prefix string, n int, what string) string { return prefix + mockID(n, inc.TaskArn, what) }
 	acctRegion := fmt.Sprintf("%s:%s", arn.Region, arn.Account)
 	service := arn.Cluster + "-api"
+	family := service
+	if f := w.family(); f != "" {
+		family = f
+	}
+	group := "service:" + service
+	if name, said := w.service(); said {
+		service, group = name, w.group
+		if name != "" {
+			family = name
+		}
+	}
 	vpc := id("vpc-", 17, "vpc")
 	eni := incident.ENI{ID: id("eni-", 17, "eni"), PrivateIP: fmt.Sprintf("10.0.%d.%d", 1+int(mockID(2, inc.TaskArn, "ip3")[0])%250, 10+int(mockID(2, inc.TaskArn, "ip4")[1])%240),
 		SubnetID: id("subnet-", 17, "subnet"), VpcID: vpc, SecurityGroups: []string{id("sg-", 17, "sg")}}
 	t := &incident.Target{
 		LaunchType: lt, TaskArn: inc.TaskArn, ClusterArn: inc.ClusterArn,
-		TaskDefinitionArn: fmt.Sprintf("arn:%s:ecs:%s:task-definition/%s:7", arn.Partition, acctRegion, service),
-		Group:             "service:" + service, Service: service, StartedBy: "ecs-svc/" + mockID(19, inc.TaskArn, "deployment"),
+		TaskDefinitionArn: fmt.Sprintf("arn:%s:ecs:%s:task-definition/%s:7", arn.Partition, acctRegion, family),
+		Group:             group, Service: service, StartedBy: "ecs-svc/" + mockID(19, inc.TaskArn, "deployment"),
 		LastStatus: "RUNNING", ENIs: []incident.ENI{}, SubnetIDs: []string{}, SecurityGroups: []string{}, VolumeIDs: []string{},
-		TaskRoleArn:      fmt.Sprintf("arn:%s:iam::%s:role/%s-task", arn.Partition, arn.Account, service),
-		ExecutionRoleArn: fmt.Sprintf("arn:%s:iam::%s:role/%s-execution", arn.Partition, arn.Account, service),
+		TaskRoleArn:      fmt.Sprintf("arn:%s:iam::%s:role/%s-task", arn.Partition, arn.Account, family),
+		ExecutionRoleArn: fmt.Sprintf("arn:%s:iam::%s:role/%s-execution", arn.Partition, arn.Account, family),
 		Containers: []incident.Container{{
-			Name: "app", Image: fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:1.0.0", arn.Account, arn.Region, service),
+			Name: "app", Image: fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:1.0.0", arn.Account, arn.Region, family),
 			ImageDigest: "sha256:" + mockID(64, inc.TaskArn, "image"), RuntimeID: arn.ID + "-" + mockID(10, inc.TaskArn, "runtime"),
-			LogDriver: "awslogs", LogGroup: "/ecs/" + service, LogStreamPrefix: "ecs",
+			LogDriver: "awslogs", LogGroup: "/ecs/" + family, LogStreamPrefix: "ecs",
 		}},
+	}
+	if w.definitionArn != "" {
+		t.TaskDefinitionArn = w.definitionArn
+	}
+	if w.tags != nil {
+		t.Tags = w.tags
+	}
+	if len(w.containers) > 0 {
+		t.Containers = nil
+		for _, c := range w.containers {
+			c.ImageDigest = "sha256:" + mockID(64, inc.TaskArn, "image", c.Name)
+			c.RuntimeID = arn.ID + "-" + mockID(10, inc.TaskArn, "runtime", c.Name)
+			c.LogDriver, c.LogGroup, c.LogStreamPrefix = "awslogs", "/ecs/"+family, "ecs"
+			t.Containers = append(t.Containers, c)
+		}
 	}
 	containerInstance := fmt.Sprintf("arn:%s:ecs:%s:container-instance/%s/%s", arn.Partition, acctRegion, arn.Cluster, mockID(32, inc.TaskArn, "ci"))
 	switch lt {

@@ -14,7 +14,7 @@ import (
 	"github.com/irflow/irflow/tasks/termsafe"
 )
 
-// WriteJSON writes the run as DESIGN's "Local execution" specifies:
+// WriteJSON writes the run as docs/design.md ("The command line", simulate) specifies:
 // {"playbook","status","outcome","launchType","requester":{"id","verified"},"transitions",
 // "steps":[{"step","action","state","result","requiredApprovals"}]}; requester is
 // null when resolve-target refused the input, requiredApprovals is on approval steps.
@@ -107,6 +107,10 @@ func traceLine(ev sim.Event, m *simModel) string {
 		}
 		return row("", kind, "", "waited until "+at)
 	case *asl.Pass:
+		if info, ok := m.skips[ev.Name]; ok {
+			summary, _ := s.Result.(map[string]any)["summary"].(string)
+			return row(info.step, info.action, ResultSkipped, summary)
+		}
 		if o, ok := s.Result.(string); ok && ev.Next == generator.StateFinalize {
 			return row("", kind, "", "outcome "+o)
 		}

@@ -35,6 +35,9 @@ func (rc *recorder) event(ev sim.Event) {
 		}
 		rc.run.Steps = append(rc.run.Steps, st)
 	}
+	if info, ok := rc.model.skips[ev.Name]; ok && ev.Kind == sim.StateExited {
+		rc.run.Steps = append(rc.run.Steps, Step{Step: info.step, Action: info.action, State: ev.Name, Result: ResultSkipped})
+	}
 	if ev.Name == generator.StateResolveTarget && ev.Kind == sim.StateExited && !ev.Caught && len(ev.Scope) == 0 {
 		rc.run.LaunchType = launchTypeOf(ev.Output)
 		rc.run.Requester = requesterOf(ev.Output)

@@ -21,7 +21,7 @@ const (
 	perOption = "per --launch-type"
 )
 
-// testInputs are the inputs of testdata/inputs and how DESIGN's "Inputs"
+// testInputs are the inputs of testdata/inputs and how docs/design.md ("Inputs and outcomes")
 // says every playbook must end on them. The .txt files are not JSON: they
 // cannot start an execution (irflow simulate exits 2).
 var testInputs = map[string]struct{ status, outcome, launchType string }{
@@ -57,7 +57,7 @@ var testInputs = map[string]struct{ status, outcome, launchType string }{
 }
 
 // expected is how a run on the input must end: from the table for test
-// inputs; for the samples (others may add some) from DESIGN's rules.
+// inputs; for the samples (others may add some) from docs/design.md's rules.
 func expected(t *testing.T, in inputFile) (status, outcome, launchType string) {
 	if want, ok := testInputs[in.name]; ok {
 		return want.status, want.outcome, want.launchType
@@ -82,7 +82,7 @@ func TestTestInputsListed(t *testing.T) {
 	}
 }
 
-// TestSimulateShippedPlaybooks holds every shipped playbook to DESIGN on
+// TestSimulateShippedPlaybooks holds every shipped playbook to docs/design.md on
 // every sample and test input: the status, outcome and launch type; no
 // action runs on a launch type it does not support; no destructive action
 // runs before an approval; rejecting a gate ends REJECTED with nothing

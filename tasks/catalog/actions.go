@@ -19,7 +19,7 @@ var (
 	retryOnce = Retry{MaxAttempts: 1, IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 10}
 )
 
-// actions is the catalog, in the order of DESIGN's table. The names are a contract.
+// actions is the catalog, in the order of docs/design.md's table. The names are a contract.
 var actions = []*Action{
 	{
 		Name:        "resolve-target",

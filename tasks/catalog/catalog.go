@@ -11,7 +11,7 @@ import (
 // Kind groups actions by what they do to an incident.
 type Kind string
 
-// The kinds of DESIGN's catalog.
+// The kinds of the catalog (docs/design.md, "The action catalog").
 const (
 	KindEvidence    Kind = "evidence"
 	KindContainment Kind = "containment"
@@ -87,6 +87,33 @@ type Action struct {
 	// MemoryMB is the Lambda memory size.
 	MemoryMB int         `json:"memoryMB"`
 	IAM      []Statement `json:"iam"`
+
+	// defaults are the "default" of each top-level property of Params, read
+	// once when the catalog is built: the catalog is constant.
+	defaults map[string]json.RawMessage
+}
+
+// ParamDefaults returns the "default" of each top-level property of the
+// action's parameter schema that has one. The map is shared: do not modify it.
+func (a *Action) ParamDefaults() map[string]json.RawMessage { return a.defaults }
+
+// paramDefaults reads the property defaults of a parameter schema.
+func paramDefaults(params json.RawMessage) map[string]json.RawMessage {
+	var sch struct {
+		Properties map[string]struct {
+			Default json.RawMessage `json:"default"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(params, &sch); err != nil {
+		panic(fmt.Sprintf("catalog: parameter schema: %v", err))
+	}
+	d := map[string]json.RawMessage{}
+	for k, p := range sch.Properties {
+		if p.Default != nil {
+			d[k] = p.Default
+		}
+	}
+	return d
 }
 
 // Supports reports whether the action can run on the launch type.
@@ -205,6 +232,7 @@ var byName = func() map[string]*Action {
 		if _, dup := m[a.Name]; dup {
 			panic("catalog: duplicate action " + a.Name)
 		}
+		a.defaults = paramDefaults(a.Params)
 		m[a.Name] = a
 	}
 	return m
@@ -213,7 +241,7 @@ var byName = func() map[string]*Action {
 // Lookup returns the named action, or nil.
 func Lookup(name string) *Action { return byName[name] }
 
-// All returns every action in catalog order (the order of DESIGN's table).
+// All returns every action in catalog order (the order of docs/design.md's table).
 func All() []*Action {
 	out := make([]*Action, len(actions))
 	copy(out, actions)

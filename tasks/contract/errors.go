@@ -234,8 +234,9 @@ func named(err error) (error, bool) {
 // Classified returns err's named irflow error, or, when err's chain has
 // none (an AWS API refusal AWSError did not classify, a plain Go error), a
 // PreconditionFailedError carrying its message: what Step Functions sees is
-// always one of DESIGN's names, never a Go type such as wrapError. A
-// refusal nobody classified is not retried, as before: only RetryableError is.
+// always one of the contract's names (docs/design.md, "The Lambda
+// contract"), never a Go type such as wrapError. A refusal nobody
+// classified is not retried, as before: only RetryableError is.
 func Classified(err error) error {
 	if err == nil {
 		return nil

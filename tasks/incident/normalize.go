@@ -6,14 +6,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/tasks/termsafe"
 )
 
@@ -96,13 +97,11 @@ func Normalize(raw []byte, exec Execution) (*Incident, error) {
 }
 
 func fromConsole(m map[string]any, exec Execution) (*Incident, error) {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !contains(consoleKeys, k) {
 			msg := "is not a field of a console input (taskArn, reason, requestedBy, dryRun, caseId, irflowStart)"
-			for _, c := range consoleKeys {
-				if strings.EqualFold(c, k) {
-					msg = fmt.Sprintf("is not a field of a console input; did you mean %q?", c)
-				}
+			if c := diag.Suggest(k, consoleKeys); c != "" {
+				msg = fmt.Sprintf("is not a field of a console input; did you mean %q?", c)
 			}
 			field := k
 			if field == "" {
@@ -390,15 +389,6 @@ func quoteOrKind(v any) string {
 		return "missing"
 	}
 	return kind(v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func contains(xs []string, x string) bool {

@@ -117,6 +117,10 @@ type Target struct {
 	ExecutionRoleArn     string      `json:"executionRoleArn"`
 	EnableExecuteCommand bool        `json:"enableExecuteCommand"`
 	Containers           []Container `json:"containers"`
+	// Tags are the task's ECS tags, left out when it has none: playbook
+	// conditions (when: taskTags, exclude:) read them in Choice states,
+	// which treat a missing tags object as no tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // ENI is a network interface of the task (awsvpc) or of its instance.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -87,26 +89,11 @@ func TestDryRunLeavesTheWorldUnchanged(t *testing.T) {
 		t.Fatalf("only %d dry runs", ran)
 	}
 	after := snapshotWorld(t, w)
-	for _, k := range sortedKeys(before, after) {
+	for _, k := range slices.Sorted(maps.Keys(union(before, after))) {
 		if before[k] != after[k] {
 			t.Errorf("dry runs changed %s:\nbefore: %s\nafter:  %s", k, before[k], after[k])
 		}
 	}
-}
-
-func sortedKeys(maps ...map[string]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range maps {
-		for k := range m {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // addSSMEndpoints gives the world's VPC the endpoints isolate-network's
@@ -218,4 +205,11 @@ func snapshotWorld(t *testing.T, w *mototest.World) map[string]string {
 	must(err)
 	put("ssm commands on the instance", len(cmds.Commands))
 	return snap
+}
+
+// union is every key of a and b (values of b win); the loop compares values itself.
+func union(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }

@@ -329,8 +329,8 @@ func TestDecodeWithIsCaseExact(t *testing.T) {
 }
 
 // TestClassifiedNamesEverything: what the runtime returns to Step Functions
-// is always one of DESIGN's error names, an unclassified API refusal and a
-// plain Go error included, with the message kept.
+// is always one of the contract's error names (docs/design.md), an
+// unclassified API refusal and a plain Go error included, with the message kept.
 func TestClassifiedNamesEverything(t *testing.T) {
 	for _, tt := range []struct {
 		err  error

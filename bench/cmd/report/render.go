@@ -10,14 +10,17 @@ import (
 	"strings"
 )
 
-// Targets of issue 8.
+// Targets of issue 8; the compile target is issue 21's: what an author feels
+// is compile next to cdk synth, so irflow compile of every shipped playbook
+// (the process) must be at least targetSynthOverCompile times faster than a
+// warm synth. There is no absolute compile target.
 const (
-	targetCompileNs   = 1e6  // per shipped playbook
-	targetSimulateNs  = 50e6 // compile + simulate, per playbook and launch type
-	targetTransitions = 60
-	targetSizeBytes   = 15e6 // bootstrap, MB = 10^6 bytes
-	targetColdNs      = 50e6 // median
-	targetSynthNs     = 15e9 // median
+	targetSynthOverCompile = 100
+	targetSimulateNs       = 50e6 // compile + simulate, per playbook and launch type
+	targetTransitions      = 60
+	targetSizeBytes        = 15e6 // bootstrap, MB = 10^6 bytes
+	targetColdNs           = 50e6 // median
+	targetSynthNs          = 15e9 // median
 	// linearMaxRatio bounds the marginal cost per step from 100 to 500
 	// steps over that from 10 to 100: a linear compiler stays near 1,
 	// n log n reaches about 1.4, a quadratic one about 5.5.
@@ -159,30 +162,25 @@ func render(w io.Writer, in *Inputs) error {
 	}
 	slowest := Stat{}
 	slowestName := ""
-	allMet := true
 	for _, b := range compile {
 		name := strings.TrimPrefix(b.Name, "BenchmarkCompile/")
 		s := summarize(b.NsOp)
-		ok := s.Median < targetCompileNs
-		allMet = allMet && ok
 		if s.Median > slowest.Median {
 			slowest, slowestName = s, name
 		}
-		t.add(name, fmtNs(s.Median), spreadNs(s), fmtInt(summarize(b.Allocs).Median), fmtInt(summarize(b.BOp).Median),
-			"< 1 ms", c.check(ok, fmt.Sprintf("compile %s: %s median (target < 1 ms)", name, fmtNs(s.Median))))
+		t.add(name, fmtNs(s.Median), spreadNs(s), fmtInt(summarize(b.Allocs).Median), fmtInt(summarize(b.BOp).Median), "-", "-")
 	}
 	all, err := in.Go.get("BenchmarkCompileAll")
 	if err != nil {
 		return err
 	}
 	sa := summarize(all.NsOp)
-	n := float64(len(compile))
 	t.add(fmt.Sprintf("all %d together", len(compile)), fmtNs(sa.Median), spreadNs(sa), fmtInt(summarize(all.Allocs).Median),
-		fmtInt(summarize(all.BOp).Median), fmt.Sprintf("< %s (1 ms each)", fmtNs(n*targetCompileNs)),
-		c.check(sa.Median < n*targetCompileNs, fmt.Sprintf("compile all %d playbooks: %s median (target < %s)", len(compile), fmtNs(sa.Median), fmtNs(n*targetCompileNs))))
+		fmtInt(summarize(all.BOp).Median), "-", "-")
 	t.write(&body)
-	headline.add("compile, slowest shipped playbook ("+slowestName+")", fmtNs(slowest.Median)+" median", "< 1 ms", statusWord(allMet))
-	headline.add(fmt.Sprintf("compile, all %d playbooks together", len(compile)), fmtNs(sa.Median)+" median", fmt.Sprintf("< %s", fmtNs(n*targetCompileNs)), statusWord(sa.Median < n*targetCompileNs))
+	fmt.Fprintf(&body, "No target here: the compile target is the ratio to a warm `cdk synth` (section 6).\n\n")
+	headline.add("compile, slowest shipped playbook ("+slowestName+")", fmtNs(slowest.Median)+" median", "none (informational)", "-")
+	headline.add(fmt.Sprintf("compile, all %d playbooks together", len(compile)), fmtNs(sa.Median)+" median", "none (informational)", "-")
 
 	fmt.Fprintf(&body, "Scaling (`BenchmarkCompileSteps`, generated playbooks: parallels of five evidence steps, an approval, two containment steps). At 500 steps the definition exceeds Step Functions' 1 MiB limit, which the verify pass reports as a `limit` error after every pass ran; the benchmark accepts only that error.\n\n")
 	var st table
@@ -217,7 +215,7 @@ func render(w io.Writer, in *Inputs) error {
 
 	// 2. Simulate.
 	fmt.Fprintf(&body, "## 2. Simulate (mock mode) and aws-local-stepfunctions\n\n")
-	fmt.Fprintf(&body, "Go, cold: `BenchmarkSimulate` compiles the playbook and simulates it with the definition and payload-check caches emptied, as one `irflow simulate` does (N = %d passes). Go, warm: `generator.Simulate` on the compiled playbook with warm caches, timed per run (N = %d). Inputs: `%s` (EC2) and `%s` (FARGATE), every gate approved.\n\n",
+	fmt.Fprintf(&body, "Go: `BenchmarkSimulate` compiles the playbook and simulates it, as one `irflow simulate` does (N = %d passes). Go, simulate only: `simulate.Run` on the compiled playbook after three untimed runs, timed per run (N = %d). Inputs: `%s` (EC2) and `%s` (FARGATE), every gate approved.\n\n",
 		in.Count, in.Sim.WarmRuns, launchInputs[0].finding, launchInputs[1].finding)
 	var gt table
 	gt.head = []string{"playbook", "launch type", "compile + simulate median", "spread (min – max)", "allocs/op", "simulate only (warm) median", "IQR", "target", "status"}
@@ -284,7 +282,7 @@ func render(w io.Writer, in *Inputs) error {
 
 	// 3. Transitions and cost.
 	fmt.Fprintf(&body, "## 3. State transitions, Lambda invocations and cost per execution\n\n")
-	fmt.Fprintf(&body, "From `generator.Simulate` in mock mode on the sample GuardDuty findings, approve path; these counts are deterministic (no spread: every run gives the same). Transitions are the states entered (what Step Functions bills for Standard workflows, $0.025 per 1,000). Invocations count every try of every Task state, retries and the async start and check calls included; a waitForTaskToken gate counts once (its count is in brackets). **Mock async actions finish on their first check**; the realistic columns make capture-memory take %d s: %d more checks at its %s poll interval, each one more Wait, check and Choice. Other async actions (host artifacts, traffic) still finish on their first check there. The console sample input (`%s` with `dryRun` off, launch type given) gives the same counts as the finding unless the last column says otherwise.\n\n",
+	fmt.Fprintf(&body, "From `generator.Simulate` in mock mode on the sample GuardDuty findings, approve path; these counts are deterministic (no spread: every run gives the same). Transitions are the states entered (what Step Functions bills for Standard workflows, $0.025 per 1,000). Invocations count every try of every Task state, retries and the async start and check calls included; a waitForTaskToken gate counts once (its count is in brackets). **Mock async actions finish on their first check, except a tcpdump capture-traffic, which runs its `durationSeconds` of virtual time**; the realistic columns also make capture-memory take %d s: %d more checks at its %s poll interval, each one more Wait, check and Choice. Host artifacts still finish on their first check there. The console sample input (`%s` with `dryRun` off, launch type given) gives the same counts as the finding unless the last column says otherwise.\n\n",
 		in.Sim.CaptureSeconds, in.Sim.ExtraPolls, in.Sim.MemoryPoll, launchInputs[0].console)
 	var tt table
 	tt.head = []string{"playbook", "launch type", "transitions", "invocations (gates)", "cost / execution", "cost / 1,000 executions", "target ≤ 60", "realistic transitions", "realistic invocations", "realistic cost", "realistic ≤ 60", "console input"}
@@ -397,10 +395,14 @@ func render(w io.Writer, in *Inputs) error {
 	sy.add("warm `cdk synth` of the whole app", fmtNs(syn.Median), spreadNs(syn), fmt.Sprint(syn.N), "< 15 s",
 		c.check(synOK, fmt.Sprintf("cdk synth: %s median (target < 15 s)", fmtNs(syn.Median))))
 	sy.add(fmt.Sprintf("`irflow compile` of all %d playbooks (process)", s.Playbooks), fmtNs(comp.Median), spreadNs(comp), fmt.Sprint(comp.N), "-", "-")
-	sy.add("ratio compile / synth", fmt.Sprintf("%.4f (1 : %.0f)", comp.Median/syn.Median, syn.Median/comp.Median), "-", "-", "-", "-")
+	ratio := syn.Median / comp.Median
+	ratioOK := ratio >= targetSynthOverCompile
+	ratioTarget := fmt.Sprintf("≥ %d×", targetSynthOverCompile)
+	sy.add("synth / compile", fmt.Sprintf("%.0f× (compile / synth %.4f)", ratio, comp.Median/syn.Median), "-", "-", ratioTarget,
+		c.check(ratioOK, fmt.Sprintf("irflow compile of all playbooks: %s, only %.0f× faster than warm synth %s (target %s)", fmtNs(comp.Median), ratio, fmtNs(syn.Median), ratioTarget)))
 	sy.write(&body)
 	headline.add("warm cdk synth", fmtNs(syn.Median)+" median", "< 15 s", statusWord(synOK))
-	headline.add("irflow compile of all playbooks / synth", fmt.Sprintf("%s / %s = %.4f", fmtNs(comp.Median), fmtNs(syn.Median), comp.Median/syn.Median), "none (informational)", "-")
+	headline.add("warm synth / irflow compile of all playbooks", fmt.Sprintf("%s / %s = %.0f×", fmtNs(syn.Median), fmtNs(comp.Median), ratio), ratioTarget, statusWord(ratioOK))
 
 	// The file.
 	m := in.Machine

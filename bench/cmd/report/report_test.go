@@ -34,8 +34,8 @@ func TestRender(t *testing.T) {
 		"# irflow benchmarks", "## Missed targets", "## Headline figures",
 		"## 1. Compile", "## 2. Simulate", "## 3. State transitions", "## 4. Time to containment",
 		"## 5. Task Lambdas", "## 6. CDK synth",
-		"| crypto-mining | 1.13 ms |",    // the median of the two samples
-		"compile crypto-mining: 1.13 ms", // over 1 ms: listed as missed
+		"| crypto-mining | 1.13 ms |",                         // the median of the two samples
+		"| synth / compile | 279× (compile / synth 0.0036) |", // 14.5 s over 51.9 ms
 		"| crypto-mining | EC2 | 30 | 16 (1) | $0.000750 |",
 		"| crypto-mining | EC2 | `EC2: isolate` | 6 | 30s | 15 | 5m |",
 		"1 template(s), no aws:cdk:error",
@@ -62,6 +62,31 @@ func TestRender(t *testing.T) {
 			t.Errorf("line %d has %d cells, its table %d: %s", i+1, n, cells, line)
 		}
 	}
+}
+
+// TestRenderRatioTarget: compile is held to the ratio to a warm synth, not
+// to an absolute time: a compile under 100× faster than synth is missed.
+func TestRenderRatioTarget(t *testing.T) {
+	in, err := loadInputs("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := renderInputs(t, in); strings.Contains(out, "only 279×") || strings.Contains(out, "compile crypto-mining") {
+		t.Errorf("a met ratio or a per-playbook compile time is listed as missed")
+	}
+	in.Synth.CompileNs = []float64{200e6, 200e6, 200e6}
+	if out := renderInputs(t, in); !strings.Contains(out, "irflow compile of all playbooks: 200 ms, only 72× faster than warm synth 14.5 s (target ≥ 100×)") {
+		t.Errorf("a 72× ratio is not listed as missed")
+	}
+}
+
+func renderInputs(t *testing.T, in *Inputs) string {
+	t.Helper()
+	var b strings.Builder
+	if err := render(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func TestSummarize(t *testing.T) {

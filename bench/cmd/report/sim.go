@@ -63,8 +63,8 @@ type SimCase struct {
 	// given, dryRun off) took the same number of transitions and invocations.
 	ConsoleAgrees bool   `json:"consoleAgrees"`
 	ConsoleNote   string `json:"consoleNote,omitempty"`
-	// WarmNs are wall times of generator.Simulate on the compiled playbook
-	// with warm caches (compile excluded), one per run.
+	// WarmNs are wall times of simulate.Run on the compiled playbook after
+	// three untimed runs (compile excluded), one per run.
 	WarmNs []float64 `json:"warmNs"`
 }
 
@@ -127,7 +127,7 @@ func runSim(root string, warmRuns, nodeRuns, nodeWarmup, nodeConstructs int) (*S
 		ExtraPolls: int(math.Ceil(float64(captureSeconds)/poll.Seconds())) - 1}
 	job := &NodeJob{Machines: map[string]json.RawMessage{}, Runs: nodeRuns, Warmup: nodeWarmup, Constructs: nodeConstructs}
 
-	files, err := filepath.Glob(filepath.Join(root, "workflows", "*.yaml"))
+	files, err := generator.PlaybookFiles(filepath.Join(root, "workflows"))
 	if err != nil || len(files) == 0 {
 		return nil, nil, fmt.Errorf("no playbooks in %s/workflows", root)
 	}
@@ -211,8 +211,8 @@ func consoleInput(path string) ([]byte, error) {
 	return json.Marshal(in)
 }
 
-// timeWarm times generator.Simulate as irflow simulate calls it, after
-// three warm-up runs (the parsed definition and payload checks cached).
+// timeWarm times simulate.Run as irflow simulate calls it, after three
+// untimed runs.
 func timeWarm(r *generator.Result, input []byte, lt string, runs int) ([]float64, error) {
 	opts := simulate.Options{LaunchType: lt, StartTime: simStart}
 	var out []float64

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/irflow/irflow/generator"
 )
 
 // SynthReport is what `report synth` measures.
@@ -37,7 +39,7 @@ func runSynth(root, irflow, tmp string, warmup, runs, compileRuns int, synthArgs
 		rep.SynthLine = lastLine(output)
 		fmt.Fprintf(os.Stderr, "bench: synth %d/%d: %s\n", i+1, warmup+runs, d.Round(time.Millisecond))
 	}
-	playbooks, _ := filepath.Glob(filepath.Join(root, "workflows", "*.yaml"))
+	playbooks, _ := generator.PlaybookFiles(filepath.Join(root, "workflows"))
 	rep.Playbooks = len(playbooks)
 	for i := -1; i < compileRuns; i++ {
 		out := filepath.Join(tmp, "asl")

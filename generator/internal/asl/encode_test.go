@@ -6,10 +6,12 @@ import (
 	"testing"
 )
 
-// TestEncodeMatchesJSON holds the reflection-free writer to encoding/json:
-// a machine with every field of every state kind must come out byte for byte
-// as json.Marshal + json.Indent would write it.
-func TestEncodeMatchesJSON(t *testing.T) {
+// TestEncode holds Encode to what a deployer and a reviewer rely on: a
+// machine with every field of every state kind comes out indented with a
+// trailing newline, HTML characters as written, a compact size equal to
+// json.Compact's, and Parse(Encode(sm)) encodes to the same bytes. The
+// golden files of ./generator pin the exact bytes of real playbooks.
+func TestEncode(t *testing.T) {
 	f := 1.5
 	sm := &StateMachine{Comment: "all <fields> & \"quotes\"\u2028", QueryLanguage: "JSONPath", StartAt: "T", TimeoutSeconds: 9, States: States{
 		{"T", &Task{Type: "Task", Comment: "c\n\t", Resource: ResourceLambdaInvoke, InputPath: P("$.a"),
@@ -32,18 +34,18 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := marshal(sm)
-	if err != nil {
+	if !bytes.HasSuffix(got, []byte("}\n")) || !bytes.Contains(got, []byte("\n  \"States\": {\n")) {
+		t.Errorf("not indented by two spaces with a trailing newline:\n%s", got)
+	}
+	if !bytes.Contains(got, []byte(`"all <fields> & \"quotes\"\u2028"`)) {
+		t.Errorf("comment not written as is (HTML unescaped, U+2028 escaped):\n%s", got)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, got); err != nil {
 		t.Fatal(err)
 	}
-	var want bytes.Buffer
-	json.Indent(&want, raw, "", "  ")
-	want.WriteByte('\n')
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("indented differs:\n--- got\n%s\n--- want\n%s", got, want.Bytes())
-	}
-	if compactSize != len(raw) {
-		t.Errorf("compact size %d; encoding/json compact is %d bytes", compactSize, len(raw))
+	if compactSize != compact.Len() {
+		t.Errorf("compact size %d; json.Compact gives %d bytes", compactSize, compact.Len())
 	}
 	back, err := Parse(got)
 	if err != nil {
@@ -52,5 +54,12 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	again, _, _ := Encode(back)
 	if !bytes.Equal(again, got) {
 		t.Errorf("Encode(Parse(Encode(sm))) is not stable:\n%s", again)
+	}
+}
+
+func TestEncodeRefusesMistypedState(t *testing.T) {
+	sm := &StateMachine{StartAt: "T", States: States{{"T", &Task{Type: "Pass", Resource: ResourceLambdaInvoke, End: true}}}}
+	if _, _, err := Encode(sm); err == nil {
+		t.Error("a *Task typed Pass encoded without error")
 	}
 }

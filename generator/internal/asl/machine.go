@@ -51,30 +51,6 @@ func (s States) Get(name string) State {
 	return nil
 }
 
-// MarshalJSON writes the states as an object in insertion order.
-func (s States) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, ns := range s {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(ns.Name)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := marshal(ns.State)
-		if err != nil {
-			return nil, fmt.Errorf("state %q: %w", ns.Name, err)
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
 // UnmarshalJSON reads states in document order, dispatching on "Type".
 func (s *States) UnmarshalJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -184,30 +160,6 @@ func keepNullPaths(st State, raw json.RawMessage) error {
 	return nil
 }
 
-// Marshal returns the definition as indented, deterministic JSON with a
-// trailing newline. HTML characters are not escaped, so the text reads as written.
-func Marshal(sm *StateMachine) ([]byte, error) {
-	ind, _, err := Encode(sm)
-	return ind, err
-}
-
-// Encode returns the definition indented (for people and diffs, with a
-// trailing newline), written without reflection, and the size of its compact
-// form: what is deployed, and what Step Functions' 1 MiB limit counts.
-func Encode(sm *StateMachine) (indented []byte, compactSize int, err error) {
-	w := &writer{indent: true, first: []bool{true}}
-	// The shipped playbooks come out at 60-70 KB: one allocation instead
-	// of doubling up to it.
-	w.b.Grow(96 << 10)
-	w.machine(sm)
-	if w.err != nil {
-		return nil, 0, w.err
-	}
-	w.b.WriteByte('\n')
-	w.space++
-	return w.b.Bytes(), w.b.Len() - w.space, nil
-}
-
 // Parse reads a definition. Unknown fields are errors: a simulator must never
 // silently skip what it does not understand.
 func Parse(data []byte) (*StateMachine, error) {
@@ -219,14 +171,4 @@ func Parse(data []byte) (*StateMachine, error) {
 		return nil, err
 	}
 	return &sm, nil
-}
-
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -13,7 +13,29 @@ type Playbook struct {
 	Owner       string
 	Triggers    Triggers
 	Approval    ApprovalDefaults
-	Steps       []*Step
+	// Exclude, when set, ends a run for a task it matches before any step.
+	Exclude *Exclude
+	Steps   []*Step
+}
+
+// Exclude names the tasks a playbook leaves alone: a task carrying any one
+// of TaskTags (value "*": any value) ends the run with outcome EXCLUDED.
+type Exclude struct {
+	Path     string
+	TaskTags map[string]string
+}
+
+// When is a step's condition: every field that is set must hold for the
+// step to run; otherwise it is recorded SKIPPED. Tags are read by
+// resolve-target; finding fields hold only for runs a finding started.
+type When struct {
+	Path            string
+	FindingTypes    []Located
+	SeverityAtLeast *float64
+	NetworkModes    []string
+	InService       *bool
+	TaskTags        map[string]string
+	NotTaskTags     map[string]string
 }
 
 // Triggers says what starts an execution.
@@ -35,6 +57,8 @@ type ApprovalDefaults struct {
 	Timeout           Duration
 	OnTimeout         string
 	AllowSelfApproval bool
+	// MinApprovers is how many different people must approve; 0 when unset.
+	MinApprovers int
 }
 
 // Duration is a parsed duration with the pointer of its text; Set is false
@@ -70,6 +94,12 @@ type Step struct {
 	Branches []Branch
 
 	Approval *Approval
+	// OnReject are the steps an approval step runs when its gate is
+	// rejected (or times out with onTimeout reject), before the case is
+	// finalized with outcome REJECTED.
+	OnReject []*Step
+
+	When *When
 
 	// OnError is fail or continue; "" inherits from the enclosing parallel (default fail).
 	OnError string
@@ -95,6 +125,7 @@ type Approval struct {
 	Timeout           Duration
 	OnTimeout         string
 	AllowSelfApproval *bool
+	MinApprovers      *int
 }
 
 // Retry overrides an action's retry policy.
@@ -105,17 +136,18 @@ type Retry struct {
 	MaxDelay    Duration
 }
 
-// Walk calls fn for every step, depth first in document order, with the
-// enclosing parallel (nil at top level).
-func (p *Playbook) Walk(fn func(s *Step, parent *Step)) {
-	var walk func(steps []*Step, parent *Step)
-	walk = func(steps []*Step, parent *Step) {
+// Walk calls fn for every step, depth first in document order: the steps
+// of a parallel and of an approval's onReject follow their step.
+func (p *Playbook) Walk(fn func(s *Step)) {
+	var walk func(steps []*Step)
+	walk = func(steps []*Step) {
 		for _, s := range steps {
-			fn(s, parent)
+			fn(s)
 			for _, b := range s.Branches {
-				walk(b.Steps, s)
+				walk(b.Steps)
 			}
+			walk(s.OnReject)
 		}
 	}
-	walk(p.Steps, nil)
+	walk(p.Steps)
 }

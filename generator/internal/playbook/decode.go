@@ -47,12 +47,28 @@ func Decode(doc *Document) (*Playbook, diag.Diagnostics) {
 		p.Approval.Timeout = d.duration(ap, "timeout", "/approval/timeout")
 		p.Approval.OnTimeout, _ = ap["onTimeout"].(string)
 		p.Approval.AllowSelfApproval, _ = ap["allowSelfApproval"].(bool)
+		if n, ok := number(ap["minApprovers"]); ok {
+			p.Approval.MinApprovers = int(n)
+		}
+	}
+	if ex, ok := root["exclude"].(map[string]any); ok {
+		p.Exclude = &Exclude{Path: "/exclude", TaskTags: stringMap(ex["taskTags"])}
 	}
 	if steps, ok := root["steps"].([]any); ok {
-		p.Steps = d.steps(steps, "/steps", false)
+		p.Steps = d.steps(steps, "/steps", inSequence)
 	}
 	return p, d.diags
 }
+
+// where says what holds a list of steps: the playbook, a parallel, or an
+// approval's onReject. Approvals may only sit in the playbook's own list.
+type where int
+
+const (
+	inSequence where = iota
+	inParallel
+	inOnReject
+)
 
 // durationText is the schema's duration pattern.
 var durationText = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
@@ -68,17 +84,17 @@ func (d *decoder) errorf(ptr, hint, format string, args ...any) {
 		Line: pos.Line, Column: pos.Column, Path: ptr, Message: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-func (d *decoder) steps(items []any, ptr string, inParallel bool) []*Step {
+func (d *decoder) steps(items []any, ptr string, in where) []*Step {
 	var out []*Step
 	for i, it := range items {
-		if s := d.step(it, ptr+"/"+strconv.Itoa(i), inParallel); s != nil {
+		if s := d.step(it, ptr+"/"+strconv.Itoa(i), in); s != nil {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-func (d *decoder) step(v any, ptr string, inParallel bool) *Step {
+func (d *decoder) step(v any, ptr string, in where) *Step {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil
@@ -98,6 +114,9 @@ func (d *decoder) step(v any, ptr string, inParallel bool) *Step {
 		s.RequiresApproval = &ra
 	}
 	s.Timeout = d.duration(m, "timeout", ptr+"/timeout")
+	if w, ok := m["when"].(map[string]any); ok {
+		s.When = when(w, ptr+"/when")
+	}
 	if r, ok := m["retry"].(map[string]any); ok {
 		s.Retry = &Retry{Interval: d.duration(r, "interval", ptr+"/retry/interval"), MaxDelay: d.duration(r, "maxDelay", ptr+"/retry/maxDelay")}
 		if n, ok := number(r["maxAttempts"]); ok {
@@ -125,8 +144,8 @@ func (d *decoder) step(v any, ptr string, inParallel bool) *Step {
 		for i, it := range items {
 			bp := ptr + "/parallel/" + strconv.Itoa(i)
 			if seq, ok := it.([]any); ok {
-				s.Branches = append(s.Branches, Branch{Path: bp, Steps: d.steps(seq, bp, true)})
-			} else if st := d.step(it, bp, true); st != nil {
+				s.Branches = append(s.Branches, Branch{Path: bp, Steps: d.steps(seq, bp, nested(in, inParallel))})
+			} else if st := d.step(it, bp, nested(in, inParallel)); st != nil {
 				s.Branches = append(s.Branches, Branch{Path: bp, Steps: []*Step{st}})
 			}
 		}
@@ -141,8 +160,23 @@ func (d *decoder) step(v any, ptr string, inParallel bool) *Step {
 		if b, ok := am["allowSelfApproval"].(bool); ok {
 			s.Approval.AllowSelfApproval = &b
 		}
-		if inParallel {
+		if n, ok := number(am["minApprovers"]); ok {
+			i := int(n)
+			s.Approval.MinApprovers = &i
+		}
+		switch in {
+		case inParallel:
 			d.errorf(ptr+"/approval", "put the approval before the parallel", "approval steps cannot run inside a parallel")
+		case inOnReject:
+			d.errorf(ptr+"/approval", "the gate was rejected: decide what runs then without asking again", "approval steps cannot run inside onReject")
+		}
+	}
+	if rej, ok := m["onReject"]; ok {
+		items, _ := rej.([]any)
+		if s.Kind == KindApproval {
+			s.OnReject = d.steps(items, ptr+"/onReject", inOnReject)
+		} else {
+			d.errorf(ptr+"/onReject", "put it on the approval step whose rejection it handles", "onReject: belongs to approval steps")
 		}
 	}
 	switch len(kinds) {
@@ -176,6 +210,50 @@ func (d *decoder) duration(m map[string]any, key, ptr string) Duration {
 		return Duration{Path: ptr}
 	}
 	return Duration{D: v, Set: true, Path: ptr}
+}
+
+// nested is where the steps of a parallel sit: an onReject's parallel is
+// still part of the onReject.
+func nested(outer, inner where) where {
+	if outer == inOnReject {
+		return inOnReject
+	}
+	return inner
+}
+
+// when decodes a step's condition; shapes the schema rejected are left out.
+func when(m map[string]any, ptr string) *When {
+	w := &When{Path: ptr, NetworkModes: stringList(m["networkModes"]),
+		TaskTags: stringMap(m["taskTags"]), NotTaskTags: stringMap(m["notTaskTags"])}
+	if fts, ok := m["findingTypes"].([]any); ok {
+		for i, ft := range fts {
+			if s, ok := ft.(string); ok {
+				w.FindingTypes = append(w.FindingTypes, Located{s, ptr + "/findingTypes/" + strconv.Itoa(i)})
+			}
+		}
+	}
+	if f, ok := number(m["severityAtLeast"]); ok {
+		w.SeverityAtLeast = &f
+	}
+	if b, ok := m["inService"].(bool); ok {
+		w.InService = &b
+	}
+	return w
+}
+
+// stringMap keeps the string values of a mapping (tag maps).
+func stringMap(v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for k, x := range m {
+		if s, ok := x.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 func stringList(v any) []string {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/tasks/termsafe"
@@ -71,7 +71,9 @@ func (d *Document) Has(ptr string) bool {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // Parse decodes one YAML document into a Document. Errors are diagnostics
-// with code yaml (or limit) and a line.
+// with code yaml (or limit) and a line. A document with errors in some of
+// its mappings is still returned, so the rest of it can be checked; a
+// syntax error or a limit returns none.
 func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 	errAt := func(code string, line, col int, msg, hint string) diag.Diagnostics {
 		return diag.Diagnostics{{Severity: diag.Error, Code: code, File: file, Line: line, Column: col, Path: "", Message: msg, Hint: hint}}
@@ -108,10 +110,15 @@ func Parse(src []byte, file string) (*Document, diag.Diagnostics) {
 		node = node.Content[0]
 	}
 	doc.Value = c.convert(node, "", 0)
-	if len(c.diags) > 0 {
-		return nil, c.diags
+	for _, d := range c.diags {
+		if d.Code == diag.CodeLimit {
+			return nil, c.diags // a document this large is not checked further
+		}
 	}
-	return doc, nil
+	// A duplicate key (the first value is kept), a key that is not a
+	// string (left out) or a bad merge key spoil one mapping, not the file:
+	// the passes after this one still check the rest.
+	return doc, c.diags
 }
 
 // controlByte finds the first raw C0 control (other than tab, line feed and
@@ -133,8 +140,8 @@ func controlByte(src []byte) (line, col int, r rune, found bool) {
 	return 0, 0, 0, false
 }
 
-// parserErrors are yaml.v3 parser (not scanner) messages, whose reported
-// line is 0-based (a yaml.v3 quirk); scanner errors report 1-based lines.
+// parserErrors are YAML parser (not scanner) messages, whose reported
+// line is 0-based (a quirk of the YAML library); scanner errors report 1-based lines.
 var parserErrors = []string{
 	"did not find expected node content", "did not find expected key", "did not find expected ',' or ']'",
 	"did not find expected ',' or '}'", "did not find expected '-' indicator", "did not find expected <document start>",
@@ -158,7 +165,7 @@ func yamlError(file string, err error) diag.Diagnostics {
 	return diag.Diagnostics{{Severity: diag.Error, Code: diag.CodeYAML, File: file, Line: line, Column: 1, Message: msg}}
 }
 
-// converter turns yaml.v3 nodes into JSON-shaped values while recording positions.
+// converter turns YAML nodes into JSON-shaped values while recording positions.
 type converter struct {
 	doc   *Document
 	nodes int

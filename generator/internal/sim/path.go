@@ -2,7 +2,8 @@ package sim
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -242,7 +243,7 @@ func expand(doc any, s seg) []any {
 			return d
 		case map[string]any:
 			out := make([]any, 0, len(d))
-			for _, k := range sortedKeys(d) {
+			for _, k := range slices.Sorted(maps.Keys(d)) {
 				out = append(out, d[k])
 			}
 			return out
@@ -329,13 +330,4 @@ func setAt(doc any, segs []seg, val any, text string) (any, error) {
 		return c, nil
 	}
 	return nil, fmt.Errorf("cannot set %q", text)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -125,7 +125,7 @@ type Vote struct {
 }
 
 // RequiredApprovals is how many distinct approvers a gate needs: the
-// playbook's number (minApprovers; 1 until the language has it), and at
+// playbook's number (minApprovers, 1 by default), and at
 // least two when the requester is not verified, since an unverified
 // requester could be anyone, the approver included. A number, not a flag,
 // so both rules compose.

@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +37,7 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incide
 		LastStatus:           aws.ToString(task.LastStatus),
 		ContainerInstanceArn: aws.ToString(task.ContainerInstanceArn),
 		EnableExecuteCommand: task.EnableExecuteCommand,
+		Tags:                 taskTags(task.Tags),
 	}
 	if t.ClusterArn == "" {
 		t.ClusterArn = inc.ClusterArn
@@ -77,6 +80,16 @@ func (h *Handler) task(ctx context.Context, inc *incident.Incident) (ecstypes.Ta
 		reason = fmt.Sprintf("ECS reports %s", aws.ToString(f.Reason))
 	}
 	return ecstypes.Task{}, &contract.TargetNotFoundError{Resource: inc.TaskArn, Reason: reason}
+}
+
+// taskTags are the task's tags (DescribeTasks with include TAGS): the
+// generated Choice states test $.target.tags['key'].
+func taskTags(tags []ecstypes.Tag) map[string]string {
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
 }
 
 // launchType is the task's launch type; tasks placed by a capacity provider
@@ -300,7 +313,7 @@ func summarizeNetwork(t *incident.Target) {
 			t.ENIs[i].SecurityGroups = []string{}
 		}
 	}
-	t.SubnetIDs, t.SecurityGroups = sortedKeys(subnets), sortedKeys(groups)
+	t.SubnetIDs, t.SecurityGroups = slices.Sorted(maps.Keys(subnets)), slices.Sorted(maps.Keys(groups))
 	if t.ENIs == nil {
 		t.ENIs = []incident.ENI{}
 	}
@@ -310,13 +323,4 @@ func summarizeNetwork(t *incident.Target) {
 	if t.Containers == nil {
 		t.Containers = []incident.Container{}
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

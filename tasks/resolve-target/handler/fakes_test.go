@@ -190,6 +190,7 @@ func tasks() map[string]ecstypes.Task {
 		fargateArn: {TaskArn: aws.String(fargateArn), ClusterArn: aws.String("arn:aws:ecs:us-east-1:111122223333:cluster/payments"),
 			LaunchType: ecstypes.LaunchTypeFargate, TaskDefinitionArn: aws.String("td/api:1"), Group: aws.String("service:payments-api"),
 			LastStatus: aws.String("RUNNING"), EnableExecuteCommand: true,
+			Tags: []ecstypes.Tag{{Key: aws.String("env"), Value: aws.String("prod")}},
 			Attachments: []ecstypes.Attachment{{Type: aws.String("ElasticNetworkInterface"), Details: []ecstypes.KeyValuePair{
 				{Name: aws.String("networkInterfaceId"), Value: aws.String("eni-f")}, {Name: aws.String("subnetId"), Value: aws.String("subnet-1")}}}},
 			Containers: []ecstypes.Container{{Name: aws.String("api"), Image: aws.String("api:1"), ImageDigest: aws.String("sha256:abc"), RuntimeId: aws.String("rt-1")},

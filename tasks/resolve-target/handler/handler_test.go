@@ -64,6 +64,9 @@ func TestResolveFargate(t *testing.T) {
 	if len(tg.Containers) != 2 || tg.Containers[0].LogGroup != "/ecs/app" || tg.Containers[0].ImageDigest != "sha256:abc" || tg.Containers[1].LogDriver != "awsfirelens" {
 		t.Errorf("containers = %+v", tg.Containers)
 	}
+	if len(tg.Tags) != 1 || tg.Tags["env"] != "prod" {
+		t.Errorf("tags = %v; want the task's tags (when: taskTags reads them)", tg.Tags)
+	}
 	b, _ := json.Marshal(tg)
 	if strings.Contains(string(b), "null") {
 		t.Errorf("target has a null list: %s", b)
@@ -93,6 +96,9 @@ func TestResolveEC2Bridge(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "eni-1,eni-2" || strings.Join(tg.SubnetIDs, ",") != "subnet-1,subnet-2" || strings.Join(tg.SecurityGroups, ",") != "sg-a,sg-b" {
 		t.Errorf("bridge mode should use the instance ENIs in device order: enis %v subnets %v groups %v", ids, tg.SubnetIDs, tg.SecurityGroups)
+	}
+	if b, _ := json.Marshal(tg); strings.Contains(string(b), `"tags"`) {
+		t.Errorf("an untagged task's target has tags: %s; want none", b)
 	}
 }
 

@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -53,7 +55,7 @@ func (h *Handler) apply(ctx context.Context, pl plan, tags map[string]string) (d
 	done = plan{ECS: []string{}, EC2: []string{}}
 	var ecsTags []ecstypes.Tag
 	var ec2Tags []ec2types.Tag
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		ecsTags = append(ecsTags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 		ec2Tags = append(ec2Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
