@@ -39,7 +39,7 @@ func TestMain(m *testing.M) { stricttest.Main(m) }
 // SHA-256 recomputed from the bucket matches what irflow recorded, every
 // case's audit chain verifies, and every case's flows were judged.
 func TestDemo(t *testing.T) {
-	ep := mototest.Endpoint(t)
+	ep := mototest.DirectEndpoint(t) // the bench puts its own strict layer in front
 	ctx := context.Background()
 	var out bytes.Buffer
 	dir := t.TempDir()
