@@ -21,6 +21,7 @@ import (
 	"github.com/irflow/irflow/internal/awsproxy"
 	"github.com/irflow/irflow/internal/faultproxy"
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/strict"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -143,7 +144,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := faultproxy.New(fwd, cfg.Faults)
+	// Faults → the AWS-strict layer → moto: the handlers meet what AWS
+	// refuses (ECS-managed ENIs, the ACL quota, held stops) and DynamoDB's
+	// atomic conditional writes, under throttling and lost replies.
+	// IRFLOW_AWS_STRICT=0 leaves the layer out.
+	var next http.Handler = fwd
+	if strict.Enabled() {
+		layer, err := strict.New(fwd, strict.Config{Backend: endpoint})
+		if err != nil {
+			return nil, err
+		}
+		next = layer
+		cfg.logf("AWS-strict layer in front of moto")
+	}
+	proxy, err := faultproxy.New(next, cfg.Faults)
 	if err != nil {
 		return nil, err
 	}
