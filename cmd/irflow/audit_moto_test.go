@@ -5,16 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,72 +20,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
 	finalize "github.com/irflow/irflow/tasks/finalize-case/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-// The operator commands' integration tests run against moto server. The
-// task packages share tasks/internal/mototest, which Go's internal rule
-// keeps from cmd/irflow, so this is a small harness of the same contract:
-// IRFLOW_MOTO_ENDPOINT, else .venv/bin/moto_server on a free loopback port
-// (killed with this process); without moto the tests skip, unless
-// IRFLOW_REQUIRE_MOTO=1.
+// The operator commands' integration tests run against moto behind the
+// AWS-strict layer, as every moto test does (stricttest.Main; the layer
+// makes DynamoDB's conditional writes atomic, as DynamoDB's are).
+func TestMain(m *testing.M) { stricttest.Main(m) }
+
 var opsMotoServer struct {
-	once     sync.Once
-	endpoint string
-	err      error
-	n        int
-	mu       sync.Mutex
+	n  int
+	mu sync.Mutex
 }
 
 func opsMoto(t *testing.T) string {
 	t.Helper()
-	opsMotoServer.once.Do(func() {
-		if ep := os.Getenv("IRFLOW_MOTO_ENDPOINT"); ep != "" {
-			opsMotoServer.endpoint = ep
-			return
-		}
-		opsMotoServer.endpoint, opsMotoServer.err = opsStartMoto()
-	})
-	if opsMotoServer.endpoint == "" {
-		if os.Getenv("IRFLOW_REQUIRE_MOTO") == "1" {
-			t.Fatalf("moto server required (IRFLOW_REQUIRE_MOTO=1): %v", opsMotoServer.err)
-		}
-		t.Skipf("no moto server (%v): run make py-deps or set IRFLOW_MOTO_ENDPOINT", opsMotoServer.err)
-	}
-	return opsMotoServer.endpoint
-}
-
-func opsStartMoto() (string, error) {
-	bin := os.Getenv("IRFLOW_MOTO_SERVER")
-	if bin == "" {
-		bin = filepath.Join("..", "..", ".venv", "bin", "moto_server")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("no moto server at %s", bin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(ep + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return ep, nil
-		}
-	}
-	cmd.Process.Kill()
-	return "", fmt.Errorf("moto server did not answer on %s", ep)
+	return mototest.Endpoint(t)
 }
 
 // opsUnique names a resource so tests sharing a server never collide.
