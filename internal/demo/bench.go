@@ -233,7 +233,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	printGaps(out, res.Cases)
 	if o.Irflow != "" && len(res.Cases) > 0 {
-		res.CLI = runAuditCLI(ctx, out, o.Irflow, env.endpoint, res.Env.AuditTable, res.Cases[0].CaseID)
+		res.CLI = runAuditCLI(ctx, out, o.Irflow, env.endpoint, res.Env, res.Cases[0].CaseID)
 	}
 	res.Elapsed = time.Since(began)
 	printSummary(out, res, relative(o.Out))

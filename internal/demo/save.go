@@ -64,8 +64,9 @@ type CLIRun struct {
 
 // runAuditCLI runs `irflow audit CASE --verify` against moto, the command
 // an operator uses on a deployed stack, and prints its head and verdict.
-func runAuditCLI(ctx context.Context, out io.Writer, bin, endpoint, table, caseID string) *CLIRun {
-	args := []string{"audit", caseID, "--verify", "--table", table, "--endpoint-url", endpoint, "--region", "us-east-1"}
+func runAuditCLI(ctx context.Context, out io.Writer, bin, endpoint string, env taskrt.Env, caseID string) *CLIRun {
+	args := []string{"audit", caseID, "--verify", "--table", env.AuditTable, "--bucket", env.EvidenceBucket,
+		"--mac-key", env.MACKeyArn, "--endpoint-url", endpoint, "--region", "us-east-1"}
 	fmt.Fprintln(out, "\n== The operator's view: irflow audit ==")
 	fmt.Fprintf(out, "  $ %s %s\n", bin, strings.Join(args, " "))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
