@@ -243,8 +243,10 @@ var actions = []*Action{
 			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
 			Statement{Actions: []string{"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
 			// UpdateService with a task definition passes the revision's task and execution roles
-			// (AccessDenied on iam:PassRole otherwise, github.com/keidarcy/e1s/issues/429); to ECS tasks only.
-			Statement{Actions: []string{"iam:PassRole"}, Resources: []string{arnIAMRole},
+			// (AccessDenied on iam:PassRole otherwise, github.com/keidarcy/e1s/issues/429); to ECS
+			// tasks only, and only roles under the task role path (docs/deploy.md: a service whose
+			// revision names a role elsewhere cannot be pinned by irflow, and says so).
+			Statement{Actions: []string{"iam:PassRole"}, Resources: []string{arnTaskRole},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 		),
 	},

@@ -29,18 +29,14 @@ const (
 	arnEC2FlowLog           = "arn:${Partition}:ec2:${Region}:${Account}:vpc-flow-log/*"
 	arnEC2Mirror            = "arn:${Partition}:ec2:${Region}:${Account}:traffic-mirror-*"
 	arnASG                  = "arn:${Partition}:autoscaling:${Region}:${Account}:autoScalingGroup:*:autoScalingGroupName/*"
-	// arnIAMRole is any role of the account: pin-service passes a revision's
-	// task and execution roles to ECS (iam:PassedToService limits it), and
-	// execution roles need not live under the task role path.
-	arnIAMRole            = "arn:${Partition}:iam::${Account}:role/*"
-	arnLogGroup           = "arn:${Partition}:logs:${Region}:${Account}:log-group:*"
-	arnSSMRunShell        = "arn:${Partition}:ssm:${Region}::document/AWS-RunShellScript"
-	arnSSMCommand         = "arn:${Partition}:ssm:${Region}:${Account}:*"
-	arnEvidenceObjects    = "${EvidenceBucketArn}/cases/*"
-	arnIrflowStateMachine = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${NamePrefix}-*"
-	arnIrflowExecution    = "arn:${Partition}:states:${Region}:${Account}:execution:${NamePrefix}-*:*"
-	arnGuardDutyDetector  = "arn:${Partition}:guardduty:${Region}:${Account}:detector/*"
-	anyResource           = "*"
+	arnLogGroup             = "arn:${Partition}:logs:${Region}:${Account}:log-group:*"
+	arnSSMRunShell          = "arn:${Partition}:ssm:${Region}::document/AWS-RunShellScript"
+	arnSSMCommand           = "arn:${Partition}:ssm:${Region}:${Account}:*"
+	arnEvidenceObjects      = "${EvidenceBucketArn}/cases/*"
+	arnIrflowStateMachine   = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${NamePrefix}-*"
+	arnIrflowExecution      = "arn:${Partition}:states:${Region}:${Account}:execution:${NamePrefix}-*:*"
+	arnGuardDutyDetector    = "arn:${Partition}:guardduty:${Region}:${Account}:detector/*"
+	anyResource             = "*"
 	// arnTaskRole is a role under the task role path, never irflow's own
 	// (those are under /irflow/, and the CDK app refuses a task role path
 	// that could match them).
