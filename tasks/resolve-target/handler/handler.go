@@ -100,6 +100,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
+	if p.Mode == ModeSibling {
+		return h.sibling(ctx, p)
+	}
 	if h.IncidentsTable == "" {
 		return nil, &contract.PreconditionFailedError{Reason: "no incidents table configured (IRFLOW_INCIDENTS_TABLE)"}
 	}
