@@ -24,6 +24,11 @@ const (
 	MaxRetryDelay       = time.Hour
 	MaxParallelDepth    = 3
 
+	// Correlation windows (triggers.correlate.window).
+	MinCorrelationWindow     = time.Minute
+	MaxCorrelationWindow     = 24 * time.Hour
+	DefaultCorrelationWindow = time.Hour
+
 	// DefaultMaxConcurrency is a forEach's MaxConcurrency unless it sets one.
 	DefaultMaxConcurrency = 10
 
@@ -68,6 +73,9 @@ func (c *compilation) resolve() {
 	c.info = map[*playbook.Step]*stepInfo{}
 	if t := c.pb.Approval.Timeout; t.Set {
 		c.checkApprovalTimeout(t)
+	}
+	if cr := c.pb.Triggers.Correlate; cr != nil && cr.Window.Set && (cr.Window.D < MinCorrelationWindow || cr.Window.D > MaxCorrelationWindow) {
+		c.errorAt(diag.CodeLimit, cr.Window.Path, "use 1m to 24h", fmt.Sprintf("correlation window %s is out of range", cr.Window.D))
 	}
 	c.resolveSteps(c.pb.Steps, catalog.LaunchTypes, "", 0)
 	c.resolveForEach()

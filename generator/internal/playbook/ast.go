@@ -43,6 +43,16 @@ type Triggers struct {
 	FindingTypes []Located
 	MinSeverity  float64
 	Manual       bool
+	// Correlate, when set, makes one case per service (triggers.correlate).
+	Correlate *Correlate
+}
+
+// Correlate is triggers.correlate: later findings on tasks of a service
+// within Window join the case of its first one.
+type Correlate struct {
+	Path   string
+	By     string
+	Window Duration
 }
 
 // Located is a string with the JSON Pointer it came from.

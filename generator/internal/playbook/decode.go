@@ -41,6 +41,10 @@ func Decode(doc *Document) (*Playbook, diag.Diagnostics) {
 		if m, ok := tr["manual"].(bool); ok {
 			p.Triggers.Manual = m
 		}
+		if c, ok := tr["correlate"].(map[string]any); ok {
+			p.Triggers.Correlate = &Correlate{Path: "/triggers/correlate", Window: d.duration(c, "window", "/triggers/correlate/window")}
+			p.Triggers.Correlate.By, _ = c["by"].(string)
+		}
 	}
 	if ap, ok := root["approval"].(map[string]any); ok {
 		p.Approval.Approvers = stringList(ap["approvers"])
