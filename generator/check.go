@@ -141,6 +141,8 @@ func (c *compilation) flow(steps []*playbook.Step, lt string, path cond, st flow
 			}
 		case playbook.KindParallel:
 			st = c.flowParallel(s, lt, under, st, f)
+		case playbook.KindForEach:
+			c.flowForEach(s, under, st, f)
 		}
 	}
 	return st
@@ -205,6 +207,39 @@ func (c *compilation) flowParallel(s *playbook.Step, lt string, under cond, st f
 		after.stopped = append(slices.Clip(after.stopped), added[i].stopped...)
 	}
 	return after
+}
+
+// flowForEach checks the steps of a forEach. Each iteration acts on another
+// task (a sibling), on any launch type: what the run did to its own task
+// (isolation, stop) does not hold there, and its own conditions say nothing
+// about the sibling. The approvals before the forEach cover the loop when
+// they held wherever the forEach runs; inside, they hold unconditionally.
+// The state of the run's own task is unchanged after it.
+func (c *compilation) flowForEach(s *playbook.Step, under cond, st flowState, f findings) {
+	var covered []effect
+	for _, g := range st.approvals {
+		if under.implies(g.cond) {
+			covered = append(covered, effect{g.step, nil})
+		}
+	}
+	for _, lt := range catalog.LaunchTypes {
+		c.flow(s.ForEach.Steps, lt, nil, flowState{approvals: covered}, f)
+	}
+}
+
+// forEachOf returns the forEach step whose steps hold s, or nil.
+func (c *compilation) forEachOf(s *playbook.Step) *playbook.Step {
+	for _, fe := range c.pb.Steps {
+		if fe.ForEach == nil {
+			continue
+		}
+		found := false
+		(&playbook.Playbook{Steps: fe.ForEach.Steps}).Walk(func(x *playbook.Step) { found = found || x == s })
+		if found {
+			return fe
+		}
+	}
+	return nil
 }
 
 // rejectedBy returns the approval step whose onReject holds s, or nil.
@@ -273,7 +308,9 @@ func (f findings) report(c *compilation) {
 		switch k.code {
 		case diag.CodeApprovalRequired:
 			hint := "add an approval: step before it, or requiresApproval: false with a justification"
-			if g := c.rejectedBy(s); g != nil {
+			if fe := c.forEachOf(s); fe != nil {
+				hint = fmt.Sprintf("add an approval: step before forEach %q (one approval covers every task of the loop), or requiresApproval: false with a justification", fe.ID)
+			} else if g := c.rejectedBy(s); g != nil {
 				hint = fmt.Sprintf("a rejection of %q approves nothing its onReject runs: set requiresApproval: false with a justification", g.ID)
 			} else if g := fd.cause; g != nil {
 				hint = fmt.Sprintf("approval %q runs only when %s; give %q a when: that implies it, or add an approval that covers it", g.ID, condOf(g.When), s.ID)

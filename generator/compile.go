@@ -82,6 +82,9 @@ type PlannedStep struct {
 	// OnRejectOf is the approval step whose rejection runs this step; "" for
 	// the steps of the normal path.
 	OnRejectOf string
+	// ForEach is the forEach step whose iterations run this step (on each
+	// task of its list, whatever that task's launch type); "" otherwise.
+	ForEach string
 }
 
 // Diagnostic and Diagnostics are the generator's findings about a playbook.
@@ -186,6 +189,7 @@ func (c *compilation) result() *Result {
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {
 		// path is the condition of what encloses the nodes.
+		forEach := ""
 		var walk func(nodes []*node, parallel, rejectOf string, fatal bool, path cond)
 		walk = func(nodes []*node, parallel, rejectOf string, fatal bool, path cond) {
 			for _, n := range nodes {
@@ -194,11 +198,28 @@ func (c *compilation) result() *Result {
 					walk(flatten(n.branches), n.step.ID, rejectOf, fatal && n.info.onError == "fail", under)
 					continue
 				}
+				if n.each != nil {
+					// Once per step, whichever launch types of the tasks it runs on.
+					seen := map[*playbook.Step]bool{}
+					var once []*node
+					for _, inner := range catalog.LaunchTypes {
+						for _, x := range n.each[inner] {
+							if !seen[x.step] {
+								seen[x.step] = true
+								once = append(once, x)
+							}
+						}
+					}
+					forEach = n.step.ID
+					walk(once, "", rejectOf, fatal && n.info.onError == "fail", nil)
+					forEach = ""
+					continue
+				}
 				s := n.step
 				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: s.ID, Action: n.info.action.Name, Parallel: parallel,
 					OnError: n.info.onError, Fatal: fatal && n.info.onError == "fail", OnTimeout: n.info.onTimeout,
 					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != "",
-					When:   under.String(), OnRejectOf: rejectOf})
+					When:   under.String(), OnRejectOf: rejectOf, ForEach: forEach})
 				walk(n.onReject, "", s.ID, true, under)
 			}
 		}

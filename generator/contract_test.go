@@ -184,7 +184,7 @@ func FuzzCompile(f *testing.F) {
 	}
 	codes := map[string]bool{"yaml": true, "schema": true, "unknown-action": true, "duplicate-id": true,
 		"unsupported-launch-type": true, "approval-required": true, "ssm-after-isolation": true, "limit": true,
-		"unknown-finding-type": true, "evidence-after-destruction": true, "empty-branch": true}
+		"unknown-finding-type": true, "evidence-after-destruction": true, "empty-branch": true, "for-each": true}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		r, ds := Compile(src, "fuzz.yaml", Options{})
 		for _, d := range ds {

@@ -93,6 +93,8 @@ func (e *emitter) seq(sc *scope, nodes []*node, next string) {
 			e.guard(sc, n, nx)
 		}
 		switch {
+		case n.each != nil:
+			e.forEach(sc, n, nx)
 		case n.branches != nil:
 			e.parallel(sc, n, nx)
 		case n.step.Approval != nil:
@@ -139,6 +141,9 @@ func (e *emitter) catches(sc *scope, n *node, next string) []asl.Catcher {
 func (e *emitter) failure(sc *scope, n *node, name string) {
 	what := n.step.ID
 	action := "parallel"
+	if n.each != nil {
+		action = "forEach"
+	}
 	if n.info.action != nil {
 		action = n.info.action.Name
 	}
@@ -261,6 +266,91 @@ func (e *emitter) parallel(sc *scope, n *node, next string) {
 	}
 	sc.add(e.name(id, ""), p)
 	p.Catch = e.catches(sc, n, next)
+}
+
+// forEach emits a Map over the task ARNs of an earlier step's list. Each
+// iteration describes its task (resolve-target in mode sibling: no case
+// claim, no lock), branches on that task's launch type to the forEach's
+// plan for it, and ends in a Pass that keeps only the task, its launch type
+// and its steps' results and errors, so the Map's result stays small. The
+// result is $.steps.<id>.outputs.tasks, one entry per task in list order.
+func (e *emitter) forEach(sc *scope, n *node, next string) {
+	id, outer := n.step.ID, e.lt
+	nx, end := e.flow(next)
+	resolve, choice, done := e.name(id, "resolve"), e.name(id, "launch type?"), e.name(id, "done")
+	proc := &asl.StateMachine{StartAt: resolve}
+	in := &scope{states: &proc.States}
+
+	rt := catalog.Lookup("resolve-target")
+	t := lambdaTask(rt, map[string]any{
+		"action":      rt.Name,
+		"step":        id,
+		"mode":        "sibling",
+		"with":        map[string]any{},
+		"incident.$":  "$.incident",
+		"input":       map[string]any{"taskArn.$": "$.taskArn"},
+		"execution.$": "$$.Execution",
+	}, rt.Timeout.Seconds(), rt.Retry)
+	t.Comment = "Describes this task of the list: the target of the steps below."
+	t.ResultSelector = map[string]any{
+		"incident.$": "$.Payload.outputs.incident",
+		"target.$":   "$.Payload.outputs.target",
+		"steps":      map[string]any{},
+		"errors":     map[string]any{},
+	}
+	t.Next = choice
+	failed := e.name(id, "resolve failed")
+	t.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, Next: failed}}
+	in.add(resolve, t)
+	in.add(failed, &asl.Fail{Type: "Fail", Error: ErrStepFailed, Cause: fmt.Sprintf("step %s (resolve-target) could not describe a task of the list", id)})
+
+	var rules []asl.ChoiceRule
+	for _, lt := range catalog.LaunchTypes {
+		entry := done
+		if plan := n.each[lt]; len(plan) > 0 {
+			entry = e.entry(e.innerLT(outer, id, lt), plan[0])
+		}
+		rules = append(rules, asl.ChoiceRule{Variable: "$.target.launchType", StringEquals: asl.Str(lt), Next: entry})
+	}
+	unsupported := e.name(id, "unsupported launch type")
+	in.add(choice, &asl.Choice{Type: "Choice", Choices: rules, Default: unsupported})
+	in.add(unsupported, &asl.Fail{Type: "Fail", Error: ErrUnsupportedLaunchType,
+		Cause: fmt.Sprintf("step %s: a task of the list runs on neither EC2 nor FARGATE", id)})
+	for _, lt := range catalog.LaunchTypes {
+		if plan := n.each[lt]; len(plan) > 0 {
+			e.lt = e.innerLT(outer, id, lt)
+			e.seq(in, plan, done)
+			e.lt = outer
+		}
+	}
+	in.add(done, &asl.Pass{Type: "Pass", Parameters: map[string]any{
+		"taskArn.$":    "$.target.taskArn",
+		"launchType.$": "$.target.launchType",
+		"steps.$":      "$.steps",
+		"errors.$":     "$.errors",
+	}, End: true})
+
+	m := &asl.Map{Type: "Map", Comment: n.step.Description,
+		ItemsPath:      asl.P(n.info.items),
+		ItemSelector:   map[string]any{"incident.$": "$.incident", "taskArn.$": "$$.Map.Item.Value"},
+		ItemProcessor:  proc,
+		MaxConcurrency: n.info.maxConcurrency,
+		ResultSelector: map[string]any{
+			"status":    "OK",
+			"summary.$": "States.Format('{} task(s) of " + n.info.items + "', States.ArrayLength($))",
+			"evidence":  []any{},
+			"outputs":   map[string]any{"tasks.$": "$"},
+		},
+		ResultPath: asl.P("$.steps." + id),
+		Next:       nx, End: end}
+	sc.add(e.name(id, ""), m)
+	m.Catch = e.catches(sc, n, next)
+}
+
+// innerLT is the prefix of the state names of a forEach's plan for one
+// launch type of its tasks: "EC2: contain / FARGATE".
+func (e *emitter) innerLT(outer, id, lt string) string {
+	return outer + ": " + id + " / " + lt
 }
 
 // jsonMerge nests States.JsonMerge over $[0].field … $[n-1].field.

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/irflow/irflow/generator/internal/asl"
@@ -13,10 +14,18 @@ import (
 // (no evidence or containment runs), anything else notifies and FAILS.
 func (e *emitter) head(sc *scope) {
 	rt := catalog.Lookup("resolve-target")
+	with := map[string]any{"manual": e.c.pb.Triggers.Manual}
+	if cr := e.c.pb.Triggers.Correlate; cr != nil && cr.By != "" {
+		window := DefaultCorrelationWindow
+		if cr.Window.Set {
+			window = cr.Window.D
+		}
+		with["correlate"] = map[string]any{"by": cr.By, "windowMinutes": int(math.Ceil(window.Minutes()))}
+	}
 	t := lambdaTask(rt, map[string]any{
 		"action":      rt.Name,
 		"step":        "",
-		"with":        withDefaults(map[string]any{"manual": e.c.pb.Triggers.Manual}, rt),
+		"with":        withDefaults(with, rt),
 		"input.$":     "$",
 		"execution.$": "$$.Execution",
 	}, rt.Timeout.Seconds(), rt.Retry)
@@ -39,12 +48,22 @@ func (e *emitter) head(sc *scope) {
 		{ErrorEquals: []string{ErrInvalidInput}, Next: StateFailInvalidInput},
 		{ErrorEquals: []string{asl.ErrAll}, Next: StateNotifyResolveFailure},
 	}
+	correlated := with["correlate"] != nil
+	if correlated {
+		t.Catch = slices.Insert(t.Catch, 1, asl.Catcher{ErrorEquals: []string{ErrCorrelated}, Next: StateCorrelated})
+	}
 	sc.add(StateResolveTarget, t)
 
 	sc.add(StateDuplicate, &asl.Pass{Type: "Pass",
 		Comment:    "Another execution is already responding to this task.",
 		Parameters: map[string]any{"outcome": OutcomeDuplicate, "error.$": "$"},
 		Next:       StateDone})
+	if correlated {
+		sc.add(StateCorrelated, &asl.Pass{Type: "Pass",
+			Comment:    "The task's service already has an open case (triggers.correlate): this finding joins it.",
+			Parameters: map[string]any{"outcome": OutcomeCorrelated, "error.$": "$"},
+			Next:       StateDone})
+	}
 	sc.add(StateFailInvalidInput, &asl.Fail{Type: "Fail", Error: ErrInvalidInput, CausePath: "$.Cause"})
 
 	n := catalog.Lookup("notify")

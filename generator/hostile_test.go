@@ -180,6 +180,7 @@ var hostileValues = []string{
 //     (apiTextNoControl).
 var stringParams = map[string]string{
 	"capture-memory.avmlUrl":                         "hostScript",
+	"resolve-target.correlate":                       "identifier", // set by the compiler from triggers.correlate (an enum)
 	"capture-memory.avmlSha256":                      "hostScript",
 	"capture-traffic.mirrorTargetId":                 "identifier",
 	"capture-traffic.mirrorFilterId":                 "identifier",

@@ -15,6 +15,8 @@ type node struct {
 	cond cond
 	// onReject is what an approval runs when its gate is rejected.
 	onReject []*node
+	// each is a forEach's plan per launch type of the iterated task.
+	each map[string][]*node
 }
 
 // lower plans each launch type's branch: the steps whose actions support it,
@@ -43,6 +45,16 @@ func (c *compilation) lowerSeq(steps []*playbook.Step, lt string) []*node {
 			out = append(out, &node{step: s, info: info, cond: when})
 		case playbook.KindApproval:
 			out = append(out, &node{step: s, info: info, cond: when, onReject: c.lowerSeq(s.OnReject, lt)})
+		case playbook.KindForEach:
+			each := map[string][]*node{}
+			for _, inner := range catalog.LaunchTypes {
+				if seq := c.lowerSeq(s.ForEach.Steps, inner); len(seq) > 0 {
+					each[inner] = seq
+				}
+			}
+			if len(each) > 0 {
+				out = append(out, &node{step: s, info: info, cond: when, each: each})
+			}
 		case playbook.KindParallel:
 			var kept [][]*node
 			for _, b := range s.Branches {

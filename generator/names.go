@@ -11,6 +11,7 @@ const (
 	StateNotifyExcluded       = "Notify excluded"
 	StateExcluded             = "Excluded"
 	StateDuplicate            = "Duplicate incident"
+	StateCorrelated           = "Correlated"
 	StateFailInvalidInput     = "Fail: invalid input"
 	StateNotifyResolveFailure = "Notify resolve failure"
 	StateFailResolve          = "Fail: resolve target"
@@ -37,6 +38,7 @@ const (
 	ErrPreconditionFailed = contract.ErrPreconditionFailed
 	ErrApprovalRejected   = contract.ErrApprovalRejected
 	ErrDuplicateIncident  = contract.ErrDuplicateIncident
+	ErrCorrelated         = contract.ErrCorrelated
 	ErrStepTimeout        = contract.ErrStepTimeout
 	ErrStopNotDelivered   = contract.ErrStopNotDelivered
 	ErrExecSession        = contract.ErrExecSession
@@ -65,6 +67,10 @@ const (
 	// OutcomeExcluded: the task carries a tag of the playbook's exclude:
 	// nothing was done to it; the execution SUCCEEDED.
 	OutcomeExcluded = "EXCLUDED"
+	// OutcomeCorrelated: the finding's task belongs to a service another
+	// case already responds to (triggers.correlate); it joined that case.
+	// The execution SUCCEEDED.
+	OutcomeCorrelated = "CORRELATED"
 )
 
 // Outcome derives the outcome of a finished execution: from $.outcome of a

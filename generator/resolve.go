@@ -24,6 +24,14 @@ const (
 	MaxRetryDelay       = time.Hour
 	MaxParallelDepth    = 3
 
+	// Correlation windows (triggers.correlate.window).
+	MinCorrelationWindow     = time.Minute
+	MaxCorrelationWindow     = 24 * time.Hour
+	DefaultCorrelationWindow = time.Hour
+
+	// DefaultMaxConcurrency is a forEach's MaxConcurrency unless it sets one.
+	DefaultMaxConcurrency = 10
+
 	// DefaultApprovalTimeout and DefaultOnTimeout apply when neither the step
 	// nor the playbook sets them. An unanswered gate rejects: fail closed.
 	DefaultApprovalTimeout = time.Hour
@@ -44,6 +52,9 @@ type stepInfo struct {
 	onTimeout string
 	// when is the step's own condition (nil: it always runs).
 	when cond
+	// items is a forEach's ItemsPath; maxConcurrency its MaxConcurrency.
+	items          string
+	maxConcurrency int
 }
 
 func (i *stepInfo) runsOn(lt string) bool {
@@ -63,7 +74,11 @@ func (c *compilation) resolve() {
 	if t := c.pb.Approval.Timeout; t.Set {
 		c.checkApprovalTimeout(t)
 	}
+	if cr := c.pb.Triggers.Correlate; cr != nil && cr.Window.Set && (cr.Window.D < MinCorrelationWindow || cr.Window.D > MaxCorrelationWindow) {
+		c.errorAt(diag.CodeLimit, cr.Window.Path, "use 1m to 24h", fmt.Sprintf("correlation window %s is out of range", cr.Window.D))
+	}
 	c.resolveSteps(c.pb.Steps, catalog.LaunchTypes, "", 0)
+	c.resolveForEach()
 }
 
 func (c *compilation) resolveSteps(steps []*playbook.Step, parentLT []string, parentOnError string, depth int) {
@@ -105,6 +120,108 @@ func (c *compilation) resolveStep(s *playbook.Step, parentLT []string, parentOnE
 		for _, b := range s.Branches {
 			c.resolveSteps(b.Steps, info.launchTypes, info.onError, depth+1)
 		}
+	case playbook.KindForEach:
+		info.launchTypes = c.explicitLaunchTypes(s, parentLT, nil)
+		if s.Timeout.Set || s.Retry != nil {
+			c.errorAt(diag.CodeSchema, s.Path, "set timeout and retry on the steps inside", fmt.Sprintf("timeout and retry do not apply to forEach %q", s.ID))
+		}
+		info.maxConcurrency = s.ForEach.MaxConcurrency
+		if info.maxConcurrency == 0 {
+			info.maxConcurrency = DefaultMaxConcurrency
+		}
+		// Each iteration's target is a task of the list, whatever its
+		// launch type: the steps inside are planned for every launch type.
+		c.resolveSteps(s.ForEach.Steps, catalog.LaunchTypes, info.onError, depth)
+	}
+}
+
+// resolveForEach checks what a forEach iterates: a list output of a step
+// that has run, successfully, before it on every path (a top-level step
+// before the forEach, or one inside a parallel there, neither under when:
+// nor onError: continue), and sets its ItemsPath.
+func (c *compilation) resolveForEach() {
+	for i, s := range c.pb.Steps {
+		if s.Kind != playbook.KindForEach || c.info[s] == nil {
+			continue
+		}
+		fe := s.ForEach
+		// The steps whose results are on the state at the forEach: those
+		// before it and inside their parallels (not an onReject's, not
+		// another forEach's), each with the condition of its top step.
+		var ref, top *playbook.Step
+		var visit func(t *playbook.Step, steps []*playbook.Step)
+		visit = func(t *playbook.Step, steps []*playbook.Step) {
+			for _, x := range steps {
+				if ref == nil && x.ID == fe.Step && x.Kind == playbook.KindAction {
+					ref, top = x, t
+				}
+				for _, b := range x.Branches {
+					visit(t, b.Steps)
+				}
+			}
+		}
+		for _, t := range c.pb.Steps[:i] {
+			visit(t, []*playbook.Step{t})
+		}
+		earlier := &playbook.Playbook{Steps: c.pb.Steps[:i]}
+		ptr := fe.Path + "/step"
+		if ref == nil {
+			var ids []string
+			earlier.Walk(func(x *playbook.Step) {
+				if x.Kind == playbook.KindAction && c.info[x] != nil && c.info[x].action != nil && len(c.info[x].action.TaskLists) > 0 {
+					ids = append(ids, x.ID)
+				}
+			})
+			hint := "name an action step before the forEach whose action returns task lists (find-siblings)"
+			if dym := diag.DidYouMean(fe.Step, ids); dym != "" {
+				hint = dym
+			}
+			what := "no step"
+			c.pb.Walk(func(x *playbook.Step) {
+				if x.ID == fe.Step {
+					what = "no action step"
+				}
+			})
+			c.errorAt(diag.CodeForEach, ptr, hint, fmt.Sprintf("forEach %q iterates step %q, but there is %s %q before it", s.ID, fe.Step, what, fe.Step))
+			continue
+		}
+		info := c.info[ref]
+		if info == nil || info.action == nil {
+			continue // unknown action: reported
+		}
+		a := info.action
+		if len(a.TaskLists) == 0 {
+			c.errorAt(diag.CodeForEach, ptr, "iterate a step whose action returns task lists (find-siblings)",
+				fmt.Sprintf("forEach %q iterates step %q, but its action %s returns no task list", s.ID, ref.ID, a.Name))
+			continue
+		}
+		out := fe.Output
+		if out == "" {
+			out = a.TaskLists[0]
+		} else if !contains(a.TaskLists, out) {
+			c.errorAt(diag.CodeForEach, fe.Path+"/output", "one of "+strings.Join(a.TaskLists, ", "),
+				fmt.Sprintf("output %q of step %q (%s) is not a task list", out, ref.ID, a.Name))
+			continue
+		}
+		if ref.When != nil || top.When != nil || info.onError == "continue" {
+			why := "it has a when:"
+			if ref.When == nil && top.When != nil {
+				why = fmt.Sprintf("the parallel %q holding it has a when:", top.ID)
+			} else if ref.When == nil {
+				why = "it has onError: continue"
+			}
+			c.errorAt(diag.CodeForEach, ptr, fmt.Sprintf("remove the when:/onError: continue of %q, or give the forEach a step that always succeeds before it", ref.ID),
+				fmt.Sprintf("forEach %q iterates step %q, which may not have produced its list: %s", s.ID, ref.ID, why))
+			continue
+		}
+		for _, lt := range c.info[s].launchTypes {
+			if !info.runsOn(lt) {
+				c.errorAt(diag.CodeForEach, ptr, fmt.Sprintf("set launchTypes on %q to those of %q", s.ID, ref.ID),
+					fmt.Sprintf("forEach %q runs on %s, where step %q does not run", s.ID, lt, ref.ID))
+				break
+			}
+		}
+		c.info[s].items = "$.steps." + ref.ID + ".outputs." + out
 	}
 }
 

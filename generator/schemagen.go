@@ -203,7 +203,7 @@ func findingTypeExamples() []any {
 // onReject, an onReject on a step that is not an approval. The compiler's
 // variant of the schema leaves them out.
 var decodeChecked = []string{"#/$defs/exactlyOneKind", "#/$defs/noApprovalInParallel",
-	"#/$defs/noApprovalInOnReject", "#/$defs/onRejectNeedsApproval"}
+	"#/$defs/noApprovalInOnReject", "#/$defs/onRejectNeedsApproval", "#/$defs/noApprovalInForEach", "#/$defs/stepsNeedForEach"}
 
 // rawSchema returns the decoded schema document the compiler validates with.
 func rawSchema(url string) (any, bool) {

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,7 +133,11 @@ func negativeTest(r *asl.ChoiceRule) bool {
 
 // ReachableTasks returns the Task states an execution of the launch type can
 // reach: everything reachable from the launch-type Choice's rule for it,
-// inside Parallel branches too, in document order.
+// inside Parallel branches too, in document order. Inside a Map (a forEach)
+// the target is each task of the list, whose launch type its own Choice on
+// $.target.launchType decides: there only the rule for launchType (and the
+// Default) is followed, so the result is every Task that can run with a
+// target of that launch type.
 func ReachableTasks(sm *asl.StateMachine, launchType string) []asl.NamedState {
 	choice, _ := sm.States.Get(StateLaunchType).(*asl.Choice)
 	if choice == nil {
@@ -145,8 +150,8 @@ func ReachableTasks(sm *asl.StateMachine, launchType string) []asl.NamedState {
 		}
 	}
 	var out []asl.NamedState
-	var scope func(m *asl.StateMachine, from string)
-	scope = func(m *asl.StateMachine, from string) {
+	var scope func(m *asl.StateMachine, from string, inMap bool)
+	scope = func(m *asl.StateMachine, from string, inMap bool) {
 		seen := map[string]bool{}
 		var visit func(string)
 		visit = func(name string) {
@@ -160,11 +165,21 @@ func ReachableTasks(sm *asl.StateMachine, launchType string) []asl.NamedState {
 				out = append(out, asl.NamedState{Name: name, State: x})
 			case *asl.Parallel:
 				for i := range x.Branches {
-					scope(&x.Branches[i], x.Branches[i].StartAt)
+					scope(&x.Branches[i], x.Branches[i].StartAt, inMap)
 				}
 			case *asl.Map:
 				if p := x.Processor(); p != nil {
-					scope(p, p.StartAt)
+					scope(p, p.StartAt, true)
+				}
+			case *asl.Choice:
+				if inMap && slices.ContainsFunc(x.Choices, func(r asl.ChoiceRule) bool { return r.Variable == "$.target.launchType" }) {
+					for _, r := range x.Choices {
+						if r.StringEquals != nil && *r.StringEquals == launchType {
+							visit(r.Next)
+						}
+					}
+					visit(x.Default)
+					return
 				}
 			}
 			for _, t := range st.Targets() {
@@ -174,7 +189,7 @@ func ReachableTasks(sm *asl.StateMachine, launchType string) []asl.NamedState {
 		visit(from)
 	}
 	if start != "" {
-		scope(sm, start)
+		scope(sm, start, false)
 	}
 	return out
 }

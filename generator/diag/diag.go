@@ -30,6 +30,10 @@ const (
 	CodeUnknownFindingType       = "unknown-finding-type"
 	CodeEvidenceAfterDestruction = "evidence-after-destruction"
 	CodeEmptyBranch              = "empty-branch"
+	// CodeForEach is a forEach whose list cannot be known to exist: an
+	// unknown or later step, an output that is not a task list, a step
+	// that may be skipped or may fail.
+	CodeForEach = "for-each"
 	// CodeOverlappingTriggers is a cross-file warning: two playbooks of a
 	// set start on one finding type.
 	CodeOverlappingTriggers = "overlapping-triggers"

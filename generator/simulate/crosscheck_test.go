@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,11 +145,12 @@ func xcRecord(t *testing.T, p shippedPlaybook, in inputFile, v variant) (xcCase,
 	name := p.r.Name + "/" + strings.TrimSuffix(in.name, ".json") + "/" + v.name
 	c := xcCase{Name: name, Machine: p.r.Name, Input: in.data, Calls: map[string][]xcCall{}}
 	e := xcExpect{name: name, seqs: map[string][]string{}, scope: staticScopes(p.sm), calls: map[string]int{}, failed: map[string]bool{}}
+	maps := mapStates(p.sm)
 	opts := v.opts
 	opts.observe = func(ev sim.Event) {
 		switch {
 		case ev.Kind == sim.StateEntered:
-			k := scopeKey(ev.Scope)
+			k := scopeKey(ev.Scope, maps)
 			e.seqs[k] = append(e.seqs[k], ev.Name)
 		case ev.Kind == sim.StateExited || ev.Kind == sim.StateFailed:
 			if _, ok := ev.State.(*asl.Task); ok {
@@ -158,6 +160,9 @@ func xcRecord(t *testing.T, p shippedPlaybook, in inputFile, v variant) (xcCase,
 				}
 			}
 			if _, ok := ev.State.(*asl.Parallel); ok && (ev.Kind == sim.StateFailed || ev.Caught) {
+				e.failed[ev.Name] = true
+			}
+			if _, ok := ev.State.(*asl.Map); ok && (ev.Kind == sim.StateFailed || ev.Caught) {
 				e.failed[ev.Name] = true
 			}
 		}
@@ -184,12 +189,29 @@ func recordCall(t *testing.T, a sim.Attempt) xcCall {
 	return xcCall{Output: b}
 }
 
-func scopeKey(scope []sim.Frame) string {
+// scopeKey is "/<parallel>#<branch>" per level; the iterations of a Map
+// share one key, "/<map>#*", since they interleave.
+func scopeKey(scope []sim.Frame, maps map[string]bool) string {
 	var b strings.Builder
 	for _, f := range scope {
+		if maps[f.State] {
+			b.WriteString("/" + f.State + "#*")
+			continue
+		}
 		b.WriteString("/" + f.State + "#" + itoa(f.Index))
 	}
 	return b.String()
+}
+
+// mapStates are the names of the definition's Map states.
+func mapStates(sm *asl.StateMachine) map[string]bool {
+	out := map[string]bool{}
+	asl.Walk(sm, func(ns asl.NamedState) {
+		if _, ok := ns.State.(*asl.Map); ok {
+			out[ns.Name] = true
+		}
+	})
+	return out
 }
 
 // staticScopes maps each state of the definition to its scope key.
@@ -204,6 +226,9 @@ func staticScopes(sm *asl.StateMachine) map[string]string {
 					walk(p.Branches[i].States, key+"/"+ns.Name+"#"+itoa(i))
 				}
 			}
+			if m, ok := ns.State.(*asl.Map); ok && m.Processor() != nil {
+				walk(m.Processor().States, key+"/"+ns.Name+"#*")
+			}
 		}
 	}
 	walk(sm.States, "")
@@ -212,7 +237,7 @@ func staticScopes(sm *asl.StateMachine) map[string]string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// skipped reports whether a scope lies in a Parallel that failed.
+// skipped reports whether a scope lies in a Parallel or Map that failed.
 func (e xcExpect) skipped(key string) bool {
 	for _, part := range strings.Split(key, "/") {
 		if i := strings.LastIndexByte(part, '#'); i > 0 && e.failed[part[:i]] {
@@ -249,6 +274,11 @@ func (e xcExpect) diff(r xcReport) []string {
 	keys := unionKeys(got, e.seqs)
 	sort.Strings(keys)
 	for _, k := range keys {
+		if strings.Contains(k, "#*") {
+			// Map iterations interleave: compare what was entered, not the order.
+			slices.Sort(got[k])
+			slices.Sort(e.seqs[k])
+		}
 		if !e.skipped(k) && !reflect.DeepEqual(got[k], e.seqs[k]) {
 			out = append(out, fmt.Sprintf("states entered in scope %q differ:\n node: %s\n   go: %s", k, strings.Join(got[k], " → "), strings.Join(e.seqs[k], " → ")))
 		}

@@ -80,9 +80,10 @@ type mockPayload struct {
 }
 
 type mockExecution struct {
-	ID        string `json:"Id"`
-	Name      string `json:"Name"`
-	StartTime string `json:"StartTime"`
+	ID        string          `json:"Id"`
+	Name      string          `json:"Name"`
+	StartTime string          `json:"StartTime"`
+	Input     json.RawMessage `json:"Input"`
 }
 
 // caseID is the incident's case id, or "unresolved" before resolve-target.

@@ -12,6 +12,9 @@ import (
 // resolveTarget is the mock of resolve-target: the real validation and
 // normalization, then a plausible description of the task.
 func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
+	if p.Mode == "sibling" {
+		return m.resolveSibling(p)
+	}
 	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
 	inc, err := incident.Normalize(p.Input, incident.Execution{ID: p.Execution.ID, Name: p.Execution.Name, StartTime: start})
 	if err == nil {
@@ -39,6 +42,35 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 	arn, _ := incident.ParseTaskARN(inc.TaskArn)
 	return result("OK", "case %s: %s task %s in cluster %s (%s, %s network)", inc.CaseID, lt, arn.ID, arn.Cluster, arn.Account+"/"+arn.Region, t.NetworkMode).
 		with("incident", inc, "target", t), nil
+}
+
+// resolveSibling is resolve-target in mode sibling: a task of a forEach's
+// list, described as a task of the case's service (the definition and
+// containers the execution input's finding names), on the case's launch
+// type; the incident is handed back.
+func (m *mocker) resolveSibling(p *mockPayload) (*mockResult, error) {
+	if p.Incident == nil {
+		return nil, invalidInput("incident", "is required in mode sibling")
+	}
+	var in struct {
+		TaskArn string `json:"taskArn"`
+	}
+	if err := jsonUnmarshal(p.Input, &in); err != nil || in.TaskArn == "" {
+		return nil, invalidInput("input.taskArn", "is required in mode sibling")
+	}
+	arn, err := incident.ParseTaskARN(in.TaskArn)
+	if err != nil {
+		return nil, invalidInput("input.taskArn", err.Error())
+	}
+	task := *p.Incident
+	task.TaskArn, task.ClusterArn = in.TaskArn, arn.ClusterArn()
+	lt := p.Incident.LaunchType
+	if lt == "" {
+		lt = catalog.Fargate
+	}
+	t := mockTarget(&task, lt, worldOf(p.Execution.Input))
+	return result("OK", "case %s, task of the list: %s task %s (%s)", p.Incident.CaseID, lt, arn.ID, t.NetworkMode).
+		with("incident", p.Incident, "target", t), nil
 }
 
 // requester is resolve-target's requester rule, simulated: the simulated

@@ -63,8 +63,9 @@ var actions = []*Action{
 		Name:        "find-siblings",
 		Description: "Lists the running tasks of the account and region that share the task's image digest, and apart those sharing its task definition family, task role or container instance; stores the lists as evidence.",
 		Kind:        KindEvidence, LaunchTypes: both,
-		Params:  params("find-siblings"),
-		Timeout: sec(120), Retry: retryStandard, MemoryMB: 512,
+		Params:    params("find-siblings"),
+		TaskLists: []string{"siblings.sameImage", "siblings.sameFamily", "siblings.sameRole", "siblings.sameInstance", "siblings.unknownDigest"},
+		Timeout:   sec(120), Retry: retryStandard, MemoryMB: 512,
 		IAM: base(evidenceWrite,
 			// ListTasks is authorized on container instances (Service Authorization Reference, Amazon ECS).
 			Statement{Actions: []string{"ecs:ListTasks"}, Resources: []string{arnECSContainerInstance}},

@@ -75,6 +75,10 @@ type Action struct {
 	StopsTarget bool `json:"stopsTarget"`
 	// Inserted actions are placed by the compiler and cannot be named in a playbook.
 	Inserted bool `json:"inserted"`
+	// TaskLists are the keys (dotted, under outputs) of the task ARN lists
+	// the action returns, which a forEach may iterate; the first is the
+	// default of forEach.output.
+	TaskLists []string `json:"taskLists,omitempty"`
 	// Params is the JSON Schema (2020-12) of the step's `with:` block.
 	Params json.RawMessage `json:"params"`
 	// Timeout bounds one Lambda invocation (Task TimeoutSeconds and the function timeout).

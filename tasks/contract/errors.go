@@ -29,11 +29,15 @@ const (
 	// ErrExecSession is thrown by exec-triage when an ECS Exec session ends
 	// without output irflow can trust (see ExecSessionError).
 	ErrExecSession = "ExecSessionError"
+	// ErrCorrelated is thrown by resolve-target when the finding's task
+	// belongs to a service another case already responds to (the
+	// playbook's triggers.correlate): it joins that case.
+	ErrCorrelated = "CorrelatedError"
 )
 
 // Names lists every task error name, for tests that tie them to the compiler.
 var Names = []string{ErrRetryable, ErrInvalidInput, ErrTargetNotFound, ErrPreconditionFailed,
-	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrStopNotDelivered, ErrExecSession}
+	ErrApprovalRejected, ErrDuplicateIncident, ErrStepTimeout, ErrStopNotDelivered, ErrExecSession, ErrCorrelated}
 
 // NamedError is an error that carries its Step Functions error name.
 type NamedError interface {
@@ -51,6 +55,7 @@ func (*DuplicateIncidentError) ErrorName() string  { return ErrDuplicateIncident
 func (*StepTimeoutError) ErrorName() string        { return ErrStepTimeout }
 func (*StopNotDeliveredError) ErrorName() string   { return ErrStopNotDelivered }
 func (*ExecSessionError) ErrorName() string        { return ErrExecSession }
+func (*CorrelatedError) ErrorName() string         { return ErrCorrelated }
 
 // RetryableError is a transient failure (throttling, a 5xx) that outlived the
 // SDK's own retries; Step Functions retries the step with backoff.
@@ -121,6 +126,20 @@ func (e *DuplicateIncidentError) Error() string {
 		return fmt.Sprintf("case %s already belongs to execution %s: a case has one execution (its audit chain, evidence and report)", e.ExistingCase, e.Execution)
 	}
 	return fmt.Sprintf("task %s already has an open case %s (execution %s)", e.TaskArn, e.ExistingCase, e.Execution)
+}
+
+// CorrelatedError says the task's service already has an open case within
+// the playbook's correlation window: the finding joins it (Key is the
+// incidents table key, corr#<clusterArn>/<service>).
+type CorrelatedError struct {
+	TaskArn      string
+	Key          string
+	ExistingCase string
+	Execution    string
+}
+
+func (e *CorrelatedError) Error() string {
+	return fmt.Sprintf("task %s joins case %s (execution %s): its service %s already has an open case", e.TaskArn, e.ExistingCase, e.Execution, e.Key)
 }
 
 // StepTimeoutError ends an async action whose poll loop outlived the step's timeout.
@@ -206,6 +225,7 @@ func named(err error) (error, bool) {
 		st *StepTimeoutError
 		sn *StopNotDeliveredError
 		es *ExecSessionError
+		co *CorrelatedError
 	)
 	switch {
 	case errors.As(err, &ii):
@@ -218,6 +238,8 @@ func named(err error) (error, bool) {
 		return ar, true
 	case errors.As(err, &di):
 		return di, true
+	case errors.As(err, &co):
+		return co, true
 	case errors.As(err, &st):
 		return st, true
 	case errors.As(err, &sn):

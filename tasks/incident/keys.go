@@ -20,7 +20,14 @@ const TablePK = "pk"
 const (
 	TaskLockPrefix  = "task#"
 	CaseClaimPrefix = "case#"
+	// CorrelationPrefix keys a service's open case (triggers.correlate).
+	CorrelationPrefix = "corr#"
 )
+
+// CorrelationKey is the partition key of a service's correlation item.
+func CorrelationKey(clusterArn, service string) string {
+	return CorrelationPrefix + clusterArn + "/" + service
+}
 
 // TaskLockKey is the partition key of a task's dedupe lock.
 func TaskLockKey(taskArn string) string { return TaskLockPrefix + taskArn }

@@ -43,6 +43,16 @@ type Triggers struct {
 	FindingTypes []Located
 	MinSeverity  float64
 	Manual       bool
+	// Correlate, when set, makes one case per service (triggers.correlate).
+	Correlate *Correlate
+}
+
+// Correlate is triggers.correlate: later findings on tasks of a service
+// within Window join the case of its first one.
+type Correlate struct {
+	Path   string
+	By     string
+	Window Duration
 }
 
 // Located is a string with the JSON Pointer it came from.
@@ -78,6 +88,7 @@ const (
 	KindAction
 	KindParallel
 	KindApproval
+	KindForEach
 )
 
 // Step is one playbook step.
@@ -99,6 +110,10 @@ type Step struct {
 	// finalized with outcome REJECTED.
 	OnReject []*Step
 
+	// ForEach is set on a forEach step: its steps run once per task of an
+	// earlier step's list output.
+	ForEach *ForEach
+
 	When *When
 
 	// OnError is fail or continue; "" inherits from the enclosing parallel (default fail).
@@ -115,6 +130,20 @@ type Step struct {
 type Branch struct {
 	Path  string
 	Steps []*Step
+}
+
+// ForEach runs Steps for each task ARN of an earlier step's list output
+// (a Map state); each iteration's target is that task.
+type ForEach struct {
+	Path string
+	// Step is the id of the step whose output lists the tasks.
+	Step string
+	// Output is the key of the list in that step's outputs ("" = the
+	// action's default list).
+	Output string
+	// MaxConcurrency bounds the iterations running at once (0 = default).
+	MaxConcurrency int
+	Steps          []*Step
 }
 
 // Approval is an approval step's own settings; unset fields fall back to the
@@ -137,7 +166,7 @@ type Retry struct {
 }
 
 // Walk calls fn for every step, depth first in document order: the steps
-// of a parallel and of an approval's onReject follow their step.
+// of a parallel, of an approval's onReject and of a forEach follow their step.
 func (p *Playbook) Walk(fn func(s *Step)) {
 	var walk func(steps []*Step)
 	walk = func(steps []*Step) {
@@ -147,6 +176,9 @@ func (p *Playbook) Walk(fn func(s *Step)) {
 				walk(b.Steps)
 			}
 			walk(s.OnReject)
+			if s.ForEach != nil {
+				walk(s.ForEach.Steps)
+			}
 		}
 	}
 	walk(p.Steps)

@@ -41,6 +41,10 @@ func Decode(doc *Document) (*Playbook, diag.Diagnostics) {
 		if m, ok := tr["manual"].(bool); ok {
 			p.Triggers.Manual = m
 		}
+		if c, ok := tr["correlate"].(map[string]any); ok {
+			p.Triggers.Correlate = &Correlate{Path: "/triggers/correlate", Window: d.duration(c, "window", "/triggers/correlate/window")}
+			p.Triggers.Correlate.By, _ = c["by"].(string)
+		}
 	}
 	if ap, ok := root["approval"].(map[string]any); ok {
 		p.Approval.Approvers = stringList(ap["approvers"])
@@ -68,6 +72,7 @@ const (
 	inSequence where = iota
 	inParallel
 	inOnReject
+	inForEach
 )
 
 // durationText is the schema's duration pattern.
@@ -169,7 +174,30 @@ func (d *decoder) step(v any, ptr string, in where) *Step {
 			d.errorf(ptr+"/approval", "put the approval before the parallel", "approval steps cannot run inside a parallel")
 		case inOnReject:
 			d.errorf(ptr+"/approval", "the gate was rejected: decide what runs then without asking again", "approval steps cannot run inside onReject")
+		case inForEach:
+			d.errorf(ptr+"/approval", "put the approval before the forEach: one approval covers every task of the loop", "approval steps cannot run inside a forEach")
 		}
+	}
+	if fe, ok := m["forEach"]; ok {
+		kinds = append(kinds, "forEach")
+		s.Kind = KindForEach
+		fm, _ := fe.(map[string]any)
+		s.ForEach = &ForEach{Path: ptr + "/forEach"}
+		s.ForEach.Step, _ = fm["step"].(string)
+		s.ForEach.Output, _ = fm["output"].(string)
+		if n, ok := number(fm["maxConcurrency"]); ok {
+			s.ForEach.MaxConcurrency = int(n)
+		}
+		items, _ := m["steps"].([]any)
+		s.ForEach.Steps = d.steps(items, ptr+"/steps", inForEach)
+		if in != inSequence {
+			d.errorf(ptr+"/forEach", "put the forEach in the playbook's own steps", "forEach cannot run inside a parallel, an onReject or another forEach")
+		}
+		if _, ok := m["steps"]; !ok {
+			d.errorf(ptr+"/forEach", "add steps: with what runs for each task", "forEach %q has no steps:", s.ID)
+		}
+	} else if _, ok := m["steps"]; ok {
+		d.errorf(ptr+"/steps", "steps: belongs to forEach steps", "steps: without forEach:")
 	}
 	if rej, ok := m["onReject"]; ok {
 		items, _ := rej.([]any)
@@ -181,7 +209,7 @@ func (d *decoder) step(v any, ptr string, in where) *Step {
 	}
 	switch len(kinds) {
 	case 0:
-		d.errorf(ptr, "add action:, parallel: or approval:", "step %q does nothing", s.ID)
+		d.errorf(ptr, "add action:, parallel:, approval: or forEach:", "step %q does nothing", s.ID)
 		s.Kind = KindInvalid
 	case 1:
 	default:
@@ -212,11 +240,11 @@ func (d *decoder) duration(m map[string]any, key, ptr string) Duration {
 	return Duration{D: v, Set: true, Path: ptr}
 }
 
-// nested is where the steps of a parallel sit: an onReject's parallel is
-// still part of the onReject.
+// nested is where the steps of a parallel sit: an onReject's (or a
+// forEach's) parallel is still part of the onReject (the forEach).
 func nested(outer, inner where) where {
-	if outer == inOnReject {
-		return inOnReject
+	if outer == inOnReject || outer == inForEach {
+		return outer
 	}
 	return inner
 }

@@ -67,6 +67,8 @@ type Params struct {
 	LockTTLMinutes int `json:"lockTtlMinutes"`
 	// Manual is the playbook's triggers.manual (nil: true, the default).
 	Manual *bool `json:"manual"`
+	// Correlate is the playbook's triggers.correlate (nil: one case per task).
+	Correlate *Correlate `json:"correlate"`
 }
 
 // ManualAllowed reports whether console and CLI inputs may start the playbook.
@@ -99,6 +101,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	params, err := decodeParams(p)
 	if err != nil {
 		return nil, err
+	}
+	if p.Mode == ModeSibling {
+		return h.sibling(ctx, p)
 	}
 	if h.IncidentsTable == "" {
 		return nil, &contract.PreconditionFailedError{Reason: "no incidents table configured (IRFLOW_INCIDENTS_TABLE)"}
@@ -140,6 +145,15 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		_ = l.releaseCase(ctx, inc, p.Execution.ID)
 		return nil, err
 	}
+	if err := l.correlate(ctx, inc, target, p.Execution.ID, params.Correlate); err != nil {
+		// The finding joins the service's case (or the table failed): this
+		// execution does nothing under its own case id.
+		_ = l.release(ctx, inc, p.Execution.ID)
+		if !caseRetaken {
+			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		}
+		return nil, err
+	}
 	if inc.LaunchType == "" {
 		inc.LaunchType = target.LaunchType
 	}
@@ -160,6 +174,9 @@ func decodeParams(p *contract.Payload) (Params, error) {
 	}
 	if params.LockTTLMinutes == 0 {
 		params.LockTTLMinutes = DefaultLockTTLMinutes
+	}
+	if c := params.Correlate; c != nil && (c.By != "service" || c.WindowMinutes < 1 || c.WindowMinutes > 1440) {
+		return params, &contract.InvalidInputError{Field: "with.correlate", Reason: "by must be service and windowMinutes between 1 and 1440"}
 	}
 	if params.LockTTLMinutes < 5 || params.LockTTLMinutes > 10080 {
 		return params, &contract.InvalidInputError{Field: "with.lockTtlMinutes", Reason: fmt.Sprintf("%d is not between 5 and 10080", params.LockTTLMinutes)}
