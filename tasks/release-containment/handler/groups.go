@@ -8,7 +8,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/tasks/contract"
-	"github.com/irflow/irflow/tasks/ledger"
 )
 
 // tagQuarantine marks the groups isolate-network created (and the only
@@ -21,27 +20,13 @@ type KeptGroup struct {
 	Reason  string `json:"reason"`
 }
 
-// deleteGroups deletes irflow's quarantine and transit groups the released
-// entries named once no ENI uses them and no entry of the ledger still in
-// place needs them. DeleteSecurityGroup fails with DependencyViolation
+// deleteGroups deletes irflow's quarantine and transit groups the ledger's
+// security-group entries name once no ENI uses them (a refused ENI that
+// someone moved off the group does not keep it). DeleteSecurityGroup fails with DependencyViolation
 // while a group is on an ENI or referenced by another group (API
 // reference, DeleteSecurityGroup); that leaves the group, with the reason.
-func (r *run) deleteGroups(ctx context.Context, l *ledger.Ledger, done []string) ([]string, []KeptGroup, error) {
+func (r *run) deleteGroups(ctx context.Context) ([]string, []KeptGroup, error) {
 	deleted, kept := []string{}, []KeptGroup{}
-	needed := map[string]bool{}
-	undone := map[string]bool{}
-	for _, id := range done {
-		undone[id] = true
-	}
-	for _, e := range l.Active(ledger.KindSecurityGroups) {
-		if undone[e.ID] {
-			continue
-		}
-		var d ledger.SecurityGroupsData
-		if e.Decode(&d) == nil {
-			needed[d.QuarantineGroup], needed[d.TransitGroup] = true, true
-		}
-	}
 	for _, g := range sortedKeys(r.groups) {
 		if g == "" {
 			continue
@@ -65,9 +50,6 @@ func (r *run) deleteGroups(ctx context.Context, l *ledger.Ledger, done []string)
 		switch {
 		case len(nis.NetworkInterfaces) > 0 && !(r.dry && r.onlyReleasing(nis.NetworkInterfaces)):
 			kept = append(kept, KeptGroup{g, "still on " + aws.ToString(nis.NetworkInterfaces[0].NetworkInterfaceId)})
-			continue
-		case needed[g]:
-			kept = append(kept, KeptGroup{g, "a change of the ledger not released yet needs it"})
 			continue
 		}
 		if r.dry {

@@ -170,7 +170,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	}
 	r := &run{h: h, p: p, dry: p.DryRun(), groups: map[string]bool{}, moving: map[string]bool{}}
 	outcomes := []Outcome{}
-	var done, would []string
+	var done []string
 	// Newest change first: the reverse of the order containment made them.
 	for i := len(l.Entries) - 1; i >= 0; i-- {
 		e := l.Entries[i]
@@ -196,14 +196,13 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 			return nil, err
 		case r.dry:
 			o.Outcome = OutcomeWould
-			would = append(would, e.ID)
 		default:
 			o.Outcome = OutcomeReleased
 			done = append(done, e.ID)
 		}
 		outcomes = append(outcomes, o)
 	}
-	deleted, kept, err := r.deleteGroups(ctx, l, append(would, done...))
+	deleted, kept, err := r.deleteGroups(ctx)
 	if err != nil {
 		return nil, err
 	}

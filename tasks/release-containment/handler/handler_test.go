@@ -150,7 +150,7 @@ func TestDryRun(t *testing.T) {
 
 // TestWorldMovedOn: a hand-changed ENI and a service scaled by someone
 // else are refused with their reasons; the rest is released, and the
-// quarantine group stays while the ENI is on... something else.
+// quarantine groups, on no ENI any more, are deleted.
 func TestWorldMovedOn(t *testing.T) {
 	w := contained(t)
 	w.enis["eni-1"] = []string{"sg-other"}
@@ -167,8 +167,8 @@ func TestWorldMovedOn(t *testing.T) {
 	if !reflect.DeepEqual(w.enis["eni-1"], []string{"sg-other"}) || w.services[svcArn] != 5 {
 		t.Errorf("refused entries were changed: %v %d", w.enis["eni-1"], w.services[svcArn])
 	}
-	if !w.groups["sg-q"] {
-		t.Error("the quarantine group was deleted while a change that needs it is not released")
+	if w.groups["sg-q"] || !reflect.DeepEqual(r.Outputs["securityGroupsDeleted"], []string{"sg-q", "sg-t"}) {
+		t.Errorf("the quarantine groups no ENI uses were not deleted: %v", r.Outputs["securityGroupsDeleted"])
 	}
 	if e := w.ledger.Find("sg:eni-1"); e.Removed() {
 		t.Error("a refused entry was stamped removed")

@@ -48,7 +48,7 @@ func (r *run) securityGroups(ctx context.Context, d ledger.SecurityGroupsData) e
 	switch {
 	case sameSet(now, d.PreviousGroups):
 		return gone("ENI %s already has its original groups %s", d.ENI, strings.Join(d.PreviousGroups, ","))
-	case len(now) != 1 || (now[0] != d.QuarantineGroup && now[0] != d.TransitGroup):
+	case !onIrflowGroup(now, d):
 		return refuse("ENI %s has groups %s now, not irflow's quarantine group %s: changed since isolation, left alone (its original groups were %s)",
 			d.ENI, strings.Join(now, ","), d.QuarantineGroup, strings.Join(d.PreviousGroups, ","))
 	}
@@ -67,19 +67,49 @@ func (r *run) securityGroups(ctx context.Context, d ledger.SecurityGroupsData) e
 	return nil
 }
 
+// onIrflowGroup reports whether the ENI is still where isolation put it:
+// on irflow's quarantine (or transit) group, with no group besides those
+// and its recorded originals. In AWS the set is exactly the quarantine
+// group; moto reports an instance's primary ENI with the instance's launch
+// groups added (NetworkInterface.group_set in moto/ec2), which are among
+// the originals. Any other group was put there by someone else.
+func onIrflowGroup(now []string, d ledger.SecurityGroupsData) bool {
+	ok := map[string]bool{d.QuarantineGroup: true}
+	if d.TransitGroup != "" {
+		ok[d.TransitGroup] = true
+	}
+	on := false
+	for _, g := range now {
+		if ok[g] {
+			on = true
+		}
+	}
+	for _, g := range d.PreviousGroups {
+		ok[g] = true
+	}
+	for _, g := range now {
+		if !ok[g] {
+			return false
+		}
+	}
+	return on
+}
+
+// sameSet compares two group lists as sets.
 func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
+	set := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, x := range l {
+			m[x] = true
+		}
+		return m
+	}
+	sa, sb := set(a), set(b)
+	if len(sa) != len(sb) {
 		return false
 	}
-	m := map[string]int{}
-	for _, x := range a {
-		m[x]++
-	}
-	for _, x := range b {
-		m[x]--
-	}
-	for _, n := range m {
-		if n != 0 {
+	for x := range sa {
+		if !sb[x] {
 			return false
 		}
 	}
