@@ -217,7 +217,12 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	status, summary := summarize(p.CaseID(), outcomes, r.dry, len(only) > 0)
 	res := contract.OK(summary)
 	if r.dry {
-		res = contract.DryRun("would " + summary)
+		if strings.HasPrefix(summary, "release ") || strings.HasPrefix(summary, "partially release ") {
+			summary = "would " + summary
+		} else {
+			summary = "dry run, nothing changed: " + summary
+		}
+		res = contract.DryRun(summary)
 	}
 	res.With("releaseStatus", status).With("entries", outcomes).With("released", count(outcomes, OutcomeReleased)).
 		With("alreadyReleased", count(outcomes, OutcomeAlready)).With("refused", count(outcomes, OutcomeRefused)).
@@ -257,10 +262,14 @@ func summarize(caseID string, os []Outcome, dry, subset bool) (string, string) {
 			reasons = append(reasons, o.ID+": "+o.Reason)
 		}
 	}
+	partial := "partially released"
+	if dry {
+		partial = "partially release"
+	}
 	switch {
 	case ref > 0:
-		return PartiallyReleased, fmt.Sprintf("partially released %s: %d undone, %d already released, %d refused (%s)",
-			what, rel, alr, ref, strings.Join(reasons, "; "))
+		return PartiallyReleased, fmt.Sprintf("%s %s: %d undone, %d already released, %d refused (%s)",
+			partial, what, rel, alr, ref, strings.Join(reasons, "; "))
 	case rel == 0:
 		return Released, fmt.Sprintf("already released: %s has nothing left to undo (%d changes undone before)", what, alr)
 	}

@@ -320,7 +320,7 @@ func (r *run) rolePolicy(ctx context.Context, d ledger.RolePolicyData) error {
 		return contract.AWSError("iam:GetRolePolicy "+d.PolicyName+" of role "+d.RoleName, err)
 	}
 	doc := aws.ToString(out.PolicyDocument)
-	if dec, err := url.QueryUnescape(doc); err == nil && !strings.HasPrefix(strings.TrimSpace(doc), "{") {
+	if dec, err := url.PathUnescape(doc); err == nil && !strings.HasPrefix(strings.TrimSpace(doc), "{") {
 		doc = dec
 	}
 	var policy map[string]json.RawMessage
