@@ -255,7 +255,7 @@ var actions = []*Action{
 	},
 	{
 		Name:        "release-containment",
-		Description: "Undoes the case's containment from its ledger, newest change first: groups back on each ENI, irflow's network ACL denies and quarantine groups removed, the instance back in service, irflow's deny statements removed, the service's desired count restored; refuses, per change, what the world has moved on from.",
+		Description: "Undoes a case's containment from its ledger, newest first: ENI groups, network ACL denies, quarantine groups, standby, targets, drain, protection, deny statements, desired count; refuses each change the world has moved on from.",
 		// Not destructive: it puts back what containment changed, and each
 		// undo checks the change is still irflow's before it acts.
 		Kind: KindContainment, LaunchTypes: both, Mutating: true,
