@@ -205,6 +205,7 @@ var stringParams = map[string]string{
 	"find-siblings.clusters":                         "identifier",
 	"find-siblings.containers":                       "identifier",
 	"pin-service.mode":                               "identifier",
+	"release-containment.steps":                      "identifier",
 	"pin-service.fallback":                           "identifier",
 	"pin-service.containers":                         "identifier",
 }

@@ -45,6 +45,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 		approvers: approvers(cfg, props.Playbooks),
 	})
 	machines := newStateMachines(stack, cfg, props.Playbooks, fns, key)
+	newReleaseStateMachine(stack, cfg, props.Playbooks, fns, key)
 
 	dlq := newDeadLetterQueue(stack, key, removal)
 	suppressDeadLetterQueue(dlq)

@@ -20,7 +20,8 @@ func TestStateMachinePerPlaybook(t *testing.T) {
 		t.Fatalf("loaded %d playbooks from %s; want the library's 7 or more", len(s.playbooks), s.cfg.PlaybookDir)
 	}
 	check(t, "state machine count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::StepFunctions::StateMachine"), jsii.Number(float64(len(s.playbooks))))
+		// One per playbook, and irflow-release.
+		s.template.ResourceCountIs(jsii.String("AWS::StepFunctions::StateMachine"), jsii.Number(float64(len(s.playbooks)+1)))
 	})
 	for _, pb := range s.playbooks {
 		t.Run(pb.Result.Name, func(t *testing.T) {
@@ -123,4 +124,24 @@ func roleStatements(s *synthesized, roleID string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// TestReleaseStateMachine: irflow-release is deployed from
+// generator.CompileRelease, its role invoking exactly request-approval and
+// release-containment.
+func TestReleaseStateMachine(t *testing.T) {
+	s := defaultSynth(t)
+	_, sm := s.byPrefix(t, "AWS::StepFunctions::StateMachine", "ReleaseStateMachine")
+	if got := sm.Properties["StateMachineName"]; got != "irflow-release" {
+		t.Errorf("name %v", got)
+	}
+	subs, _ := sm.Properties["DefinitionSubstitutions"].(map[string]any)
+	var keys []string
+	for k := range subs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if !reflect.DeepEqual(keys, []string{"Fn_release_containment", "Fn_request_approval"}) {
+		t.Errorf("substitutions %v", keys)
+	}
 }

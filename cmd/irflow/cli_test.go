@@ -189,8 +189,8 @@ func TestActionsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Actions) != 20 {
-		t.Fatalf("%d actions; want 20", len(doc.Actions))
+	if len(doc.Actions) != 21 {
+		t.Fatalf("%d actions; want 21", len(doc.Actions))
 	}
 	want := map[string]struct {
 		lts         string
@@ -203,7 +203,8 @@ func TestActionsJSON(t *testing.T) {
 		"capture-memory": {"EC2", false}, "collect-host-artifacts": {"EC2", false}, "capture-traffic": {"EC2", false},
 		"exec-triage": {"EC2,FARGATE", false}, "isolate-network": {"EC2,FARGATE", true}, "protect-instance": {"EC2", true},
 		"revoke-task-role-sessions": {"EC2,FARGATE", true}, "stop-task": {"EC2,FARGATE", true},
-		"scale-service": {"EC2,FARGATE", true}, "pin-service": {"EC2,FARGATE", true}, "notify": {"EC2,FARGATE", false},
+		"scale-service": {"EC2,FARGATE", true}, "pin-service": {"EC2,FARGATE", true}, "release-containment": {"EC2,FARGATE", false},
+		"notify":           {"EC2,FARGATE", false},
 		"request-approval": {"EC2,FARGATE", false}, "finalize-case": {"EC2,FARGATE", false},
 	}
 	for _, a := range doc.Actions {

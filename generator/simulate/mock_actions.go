@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -49,6 +50,8 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 		run = mockScale
 	case "pin-service":
 		run = mockPin
+	case "release-containment":
+		run = mockRelease
 	case "notify":
 		return mockNotify
 	case "request-approval":
@@ -405,6 +408,40 @@ func mockScale(p *mockPayload) (*mockResult, error) {
 	}
 	return result("OK", "set the desired count of service %s from 2 to %d", t.Service, n).
 		with("service", t.Service, "previousDesiredCount", 2, "desiredCount", n), nil
+}
+
+// mockRelease releases the case's containment. The simulation keeps no
+// containment ledger, so the mock reports the release of the steps of the
+// execution so far that made a change (status OK), newest first; `irflow
+// release --simulate --aws-endpoint` runs the real action.
+func mockRelease(p *mockPayload) (*mockResult, error) {
+	entries := []any{}
+	names := make([]string, 0, len(p.Steps))
+	for k := range p.Steps {
+		names = append(names, k)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(names)))
+	only := map[string]bool{}
+	if l, ok := p.With["steps"].([]any); ok {
+		for _, s := range l {
+			if str, ok := s.(string); ok {
+				only[str] = true
+			}
+		}
+	}
+	for _, k := range names {
+		var r struct{ Status string }
+		if json.Unmarshal(p.Steps[k], &r) != nil || r.Status != "OK" || (len(only) > 0 && !only[k]) {
+			continue
+		}
+		entries = append(entries, map[string]any{"step": k, "outcome": "released"})
+	}
+	caseID := ""
+	if p.Incident != nil {
+		caseID = p.Incident.CaseID
+	}
+	return result("OK", "released case %s: %d changes undone", caseID, len(entries)).
+		with("releaseStatus", "RELEASED", "entries", entries, "released", len(entries), "alreadyReleased", 0, "refused", 0), nil
 }
 
 // mockPin pins the target's service: rolled back to the revision before

@@ -172,6 +172,7 @@ var actions = []*Action{
 				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:previous-security-groups*"}}},
 			Statement{Actions: []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeNetworkAcls", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"}, Resources: []string{anyResource}},
 		),
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{"nacl-entry", "security-groups"}, Note: "each ENI back on exactly its recorded groups, irflow's network ACL denies deleted, the quarantine and transit groups deleted once no ENI uses them"},
 	},
 	{
 		Name:        "protect-instance",
@@ -189,6 +190,7 @@ var actions = []*Action{
 				"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"}, Resources: []string{anyResource}},
 			Statement{Actions: []string{"ecs:UpdateContainerInstancesState", "ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
 		),
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{"instance-protection", "drain", "target-group", "standby"}, Note: "container instance back to its recorded status, targets re-registered, ExitStandby, termination and stop protection back to their recorded values"},
 	},
 	{
 		Name:        "revoke-task-role-sessions",
@@ -200,6 +202,7 @@ var actions = []*Action{
 			Statement{Actions: []string{"iam:PutRolePolicy", "iam:GetRolePolicy", "iam:GetRole"}, Resources: []string{arnTaskRole}},
 			Statement{Actions: []string{"ecs:DescribeTaskDefinition"}, Resources: []string{anyResource}},
 		),
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{"role-policy"}, Note: "removes only the statement irflow added (a later statement stays); restores the revocation it replaced"},
 	},
 	{
 		Name:        "stop-task",
@@ -213,6 +216,7 @@ var actions = []*Action{
 			Statement{Actions: []string{"ec2:DeleteNetworkAclEntry"}, Resources: []string{arnEC2NetworkACL}},
 			Statement{Actions: []string{"ec2:DescribeNetworkAcls"}, Resources: []string{anyResource}},
 		),
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{}, Note: "nothing to undo: a stopped task cannot be restarted; the release reports whether its service replaced it"},
 	},
 	{
 		Name:        "scale-service",
@@ -220,12 +224,13 @@ var actions = []*Action{
 		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
 		Params:  params("scale-service"),
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(
+		IAM: base(ledgerWrite,
 			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
 			// The service keeps its original desired count in an irflow: tag for undo.
 			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSService},
 				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"aws:TagKeys": "irflow:*"}}},
 		),
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{"desired-count"}, Note: "restores the recorded desired count unless the service's count was changed since (then refused)"},
 	},
 	{
 		Name:        "pin-service",
@@ -249,6 +254,31 @@ var actions = []*Action{
 			// revision names a role elsewhere cannot be pinned by irflow, and says so).
 			Statement{Actions: []string{"iam:PassRole"}, Resources: []string{arnTaskRole},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+		),
+	},
+	{
+		Name:        "release-containment",
+		Description: "Undoes a case's containment from its ledger, newest first: ENI groups, network ACL denies, quarantine groups, standby, targets, drain, protection, deny statements, desired count; refuses each change the world has moved on from.",
+		// Not destructive: it puts back what containment changed, and each
+		// undo checks the change is still irflow's before it acts.
+		Kind: KindContainment, LaunchTypes: both, Mutating: true,
+		Params:  params("release-containment"),
+		Timeout: sec(120), Retry: retryStandard, MemoryMB: 256,
+		IAM: base(ledgerWrite,
+			Statement{Actions: []string{"ec2:ModifyNetworkInterfaceAttribute"}, Resources: []string{arnEC2ENI, arnEC2SecurityGroup}},
+			Statement{Actions: []string{"ec2:DeleteNetworkAclEntry"}, Resources: []string{arnEC2NetworkACL}},
+			// Only the groups isolate-network created and tagged.
+			Statement{Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: []string{arnEC2SecurityGroup},
+				Condition: map[string]map[string]string{"StringLike": {"aws:ResourceTag/irflow:quarantine": "*"}}},
+			Statement{Actions: []string{"ec2:ModifyInstanceAttribute"}, Resources: []string{arnEC2Instance}},
+			Statement{Actions: []string{"autoscaling:ExitStandby"}, Resources: []string{arnASG}},
+			Statement{Actions: []string{"elasticloadbalancing:RegisterTargets"}, Resources: []string{arnELBTargetGroup}},
+			Statement{Actions: []string{"ecs:UpdateContainerInstancesState", "ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
+			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
+			Statement{Actions: []string{"iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}, Resources: []string{arnTaskRole}},
+			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups",
+				"ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},
 		),
 	},
 	{

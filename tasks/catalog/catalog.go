@@ -91,11 +91,28 @@ type Action struct {
 	// MemoryMB is the Lambda memory size.
 	MemoryMB int         `json:"memoryMB"`
 	IAM      []Statement `json:"iam"`
+	// Undo says how the changes of a containment action are reversed
+	// (docs/design.md, "Release"); nil for actions that change nothing to
+	// undo.
+	Undo *Undo `json:"undo,omitempty"`
 
 	// defaults are the "default" of each top-level property of Params, read
 	// once when the catalog is built: the catalog is constant.
 	defaults map[string]json.RawMessage
 }
+
+// Undo is how an action's changes are reversed: by the Action that reads
+// the case's containment ledger and undoes its entries of the Ledger kinds
+// (tasks/ledger), in reverse order. An empty Ledger means there is nothing
+// to undo; Note says why, or what the undo does beyond the entries.
+type Undo struct {
+	Action string   `json:"action"`
+	Ledger []string `json:"ledger"`
+	Note   string   `json:"note,omitempty"`
+}
+
+// ReleaseAction is the action that undoes containment.
+const ReleaseAction = "release-containment"
 
 // ParamDefaults returns the "default" of each top-level property of the
 // action's parameter schema that has one. The map is shared: do not modify it.

@@ -35,6 +35,15 @@ type Scaling struct {
 // changes and the tagged original, if any, is reported. In a dry run
 // nothing is called that changes anything.
 func Scale(ctx context.Context, api API, cluster string, svc *ecstypes.Service, want int32, caseID string, dry bool) (*Scaling, error) {
+	return ScaleRecorded(ctx, api, cluster, svc, want, caseID, dry, nil)
+}
+
+// ScaleRecorded is Scale that calls record (when not nil) with what it is
+// about to do, after the tag and before the count changes: the caller
+// writes it to the case's containment ledger, so a run cut short between
+// the two leaves a record, never an unrecorded change.
+func ScaleRecorded(ctx context.Context, api API, cluster string, svc *ecstypes.Service, want int32, caseID string, dry bool,
+	record func(*Scaling) error) (*Scaling, error) {
 	name := aws.ToString(svc.ServiceName)
 	s := &Scaling{Service: name, ServiceArn: aws.ToString(svc.ServiceArn), ClusterArn: cluster, Previous: svc.DesiredCount, DesiredCount: want}
 	tagged, byCase, hasTag := recordedCount(svc.Tags)
@@ -65,6 +74,11 @@ func Scale(ctx context.Context, api API, cluster string, svc *ecstypes.Service, 
 		var err error
 		s.Recorded, err = Record(ctx, api, s.ServiceArn, map[string]string{TagPreviousCount: strconv.Itoa(int(s.Previous)), TagScaledByCase: caseID})
 		if err != nil {
+			return nil, err
+		}
+	}
+	if record != nil {
+		if err := record(s); err != nil {
 			return nil, err
 		}
 	}

@@ -15,7 +15,12 @@ const (
 	KindDrain              = "drain"
 	KindInstanceProtection = "instance-protection"
 	KindRolePolicy         = "role-policy"
+	KindDesiredCount       = "desired-count"
 )
+
+// Kinds lists every kind of entry, in the order above.
+var Kinds = []string{KindNACLEntry, KindSecurityGroups, KindStandby, KindTargetGroup, KindDrain,
+	KindInstanceProtection, KindRolePolicy, KindDesiredCount}
 
 // KeyPrefix is the partition-key prefix of ledger items in the incidents
 // table.
@@ -180,3 +185,17 @@ type RolePolicyData struct {
 
 // RolePolicyID is "role-policy:<roleName>:<policyName>".
 func RolePolicyID(role, policy string) string { return "role-policy:" + role + ":" + policy }
+
+// DesiredCountData undoes a service scaled by irflow: UpdateService back to
+// Previous, once the service's desired count is still DesiredCount (the
+// count irflow set); anything else means someone changed it since.
+type DesiredCountData struct {
+	Cluster      string `json:"cluster"`
+	Service      string `json:"service"`
+	ServiceArn   string `json:"serviceArn"`
+	Previous     int32  `json:"previousDesiredCount"`
+	DesiredCount int32  `json:"desiredCount"`
+}
+
+// DesiredCountID is "desired-count:<serviceArn>".
+func DesiredCountID(serviceArn string) string { return "desired-count:" + serviceArn }

@@ -23,6 +23,7 @@ import (
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	pinservice "github.com/irflow/irflow/tasks/pin-service/handler"
 	protectinstance "github.com/irflow/irflow/tasks/protect-instance/handler"
+	releasecontainment "github.com/irflow/irflow/tasks/release-containment/handler"
 	requestapproval "github.com/irflow/irflow/tasks/request-approval/handler"
 	resolvetarget "github.com/irflow/irflow/tasks/resolve-target/handler"
 	revoketaskrolesessions "github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
@@ -54,6 +55,7 @@ func Constructors() map[string]taskrt.Constructor {
 		"stop-task":                 stoptask.New,
 		"scale-service":             scaleservice.New,
 		"pin-service":               pinservice.New,
+		"release-containment":       releasecontainment.New,
 		"notify":                    notify.New,
 		"request-approval":          requestapproval.New,
 		"finalize-case":             finalizecase.New,

@@ -3,12 +3,14 @@ package handler
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsservice"
+	"github.com/irflow/irflow/tasks/ledger"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -18,11 +20,24 @@ type ecsAPI = ecsservice.API
 // Handler scales the target task's service.
 type Handler struct {
 	ECS ecsAPI
+	// Ledger is the case's containment ledger (release-containment reads
+	// the scaling back from it); nil records nothing there (the service's
+	// irflow: tags still hold the original count).
+	Ledger ledgerAPI
+	Now    func() time.Time
+}
+
+// ledgerAPI appends to a case's containment ledger (*ledger.Store).
+type ledgerAPI interface {
+	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
 }
 
 // New builds the handler from the process's AWS config.
-func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{ECS: ecs.NewFromConfig(cfg)}
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
+	h := &Handler{ECS: ecs.NewFromConfig(cfg), Now: time.Now}
+	if env.IncidentsTable != "" {
+		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+	}
 	return h.Handle
 }
 
@@ -64,7 +79,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	s, err := ecsservice.Scale(ctx, h.ECS, cluster, svc, int32(want), p.CaseID(), p.DryRun())
+	s, err := ecsservice.ScaleRecorded(ctx, h.ECS, cluster, svc, int32(want), p.CaseID(), p.DryRun(), func(s *ecsservice.Scaling) error {
+		return h.record(ctx, p, cluster, s)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +90,25 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		r = contract.DryRun(s.Summary)
 	}
 	return result(r, s), nil
+}
+
+// record writes the scaling to the case's containment ledger before the
+// count changes.
+func (h *Handler) record(ctx context.Context, p *contract.Payload, cluster string, s *ecsservice.Scaling) error {
+	if h.Ledger == nil || p.CaseID() == "" {
+		return nil
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	e, err := ledger.New(ledger.DesiredCountID(s.ServiceArn), ledger.KindDesiredCount, p.Step, p.Action, s.ServiceArn,
+		ledger.DesiredCountData{Cluster: cluster, Service: s.Service, ServiceArn: s.ServiceArn, Previous: s.Previous, DesiredCount: s.DesiredCount}, now())
+	if err != nil {
+		return err
+	}
+	_, err = h.Ledger.Append(ctx, p.CaseID(), e)
+	return err
 }
 
 func result(r *contract.Result, s *ecsservice.Scaling) *contract.Result {

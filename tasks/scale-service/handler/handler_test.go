@@ -13,6 +13,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
 type fakeECS struct {
@@ -243,5 +244,44 @@ func TestScaleErrors(t *testing.T) {
 				t.Error("a failed run changed the desired count")
 			}
 		})
+	}
+}
+
+// fakeLedger records appends into the fake ECS's call list.
+type fakeLedger struct {
+	f       *fakeECS
+	entries []ledger.Entry
+}
+
+func (l *fakeLedger) Append(_ context.Context, _ string, es ...ledger.Entry) (*ledger.Ledger, error) {
+	l.f.calls = append(l.f.calls, "ledger.Append")
+	l.entries = append(l.entries, es...)
+	return &ledger.Ledger{}, nil
+}
+
+// TestScaleRecordsInLedger: the scaling is in the case's ledger (what
+// release-containment restores) after the tag and before the count
+// changes; a dry run and a run already at the count record nothing.
+func TestScaleRecordsInLedger(t *testing.T) {
+	f, _ := newECS(3)
+	l := &fakeLedger{f: f}
+	h := &Handler{ECS: f, Ledger: l}
+	if _, err := h.Handle(context.Background(), payload("case-1", true, `{}`)); err != nil || len(l.entries) != 0 {
+		t.Fatalf("dry run: %v, ledger %v", err, l.entries)
+	}
+	f.calls = nil
+	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.calls, ","); got != "DescribeServices,TagResource,ledger.Append,UpdateService" {
+		t.Errorf("calls %s", got)
+	}
+	var d ledger.DesiredCountData
+	if len(l.entries) != 1 || l.entries[0].ID != ledger.DesiredCountID(serviceArn) || l.entries[0].Decode(&d) != nil ||
+		d.Previous != 3 || d.DesiredCount != 0 || d.Service != "payments" {
+		t.Errorf("ledger %+v %+v", l.entries, d)
+	}
+	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil || len(l.entries) != 1 {
+		t.Errorf("already scaled: %v, ledger %v", err, l.entries)
 	}
 }

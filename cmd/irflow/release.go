@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/registry"
+	release "github.com/irflow/irflow/tasks/release-containment/handler"
+	"github.com/irflow/irflow/tasks/termsafe"
+)
+
+func init() {
+	register(command{name: "release", summary: "undo a case's containment (release-containment), after an approval", run: runRelease})
+}
+
+const releaseHelp = `irflow release undoes what a case's containment changed, newest change
+first, from the case's containment ledger: groups back on each ENI, irflow's
+network ACL denies and quarantine groups removed, the instance back in
+service, irflow's deny statements removed, the service's desired count
+restored. A change the world has moved on from (the ENI is gone or carries
+other groups, the service was rescaled by someone) is refused with the
+reason and the rest is released.
+
+--simulate runs the release-containment handler in process against
+--aws-endpoint (moto server locally), audited like a Lambda, configured by
+the IRFLOW_* environment as irflow simulate --aws-endpoint is. The release
+gate is decided as approved only with --approve; without it nothing changes.
+
+Exit 0 when everything is released or already was, 1 when the release was
+partial, refused or not approved.`
+
+// releaseCaseRE is a case id (schemas/task-payload.v1: incident.caseId).
+var releaseCaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$`)
+
+func runRelease(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("release", "CASE [--dry-run] [--steps a,b] [--format text|json] --simulate --aws-endpoint URL [--approve]", stderr)
+	dry := fs.Bool("dry-run", false, "check every undo and change nothing")
+	steps := fs.String("steps", "", "release only the changes of these playbook `steps` (comma separated)")
+	format := fs.String("format", "text", "output format: text or json")
+	sim := fs.Bool("simulate", false, "run the release locally with the real handler against --aws-endpoint")
+	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
+	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\n%s\n", releaseHelp)
+	}
+	pos, help, err := parseArgs(fs, args)
+	if help {
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(pos) != 1:
+		err = errors.New("give exactly one case id")
+	case !releaseCaseRE.MatchString(pos[0]):
+		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(pos[0]))
+	case !*sim:
+		err = errors.New("only --simulate is built yet: the deployed irflow-release state machine is not started by the CLI (issue 16)")
+	case *endpoint == "":
+		err = errors.New("--simulate needs --aws-endpoint")
+	default:
+		err = choice("format", *format, "text", "json")
+	}
+	var only []string
+	for _, s := range strings.Split(*steps, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			only = append(only, s)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow release: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	caseID := pos[0]
+	if !*approve {
+		fmt.Fprintf(stderr, "irflow release: the release of case %s needs an approval: nothing was changed (pass --approve to decide the simulated gate as approved)\n", caseID)
+		return exitPlaybook
+	}
+	for _, v := range requiredStores {
+		if os.Getenv(v) == "" {
+			fmt.Fprintf(stderr, "irflow release: the real handlers need irflow's stores: set %s\n", v)
+			return exitUsage
+		}
+	}
+	ctx := context.Background()
+	res, err := simulateRelease(ctx, *endpoint, caseID, *dry, only)
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow release: %v\n", err)
+		return exitPlaybook
+	}
+	if *format == "json" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printRelease(stdout, res)
+	}
+	if res.Outputs["releaseStatus"] != release.Released {
+		return exitPlaybook
+	}
+	return exitOK
+}
+
+// simulateRelease resolves the case from its claim in the incidents table
+// and runs release-containment on it in process, audited.
+func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, steps []string) (*contract.Result, error) {
+	cfg, err := registry.ConfigFor(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	env := registry.EnvFromOS()
+	inc, err := resolveCase(ctx, dynamodb.NewFromConfig(cfg), env.IncidentsTable, caseID, dry)
+	if err != nil {
+		return nil, err
+	}
+	with := map[string]any{}
+	if len(steps) > 0 {
+		with["steps"] = steps
+	}
+	name := fmt.Sprintf("%s-release-%d", caseID, time.Now().Unix())
+	// The release reads the case's ledger, not the task: the target is the
+	// case's task as the claim names it (its launch type is not recorded
+	// there, and a stopped task may be gone from ECS).
+	target := map[string]any{"taskArn": inc.TaskArn, "launchType": inc.LaunchType, "clusterArn": inc.ClusterArn}
+	payload, _ := json.Marshal(map[string]any{
+		"action": catalog.ReleaseAction, "step": "release", "with": with, "incident": inc, "target": target,
+		"execution": map[string]any{"Id": fmt.Sprintf("arn:%s:states:%s:%s:execution:irflow-release:%s", inc.Partition, inc.Region, inc.Account, name),
+			"Name": name, "StartTime": time.Now().UTC().Format(time.RFC3339)},
+	})
+	invoke := registry.Handlers(ctx, cfg, env)[catalog.ReleaseAction]
+	out, err := invoke(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	var r contract.Result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// resolveCase rebuilds the case's incident from its claim (case#<caseId>
+// in the incidents table, written by resolve-target): the task, and from
+// its ARN the cluster, region, account and partition.
+func resolveCase(ctx context.Context, db *dynamodb.Client, table, caseID string, dry bool) (*incident.Incident, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.CaseClaimKey(caseID)}}})
+	if err != nil {
+		return nil, fmt.Errorf("reading the claim of case %s: %w", caseID, err)
+	}
+	get := func(k string) string {
+		if s, ok := out.Item[k].(*ddbtypes.AttributeValueMemberS); ok {
+			return s.Value
+		}
+		return ""
+	}
+	taskArn := get("taskArn")
+	if taskArn == "" {
+		return nil, fmt.Errorf("case %s is unknown: no claim in %s", caseID, table)
+	}
+	a, err := incident.ParseTaskARN(taskArn)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: task ARN %s %v", caseID, taskArn, err)
+	}
+	lt := get("launchType")
+	if lt == "" {
+		lt = "UNKNOWN"
+	}
+	return &incident.Incident{CaseID: caseID, Source: incident.SourceManual, TaskArn: taskArn, LaunchType: lt,
+		ClusterArn: a.ClusterArn(),
+		Region:     a.Region, Account: a.Account, Partition: a.Partition, DryRun: dry,
+		Reason: "release of case " + caseID, ReceivedAt: time.Now().UTC().Format(time.RFC3339)}, nil
+}
+
+func printRelease(w io.Writer, r *contract.Result) {
+	fmt.Fprintf(w, "%s: %s\n", r.Outputs["releaseStatus"], termsafe.Line(r.Summary))
+	entries, _ := json.Marshal(r.Outputs["entries"])
+	var outcomes []release.Outcome
+	_ = json.Unmarshal(entries, &outcomes)
+	for _, o := range outcomes {
+		line := fmt.Sprintf("  %-16s %-20s %s (%s)", o.Outcome, o.Kind, o.ID, o.Step)
+		if o.Reason != "" {
+			line += ": " + o.Reason
+		}
+		fmt.Fprintln(w, termsafe.Line(line))
+	}
+}
