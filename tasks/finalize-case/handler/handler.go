@@ -56,7 +56,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 		Chain:          taskrt.NewChain(cfg, env),
 		MAC:            taskrt.NewMACKey(cfg, env),
 		Evidence:       taskrt.NewEvidenceWriter(cfg, env),
-		DB:             dynamodb.NewFromConfig(cfg),
+		DB:             dynamodb.NewFromConfig(env.Home(cfg)),
 		IncidentsTable: env.IncidentsTable,
 		Now:            time.Now,
 	}
