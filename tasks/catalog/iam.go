@@ -155,3 +155,15 @@ func homeOnly(st Statement) bool {
 	}
 	return false
 }
+
+// Responder roles: the member stack (infra/member.go, docs/deploy.md)
+// creates one per action that acts in the target, in every member account,
+// under this path and with this name, each trusted only by that action's
+// Lambda role in the administrator account (tasks/taskrt Targets assumes it).
+const (
+	ResponderRolePath   = "/irflow/"
+	ResponderRolePrefix = "irflow-responder-"
+)
+
+// ResponderRoleName is the name of the action's role in a member account.
+func ResponderRoleName(action string) string { return ResponderRolePrefix + action }

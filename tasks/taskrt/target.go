@@ -12,19 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/contract"
 )
 
-// Responder roles: the member stack (infra, docs/deploy.md) creates one per
-// action in every member account, under this path and with this name, each
-// trusted only by that action's Lambda role in the administrator account.
+// The responder roles of member accounts (tasks/catalog).
 const (
-	ResponderRolePath   = "/irflow/"
-	ResponderRolePrefix = "irflow-responder-"
+	ResponderRolePath   = catalog.ResponderRolePath
+	ResponderRolePrefix = catalog.ResponderRolePrefix
 )
 
 // ResponderRoleName is the name of the action's role in a member account.
-func ResponderRoleName(action string) string { return ResponderRolePrefix + action }
+func ResponderRoleName(action string) string { return catalog.ResponderRoleName(action) }
 
 // ResponderRoleARN is the ARN of the action's role in a member account.
 func ResponderRoleARN(partition, account, action string) string {
