@@ -108,7 +108,14 @@ func responderPattern(partition, action string) string {
 
 // NewMemberStack creates the responder roles of a member account.
 func NewMemberStack(scope constructs.Construct, id string, props *awscdk.StackProps, m MemberConfig) awscdk.Stack {
-	stack := awscdk.NewStack(scope, &id, props)
+	p := awscdk.StackProps{}
+	if props != nil {
+		p = *props
+	}
+	// No assets and no bootstrap: StackSets deploy the template into
+	// accounts that were never bootstrapped (no BootstrapVersion check).
+	p.Synthesizer = awscdk.NewBootstraplessSynthesizer(nil)
+	stack := awscdk.NewStack(scope, &id, &p)
 	for _, a := range catalog.All() {
 		if !a.ActsInTarget() {
 			continue

@@ -29,10 +29,15 @@ func memberSynth(t *testing.T, regions []any) (map[string]resource, assertions.A
 		t.Fatal(err)
 	}
 	var doc struct {
-		Resources map[string]resource `json:"Resources"`
+		Resources  map[string]resource `json:"Resources"`
+		Parameters map[string]any      `json:"Parameters"`
+		Rules      map[string]any      `json:"Rules"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
+	}
+	if len(doc.Parameters) > 0 || len(doc.Rules) > 0 {
+		t.Errorf("member template has parameters %v, rules %v: StackSets deploy it into accounts without CDK bootstrap", doc.Parameters, doc.Rules)
 	}
 	return doc.Resources, assertions.Annotations_FromStack(stack)
 }
