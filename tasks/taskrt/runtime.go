@@ -99,6 +99,9 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		return nil, err
 	}
 
+	if inc := p.Incident; inc != nil {
+		hctx = WithTarget(hctx, Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})
+	}
 	var res *contract.Result
 	handle, herr := rt.handlerFor(hctx, p)
 	if herr == nil {

@@ -157,3 +157,17 @@ func assumeError(account, role string, err error) error {
 	}
 	return contract.AWSError("sts:AssumeRole "+role, err)
 }
+
+type targetKey struct{}
+
+// WithTarget returns ctx carrying the invocation's target; the runtime
+// sets it from the incident, so evidence can name where it came from.
+func WithTarget(ctx context.Context, t Target) context.Context {
+	return context.WithValue(ctx, targetKey{}, t)
+}
+
+// TargetFrom returns the target WithTarget put in ctx.
+func TargetFrom(ctx context.Context) (Target, bool) {
+	t, ok := ctx.Value(targetKey{}).(Target)
+	return t, ok
+}

@@ -3,12 +3,14 @@ package taskrt
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -141,5 +143,31 @@ func TestRuntimeActsInTarget(t *testing.T) {
 	_, err := rt.Invoke(ctx, json.RawMessage(orphan))
 	if contract.ErrorName(err) != "PreconditionFailedError" || !strings.Contains(err.Error(), "333333333333") || !strings.Contains(err.Error(), "irflow-responder-stop-task") || ran != 2 {
 		t.Errorf("no member role: err %v, ran %d", err, ran)
+	}
+}
+
+// TestEvidenceNamesTarget: evidence written during an invocation carries
+// the incident's account and region in its object metadata; the runtime
+// puts the target in the handler's context.
+func TestEvidenceNamesTarget(t *testing.T) {
+	var meta map[string]string
+	w := &EvidenceWriter{Bucket: "ev", S3: &fakeS3{put: func(in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+		meta = in.Metadata
+		return &s3.PutObjectOutput{}, nil
+	}}}
+	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard), Handle: func(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
+		if _, err := w.Put(ctx, "case-1", "stop", "x.json", "application/json", []byte("{}")); err != nil {
+			return nil, err
+		}
+		return contract.OK("done"), nil
+	}}
+	if _, err := rt.Invoke(context.Background(), json.RawMessage(deadlinePayload)); err != nil {
+		t.Fatal(err)
+	}
+	if meta["irflow-target-account"] != "123456789012" || meta["irflow-target-region"] != "us-east-1" || meta["irflow-case-id"] != "case-1" {
+		t.Errorf("metadata %v", meta)
+	}
+	if _, err := w.Put(context.Background(), "case-1", "stop", "y.json", "application/json", []byte("{}")); err != nil || meta["irflow-target-account"] != "" {
+		t.Errorf("without a target: %v %v", meta, err)
 	}
 }
