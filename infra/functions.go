@@ -80,6 +80,9 @@ func newFunctions(stack awscdk.Stack, d functionDeps) *functions {
 		"IRFLOW_AVML_SHA256":       jsii.String(d.cfg.AVMLSha256),
 		"IRFLOW_KMS_KEY_ARN":       d.key.KeyArn(),
 		"IRFLOW_MAC_KEY_ARN":       d.macKey.KeyArn(),
+		// The administrator account: targets elsewhere are acted on
+		// through their responder role (tasks/taskrt Targets).
+		"IRFLOW_HOME_ACCOUNT": stack.Account(),
 	}
 	if d.cfg.GuardDutyDetectorID != "" {
 		env["IRFLOW_GUARDDUTY_DETECTOR_ID"] = jsii.String(d.cfg.GuardDutyDetectorID)
@@ -134,7 +137,21 @@ func newFunction(stack awscdk.Stack, d functionDeps, s functionSpec, env map[str
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: jsii.Strings(*logs.LogGroupArn()),
 	}))
+	var roleName *string
+	if a := catalog.Lookup(s.name); a != nil && a.ActsInTarget() {
+		// Organizations: the action's Lambda may assume its own responder
+		// role in member accounts, no other (docs/deploy.md); the member
+		// roles trust this role by name, so it has one, per region.
+		pattern := responderPattern(*stack.Partition(), s.name)
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("sts:AssumeRole"),
+			Resources: jsii.Strings(pattern),
+		}))
+		wildcards = append(wildcards, "Resource::"+responderPattern("<AWS::Partition>", s.name))
+		roleName = jsii.String(AdminRoleName(d.cfg.NamePrefix, s.name, *stack.Region()))
+	}
 	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		RoleName:    roleName,
 		Path:        jsii.String(RolePath),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("irflow " + s.name + ": the catalog's statements for this action only"),

@@ -32,6 +32,17 @@ func run() error {
 		outdir = filepath.Join(root, outdir)
 	}
 	app := NewApp(nil, outdir)
+	// -c adminAccount=...: the member stack alone (docs/deploy.md).
+	if m, ok, err := MemberConfigFromContext(app.Node(), root); ok {
+		if err != nil {
+			return err
+		}
+		NewMemberStack(app, m.StackName, &awscdk.StackProps{Env: env(),
+			Description: jsii.String("irflow member: the responder roles irflow's administrator account assumes in this account")}, m)
+		ApplyNag(app)
+		app.Synth(nil)
+		return nil
+	}
 	cfg, err := ConfigFromContext(app.Node(), root)
 	if err != nil {
 		return err

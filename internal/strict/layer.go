@@ -142,6 +142,8 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.serveDynamoDB(w, r, body, svc)
 	case "guardduty":
 		l.serveGuardDuty(w, r, body, svc)
+	case "sts":
+		l.serveSTS(w, r, body, svc)
 	default:
 		l.next.ServeHTTP(w, r)
 	}

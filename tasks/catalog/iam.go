@@ -1,5 +1,7 @@
 package catalog
 
+import "strings"
+
 // Placeholders may appear in IAM resource patterns. The CDK app replaces them
 // with the stack's partition, region, account and resource ARNs; nothing else
 // in a resource pattern is interpreted.
@@ -107,3 +109,57 @@ func base(extra ...Statement) []Statement {
 	out := []Statement{auditWrite, macSign, kmsUse}
 	return append(out, extra...)
 }
+
+// storePlaceholders name irflow's own resources (evidence bucket, tables,
+// topic, keys, state machines): they live in the administrator (home)
+// account, never in a member account.
+var storePlaceholders = []string{"${EvidenceBucketArn}", "${AuditTableArn}", "${ApprovalsTableArn}",
+	"${IncidentsTableArn}", "${TopicArn}", "${KeyArn}", "${MacKeyArn}", "${NamePrefix}"}
+
+// WorkloadIAM returns the statements of the action that act on the target's
+// workload (ECS, EC2, IAM task roles, logs, SSM, Auto Scaling, load
+// balancing), the ones a member account's responder role holds: every
+// statement but those on irflow's own stores and GuardDuty's (the
+// administrator's detector confirms members' findings).
+func (a *Action) WorkloadIAM() []Statement {
+	var out []Statement
+	for _, st := range a.IAM {
+		if !homeOnly(st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// ActsInTarget reports whether the action calls the target's account at
+// all: it then runs with the member account's responder role when the
+// target is not in the home account.
+func (a *Action) ActsInTarget() bool { return len(a.WorkloadIAM()) > 0 }
+
+func homeOnly(st Statement) bool {
+	for _, act := range st.Actions {
+		if strings.HasPrefix(act, "guardduty:") {
+			return true
+		}
+	}
+	for _, r := range st.Resources {
+		for _, p := range storePlaceholders {
+			if strings.Contains(r, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Responder roles: the member stack (infra/member.go, docs/deploy.md)
+// creates one per action that acts in the target, in every member account,
+// under this path and with this name, each trusted only by that action's
+// Lambda role in the administrator account (tasks/taskrt Targets assumes it).
+const (
+	ResponderRolePath   = "/irflow/"
+	ResponderRolePrefix = "irflow-responder-"
+)
+
+// ResponderRoleName is the name of the action's role in a member account.
+func ResponderRoleName(action string) string { return ResponderRolePrefix + action }

@@ -2,6 +2,8 @@ package taskrt
 
 import (
 	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"strings"
 )
 
@@ -27,6 +29,25 @@ type Env struct {
 	// StateMachinePrefix is arn:P:states:R:A:stateMachine:irflow-, to which
 	// the start API appends a playbook's name.
 	StateMachinePrefix string
+	// HomeAccount is the account irflow runs in (IRFLOW_HOME_ACCOUNT, the
+	// GuardDuty administrator); "" asks STS once. A target in another
+	// account is acted on through its responder role (Targets).
+	HomeAccount string
+
+	// HomeConfig, set by the runtime when the handler is built for a
+	// target outside the home account or region, is the home config:
+	// irflow's own stores (evidence bucket, tables, topic, KMS keys) use
+	// it (Env.Home), the workload clients the config the handler got.
+	HomeConfig *aws.Config
+}
+
+// Home returns the config of irflow's own stores: HomeConfig when the
+// handler was built for another account or region, else cfg.
+func (e Env) Home(cfg aws.Config) aws.Config {
+	if e.HomeConfig != nil {
+		return *e.HomeConfig
+	}
+	return cfg
 }
 
 // EnvFromOS reads the IRFLOW_* variables.
@@ -45,6 +66,7 @@ func EnvFromOS() Env {
 		MACKeyArn:           os.Getenv("IRFLOW_MAC_KEY_ARN"),
 		GuardDutyDetectorID: os.Getenv("IRFLOW_GUARDDUTY_DETECTOR_ID"),
 		StateMachinePrefix:  os.Getenv("IRFLOW_STATE_MACHINE_PREFIX"),
+		HomeAccount:         os.Getenv("IRFLOW_HOME_ACCOUNT"),
 	}
 	for _, a := range strings.Split(os.Getenv("IRFLOW_DEFAULT_APPROVERS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {

@@ -69,6 +69,12 @@ func (w *EvidenceWriter) Put(ctx context.Context, caseID, folder, name, contentT
 		ChecksumSHA256:    aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		Metadata:          map[string]string{"irflow-sha256": hex.EncodeToString(sum[:]), "irflow-case-id": caseID},
 	}
+	// Where the evidence comes from: with Organizations, another account
+	// and region than the bucket's.
+	if t, ok := TargetFrom(ctx); ok && t.Account != "" {
+		in.Metadata["irflow-target-account"] = t.Account
+		in.Metadata["irflow-target-region"] = t.Region
+	}
 	if w.KMSKeyArn != "" {
 		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
 		in.SSEKMSKeyId = aws.String(w.KMSKeyArn)

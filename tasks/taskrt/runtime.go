@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
@@ -27,6 +29,33 @@ type Runtime struct {
 	// Audit is the case's audit chain; nil skips auditing (unit tests).
 	Audit audit.Auditor
 	Log   *slog.Logger
+
+	// Targets, when set with New, Cfg and Env, makes the step act in the
+	// incident's account and region: for a target outside the home
+	// account or region, each invocation builds its handler with New from
+	// the target's config (the member account's responder role), Env's
+	// HomeConfig keeping irflow's stores on Cfg. Handle serves the rest.
+	Targets *Targets
+	New     Constructor
+	Cfg     aws.Config
+	Env     Env
+}
+
+// handlerFor returns the handler of this invocation: Handle, or one built
+// for the incident's account and region.
+func (rt *Runtime) handlerFor(ctx context.Context, p *contract.Payload) (HandlerFunc, error) {
+	if rt.Targets == nil || rt.New == nil || p.Incident == nil {
+		return rt.Handle, nil
+	}
+	inc := p.Incident
+	cfg, remote, err := rt.Targets.Config(ctx, rt.Action, inc.CaseID, Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})
+	if err != nil || !remote {
+		return rt.Handle, err
+	}
+	env := rt.Env
+	home := rt.Cfg
+	env.HomeConfig = &home
+	return rt.New(cfg, env), nil
 }
 
 // NewLogger returns the JSON logger tasks use. Callers never pass a payload
@@ -70,7 +99,14 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		return nil, err
 	}
 
-	res, herr := rt.Handle(hctx, p)
+	if inc := p.Incident; inc != nil {
+		hctx = WithTarget(hctx, Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})
+	}
+	var res *contract.Result
+	handle, herr := rt.handlerFor(hctx, p)
+	if herr == nil {
+		res, herr = handle(hctx, p)
+	}
 	caseID := p.CaseID()
 	if herr == nil && res == nil {
 		herr = errors.New("handler returned no result")

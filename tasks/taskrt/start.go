@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/irflow/irflow/tasks/audit"
+	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/mac"
 )
@@ -23,12 +24,17 @@ type Constructor func(cfg aws.Config, env Env) HandlerFunc
 
 // NewRuntime wires a handler with the audit chain and the JSON logger.
 func NewRuntime(action string, cfg aws.Config, env Env, newHandler Constructor) *Runtime {
-	return &Runtime{Action: action, Handle: newHandler(cfg, env), Audit: NewChain(cfg, env), Log: NewLogger(nil)}
+	rt := &Runtime{Action: action, Handle: newHandler(cfg, env), Audit: NewChain(cfg, env), Log: NewLogger(nil)}
+	if a := catalog.Lookup(action); a != nil && a.ActsInTarget() {
+		rt.Targets, rt.New, rt.Cfg, rt.Env = NewTargets(cfg, env), newHandler, cfg, env
+	}
+	return rt
 }
 
 // NewChain returns the audit chain of the deployment, its records
 // authenticated with the deployment's MAC key when one is configured.
 func NewChain(cfg aws.Config, env Env) *audit.Chain {
+	cfg = env.Home(cfg)
 	return &audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: env.AuditTable, MAC: NewMACKey(cfg, env)}
 }
 
@@ -38,12 +44,12 @@ func NewMACKey(cfg aws.Config, env Env) *mac.Key {
 	if env.MACKeyArn == "" {
 		return nil
 	}
-	return &mac.Key{KMS: kms.NewFromConfig(cfg), ID: env.MACKeyArn}
+	return &mac.Key{KMS: kms.NewFromConfig(env.Home(cfg)), ID: env.MACKeyArn}
 }
 
 // NewEvidenceWriter returns the evidence writer of the deployment.
 func NewEvidenceWriter(cfg aws.Config, env Env) *EvidenceWriter {
-	return &EvidenceWriter{S3: NewS3(cfg), Bucket: env.EvidenceBucket, KMSKeyArn: env.KMSKeyArn}
+	return &EvidenceWriter{S3: NewS3(env.Home(cfg)), Bucket: env.EvidenceBucket, KMSKeyArn: env.KMSKeyArn}
 }
 
 // NewS3 returns an S3 client; path-style addressing keeps custom endpoints

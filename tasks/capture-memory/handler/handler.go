@@ -60,8 +60,8 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc { return newHandler(
 
 func newHandler(cfg aws.Config, env taskrt.Env) *Handler {
 	return &Handler{
-		Runner:    &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(cfg)},
-		Presign:   s3.NewPresignClient(taskrt.NewS3(cfg)),
+		Runner:    &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(env.Home(cfg))},
+		Presign:   s3.NewPresignClient(taskrt.NewS3(env.Home(cfg))),
 		Env:       env,
 		Paths:     hostcmd.DefaultPaths(),
 		PartBytes: DefaultPartBytes,

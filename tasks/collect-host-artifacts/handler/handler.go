@@ -49,8 +49,8 @@ type Params struct {
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{
-		Runner:  &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(cfg)},
-		Presign: s3.NewPresignClient(taskrt.NewS3(cfg)),
+		Runner:  &hostcmd.Runner{SSM: ssm.NewFromConfig(cfg), History: taskrt.NewChain(cfg, env), Objects: taskrt.NewS3(env.Home(cfg))},
+		Presign: s3.NewPresignClient(taskrt.NewS3(env.Home(cfg))),
 		Env:     env,
 		Paths:   hostcmd.DefaultPaths(),
 	}

@@ -48,6 +48,9 @@ type Handler struct {
 	// IncidentsTable holds the dedupe locks (IRFLOW_INCIDENTS_TABLE); "" skips the release.
 	IncidentsTable string
 	Now            func() time.Time
+	// EvidenceBucket and EvidenceRegion (the home config's region) go
+	// into the report beside the target's account and region.
+	EvidenceBucket, EvidenceRegion string
 }
 
 // New builds the handler with real clients.
@@ -56,9 +59,11 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 		Chain:          taskrt.NewChain(cfg, env),
 		MAC:            taskrt.NewMACKey(cfg, env),
 		Evidence:       taskrt.NewEvidenceWriter(cfg, env),
-		DB:             dynamodb.NewFromConfig(cfg),
+		DB:             dynamodb.NewFromConfig(env.Home(cfg)),
 		IncidentsTable: env.IncidentsTable,
 		Now:            time.Now,
+		EvidenceBucket: env.EvidenceBucket,
+		EvidenceRegion: env.Home(cfg).Region,
 	}
 	return h.Handle
 }
@@ -83,7 +88,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	rep := report.Build(report.Input{
 		CaseID: caseID, Outcome: p.Outcome, DryRun: p.DryRun(), ExecutionID: p.Execution.ID,
 		Incident: p.Incident, Target: p.Target, Steps: p.Steps, Errors: p.Errors, Failure: p.Failure,
-		Records: records, Now: h.now(),
+		Records: records, Now: h.now(), EvidenceBucket: h.EvidenceBucket, EvidenceRegion: h.EvidenceRegion,
 	})
 	folder := p.Folder()
 	jsonEv, err := h.Evidence.Put(ctx, caseID, folder, "report.json", "application/json", rep.JSON())

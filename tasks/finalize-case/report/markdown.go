@@ -43,6 +43,10 @@ func (r *Report) Markdown() []byte {
 			kv("Finding", fmt.Sprintf("%s (severity %.1f) %s", f.Type, f.Severity, f.ID))
 		}
 	}
+	if w := r.Where; w != nil {
+		kv("Target account and region", w.TargetAccount+" "+w.TargetRegion)
+		kv("Evidence", "s3://"+w.EvidenceBucket+" in "+w.EvidenceRegion)
+	}
 	if t := r.Target; t != nil {
 		kv("Launch type", t.LaunchType)
 		kv("Network mode", t.NetworkMode)

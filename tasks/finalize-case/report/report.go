@@ -31,6 +31,19 @@ type Input struct {
 	Failure *contract.Failure
 	Records []audit.Record
 	Now     time.Time
+	// EvidenceBucket and EvidenceRegion are where the evidence lands (the
+	// home account's bucket); "" leaves Where out.
+	EvidenceBucket, EvidenceRegion string
+}
+
+// Where says where the response acted and where its evidence is: with
+// Organizations the target is in a member account and region, the
+// evidence always in the administrator's bucket (docs/deploy.md).
+type Where struct {
+	TargetAccount  string `json:"targetAccount"`
+	TargetRegion   string `json:"targetRegion"`
+	EvidenceBucket string `json:"evidenceBucket"`
+	EvidenceRegion string `json:"evidenceRegion"`
 }
 
 // Report is a case report. Its JSON is deterministic for a given input.
@@ -44,6 +57,7 @@ type Report struct {
 	GeneratedAt  string             `json:"generatedAt"`
 	Incident     *incident.Incident `json:"incident"`
 	Target       *incident.Target   `json:"target"`
+	Where        *Where             `json:"where,omitempty"`
 	Steps        []Step             `json:"steps"`
 	Approvals    []Approval         `json:"approvals"`
 	Artifacts    []Artifact         `json:"artifacts"`
@@ -132,6 +146,12 @@ func Build(in Input) *Report {
 	}
 	if r.Outcome == "" {
 		r.Outcome = "UNKNOWN"
+	}
+	if in.EvidenceRegion != "" {
+		r.Where = &Where{EvidenceBucket: in.EvidenceBucket, EvidenceRegion: in.EvidenceRegion}
+		if in.Incident != nil {
+			r.Where.TargetAccount, r.Where.TargetRegion = in.Incident.Account, in.Incident.Region
+		}
 	}
 	r.Steps = steps(in)
 	r.Approvals = approvals(in)

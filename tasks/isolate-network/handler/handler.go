@@ -35,7 +35,7 @@ type ledgerAPI interface {
 // New builds the handler from the process's AWS config.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	c := ec2.NewFromConfig(cfg)
-	h := &Handler{ENIs: c, Groups: c, Endpoints: c, NACLs: c, Ledger: ledger.NewStore(cfg, env.IncidentsTable), Now: time.Now}
+	h := &Handler{ENIs: c, Groups: c, Endpoints: c, NACLs: c, Ledger: ledger.NewStore(env.Home(cfg), env.IncidentsTable), Now: time.Now}
 	return h.Handle
 }
 

@@ -61,7 +61,7 @@ var eventRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
 
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{SNS: sns.NewFromConfig(cfg), Audit: taskrt.NewChain(cfg, env), TopicArn: env.TopicArn, ApprovalURL: env.ApprovalURL}
+	h := &Handler{SNS: sns.NewFromConfig(env.Home(cfg)), Audit: taskrt.NewChain(cfg, env), TopicArn: env.TopicArn, ApprovalURL: env.ApprovalURL}
 	return h.Handle
 }
 

@@ -72,7 +72,7 @@ func on(b *bool) bool { return b == nil || *b }
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{EC2: ec2.NewFromConfig(cfg), ASG: autoscaling.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg),
-		ECS: ecs.NewFromConfig(cfg), Ledger: ledger.NewStore(cfg, env.IncidentsTable), Now: time.Now}
+		ECS: ecs.NewFromConfig(cfg), Ledger: ledger.NewStore(env.Home(cfg), env.IncidentsTable), Now: time.Now}
 	return h.Handle
 }
 

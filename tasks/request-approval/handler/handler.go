@@ -70,8 +70,8 @@ const (
 // New builds the handler with real clients.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{
-		DB:               dynamodb.NewFromConfig(cfg),
-		SNS:              sns.NewFromConfig(cfg),
+		DB:               dynamodb.NewFromConfig(env.Home(cfg)),
+		SNS:              sns.NewFromConfig(env.Home(cfg)),
 		Audit:            taskrt.NewChain(cfg, env),
 		Table:            env.ApprovalsTable,
 		TopicArn:         env.TopicArn,

@@ -60,6 +60,10 @@ type Handler struct {
 	// (IRFLOW_GUARDDUTY_DETECTOR_ID); "" uses the one the finding's ARN names.
 	DetectorID string
 	Now        func() time.Time
+	// Targets gives the describe calls the target's account and region (the
+	// member account's irflow-responder-resolve-target role); nil: ECS,
+	// EC2 and ASG as they are. The locks, GuardDuty and the MAC key stay home.
+	Targets *taskrt.Targets
 }
 
 // Params are the step's `with:` (tasks/catalog/params/resolve-target.json).
@@ -92,7 +96,24 @@ func NewHandler(cfg aws.Config, env taskrt.Env) *Handler {
 		MAC:            taskrt.NewMACKey(cfg, env),
 		IncidentsTable: env.IncidentsTable,
 		DetectorID:     env.GuardDutyDetectorID,
+		Targets:        taskrt.NewTargets(cfg, env),
 	}
+}
+
+// inTarget returns the handler whose ECS, EC2 and Auto Scaling clients act
+// in the incident's account and region.
+func (h *Handler) inTarget(ctx context.Context, inc *incident.Incident) (*Handler, error) {
+	if h.Targets == nil {
+		return h, nil
+	}
+	cfg, remote, err := h.Targets.Config(ctx, "resolve-target", inc.CaseID,
+		taskrt.Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})
+	if err != nil || !remote {
+		return h, err
+	}
+	c := *h
+	c.ECS, c.EC2, c.ASG = ecs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg)
+	return &c, nil
 }
 
 // Handle normalizes the input, establishes the requester, claims the case,
@@ -136,7 +157,11 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		}
 		return nil, err
 	}
-	target, err := h.describe(ctx, inc)
+	w, err := h.inTarget(ctx, inc)
+	var target *incident.Target
+	if err == nil {
+		target, err = w.describe(ctx, inc)
+	}
 	if err != nil {
 		// Nothing will finalize this execution: give the task and the case
 		// back so a later execution is not taken for a duplicate of this

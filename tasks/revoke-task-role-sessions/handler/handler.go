@@ -46,7 +46,7 @@ type Handler struct {
 
 // New builds the handler from the process's AWS config.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{IAM: iam.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), Ledger: ledger.NewStore(cfg, env.IncidentsTable), Now: time.Now}
+	h := &Handler{IAM: iam.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), Ledger: ledger.NewStore(env.Home(cfg), env.IncidentsTable), Now: time.Now}
 	return h.Handle
 }
 

@@ -40,7 +40,7 @@ type Handler struct {
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{ECS: ecs.NewFromConfig(cfg), NACLs: ec2.NewFromConfig(cfg), Now: time.Now}
 	if env.IncidentsTable != "" {
-		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+		h.Ledger = ledger.NewStore(env.Home(cfg), env.IncidentsTable)
 	}
 	return h.Handle
 }
