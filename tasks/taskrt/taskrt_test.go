@@ -35,7 +35,7 @@ import (
 func TestErrorNamesAreExplicit(t *testing.T) {
 	errs := []error{&contract.RetryableError{}, &contract.InvalidInputError{}, &contract.TargetNotFoundError{}, &contract.PreconditionFailedError{},
 		&contract.ApprovalRejectedError{}, &contract.DuplicateIncidentError{}, &contract.StepTimeoutError{},
-		&contract.StopNotDeliveredError{}, &contract.ExecSessionError{}}
+		&contract.StopNotDeliveredError{}, &contract.ExecSessionError{}, &contract.CorrelatedError{}}
 	var got []string
 	for _, e := range errs {
 		name := contract.ErrorName(e)
