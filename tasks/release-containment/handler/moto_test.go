@@ -227,11 +227,14 @@ func TestMotoReleaseHandChangedENI(t *testing.T) {
 	}
 	r := release(t, w, caseID, false)
 	if r.Outputs["releaseStatus"] != handler.PartiallyReleased || r.Outputs["refused"] != float64(1) ||
-		!strings.Contains(r.Summary, "ENI "+w.InstanceENI+" has groups "+aws.ToString(sg.GroupId)) || !strings.Contains(r.Summary, "changed since isolation") {
+		!strings.Contains(r.Summary, "ENI "+w.InstanceENI+" has groups ") || !strings.Contains(r.Summary, aws.ToString(sg.GroupId)) ||
+		!strings.Contains(r.Summary, "changed since isolation") {
+		// (moto keeps the instance's launch group on its primary ENI beside the
+		// hand-set one, in no fixed order: the group list is not compared whole.)
 		t.Errorf("release: %v %q", r.Outputs["releaseStatus"], r.Summary)
 	}
 	bad := restored(t, w, l, tg, before)
-	if len(bad) != 1 || !strings.HasPrefix(bad[0], "instance ENI groups "+aws.ToString(sg.GroupId)) {
+	if len(bad) != 1 || !strings.HasPrefix(bad[0], "instance ENI groups ") || !strings.Contains(bad[0], aws.ToString(sg.GroupId)) {
 		t.Errorf("after a partial release moto differs in %v; want only the hand-changed ENI", bad)
 	}
 	again := release(t, w, caseID, false)
