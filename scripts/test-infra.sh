@@ -74,12 +74,21 @@ for f in glob.glob(os.path.join(playbook_dir, "*.y*ml")):
     if gd.get("findingTypes"):
         triggers[doc["metadata"]["name"]] = (gd["findingTypes"], gd.get("minSeverity", 4))
 
-# A state machine per playbook: STANDARD, logging ALL with data, tracing,
-# the compiled definition.
+# A state machine per playbook, and the release state machine
+# (irflow-release, generated from the catalog): STANDARD, logging ALL with
+# data, tracing, the compiled definition.
 machines = of_type("AWS::StepFunctions::StateMachine")
 by_name = {m["Properties"].get("StateMachineName"): (k, m) for k, m in machines.items()}
-if len(machines) != len(compiled):
-    fail(f"{len(machines)} state machines for {len(compiled)} playbooks")
+if len(machines) != len(compiled) + 1:
+    fail(f"{len(machines)} state machines for {len(compiled)} playbooks and the release machine")
+rk, rm = by_name.get("irflow-release", (None, None))
+if rm is None:
+    fail("no state machine irflow-release")
+else:
+    rp = rm["Properties"]
+    rlog = rp.get("LoggingConfiguration", {})
+    if rp.get("StateMachineType") != "STANDARD" or rlog.get("Level") != "ALL" or rp.get("TracingConfiguration", {}).get("Enabled") is not True:
+        fail(f"irflow-release: type {rp.get('StateMachineType')}, logging {rlog}, tracing {rp.get('TracingConfiguration')}")
 sm_of = {}
 for name, asl in sorted(compiled.items()):
     k, m = by_name.get("irflow-" + name, (None, None))
