@@ -5,6 +5,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/irflow/irflow/ops"
 )
 
 // keyAdminActions are what the account (through IAM) may do to the key
@@ -124,6 +126,9 @@ var macKeyUseActions = []string{"kms:GenerateMac", "kms:VerifyMac"}
 // KMS does not rotate HMAC keys automatically
 // (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html);
 // rotating means a new key and verifying older cases with the old one.
+//
+// The key gets the alias ops.MACKeyAlias(stack name), by which irflow audit
+// --verify finds it when it cannot read the stack's outputs.
 func newMACKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
 	doc.AddStatements(
@@ -148,5 +153,6 @@ func newMACKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 		RemovalPolicy: removal,
 		PendingWindow: awscdk.Duration_Days(jsii.Number(30)),
 	})
+	key.AddAlias(jsii.String(ops.MACKeyAlias(*stack.StackName())))
 	return key
 }

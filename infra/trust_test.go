@@ -51,6 +51,18 @@ func TestMACKey(t *testing.T) {
 	if !strings.Contains(jsonString(s.outputs[ops.OutputMACKey]), macID) {
 		t.Errorf("output %s %v", ops.OutputMACKey, s.outputs[ops.OutputMACKey])
 	}
+	// irflow audit --verify finds the key by its alias when it cannot read
+	// the stack's outputs.
+	aliased := false
+	for _, id := range s.ofType("AWS::KMS::Alias") {
+		p := s.resources[id].Properties
+		if p["AliasName"] == ops.MACKeyAlias("Irflow") && strings.Contains(jsonString(p["TargetKeyId"]), macID) {
+			aliased = true
+		}
+	}
+	if !aliased {
+		t.Errorf("no AWS::KMS::Alias %s on the MAC key", ops.MACKeyAlias("Irflow"))
+	}
 }
 
 // TestStartAPI: the start API has its own AWS_IAM Function URL (an

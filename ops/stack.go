@@ -27,6 +27,17 @@ const (
 	OutputStartURL = "StartUrl"
 )
 
+// MACKeyAlias is the KMS alias the CDK app gives a deployment's HMAC key,
+// alias/<stack in lower case>/audit-mac: irflow audit --verify finds the key
+// by it when no stack outputs can be read (a copy of the tables and bucket,
+// a local endpoint). KMS accepts an alias name wherever VerifyMac takes a
+// KeyId (https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html),
+// and only a principal allowed kms:UpdateAlias on both keys can repoint it
+// (https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html).
+func MACKeyAlias(stack string) string {
+	return "alias/" + strings.ToLower(stack) + "/audit-mac"
+}
+
 // StateMachineOutput is the output key of a playbook's state machine ARN:
 // crypto-mining → StateMachineCryptoMiningArn.
 func StateMachineOutput(playbook string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/ops"
@@ -48,7 +49,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output format: text or json")
 	table := fs.String("table", "", "the audit table (default: the stack's "+ops.OutputAuditTable+" output)")
 	bucket := fs.String("bucket", "", "the evidence bucket holding the case's manifest (default: the stack's "+ops.OutputEvidenceBucket+" output)")
-	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output)")
+	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output, else the key alias "+ops.MACKeyAlias(ops.DefaultStack)+" for the default --stack)")
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
@@ -86,7 +87,6 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	}{
 		{table, ops.OutputAuditTable, "--table", true},
 		{bucket, ops.OutputEvidenceBucket, "--bucket", *verify},
-		{macKey, ops.OutputMACKey, "--mac-key", *verify},
 	}
 	for _, n := range need {
 		if n.when && *n.value == "" {
@@ -94,6 +94,14 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "irflow audit: %v\n", err)
 				return exitError
 			}
+		}
+	}
+	if *verify && *macKey == "" {
+		// Without the stack's outputs (a local endpoint, a copy of the
+		// stores), the key is found by the alias the CDK app gives it.
+		if *macKey, err = stack.Get(ctx, ops.OutputMACKey, "--mac-key"); err != nil {
+			*macKey = ops.MACKeyAlias(o.Stack)
+			fmt.Fprintf(stderr, "irflow audit: using the MAC key %s (%v)\n", *macKey, err)
 		}
 	}
 	records, err := (&audit.Chain{DB: dynamodb.NewFromConfig(cfg), Table: *table}).Read(ctx, caseID)
@@ -155,7 +163,12 @@ func verifyCase(ctx context.Context, cfg aws.Config, caseID string, records []au
 		}
 		anchor = man.Audit
 	}
-	return audit.VerifyCase(ctx, caseID, records, anchor, &mac.Key{KMS: kms.NewFromConfig(cfg), ID: keyID})
+	st, err := audit.VerifyCase(ctx, caseID, records, anchor, &mac.Key{KMS: kms.NewFromConfig(cfg), ID: keyID})
+	var nf *kmstypes.NotFoundException
+	if errors.As(err, &nf) {
+		return st, fmt.Errorf("%w: KMS has no MAC key %s (pass --mac-key or --stack)", err, termsafe.Line(keyID))
+	}
+	return st, err
 }
 
 // problem is the one-line reason a verification failed.

@@ -282,6 +282,40 @@ func TestAuditVerifyTamperingMoto(t *testing.T) {
 	}
 }
 
+// TestAuditVerifyByKeyAliasMoto: with no stack to read (a local endpoint,
+// a copy of the stores), --verify finds the MAC key by the alias the CDK
+// app gives it, and still exits 4 when the last two records are deleted;
+// with neither a stack nor the alias it says which flag to pass.
+func TestAuditVerifyByKeyAliasMoto(t *testing.T) {
+	w := newAuditWorld(t)
+	caseID := w.finalizedCase(t, 1, 3)
+	stack := opsUnique("Stack")
+	if _, err := kms.NewFromConfig(w.cfg).CreateAlias(context.Background(), &kms.CreateAliasInput{
+		AliasName: aws.String(ops.MACKeyAlias(stack)), TargetKeyId: aws.String(w.key)}); err != nil {
+		t.Fatal(err)
+	}
+	args := func(stack string) []string {
+		return []string{"audit", caseID, "--verify", "--table", w.table, "--bucket", w.bucket, "--endpoint-url", w.ep,
+			"--region", "us-east-1", "--stack", stack}
+	}
+	if code, out, errOut := runCLI(args(stack)...); code != exitOK || !strings.Contains(errOut, ops.MACKeyAlias(stack)) {
+		t.Fatalf("intact, by alias: exit %d; want 0 naming the alias\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(args(opsUnique("Other"))...); code != exitError || !strings.Contains(errOut, "pass --mac-key") {
+		t.Errorf("no such alias: exit %d; want %d saying to pass --mac-key\n%s%s", code, exitError, out, errOut)
+	}
+	n := len(w.records(t, caseID))
+	for _, seq := range []int{n, n - 1} {
+		if _, err := dynamodb.NewFromConfig(w.cfg).DeleteItem(context.Background(), &dynamodb.DeleteItemInput{
+			TableName: aws.String(w.table), Key: w.itemKey(caseID, seq)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := runCLI(args(stack)...); code != exitVerify || !strings.Contains(errOut, "truncated") {
+		t.Errorf("last two records deleted: exit %d; want %d naming the truncation\n%s%s", code, exitVerify, out, errOut)
+	}
+}
+
 // TestAuditVerifyExitCodesMoto: 1 for what keeps the check from being
 // made, 4 for another key's MACs, 2 for usage.
 func TestAuditVerifyExitCodesMoto(t *testing.T) {

@@ -2,16 +2,20 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/strict"
 	"github.com/irflow/irflow/internal/worlds"
+	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -79,6 +83,20 @@ func startAWS(ctx context.Context, o *Options, res *Result) (*awsEnv, error) {
 	if err != nil {
 		env.close()
 		return nil, fmt.Errorf("seeding irflow's stores: %w", err)
+	}
+	// The CDK app gives the MAC key this alias; irflow audit --verify finds
+	// the key by it when it cannot read the stack's outputs (as here).
+	// A moto the bench did not start may have it from an earlier run: it
+	// then names this run's key, as a redeployed stack's would.
+	kc, alias := kms.NewFromConfig(env.cfg), aws.String(ops.MACKeyAlias(ops.DefaultStack))
+	_, err = kc.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: alias, TargetKeyId: aws.String(w.Env.MACKeyArn)})
+	var exists *kmstypes.AlreadyExistsException
+	if errors.As(err, &exists) {
+		_, err = kc.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: alias, TargetKeyId: aws.String(w.Env.MACKeyArn)})
+	}
+	if err != nil {
+		env.close()
+		return nil, fmt.Errorf("naming the MAC key %s: %w", ops.MACKeyAlias(ops.DefaultStack), err)
 	}
 	res.Env = w.Env
 	res.Env.DefaultApprovers = []string{roleARN(w.Account, incidentCommander)}
