@@ -59,7 +59,7 @@ func runApprovals(args []string, stdout, stderr io.Writer) int {
 	if st == "ALL" {
 		st = ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	cfg, err := o.Config(ctx)
 	if err != nil {

@@ -49,7 +49,7 @@ func runApprove(args []string, stdout, stderr io.Writer) int {
 	if *reject {
 		decision = approval.DecisionReject
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	cfg, err := o.Config(ctx)
 	if err != nil {

@@ -72,7 +72,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	caseID := pos[0]
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	cfg, err := o.Config(ctx)
 	if err != nil {

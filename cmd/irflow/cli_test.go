@@ -64,6 +64,48 @@ func TestUnknownCommandSuggests(t *testing.T) {
 	}
 }
 
+// TestUnknownFlagSuggests: a misspelt flag names the right one, once, and
+// the command's usage follows.
+func TestUnknownFlagSuggests(t *testing.T) {
+	code, _, errOut := runCLI("validate", "--formt", "json", "../../workflows")
+	if code != exitUsage || !strings.Contains(errOut, "did you mean --format?") {
+		t.Errorf("exit %d, stderr %q; want exit %d suggesting --format", code, errOut, exitUsage)
+	}
+	if n := strings.Count(errOut, "not defined"); n != 1 {
+		t.Errorf("the error is printed %d times; want once:\n%s", n, errOut)
+	}
+}
+
+// TestHelpCommand: irflow help CMD is irflow CMD --help.
+func TestHelpCommand(t *testing.T) {
+	code, out, errOut := runCLI("help", "audit")
+	if code != exitOK || !strings.Contains(out+errOut, "Usage: irflow audit CASE") || !strings.Contains(out+errOut, "--verify checks") {
+		t.Errorf("exit %d; want audit's usage and help\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("help", "audti"); code != exitUsage || !strings.Contains(errOut, `did you mean "audit"?`) {
+		t.Errorf("help of a misspelt command: exit %d, %q", code, errOut)
+	}
+}
+
+// TestValidateStdin: "-" reads the playbook from standard input and
+// diagnostics name it so.
+func TestValidateStdin(t *testing.T) {
+	src, err := os.ReadFile("../../workflows/crypto-mining.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin = os.Stdin }()
+	stdin = strings.NewReader(string(src))
+	if code, out, errOut := runCLI("validate", "-"); code != exitOK {
+		t.Errorf("valid playbook on stdin: exit %d\n%s%s", code, out, errOut)
+	}
+	stdin = strings.NewReader(strings.Replace(string(src), "severity", "severty", 1))
+	code, out, errOut := runCLI("validate", "-")
+	if code != exitPlaybook || !strings.Contains(out+errOut, "<standard input>:") || !strings.Contains(out+errOut, `did you mean "severity"?`) {
+		t.Errorf("misspelt key on stdin: exit %d; want %d naming <standard input> and the key\n%s%s", code, exitPlaybook, out, errOut)
+	}
+}
+
 func TestValidateReportsEveryErrorWithPosition(t *testing.T) {
 	_, out, _ := runCLI("validate", "testdata/invalid.yaml")
 	line := regexp.MustCompile(`^testdata/invalid\.yaml:\d+:\d+: (error|warning) [a-z-]+: .+$`)

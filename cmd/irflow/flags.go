@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/irflow/irflow/generator/diag"
 )
 
 // newFlags returns a FlagSet that reports errors instead of exiting.
@@ -33,11 +35,12 @@ func hasFlags(fs *flag.FlagSet) bool {
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
 			if err == flag.ErrHelp {
+				fs.Usage()
 				return nil, true, nil
 			}
-			return nil, false, err
+			return nil, false, suggestFlag(fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -67,4 +70,30 @@ func choice(flagName, v string, opts ...string) error {
 		}
 	}
 	return fmt.Errorf("--%s must be one of %s, not %q", flagName, strings.Join(opts, ", "), v)
+}
+
+// suggestFlag adds "did you mean --format?" to the flag package's error
+// for an undefined flag.
+func suggestFlag(fs *flag.FlagSet, err error) error {
+	const prefix = "flag provided but not defined: -"
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if s := diag.Suggest(strings.TrimPrefix(msg, prefix), names); s != "" {
+		return fmt.Errorf("%w (did you mean --%s?)", err, s)
+	}
+	return err
+}
+
+// parseQuiet parses without the flag package's own error line and usage:
+// the command prints the error once (with a suggestion) and then its usage.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
+	return fs.Parse(args)
 }

@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/irflow/irflow/generator/format"
 )
@@ -16,9 +11,6 @@ import (
 func init() {
 	register(command{name: "fmt", summary: "rewrite playbooks and playbook tests in canonical form (key order, indentation; comments kept)", run: runFmt})
 }
-
-// stdin is where `irflow fmt -` reads; tests replace it.
-var stdin io.Reader = os.Stdin
 
 func runFmt(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("fmt", "[-l|-d|-w] [FILE|DIR|-]...", stderr)
@@ -60,17 +52,9 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 
 // fmtFile formats one file ("-": standard input) and reports it as asked.
 func fmtFile(name string, list, diff, write bool, stdout io.Writer) error {
-	var src []byte
-	var err error
-	display := name
-	if name == "-" {
-		src, err = io.ReadAll(stdin)
-		display = "<standard input>"
-	} else {
-		src, err = os.ReadFile(name)
-	}
+	src, display, err := readSource(name)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %v", display, unwrapPathError(err))
+		return err
 	}
 	out, err := format.Source(src, display)
 	if err != nil {
@@ -94,33 +78,7 @@ func fmtFile(name string, list, diff, write bool, stdout io.Writer) error {
 
 // yamlFiles expands a path: a file or "-" as is, a folder into its
 // playbooks and playbook tests (*.yaml, *.yml), sorted.
-func yamlFiles(p string) ([]string, error) {
-	if p == "-" {
-		return []string{p}, nil
-	}
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", p, unwrapPathError(err))
-	}
-	if !info.IsDir() {
-		return []string{p}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && path != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-			out = append(out, path)
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
-}
+func yamlFiles(p string) ([]string, error) { return expandPaths([]string{p}, yamlKind) }
 
 func contains(xs []string, x string) bool {
 	for _, v := range xs {

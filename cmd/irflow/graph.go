@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/diag"
@@ -31,12 +30,12 @@ func runGraph(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	src, err := os.ReadFile(paths[0])
+	src, name, err := readSource(paths[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow graph: cannot read %s: %v\n", paths[0], unwrapPathError(err))
+		fmt.Fprintf(stderr, "irflow graph: %v\n", err)
 		return exitUsage
 	}
-	r, ds := generator.Compile(src, paths[0], generator.Options{})
+	r, ds := generator.Compile(src, name, generator.Options{})
 	if len(ds) > 0 {
 		diag.WriteText(stderr, ds)
 	}

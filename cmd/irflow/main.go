@@ -3,10 +3,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
+	"syscall"
 
 	"github.com/irflow/irflow/generator/diag"
 )
@@ -31,12 +34,25 @@ var commands []command
 
 func register(c command) { commands = append(commands, c) }
 
+// rootCtx is every command's context: main cancels it on Ctrl-C or
+// SIGTERM, so AWS calls and simulations in flight stop instead of the
+// process dying mid-write.
+var rootCtx = context.Background()
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rootCtx = ctx
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// irflow help CMD is irflow CMD --help.
+		if len(args) == 2 && args[0] == "help" {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
 		usage(stdout)
 		if len(args) == 0 {
 			return exitUsage
@@ -72,7 +88,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'irflow <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Run 'irflow help <command>' (or 'irflow <command> --help') for a command's flags.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 playbook errors (operator commands: refused or failed), 2 usage or unreadable input, 3 simulated execution FAILED,")
 	fmt.Fprintln(w, "4 irflow audit --verify: the audit trail does not verify.")
 }

@@ -98,7 +98,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	ctx := context.Background()
+	ctx := rootCtx
 	res, err := simulateRelease(ctx, *endpoint, caseID, *dry, only)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow release: %v\n", err)

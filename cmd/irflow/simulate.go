@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/simulate"
@@ -94,24 +93,28 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		opts.Fail = append(opts.Fail, sf)
 	}
 
-	src, err := os.ReadFile(paths[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "irflow simulate: cannot read %s: %v\n", paths[0], unwrapPathError(err))
+	if paths[0] == "-" && *inputPath == "-" {
+		fmt.Fprintln(stderr, "irflow simulate: the playbook and --input cannot both be standard input (-)")
 		return exitUsage
 	}
-	r, ds := generator.Compile(src, paths[0], generator.Options{})
+	src, name, err := readSource(paths[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow simulate: %v\n", err)
+		return exitUsage
+	}
+	r, ds := generator.Compile(src, name, generator.Options{})
 	if len(ds) > 0 {
 		_ = writeDiagnostics(stderr, ds, *format)
 	}
 	if r == nil {
 		return exitPlaybook
 	}
-	input, err := os.ReadFile(*inputPath)
+	input, _, err := readSource(*inputPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow simulate: cannot read %s: %v\n", *inputPath, unwrapPathError(err))
+		fmt.Fprintf(stderr, "irflow simulate: %v\n", err)
 		return exitUsage
 	}
-	ctx := context.Background()
+	ctx := rootCtx
 	if *endpoint != "" && *unconfirmed {
 		fmt.Fprintln(stderr, "irflow simulate: --unconfirmed-finding applies to the simulated GuardDuty only, not with --aws-endpoint")
 		return exitUsage

@@ -82,7 +82,7 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	if code := checkInput(probe, stderr); code != exitOK {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	cfg, err := o.Config(ctx)
 	if err != nil {

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/scenario"
 	"github.com/irflow/irflow/generator/simulate"
@@ -47,12 +43,17 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	}
 	var reports []*scenario.Report
 	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			fmt.Fprintf(stderr, "irflow test: cannot read %s: %v\n", f, unwrapPathError(err))
+		if f == "-" {
+			// A test names its playbook and inputs relative to its own file.
+			fmt.Fprintln(stderr, "irflow test: a playbook test is read from its file (it names files relative to itself), not from standard input")
 			return exitUsage
 		}
-		rep, err := scenario.Run(context.Background(), src, filepath.ToSlash(f), readSlash)
+		src, _, err := readSource(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "irflow test: %v\n", err)
+			return exitUsage
+		}
+		rep, err := scenario.Run(rootCtx, src, filepath.ToSlash(f), readSlash)
 		var fe *scenario.FileError
 		if errors.As(err, &fe) {
 			fmt.Fprintf(stderr, "irflow test: %v\n", err)
@@ -83,41 +84,7 @@ func readSlash(name string) ([]byte, error) { return os.ReadFile(filepath.FromSl
 
 // testFiles expands files and folders into playbook test files
 // (*.test.yaml), sorted within each folder.
-func testFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
-		}
-		if !info.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && path != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && generator.IsTestFile(path) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no playbook tests (*.test.yaml) in this folder", p)
-		}
-		sort.Strings(found)
-		out = append(out, found...)
-	}
-	return out, nil
-}
+func testFiles(paths []string) ([]string, error) { return expandPaths(paths, testKind) }
 
 // writeTestText prints a line per case, the failures under it, and a line
 // per file, the way go test does.

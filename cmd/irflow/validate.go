@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 
@@ -81,13 +80,14 @@ type compiled struct {
 // wait for is a folder, and each file's results keep their order.
 func compileFiles(files []string, opts generator.Options, stderr io.Writer) ([]compiled, generator.Diagnostics, int) {
 	srcs := make([][]byte, len(files))
+	files = append([]string(nil), files...)
 	for i, f := range files {
-		src, err := os.ReadFile(f)
+		src, name, err := readSource(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "irflow: cannot read %s: %v\n", f, unwrapPathError(err))
+			fmt.Fprintf(stderr, "irflow: %v\n", err)
 			return nil, nil, exitUsage
 		}
-		srcs[i] = src
+		srcs[i], files[i] = src, name
 	}
 	results := make([]*generator.Result, len(files))
 	diags := make([]generator.Diagnostics, len(files))
