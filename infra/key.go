@@ -31,6 +31,25 @@ var keyUseActions = []string{
 	"kms:ReEncryptFrom", "kms:ReEncryptTo",
 }
 
+// accountKeyPolicy is the start of both keys' policies: the account
+// administers the key, and delegates the use actions to IAM under useSid
+// ("*" in a key policy is the key itself).
+func accountKeyPolicy(useSid string, useActions []string) awsiam.PolicyDocument {
+	root := &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()}
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
+	doc.AddStatements(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("AccountAdministersKey"), Principals: root,
+			Actions: jsii.Strings(keyAdminActions...), Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(useSid), Principals: root,
+			Actions: jsii.Strings(useActions...), Resources: jsii.Strings("*"),
+		}),
+	)
+	return doc
+}
+
 // newKey creates the customer-managed key that encrypts the evidence, the
 // tables, the topic, the dead-letter queue and the log groups, with yearly
 // rotation and a policy that names every AWS service using it.
@@ -45,20 +64,8 @@ func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 	}
 	service := func(name string) awsiam.IPrincipal { return awsiam.NewServicePrincipal(jsii.String(name), nil) }
 
-	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
+	doc := accountKeyPolicy("AccountDelegatesUseToIam", keyUseActions)
 	doc.AddStatements(
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountAdministersKey"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			Actions:    jsii.Strings(keyAdminActions...),
-			Resources:  jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountDelegatesUseToIam"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			Actions:    jsii.Strings(keyUseActions...),
-			Resources:  jsii.Strings("*"),
-		}),
 		// CloudWatch Logs encrypts the function and state machine log groups
 		// of this account and region.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -130,21 +137,7 @@ var macKeyUseActions = []string{"kms:GenerateMac", "kms:VerifyMac"}
 // The key gets the alias ops.MACKeyAlias(stack name), by which irflow audit
 // --verify finds it when it cannot read the stack's outputs.
 func newMACKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
-	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{})
-	doc.AddStatements(
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountAdministersKey"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			Actions:    jsii.Strings(keyAdminActions...),
-			Resources:  jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountDelegatesMacToIam"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			Actions:    jsii.Strings(macKeyUseActions...),
-			Resources:  jsii.Strings("*"),
-		}),
-	)
+	doc := accountKeyPolicy("AccountDelegatesMacToIam", macKeyUseActions)
 	key := awskms.NewKey(stack, jsii.String("MacKey"), &awskms.KeyProps{
 		Description:   jsii.String("irflow: HMAC key of audit records, manifest anchors and start envelopes"),
 		KeySpec:       awskms.KeySpec_HMAC_256,
