@@ -99,6 +99,11 @@
 //     DescribeContainerInstances shows agentConnected false meanwhile.
 //   - guardduty-*: ListDetectors and GetFindings are served from a finding
 //     store fed over the control API; moto has no GuardDuty findings.
+//   - Flow logs into a bucket's folder: CreateFlowLogs with an S3
+//     destination arn:aws:s3:::bucket/folder/ is accepted, as EC2 does
+//     (moto reads "bucket/folder/" as a bucket's name and refuses it); moto
+//     is sent the bucket, and DescribeFlowLogs shows the destination asked
+//     for (flowlogs.go).
 //
 // # What a restart of the layer keeps
 //
@@ -117,8 +122,8 @@
 //     task has one is derived for a service's tasks (DescribeServices) and
 //     lost for a standalone RunTask or StartTask.
 //   - Deleted task ENIs: deleted in moto, so nothing to keep.
-//   - ECS Exec settings of tasks, pending stops, GuardDuty findings, the
-//     world and the recorded calls: lost.
+//   - ECS Exec settings of tasks, pending stops, GuardDuty findings, flow
+//     log folders, the world and the recorded calls: lost.
 //
 // # Control API
 //

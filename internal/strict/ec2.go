@@ -57,6 +57,13 @@ func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, sv
 			r = awsproxy.Replace(r, body)
 		}
 	}
+	folderDest := ""
+	if bucket, ok := s3Folder(form); ok && op == "CreateFlowLogs" {
+		folderDest = form.Get("LogDestination")
+		form.Set("LogDestination", bucket)
+		body = []byte(form.Encode())
+		r = awsproxy.Replace(r, body)
+	}
 	rec := l.forward(r, body)
 	out := rec.Body.Bytes()
 	if rec.OK() && !readOnly(op) {
@@ -80,6 +87,12 @@ func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, sv
 		out, err = l.rewriteAddresses(ctx, c, out)
 	case "DeleteNatGateway":
 		err = l.reapNATGateway(ctx, c, form.Get("NatGatewayId"))
+	case "CreateFlowLogs":
+		if folderDest != "" {
+			err = l.flowLogs.created(out, folderDest)
+		}
+	case "DescribeFlowLogs":
+		out, err = l.flowLogs.present(out)
 	}
 	if err != nil {
 		internal("rewriting "+op, err)

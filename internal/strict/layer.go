@@ -71,6 +71,7 @@ type Layer struct {
 	stops    stopQueue
 	calls    callLog
 	flow     *FlowOracle
+	flowLogs flowLogDests // S3 flow log destinations with a folder
 }
 
 // New returns a Layer in front of next, which forwards to moto (an
