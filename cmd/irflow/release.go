@@ -14,12 +14,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/finalize-case/report"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/registry"
 	release "github.com/irflow/irflow/tasks/release-containment/handler"
+	"github.com/irflow/irflow/tasks/taskrt"
 	"github.com/irflow/irflow/tasks/termsafe"
 )
 
@@ -106,19 +111,46 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	}
 	if *format == "json" {
 		b, _ := json.MarshalIndent(res, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		fmt.Fprintln(stdout, string(termsafe.JSON(b)))
 	} else {
 		printRelease(stdout, res)
 	}
-	if res.Outputs["releaseStatus"] != release.Released {
+	if res.Release.Outputs["releaseStatus"] != release.Released {
 		return exitPlaybook
 	}
 	return exitOK
 }
 
-// simulateRelease resolves the case from its claim in the incidents table
-// and runs release-containment on it in process, audited.
-func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, steps []string) (*contract.Result, error) {
+// simulatedGate is the release gate as --simulate --approve decides it:
+// approved by the local operator, whose identity is what STS says of the
+// credentials irflow runs with (sts:GetCallerIdentity), never a name typed
+// in. The audit chain records it as simulated.
+type simulatedGate struct {
+	Approver string `json:"approver"`
+	Record   int64  `json:"auditRecord"`
+}
+
+// releaseRun is what a simulated release did: the gate, the release
+// step's result, and the case report the finalize step wrote.
+type releaseRun struct {
+	Gate    *simulatedGate   `json:"approval,omitempty"`
+	Release *contract.Result `json:"release"`
+	Report  *contract.Result `json:"report,omitempty"`
+}
+
+// The gate of irflow-release (generator.CompileRelease names it so too).
+const (
+	releaseGateStep   = "approve-release"
+	releaseStep       = "release"
+	releaseReportStep = "finalize-release"
+)
+
+// simulateRelease resolves the case from its claim in the incidents table,
+// records the simulated gate's decision on the case's audit chain, runs
+// release-containment on it in process (audited), then finalize-case for
+// the release: the case report of the release (outcome RELEASED or
+// PARTIALLY_RELEASED, every entry with what could not be undone and why).
+func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, steps []string) (*releaseRun, error) {
 	cfg, err := registry.ConfigFor(ctx, endpoint)
 	if err != nil {
 		return nil, err
@@ -133,16 +165,41 @@ func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, ste
 		with["steps"] = steps
 	}
 	name := fmt.Sprintf("%s-release-%d", caseID, time.Now().Unix())
+	exec := map[string]any{"Id": fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:%s", inc.Partition, inc.Region, inc.Account, generator.ReleaseStateMachineName, name),
+		"Name": name, "StartTime": time.Now().UTC().Format(time.RFC3339)}
+	run := &releaseRun{}
+	if run.Gate, err = recordSimulatedApproval(ctx, cfg, env, inc, exec["Id"].(string)); err != nil {
+		return nil, err
+	}
 	// The release reads the case's ledger, not the task: the target is the
 	// case's task as the claim names it (its launch type is not recorded
 	// there, and a stopped task may be gone from ECS).
 	target := map[string]any{"taskArn": inc.TaskArn, "launchType": inc.LaunchType, "clusterArn": inc.ClusterArn}
+	handlers := registry.Handlers(ctx, cfg, env)
 	payload, _ := json.Marshal(map[string]any{
-		"action": catalog.ReleaseAction, "step": "release", "with": with, "incident": inc, "target": target,
-		"execution": map[string]any{"Id": fmt.Sprintf("arn:%s:states:%s:%s:execution:irflow-release:%s", inc.Partition, inc.Region, inc.Account, name),
-			"Name": name, "StartTime": time.Now().UTC().Format(time.RFC3339)},
+		"action": catalog.ReleaseAction, "step": releaseStep, "with": with, "incident": inc, "target": target, "execution": exec,
 	})
-	invoke := registry.Handlers(ctx, cfg, env)[catalog.ReleaseAction]
+	if run.Release, err = invokeResult(ctx, handlers[catalog.ReleaseAction], payload); err != nil {
+		return nil, err
+	}
+	// The case report of the release, as the state machine's last step
+	// writes it: finalize-case on the release's steps.
+	gate, _ := json.Marshal(map[string]any{"status": "OK", "summary": "approved by " + run.Gate.Approver + " (simulated gate)",
+		"evidence": []any{}, "outputs": map[string]any{"approved": true, "approver": run.Gate.Approver, "simulated": true}})
+	rel, _ := json.Marshal(run.Release)
+	status, _ := run.Release.Outputs["releaseStatus"].(string)
+	payload, _ = json.Marshal(map[string]any{
+		"action": "finalize-case", "step": releaseReportStep, "with": map[string]any{}, "incident": inc, "target": target, "execution": exec,
+		"outcome": status, "steps": map[string]json.RawMessage{releaseGateStep: gate, releaseStep: rel},
+	})
+	if run.Report, err = invokeResult(ctx, handlers["finalize-case"], payload); err != nil {
+		return nil, fmt.Errorf("the release ran (%s) but its case report was not written: %w", status, err)
+	}
+	return run, nil
+}
+
+// invokeResult runs one audited handler and decodes its result.
+func invokeResult(ctx context.Context, invoke registry.Invoker, payload []byte) (*contract.Result, error) {
 	out, err := invoke(ctx, payload)
 	if err != nil {
 		return nil, err
@@ -152,6 +209,45 @@ func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, ste
 		return nil, err
 	}
 	return &r, nil
+}
+
+// recordSimulatedApproval asks STS who the local operator is and appends
+// the simulated gate to the case's audit chain: approval-requested, then
+// approval-decided naming that identity as the approver, marked simulated.
+// finalize-case's report and irflow audit read them like any gate's.
+func recordSimulatedApproval(ctx context.Context, cfg aws.Config, env taskrt.Env, inc *incident.Incident, execID string) (*simulatedGate, error) {
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("the simulated approver is the local operator as sts:GetCallerIdentity names it: %w", err)
+	}
+	who := aws.ToString(id.Arn)
+	if who == "" {
+		return nil, errors.New("sts:GetCallerIdentity returned no ARN: the simulated approver cannot be named")
+	}
+	if env.AuditTable == "" {
+		return nil, errors.New("the simulated approval goes on the case's audit chain: set IRFLOW_AUDIT_TABLE")
+	}
+	chain := taskrt.NewChain(cfg, env)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	const prompt = "Release the containment of this case (simulated gate: irflow release --simulate --approve)?"
+	req, _ := json.Marshal(map[string]any{"prompt": prompt, "requestedBy": who, "requiredApprovals": 1, "simulated": true,
+		"approvers": []string{who}})
+	if _, err := chain.Append(ctx, audit.Record{CaseID: inc.CaseID, ExecutionID: execID, Step: releaseGateStep, Action: "request-approval",
+		Event: report.EventApprovalRequested, Status: "PENDING", Summary: "release gate (simulated): decided locally by the operator running irflow release --simulate --approve",
+		Detail: string(req)}); err != nil {
+		return nil, fmt.Errorf("recording the simulated gate: %w", err)
+	}
+	dec, _ := json.Marshal(map[string]any{"approver": who, "decision": "approve", "decidedAt": now, "simulated": true,
+		"identitySource": "sts:GetCallerIdentity", "reason": "simulated gate: irflow release --simulate --approve by the local operator",
+		"approvals": []map[string]string{{"by": who}}})
+	rec, err := chain.Append(ctx, audit.Record{CaseID: inc.CaseID, ExecutionID: execID, Step: releaseGateStep, Action: "request-approval",
+		Event: report.EventApprovalDecided, Status: "APPROVED",
+		Summary: fmt.Sprintf("approved by %s (SIMULATED gate: the local operator's identity from sts:GetCallerIdentity, irflow release --simulate --approve)", who),
+		Detail:  string(dec)})
+	if err != nil {
+		return nil, fmt.Errorf("recording the simulated approval: %w", err)
+	}
+	return &simulatedGate{Approver: who, Record: rec.Seq}, nil
 }
 
 // resolveCase rebuilds the case's incident from its claim (case#<caseId>
@@ -187,7 +283,8 @@ func resolveCase(ctx context.Context, db *dynamodb.Client, table, caseID string,
 		Reason: "release of case " + caseID, ReceivedAt: time.Now().UTC().Format(time.RFC3339)}, nil
 }
 
-func printRelease(w io.Writer, r *contract.Result) {
+func printRelease(w io.Writer, run *releaseRun) {
+	r := run.Release
 	fmt.Fprintf(w, "%s: %s\n", r.Outputs["releaseStatus"], termsafe.Line(r.Summary))
 	entries, _ := json.Marshal(r.Outputs["entries"])
 	var outcomes []release.Outcome
@@ -198,5 +295,12 @@ func printRelease(w io.Writer, r *contract.Result) {
 			line += ": " + o.Reason
 		}
 		fmt.Fprintln(w, termsafe.Line(line))
+	}
+	if run.Gate != nil {
+		fmt.Fprintln(w, termsafe.Line(fmt.Sprintf("approved by %s (SIMULATED gate: the local operator, from sts:GetCallerIdentity; audit record %d)",
+			run.Gate.Approver, run.Gate.Record)))
+	}
+	if run.Report != nil {
+		fmt.Fprintln(w, termsafe.Line(fmt.Sprintf("case report: %v", run.Report.Outputs["report"])))
 	}
 }
