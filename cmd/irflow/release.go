@@ -13,10 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/contract"
@@ -40,11 +40,21 @@ restored. A change the world has moved on from (the ENI is gone or carries
 other groups, the service was rescaled by someone) is refused with the
 reason and the rest is released.
 
---simulate runs the release-containment handler in process against
---aws-endpoint (moto server locally), audited like a Lambda, configured by
-the IRFLOW_* environment as irflow simulate --aws-endpoint is. The release
-gate is decided as approved only with --approve; without it nothing changes.
+Without --simulate it starts the deployment's release state machine
+(<prefix>-release) through the start API, as irflow start does: the API
+takes you, the requester, from your signed request and seals the input.
+The machine loads the case, asks the deployment's approvers (four eyes;
+you may not approve your own release), undoes, and writes the release's
+case report (RELEASED or PARTIALLY_RELEASED, what was refused and why).
+Decide its gate with irflow approvals / irflow approve; follow it with
+irflow audit CASE. Exit 0 when it started.
 
+--simulate runs the release locally with the real handlers against
+--aws-endpoint (moto server locally), audited like Lambdas, configured by
+the IRFLOW_* environment as irflow simulate --aws-endpoint is. Its gate is
+decided as approved only with --approve, by you: the approver recorded in
+the case's audit chain is the identity sts:GetCallerIdentity gives for
+your credentials, marked SIMULATED. Without --approve nothing changes.
 Exit 0 when everything is released or already was, 1 when the release was
 partial, refused or not approved.`
 
@@ -52,13 +62,17 @@ partial, refused or not approved.`
 var releaseCaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$`)
 
 func runRelease(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("release", "CASE [--dry-run] [--steps a,b] [--format text|json] --simulate --aws-endpoint URL [--approve]", stderr)
+	fs := newFlags("release", "CASE [--dry-run] [--steps a,b] [--reason TEXT] [--format text|json] [--endpoint URL] [AWS flags] | CASE --simulate --aws-endpoint URL [--approve]", stderr)
+	var o ops.Options
+	o.AddFlags(fs)
 	dry := fs.Bool("dry-run", false, "check every undo and change nothing")
 	steps := fs.String("steps", "", "release only the changes of these playbook `steps` (comma separated)")
+	reason := fs.String("reason", "", "why the containment is released; goes into the case report")
 	format := fs.String("format", "text", "output format: text or json")
-	sim := fs.Bool("simulate", false, "run the release locally with the real handler against --aws-endpoint")
+	startURL := fs.String("endpoint", "", "the start API's Function URL (default: the stack's "+ops.OutputStartURL+" output)")
+	sim := fs.Bool("simulate", false, "run the release locally with the real handlers against --aws-endpoint")
 	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
-	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved")
+	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved, as yourself (sts:GetCallerIdentity)")
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
@@ -74,10 +88,12 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("give exactly one case id")
 	case !releaseCaseRE.MatchString(pos[0]):
 		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(pos[0]))
-	case !*sim:
-		err = errors.New("only --simulate is built yet: the deployed irflow-release state machine is not started by the CLI (issue 16)")
-	case *endpoint == "":
+	case !*sim && (*approve || *endpoint != ""):
+		err = errors.New("--approve and --aws-endpoint go with --simulate: a deployed release is approved by the deployment's approvers (irflow approvals, irflow approve)")
+	case *sim && *endpoint == "":
 		err = errors.New("--simulate needs --aws-endpoint")
+	case *sim && *startURL != "":
+		err = errors.New("--endpoint is the start API of a deployed release; --simulate runs locally against --aws-endpoint")
 	default:
 		err = choice("format", *format, "text", "json")
 	}
@@ -87,10 +103,19 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 			only = append(only, s)
 		}
 	}
+	if err == nil {
+		// The check the start API and the state machine's first state make.
+		if verr := (incident.ReleaseInput{CaseID: pos[0], Steps: only, Reason: *reason}).Validate(); verr != nil {
+			err = fmt.Errorf("invalid input: %s", verr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow release: %v\n", err)
 		fs.Usage()
 		return exitUsage
+	}
+	if !*sim {
+		return startRelease(o, *startURL, pos[0], only, *dry, *reason, *format, stdout, stderr)
 	}
 	caseID := pos[0]
 	if !*approve {
@@ -104,7 +129,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	ctx := context.Background()
-	res, err := simulateRelease(ctx, *endpoint, caseID, *dry, only)
+	res, err := simulateRelease(ctx, *endpoint, caseID, *dry, only, *reason)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow release: %v\n", err)
 		return exitPlaybook
@@ -118,6 +143,40 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	if res.Release.Outputs["releaseStatus"] != release.Released {
 		return exitPlaybook
 	}
+	return exitOK
+}
+
+// startRelease starts the deployed release state machine through the
+// start API (the path irflow start uses).
+func startRelease(o ops.Options, endpoint, caseID string, steps []string, dry bool, reason, format string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	client, err := startClient(ctx, o, endpoint)
+	if err != nil {
+		fmt.Fprintf(stderr, "irflow release: %v\n", err)
+		return exitError
+	}
+	res, err := client.Release(ctx, caseID, steps, dry, reason)
+	if code := startRefused("release", err, stderr); code != exitOK {
+		return code
+	}
+	if format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+		return exitOK
+	}
+	mode := ""
+	if dry {
+		mode = " (dry run)"
+	}
+	if len(steps) > 0 {
+		mode += " of steps " + strings.Join(steps, ",")
+	}
+	line := termsafe.Line
+	fmt.Fprintf(stdout, "started the release of case %s%s on %s\n  execution:    %s\n  requested by: %s (verified: the start API took it from your credentials)\n",
+		line(res.CaseID), line(mode), line(res.StateMachineArn), line(res.ExecutionArn), line(res.RequestedBy))
+	fmt.Fprintf(stdout, "Its gate needs the deployment's approvers (not you): irflow approvals; follow it with: irflow audit %s\n", line(res.CaseID))
 	return exitOK
 }
 
@@ -140,9 +199,9 @@ type releaseRun struct {
 
 // The gate of irflow-release (generator.CompileRelease names it so too).
 const (
-	releaseGateStep   = "approve-release"
-	releaseStep       = "release"
-	releaseReportStep = "finalize-release"
+	releaseGateStep   = generator.ReleaseStepGate
+	releaseStep       = generator.ReleaseStepRelease
+	releaseReportStep = generator.ReleaseStepFinalize
 )
 
 // simulateRelease resolves the case from its claim in the incidents table,
@@ -150,15 +209,18 @@ const (
 // release-containment on it in process (audited), then finalize-case for
 // the release: the case report of the release (outcome RELEASED or
 // PARTIALLY_RELEASED, every entry with what could not be undone and why).
-func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, steps []string) (*releaseRun, error) {
+func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, steps []string, reason string) (*releaseRun, error) {
 	cfg, err := registry.ConfigFor(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
 	env := registry.EnvFromOS()
-	inc, err := resolveCase(ctx, dynamodb.NewFromConfig(cfg), env.IncidentsTable, caseID, dry)
+	inc, err := release.ResolveCase(ctx, dynamodb.NewFromConfig(cfg), env.IncidentsTable, caseID, dry)
 	if err != nil {
 		return nil, err
+	}
+	if reason != "" {
+		inc.Reason = reason
 	}
 	with := map[string]any{}
 	if len(steps) > 0 {
@@ -190,7 +252,7 @@ func simulateRelease(ctx context.Context, endpoint, caseID string, dry bool, ste
 	status, _ := run.Release.Outputs["releaseStatus"].(string)
 	payload, _ = json.Marshal(map[string]any{
 		"action": "finalize-case", "step": releaseReportStep, "with": map[string]any{}, "incident": inc, "target": target, "execution": exec,
-		"outcome": status, "steps": map[string]json.RawMessage{releaseGateStep: gate, releaseStep: rel},
+		"outcome": status, "errors": map[string]any{}, "steps": map[string]json.RawMessage{releaseGateStep: gate, releaseStep: rel},
 	})
 	if run.Report, err = invokeResult(ctx, handlers["finalize-case"], payload); err != nil {
 		return nil, fmt.Errorf("the release ran (%s) but its case report was not written: %w", status, err)
@@ -248,39 +310,6 @@ func recordSimulatedApproval(ctx context.Context, cfg aws.Config, env taskrt.Env
 		return nil, fmt.Errorf("recording the simulated approval: %w", err)
 	}
 	return &simulatedGate{Approver: who, Record: rec.Seq}, nil
-}
-
-// resolveCase rebuilds the case's incident from its claim (case#<caseId>
-// in the incidents table, written by resolve-target): the task, and from
-// its ARN the cluster, region, account and partition.
-func resolveCase(ctx context.Context, db *dynamodb.Client, table, caseID string, dry bool) (*incident.Incident, error) {
-	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]ddbtypes.AttributeValue{incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.CaseClaimKey(caseID)}}})
-	if err != nil {
-		return nil, fmt.Errorf("reading the claim of case %s: %w", caseID, err)
-	}
-	get := func(k string) string {
-		if s, ok := out.Item[k].(*ddbtypes.AttributeValueMemberS); ok {
-			return s.Value
-		}
-		return ""
-	}
-	taskArn := get("taskArn")
-	if taskArn == "" {
-		return nil, fmt.Errorf("case %s is unknown: no claim in %s", caseID, table)
-	}
-	a, err := incident.ParseTaskARN(taskArn)
-	if err != nil {
-		return nil, fmt.Errorf("case %s: task ARN %s %v", caseID, taskArn, err)
-	}
-	lt := get("launchType")
-	if lt == "" {
-		lt = "UNKNOWN"
-	}
-	return &incident.Incident{CaseID: caseID, Source: incident.SourceManual, TaskArn: taskArn, LaunchType: lt,
-		ClusterArn: a.ClusterArn(),
-		Region:     a.Region, Account: a.Account, Partition: a.Partition, DryRun: dry,
-		Reason: "release of case " + caseID, ReceivedAt: time.Now().UTC().Format(time.RFC3339)}, nil
 }
 
 func printRelease(w io.Writer, run *releaseRun) {

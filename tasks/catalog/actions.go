@@ -265,6 +265,12 @@ var actions = []*Action{
 		Params:  params("release-containment"),
 		Timeout: sec(120), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(ledgerWrite,
+			// Mode resolve (irflow-release's first state): the case's claim,
+			// and only that key prefix of the incidents table
+			// (dynamodb:LeadingKeys), and the start API's seal.
+			Statement{Actions: []string{"dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": "case#*"}}},
+			Statement{Actions: []string{"kms:VerifyMac"}, Resources: []string{"${MacKeyArn}"}},
 			Statement{Actions: []string{"ec2:ModifyNetworkInterfaceAttribute"}, Resources: []string{arnEC2ENI, arnEC2SecurityGroup}},
 			Statement{Actions: []string{"ec2:DeleteNetworkAclEntry"}, Resources: []string{arnEC2NetworkACL}},
 			// Only the groups isolate-network created and tagged.
