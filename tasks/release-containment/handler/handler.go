@@ -343,6 +343,12 @@ func (r *run) undo(ctx context.Context, e ledger.Entry) error {
 			return err
 		}
 		return r.desiredCount(ctx, d)
+	case ledger.KindTaskDefinition:
+		var d ledger.TaskDefinitionData
+		if err := r.decode(e, &d); err != nil {
+			return err
+		}
+		return r.taskDefinition(ctx, d)
 	}
 	return refuse("release does not know how to undo a %q entry", e.Kind)
 }
@@ -350,7 +356,7 @@ func (r *run) undo(ctx context.Context, e ledger.Entry) error {
 // Kinds are the ledger kinds this action undoes (the catalog's Undo
 // declarations name exactly these).
 var Kinds = []string{ledger.KindNACLEntry, ledger.KindSecurityGroups, ledger.KindStandby, ledger.KindTargetGroup,
-	ledger.KindDrain, ledger.KindInstanceProtection, ledger.KindRolePolicy, ledger.KindDesiredCount}
+	ledger.KindDrain, ledger.KindInstanceProtection, ledger.KindRolePolicy, ledger.KindDesiredCount, ledger.KindTaskDefinition}
 
 // decode reads an entry's record; a malformed one is refused, not fatal.
 func (r *run) decode(e ledger.Entry, v any) error {
