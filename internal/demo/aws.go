@@ -152,7 +152,7 @@ func (e *awsEnv) vars(env taskrt.Env) map[string]string {
 		"IRFLOW_DEFAULT_APPROVERS": joinComma(env.DefaultApprovers), "IRFLOW_AVML_URL": env.AVMLURL, "IRFLOW_AVML_SHA256": env.AVMLSha256,
 		// The MAC key authenticates what a later command appends to a
 		// case's chain (irflow release --simulate), as the handlers' records.
-		"IRFLOW_MAC_KEY_ARN": env.MACKeyArn, "IRFLOW_KMS_KEY_ARN": env.KMSKeyArn,
+		"IRFLOW_MAC_KEY_ARN": env.MACKeyArn,
 	}
 }
 
