@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/internal/demo"
 	"github.com/irflow/irflow/internal/mototest"
@@ -177,6 +179,20 @@ func TestMotoReleaseRoundTrip(t *testing.T) {
 		// on it by hand.
 		checkRestored(t, moto, handCase, map[string][]string{handENI: handGroups})
 		checkReleaseAudit(t, ep, handCase.Case, "PARTIALLY_RELEASED")
+		// The release's case report says so, and why.
+		obj, err := s3.NewFromConfig(moto, func(o *s3.Options) { o.UsePathStyle = true }).GetObject(ctx, &s3.GetObjectInput{
+			Bucket: aws.String(os.Getenv("IRFLOW_EVIDENCE_BUCKET")), Key: aws.String("cases/" + handCase.Case + "/finalize-release/report.json")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, _ := io.ReadAll(obj.Body)
+		var r struct {
+			Outcome string `json:"outcome"`
+		}
+		if err := json.Unmarshal(rep, &r); err != nil || r.Outcome != "PARTIALLY_RELEASED" || !strings.Contains(string(rep), "sg:"+handENI) ||
+			!strings.Contains(string(rep), "changed since isolation") {
+			t.Errorf("the release's case report (%v) does not say PARTIALLY_RELEASED and why:\n%s", err, tail(string(rep), 3000))
+		}
 	})
 	if t.Failed() {
 		t.Logf("bench output:\n%s", tail(benchOut.String(), 8000))
