@@ -24,15 +24,45 @@ type ReleaseOptions struct {
 	Timeout time.Duration
 }
 
-// CompileRelease returns the ASL of irflow-release: the gate (request-
-// approval, four eyes, rejected on timeout), then release-containment
-// undoing the case's containment from its ledger, then a Choice on the
-// release status. Every Task is audited on the case's chain by the task
-// runtime, the gate's decision with its approvers. Its input is
-// {"incident": ..., "target": ..., "with": {"steps": [...]}}: the case
-// resolved from its claim (irflow release does it), and the steps to
-// release (empty: all). The functions are DefinitionSubstitutions
-// placeholders like a playbook's (catalog.FunctionPlaceholder).
+// Step ids of irflow-release's Task states: their results go to
+// $.steps.<id>, their audit records and evidence folders carry them.
+const (
+	ReleaseStepLoad     = "load-case"
+	ReleaseStepGate     = "approve-release"
+	ReleaseStepRelease  = "release"
+	ReleaseStepFinalize = "finalize-release"
+)
+
+// Outcomes of a release ($.outcome, the release's case report).
+const (
+	OutcomeReleased          = "RELEASED"
+	OutcomePartiallyReleased = "PARTIALLY_RELEASED"
+)
+
+// CompileRelease returns the ASL of irflow-release, the deployment's one
+// release state machine. Its input is incident.ReleaseInput ({caseId,
+// steps, dryRun, reason, requestedBy}, sealed by the start API as a
+// playbook's input is). States:
+//
+//   - Load case: release-containment in mode resolve reads the input, the
+//     case's claim (its task) and verifies the start API's seal: the
+//     requester is verified, or only claimed (then the gate needs two
+//     approvers more, issue 12); $ becomes {incident, target, with,
+//     steps, errors}. An unknown case or a bad seal ends the execution
+//     (Release refused) before anything is asked or changed.
+//   - Approve release: request-approval, the deployment's approvers, four
+//     eyes, rejected on timeout; the requester may not approve.
+//   - Release containment: release-containment undoing the case's ledger,
+//     newest first; $.outcome is its release status.
+//   - Release report: finalize-case on the release's steps, outcome
+//     RELEASED, PARTIALLY_RELEASED, REJECTED or FAILED: the case report of
+//     the release (every entry, what could not be undone and why).
+//   - Released?: Succeed on RELEASED, else Fail naming why.
+//
+// Every Task is audited on the case's chain by the task runtime, the
+// gate's decision with its approvers. The functions are
+// DefinitionSubstitutions placeholders like a playbook's
+// (catalog.FunctionPlaceholder).
 func CompileRelease(o ReleaseOptions) ([]byte, error) {
 	if o.MinApprovers == 0 {
 		o.MinApprovers = 2
@@ -45,9 +75,9 @@ func CompileRelease(o ReleaseOptions) ([]byte, error) {
 	}
 	approvers := append([]string{}, o.Approvers...)
 	sort.Strings(approvers)
-	gate, rel := catalog.Lookup("request-approval"), catalog.Lookup(catalog.ReleaseAction)
-	if gate == nil || rel == nil {
-		return nil, fmt.Errorf("release: the catalog lacks request-approval or %s", catalog.ReleaseAction)
+	gate, rel, fin := catalog.Lookup("request-approval"), catalog.Lookup(catalog.ReleaseAction), catalog.Lookup("finalize-case")
+	if gate == nil || rel == nil || fin == nil {
+		return nil, fmt.Errorf("release: the catalog lacks request-approval, finalize-case or %s", catalog.ReleaseAction)
 	}
 	secs := int(o.Timeout / time.Second)
 	retry := func(a *catalog.Action) []any {
@@ -58,28 +88,50 @@ func CompileRelease(o ReleaseOptions) ([]byte, error) {
 			"MaxDelaySeconds": a.Retry.MaxDelaySeconds, "JitterStrategy": "FULL",
 		}}
 	}
+	fn := func(a *catalog.Action) string { return "${" + a.FunctionPlaceholder() + "}" }
 	result := map[string]any{"status.$": "$.status", "summary.$": "$.summary", "evidence.$": "$.evidence", "outputs.$": "$.outputs"}
 	payloadResult := map[string]any{"status.$": "$.Payload.status", "summary.$": "$.Payload.summary", "evidence.$": "$.Payload.evidence",
 		"outputs.$": "$.Payload.outputs"}
+	setOutcome := func(outcome string) map[string]any {
+		return map[string]any{"Type": "Pass", "Result": outcome, "ResultPath": "$.outcome", "Next": "Release report"}
+	}
 	prompt := "Release the containment of this case (undo isolation, protection, revocations and scaling recorded in its ledger)?"
 	states := map[string]any{
+		"Load case": map[string]any{
+			"Type": "Task", "Comment": "the case from its claim, the requester from the start API's seal (release-containment, mode resolve)",
+			"Resource": "arn:aws:states:::lambda:invoke",
+			"Parameters": map[string]any{
+				"FunctionName": fn(rel),
+				"Payload": map[string]any{
+					"action": catalog.ReleaseAction, "step": ReleaseStepLoad, "mode": "resolve", "with": map[string]any{},
+					"input.$": "$$.Execution.Input", "execution.$": "$$.Execution",
+				},
+			},
+			"ResultSelector": map[string]any{"incident.$": "$.Payload.outputs.incident", "target.$": "$.Payload.outputs.target",
+				"with.$": "$.Payload.outputs.with", "steps": map[string]any{}, "errors": map[string]any{}},
+			"ResultPath": "$", "TimeoutSeconds": rel.Timeout.Seconds(), "Retry": retry(rel),
+			"Catch": []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": "Release refused"}},
+			"Next":  "Approve release",
+		},
+		"Release refused": map[string]any{"Type": "Fail", "Error": "ReleaseRefused",
+			"Cause": "the release input was refused (unknown case, malformed input or a start seal that does not verify): nothing was asked or changed"},
 		"Approve release": map[string]any{
 			"Type": "Task", "Comment": prompt,
 			"Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
 			"Parameters": map[string]any{
-				"FunctionName": "${" + gate.FunctionPlaceholder() + "}",
+				"FunctionName": fn(gate),
 				"Payload": map[string]any{
-					"action": "request-approval", "mode": "request", "step": "approve-release",
+					"action": "request-approval", "mode": "request", "step": ReleaseStepGate,
 					"execution.$": "$$.Execution", "incident.$": "$.incident", "target.$": "$.target", "taskToken.$": "$$.Task.Token",
 					"with": map[string]any{"allowSelfApproval": false, "approvers": approvers, "minApprovers": o.MinApprovers,
 						"onTimeout": "reject", "prompt": prompt, "timeoutSeconds": secs},
 				},
 			},
-			"ResultSelector": result, "ResultPath": "$.steps.approve-release", "TimeoutSeconds": secs,
+			"ResultSelector": result, "ResultPath": "$.steps." + ReleaseStepGate, "TimeoutSeconds": secs,
 			"Retry": retry(gate),
 			"Catch": []any{
-				map[string]any{"ErrorEquals": []string{"ApprovalRejectedError", "States.Timeout"}, "ResultPath": "$.errors.approve-release", "Next": "Release rejected"},
-				map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.errors.approve-release", "Next": "Release failed"},
+				map[string]any{"ErrorEquals": []string{"ApprovalRejectedError", "States.Timeout"}, "ResultPath": "$.errors." + ReleaseStepGate, "Next": "Release rejected"},
+				map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.errors." + ReleaseStepGate, "Next": "Release failed"},
 			},
 			"Next": "Release containment",
 		},
@@ -87,31 +139,54 @@ func CompileRelease(o ReleaseOptions) ([]byte, error) {
 			"Type": "Task", "Comment": rel.Description,
 			"Resource": "arn:aws:states:::lambda:invoke",
 			"Parameters": map[string]any{
-				"FunctionName": "${" + rel.FunctionPlaceholder() + "}",
+				"FunctionName": fn(rel),
 				"Payload": map[string]any{
-					"action": catalog.ReleaseAction, "step": "release",
+					"action": catalog.ReleaseAction, "step": ReleaseStepRelease,
 					"execution.$": "$$.Execution", "incident.$": "$.incident", "target.$": "$.target", "with.$": "$.with",
 				},
 			},
-			"ResultSelector": payloadResult, "ResultPath": "$.steps.release", "TimeoutSeconds": rel.Timeout.Seconds(),
+			"ResultSelector": payloadResult, "ResultPath": "$.steps." + ReleaseStepRelease, "TimeoutSeconds": rel.Timeout.Seconds(),
 			"Retry": retry(rel),
-			"Catch": []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.errors.release", "Next": "Release failed"}},
+			"Catch": []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.errors." + ReleaseStepRelease, "Next": "Release failed"}},
+			"Next":  "Release status",
+		},
+		"Release status": map[string]any{"Type": "Pass", "Comment": "RELEASED or PARTIALLY_RELEASED, as release-containment found it",
+			"InputPath": "$.steps." + ReleaseStepRelease + ".outputs.releaseStatus", "ResultPath": "$.outcome", "Next": "Release report"},
+		"Release rejected": setOutcome("REJECTED"),
+		"Release failed":   setOutcome(OutcomeFailed),
+		"Release report": map[string]any{
+			"Type": "Task", "Comment": "the case report of the release (finalize-case): its outcome, every entry undone or refused and why",
+			"Resource": "arn:aws:states:::lambda:invoke",
+			"Parameters": map[string]any{
+				"FunctionName": fn(fin),
+				"Payload": map[string]any{
+					"action": "finalize-case", "step": ReleaseStepFinalize, "with": map[string]any{},
+					"execution.$": "$$.Execution", "incident.$": "$.incident", "target.$": "$.target",
+					"steps.$": "$.steps", "errors.$": "$.errors", "outcome.$": "$.outcome",
+				},
+			},
+			"ResultSelector": payloadResult, "ResultPath": "$.steps." + ReleaseStepFinalize, "TimeoutSeconds": fin.Timeout.Seconds(),
+			"Retry": retry(fin),
 			"Next":  "Released?",
 		},
 		"Released?": map[string]any{
-			"Type":    "Choice",
-			"Choices": []any{map[string]any{"Variable": "$.steps.release.outputs.releaseStatus", "StringEquals": "RELEASED", "Next": "Released"}},
-			"Default": "Partially released",
+			"Type": "Choice",
+			"Choices": []any{
+				map[string]any{"Variable": "$.outcome", "StringEquals": OutcomeReleased, "Next": "Released"},
+				map[string]any{"Variable": "$.outcome", "StringEquals": OutcomePartiallyReleased, "Next": "Partially released"},
+				map[string]any{"Variable": "$.outcome", "StringEquals": "REJECTED", "Next": "Not approved"},
+			},
+			"Default": "Release did not complete",
 		},
 		"Released": map[string]any{"Type": "Succeed"},
 		"Partially released": map[string]any{"Type": "Fail", "Error": "PartiallyReleased",
-			"Cause": "some changes were refused: the world moved on since containment (see the release step's outputs.entries)"},
-		"Release rejected": map[string]any{"Type": "Fail", "Error": "ReleaseRejected", "Cause": "the release gate was rejected or timed out: nothing was released"},
-		"Release failed":   map[string]any{"Type": "Fail", "Error": "ReleaseFailed", "Cause": "a step of the release failed (see $.errors)"},
+			"Cause": "some changes were refused: the world moved on since containment (see the release step's outputs.entries and the case report)"},
+		"Not approved":             map[string]any{"Type": "Fail", "Error": "ReleaseRejected", "Cause": "the release gate was rejected or timed out: nothing was released"},
+		"Release did not complete": map[string]any{"Type": "Fail", "Error": "ReleaseFailed", "Cause": "a step of the release failed (see $.errors and the case report)"},
 	}
 	doc := map[string]any{
 		"Comment": "irflow-release: undo a case's containment after a four-eyes approval (generated from the catalog; issue 16)",
-		"StartAt": "Approve release", "States": states,
+		"StartAt": "Load case", "States": states,
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

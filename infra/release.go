@@ -17,10 +17,12 @@ const releaseName = "release"
 
 // releasePlaybook is the release state machine as a compiled "playbook"
 // (generator.CompileRelease), so it is deployed like one: its own role
-// invoking exactly request-approval and release-containment, its own log
-// group, tracing. Not manual: the start API starts playbooks, whose input
-// is a task; the release's input is a resolved case. The gate's default
-// approvers are the deployment's.
+// invoking exactly release-containment (load the case, undo),
+// request-approval (the gate) and finalize-case (the release's case
+// report), its own log group, tracing. No trigger: its input is a case id
+// (incident.ReleaseInput), and the start API starts it as the playbook
+// "release" (start.ReleasePlaybook), sealed, for the caller its signed
+// request proves. The gate's default approvers are the deployment's.
 func releasePlaybook(cfg Config) Playbook {
 	b, err := generator.CompileRelease(generator.ReleaseOptions{Approvers: cfg.Approvers})
 	if err != nil {
@@ -28,7 +30,7 @@ func releasePlaybook(cfg Config) Playbook {
 	}
 	return Playbook{File: "(generated)", Result: &generator.Result{Name: releaseName,
 		Title: "Undo a case's containment after a four-eyes approval", ASL: b,
-		Functions: []string{"request-approval", catalog.ReleaseAction}}}
+		Functions: []string{"request-approval", catalog.ReleaseAction, "finalize-case"}}}
 }
 
 // newReleaseStateMachine deploys <prefix>-release.

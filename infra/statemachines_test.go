@@ -127,8 +127,8 @@ func roleStatements(s *synthesized, roleID string) []map[string]any {
 }
 
 // TestReleaseStateMachine: irflow-release is deployed from
-// generator.CompileRelease, its role invoking exactly request-approval and
-// release-containment.
+// generator.CompileRelease, its role invoking exactly release-containment,
+// request-approval and finalize-case.
 func TestReleaseStateMachine(t *testing.T) {
 	s := defaultSynth(t)
 	_, sm := s.byPrefix(t, "AWS::StepFunctions::StateMachine", "ReleaseStateMachine")
@@ -141,7 +141,7 @@ func TestReleaseStateMachine(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if !reflect.DeepEqual(keys, []string{"Fn_release_containment", "Fn_request_approval"}) {
+	if !reflect.DeepEqual(keys, []string{"Fn_finalize_case", "Fn_release_containment", "Fn_request_approval"}) {
 		t.Errorf("substitutions %v", keys)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // envelopes is an HMAC_256 GENERATE_VERIFY_MAC key whose use the key
 // policy delegates to IAM; only roles naming it may make MACs (every
 // function that appends audit records, and the start API), and only
-// resolve-target may verify them among the functions.
+// resolve-target and release-containment may verify them among the functions.
 func TestMACKey(t *testing.T) {
 	s := defaultSynth(t)
 	macID, key := s.byPrefix(t, "AWS::KMS::Key", "MacKey")
@@ -41,7 +41,9 @@ func TestMACKey(t *testing.T) {
 	}
 	for _, spec := range functionSpecs() {
 		want := "kms:GenerateMac"
-		if spec.name == "resolve-target" {
+		// resolve-target and release-containment (irflow-release's first
+		// state) verify the start API's seal.
+		if spec.name == "resolve-target" || spec.name == "release-containment" {
 			want = "kms:GenerateMac,kms:VerifyMac"
 		}
 		if got := strings.Join(uses[spec.name], ","); got != want {

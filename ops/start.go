@@ -117,7 +117,12 @@ type StartClient struct {
 // RequestedBy is ignored: the API takes the caller). A refusal is a
 // *RefusedError (409 duplicate-case for a case id already started).
 func (c *StartClient) Start(ctx context.Context, playbook string, r StartRequest) (*start.Response, error) {
-	body, _ := json.Marshal(start.Request{Playbook: playbook, TaskArn: r.TaskArn, Reason: r.Reason, DryRun: r.DryRun, CaseID: r.CaseID})
+	return c.send(ctx, start.Request{Playbook: playbook, TaskArn: r.TaskArn, Reason: r.Reason, DryRun: r.DryRun, CaseID: r.CaseID})
+}
+
+// send posts one signed start request and reads the answer.
+func (c *StartClient) send(ctx context.Context, req start.Request) (*start.Response, error) {
+	body, _ := json.Marshal(req)
 	s := signer{what: "start API", endpoint: c.Endpoint, credentials: c.Credentials, region: c.Region, http: c.HTTP, now: c.Now}
 	raw, err := signedDo(ctx, s, http.MethodPost, strings.TrimRight(c.Endpoint, "/")+"/start", body)
 	if err != nil {
@@ -128,4 +133,12 @@ func (c *StartClient) Start(ctx context.Context, playbook string, r StartRequest
 		return nil, fmt.Errorf("the start API answered with an unreadable body: %v", err)
 	}
 	return &res, nil
+}
+
+// Release asks the start API to start the deployment's release state
+// machine for the case: undo the changes of steps (none: all) after its
+// approval gate, or with dryRun only check each undo. The API takes the
+// requester from the signature and seals the input, as for a playbook.
+func (c *StartClient) Release(ctx context.Context, caseID string, steps []string, dryRun bool, reason string) (*start.Response, error) {
+	return c.send(ctx, start.Request{Playbook: start.ReleasePlaybook, CaseID: caseID, Steps: steps, DryRun: dryRun, Reason: reason})
 }

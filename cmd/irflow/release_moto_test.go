@@ -92,5 +92,8 @@ func TestMotoReleaseSimulate(t *testing.T) {
 			t.Errorf("instance ENI still on %s", aws.ToString(g.GroupId))
 		}
 	}
-	mototest.VerifyAudit(t, w, caseID, 2*3+2*2)
+	// contained: 3 actions × (start, result); each release: the simulated
+	// gate (requested, decided), release-containment (start, result) and
+	// finalize-case (start, case-finalized, result).
+	mototest.VerifyAudit(t, w, caseID, 2*3+2*(2+2+3))
 }

@@ -84,32 +84,14 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
-	cfg, err := o.Config(ctx)
+	client, err := startClient(ctx, o, *endpoint)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow start: %v\n", err)
 		return exitError
 	}
-	if *endpoint == "" {
-		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if *endpoint, err = stack.Get(ctx, ops.OutputStartURL, "--endpoint"); err != nil {
-			fmt.Fprintf(stderr, "irflow start: %v\n", err)
-			return exitError
-		}
-	}
-	client := &ops.StartClient{Endpoint: *endpoint, Credentials: cfg.Credentials, Region: cfg.Region}
 	res, err := client.Start(ctx, name, req)
-	var refused *ops.RefusedError
-	switch {
-	case errors.As(err, &refused) && refused.Code == "invalid-input":
-		fmt.Fprintf(stderr, "irflow start: invalid input: %s: %s (the execution would fail with InvalidInputError)\n",
-			flagOf(refused.Field), termsafe.Line(refused.Message))
-		return exitUsage
-	case errors.As(err, &refused):
-		fmt.Fprintf(stderr, "irflow start: refused (%s): %s\n", refusedStatus(refused), termsafe.Line(refused.Message))
-		return exitError
-	case err != nil:
-		fmt.Fprintf(stderr, "irflow start: %v\n", err)
-		return exitError
+	if code := startRefused("start", err, stderr); code != exitOK {
+		return code
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -126,6 +108,42 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 		line(res.CaseID), mode, line(res.StateMachineArn), line(res.ExecutionArn), line(res.RequestedBy))
 	fmt.Fprintf(stdout, "Follow it with: irflow audit %s; decide its gates with: irflow approvals\n", line(res.CaseID))
 	return exitOK
+}
+
+// startClient is the signed client of the deployment's start API: at
+// endpoint, or at the stack's StartUrl output. irflow start and irflow
+// release both start executions through it.
+func startClient(ctx context.Context, o ops.Options, endpoint string) (*ops.StartClient, error) {
+	cfg, err := o.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if endpoint == "" {
+		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
+		if endpoint, err = stack.Get(ctx, ops.OutputStartURL, "--endpoint"); err != nil {
+			return nil, err
+		}
+	}
+	return &ops.StartClient{Endpoint: endpoint, Credentials: cfg.Credentials, Region: cfg.Region}, nil
+}
+
+// startRefused prints the start API's refusal (or the call's failure) for
+// command cmd and returns its exit code; exitOK when err is nil.
+func startRefused(cmd string, err error, stderr io.Writer) int {
+	var refused *ops.RefusedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &refused) && refused.Code == "invalid-input":
+		fmt.Fprintf(stderr, "irflow %s: invalid input: %s: %s (the execution would fail with InvalidInputError)\n",
+			cmd, flagOf(refused.Field), termsafe.Line(refused.Message))
+		return exitUsage
+	case errors.As(err, &refused):
+		fmt.Fprintf(stderr, "irflow %s: refused (%s): %s\n", cmd, refusedStatus(refused), termsafe.Line(refused.Message))
+		return exitError
+	}
+	fmt.Fprintf(stderr, "irflow %s: %v\n", cmd, err)
+	return exitError
 }
 
 // checkInput validates the execution input the way the state machine's
@@ -145,7 +163,7 @@ func checkInput(req ops.StartRequest, stderr io.Writer) int {
 
 // flagOf names an input field with the flag that sets it.
 func flagOf(field string) string {
-	flags := map[string]string{"taskArn": "--task", "reason": "--reason", "caseId": "--case-id", "dryRun": "--dry-run", "playbook": "PLAYBOOK"}
+	flags := map[string]string{"taskArn": "--task", "reason": "--reason", "caseId": "--case-id", "dryRun": "--dry-run", "playbook": "PLAYBOOK", "steps": "--steps"}
 	if f, ok := flags[field]; ok {
 		return field + " (" + f + ")"
 	}

@@ -56,7 +56,15 @@ func startAPI(t *testing.T, ep, prefix, caller string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start.New(cfg, taskrt.Env{MACKeyArn: aws.ToString(key.KeyMetadata.Arn), StateMachinePrefix: prefix})
+	return startAPIKey(t, ep, prefix, caller, aws.ToString(key.KeyMetadata.Arn))
+}
+
+// startAPIKey is startAPI sealing with the given HMAC key (the one the
+// handlers that verify the seal know).
+func startAPIKey(t *testing.T, ep, prefix, caller, keyArn string) *httptest.Server {
+	t.Helper()
+	cfg := opsMotoConfig(ep)
+	h := start.New(cfg, taskrt.Env{MACKeyArn: keyArn, StateMachinePrefix: prefix})
 	h.Log = taskrt.NewLogger(io.Discard)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {

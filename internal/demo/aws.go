@@ -168,6 +168,9 @@ func (e *awsEnv) vars(env taskrt.Env) map[string]string {
 		"IRFLOW_APPROVALS_TABLE": env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": env.IncidentsTable,
 		"IRFLOW_TOPIC_ARN": env.TopicArn, "IRFLOW_APPROVAL_URL": env.ApprovalURL,
 		"IRFLOW_DEFAULT_APPROVERS": joinComma(env.DefaultApprovers), "IRFLOW_AVML_URL": env.AVMLURL, "IRFLOW_AVML_SHA256": env.AVMLSha256,
+		// The MAC key authenticates what a later command appends to a
+		// case's chain (irflow release --simulate), as the handlers' records.
+		"IRFLOW_MAC_KEY_ARN": env.MACKeyArn,
 	}
 }
 

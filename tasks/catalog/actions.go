@@ -234,12 +234,14 @@ var actions = []*Action{
 	},
 	{
 		Name:        "pin-service",
-		Description: "Stops the task's service from starting replacements from the compromised image: rolls it back to the newest earlier revision with provably other image digests, or scales it to zero; records the undo on the service.",
+		Description: "Stops the task's service from starting replacements from the compromised image: rolls it back to the newest earlier revision with provably other image digests, or scales it to zero; records the undo in the case's ledger.",
 		// Both modes end the target: a rollback deployment replaces it, scaling to zero stops it.
 		Kind: KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
 		Params:  params("pin-service"),
 		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
-		IAM: base(
+		// scale-to-zero writes scale-service's desired-count entry (its undo).
+		Undo: &Undo{Action: ReleaseAction, Ledger: []string{"task-definition"}, Note: "the service back on the revision it ran before the rollback unless someone deployed since (then refused); scale-to-zero is undone as scale-service's desired count"},
+		IAM: base(ledgerWrite,
 			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
 			// The service keeps what undoes the pin in irflow: tags.
 			Statement{Actions: []string{"ecs:TagResource"}, Resources: []string{arnECSService},
@@ -258,13 +260,19 @@ var actions = []*Action{
 	},
 	{
 		Name:        "release-containment",
-		Description: "Undoes a case's containment from its ledger, newest first: ENI groups, network ACL denies, quarantine groups, standby, targets, drain, protection, deny statements, desired count; refuses each change the world has moved on from.",
+		Description: "Undoes a case's containment from its ledger, newest first: ENI groups, ACL denies, quarantine groups, standby, targets, drain, protection, deny statements, desired count, pinned revision; refuses each change the world has moved on from.",
 		// Not destructive: it puts back what containment changed, and each
 		// undo checks the change is still irflow's before it acts.
 		Kind: KindContainment, LaunchTypes: both, Mutating: true,
 		Params:  params("release-containment"),
 		Timeout: sec(120), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(ledgerWrite,
+			// Mode resolve (irflow-release's first state): the case's claim,
+			// and only that key prefix of the incidents table
+			// (dynamodb:LeadingKeys), and the start API's seal.
+			Statement{Actions: []string{"dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": "case#*"}}},
+			Statement{Actions: []string{"kms:VerifyMac"}, Resources: []string{"${MacKeyArn}"}},
 			Statement{Actions: []string{"ec2:ModifyNetworkInterfaceAttribute"}, Resources: []string{arnEC2ENI, arnEC2SecurityGroup}},
 			Statement{Actions: []string{"ec2:DeleteNetworkAclEntry"}, Resources: []string{arnEC2NetworkACL}},
 			// Only the groups isolate-network created and tagged.
@@ -277,6 +285,11 @@ var actions = []*Action{
 			Statement{Actions: []string{"ecs:UpdateService", "ecs:DescribeServices"}, Resources: []string{arnECSService}},
 			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
 			Statement{Actions: []string{"iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}, Resources: []string{arnTaskRole}},
+			// Undoing a pin deploys the service's previous revision, which
+			// passes its roles (as pin-service's rollback does): to ECS tasks
+			// only, roles under the task role path only.
+			Statement{Actions: []string{"iam:PassRole"}, Resources: []string{arnTaskRole},
+				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups",
 				"ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},
 		),

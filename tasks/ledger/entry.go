@@ -16,11 +16,12 @@ const (
 	KindInstanceProtection = "instance-protection"
 	KindRolePolicy         = "role-policy"
 	KindDesiredCount       = "desired-count"
+	KindTaskDefinition     = "task-definition"
 )
 
 // Kinds lists every kind of entry, in the order above.
 var Kinds = []string{KindNACLEntry, KindSecurityGroups, KindStandby, KindTargetGroup, KindDrain,
-	KindInstanceProtection, KindRolePolicy, KindDesiredCount}
+	KindInstanceProtection, KindRolePolicy, KindDesiredCount, KindTaskDefinition}
 
 // KeyPrefix is the partition-key prefix of ledger items in the incidents
 // table.
@@ -199,3 +200,17 @@ type DesiredCountData struct {
 
 // DesiredCountID is "desired-count:<serviceArn>".
 func DesiredCountID(serviceArn string) string { return "desired-count:" + serviceArn }
+
+// TaskDefinitionData undoes a service pin-service rolled back: UpdateService
+// taskDefinition=Previous, once the service still runs Pinned (the
+// revision irflow set); anything else means someone deployed since.
+type TaskDefinitionData struct {
+	Cluster    string `json:"cluster"`
+	Service    string `json:"service"`
+	ServiceArn string `json:"serviceArn"`
+	Previous   string `json:"previousTaskDefinition"`
+	Pinned     string `json:"taskDefinition"`
+}
+
+// TaskDefinitionID is "task-definition:<serviceArn>".
+func TaskDefinitionID(serviceArn string) string { return "task-definition:" + serviceArn }

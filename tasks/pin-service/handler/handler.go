@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -11,6 +12,7 @@ import (
 	"github.com/irflow/irflow/tasks/ecsref"
 	"github.com/irflow/irflow/tasks/ecsservice"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/ledger"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -27,12 +29,44 @@ type ecsAPI interface {
 // Handler pins the target task's service.
 type Handler struct {
 	ECS ecsAPI
+	// Ledger is the case's containment ledger: the pin is recorded there
+	// before the service changes (release-containment undoes it); nil
+	// (no incidents table) keeps the record on the service's tags only.
+	Ledger ledgerAPI
+	Now    func() time.Time
+}
+
+// ledgerAPI appends to a case's containment ledger (*ledger.Store).
+type ledgerAPI interface {
+	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
 }
 
 // New builds the handler from the process's AWS config.
-func New(cfg aws.Config, _ taskrt.Env) taskrt.HandlerFunc {
+func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{ECS: ecs.NewFromConfig(cfg)}
+	if env.IncidentsTable != "" {
+		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+	}
 	return h.Handle
+}
+
+// recorder writes one change of this step to the case's ledger.
+func (h *Handler) recorder(p *contract.Payload) func(ctx context.Context, id, kind, resource string, data any) error {
+	return func(ctx context.Context, id, kind, resource string, data any) error {
+		if h.Ledger == nil || p.CaseID() == "" {
+			return nil
+		}
+		now := time.Now
+		if h.Now != nil {
+			now = h.Now
+		}
+		e, err := ledger.New(id, kind, p.Step, p.Action, resource, data, now())
+		if err != nil {
+			return err
+		}
+		_, err = h.Ledger.Append(ctx, p.CaseID(), e)
+		return err
+	}
 }
 
 // Modes and fallbacks (tasks/catalog/params/pin-service.json).
@@ -108,7 +142,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	pn := &pin{RequestedMode: prm.Mode, svc: svc, cluster: cluster, caseID: p.CaseID(), dry: p.DryRun(), checked: []verdict{}}
+	pn := &pin{RequestedMode: prm.Mode, svc: svc, cluster: cluster, caseID: p.CaseID(), dry: p.DryRun(), checked: []verdict{}, record: h.recorder(p)}
 	if prm.Mode == modeScaleToZero {
 		err = h.scale(ctx, pn)
 	} else {

@@ -11,6 +11,7 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsref"
 	"github.com/irflow/irflow/tasks/ecsservice"
+	"github.com/irflow/irflow/tasks/ledger"
 )
 
 // Tags that record a rollback on the service, written before it.
@@ -29,6 +30,9 @@ type pin struct {
 	caseID  string
 	dry     bool
 	checked []verdict
+	// record writes a change to the case's containment ledger before it
+	// is made (Handler.recorder).
+	record func(ctx context.Context, id, kind, resource string, data any) error
 
 	Mode, RequestedMode, FallbackReason string
 	PreviousTaskDefinition              string
@@ -99,6 +103,12 @@ func (h *Handler) rollback(ctx context.Context, pn *pin, ch *choice) error {
 			return err
 		}
 	}
+	// The ledger entry release-containment undoes, before the change.
+	arn := aws.ToString(svc.ServiceArn)
+	if err := pn.record(ctx, ledger.TaskDefinitionID(arn), ledger.KindTaskDefinition, arn, ledger.TaskDefinitionData{
+		Cluster: pn.cluster, Service: pn.name(), ServiceArn: arn, Previous: pn.PreviousTaskDefinition, Pinned: ch.TaskDefinition}); err != nil {
+		return err
+	}
 	in := &ecs.UpdateServiceInput{Service: aws.String(pn.name()), TaskDefinition: aws.String(ch.TaskDefinition)}
 	if pn.cluster != "" {
 		in.Cluster = aws.String(pn.cluster)
@@ -121,7 +131,11 @@ func (pn *pin) note() string {
 // scale sets the service's desired count to zero, as scale-service does
 // (one record, one undo for both).
 func (h *Handler) scale(ctx context.Context, pn *pin) error {
-	s, err := ecsservice.Scale(ctx, h.ECS, pn.cluster, pn.svc, 0, pn.caseID, pn.dry)
+	s, err := ecsservice.ScaleRecorded(ctx, h.ECS, pn.cluster, pn.svc, 0, pn.caseID, pn.dry, func(s *ecsservice.Scaling) error {
+		// scale-service's entry: one undo for both.
+		return pn.record(ctx, ledger.DesiredCountID(s.ServiceArn), ledger.KindDesiredCount, s.ServiceArn, ledger.DesiredCountData{
+			Cluster: pn.cluster, Service: s.Service, ServiceArn: s.ServiceArn, Previous: s.Previous, DesiredCount: s.DesiredCount})
+	})
 	if err != nil {
 		return err
 	}

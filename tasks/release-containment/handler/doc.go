@@ -18,4 +18,9 @@
 // Which action's changes are undone, and how, is declared in the catalog
 // next to the action (catalog.Action.Undo); a test ties the kinds this
 // package undoes to those declarations.
+//
+// In mode resolve (ModeResolve) it is the release state machine's first
+// state instead: it reads the execution input (incident.ReleaseInput),
+// loads the case from its claim (ResolveCase) and verifies the start
+// API's seal, so the gate knows whether its requester is verified.
 package handler

@@ -30,6 +30,7 @@ type world struct {
 	asg        map[string]string // instance -> lifecycle state
 	ci         map[string]string // container instance -> status
 	services   map[string]int32  // service ARN -> desired count
+	revisions  map[string]string // service ARN -> task definition
 	policies   map[string]string // role/policy -> document
 	registered []string
 	calls      []string
@@ -161,10 +162,16 @@ func (w *world) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 	if !ok {
 		return &ecs.DescribeServicesOutput{}, nil
 	}
-	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{ServiceArn: aws.String(in.Services[0]), Status: aws.String("ACTIVE"), DesiredCount: n, RunningCount: n}}}, nil
+	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{ServiceArn: aws.String(in.Services[0]), Status: aws.String("ACTIVE"), DesiredCount: n, RunningCount: n,
+		TaskDefinition: aws.String(w.revisions[in.Services[0]])}}}, nil
 }
 
 func (w *world) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	if in.TaskDefinition != nil {
+		w.call("UpdateService %s %s", *in.Service, *in.TaskDefinition)
+		w.revisions[*in.Service] = *in.TaskDefinition
+		return &ecs.UpdateServiceOutput{}, nil
+	}
 	w.call("UpdateService %s %d", *in.Service, *in.DesiredCount)
 	w.services[*in.Service] = *in.DesiredCount
 	return &ecs.UpdateServiceOutput{}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -74,6 +76,11 @@ type Handler struct {
 	ECS    ecsAPI
 	IAM    iamAPI
 	Ledger ledgerAPI
+	// Claims, IncidentsTable and MAC serve ModeResolve: the case's claim,
+	// and the start API's seal around the release input.
+	Claims         claimAPI
+	IncidentsTable string
+	MAC            *mac.Key
 }
 
 // New builds the handler from the process's AWS config.
@@ -82,7 +89,9 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 		ECS: ecs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
 	if env.IncidentsTable != "" {
 		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+		h.Claims, h.IncidentsTable = dynamodb.NewFromConfig(env.Home(cfg)), env.IncidentsTable
 	}
+	h.MAC = taskrt.NewMACKey(cfg, env)
 	return h.Handle
 }
 
@@ -150,6 +159,9 @@ type run struct {
 
 // Handle releases the case's containment.
 func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
+	if p.Mode == ModeResolve {
+		return h.resolve(ctx, p)
+	}
 	var prm params
 	if err := p.DecodeWith(&prm); err != nil {
 		return nil, err
@@ -331,6 +343,12 @@ func (r *run) undo(ctx context.Context, e ledger.Entry) error {
 			return err
 		}
 		return r.desiredCount(ctx, d)
+	case ledger.KindTaskDefinition:
+		var d ledger.TaskDefinitionData
+		if err := r.decode(e, &d); err != nil {
+			return err
+		}
+		return r.taskDefinition(ctx, d)
 	}
 	return refuse("release does not know how to undo a %q entry", e.Kind)
 }
@@ -338,7 +356,7 @@ func (r *run) undo(ctx context.Context, e ledger.Entry) error {
 // Kinds are the ledger kinds this action undoes (the catalog's Undo
 // declarations name exactly these).
 var Kinds = []string{ledger.KindNACLEntry, ledger.KindSecurityGroups, ledger.KindStandby, ledger.KindTargetGroup,
-	ledger.KindDrain, ledger.KindInstanceProtection, ledger.KindRolePolicy, ledger.KindDesiredCount}
+	ledger.KindDrain, ledger.KindInstanceProtection, ledger.KindRolePolicy, ledger.KindDesiredCount, ledger.KindTaskDefinition}
 
 // decode reads an entry's record; a malformed one is refused, not fatal.
 func (r *run) decode(e ledger.Entry, v any) error {

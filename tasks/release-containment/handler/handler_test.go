@@ -238,8 +238,7 @@ func TestNoLedger(t *testing.T) {
 // TestCatalogDeclaresUndo: the catalog is the single source of truth of
 // what is undone: every ledger kind this action undoes is declared by
 // exactly one containment action's Undo, every kind declared is undone
-// here, and every containment action says how it is undone (pin-service
-// keeps its record on the service's tags: not released yet).
+// here, and every containment action says how it is undone.
 func TestCatalogDeclaresUndo(t *testing.T) {
 	declared := map[string]string{}
 	for _, a := range catalog.All() {
@@ -247,9 +246,7 @@ func TestCatalogDeclaresUndo(t *testing.T) {
 			continue
 		}
 		if a.Undo == nil {
-			if a.Name != "pin-service" {
-				t.Errorf("containment action %s declares no undo", a.Name)
-			}
+			t.Errorf("containment action %s declares no undo", a.Name)
 			continue
 		}
 		if a.Undo.Action != catalog.ReleaseAction || catalog.Lookup(a.Undo.Action) == nil {
@@ -276,5 +273,41 @@ func TestCatalogDeclaresUndo(t *testing.T) {
 	sort.Strings(all)
 	if !reflect.DeepEqual(all, want) {
 		t.Errorf("ledger kinds %v; release undoes %v", all, want)
+	}
+}
+
+// TestPinUndone: a service pin-service rolled back goes back on the
+// revision it ran before, once; a service someone deployed since is
+// refused with the revisions named, and left alone.
+func TestPinUndone(t *testing.T) {
+	const pinned = "arn:aws:ecs:us-east-1:123456789012:service/c/web"
+	pin := func(t *testing.T, now string) *world {
+		w := contained(t)
+		w.services[pinned], w.revisions = 2, map[string]string{pinned: now}
+		w.ledger.Entries = append(w.ledger.Entries, entry(t, ledger.TaskDefinitionID(pinned), ledger.KindTaskDefinition, "pin", "pin-service",
+			ledger.TaskDefinitionData{Cluster: "c", Service: "web", ServiceArn: pinned, Previous: "web:3", Pinned: "web:2"}))
+		return w
+	}
+	w := pin(t, "web:2")
+	if r := release(t, w, true, `{"steps":["pin"]}`); outcomes(r)[ledger.TaskDefinitionID(pinned)] != OutcomeWould || len(w.calls) != 0 {
+		t.Errorf("dry run: %v calls %v", outcomes(r), w.calls)
+	}
+	r := release(t, w, false, `{"steps":["pin"]}`)
+	if outcomes(r)[ledger.TaskDefinitionID(pinned)] != OutcomeReleased || w.revisions[pinned] != "web:3" || w.calls[0] != "UpdateService "+pinned+" web:3" {
+		t.Errorf("release: %v revision %s calls %v", outcomes(r), w.revisions[pinned], w.calls)
+	}
+	w.calls = nil
+	if r := release(t, w, false, `{"steps":["pin"]}`); outcomes(r)[ledger.TaskDefinitionID(pinned)] != OutcomeAlready || len(w.calls) != 0 {
+		t.Errorf("second release: %v calls %v", outcomes(r), w.calls)
+	}
+	w = pin(t, "web:4")
+	r = release(t, w, false, `{"steps":["pin"]}`)
+	var o Outcome
+	for _, x := range r.Outputs["entries"].([]Outcome) {
+		o = x
+	}
+	if r.Outputs["releaseStatus"] != PartiallyReleased || o.Outcome != OutcomeRefused || !strings.Contains(o.Reason, "runs web:4 now, not web:2") ||
+		w.revisions[pinned] != "web:4" {
+		t.Errorf("deployed since: %v %+v revision %s", r.Outputs["releaseStatus"], o, w.revisions[pinned])
 	}
 }

@@ -412,3 +412,41 @@ func (r *run) desiredCount(ctx context.Context, d ledger.DesiredCountData) error
 	}
 	return nil
 }
+
+// taskDefinition puts a service pin-service rolled back on the revision it
+// ran before, while it still runs the revision irflow pinned. Changing
+// the task definition starts a new deployment
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html);
+// a service someone deployed since, or one gone, is refused.
+func (r *run) taskDefinition(ctx context.Context, d ledger.TaskDefinitionData) error {
+	in := &ecs.DescribeServicesInput{Services: []string{d.ServiceArn}}
+	if d.Cluster != "" {
+		in.Cluster = aws.String(d.Cluster)
+	}
+	out, err := r.h.ECS.DescribeServices(ctx, in)
+	if err != nil {
+		return contract.AWSError("ecs:DescribeServices "+d.ServiceArn, err)
+	}
+	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
+		return refuse("service %s no longer exists", d.Service)
+	}
+	now := aws.ToString(out.Services[0].TaskDefinition)
+	switch {
+	case now == d.Previous:
+		return gone("service %s runs %s already", d.Service, now)
+	case now != d.Pinned:
+		return refuse("service %s runs %s now, not %s that irflow pinned: deployed since, left alone (it ran %s before containment)",
+			d.Service, now, d.Pinned, d.Previous)
+	}
+	if r.dry {
+		return nil
+	}
+	up := &ecs.UpdateServiceInput{Service: aws.String(d.ServiceArn), TaskDefinition: aws.String(d.Previous)}
+	if d.Cluster != "" {
+		up.Cluster = aws.String(d.Cluster)
+	}
+	if _, err := r.h.ECS.UpdateService(ctx, up); err != nil {
+		return contract.AWSError("ecs:UpdateService "+d.Service, err)
+	}
+	return nil
+}

@@ -134,6 +134,12 @@ func (h *Handler) start(ctx context.Context, caller string, r Request) (int, []b
 			Message: "the start API is not configured (IRFLOW_STATE_MACHINE_PREFIX, IRFLOW_MAC_KEY_ARN)"})
 	}
 	now := h.now()
+	if r.Playbook == start.ReleasePlaybook {
+		return h.startRelease(ctx, caller, r, now)
+	}
+	if len(r.Steps) > 0 {
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeInvalidInput, Field: "steps", Message: "steps selects what a release undoes; a playbook runs all its steps"})
+	}
 	if r.CaseID == "" {
 		r.CaseID = NewCaseID(now)
 	}
@@ -150,12 +156,42 @@ func (h *Handler) start(ctx context.Context, caller string, r Request) (int, []b
 		}
 		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeInvalidInput, Field: "input", Message: err.Error()})
 	}
+	return h.startSealed(ctx, caller, r, now, r.CaseID, input)
+}
+
+// startRelease starts the release state machine for the case: its input
+// is incident.ReleaseInput with the caller as requestedBy, sealed like a
+// playbook's; release-containment's resolve mode verifies the seal and
+// loads the case. The execution is named after the case and the time, so
+// a case can be released again later (a second release changes nothing).
+func (h *Handler) startRelease(ctx context.Context, caller string, r Request, now time.Time) (int, []byte) {
+	if r.TaskArn != "" {
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeInvalidInput, Field: "taskArn", Message: "a release names the case, not a task: the case's claim names its task"})
+	}
+	in := incident.ReleaseInput{CaseID: r.CaseID, Steps: r.Steps, DryRun: r.DryRun, Reason: r.Reason, RequestedBy: caller}
+	if err := in.Validate(); err != nil {
+		var fe *incident.FieldError
+		if errors.As(err, &fe) {
+			return answer(http.StatusBadRequest, ErrorResponse{Code: CodeInvalidInput, Field: fe.Field, Message: fe.Message})
+		}
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeInvalidInput, Field: "input", Message: err.Error()})
+	}
+	input, err := json.Marshal(in)
+	if err != nil {
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeBadRequest, Message: err.Error()})
+	}
+	return h.startSealed(ctx, caller, r, now, incident.ReleaseExecutionName(r.CaseID, now), input)
+}
+
+// startSealed seals the input for the state machine of r.Playbook and the
+// execution name, and starts it.
+func (h *Handler) startSealed(ctx context.Context, caller string, r Request, now time.Time, name string, input []byte) (int, []byte) {
 	sm := h.StateMachinePrefix + r.Playbook
-	sealed, err := Seal(ctx, h.MAC, sm, r.CaseID, caller, now, input)
+	sealed, err := Seal(ctx, h.MAC, sm, name, caller, now, input)
 	if err != nil {
 		return answer(http.StatusServiceUnavailable, ErrorResponse{Code: CodeFailed, Message: "sealing the input: " + err.Error()})
 	}
-	out, err := h.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(r.CaseID),
+	out, err := h.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name),
 		Input: aws.String(string(sealed))})
 	var (
 		exists  *sfntypes.ExecutionAlreadyExists
@@ -164,8 +200,8 @@ func (h *Handler) start(ctx context.Context, caller string, r Request) (int, []b
 	switch {
 	case errors.As(err, &exists):
 		return answer(http.StatusConflict, ErrorResponse{Code: CodeDuplicate, Field: "caseId", Message: fmt.Sprintf(
-			"case %s already has an execution of %s: executions are named after their case id; choose another case id or follow it with irflow audit %s",
-			r.CaseID, sm, r.CaseID)})
+			"case %s already has an execution %s of %s: executions are named after their case id; choose another case id or follow it with irflow audit %s",
+			r.CaseID, name, sm, r.CaseID)})
 	case errors.As(err, &missing):
 		return answer(http.StatusNotFound, ErrorResponse{Code: CodeUnknown, Field: "playbook", Message: fmt.Sprintf("this deployment has no playbook %s (%s)", r.Playbook, sm)})
 	case err != nil:
@@ -193,7 +229,7 @@ func decode(req events.LambdaFunctionURLRequest, v any) *ErrorResponse {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &ErrorResponse{Code: CodeBadRequest, Message: `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId"}: ` + termsafe.Line(err.Error())}
+		return &ErrorResponse{Code: CodeBadRequest, Message: `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId", "steps"}: ` + termsafe.Line(err.Error())}
 	}
 	return nil
 }

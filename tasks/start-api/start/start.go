@@ -19,8 +19,19 @@ type Request struct {
 	Reason   string `json:"reason"`
 	DryRun   bool   `json:"dryRun"`
 	// CaseID is the case id and execution name (default case-<utc time>-<4 hex>).
+	// For the release (Playbook ReleasePlaybook) it names the case to
+	// release and is required; the execution is named
+	// incident.ReleaseExecutionName.
 	CaseID string `json:"caseId,omitempty"`
+	// Steps are, for the release only, the playbook steps whose changes to
+	// undo (none: all).
+	Steps []string `json:"steps,omitempty"`
 }
+
+// ReleasePlaybook is the name under which the start API starts the
+// deployment's release state machine (<namePrefix>-release, which no
+// playbook may take): its input is incident.ReleaseInput, not a task.
+const ReleasePlaybook = "release"
 
 // Response is the answer to a started response.
 type Response struct {
