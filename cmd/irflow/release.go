@@ -149,7 +149,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 // startRelease starts the deployed release state machine through the
 // start API (the path irflow start uses).
 func startRelease(o ops.Options, endpoint, caseID string, steps []string, dry bool, reason, format string, stdout, stderr io.Writer) int {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	client, err := startClient(ctx, o, endpoint)
 	if err != nil {
