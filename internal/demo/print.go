@@ -19,6 +19,14 @@ func printWorld(out io.Writer, w *worlds.World) {
 	fmt.Fprintf(out, "  world %s: %s\n", w.Name, worlds.Describe(w.Name))
 	fmt.Fprintf(out, "  account %s, %s (subnets public %s, app %s, lb %s), cluster %s\n", w.Account, w.VpcID,
 		w.Subnets["public"], w.Subnets["app"], w.Subnets["lb"], w.ClusterName)
+	if w.ResponderAccount != "" {
+		stack := fmt.Sprintf("its member stack: %d responder roles", len(w.ResponderRoles))
+		if len(w.ResponderRoles) == 0 {
+			stack = "no irflow member stack"
+		}
+		fmt.Fprintf(out, "  member account %s (%s); irflow responds from the administrator account %s, which keeps its stores\n",
+			w.Account, stack, w.ResponderAccount)
+	}
 	where := "ENI " + t.ENI
 	if t.ENI == "" {
 		where = "on instance " + t.InstanceID
