@@ -112,6 +112,7 @@ func newOutputs(stack awscdk.Stack, machines []machine, fns *functions, st *stor
 	out(ops.OutputMACKey, "HMAC key of audit records and manifests (irflow audit --verify needs kms:VerifyMac on it)", macKey.KeyArn())
 	out(ops.OutputAuditTable, "audit chain table", st.audit.TableName())
 	out(ops.OutputApprovalsTable, "approvals table", st.approvals.TableName())
+	out(ops.OutputIncidentsTable, "incidents table (case claims, dedupe locks), listed by irflow cases", st.incidents.TableName())
 	out(ops.OutputEvidenceBucket, "evidence bucket (Object Lock), where irflow audit --verify reads a case's manifest", st.evidence.BucketName())
 	out("TopicArn", "notification topic", topic.TopicArn())
 }
