@@ -30,7 +30,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 	cfg := props.Config
 	removal := removalPolicy(cfg)
 
-	key := newKey(stack, removal)
+	key := newKey(stack, removal, cfg.MemberAccounts)
 	macKey := newMACKey(stack, removal)
 	st := newStorage(stack, cfg, key, removal)
 	topic := newTopic(stack, cfg, key)
