@@ -109,7 +109,7 @@ func (e *awsEnv) register(ctx context.Context, w *worlds.World, c *Case) error {
 	if w.ResponderAccount != "" {
 		// The administrator's detector sees the member's findings
 		// (GuardDuty delegated administrator); resolve-target asks it
-		// (IRFLOW_GUARDDUTY_DETECTOR_ID, Options.adminDetector).
+		// (IRFLOW_GUARDDUTY_DETECTOR_ID = AdminDetector, set by Run).
 		if err := e.layer.Administer(ctx, w.ResponderAccount, w.Region, AdminDetector, w.Account); err != nil {
 			return fmt.Errorf("world %s: the GuardDuty administrator: %w", w.Name, err)
 		}

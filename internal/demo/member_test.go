@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -157,4 +159,69 @@ func lastStatus(cfg aws.Config, w *worlds.World) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// TestMemberAccountRejected: crypto-mining rejected on a Fargate task of a
+// member account: the early isolation is released through the member's
+// responder role, reading the containment ledger in the administrator's
+// incidents table (irflow's store, never the member's): REJECTED, the task
+// RUNNING and no network ACL of its VPC, read with the member's
+// credentials, still denying its addresses.
+func TestMemberAccountRejected(t *testing.T) {
+	ep := mototest.DirectEndpoint(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	res, err := Run(ctx, Options{Endpoint: ep, Out: dir, Stdout: &out, Decide: DecideReject,
+		Playbook: filepath.Join(repoRoot(t), "workflows", "crypto-mining.yaml"), Worlds: []string{"member-account/fargate"}})
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, tail(out.String(), 4000))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bench output:\n%s", tail(out.String(), 20000))
+		}
+	})
+	if len(res.Cases) != 1 {
+		t.Fatalf("%d cases", len(res.Cases))
+	}
+	c := res.Cases[0]
+	if c.Run.Status != "SUCCEEDED" || c.Run.Outcome != generator.OutcomeRejected {
+		t.Errorf("%s/%s; want SUCCEEDED/REJECTED", c.Run.Status, c.Run.Outcome)
+	}
+	for _, p := range c.Problems {
+		t.Errorf("%s", p)
+	}
+	released := false
+	for _, s := range c.Run.Steps {
+		released = released || s.Action == "release-containment" && s.Result == "OK"
+	}
+	if !released {
+		t.Errorf("release-containment did not run OK: %+v", c.Run.Steps)
+	}
+	member, err := mototest.AccountConfig(ctx, mototest.ConfigFor(ep), ep, worlds.MemberAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := taskStatus(t, member, c.World); st != "RUNNING" {
+		t.Errorf("the member's task is %s; want RUNNING", st)
+	}
+	sc := summarizeCase(c)
+	acls, err := ec2.NewFromConfig(member).DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{c.World.VpcID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acls.NetworkAcls) == 0 || len(sc.Target.PrivateIPs) == 0 {
+		t.Fatalf("%d network ACLs, task addresses %v", len(acls.NetworkAcls), sc.Target.PrivateIPs)
+	}
+	for _, acl := range acls.NetworkAcls {
+		for _, e := range acl.Entries {
+			for _, ip := range sc.Target.PrivateIPs {
+				if e.RuleAction == ec2types.RuleActionDeny && aws.ToString(e.CidrBlock) == ip+"/32" {
+					t.Errorf("network ACL %s still denies %s (rule %d)", aws.ToString(acl.NetworkAclId), ip, aws.ToInt32(e.RuleNumber))
+				}
+			}
+		}
+	}
 }
