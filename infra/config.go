@@ -45,6 +45,11 @@ type Config struct {
 	// findings (a delegated administrator's sees its members'); empty: the
 	// detector the finding's ARN names.
 	GuardDutyDetectorID string
+	// MemberAccounts are the member accounts (Organizations) whose VPC
+	// flow logs enable-flow-logs delivers into the evidence bucket: the
+	// bucket and key policies let delivery.logs.amazonaws.com write for
+	// their log sources too (docs/deploy.md, "Organizations").
+	MemberAccounts []string
 	// TaskRolePath is the IAM path of the ECS task roles irflow may put a
 	// deny on (revoke-task-role-sessions): the catalog's ${TaskRolePath}.
 	// irflow's own roles live under RolePath, which it can never match.
@@ -77,6 +82,7 @@ const (
 	ctxAVMLSha256       = "avmlSha256"
 	ctxDetectorID       = "guardDutyDetectorId"
 	ctxTaskRolePath     = "taskRolePath"
+	ctxMemberAccounts   = "memberAccounts"
 )
 
 var (
@@ -147,6 +153,12 @@ func ConfigFromContext(ctx contextReader, root string) (Config, error) {
 
 	c.Approvers = list(ctxApprovers)
 	c.NotificationEmails = list(ctxEmails)
+	c.MemberAccounts = list(ctxMemberAccounts)
+	for _, a := range c.MemberAccounts {
+		if !accountID.MatchString(a) {
+			fail(ctxMemberAccounts, "%q is not a 12-digit account id", a)
+		}
+	}
 	num(ctxRetentionDays, &c.EvidenceRetentionDays)
 	num(ctxLogRetentionDays, &c.LogRetentionDays)
 	str(ctxObjectLockMode, &c.ObjectLockMode)

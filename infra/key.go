@@ -53,7 +53,7 @@ func accountKeyPolicy(useSid string, useActions []string) awsiam.PolicyDocument 
 // newKey creates the customer-managed key that encrypts the evidence, the
 // tables, the topic, the dead-letter queue and the log groups, with yearly
 // rotation and a policy that names every AWS service using it.
-func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
+func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy, members []string) awskms.Key {
 	account, partition := stack.Account(), stack.Partition()
 	region := stack.Region()
 	// sourceArn keeps a service principal to this account's resources of one kind.
@@ -83,7 +83,7 @@ func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 			Principals: &[]awsiam.IPrincipal{service("delivery.logs.amazonaws.com")},
 			Actions:    jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"),
 			Resources:  jsii.Strings("*"),
-			Conditions: logDelivery(stack),
+			Conditions: logDelivery(stack, members),
 		}),
 		// CloudWatch alarms publish to the encrypted topic.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -111,12 +111,28 @@ func newKey(stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 	})
 }
 
-// logDelivery is the condition AWS documents for delivery.logs.amazonaws.com:
-// deliveries for log sources of this account and region only.
-func logDelivery(stack awscdk.Stack) *map[string]any {
+// logDelivery is the condition AWS documents for delivery.logs.amazonaws.com
+// (Amazon S3 bucket permissions for flow logs,
+// https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html:
+// aws:SourceAccount the accounts whose flow logs may be delivered,
+// aws:SourceArn arn:aws:logs:REGION:ACCOUNT:*): deliveries for log sources
+// of this account and the member accounts (memberAccounts), in this region.
+func logDelivery(stack awscdk.Stack, members []string) *map[string]any {
+	accounts := []string{*stack.Account()}
+	arns := []string{"arn:" + *stack.Partition() + ":logs:" + *stack.Region() + ":" + *stack.Account() + ":*"}
+	for _, m := range members {
+		accounts = append(accounts, m)
+		arns = append(arns, "arn:"+*stack.Partition()+":logs:"+*stack.Region()+":"+m+":*")
+	}
+	if len(members) == 0 {
+		return &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": accounts[0]},
+			"ArnLike":      map[string]any{"aws:SourceArn": arns[0]},
+		}
+	}
 	return &map[string]any{
-		"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
-		"ArnLike":      map[string]any{"aws:SourceArn": "arn:" + *stack.Partition() + ":logs:" + *stack.Region() + ":" + *stack.Account() + ":*"},
+		"StringEquals": map[string]any{"aws:SourceAccount": accounts},
+		"ArnLike":      map[string]any{"aws:SourceArn": arns},
 	}
 }
 

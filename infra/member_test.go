@@ -80,7 +80,8 @@ func TestMemberStack(t *testing.T) {
 		}
 		sort.Strings(arns)
 		want := []string{":iam::" + testAdmin + ":role/irflow/irflow-" + a.Name + "-eu-west-1", ":iam::" + testAdmin + ":role/irflow/irflow-" + a.Name + "-us-east-1"}
-		if len(arns) != 2 || !strings.Contains(arns[0], want[0]) || !strings.Contains(arns[1], want[1]) {
+		// Exactly: the ARN ends with the role's name (no longer name, no wildcard).
+		if len(arns) != 2 || !strings.Contains(arns[0], want[0]+`"`) || !strings.Contains(arns[1], want[1]+`"`) || strings.Contains(jsonString(arns), "*") {
 			t.Errorf("%s: trusted principals %v; want %v", a.Name, arns, want)
 		}
 		if org := path(st, "Condition", "StringEquals", "aws:PrincipalOrgID"); org != testOrg {
@@ -166,8 +167,13 @@ func TestAdminAssumesOnlyItsResponder(t *testing.T) {
 			!strings.Contains(assumes[0], ":iam::*:role/irflow/irflow-responder-"+spec.name+`"`) {
 			t.Errorf("%s: %v; want sts:AssumeRole on its own responder role only", spec.name, assumes)
 		}
-		if name := jsonString(s.resources[roleID].Properties["RoleName"]); !strings.Contains(name, "irflow-"+spec.name+"-") {
-			t.Errorf("%s: role name %s", spec.name, name)
+		// The name and path the member trust policies name (AdminRoleName
+		// under RolePath): irflow-<action>-<region> in /irflow/.
+		if name := jsonString(s.resources[roleID].Properties["RoleName"]); !strings.Contains(name, `"irflow-`+spec.name+`-",{"Ref":"AWS::Region"}`) {
+			t.Errorf("%s: role name %s; want irflow-%s-<region>", spec.name, name, spec.name)
+		}
+		if p := s.resources[roleID].Properties["Path"]; p != RolePath {
+			t.Errorf("%s: role path %v; want %s", spec.name, p, RolePath)
 		}
 		if vars := jsonString(fn.Properties["Environment"]); !strings.Contains(vars, "IRFLOW_HOME_ACCOUNT") {
 			t.Errorf("%s: no IRFLOW_HOME_ACCOUNT", spec.name)

@@ -145,7 +145,7 @@ func TestAlarmsAndOutputs(t *testing.T) {
 	if !strings.Contains(jsonString(s.outputs[ops.OutputApprovalURL]), "FunctionUrl") {
 		t.Errorf("%s output %v; want the Function URL", ops.OutputApprovalURL, s.outputs[ops.OutputApprovalURL])
 	}
-	for key, prefix := range map[string]string{ops.OutputAuditTable: "AuditTable", ops.OutputApprovalsTable: "ApprovalsTable"} {
+	for key, prefix := range map[string]string{ops.OutputAuditTable: "AuditTable", ops.OutputApprovalsTable: "ApprovalsTable", ops.OutputIncidentsTable: "IncidentsTable"} {
 		if id := getAtt(path(s.outputs[key], "Value")); !strings.HasPrefix(id, prefix) || s.resources[id].Type != "AWS::DynamoDB::Table" {
 			t.Errorf("output %s = %v; want the %s", key, s.outputs[key], prefix)
 		}

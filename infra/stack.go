@@ -30,7 +30,7 @@ func NewIrflowStack(scope constructs.Construct, id string, props *IrflowStackPro
 	cfg := props.Config
 	removal := removalPolicy(cfg)
 
-	key := newKey(stack, removal)
+	key := newKey(stack, removal, cfg.MemberAccounts)
 	macKey := newMACKey(stack, removal)
 	st := newStorage(stack, cfg, key, removal)
 	topic := newTopic(stack, cfg, key)
@@ -112,6 +112,7 @@ func newOutputs(stack awscdk.Stack, machines []machine, fns *functions, st *stor
 	out(ops.OutputMACKey, "HMAC key of audit records and manifests (irflow audit --verify needs kms:VerifyMac on it)", macKey.KeyArn())
 	out(ops.OutputAuditTable, "audit chain table", st.audit.TableName())
 	out(ops.OutputApprovalsTable, "approvals table", st.approvals.TableName())
+	out(ops.OutputIncidentsTable, "incidents table (case claims, dedupe locks), listed by irflow cases", st.incidents.TableName())
 	out(ops.OutputEvidenceBucket, "evidence bucket (Object Lock), where irflow audit --verify reads a case's manifest", st.evidence.BucketName())
 	out("TopicArn", "notification topic", topic.TopicArn())
 }

@@ -70,21 +70,22 @@ func newEvidenceBucket(stack awscdk.Stack, cfg Config, key awskms.IKey, removal 
 		ServerAccessLogsPrefix:     jsii.String("evidence/"),
 		RemovalPolicy:              removal,
 	})
-	allowFlowLogDelivery(stack, evidence)
+	allowFlowLogDelivery(stack, evidence, cfg.MemberAccounts)
 	return logs, evidence
 }
 
 // allowFlowLogDelivery lets VPC flow logs (enable-flow-logs) write under
-// cases/ — the statements AWS documents for flow logs to S3, held to this
-// account's log sources.
-func allowFlowLogDelivery(stack awscdk.Stack, bucket awss3.Bucket) {
+// cases/ — the statements AWS documents for flow logs to S3, held to the
+// log sources of this account and of the member accounts irflow responds
+// in (a member's enable-flow-logs delivers to this bucket).
+func allowFlowLogDelivery(stack awscdk.Stack, bucket awss3.Bucket, members []string) {
 	delivery := awsiam.NewServicePrincipal(jsii.String("delivery.logs.amazonaws.com"), nil)
 	write := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("FlowLogDeliveryWrite"),
 		Principals: &[]awsiam.IPrincipal{delivery},
 		Actions:    jsii.Strings("s3:PutObject"),
 		Resources:  jsii.Strings(*bucket.BucketArn() + "/cases/*"),
-		Conditions: logDelivery(stack),
+		Conditions: logDelivery(stack, members),
 	})
 	write.AddCondition(jsii.String("StringEquals"), map[string]any{"s3:x-amz-acl": "bucket-owner-full-control"})
 	bucket.AddToResourcePolicy(write)
@@ -93,7 +94,7 @@ func allowFlowLogDelivery(stack awscdk.Stack, bucket awss3.Bucket) {
 		Principals: &[]awsiam.IPrincipal{delivery},
 		Actions:    jsii.Strings("s3:GetBucketAcl", "s3:ListBucket"),
 		Resources:  jsii.Strings(*bucket.BucketArn()),
-		Conditions: logDelivery(stack),
+		Conditions: logDelivery(stack, members),
 	}))
 }
 

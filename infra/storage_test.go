@@ -227,3 +227,43 @@ func jsonString(v any) string {
 	_ = enc.Encode(v)
 	return strings.TrimSuffix(b.String(), "\n")
 }
+
+// TestMemberFlowLogDelivery: with memberAccounts, the evidence bucket's and
+// the key's flow-log delivery statements admit those accounts' log
+// sources in this region besides the stack's own, and nothing else; a bad
+// account id is refused.
+func TestMemberFlowLogDelivery(t *testing.T) {
+	const m1, m2 = "222233334444", "333344445555"
+	s, err := build(map[string]any{ctxMemberAccounts: []any{m1, m2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := s.byPrefix(t, "AWS::S3::Bucket", "EvidenceBucket")
+	_, key := s.byPrefix(t, "AWS::KMS::Key", "Key")
+	var sts []map[string]any
+	sts = append(sts, bucketPolicy(t, s, id)...)
+	sts = append(sts, statements(key.Properties["KeyPolicy"])...)
+	n := 0
+	for _, st := range sts {
+		if jsonString(st["Principal"]) != `{"Service":"delivery.logs.amazonaws.com"}` {
+			continue
+		}
+		n++
+		accounts := jsonString(path(st, "Condition", "StringEquals", "aws:SourceAccount"))
+		arns := jsonString(path(st, "Condition", "ArnLike", "aws:SourceArn"))
+		for _, m := range []string{m1, m2} {
+			if !strings.Contains(accounts, `"`+m+`"`) || !strings.Contains(arns, ":"+m+`:*"`) {
+				t.Errorf("delivery statement %s without member %s: %s %s", st["Sid"], m, accounts, arns)
+			}
+		}
+		if !strings.Contains(accounts, "AWS::AccountId") || strings.Count(arns, ":logs:") != 3 {
+			t.Errorf("delivery statement %s: accounts %s, sources %s; want the stack's account and the two members", st["Sid"], accounts, arns)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d flow-log delivery statements; want the bucket's write and ACL check and the key's", n)
+	}
+	if _, err := ConfigFromContext(mapContext{ctxMemberAccounts: []any{"1234"}}, "."); err == nil || !strings.Contains(err.Error(), ctxMemberAccounts) {
+		t.Errorf("bad member account: %v", err)
+	}
+}

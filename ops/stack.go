@@ -18,6 +18,9 @@ const (
 	OutputApprovalsTable = "ApprovalsTable"
 	// OutputAuditTable is the audit table's name.
 	OutputAuditTable = "AuditTable"
+	// OutputIncidentsTable is the incidents table's name (case claims,
+	// dedupe locks): irflow cases lists it.
+	OutputIncidentsTable = "IncidentsTable"
 	// OutputEvidenceBucket is the Object Lock evidence bucket's name.
 	OutputEvidenceBucket = "EvidenceBucket"
 	// OutputMACKey is the ARN of the HMAC key that authenticates audit
@@ -125,4 +128,30 @@ func (l *Lazy) Outputs(ctx context.Context) (Outputs, error) {
 		l.got = o
 	}
 	return l.got, nil
+}
+
+// Need is a resource a command takes from its flag or, when the flag is
+// empty, from the stack output Output. A Need with Skip set is not needed
+// by this run (a --verify-only bucket).
+type Need struct {
+	Value        *string
+	Output, Flag string
+	Skip         bool
+}
+
+// Fill sets every needed empty value from the stack's outputs, read once
+// and only if a value is missing: the one place the operator commands
+// resolve flags against stack outputs.
+func (l *Lazy) Fill(ctx context.Context, needs ...Need) error {
+	for _, n := range needs {
+		if n.Skip || *n.Value != "" {
+			continue
+		}
+		v, err := l.Get(ctx, n.Output, n.Flag)
+		if err != nil {
+			return err
+		}
+		*n.Value = v
+	}
+	return nil
 }

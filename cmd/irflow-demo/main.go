@@ -56,7 +56,7 @@ func run(args []string) int {
 	fs.StringVar(&o.Endpoint, "endpoint", "", "use this moto server `URL` instead of starting one")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: irflow-demo [--playbook FILE] [--world NAME]... [--input FILE] [--decide approve|reject|timeout] [--summary FILE] [--keep]\n\nworlds:\n")
-		for _, n := range worlds.Names() {
+		for _, n := range append(worlds.Names(), worlds.MemberNames()...) {
 			fmt.Fprintf(fs.Output(), "  %-18s %s\n", n, worlds.Describe(n))
 		}
 		fmt.Fprintln(fs.Output())

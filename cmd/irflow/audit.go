@@ -80,21 +80,10 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-	need := []struct {
-		value       *string
-		output, flg string
-		when        bool
-	}{
-		{table, ops.OutputAuditTable, "--table", true},
-		{bucket, ops.OutputEvidenceBucket, "--bucket", *verify},
-	}
-	for _, n := range need {
-		if n.when && *n.value == "" {
-			if *n.value, err = stack.Get(ctx, n.output, n.flg); err != nil {
-				fmt.Fprintf(stderr, "irflow audit: %v\n", err)
-				return exitError
-			}
-		}
+	if err := stack.Fill(ctx, ops.Need{Value: table, Output: ops.OutputAuditTable, Flag: "--table"},
+		ops.Need{Value: bucket, Output: ops.OutputEvidenceBucket, Flag: "--bucket", Skip: !*verify}); err != nil {
+		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
+		return exitError
 	}
 	if *verify && *macKey == "" {
 		// Without the stack's outputs (a local endpoint, a copy of the
@@ -125,7 +114,12 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	if *format == "json" {
 		writeAuditJSON(stdout, caseID, records, status)
 	} else {
-		fmt.Fprintf(stdout, "case %s: %d audit record(s)\n", termsafe.Line(caseID), len(records))
+		where := ""
+		if t := caseTarget(records); t != nil {
+			// With Organizations the case acted in a member account.
+			where = fmt.Sprintf(", target account %s region %s", termsafe.Line(t.Account), termsafe.Line(t.Region))
+		}
+		fmt.Fprintf(stdout, "case %s: %d audit record(s)%s\n", termsafe.Line(caseID), len(records), where)
 		_ = report.WriteTimeline(stdout, report.Timeline(records))
 		if status != nil {
 			fmt.Fprintln(stdout, termsafe.Line(status.Sentence()))
@@ -191,9 +185,38 @@ func writeAuditJSON(w io.Writer, caseID string, records []audit.Record, status *
 		records = []audit.Record{}
 	}
 	out := map[string]any{"caseId": caseID, "records": records}
+	if t := caseTarget(records); t != nil {
+		out["target"] = t
+	}
 	if status != nil {
 		out["verification"] = status
 	}
 	_ = enc.Encode(out)
 	_, _ = w.Write(termsafe.JSON(b.Bytes()))
+}
+
+// Target is where a case acted: the account and region of its task (a
+// member account's, with Organizations).
+type Target struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+}
+
+// caseTarget reads the case's target from resolve-target's result record
+// (its outputs' incident); nil when the chain has none.
+func caseTarget(records []audit.Record) *Target {
+	for _, r := range records {
+		if r.Action != "resolve-target" || r.Event != "result" {
+			continue
+		}
+		var d struct {
+			Outputs struct {
+				Incident *Target `json:"incident"`
+			} `json:"outputs"`
+		}
+		if json.Unmarshal([]byte(r.Detail), &d) == nil && d.Outputs.Incident != nil && d.Outputs.Incident.Account != "" {
+			return d.Outputs.Incident
+		}
+	}
+	return nil
 }

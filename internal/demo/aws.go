@@ -28,6 +28,9 @@ type strictControl interface {
 	// Register tells the layer the world's container-instance agents and
 	// exec settings, and snapshots its network baseline.
 	Register(ctx context.Context, w *worlds.World) error
+	// Administer makes the account's detector in region the GuardDuty
+	// administrator of member.
+	Administer(ctx context.Context, account, region, detector, member string) error
 	// AddFinding puts a finding in the account's GuardDuty detector.
 	AddFinding(ctx context.Context, account, region string, finding []byte) error
 	// Calls are the EC2 calls moto accepted through the layer, in order.
@@ -121,6 +124,14 @@ func (e *awsEnv) register(ctx context.Context, w *worlds.World, c *Case) error {
 	if err := e.layer.Register(ctx, w); err != nil {
 		return fmt.Errorf("registering world %s with the strict layer: %w", w.Name, err)
 	}
+	if w.ResponderAccount != "" {
+		// The administrator's detector sees the member's findings
+		// (GuardDuty delegated administrator); resolve-target asks it
+		// (IRFLOW_GUARDDUTY_DETECTOR_ID = AdminDetector, set by Run).
+		if err := e.layer.Administer(ctx, w.ResponderAccount, w.Region, AdminDetector, w.Account); err != nil {
+			return fmt.Errorf("world %s: the GuardDuty administrator: %w", w.Name, err)
+		}
+	}
 	if c.Finding != nil {
 		return e.layer.AddFinding(ctx, w.Account, w.Region, c.Finding)
 	}
@@ -161,7 +172,7 @@ func (e *awsEnv) since(ctx context.Context, m callMark) ([]flowmodel.Call, []Ref
 
 // vars are the environment variables irflow needs to reach this moto.
 func (e *awsEnv) vars(env taskrt.Env) map[string]string {
-	return map[string]string{
+	out := map[string]string{
 		"AWS_ENDPOINT_URL": e.endpoint, "AWS_REGION": mototest.Region, "AWS_DEFAULT_REGION": mototest.Region,
 		"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 		"IRFLOW_EVIDENCE_BUCKET": env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": env.AuditTable,
@@ -172,6 +183,10 @@ func (e *awsEnv) vars(env taskrt.Env) map[string]string {
 		// case's chain (irflow release --simulate), as the handlers' records.
 		"IRFLOW_MAC_KEY_ARN": env.MACKeyArn,
 	}
+	if env.GuardDutyDetectorID != "" {
+		out["IRFLOW_GUARDDUTY_DETECTOR_ID"] = env.GuardDutyDetectorID
+	}
+	return out
 }
 
 func joinComma(xs []string) string {

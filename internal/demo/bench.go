@@ -108,6 +108,15 @@ type Case struct {
 	TaskStatus string
 	// Refusals are the strict layer's refusals during this case.
 	Refusals []Refusal
+	// EC2Calls counts the EC2 changes moto accepted during the case.
+	EC2Calls int
+	// MemberNetwork are the world's flows judged as new connections on the
+	// member account's network read back from moto with the member's
+	// credentials after the response (organization worlds).
+	MemberNetwork []FlowResult
+	// replayed is the network after the response as the replay of its
+	// calls has it.
+	replayed *flowmodel.Network
 	// Problems are what did not go as the bench expects; none when it did.
 	Problems []string
 }
@@ -203,6 +212,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer env.close()
+	if o.organization() {
+		res.Env.GuardDutyDetectorID = AdminDetector
+	}
 	fmt.Fprintf(out, "irflow bench: %s against moto server at %s", relative(o.Playbook), env.motoURL)
 	if res.Strict {
 		fmt.Fprintf(out, " behind the AWS-strict layer at %s", env.endpoint)

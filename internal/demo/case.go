@@ -21,7 +21,9 @@ import (
 // bucket, the audit chain from the table.
 func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, handlers simulate.Handlers, env *awsEnv,
 	stores taskrt.Env, log io.Writer, c *Case) error {
-	baseline, err := gatherNetwork(ctx, env.cfg)
+	// The world's network, tasks and flows are read in the world's account
+	// (the member account's credentials for an organization world).
+	baseline, err := gatherNetwork(ctx, c.World.Cfg)
 	if err != nil {
 		return fmt.Errorf("the network before the response: %w", err)
 	}
@@ -53,6 +55,19 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 		return err
 	}
 	printFlows(out, c)
+	if !c.World.MemberStack() {
+		if err := judgeNoStack(ctx, env, stores, c); err != nil {
+			return err
+		}
+		printNoStack(out, stores, c)
+		return nil
+	}
+	if c.World.ResponderAccount != "" {
+		if err := judgeMemberNetwork(ctx, c); err != nil {
+			return err
+		}
+		printMemberNetwork(out, c)
+	}
 	if c.CaseID == "" {
 		return nil
 	}
@@ -89,7 +104,7 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 // through them.
 func judgeCase(ctx context.Context, env *awsEnv, c *Case, mark callMark) error {
 	stopped := map[string]bool{}
-	ecsc := ecs.NewFromConfig(env.cfg)
+	ecsc := ecs.NewFromConfig(c.World.Cfg)
 	tasks, err := ecsc.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(c.World.ClusterName), Tasks: c.World.TaskArns()})
 	if err != nil {
 		return fmt.Errorf("describing the world's tasks: %w", err)
@@ -105,12 +120,12 @@ func judgeCase(ctx context.Context, env *awsEnv, c *Case, mark callMark) error {
 	if err != nil {
 		return err
 	}
-	c.Refusals = refusals
+	c.Refusals, c.EC2Calls = refusals, len(calls)
 	changes, err := flowmodel.ChangesFromCalls(calls)
 	if err != nil {
 		return fmt.Errorf("the response's EC2 calls: %w", err)
 	}
-	c.Flows, _, err = judgeFlows(c.World, c.Baseline, changes, stopped)
+	c.Flows, c.replayed, err = judgeFlows(c.World, c.Baseline, changes, stopped)
 	return err
 }
 

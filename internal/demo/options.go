@@ -57,6 +57,22 @@ const (
 	DecideTimeout = "timeout"
 )
 
+// AdminDetector is the GuardDuty detector of the account irflow runs in
+// when a run has an organization world: that account is the GuardDuty
+// administrator of the member accounts, and resolve-target confirms their
+// findings there (IRFLOW_GUARDDUTY_DETECTOR_ID, docs/deploy.md).
+const AdminDetector = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+// organization reports whether a world of the run is in a member account.
+func (o *Options) organization() bool {
+	for _, w := range o.Worlds {
+		if worlds.InMemberAccount(w) {
+			return true
+		}
+	}
+	return false
+}
+
 // DefaultPlaybook is the demo's playbook, relative to the repository root.
 const DefaultPlaybook = "workflows/crypto-mining.yaml"
 
@@ -89,7 +105,7 @@ func (o *Options) check() error {
 	default:
 		return usage("--decide %q: want approve, reject or timeout", o.Decide)
 	}
-	known := worlds.Names()
+	known := append(worlds.Names(), worlds.MemberNames()...)
 	for _, w := range o.Worlds {
 		if worlds.Describe(w) == "" {
 			msg := fmt.Sprintf("--world %q: no such world", w)

@@ -66,8 +66,12 @@ type plan struct {
 func (o *Options) plans() []plan {
 	if len(o.Worlds) > 0 {
 		var out []plan
-		for _, w := range o.Worlds {
-			out = append(out, plan{world: w, title: w})
+		for _, name := range o.Worlds {
+			// An organization world is a case per launch type in the
+			// member account (worlds.Cases).
+			for _, w := range worlds.Cases(name) {
+				out = append(out, plan{world: w, title: w})
+			}
 		}
 		return out
 	}
@@ -116,10 +120,16 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 		// Invalid input runs, and must end INVALID_INPUT in resolve-target.
 		c.CaseID = ""
 	}
-	for _, r := range p.refusals {
-		c.Deciders = append(c.Deciders, r(w.Account))
+	// People sign in to the account irflow runs in: the administrator's
+	// for a member account's case.
+	people := w.Account
+	if w.ResponderAccount != "" {
+		people = w.ResponderAccount
 	}
-	for _, d := range deciders(o.Decide, w.Account) {
+	for _, r := range p.refusals {
+		c.Deciders = append(c.Deciders, r(people))
+	}
+	for _, d := range deciders(o.Decide, people) {
 		// The requester's own decision is a refusal above, not a decider.
 		if p.requestedBy == "" || !strings.HasSuffix(d.Who, "/"+p.requestedBy) {
 			c.Deciders = append(c.Deciders, d)
@@ -127,6 +137,12 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 	}
 	c.Want = map[string]string{DecideApprove: generator.OutcomeCompleted, DecideReject: generator.OutcomeRejected,
 		DecideTimeout: generator.OutcomeRejected}[o.Decide]
+	if !w.MemberStack() {
+		// A member account without irflow's member stack: resolve-target
+		// cannot assume its responder role, and the execution fails
+		// before any step changes anything (judgeNoStack).
+		c.Want = generator.OutcomeFailed
+	}
 	if err := env.register(ctx, w, c); err != nil {
 		return nil, err
 	}

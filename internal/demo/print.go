@@ -19,6 +19,14 @@ func printWorld(out io.Writer, w *worlds.World) {
 	fmt.Fprintf(out, "  world %s: %s\n", w.Name, worlds.Describe(w.Name))
 	fmt.Fprintf(out, "  account %s, %s (subnets public %s, app %s, lb %s), cluster %s\n", w.Account, w.VpcID,
 		w.Subnets["public"], w.Subnets["app"], w.Subnets["lb"], w.ClusterName)
+	if w.ResponderAccount != "" {
+		stack := fmt.Sprintf("its member stack: %d responder roles", len(w.ResponderRoles))
+		if len(w.ResponderRoles) == 0 {
+			stack = "no irflow member stack"
+		}
+		fmt.Fprintf(out, "  member account %s (%s); irflow responds from the administrator account %s, which keeps its stores\n",
+			w.Account, stack, w.ResponderAccount)
+	}
 	where := "ENI " + t.ENI
 	if t.ENI == "" {
 		where = "on instance " + t.InstanceID
@@ -198,8 +206,18 @@ func printSummary(out io.Writer, res *Result, dir string) {
 			}
 		}
 		lt := c.Run.LaunchType
-		fmt.Fprintf(out, "  %-7s %-42s %s/%s, %d transitions; %s; %d evidence objects, %d mismatched; audit chain %d records %s\n",
-			lt, c.CaseID, c.Run.Status, c.Run.Outcome, c.Run.Transitions, strings.Join(decided, ", "), len(c.Evidence), bad, len(c.Records), chain)
+		gates := strings.Join(decided, ", ")
+		if gates == "" {
+			gates = "no gate decided"
+		}
+		if !c.World.MemberStack() {
+			// A member account without the member stack: nothing to verify.
+			fmt.Fprintf(out, "  %-7s %-42s %s/%s, %d transitions; account %s has no member stack: nothing changed, no evidence, %d audit records\n",
+				"-", c.CaseID, c.Run.Status, c.Run.Outcome, c.Run.Transitions, c.World.Account, len(c.Records))
+		} else {
+			fmt.Fprintf(out, "  %-7s %-42s %s/%s, %d transitions; %s; %d evidence objects, %d mismatched; audit chain %d records %s\n",
+				lt, c.CaseID, c.Run.Status, c.Run.Outcome, c.Run.Transitions, gates, len(c.Evidence), bad, len(c.Records), chain)
+		}
 		for _, p := range c.Problems {
 			fmt.Fprintf(out, "          PROBLEM: %s\n", p)
 		}

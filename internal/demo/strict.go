@@ -113,6 +113,14 @@ type strictClient struct{ c *strict.Client }
 
 func (s *strictClient) Register(ctx context.Context, w *worlds.World) error {
 	reg := strict.World{Region: w.Region}
+	// Whose world it is: the member account's for an organization world.
+	if w.Cfg.Credentials != nil {
+		cr, err := w.Cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return err
+		}
+		reg.AccessKey = cr.AccessKeyID
+	}
 	for _, a := range w.Agents {
 		reg.Agents = append(reg.Agents, strict.AgentFlows{InstanceID: a.InstanceID, Established: []flowmodel.Flow{a.Flow}})
 	}
@@ -120,6 +128,10 @@ func (s *strictClient) Register(ctx context.Context, w *worlds.World) error {
 		reg.ExecEnabledTasks = []string{w.Target.Arn}
 	}
 	return s.c.RegisterWorld(ctx, reg)
+}
+
+func (s *strictClient) Administer(ctx context.Context, account, region, detector, member string) error {
+	return s.c.PutAdministrator(ctx, strict.Administrator{Account: account, Region: region, Detector: detector, Members: []string{member}})
 }
 
 func (s *strictClient) AddFinding(ctx context.Context, account, region string, finding []byte) error {

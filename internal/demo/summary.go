@@ -41,16 +41,22 @@ type MotoInfo struct {
 
 // SummaryCase is one case of the summary.
 type SummaryCase struct {
-	Case        string        `json:"case"`
-	Playbook    string        `json:"playbook"`
-	World       string        `json:"world"`
-	LaunchType  string        `json:"launchType"`
-	NetworkMode string        `json:"networkMode"`
-	Status      string        `json:"status"`
-	Outcome     string        `json:"outcome"`
-	Target      SummaryTarget `json:"target"`
-	Flows       []FlowResult  `json:"flows"`
-	Task        struct {
+	Case        string `json:"case"`
+	Playbook    string `json:"playbook"`
+	World       string `json:"world"`
+	LaunchType  string `json:"launchType"`
+	NetworkMode string `json:"networkMode"`
+	Status      string `json:"status"`
+	Outcome     string `json:"outcome"`
+	// TargetAccount holds the world (a member account for an
+	// organization world); ResponderAccount is where irflow runs and keeps
+	// its stores (the GuardDuty administrator). The same account for a
+	// single-account world.
+	TargetAccount    string        `json:"targetAccount"`
+	ResponderAccount string        `json:"responderAccount"`
+	Target           SummaryTarget `json:"target"`
+	Flows            []FlowResult  `json:"flows"`
+	Task             struct {
 		LastStatus string `json:"lastStatus"`
 	} `json:"task"`
 	Steps          []SummaryStep `json:"steps"`
@@ -107,6 +113,10 @@ func summarizeCase(c *Case) SummaryCase {
 			}
 			sc.Steps = append(sc.Steps, SummaryStep{ID: id, Action: st.Action, Result: st.Result})
 		}
+	}
+	sc.TargetAccount, sc.ResponderAccount = c.World.Account, c.World.Account
+	if c.World.ResponderAccount != "" {
+		sc.ResponderAccount = c.World.ResponderAccount
 	}
 	sc.Task.LastStatus = c.TaskStatus
 	sc.Target = targetOf(c)

@@ -36,6 +36,13 @@ func (c *Client) PutFindings(ctx context.Context, findings ...json.RawMessage) e
 	return c.do(ctx, http.MethodPost, "findings", Findings{Findings: findings}, nil)
 }
 
+// PutAdministrator makes an account's detector in a region the GuardDuty
+// administrator of member accounts: GetFindings there returns their
+// findings too.
+func (c *Client) PutAdministrator(ctx context.Context, a Administrator) error {
+	return c.do(ctx, http.MethodPost, "guardduty-administrator", a, nil)
+}
+
 // Refusals returns every refusal recorded since the last reset.
 func (c *Client) Refusals(ctx context.Context) ([]Refusal, error) {
 	var out struct {

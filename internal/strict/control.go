@@ -47,6 +47,8 @@ type Findings struct {
 //
 //	POST /irflow-strict/world     register a World (baseline snapshot taken now)
 //	POST /irflow-strict/findings  store GuardDuty findings ({"findings":[...]})
+//	POST /irflow-strict/guardduty-administrator  an Administrator's detector
+//	                              sees its members' findings
 //	GET  /irflow-strict/refusals  {"strictRefusals":[...]}
 //	GET  /irflow-strict/ec2-calls {"ec2Calls":[...]}
 //	POST /irflow-strict/reset     forget everything above (POST /moto-api/reset
@@ -79,6 +81,17 @@ func (l *Layer) control(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"stored": len(f.Findings)})
+	case "POST guardduty-administrator":
+		var a Administrator
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			controlError(w, http.StatusBadRequest, "guardduty-administrator: "+err.Error())
+			return
+		}
+		if err := l.findings.administer(a); err != nil {
+			controlError(w, http.StatusBadRequest, "guardduty-administrator: "+err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"members": len(a.Members)})
 	case "GET refusals":
 		writeJSON(w, http.StatusOK, map[string]any{"strictRefusals": l.refusals.list()})
 	case "GET ec2-calls":

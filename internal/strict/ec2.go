@@ -67,7 +67,11 @@ func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, sv
 	rec := l.forward(r, body)
 	out := rec.Body.Bytes()
 	if rec.OK() && !readOnly(op) {
-		l.calls.record(c, op, form, out)
+		// The account too: a world's calls come from several access keys
+		// when irflow acts in it through responder roles (each AssumeRole
+		// is a key of its own), one account.
+		acct, _ := l.look.account(ctx, c)
+		l.calls.recordAs(c, acct, op, form, out)
 		l.deliverPending(ctx)
 	}
 	if !rec.OK() {
@@ -158,26 +162,41 @@ func (l *Layer) checkNACL(ctx context.Context, w http.ResponseWriter, r *http.Re
 type callLog struct {
 	mu  sync.Mutex
 	all []loggedCall
+	// accountOf tells a caller's account ("" unknown); nil matches calls
+	// by access key only.
+	accountOf func(caller) string
 }
 
 type loggedCall struct {
 	caller caller
-	call   flowmodel.Call
+	// account is the caller's account ("" when the layer could not tell).
+	account string
+	call    flowmodel.Call
 }
 
 func (cl *callLog) record(c caller, op string, form url.Values, resp []byte) {
+	cl.recordAs(c, "", op, form, resp)
+}
+
+func (cl *callLog) recordAs(c caller, account, op string, form url.Values, resp []byte) {
 	cl.mu.Lock()
-	cl.all = append(cl.all, loggedCall{c, flowmodel.Call{Action: op, Params: form, Response: slices.Clone(resp), At: time.Now().UTC()}})
+	cl.all = append(cl.all, loggedCall{c, account, flowmodel.Call{Action: op, Params: form, Response: slices.Clone(resp), At: time.Now().UTC()}})
 	cl.mu.Unlock()
 }
 
 // since returns the calls c made from index i on, and the index after them.
 func (cl *callLog) since(i int, c caller) ([]flowmodel.Call, int) {
+	// c's account, when the layer can tell: calls of the same account and
+	// region under other access keys are c's world's too.
+	account := ""
+	if cl.accountOf != nil {
+		account = cl.accountOf(c)
+	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	var out []flowmodel.Call
 	for _, lc := range cl.all[min(i, len(cl.all)):] {
-		if lc.caller == c {
+		if lc.caller == c || account != "" && lc.account == account && lc.caller.Region == c.Region {
 			out = append(out, lc.call)
 		}
 	}

@@ -19,6 +19,59 @@ import (
 type findingStore struct {
 	mu     sync.Mutex
 	scopes map[string]map[string]*detectorFindings // "account region" → detector ID
+	// admins are the GuardDuty administrators' detectors, by "account
+	// region": "Users of the administrator account can ... view and manage
+	// GuardDuty findings for their own account and all of their member
+	// accounts" (GuardDuty concepts and terminology,
+	// https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_concepts.html),
+	// and GetFindings on the administrator's detector returns them.
+	admins map[string]*administrator
+}
+
+// administrator is an account's detector in a region and the member
+// accounts whose findings it sees there. GuardDuty is regional: one
+// detector per account and region, so the administrator's detector also
+// holds the account's own findings.
+type administrator struct {
+	detector string
+	members  map[string]bool
+}
+
+// Administrator is the body of POST /irflow-strict/guardduty-administrator:
+// Account's Detector in Region administers Members (GuardDuty's delegated
+// administrator with Organizations, or invitations accepted).
+type Administrator struct {
+	Account  string   `json:"account"`
+	Region   string   `json:"region"`
+	Detector string   `json:"detectorId"`
+	Members  []string `json:"members"`
+}
+
+// administer records an administrator; members add up across calls.
+func (s *findingStore) administer(a Administrator) error {
+	if a.Account == "" || a.Region == "" || a.Detector == "" {
+		return fmt.Errorf("an administrator needs account, region and detectorId")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admins == nil {
+		s.admins = map[string]*administrator{}
+	}
+	key := a.Account + " " + a.Region
+	ad := s.admins[key]
+	if ad == nil || ad.detector != a.Detector {
+		ad = &administrator{detector: a.Detector, members: map[string]bool{}}
+		s.admins[key] = ad
+	}
+	for _, m := range a.Members {
+		if m == a.Account {
+			// "An AWS account can't be a GuardDuty administrator account and
+			// member account at the same time" (concepts and terminology).
+			return fmt.Errorf("account %s cannot be its own GuardDuty member", m)
+		}
+		ad.members[m] = true
+	}
+	return nil
 }
 
 type detectorFindings struct {
@@ -123,6 +176,9 @@ func (s *findingStore) detectors(account, region string) []string {
 	for d := range s.scopes[account+" "+region] {
 		out = append(out, d)
 	}
+	if ad := s.admins[account+" "+region]; ad != nil && s.scopes[account+" "+region][ad.detector] == nil {
+		out = append(out, ad.detector)
+	}
 	sort.Strings(out)
 	return out
 }
@@ -133,13 +189,46 @@ func (s *findingStore) get(account, region, detector string, ids []string) (out 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.scopes[account+" "+region][detector]
-	if d == nil {
+	ad := s.admins[account+" "+region]
+	if ad != nil && ad.detector != detector {
+		ad = nil
+	}
+	if d == nil && ad == nil {
 		return nil, false
+	}
+	// An administrator's detector: the account's own findings in the region
+	// and its members' there.
+	var seen []*detectorFindings
+	if d != nil {
+		seen = append(seen, d)
+	}
+	if ad != nil {
+		accounts := []string{account}
+		for m := range ad.members {
+			accounts = append(accounts, m)
+		}
+		sort.Strings(accounts[1:])
+		for _, a := range accounts {
+			dets := s.scopes[a+" "+region]
+			names := make([]string, 0, len(dets))
+			for n := range dets {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if dets[n] != d {
+					seen = append(seen, dets[n])
+				}
+			}
+		}
 	}
 	out = []json.RawMessage{}
 	for _, id := range ids {
-		if f, found := d.byID[id]; found {
-			out = append(out, f)
+		for _, df := range seen {
+			if f, found := df.byID[id]; found {
+				out = append(out, f)
+				break
+			}
 		}
 	}
 	return out, true
@@ -147,7 +236,7 @@ func (s *findingStore) get(account, region, detector string, ids []string) (out 
 
 func (s *findingStore) reset() {
 	s.mu.Lock()
-	s.scopes = nil
+	s.scopes, s.admins = nil, nil
 	s.mu.Unlock()
 }
 

@@ -117,3 +117,40 @@ func TestFindingStorePut(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardDutyAdministrator: a delegated administrator's detector returns
+// its own findings and its members' in its region (GetFindings on the
+// administrator's detector), not those of an account it does not
+// administer nor of another region; ListDetectors shows its detector
+// before it has a finding of its own; the member's detector stays the
+// member's.
+func TestGuardDutyAdministrator(t *testing.T) {
+	f := newFakeMoto(t)
+	l, url := serve(t, f.srv.URL, Config{})
+	cl := NewClient(url)
+	const admin, adminDetector, member, stranger = "123456789012", "ad000000000000000000000000000001", "222233334444", "999988887777"
+	if err := cl.PutFindings(ctx, finding("m1", member, "us-east-1"), finding("m2", member, "eu-west-1"), finding("s1", stranger, "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.PutAdministrator(ctx, Administrator{Account: admin, Region: "us-east-1", Detector: adminDetector, Members: []string{admin}}); err == nil {
+		t.Error("an administrator was its own member")
+	}
+	if err := cl.PutAdministrator(ctx, Administrator{Account: admin, Region: "us-east-1", Detector: adminDetector, Members: []string{member}}); err != nil {
+		t.Fatal(err)
+	}
+	gd := guardduty.NewFromConfig(sdk(url))
+	dets, err := gd.ListDetectors(ctx, &guardduty.ListDetectorsInput{})
+	if err != nil || fmt.Sprint(dets.DetectorIds) != "["+adminDetector+"]" {
+		t.Fatalf("ListDetectors = %v, %v; want the administrator's detector", dets, err)
+	}
+	out, err := gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String(adminDetector), FindingIds: []string{"m1", "m2", "s1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Findings) != 1 || aws.ToString(out.Findings[0].Id) != "m1" || aws.ToString(out.Findings[0].AccountId) != member {
+		t.Errorf("administrator's findings %+v; want the member's us-east-1 finding only", out.Findings)
+	}
+	// The member's own detector is not the administrator's to ask.
+	_, err = gd.GetFindings(ctx, &guardduty.GetFindingsInput{DetectorId: aws.String(detector), FindingIds: []string{"m1"}})
+	wantRefused(t, l, err, http.StatusBadRequest, "BadRequestException", ruleGuardDutyDetector.id)
+}

@@ -109,6 +109,13 @@ func New(next http.Handler, cfg Config) (*Layer, error) {
 		cfg.HTTP = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}}
 	}
 	l := &Layer{cfg: cfg, next: next, look: newLookups(cfg.Backend, cfg.HTTP)}
+	l.calls.accountOf = func(c caller) string {
+		a, err := l.look.account(context.Background(), c)
+		if err != nil {
+			return ""
+		}
+		return a
+	}
 	l.flow = &FlowOracle{calls: l.calls.since}
 	if l.cfg.Agents == nil {
 		l.cfg.Agents = l.flow

@@ -47,6 +47,14 @@ type World struct {
 	Agents []Agent
 	// ExecEnabled says the target was started with enableExecuteCommand.
 	ExecEnabled bool
+
+	// ResponderAccount is the account irflow responds from when it is not
+	// the world's (an organization world: the GuardDuty administrator,
+	// which keeps irflow's stores); "" when irflow runs in Account.
+	ResponderAccount string
+	// ResponderRoles are the member stack's roles in Account (organization
+	// worlds with the stack); none in a member account without it.
+	ResponderRoles []string
 }
 
 // Task is one ECS task of a world.
@@ -109,7 +117,8 @@ var (
 	CredentialsEndpoint = netip.MustParseAddr("169.254.170.2")
 )
 
-// Names lists the worlds Build knows, sorted.
+// Names lists the single-account worlds, sorted: the containment matrix.
+// Build also knows the organization worlds (MemberNames, Cases).
 func Names() []string {
 	out := make([]string, 0, len(specs))
 	for n := range specs {
@@ -124,6 +133,12 @@ func Describe(name string) string {
 	if s, ok := specs[name]; ok {
 		return s.summary
 	}
+	if s, ok := memberSpecs[name]; ok {
+		return s.summary
+	}
+	if s, base, ok := memberOf(name); ok {
+		return fmt.Sprintf("%s in member account %s (%s)", base, s.account, name[:strings.IndexByte(name+"/", '/')])
+	}
 	return ""
 }
 
@@ -131,7 +146,7 @@ func Describe(name string) string {
 type UnknownError struct{ Name string }
 
 func (e *UnknownError) Error() string {
-	return fmt.Sprintf("unknown world %q; worlds: %s", e.Name, strings.Join(Names(), ", "))
+	return fmt.Sprintf("unknown world %q; worlds: %s", e.Name, strings.Join(append(Names(), MemberNames()...), ", "))
 }
 
 // Build seeds the named world in the AWS-compatible endpoint of cfg (moto,
@@ -139,6 +154,13 @@ func (e *UnknownError) Error() string {
 // moto past the strict layer, for what AWS itself does in a real account
 // (ECS giving a task a public IP); it may be cfg when there is no layer.
 func Build(ctx context.Context, cfg, direct aws.Config, name string) (*World, error) {
+	if m, base, ok := memberOf(name); ok {
+		w, err := buildMember(ctx, cfg, direct, name, m, base)
+		if err != nil {
+			return nil, fmt.Errorf("world %s: %w", name, err)
+		}
+		return w, nil
+	}
 	s, ok := specs[name]
 	if !ok {
 		return nil, &UnknownError{Name: name}

@@ -56,3 +56,30 @@ func TestUnknownWorld(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestMemberWorldNames: an organization world is one case per base world
+// in its member account; Build and Describe know each, Names (the
+// single-account containment matrix) none.
+func TestMemberWorldNames(t *testing.T) {
+	if got := Cases("member-account"); len(got) != 2 || got[0] != "member-account/fargate" || got[1] != "member-account/ec2-bridge" {
+		t.Errorf("Cases(member-account) = %v", got)
+	}
+	if got := Cases("fargate"); len(got) != 1 || got[0] != "fargate" {
+		t.Errorf("Cases(fargate) = %v", got)
+	}
+	for _, n := range []string{"member-account", "member-account/ec2-bridge", "member-no-stack/fargate"} {
+		if !InMemberAccount(n) || Describe(n) == "" {
+			t.Errorf("%s: in a member account %v, described %q", n, InMemberAccount(n), Describe(n))
+		}
+	}
+	for _, n := range []string{"fargate", "member-account/nope", "member-x"} {
+		if InMemberAccount(n) {
+			t.Errorf("%s is not an organization world", n)
+		}
+	}
+	for _, n := range Names() {
+		if InMemberAccount(n) {
+			t.Errorf("Names lists organization world %s", n)
+		}
+	}
+}

@@ -323,6 +323,10 @@ var actions = []*Action{
 		Timeout: sec(120), Retry: retryPatient, MemoryMB: 512,
 		IAM: base(evidenceWrite,
 			Statement{Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem"}, Resources: []string{"${IncidentsTableArn}"}},
+			// The outcome on the case's claim (irflow cases), and nothing
+			// else of the table (dynamodb:LeadingKeys, as ledgerWrite).
+			Statement{Actions: []string{"dynamodb:UpdateItem"}, Resources: []string{"${IncidentsTableArn}"},
+				Condition: map[string]map[string]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": "case#*"}}},
 		),
 	},
 }

@@ -32,9 +32,11 @@ type evidenceWriter interface {
 	Put(ctx context.Context, caseID, folder, name, contentType string, body []byte) (contract.Evidence, error)
 }
 
-// dynamoAPI releases the dedupe lock.
+// dynamoAPI records the outcome on the case's claim and releases the
+// dedupe lock.
 type dynamoAPI interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // Handler writes the case report and releases the lock.
@@ -112,6 +114,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
+	if err := h.recordOutcome(ctx, p, rep.Outcome); err != nil {
+		return nil, err
+	}
 	released, err := h.release(ctx, p)
 	if err != nil {
 		return nil, err
@@ -147,6 +152,28 @@ func (h *Handler) seal(ctx context.Context, p *contract.Payload, rep *report.Rep
 		return audit.Anchor{}, err
 	}
 	return audit.AnchorAt(ctx, h.MAC, p.CaseID(), p.Execution.ID, rec, audit.FollowedByFinalizeResult)
+}
+
+// recordOutcome sets the outcome and finalizedAt on the case's claim
+// (case#<caseId>), if this execution holds it, for irflow cases. A claim
+// that is gone or another execution's is left alone.
+func (h *Handler) recordOutcome(ctx context.Context, p *contract.Payload, outcome string) error {
+	if h.IncidentsTable == "" || p.CaseID() == "" {
+		return nil
+	}
+	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	_, err := h.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(h.IncidentsTable),
+		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: s(incident.CaseClaimKey(p.CaseID()))},
+		UpdateExpression:          aws.String("SET outcome = :o, finalizedAt = :t"),
+		ConditionExpression:       aws.String("executionId = :me"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":o": s(outcome), ":t": s(h.now().Format(time.RFC3339)), ":me": s(p.Execution.ID)},
+	})
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	if err == nil || errors.As(err, &ccf) || strings.Contains(err.Error(), "ConditionalCheckFailed") {
+		return nil
+	}
+	return contract.AWSError("dynamodb:UpdateItem incidents case claim", err)
 }
 
 // release deletes the task's dedupe lock (task#<taskArn>) if this

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -67,9 +68,16 @@ func (f *fakeEvidence) Put(_ context.Context, caseID, folder, name, _ string, bo
 type fakeDB struct {
 	del  func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
 	dels []*dynamodb.DeleteItemInput
+	// updates are the outcome records on the case's claim.
+	updates []*dynamodb.UpdateItemInput
 }
 
 var _ dynamoAPI = (*fakeDB)(nil)
+
+func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.updates = append(f.updates, in)
+	return &dynamodb.UpdateItemOutput{}, nil
+}
 
 func (f *fakeDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	f.dels = append(f.dels, in)
@@ -125,6 +133,12 @@ func TestFinalize(t *testing.T) {
 		if len(res.Evidence) != 3 || res.Outputs["chainVerified"] != true || res.Outputs["artifacts"] != 1 || res.Outputs["lockReleased"] != true ||
 			res.Outputs["outcome"] != "COMPLETED" || !strings.HasSuffix(res.Outputs["manifest"].(string), "/finalize-case/manifest.json") {
 			t.Errorf("result %+v", res)
+		}
+		// The outcome on the case's claim, only if this execution holds it.
+		if len(db.updates) != 1 || aws.ToString(db.updates[0].ConditionExpression) != "executionId = :me" ||
+			db.updates[0].ExpressionAttributeValues[":o"].(*ddbtypes.AttributeValueMemberS).Value != "COMPLETED" ||
+			db.updates[0].Key["pk"].(*ddbtypes.AttributeValueMemberS).Value != "case#case-7" {
+			t.Errorf("claim updates %+v", db.updates)
 		}
 		md := string(ev.objects["cases/case-7/finalize-case/report.md"])
 		if dry != strings.Contains(md, "DRY RUN") || dry != strings.HasPrefix(res.Summary, "DRY RUN") {

@@ -23,6 +23,9 @@ func TestWhere(t *testing.T) {
 	if !strings.Contains(md, "222233334444 eu-west-1") || !strings.Contains(md, "s3://ev in us-east-1") {
 		t.Errorf("Markdown %s", md)
 	}
+	if m := string(r.Manifest().JSON()); !strings.Contains(m, `"targetAccount": "222233334444"`) || !strings.Contains(m, `"targetRegion": "eu-west-1"`) {
+		t.Errorf("manifest %s", m)
+	}
 	if Build(Input{CaseID: "c1", Incident: inc}).Where != nil {
 		t.Error("where without an evidence region")
 	}

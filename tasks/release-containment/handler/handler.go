@@ -88,7 +88,9 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{EC2: ec2.NewFromConfig(cfg), ASG: autoscaling.NewFromConfig(cfg), ELB: elbv2.NewFromConfig(cfg),
 		ECS: ecs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
 	if env.IncidentsTable != "" {
-		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+		// The ledger and the claims are irflow's store: the home account's,
+		// whatever account the step acts in (env.Home).
+		h.Ledger = ledger.NewStore(env.Home(cfg), env.IncidentsTable)
 		h.Claims, h.IncidentsTable = dynamodb.NewFromConfig(env.Home(cfg)), env.IncidentsTable
 	}
 	h.MAC = taskrt.NewMACKey(cfg, env)
