@@ -108,6 +108,9 @@ type Case struct {
 	TaskStatus string
 	// Refusals are the strict layer's refusals during this case.
 	Refusals []Refusal
+	// Path is the execution's path to containment, measured from the
+	// strict layer's request log; nil without the layer.
+	Path *ContainmentPath
 	// Problems are what did not go as the bench expects; none when it did.
 	Problems []string
 }
@@ -264,10 +267,11 @@ func benchRetryer() aws.Retryer {
 // the task runtime with the audit chain) except that they log to log.
 func realHandlers(cfg aws.Config, env taskrt.Env, log io.Writer) simulate.Handlers {
 	out := simulate.Handlers{}
+	cfg = withStepHeader(cfg) // the strict layer's request log names each request's step
 	for name, newHandler := range registry.Constructors() {
 		rt := taskrt.NewRuntime(name, cfg, env, newHandler)
 		rt.Log = taskrt.NewLogger(log)
-		out[name] = simulate.TaskHandler(rt.Invoke)
+		out[name] = tagSteps(rt.Invoke)
 	}
 	return out
 }
