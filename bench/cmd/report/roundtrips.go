@@ -126,10 +126,9 @@ func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline 
 	var t table
 	t.head = []string{"playbook", "launch type", "world", "run", "contained by", "round trips to containment", "after the decision", "audit", "requests", "moto gaps on the path", "target", "status"}
 	type worst struct {
-		n    int
-		name string
-		ok   bool
-		seen bool
+		n, least, cases, missed int
+		name                    string
+		ok, seen                bool
 	}
 	worstBy := map[string]*worst{"FARGATE": {ok: true}, "EC2": {ok: true}}
 	for _, rc := range rt.Cases {
@@ -152,7 +151,7 @@ func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline 
 		}
 		n := *rc.RoundTrips
 		ok := n <= target
-		status := c.check(ok, fmt.Sprintf("round trips to containment, %s on %s (%s): %d (target ≤ %d)", rc.Playbook, rc.World, rc.LaunchType, n, target))
+		status := statusWord(ok)
 		t.add(rc.Playbook, rc.LaunchType, rc.World, run, "`"+rc.ContainedBy+"`", fmt.Sprint(n), after, fmt.Sprint(rc.Audit), fmt.Sprint(rc.Requests), gaps, fmt.Sprintf("≤ %d", target), status)
 		lt := "EC2"
 		if rc.LaunchType == "FARGATE" {
@@ -160,8 +159,23 @@ func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline 
 		}
 		w := worstBy[lt]
 		w.ok = w.ok && ok
+		w.cases++
+		if !ok {
+			w.missed++
+		}
+		if !w.seen || n < w.least {
+			w.least = n
+		}
 		if !w.seen || n > w.n {
 			w.n, w.name, w.seen = n, rc.Playbook+" on "+rc.World, true
+		}
+	}
+	// One line per launch type in the missed targets: the table has the
+	// cases.
+	for _, lt := range []string{"FARGATE", "EC2"} {
+		if w := worstBy[lt]; w.missed > 0 {
+			c.missed = append(c.missed, fmt.Sprintf("round trips to containment on %s: %d of %d contained cases above %d (%d to %d, most %s; section 7)",
+				lt, w.missed, w.cases, roundTripTarget(lt), w.least, w.n, w.name))
 		}
 	}
 	if len(t.rows) == 0 {
