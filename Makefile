@@ -80,7 +80,8 @@ stress: py-deps
 containment: py-deps
 	IRFLOW_REQUIRE_MOTO=1 $(GO) test -count=1 -tags matrix -timeout 90m -run TestContainment -v ./internal/demo
 
-## bench: measures compile, simulate, transitions, Lambdas and synth into BENCHMARKS.md.
+## bench: measures compile, simulate, transitions, Lambdas, synth and the AWS
+## round trips to containment (bin/irflow-demo on every playbook and world) into BENCHMARKS.md.
 bench: deps
 	scripts/bench.sh
 

@@ -10,12 +10,17 @@
 #   3. the task Lambdas: arm64 bootstrap sizes (scripts/build-tasks.sh), and
 #      cold and warm invocations of amd64 copies under the Lambda runtime
 #      interface emulator, installed from the Go module proxy into bin/;
-#   4. warm `cdk synth` (scripts/synth.sh) against `irflow compile`.
+#   4. warm `cdk synth` (scripts/synth.sh) against `irflow compile`;
+#   5. AWS round trips to containment: bin/irflow-demo runs every shipped
+#      playbook on the bench's worlds (moto behind the AWS-strict layer,
+#      whose request log times every AWS call) and writes its summaries.
 # bench/cmd/report measures and renders; raw results stay in build/bench/.
 #
 # Knobs (environment): BENCH_COUNT (go test -count, default 5),
 # BENCH_BENCHTIME (default 1s), BENCH_COLD (cold starts per Lambda, 9),
-# BENCH_WARM (warm invokes, 50), BENCH_SYNTH_RUNS (3), BENCH_SIM_RUNS (30).
+# BENCH_WARM (warm invokes, 50), BENCH_SYNTH_RUNS (3), BENCH_SIM_RUNS (30),
+# BENCH_RT_PLAYBOOKS (playbook names, default every shipped one) and
+# BENCH_RT_WORLDS (the worlds of the round trips, default those below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +31,8 @@ cold=${BENCH_COLD:-9}
 warm=${BENCH_WARM:-50}
 synth_runs=${BENCH_SYNTH_RUNS:-3}
 sim_runs=${BENCH_SIM_RUNS:-30}
+rt_playbooks=${BENCH_RT_PLAYBOOKS:-$(for f in workflows/*.yaml; do case $f in *.test.yaml) ;; *) basename "$f" .yaml;; esac; done)}
+rt_worlds=${BENCH_RT_WORLDS:-fargate fargate-public-ip fargate-exec shared-nacl nacl-full ec2-bridge ec2-host ec2-awsvpc no-ssm-endpoints}
 rie_version=v0.0.0-20261030222936-bef5c4ba774d
 
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
@@ -56,7 +63,7 @@ step "tools" "aws-lambda-rie ${rie_version} from the Go module proxy into bin/"
 GOBIN=$PWD/bin CGO_ENABLED=0 go install \
   "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@${rie_version}"
 
-step "go-benchmarks" "1/4 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
+step "go-benchmarks" "1/5 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
 # The test binary runs ${count} whole passes rather than -count ${count}: -count
 # repeats each benchmark back to back, so a burst of load from other work
 # would land on a few rows; passes spread it over all of them. The output is
@@ -70,12 +77,12 @@ for i in $(seq "$count"); do
     -test.bench '^BenchmarkSimulate$')
 done | tee "$data/go-bench.txt" >&2
 
-step "simulations" "2/4 simulations, and the same ASL on aws-local-stepfunctions"
+step "simulations" "2/5 simulations, and the same ASL on aws-local-stepfunctions"
 "$tmp/report" sim -root . -warm-runs "$sim_runs" -node-runs "$sim_runs" \
   -out "$data/sim.json" -job "$data/node-job.json"
 node --import ./scripts/crosscheck/polyfill.mjs bench/node/stepfunctions.mjs "$data/node-job.json" >"$data/node.json"
 
-step "lambdas" "3/4 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
+step "lambdas" "3/5 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
 scripts/build-tasks.sh >&2
 # One go build for all: the same flags as scripts/build-tasks.sh, this
 # machine's architecture, into a temporary directory.
@@ -95,9 +102,24 @@ mv "$tmp/timed/nulllambda/bootstrap" "$tmp/baseline/bootstrap" && rmdir "$tmp/ti
 "$tmp/report" lambda -rie bin/aws-lambda-rie -arm64 build/tasks -timed "$tmp/timed" -baseline "$tmp/baseline" \
   -cold "$cold" -warm "$warm" -out "$data/lambda.json"
 
-step "synth" "4/4 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
+step "synth" "4/5 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
 go build -o "$tmp/irflow" ./cmd/irflow
 "$tmp/report" synth -root . -irflow "$tmp/irflow" -tmp "$tmp" -runs "$synth_runs" -out "$data/synth.json"
+
+step "round-trips" "5/5 AWS round trips to containment: bin/irflow-demo, every playbook on: ${rt_worlds}"
+go build -o "$tmp/irflow-demo" ./cmd/irflow-demo
+export IRFLOW_MOTO_SERVER=${IRFLOW_MOTO_SERVER:-$PWD/.venv/bin/moto_server}
+mkdir -p "$data/round-trips"
+worlds=()
+for w in $rt_worlds; do worlds+=(--world "$w"); done
+for pb in $rt_playbooks; do
+  # A case that does not end as the bench expects makes irflow-demo exit 1:
+  # the report still shows its row (status, refusals, problems).
+  "$tmp/irflow-demo" --playbook "workflows/$pb.yaml" "${worlds[@]}" --summary "$data/round-trips/$pb.json" \
+    --out "$tmp/demo/$pb" >"$data/round-trips/$pb.log" 2>&1 ||
+    echo "bench.sh: irflow-demo on $pb exited $? (see $data/round-trips/$pb.log)" >&2
+done
+"$tmp/report" roundtrips -out "$data/roundtrips.json" "$data"/round-trips/*.json
 
 wall=$(( $(date +%s) - start ))
 "$tmp/report" render -dir "$data" -wall "$wall" -out "$out"

@@ -37,6 +37,9 @@ type strictControl interface {
 	Calls(ctx context.Context) ([]flowmodel.Call, error)
 	// Refusals are the layer's refusals, in order.
 	Refusals(ctx context.Context) ([]Refusal, error)
+	// Requests are the AWS requests the layer served after number since,
+	// and the latest number.
+	Requests(ctx context.Context, since int64) (strict.RequestLog, error)
 }
 
 // awsEnv is the AWS side of a run: moto, the strict layer in front of it,
@@ -55,7 +58,10 @@ type awsEnv struct {
 }
 
 // callMark is where a case's calls and refusals begin.
-type callMark struct{ calls, refusals int }
+type callMark struct {
+	calls, refusals int
+	requests        int64
+}
 
 // startAWS starts moto (unless o.Endpoint names one) and the strict layer,
 // and seeds irflow's stores into res.Env.
@@ -102,6 +108,9 @@ func startAWS(ctx context.Context, o *Options, res *Result) (*awsEnv, error) {
 		return nil, fmt.Errorf("naming the MAC key %s: %w", ops.MACKeyAlias(ops.DefaultStack), err)
 	}
 	res.Env = w.Env
+	// As the CDK app sets IRFLOW_HOME_ACCOUNT on every function (infra):
+	// the handlers know their account without asking STS.
+	res.Env.HomeAccount = w.Account
 	res.Env.DefaultApprovers = []string{roleARN(w.Account, incidentCommander)}
 	res.Env.AVMLURL, res.Env.AVMLSha256 = DemoAVMLURL, DemoAVMLSha256
 	if o.Keep {
@@ -151,7 +160,11 @@ func (e *awsEnv) mark(ctx context.Context) (callMark, error) {
 	if err != nil {
 		return callMark{}, err
 	}
-	return callMark{calls: len(calls), refusals: len(refusals)}, nil
+	reqs, err := e.layer.Requests(ctx, 0)
+	if err != nil {
+		return callMark{}, err
+	}
+	return callMark{calls: len(calls), refusals: len(refusals), requests: reqs.Last}, nil
 }
 
 // since returns the calls and refusals after m.
@@ -170,6 +183,15 @@ func (e *awsEnv) since(ctx context.Context, m callMark) ([]flowmodel.Call, []Ref
 	return calls[m.calls:], refusals[m.refusals:], nil
 }
 
+// requestsSince returns the AWS requests the layer served after m.
+func (e *awsEnv) requestsSince(ctx context.Context, m callMark) ([]strict.LoggedRequest, error) {
+	if e.layer == nil {
+		return nil, nil
+	}
+	log, err := e.layer.Requests(ctx, m.requests)
+	return log.Requests, err
+}
+
 // vars are the environment variables irflow needs to reach this moto.
 func (e *awsEnv) vars(env taskrt.Env) map[string]string {
 	out := map[string]string{
@@ -178,7 +200,7 @@ func (e *awsEnv) vars(env taskrt.Env) map[string]string {
 		"IRFLOW_EVIDENCE_BUCKET": env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": env.AuditTable,
 		"IRFLOW_APPROVALS_TABLE": env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": env.IncidentsTable,
 		"IRFLOW_TOPIC_ARN": env.TopicArn, "IRFLOW_APPROVAL_URL": env.ApprovalURL,
-		"IRFLOW_DEFAULT_APPROVERS": joinComma(env.DefaultApprovers), "IRFLOW_AVML_URL": env.AVMLURL, "IRFLOW_AVML_SHA256": env.AVMLSha256,
+		"IRFLOW_DEFAULT_APPROVERS": joinComma(env.DefaultApprovers), "IRFLOW_HOME_ACCOUNT": env.HomeAccount, "IRFLOW_AVML_URL": env.AVMLURL, "IRFLOW_AVML_SHA256": env.AVMLSha256,
 		// The MAC key authenticates what a later command appends to a
 		// case's chain (irflow release --simulate), as the handlers' records.
 		"IRFLOW_MAC_KEY_ARN": env.MACKeyArn,

@@ -117,6 +117,9 @@ type Case struct {
 	// replayed is the network after the response as the replay of its
 	// calls has it.
 	replayed *flowmodel.Network
+	// Path is the execution's path to containment, measured from the
+	// strict layer's request log; nil without the layer.
+	Path *ContainmentPath
 	// Problems are what did not go as the bench expects; none when it did.
 	Problems []string
 }
@@ -276,10 +279,11 @@ func benchRetryer() aws.Retryer {
 // the task runtime with the audit chain) except that they log to log.
 func realHandlers(cfg aws.Config, env taskrt.Env, log io.Writer) simulate.Handlers {
 	out := simulate.Handlers{}
+	cfg = withStepHeader(cfg) // the strict layer's request log names each request's step
 	for name, newHandler := range registry.Constructors() {
 		rt := taskrt.NewRuntime(name, cfg, env, newHandler)
 		rt.Log = taskrt.NewLogger(log)
-		out[name] = simulate.TaskHandler(rt.Invoke)
+		out[name] = tagSteps(rt.Invoke)
 	}
 	return out
 }

@@ -54,6 +54,15 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 	if err := judgeCase(ctx, env, c, mark); err != nil {
 		return err
 	}
+	if env.layer != nil {
+		reqs, err := env.requestsSince(ctx, mark)
+		if err != nil {
+			return err
+		}
+		if c.Path, err = containmentPath(compiled.ASL, run, reqs, stores.AuditTable); err != nil {
+			return err
+		}
+	}
 	printFlows(out, c)
 	if !c.World.MemberStack() {
 		if err := judgeNoStack(ctx, env, stores, c); err != nil {
@@ -79,6 +88,7 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 		c.problem("the audit chain does not verify: %v", c.ChainErr)
 	}
 	c.Caught = caughtSteps(run, c.Records, c.WorldName)
+	c.Path.noteGaps(c.Caught)
 	for _, s := range c.Caught {
 		if s.Gap == "" && s.Expected == "" {
 			c.problem("step %s (%s) failed and was caught: %s", s.Step, s.Action, s.Error)

@@ -62,16 +62,113 @@ func TestContainment(t *testing.T) {
 	}
 }
 
+// TestRejectKeepsIsolation is issue 14's "a run that isolates and is then
+// rejected leaves the task RUNNING with the deny entries in place, ahead of
+// the allows, in every NACL of the VPC", for a playbook whose rejected gate
+// has no onReject that releases the isolation (the shipped Fargate
+// playbooks have one since issue 16: TestContainment checks the release).
+// testdata/isolate-then-reject.yaml isolates on both launch types before
+// its gate; it is rejected on the awsvpc worlds, on EC2 (ec2-awsvpc) and
+// on Fargate (fargate; shared-nacl, where the task's subnet is on the VPC's
+// default ACL). Every ACL is read back from moto itself.
+func TestRejectKeepsIsolation(t *testing.T) {
+	ep := mototest.DirectEndpoint(t)
+	s := benchRunFile(t, ep, filepath.Join(repoRoot(t), "internal", "demo", "testdata", "isolate-then-reject.yaml"), DecideReject,
+		[]string{"ec2-awsvpc", "fargate", "shared-nacl"})
+	if len(s.StrictRefusals) != 0 {
+		t.Errorf("strict refusals: %+v", s.StrictRefusals)
+	}
+	for _, c := range s.Cases {
+		if c.Status != "SUCCEEDED" || c.Outcome != "REJECTED" || c.Task.LastStatus != "RUNNING" {
+			t.Errorf("%s: %s/%s, task %s; want SUCCEEDED/REJECTED with the task RUNNING", c.World, c.Status, c.Outcome, c.Task.LastStatus)
+		}
+		for _, st := range c.Steps {
+			if st.Action == "isolate-network" && st.Result != "OK" {
+				t.Errorf("%s: isolation %s ended %s; want OK", c.World, st.ID, st.Result)
+			}
+		}
+		checkIsolated(t, ep, c)
+	}
+}
+
+// checkIsolated reads every network ACL of the case's VPC and the task's
+// ENI from moto and wants, in each ACL, an inbound and an outbound deny of
+// each of the task's addresses (/32, and /128 for its IPv6 addresses) whose
+// rule number is below the lowest allow of that direction.
+func checkIsolated(t *testing.T, ep string, c SummaryCase) {
+	t.Helper()
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(mototest.ConfigFor(ep))
+	cidrs := map[string]bool{}
+	for _, ip := range c.Target.PrivateIPs {
+		cidrs[ip+"/32"] = true
+	}
+	enis, err := ec2c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: c.Target.ENIIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range enis.NetworkInterfaces {
+		for _, a := range e.Ipv6Addresses {
+			cidrs[aws.ToString(a.Ipv6Address)+"/128"] = true
+		}
+	}
+	out, err := ec2c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{c.Target.VpcID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.NetworkAcls) == 0 || len(c.Target.PrivateIPs) == 0 {
+		t.Fatalf("%s: %d network ACLs, task addresses %v; want the world's ACLs and the task's address", c.World, len(out.NetworkAcls), c.Target.PrivateIPs)
+	}
+	for _, acl := range out.NetworkAcls {
+		for _, egress := range []bool{false, true} {
+			lowestAllow := int32(1 << 30)
+			denies := map[string]int32{}
+			for _, e := range acl.Entries {
+				if aws.ToBool(e.Egress) != egress {
+					continue
+				}
+				n := aws.ToInt32(e.RuleNumber)
+				cidr := aws.ToString(e.CidrBlock) + aws.ToString(e.Ipv6CidrBlock)
+				switch e.RuleAction {
+				case ec2types.RuleActionAllow:
+					lowestAllow = min(lowestAllow, n)
+				case ec2types.RuleActionDeny:
+					if cidrs[cidr] && aws.ToString(e.Protocol) == "-1" {
+						denies[cidr] = n
+					}
+				}
+			}
+			dir := map[bool]string{false: "inbound", true: "outbound"}[egress]
+			for cidr := range cidrs {
+				n, ok := denies[cidr]
+				switch {
+				case !ok:
+					t.Errorf("%s: network ACL %s has no %s deny of %s after the rejected gate", c.World, aws.ToString(acl.NetworkAclId), dir, cidr)
+				case n >= lowestAllow:
+					t.Errorf("%s: network ACL %s denies %s %s at rule %d, not ahead of its lowest allow %d", c.World, aws.ToString(acl.NetworkAclId), dir, cidr, n, lowestAllow)
+				}
+			}
+		}
+	}
+}
+
 // benchRun runs the bench on the worlds and reads back its summary. A
 // flow the model cannot judge yet (moto's task ENIs got addresses outside
 // their subnets until the strict layer assigns in-subnet ones) skips.
 func benchRun(t *testing.T, ep, playbook, decide string, ws []string) *Summary {
 	t.Helper()
+	return benchRunFile(t, ep, filepath.Join(repoRoot(t), "workflows", playbook+".yaml"), decide, ws)
+}
+
+// benchRunFile is benchRun with a playbook file.
+func benchRunFile(t *testing.T, ep, playbook, decide string, ws []string) *Summary {
+	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
 	file := filepath.Join(dir, "summary.json")
 	_, err := Run(context.Background(), Options{Endpoint: ep, Out: dir, Summary: file, Stdout: &out, Decide: decide,
-		Playbook: filepath.Join(repoRoot(t), "workflows", playbook+".yaml"), Worlds: ws})
+		Playbook: playbook, Worlds: ws})
 	if errors.Is(err, flowmodel.ErrNotModeled) {
 		t.Skipf("the flow model cannot judge this world yet: %v", err)
 	}

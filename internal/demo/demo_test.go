@@ -71,6 +71,15 @@ func TestDemo(t *testing.T) {
 		if err := audit.Verify(c.Records); err != nil || len(c.Records) < 10 {
 			t.Errorf("%s: audit chain of %d records: %v", c.Title, len(c.Records), err)
 		}
+		// The path to containment is measured from the strict layer's
+		// request log (no speed goal here: BENCHMARKS.md has the counts);
+		// the four-eyes case is a dry run, which isolates nothing.
+		if p := c.Path; i == 2 && (p == nil || p.Step != "" || p.RoundTrips != 0) {
+			t.Errorf("%s: a dry run contained the task: %+v", c.Title, p)
+		} else if p := c.Path; i < 2 && (p == nil || p.Step == "" || p.RoundTrips < 3 || p.RoundTrips > p.Requests || len(p.Steps) < 2 ||
+			p.Steps[0].Step != "resolve-target" || p.Steps[len(p.Steps)-1].Step != p.Step) {
+			t.Errorf("%s: path to containment %+v; want resolve-target first, the isolation last, a round trip per request at most", c.Title, p)
+		}
 		if len(c.Flows) < 4 {
 			t.Errorf("%s: %d flows judged; want the world's flows", c.Title, len(c.Flows))
 		}

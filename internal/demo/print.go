@@ -218,6 +218,11 @@ func printSummary(out io.Writer, res *Result, dir string) {
 			fmt.Fprintf(out, "  %-7s %-42s %s/%s, %d transitions; %s; %d evidence objects, %d mismatched; audit chain %d records %s\n",
 				lt, c.CaseID, c.Run.Status, c.Run.Outcome, c.Run.Transitions, gates, len(c.Evidence), bad, len(c.Records), chain)
 		}
+		if p := c.Path; p != nil && p.Step != "" {
+			fmt.Fprintf(out, "          contained by %s after %d sequential AWS round trips (%d requests)\n", p.Step, p.RoundTrips, p.Requests)
+		} else if p != nil {
+			fmt.Fprintf(out, "          not contained by isolation: %s\n", p.Reason)
+		}
 		for _, p := range c.Problems {
 			fmt.Fprintf(out, "          PROBLEM: %s\n", p)
 		}

@@ -151,3 +151,7 @@ func (s *strictClient) Calls(ctx context.Context) ([]flowmodel.Call, error) {
 }
 
 func (s *strictClient) Refusals(ctx context.Context) ([]Refusal, error) { return s.c.Refusals(ctx) }
+
+func (s *strictClient) Requests(ctx context.Context, since int64) (strict.RequestLog, error) {
+	return s.c.Requests(ctx, since)
+}

@@ -59,9 +59,15 @@ type SummaryCase struct {
 	Task             struct {
 		LastStatus string `json:"lastStatus"`
 	} `json:"task"`
-	Steps          []SummaryStep `json:"steps"`
-	StrictRefusals []Refusal     `json:"strictRefusals"`
-	Evidence       struct {
+	Steps []SummaryStep `json:"steps"`
+	// RoundTripsToContainment is the sequential AWS round trips from the
+	// execution's start until its isolation was in effect (concurrent
+	// requests once, a Parallel's branches by the longest); null when no
+	// isolation took effect. ContainmentPath says how it was counted.
+	RoundTripsToContainment *int             `json:"roundTripsToContainment"`
+	ContainmentPath         *ContainmentPath `json:"containmentPath,omitempty"`
+	StrictRefusals          []Refusal        `json:"strictRefusals"`
+	Evidence                struct {
 		Objects    int `json:"objects"`
 		Mismatched int `json:"mismatched"`
 	} `json:"evidence"`
@@ -119,6 +125,13 @@ func summarizeCase(c *Case) SummaryCase {
 		sc.ResponderAccount = c.World.ResponderAccount
 	}
 	sc.Task.LastStatus = c.TaskStatus
+	if p := c.Path; p != nil {
+		sc.ContainmentPath = p
+		if p.Step != "" {
+			n := p.RoundTrips
+			sc.RoundTripsToContainment = &n
+		}
+	}
 	sc.Target = targetOf(c)
 	sc.Evidence.Objects = len(c.Evidence)
 	for _, o := range c.Evidence {

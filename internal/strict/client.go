@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,23 @@ func (c *Client) EC2Calls(ctx context.Context) ([]RecordedCall, error) {
 	}
 	err := c.do(ctx, http.MethodGet, "ec2-calls", nil, &out)
 	return out.EC2Calls, err
+}
+
+// RequestLog is the answer of GET /irflow-strict/requests.
+type RequestLog struct {
+	Requests []LoggedRequest `json:"requests"`
+	// Last is the number of the latest request the layer has seen: pass
+	// it as since to read only what follows.
+	Last int64 `json:"last"`
+}
+
+// Requests returns every AWS request the layer served after request number
+// since (0: all since the last reset), in arrival order, and the latest
+// number, a mark for the next call.
+func (c *Client) Requests(ctx context.Context, since int64) (RequestLog, error) {
+	var out RequestLog
+	err := c.do(ctx, http.MethodGet, "requests?since="+strconv.FormatInt(since, 10), nil, &out)
+	return out, err
 }
 
 // Reset forgets refusals, findings, learned tasks, pending stops, recorded

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +52,10 @@ type Findings struct {
 //	                              sees its members' findings
 //	GET  /irflow-strict/refusals  {"strictRefusals":[...]}
 //	GET  /irflow-strict/ec2-calls {"ec2Calls":[...]}
+//	GET  /irflow-strict/requests?since=N
+//	                              {"requests":[...],"last":M}: every AWS
+//	                              request served, numbered above N (a mark
+//	                              from an earlier answer's last)
 //	POST /irflow-strict/reset     forget everything above (POST /moto-api/reset
 //	                              forgets all but the refusals)
 func (l *Layer) control(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +101,18 @@ func (l *Layer) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"strictRefusals": l.refusals.list()})
 	case "GET ec2-calls":
 		writeJSON(w, http.StatusOK, map[string]any{"ec2Calls": l.calls.recorded()})
+	case "GET requests":
+		var since int64
+		if v := r.URL.Query().Get("since"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				controlError(w, http.StatusBadRequest, "requests: since: want a request number, got "+strconv.Quote(v))
+				return
+			}
+			since = n
+		}
+		reqs, last := l.requests.since(since)
+		writeJSON(w, http.StatusOK, RequestLog{Requests: reqs, Last: last})
 	case "POST reset":
 		l.refusals.reset()
 		l.resetState()
@@ -149,6 +166,7 @@ func (l *Layer) resetState() {
 	l.svc.reset()
 	l.stops.reset()
 	l.calls.reset()
+	l.requests.reset()
 	l.flow.reset()
 }
 

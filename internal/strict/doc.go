@@ -128,7 +128,10 @@
 // # Control API
 //
 // Under /irflow-strict/, never forwarded: POST world, POST findings,
-// GET refusals, GET ec2-calls, POST reset (Client wraps them).
+// GET refusals, GET ec2-calls, GET requests?since=N (every AWS request
+// served: start, end, service, operation, status, DynamoDB table and the
+// StepHeader a harness sent; the bench counts round trips from it),
+// POST reset (Client wraps them).
 //
 // # Not enforced
 //

@@ -70,6 +70,7 @@ type Layer struct {
 	svc      svcIndex  // ENIs of NAT gateways and interface endpoints
 	stops    stopQueue
 	calls    callLog
+	requests requestLog
 	flow     *FlowOracle
 	flowLogs flowLogDests // S3 flow log destinations with a folder
 }
@@ -141,20 +142,22 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "strict: reading the request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	switch svc.Name {
-	case "ec2":
-		l.serveEC2(w, r, body, svc)
-	case "ecs":
-		l.serveECS(w, r, body, svc)
-	case "dynamodb":
-		l.serveDynamoDB(w, r, body, svc)
-	case "guardduty":
-		l.serveGuardDuty(w, r, body, svc)
-	case "sts":
-		l.serveSTS(w, r, body, svc)
-	default:
-		l.next.ServeHTTP(w, r)
-	}
+	l.logged(w, r, body, svc, func(w http.ResponseWriter) {
+		switch svc.Name {
+		case "ec2":
+			l.serveEC2(w, r, body, svc)
+		case "ecs":
+			l.serveECS(w, r, body, svc)
+		case "dynamodb":
+			l.serveDynamoDB(w, r, body, svc)
+		case "guardduty":
+			l.serveGuardDuty(w, r, body, svc)
+		case "sts":
+			l.serveSTS(w, r, body, svc)
+		default:
+			l.next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // forward passes r to moto and keeps the answer for the caller to inspect.

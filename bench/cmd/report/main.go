@@ -10,6 +10,8 @@
 //	                                               bootstrap sizes, cold and warm invokes under the emulator
 //	report synth -irflow BIN -tmp DIR -out DIR/synth.json
 //	                                               warm cdk synth and irflow compile wall times
+//	report roundtrips -out DIR/roundtrips.json SUMMARY...
+//	                                               round trips to containment from bin/irflow-demo's summaries
 //	report render -dir DIR -out BENCHMARKS.md      the report (reads DIR/go-bench.txt and node.json too)
 //
 // Timings live here and in BENCHMARKS.md, never in tests.
@@ -37,6 +39,8 @@ func main() {
 		err = cmdLambda(os.Args[2:])
 	case "synth":
 		err = cmdSynth(os.Args[2:])
+	case "roundtrips":
+		err = cmdRoundTrips(os.Args[2:])
 	case "render":
 		err = cmdRender(os.Args[2:])
 	default:
@@ -49,7 +53,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: report machine|sim|lambda|synth|render [flags] (see the package comment)")
+	fmt.Fprintln(os.Stderr, "usage: report machine|sim|lambda|synth|roundtrips|render [flags] (see the package comment)")
 	os.Exit(2)
 }
 

@@ -60,6 +60,8 @@ type Inputs struct {
 	Node    NodeOut
 	Lambda  LambdaReport
 	Synth   SynthReport
+	// RoundTrips are the bench's round trips to containment.
+	RoundTrips RoundTripReport
 	// Loads are the load averages as each phase started (load.tsv).
 	Loads [][2]string
 }
@@ -67,7 +69,7 @@ type Inputs struct {
 func loadInputs(dir string) (*Inputs, error) {
 	in := &Inputs{}
 	for name, v := range map[string]any{"machine.json": &in.Machine, "sim.json": &in.Sim, "node.json": &in.Node,
-		"lambda.json": &in.Lambda, "synth.json": &in.Synth} {
+		"lambda.json": &in.Lambda, "synth.json": &in.Synth, "roundtrips.json": &in.RoundTrips} {
 		if err := readJSON(filepath.Join(dir, name), v); err != nil {
 			return nil, err
 		}
@@ -403,6 +405,9 @@ func render(w io.Writer, in *Inputs) error {
 	sy.write(&body)
 	headline.add("warm cdk synth", fmtNs(syn.Median)+" median", "< 15 s", statusWord(synOK))
 	headline.add("warm synth / irflow compile of all playbooks", fmt.Sprintf("%s / %s = %.0f×", fmtNs(syn.Median), fmtNs(comp.Median), ratio), ratioTarget, statusWord(ratioOK))
+
+	// 7. Round trips.
+	renderRoundTrips(&body, &in.RoundTrips, &c, &headline)
 
 	// The file.
 	m := in.Machine

@@ -54,6 +54,13 @@ var mutating = map[string]bool{"CreateTags": true, "ModifyNetworkInterfaceAttrib
 	"AuthorizeSecurityGroupEgress": true, "AuthorizeSecurityGroupIngress": true, "RevokeSecurityGroupEgress": true,
 	"RevokeSecurityGroupIngress": true, "CreateNetworkAclEntry": true, "LedgerAppend": true}
 
+// note records a call that may come in parallel with others.
+func (f *fakeEC2) note(call string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+}
+
 func (f *fakeEC2) mutations() []string {
 	var out []string
 	for _, c := range f.calls {
@@ -75,7 +82,7 @@ func (f *fakeEC2) count(call string) int {
 }
 
 func (f *fakeEC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeNetworkInterfacesInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
-	f.calls = append(f.calls, "DescribeNetworkInterfaces")
+	f.note("DescribeNetworkInterfaces") // read while the network ACLs are
 	return f.describeNIs(in)
 }
 func (f *fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
@@ -120,7 +127,7 @@ func (f *fakeEC2) DescribePrefixLists(_ context.Context, in *ec2.DescribePrefixL
 	return f.describePrefixLists(in)
 }
 func (f *fakeEC2) DescribeNetworkAcls(_ context.Context, in *ec2.DescribeNetworkAclsInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error) {
-	f.calls = append(f.calls, "DescribeNetworkAcls")
+	f.note("DescribeNetworkAcls") // read while the ENIs are
 	return f.describeACLs(in)
 }
 func (f *fakeEC2) CreateNetworkAclEntry(_ context.Context, in *ec2.CreateNetworkAclEntryInput, _ ...func(*ec2.Options)) (*ec2.CreateNetworkAclEntryOutput, error) {

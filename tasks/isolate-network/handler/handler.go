@@ -4,10 +4,12 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
@@ -69,8 +71,10 @@ const (
 // plan is everything the run will do, decided before anything changes.
 type plan struct {
 	scope, mode, instanceID, launchType string
-	allowSsm                            bool
-	enis                                []*eniPlan
+	// prefetched are the network ACLs read with the ENIs, by VPC.
+	prefetched map[string][]ec2types.NetworkAcl
+	allowSsm   bool
+	enis       []*eniPlan
 	// groups are the quarantine groups (one per VPC), transit the
 	// all-traffic groups the ENIs pass through; both only for instance ENIs.
 	groups, transit []*groupPlan
@@ -110,11 +114,28 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return contract.Skipped("network mode "+mode+": the task has no network interface to isolate").
 			With("networkMode", mode).With("isolation", isolationNone).With("residuals", []residual{}), nil
 	}
+	// An awsvpc task's network ACLs are read while its ENIs are: the
+	// target names their VPC, and both reads come before any change (one
+	// round trip less on the way to containment). planNACL reads again a
+	// VPC this did not read.
+	acls := map[string][]ec2types.NetworkAcl{}
+	var wg sync.WaitGroup
+	if vpc := targetVPC(p.Target); scope == scopeTask && vpc != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := h.vpcACLs(ctx, vpc); err == nil {
+				acls[vpc] = got
+			}
+		}()
+	}
 	nis, err := h.loadENIs(ctx, p.Target, scope)
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	pl := &plan{scope: scope, mode: mode, launchType: p.Target.LaunchType, allowSsm: allowSsm, ecsEndpoints: map[string][]string{}}
+	pl := &plan{scope: scope, mode: mode, launchType: p.Target.LaunchType, allowSsm: allowSsm, ecsEndpoints: map[string][]string{},
+		prefetched: acls}
 	if scope == scopeInstance {
 		pl.instanceID = p.Target.InstanceID
 	}
@@ -131,6 +152,22 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	return outputs(contract.OK(summary(pl, false)), pl), nil
 }
 
+// targetVPC is the VPC of the target's ENIs as resolve-target saw them, or
+// "" when they name none or several.
+func targetVPC(t *incident.Target) string {
+	vpc := t.VpcID
+	for _, e := range t.ENIs {
+		switch {
+		case e.VpcID == "":
+		case vpc == "":
+			vpc = e.VpcID
+		case e.VpcID != vpc:
+			return ""
+		}
+	}
+	return vpc
+}
+
 // planAll plans the network ACL entries of the ECS-managed ENIs and the
 // group swaps of the others, reading only: a dry run and a failing
 // precondition (a network ACL with no room) change nothing.
@@ -145,7 +182,7 @@ func (h *Handler) planAll(ctx context.Context, p *contract.Payload, pl *plan, ni
 		}
 	}
 	if len(naclENIs) > 0 {
-		entries, err := h.planNACL(ctx, p.Target.TaskArn, naclENIs, quota)
+		entries, err := h.planNACL(ctx, p.Target.TaskArn, naclENIs, quota, pl.prefetched)
 		if err != nil {
 			return err
 		}

@@ -75,7 +75,8 @@ func (a address) cidr() string {
 // packet). The whole plan is made before anything is added, and any ACL
 // without room fails it (PreconditionFailedError naming the ACL and why):
 // a half-applied isolation would look complete.
-func (h *Handler) planNACL(ctx context.Context, taskArn string, enis []eniInfo, quota int) ([]*naclEntry, error) {
+// prefetched holds ACLs already read, by VPC.
+func (h *Handler) planNACL(ctx context.Context, taskArn string, enis []eniInfo, quota int, prefetched map[string][]ec2types.NetworkAcl) ([]*naclEntry, error) {
 	byVPC := map[string][]address{}
 	var vpcs []string
 	for _, e := range enis {
@@ -99,9 +100,12 @@ func (h *Handler) planNACL(ctx context.Context, taskArn string, enis []eniInfo, 
 			problems = append(problems, fmt.Sprintf("the task's ENIs in %s report no private address to deny", vpc))
 			continue
 		}
-		acls, err := h.vpcACLs(ctx, vpc)
-		if err != nil {
-			return nil, err
+		acls, ok := prefetched[vpc]
+		if !ok {
+			var err error
+			if acls, err = h.vpcACLs(ctx, vpc); err != nil {
+				return nil, err
+			}
 		}
 		if len(acls) == 0 {
 			problems = append(problems, vpc+" has no network ACL")

@@ -2,11 +2,15 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -169,5 +173,48 @@ func TestIsolatePublicIPResidual(t *testing.T) {
 	rs := res.Outputs["residuals"].([]residual)
 	if rs[1].FlowClass != flowPublicIP || !strings.Contains(rs[1].Reason, "198.51.100.20") || !rs[1].Partial {
 		t.Errorf("residuals %+v", rs)
+	}
+}
+
+// TestIsolateReadsACLsWithENIs: an awsvpc task's network ACLs (its VPC is in
+// the target) are read while its ENIs are, not after: each read waits for
+// the other to have started. Read one after the other, the first times out
+// and the isolation fails.
+func TestIsolateReadsACLsWithENIs(t *testing.T) {
+	s := newVPC()
+	f := newFake(s)
+	enisAsked, aclsAsked := make(chan struct{}), make(chan struct{})
+	wait := func(ch chan struct{}, what string) error {
+		select {
+		case <-ch:
+			return nil
+		case <-time.After(5 * time.Second):
+			return errors.New(what + " was not asked for meanwhile")
+		}
+	}
+	describeNIs, describeACLs := f.describeNIs, f.describeACLs
+	var onceN, onceA sync.Once
+	f.describeNIs = func(in *ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error) {
+		onceN.Do(func() { close(enisAsked) })
+		if err := wait(aclsAsked, "the network ACLs"); err != nil {
+			return nil, err
+		}
+		return describeNIs(in)
+	}
+	f.describeACLs = func(in *ec2.DescribeNetworkAclsInput) (*ec2.DescribeNetworkAclsOutput, error) {
+		onceA.Do(func() { close(aclsAsked) })
+		if err := wait(enisAsked, "the ENIs"); err != nil {
+			return nil, err
+		}
+		return describeACLs(in)
+	}
+	if _, err := handler(f).Handle(context.Background(), payload("awsvpc", false, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.denies("acl-app"); len(got) != 2 {
+		t.Errorf("acl-app denies %v; want the task's address in and out", got)
+	}
+	if n := f.count("DescribeNetworkAcls"); n != 1 {
+		t.Errorf("%d DescribeNetworkAcls; want the one read with the ENIs", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -45,18 +46,47 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incide
 	if name, ok := strings.CutPrefix(t.Group, "service:"); ok {
 		t.Service = name
 	}
-	def, err := h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
-	if err != nil {
-		return nil, contract.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, err)
+	// The task definition, the task's ENIs and the container instance each
+	// need only DescribeTasks' answer: ask for them at once, one round trip
+	// on the way to containment instead of up to four one after another.
+	// Errors are reported in this order whatever order they came in.
+	var (
+		wg                      sync.WaitGroup
+		def                     *ecs.DescribeTaskDefinitionOutput
+		enis                    []incident.ENI
+		inst                    *hostInfo
+		defErr, eniErr, instErr error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		def, defErr = h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: task.TaskDefinitionArn})
+	}()
+	go func() {
+		defer wg.Done()
+		enis, eniErr = h.taskENIs(ctx, task)
+	}()
+	if t.LaunchType == "EC2" && t.ContainerInstanceArn != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst, instErr = h.host(ctx, t.ClusterArn, t.ContainerInstanceArn)
+		}()
+	}
+	wg.Wait()
+	if defErr != nil {
+		return nil, contract.AWSError("ecs:DescribeTaskDefinition "+t.TaskDefinitionArn, defErr)
 	}
 	applyDefinition(t, task, def.TaskDefinition)
-	if t.ENIs, err = h.taskENIs(ctx, task); err != nil {
-		return nil, err
+	if eniErr != nil {
+		return nil, eniErr
 	}
-	if t.LaunchType == "EC2" && t.ContainerInstanceArn != "" {
-		if err := h.instance(ctx, t); err != nil {
-			return nil, err
-		}
+	t.ENIs = enis
+	if instErr != nil {
+		return nil, instErr
+	}
+	if inst != nil {
+		inst.apply(t)
 	}
 	summarizeNetwork(t)
 	return t, nil
@@ -235,56 +265,85 @@ func eniOf(id string, ip, subnet, vpc *string, groups []ec2types.GroupIdentifier
 	return e
 }
 
-// instance fills the EC2 side: instance id, volumes, the instance's ENIs
-// (the task's network for bridge and host mode) and the Auto Scaling group.
-func (h *Handler) instance(ctx context.Context, t *incident.Target) error {
+// hostInfo is the EC2 side of a task: its container instance's EC2
+// instance and Auto Scaling group.
+type hostInfo struct {
+	id   string
+	inst *ec2types.Instance
+	asg  string
+}
+
+// host describes the container instance, then its EC2 instance and its
+// Auto Scaling membership at once (both need only the instance id).
+func (h *Handler) host(ctx context.Context, cluster, containerInstance string) (*hostInfo, error) {
 	ci, err := h.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{
-		Cluster: aws.String(t.ClusterArn), ContainerInstances: []string{t.ContainerInstanceArn},
+		Cluster: aws.String(cluster), ContainerInstances: []string{containerInstance},
 	})
 	if err != nil {
-		return contract.AWSError("ecs:DescribeContainerInstances "+t.ContainerInstanceArn, err)
+		return nil, contract.AWSError("ecs:DescribeContainerInstances "+containerInstance, err)
 	}
 	if len(ci.ContainerInstances) == 0 || aws.ToString(ci.ContainerInstances[0].Ec2InstanceId) == "" {
-		return &contract.TargetNotFoundError{Resource: t.ContainerInstanceArn, Reason: "ECS does not know the container instance or its EC2 instance"}
+		return nil, &contract.TargetNotFoundError{Resource: containerInstance, Reason: "ECS does not know the container instance or its EC2 instance"}
 	}
-	t.InstanceID = aws.ToString(ci.ContainerInstances[0].Ec2InstanceId)
-	out, err := h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{t.InstanceID}})
-	if err != nil {
-		return contract.AWSError("ec2:DescribeInstances "+t.InstanceID, err)
+	hi := &hostInfo{id: aws.ToString(ci.ContainerInstances[0].Ec2InstanceId)}
+	var (
+		wg             sync.WaitGroup
+		out            *ec2.DescribeInstancesOutput
+		asg            *autoscaling.DescribeAutoScalingInstancesOutput
+		outErr, asgErr error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		out, outErr = h.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{hi.id}})
+	}()
+	go func() {
+		defer wg.Done()
+		asg, asgErr = h.ASG.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{hi.id}})
+	}()
+	wg.Wait()
+	if outErr != nil {
+		return nil, contract.AWSError("ec2:DescribeInstances "+hi.id, outErr)
 	}
-	var inst *ec2types.Instance
 	for _, r := range out.Reservations {
 		for i := range r.Instances {
-			if aws.ToString(r.Instances[i].InstanceId) == t.InstanceID {
-				inst = &r.Instances[i]
+			if aws.ToString(r.Instances[i].InstanceId) == hi.id {
+				hi.inst = &r.Instances[i]
 			}
 		}
 	}
-	if inst == nil {
-		return &contract.TargetNotFoundError{Resource: t.InstanceID, Reason: "EC2 does not know the container instance's instance"}
+	if hi.inst == nil {
+		return nil, &contract.TargetNotFoundError{Resource: hi.id, Reason: "EC2 does not know the container instance's instance"}
 	}
-	t.VpcID = aws.ToString(inst.VpcId)
-	for _, bdm := range inst.BlockDeviceMappings {
+	if asgErr != nil {
+		return nil, contract.AWSError("autoscaling:DescribeAutoScalingInstances "+hi.id, asgErr)
+	}
+	for _, a := range asg.AutoScalingInstances {
+		hi.asg = aws.ToString(a.AutoScalingGroupName)
+	}
+	return hi, nil
+}
+
+// apply fills the EC2 side of t: instance id, volumes, the instance's ENIs
+// (the task's network for bridge and host mode) and the Auto Scaling group.
+// t's network mode must be known.
+func (hi *hostInfo) apply(t *incident.Target) {
+	t.InstanceID = hi.id
+	t.VpcID = aws.ToString(hi.inst.VpcId)
+	for _, bdm := range hi.inst.BlockDeviceMappings {
 		if bdm.Ebs != nil && aws.ToString(bdm.Ebs.VolumeId) != "" {
 			t.VolumeIDs = append(t.VolumeIDs, aws.ToString(bdm.Ebs.VolumeId))
 		}
 	}
 	if t.NetworkMode != "awsvpc" {
-		nis := append([]ec2types.InstanceNetworkInterface(nil), inst.NetworkInterfaces...)
+		nis := append([]ec2types.InstanceNetworkInterface(nil), hi.inst.NetworkInterfaces...)
 		sort.SliceStable(nis, func(i, j int) bool { return deviceIndex(nis[i]) < deviceIndex(nis[j]) })
 		t.ENIs = nil
 		for _, ni := range nis {
 			t.ENIs = append(t.ENIs, eniOf(aws.ToString(ni.NetworkInterfaceId), ni.PrivateIpAddress, ni.SubnetId, ni.VpcId, ni.Groups, incident.ENI{}))
 		}
 	}
-	asg, err := h.ASG.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{t.InstanceID}})
-	if err != nil {
-		return contract.AWSError("autoscaling:DescribeAutoScalingInstances "+t.InstanceID, err)
-	}
-	for _, a := range asg.AutoScalingInstances {
-		t.AutoScalingGroup = aws.ToString(a.AutoScalingGroupName)
-	}
-	return nil
+	t.AutoScalingGroup = hi.asg
 }
 
 func deviceIndex(ni ec2types.InstanceNetworkInterface) int32 {

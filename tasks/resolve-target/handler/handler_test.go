@@ -8,10 +8,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
@@ -256,5 +258,66 @@ func TestRetryKeepsLock(t *testing.T) {
 	r, err := h.Handle(context.Background(), payloadFor(consoleInput(fargateArn, false), `{}`))
 	if err != nil || !strings.Contains(r.Summary, "already held by this execution") {
 		t.Errorf("got %v, %v; want OK saying the lock was already held", r, err)
+	}
+}
+
+// TestDescribeAtOnce: the task definition, the task's ENIs and the
+// container instance's EC2 side need only DescribeTasks' answer and are
+// asked for at once (fewer round trips on the way to containment): each
+// fake waits until the others have been called. Called one after another
+// they never all arrive and the test fails on its timeout.
+func TestDescribeAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name, task string
+		calls      []string
+	}{
+		{"fargate", fargateArn, []string{"taskDef", "enis"}},
+		{"ec2", ec2Arn, []string{"taskDef", "containerInstance"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := newWorld()
+			arrived := map[string]chan struct{}{}
+			for _, c := range tc.calls {
+				arrived[c] = make(chan struct{})
+			}
+			meet := func(name string) error {
+				close(arrived[name])
+				for other, ch := range arrived {
+					select {
+					case <-ch:
+					case <-time.After(5 * time.Second):
+						return fmt.Errorf("%s was called and %s was not asked for meanwhile", name, other)
+					}
+				}
+				return nil
+			}
+			fe, f2 := h.ECS.(*fakeECS), h.EC2.(*fakeEC2)
+			def, enis, ci := fe.taskDef, f2.enis, fe.instances
+			fe.taskDef = func(in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
+				if err := meet("taskDef"); err != nil {
+					return nil, err
+				}
+				return def(in)
+			}
+			if _, ok := arrived["enis"]; ok {
+				f2.enis = func(in *ec2.DescribeNetworkInterfacesInput) (*ec2.DescribeNetworkInterfacesOutput, error) {
+					if err := meet("enis"); err != nil {
+						return nil, err
+					}
+					return enis(in)
+				}
+			}
+			if _, ok := arrived["containerInstance"]; ok {
+				fe.instances = func(in *ecs.DescribeContainerInstancesInput) (*ecs.DescribeContainerInstancesOutput, error) {
+					if err := meet("containerInstance"); err != nil {
+						return nil, err
+					}
+					return ci(in)
+				}
+			}
+			if _, err := h.Handle(context.Background(), payloadFor(consoleInput(tc.task, false), `{}`)); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Targets of issue 14: sequential AWS round trips from the start of the
+// execution until the containment is in effect.
+const (
+	targetRoundTripsFargate = 8
+	targetRoundTripsEC2     = 12
+)
+
+// RoundTripReport is what `report roundtrips` gathers from the bench's
+// summaries (bin/irflow-demo --summary, one per playbook).
+type RoundTripReport struct {
+	Cases []RoundTripCase `json:"cases"`
+}
+
+// RoundTripCase is one case of a summary: a playbook on a world.
+type RoundTripCase struct {
+	Playbook    string `json:"playbook"`
+	World       string `json:"world"`
+	LaunchType  string `json:"launchType"`
+	NetworkMode string `json:"networkMode"`
+	Status      string `json:"status"`
+	Outcome     string `json:"outcome"`
+	// RoundTrips is roundTripsToContainment; nil when no isolation took
+	// effect (Reason says why).
+	RoundTrips    *int     `json:"roundTrips"`
+	AfterDecision *int     `json:"afterDecision,omitempty"`
+	Audit         int      `json:"auditRoundTrips"`
+	Requests      int      `json:"requests"`
+	ContainedBy   string   `json:"containedBy,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
+	Gaps          []string `json:"gaps,omitempty"`
+	Refusals      int      `json:"strictRefusals"`
+	Problems      []string `json:"problems,omitempty"`
+}
+
+// demoSummary is the part of the bench's summary (internal/demo Summary)
+// read here.
+type demoSummary struct {
+	Cases []struct {
+		Playbook                string `json:"playbook"`
+		World                   string `json:"world"`
+		LaunchType              string `json:"launchType"`
+		NetworkMode             string `json:"networkMode"`
+		Status                  string `json:"status"`
+		Outcome                 string `json:"outcome"`
+		RoundTripsToContainment *int   `json:"roundTripsToContainment"`
+		ContainmentPath         *struct {
+			Step            string   `json:"step"`
+			Requests        int      `json:"requests"`
+			AuditRoundTrips int      `json:"auditRoundTrips"`
+			AfterDecision   *int     `json:"afterDecision"`
+			Gaps            []string `json:"gaps"`
+			Reason          string   `json:"reason"`
+		} `json:"containmentPath"`
+		StrictRefusals []any    `json:"strictRefusals"`
+		Problems       []string `json:"problems"`
+	} `json:"cases"`
+}
+
+func cmdRoundTrips(args []string) error {
+	fs := flag.NewFlagSet("roundtrips", flag.ExitOnError)
+	out := fs.String("out", "", "output JSON")
+	fs.Parse(args)
+	rep, err := gatherRoundTrips(fs.Args())
+	if err != nil {
+		return err
+	}
+	return writeJSON(*out, rep)
+}
+
+// gatherRoundTrips reads the summaries, in order of playbook, launch type
+// and world.
+func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
+	rep := &RoundTripReport{Cases: []RoundTripCase{}}
+	for _, p := range paths {
+		var s demoSummary
+		if err := readJSON(p, &s); err != nil {
+			return nil, fmt.Errorf("%s: %v", filepath.Base(p), err)
+		}
+		for _, c := range s.Cases {
+			rc := RoundTripCase{Playbook: c.Playbook, World: c.World, LaunchType: c.LaunchType, NetworkMode: c.NetworkMode,
+				Status: c.Status, Outcome: c.Outcome, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
+			if cp := c.ContainmentPath; cp != nil {
+				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.Gaps, cp.Reason
+			} else {
+				rc.Reason = "no containment path in the summary (was the strict layer off?)"
+			}
+			rep.Cases = append(rep.Cases, rc)
+		}
+	}
+	sort.SliceStable(rep.Cases, func(i, j int) bool {
+		a, b := rep.Cases[i], rep.Cases[j]
+		if a.Playbook != b.Playbook {
+			return a.Playbook < b.Playbook
+		}
+		if a.LaunchType != b.LaunchType {
+			return a.LaunchType > b.LaunchType // FARGATE first
+		}
+		return a.World < b.World
+	})
+	return rep, nil
+}
+
+func roundTripTarget(launchType string) int {
+	if launchType == "FARGATE" {
+		return targetRoundTripsFargate
+	}
+	return targetRoundTripsEC2
+}
+
+// renderRoundTrips writes section 7 and adds its headline rows.
+func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline *table) {
+	fmt.Fprintf(body, "## 7. AWS round trips to containment\n\n")
+	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: read the chain's head, `kms:GenerateMac`, conditional put; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
+		targetRoundTripsFargate, targetRoundTripsEC2)
+	var t table
+	t.head = []string{"playbook", "launch type", "world", "run", "contained by", "round trips to containment", "after the decision", "audit", "requests", "moto gaps on the path", "target", "status"}
+	type worst struct {
+		n, least, cases, missed int
+		name                    string
+		ok, seen                bool
+	}
+	worstBy := map[string]*worst{"FARGATE": {ok: true}, "EC2": {ok: true}}
+	for _, rc := range rt.Cases {
+		run := rc.Status + "/" + rc.Outcome
+		if rc.Refusals > 0 || len(rc.Problems) > 0 {
+			run += fmt.Sprintf(" (%d refusals, %d problems)", rc.Refusals, len(rc.Problems))
+		}
+		target := roundTripTarget(rc.LaunchType)
+		gaps := "-"
+		if len(rc.Gaps) > 0 {
+			gaps = strings.Join(rc.Gaps, ", ")
+		}
+		after := "-"
+		if rc.AfterDecision != nil {
+			after = fmt.Sprint(*rc.AfterDecision)
+		}
+		if rc.RoundTrips == nil {
+			t.add(rc.Playbook, rc.LaunchType, rc.World, run, "none: "+strings.ReplaceAll(rc.Reason, "|", "/"), "-", "-", "-", "-", gaps, fmt.Sprintf("≤ %d", target), "n/a")
+			continue
+		}
+		n := *rc.RoundTrips
+		ok := n <= target
+		status := statusWord(ok)
+		t.add(rc.Playbook, rc.LaunchType, rc.World, run, "`"+rc.ContainedBy+"`", fmt.Sprint(n), after, fmt.Sprint(rc.Audit), fmt.Sprint(rc.Requests), gaps, fmt.Sprintf("≤ %d", target), status)
+		lt := "EC2"
+		if rc.LaunchType == "FARGATE" {
+			lt = "FARGATE"
+		}
+		w := worstBy[lt]
+		w.ok = w.ok && ok
+		w.cases++
+		if !ok {
+			w.missed++
+		}
+		if !w.seen || n < w.least {
+			w.least = n
+		}
+		if !w.seen || n > w.n {
+			w.n, w.name, w.seen = n, rc.Playbook+" on "+rc.World, true
+		}
+	}
+	// One line per launch type in the missed targets: the table has the
+	// cases.
+	for _, lt := range []string{"FARGATE", "EC2"} {
+		if w := worstBy[lt]; w.missed > 0 {
+			c.missed = append(c.missed, fmt.Sprintf("round trips to containment on %s: %d of %d contained cases above %d (%d to %d, most %s; section 7)",
+				lt, w.missed, w.cases, roundTripTarget(lt), w.least, w.n, w.name))
+		}
+	}
+	if len(t.rows) == 0 {
+		fmt.Fprintf(body, "No case was measured.\n\n")
+		return
+	}
+	t.write(body)
+	for _, lt := range []string{"FARGATE", "EC2"} {
+		w := worstBy[lt]
+		if !w.seen {
+			continue
+		}
+		headline.add(fmt.Sprintf("AWS round trips to containment, %s, most (%s)", lt, w.name), fmt.Sprint(w.n), fmt.Sprintf("≤ %d", roundTripTarget(lt)), statusWord(w.ok))
+	}
+}
