@@ -2,13 +2,16 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -58,9 +61,49 @@ func (l *lock) correlate(ctx context.Context, inc *incident.Incident, t *inciden
 			return contract.AWSError("dynamodb:GetItem incidents correlation", err)
 		}
 		if len(holder.Item) > 0 {
-			return &contract.CorrelatedError{TaskArn: inc.TaskArn, Key: key,
+			co := &contract.CorrelatedError{TaskArn: inc.TaskArn, Key: key,
 				ExistingCase: attr(holder.Item, "caseId"), Execution: attr(holder.Item, "executionId")}
+			if err := l.join(ctx, inc, t, execID, co); err != nil {
+				return err
+			}
+			return co
 		}
 	}
 	return &contract.RetryableError{Op: "correlation " + key, Err: errors.New("the item changed hands during every attempt")}
+}
+
+// EventFindingJoined is the audit record a joining finding appends to the
+// open case's chain: the case records every finding it covers, each once.
+const EventFindingJoined = "finding-joined"
+
+// join appends the joining finding to the open case's audit chain (the
+// finding, its task, this execution), so the case's report and its
+// approver see it. Without an audit chain (unit tests) it does nothing. A
+// retry of this execution's state appends again only if the first append
+// did not land: the chain is read for a record of this execution first.
+func (l *lock) join(ctx context.Context, inc *incident.Incident, t *incident.Target, execID string, co *contract.CorrelatedError) error {
+	if l.Audit == nil || co.ExistingCase == "" {
+		return nil
+	}
+	if l.Joined != nil {
+		if done, err := l.Joined(ctx, co.ExistingCase, execID); err != nil || done {
+			return err
+		}
+	}
+	d := map[string]any{"taskArn": inc.TaskArn, "execution": execID, "caseIdGivenBack": inc.CaseID, "key": co.Key,
+		"service": t.Service, "taskDefinitionArn": t.TaskDefinitionArn, "lastStatus": t.LastStatus}
+	what := "a console request"
+	if f := inc.Finding; f != nil {
+		d["finding"] = map[string]any{"id": f.ID, "arn": f.Arn, "type": f.Type, "severity": f.Severity, "createdAt": f.CreatedAt, "updatedAt": f.UpdatedAt}
+		what = fmt.Sprintf("finding %s (%s, severity %g)", f.ID, f.Type, f.Severity)
+	}
+	detail, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = l.Audit.Append(ctx, audit.Record{CaseID: co.ExistingCase, ExecutionID: execID, Step: "resolve-target", Action: "resolve-target",
+		Event: EventFindingJoined, Status: "CORRELATED",
+		Summary: fmt.Sprintf("%s on task %s joined case %s (%s): not run again", what, shortID(inc.TaskArn), co.ExistingCase, t.Service),
+		Detail:  string(detail)})
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -34,6 +35,12 @@ type lock struct {
 	DB    dynamoAPI
 	Table string
 	Now   func() time.Time
+	// Audit is the audit chain a joining finding is appended to (the open
+	// case's); nil appends nothing.
+	Audit audit.Auditor
+	// Joined reports whether execID already appended its joining record
+	// to the case (a retry of the state); nil: never.
+	Joined func(ctx context.Context, caseID, execID string) (bool, error)
 }
 
 // acquire takes the task's lock for the execution. It reports whether this
