@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,4 +107,33 @@ func (l *lock) join(ctx context.Context, inc *incident.Incident, t *incident.Tar
 		Summary: fmt.Sprintf("%s on task %s joined case %s (%s): not run again", what, shortID(inc.TaskArn), co.ExistingCase, t.Service),
 		Detail:  string(detail)})
 	return err
+}
+
+// joinHeld is correlation for a finding whose task's lock another
+// execution holds: if an open case holds the task's service (an unexpired
+// item), the finding joins it (appended to its chain) and the
+// CorrelatedError is returned; otherwise nil, and the finding stays a
+// duplicate. It never takes the item.
+func (l *lock) joinHeld(ctx context.Context, inc *incident.Incident, t *incident.Target, execID string, c *Correlate) error {
+	if c == nil || c.By != "service" || t.Service == "" {
+		return nil
+	}
+	key := incident.CorrelationKey(t.ClusterArn, t.Service)
+	holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(l.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{incident.TablePK: str(key)},
+	})
+	if err != nil || len(holder.Item) == 0 || attr(holder.Item, "executionId") == execID {
+		return nil
+	}
+	if exp, ok := holder.Item["expiresAt"].(*ddbtypes.AttributeValueMemberN); ok {
+		if n, perr := strconv.ParseInt(exp.Value, 10, 64); perr == nil && n < l.Now().Unix() {
+			return nil
+		}
+	}
+	co := &contract.CorrelatedError{TaskArn: inc.TaskArn, Key: key, ExistingCase: attr(holder.Item, "caseId"), Execution: attr(holder.Item, "executionId")}
+	if err := l.join(ctx, inc, t, execID, co); err != nil {
+		return err
+	}
+	return co
 }

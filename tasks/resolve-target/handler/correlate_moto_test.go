@@ -71,7 +71,14 @@ func TestCorrelateAgainstMoto(t *testing.T) {
 			t.Fatalf("second task of the service, run %d: %v; want CorrelatedError naming case %s", run, err, caseID)
 		}
 	}
-	// The open case's chain records the joining finding, once, and verifies.
+	// A finding on the open case's own task (whose lock the case holds)
+	// joins it too, instead of ending a bare DUPLICATE.
+	again := mototest.Unique("case-again")
+	_, err = invoke(t, rt, withCorrelate(t, resolvePayload(t, w, first, again, false), 10))
+	if co := (*contract.CorrelatedError)(nil); !errors.As(err, &co) || co.ExistingCase != caseID {
+		t.Fatalf("another finding on the case's own task: %v; want CorrelatedError naming case %s", err, caseID)
+	}
+	// The open case's chain records each joining finding, once, and verifies.
 	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +92,9 @@ func TestCorrelateAgainstMoto(t *testing.T) {
 			joined = append(joined, r)
 		}
 	}
-	if len(joined) != 1 || !strings.Contains(joined[0].Detail, second) || !strings.Contains(joined[0].Summary, "a console request") || joined[0].Status != "CORRELATED" {
-		t.Errorf("case %s: %d finding-joined records %+v; want one naming the request and task %s", caseID, len(joined), joined, second)
+	if len(joined) != 2 || !strings.Contains(joined[0].Detail, second) || !strings.Contains(joined[0].Summary, "a console request") ||
+		joined[0].Status != "CORRELATED" || !strings.Contains(joined[1].Detail, first) || !strings.Contains(joined[1].Detail, again) {
+		t.Errorf("case %s: %d finding-joined records %+v; want one for task %s, then one for task %s", caseID, len(joined), joined, second, first)
 	}
 	if it := lockItem(t, w, second); it != nil && attr(it, "caseId") == joinID && attr(it, "releasedAt") == "" {
 		t.Errorf("the joining finding kept its task lock: %v", it)

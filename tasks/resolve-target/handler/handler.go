@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -181,8 +182,22 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		// Another case holds the task: this execution ends DUPLICATE having
 		// done nothing under its case id, which a later execution may use.
+		// With correlation, a finding on a task of a service an open case
+		// covers joins that case instead (recorded in its chain), even when
+		// the task's lock is held: by that case, or by another finding's
+		// execution on its way to joining it.
 		if !caseRetaken {
 			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		}
+		var dup *contract.DuplicateIncidentError
+		if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken {
+			if w, werr := h.inTarget(ctx, inc); werr == nil {
+				if target, derr := w.describe(ctx, inc); derr == nil {
+					if joined := l.joinHeld(ctx, inc, target, p.Execution.ID, params.Correlate); joined != nil {
+						return nil, joined
+					}
+				}
+			}
 		}
 		return nil, err
 	}
