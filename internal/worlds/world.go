@@ -47,6 +47,8 @@ type World struct {
 	Agents []Agent
 	// ExecEnabled says the target was started with enableExecuteCommand.
 	ExecEnabled bool
+	// Storm is the storm world's two services; nil in the other worlds.
+	Storm *Storm
 }
 
 // Task is one ECS task of a world.
