@@ -40,6 +40,13 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 		return err
 	}
 	c.Run = run
+	return finishCase(ctx, out, env, stores, c, mark)
+}
+
+// finishCase judges a case whose execution (c.Run) has run: its outcome,
+// the world's final state, the audit chain, the approvals, the evidence.
+func finishCase(ctx context.Context, out io.Writer, env *awsEnv, stores taskrt.Env, c *Case, mark callMark) error {
+	run := c.Run
 	if err := run.WriteSummary(&indenter{w: out, prefix: "  "}); err != nil {
 		return err
 	}
@@ -56,6 +63,7 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 	if c.CaseID == "" {
 		return nil
 	}
+	var err error
 	if c.Records, err = taskrt.NewChain(env.cfg, stores).Read(ctx, c.CaseID); err != nil {
 		return err
 	}
