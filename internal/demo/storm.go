@@ -462,8 +462,23 @@ func judgeStorm(ctx context.Context, env *awsEnv, stores taskrt.Env, c *Case, ma
 		return err
 	}
 	s.Cases = len(cases)
-	if s.ApprovalsRequested, err = countApprovals(ctx, env.cfg, stores, cases); err != nil {
+	approvals, err := caseApprovals(ctx, env.cfg, stores, cases)
+	if err != nil {
 		return err
+	}
+	s.ApprovalsRequested = len(approvals)
+	// The approver sees every task the decision covers: each compromised
+	// task is listed on the case's approval.
+	for _, a := range approvals {
+		listed := map[string]bool{}
+		for _, t := range a.Tasks {
+			listed[t] = true
+		}
+		for _, t := range st.Compromised {
+			if !listed[t.Arn] {
+				c.problem("approval %s does not show compromised task %s to the approver", a.ID, shortID(t.Arn))
+			}
+		}
 	}
 	if s.Findings, err = recordedFindings(ctx, env.cfg, stores, cases); err != nil {
 		return err
@@ -520,20 +535,20 @@ func stormCases(ctx context.Context, cfg aws.Config, stores taskrt.Env, tasks []
 	return out, err
 }
 
-// countApprovals counts the approvals table's items of the cases.
-func countApprovals(ctx context.Context, cfg aws.Config, stores taskrt.Env, cases []string) (int, error) {
+// caseApprovals are the approvals table's items of the cases.
+func caseApprovals(ctx context.Context, cfg aws.Config, stores taskrt.Env, cases []string) ([]*approval.Approval, error) {
 	of := map[string]bool{}
 	for _, c := range cases {
 		of[c] = true
 	}
-	n := 0
+	var out []*approval.Approval
 	err := scan(ctx, cfg, stores.ApprovalsTable, func(it map[string]ddbtypes.AttributeValue) {
 		a, err := approval.FromItem(it)
 		if err == nil && of[a.CaseID] {
-			n++
+			out = append(out, a)
 		}
 	})
-	return n, err
+	return out, err
 }
 
 // recordedFindings counts the distinct findings the cases' audit chains
