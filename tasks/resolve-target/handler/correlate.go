@@ -79,17 +79,23 @@ const EventFindingJoined = "finding-joined"
 
 // join appends the joining finding to the open case's audit chain (the
 // finding, its task, this execution), so the case's report and its
-// approver see it. Without an audit chain (unit tests) it does nothing. A
-// retry of this execution's state appends again only if the first append
-// did not land: the chain is read for a record of this execution first.
+// approver see it. Without an audit chain (unit tests) it does nothing.
+// Once per execution: a marker (join#<executionId> in the incidents
+// table, expiring after a day) is written after the append, and a retry of
+// the state that finds it appends nothing. A retry after an append whose
+// marker was not written appends the record again (at least once, never
+// lost); reading the chain instead would cost every join the whole chain.
 func (l *lock) join(ctx context.Context, inc *incident.Incident, t *incident.Target, execID string, co *contract.CorrelatedError) error {
 	if l.Audit == nil || co.ExistingCase == "" {
 		return nil
 	}
-	if l.Joined != nil {
-		if done, err := l.Joined(ctx, co.ExistingCase, execID); err != nil || done {
-			return err
-		}
+	marker := map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.JoinKey(execID))}
+	got, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.Table), Key: marker, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return contract.AWSError("dynamodb:GetItem incidents join marker", err)
+	}
+	if len(got.Item) > 0 {
+		return nil
 	}
 	d := map[string]any{"taskArn": inc.TaskArn, "execution": execID, "caseIdGivenBack": inc.CaseID, "key": co.Key,
 		"service": t.Service, "taskDefinitionArn": t.TaskDefinitionArn, "lastStatus": t.LastStatus}
@@ -106,7 +112,17 @@ func (l *lock) join(ctx context.Context, inc *incident.Incident, t *incident.Tar
 		Event: EventFindingJoined, Status: "CORRELATED",
 		Summary: fmt.Sprintf("%s on task %s joined case %s (%s): not run again", what, shortID(inc.TaskArn), co.ExistingCase, t.Service),
 		Detail:  string(detail)})
-	return err
+	if err != nil {
+		return err
+	}
+	now := l.Now()
+	_, err = l.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(l.Table), Item: map[string]ddbtypes.AttributeValue{
+		incident.TablePK: str(incident.JoinKey(execID)), "caseId": str(co.ExistingCase), "taskArn": str(inc.TaskArn),
+		"joinedAt": str(now.UTC().Format(time.RFC3339)), "expiresAt": num(now.Add(24 * time.Hour).Unix())}})
+	if err != nil {
+		return contract.AWSError("dynamodb:PutItem incidents join marker", err)
+	}
+	return nil
 }
 
 // joinHeld is correlation for a finding whose task's lock another

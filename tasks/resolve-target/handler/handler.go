@@ -46,10 +46,9 @@ type asgAPI interface {
 	DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
 }
 
-// auditChain appends to and reads a case's audit chain.
+// auditChain appends to a case's audit chain.
 type auditChain interface {
 	Append(ctx context.Context, r audit.Record) (audit.Record, error)
-	Read(ctx context.Context, caseID string) ([]audit.Record, error)
 }
 
 // Handler resolves the execution input into an incident and its target.
@@ -161,18 +160,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	}
 	l := &lock{DB: h.DB, Table: h.IncidentsTable, Now: h.now}
 	if h.Chain != nil {
-		l.Audit, l.Joined = h.Chain, func(ctx context.Context, caseID, execID string) (bool, error) {
-			recs, err := h.Chain.Read(ctx, caseID)
-			if err != nil {
-				return false, err
-			}
-			for _, r := range recs {
-				if r.ExecutionID == execID && r.Event == EventFindingJoined {
-					return true, nil
-				}
-			}
-			return false, nil
-		}
+		l.Audit = h.Chain
 	}
 	caseRetaken, err := l.claimCase(ctx, inc, p.Execution.ID)
 	if err != nil {

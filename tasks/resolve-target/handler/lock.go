@@ -38,9 +38,6 @@ type lock struct {
 	// Audit is the audit chain a joining finding is appended to (the open
 	// case's); nil appends nothing.
 	Audit audit.Auditor
-	// Joined reports whether execID already appended its joining record
-	// to the case (a retry of the state); nil: never.
-	Joined func(ctx context.Context, caseID, execID string) (bool, error)
 }
 
 // acquire takes the task's lock for the execution. It reports whether this
