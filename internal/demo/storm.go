@@ -40,7 +40,7 @@ const (
 	StormBursts    = 5
 	StormBurstSize = 21
 	// stormInFlight bounds the executions running at once (two cores).
-	stormInFlight = 24
+	stormInFlight = 8
 	// stormBurstGap is the pause between two bursts.
 	stormBurstGap = 150 * time.Millisecond
 )
