@@ -70,7 +70,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 
 // EventFinalized is the audit record finalize-case appends before the
 // manifest: the head the manifest anchors.
-const EventFinalized = "case-finalized"
+const EventFinalized = audit.EventCaseFinalized
 
 // Handle builds and stores the report and its Markdown, appends the
 // case-finalized record, stores the manifest anchoring the chain at that
@@ -81,6 +81,13 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, &contract.InvalidInputError{Field: "incident.caseId", Reason: "finalize-case needs the case"}
 	}
 	caseID := p.CaseID()
+	// The service's correlation item goes first: no finding starts to
+	// join the case from here on (one already joining is refused by the
+	// sealed chain and retried: audit.Chain.AppendOpen).
+	corrReleased, err := h.releaseCorrelation(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	records, err := h.Chain.Read(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -113,10 +120,6 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, err
 	}
 	released, err := h.release(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	corrReleased, err := h.releaseCorrelation(ctx, p)
 	if err != nil {
 		return nil, err
 	}

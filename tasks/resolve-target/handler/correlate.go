@@ -75,7 +75,7 @@ func (l *lock) correlate(ctx context.Context, inc *incident.Incident, t *inciden
 
 // EventFindingJoined is the audit record a joining finding appends to the
 // open case's chain: the case records every finding it covers, each once.
-const EventFindingJoined = "finding-joined"
+const EventFindingJoined = audit.EventFindingJoined
 
 // join appends the joining finding to the open case's audit chain (the
 // finding, its task, this execution), so the case's report and its
@@ -108,10 +108,17 @@ func (l *lock) join(ctx context.Context, inc *incident.Incident, t *incident.Tar
 	if err != nil {
 		return err
 	}
-	_, err = l.Audit.Append(ctx, audit.Record{CaseID: co.ExistingCase, ExecutionID: execID, Step: "resolve-target", Action: "resolve-target",
+	_, err = l.Audit.AppendOpen(ctx, audit.Record{CaseID: co.ExistingCase, ExecutionID: execID, Step: "resolve-target", Action: "resolve-target",
 		Event: EventFindingJoined, Status: "CORRELATED",
 		Summary: fmt.Sprintf("%s on task %s joined case %s (%s): not run again", what, shortID(inc.TaskArn), co.ExistingCase, t.Service),
 		Detail:  string(detail)})
+	var closed *audit.ClosedError
+	if errors.As(err, &closed) {
+		// The case ended while this finding joined it: Step Functions
+		// retries the state, which then finds the service's item gone
+		// (finalize-case released it) and opens a case, or joins a newer one.
+		return &contract.RetryableError{Op: "correlation " + co.Key, Err: err}
+	}
 	if err != nil {
 		return err
 	}

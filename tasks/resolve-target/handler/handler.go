@@ -46,9 +46,9 @@ type asgAPI interface {
 	DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
 }
 
-// auditChain appends to a case's audit chain.
+// auditChain appends a joining finding to an open case's audit chain.
 type auditChain interface {
-	Append(ctx context.Context, r audit.Record) (audit.Record, error)
+	AppendOpen(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 
 // Handler resolves the execution input into an incident and its target.

@@ -21,7 +21,7 @@ type recordingAuditor struct {
 	err     error
 }
 
-func (a *recordingAuditor) Append(_ context.Context, r audit.Record) (audit.Record, error) {
+func (a *recordingAuditor) AppendOpen(_ context.Context, r audit.Record) (audit.Record, error) {
 	if a.err != nil {
 		return r, a.err
 	}
@@ -84,5 +84,25 @@ func TestJoinOncePerExecution(t *testing.T) {
 	}
 	if exp == nil || exp.Value != "1800086400" {
 		t.Errorf("marker expiresAt %v; want a day later", exp)
+	}
+}
+
+// TestJoinClosedCase: a finding whose case was finalized while it joined
+// is not recorded there and is retried (RetryableError): the retry finds
+// the service's item released and opens a case of its own.
+func TestJoinClosedCase(t *testing.T) {
+	db := &fakeDB{}
+	au := &recordingAuditor{err: &audit.ClosedError{CaseID: "gd-first"}}
+	l := &lock{DB: db, Table: "incidents", Now: time.Now, Audit: au}
+	inc := &incident.Incident{CaseID: "gd-late", TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/t3"}
+	err := l.join(context.Background(), inc, &incident.Target{Service: "checkout"}, "exec-late", &contract.CorrelatedError{ExistingCase: "gd-first"})
+	var re *contract.RetryableError
+	if !errors.As(err, &re) || len(au.records) != 0 {
+		t.Fatalf("got %v, %d records; want a RetryableError and nothing recorded", err, len(au.records))
+	}
+	for _, p := range db.puts {
+		if pkOf(p.Item) == incident.JoinKey("exec-late") {
+			t.Errorf("a join marker was written for a join that did not land")
+		}
 	}
 }

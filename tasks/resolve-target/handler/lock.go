@@ -37,7 +37,13 @@ type lock struct {
 	Now   func() time.Time
 	// Audit is the audit chain a joining finding is appended to (the open
 	// case's); nil appends nothing.
-	Audit audit.Auditor
+	Audit openAppender
+}
+
+// openAppender appends a record of another execution to a case's chain
+// unless the case was finalized (audit.Chain.AppendOpen).
+type openAppender interface {
+	AppendOpen(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 
 // acquire takes the task's lock for the execution. It reports whether this
