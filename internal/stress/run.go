@@ -69,10 +69,13 @@ type SimStep struct {
 
 // Summary is the JSON line make stress prints last.
 type Summary struct {
-	Executions     int   `json:"executions"`
-	Succeeded      int   `json:"succeeded"`
-	Failed         int   `json:"failed"`
-	Lost           int   `json:"lost"`
+	Executions int `json:"executions"`
+	Succeeded  int `json:"succeeded"`
+	Failed     int `json:"failed"`
+	Lost       int `json:"lost"`
+	// Correlated are the succeeded executions whose finding joined an
+	// open case of its service (triggers.correlate) instead of running.
+	Correlated     int   `json:"correlated"`
 	FaultsInjected int64 `json:"faultsInjected"`
 	P50ms          int64 `json:"p50ms"`
 	P99ms          int64 `json:"p99ms"`
@@ -91,8 +94,14 @@ type Report struct {
 	Problems []string
 }
 
+// OutcomeCorrelated is a finding that joined an open case of its service
+// (crypto-mining's triggers.correlate): it succeeds when that case's
+// verified chain records it.
+const OutcomeCorrelated = "CORRELATED"
+
 // OK reports whether the run proves the issue's claim: every execution
-// SUCCEEDED with outcome COMPLETED, nothing lost, and faults were injected.
+// SUCCEEDED with outcome COMPLETED (or CORRELATED, its finding recorded in
+// the case it joined), nothing lost, and faults were injected.
 func (r *Report) OK() bool {
 	s := r.Summary
 	return len(r.Problems) == 0 && s.Executions > 0 && s.Succeeded == s.Executions && s.Failed == 0 && s.Lost == 0 && s.FaultsInjected > 0
@@ -198,9 +207,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	var walls []time.Duration
 	for _, e := range rep.Executions {
-		if e.Status == "SUCCEEDED" && e.Outcome == "COMPLETED" {
+		switch {
+		case e.Status == "SUCCEEDED" && e.Outcome == "COMPLETED":
 			rep.Summary.Succeeded++
-		} else {
+		case e.Status == "SUCCEEDED" && e.Outcome == OutcomeCorrelated:
+			// Kept only if the case it joined records it (Verify).
+			rep.Summary.Succeeded++
+			rep.Summary.Correlated++
+		default:
 			rep.Summary.Failed++
 		}
 		if e.Status != "" {
