@@ -10,7 +10,10 @@
 #   3. the task Lambdas: arm64 bootstrap sizes (scripts/build-tasks.sh), and
 #      cold and warm invocations of amd64 copies under the Lambda runtime
 #      interface emulator, installed from the Go module proxy into bin/;
-#   4. warm `cdk synth` (scripts/synth.sh) against `irflow compile`.
+#   4. warm `cdk synth` (scripts/synth.sh) against `irflow compile`;
+#   5. the finding storm: `irflow-demo --world storm` with crypto-mining
+#      approved (executions, transitions, invocations, wall time; moto and
+#      the strict layer from the .venv).
 # bench/cmd/report measures and renders; raw results stay in build/bench/.
 #
 # Knobs (environment): BENCH_COUNT (go test -count, default 5),
@@ -56,7 +59,7 @@ step "tools" "aws-lambda-rie ${rie_version} from the Go module proxy into bin/"
 GOBIN=$PWD/bin CGO_ENABLED=0 go install \
   "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@${rie_version}"
 
-step "go-benchmarks" "1/4 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
+step "go-benchmarks" "1/5 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
 # The test binary runs ${count} whole passes rather than -count ${count}: -count
 # repeats each benchmark back to back, so a burst of load from other work
 # would land on a few rows; passes spread it over all of them. The output is
@@ -70,12 +73,12 @@ for i in $(seq "$count"); do
     -test.bench '^BenchmarkSimulate$')
 done | tee "$data/go-bench.txt" >&2
 
-step "simulations" "2/4 simulations, and the same ASL on aws-local-stepfunctions"
+step "simulations" "2/5 simulations, and the same ASL on aws-local-stepfunctions"
 "$tmp/report" sim -root . -warm-runs "$sim_runs" -node-runs "$sim_runs" \
   -out "$data/sim.json" -job "$data/node-job.json"
 node --import ./scripts/crosscheck/polyfill.mjs bench/node/stepfunctions.mjs "$data/node-job.json" >"$data/node.json"
 
-step "lambdas" "3/4 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
+step "lambdas" "3/5 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
 scripts/build-tasks.sh >&2
 # One go build for all: the same flags as scripts/build-tasks.sh, this
 # machine's architecture, into a temporary directory.
@@ -95,9 +98,16 @@ mv "$tmp/timed/nulllambda/bootstrap" "$tmp/baseline/bootstrap" && rmdir "$tmp/ti
 "$tmp/report" lambda -rie bin/aws-lambda-rie -arm64 build/tasks -timed "$tmp/timed" -baseline "$tmp/baseline" \
   -cold "$cold" -warm "$warm" -out "$data/lambda.json"
 
-step "synth" "4/4 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
+step "synth" "4/5 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
 go build -o "$tmp/irflow" ./cmd/irflow
 "$tmp/report" synth -root . -irflow "$tmp/irflow" -tmp "$tmp" -runs "$synth_runs" -out "$data/synth.json"
+
+step "storm" "5/5 the finding storm (irflow-demo --world storm, crypto-mining, approved)"
+[ -x .venv/bin/moto_server ] || { echo "bench.sh: .venv/bin/moto_server missing: run \`make py-deps\`" >&2; exit 1; }
+go build -o "$tmp/irflow-demo" ./cmd/irflow-demo
+"$tmp/irflow-demo" --world storm --playbook workflows/crypto-mining.yaml --decide approve \
+  --summary "$data/storm-summary.json" --out "$tmp/storm" >"$data/storm.txt"
+cp "$tmp/storm/storm.json" "$data/storm.json"
 
 wall=$(( $(date +%s) - start ))
 "$tmp/report" render -dir "$data" -wall "$wall" -out "$out"

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -78,16 +80,22 @@ type StormSummary struct {
 // storm object, whose keys are fixed): the executions, their state
 // transitions and Lambda invocations, and the wall time.
 type StormRun struct {
-	Summary     StormSummary
-	Executions  int
-	Outcomes    map[string]int
-	Transitions int
+	Summary     StormSummary   `json:"storm"`
+	Executions  int            `json:"executions"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Transitions int            `json:"transitions"`
 	// CaseTransitions are the case execution's own.
-	CaseTransitions int
-	Invocations     int
-	Replacements    int // tasks the bench's service scheduler started
-	Wall            time.Duration
+	CaseTransitions int `json:"caseTransitions"`
+	// Invocations are the Lambda invocations of every execution (each
+	// attempt of a Task state that ran).
+	Invocations  int           `json:"invocations"`
+	Replacements int           `json:"replacementsStarted"` // tasks the bench's service scheduler started
+	Wall         time.Duration `json:"wallNs"`
 }
+
+// StormFile is where a storm run's measurements go in Options.Out
+// (make bench reads it).
+const StormFile = "storm.json"
 
 // stormFindings are the storm's inputs: n findings on the compromised
 // tasks, round robin from the target, of the playbook's finding types in
@@ -257,6 +265,10 @@ func runStorm(ctx context.Context, out io.Writer, o *Options, compiled *generato
 	}
 	sr.Wall = time.Since(began)
 	printStorm(out, sr)
+	b, _ := json.MarshalIndent(sr, "", "  ")
+	if err := os.WriteFile(filepath.Join(o.Out, StormFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
 	return sr, nil
 }
 

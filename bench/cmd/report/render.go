@@ -60,6 +60,8 @@ type Inputs struct {
 	Node    NodeOut
 	Lambda  LambdaReport
 	Synth   SynthReport
+	// Storm is the finding storm (storm.json); nil when the run has none.
+	Storm *StormBench
 	// Loads are the load averages as each phase started (load.tsv).
 	Loads [][2]string
 }
@@ -71,6 +73,10 @@ func loadInputs(dir string) (*Inputs, error) {
 		if err := readJSON(filepath.Join(dir, name), v); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if in.Storm, err = loadStorm(dir); err != nil {
+		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "load.tsv")); err == nil {
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -403,6 +409,10 @@ func render(w io.Writer, in *Inputs) error {
 	sy.write(&body)
 	headline.add("warm cdk synth", fmtNs(syn.Median)+" median", "< 15 s", statusWord(synOK))
 	headline.add("warm synth / irflow compile of all playbooks", fmt.Sprintf("%s / %s = %.0f×", fmtNs(syn.Median), fmtNs(comp.Median), ratio), ratioTarget, statusWord(ratioOK))
+
+	if in.Storm != nil {
+		renderStorm(&body, in.Storm, &c, &headline)
+	}
 
 	// The file.
 	m := in.Machine
