@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,8 +159,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// atomic conditional writes, under throttling and lost replies.
 	// IRFLOW_AWS_STRICT=0 leaves the layer out.
 	var next http.Handler = fwd
+	var layer *strict.Layer
 	if strict.Enabled() {
-		layer, err := strict.New(fwd, strict.Config{Backend: endpoint})
+		layer, err = strict.New(fwd, strict.Config{Backend: endpoint})
 		if err != nil {
 			return nil, err
 		}
@@ -195,6 +197,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.logf("seeded %d worlds, %d distinct tasks in %v", len(camp.Worlds), len(camp.Tasks), time.Since(start).Round(time.Millisecond))
 	run := time.Now().UTC().Format("150405")
 	incs := Incidents(camp.Tasks[:cfg.Incidents], camp.Worlds[0].Account, run)
+	if layer != nil {
+		// The strict layer serves GuardDuty (moto has none): each finding
+		// must be in its detector for resolve-target to confirm it, as
+		// GuardDuty holds every finding it sends to EventBridge.
+		if err := putFindings(ctx, layer, incs); err != nil {
+			rep.Problems = append(rep.Problems, "registering the findings with the strict layer: "+err.Error())
+			rep.Summary.Failed = cfg.Incidents
+			return rep, nil
+		}
+	}
 
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, err
@@ -373,4 +385,25 @@ func percentile(ds []time.Duration, p int) time.Duration {
 		rank = 1
 	}
 	return s[rank-1]
+}
+
+// putFindings stores the GuardDuty incidents' findings (their events'
+// detail) in the strict layer's detector, through its control API.
+func putFindings(ctx context.Context, layer *strict.Layer, incs []Incident) error {
+	var findings []json.RawMessage
+	for _, in := range incs {
+		if in.Source != "guardduty" {
+			continue
+		}
+		var ev struct {
+			Detail json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(in.Input, &ev); err != nil {
+			return err
+		}
+		findings = append(findings, ev.Detail)
+	}
+	srv := httptest.NewServer(layer)
+	defer srv.Close()
+	return strict.NewClient(srv.URL).PutFindings(ctx, findings...)
 }
