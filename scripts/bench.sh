@@ -14,6 +14,9 @@
 #   5. AWS round trips to containment: bin/irflow-demo runs every shipped
 #      playbook on the bench's worlds (moto behind the AWS-strict layer,
 #      whose request log times every AWS call) and writes its summaries.
+#   6. the finding storm: `irflow-demo --world storm` with crypto-mining
+#      approved (executions, transitions, invocations, wall time; moto and
+#      the strict layer from the .venv).
 # bench/cmd/report measures and renders; raw results stay in build/bench/.
 #
 # Knobs (environment): BENCH_COUNT (go test -count, default 5),
@@ -63,7 +66,7 @@ step "tools" "aws-lambda-rie ${rie_version} from the Go module proxy into bin/"
 GOBIN=$PWD/bin CGO_ENABLED=0 go install \
   "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@${rie_version}"
 
-step "go-benchmarks" "1/5 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
+step "go-benchmarks" "1/6 Go benchmarks (-count ${count}, -benchtime ${benchtime})"
 # The test binary runs ${count} whole passes rather than -count ${count}: -count
 # repeats each benchmark back to back, so a burst of load from other work
 # would land on a few rows; passes spread it over all of them. The output is
@@ -77,12 +80,12 @@ for i in $(seq "$count"); do
     -test.bench '^BenchmarkSimulate$')
 done | tee "$data/go-bench.txt" >&2
 
-step "simulations" "2/5 simulations, and the same ASL on aws-local-stepfunctions"
+step "simulations" "2/6 simulations, and the same ASL on aws-local-stepfunctions"
 "$tmp/report" sim -root . -warm-runs "$sim_runs" -node-runs "$sim_runs" \
   -out "$data/sim.json" -job "$data/node-job.json"
 node --import ./scripts/crosscheck/polyfill.mjs bench/node/stepfunctions.mjs "$data/node-job.json" >"$data/node.json"
 
-step "lambdas" "3/5 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
+step "lambdas" "3/6 task Lambdas: arm64 builds (sizes), amd64 copies under the emulator (timings)"
 scripts/build-tasks.sh >&2
 # One go build for all: the same flags as scripts/build-tasks.sh, this
 # machine's architecture, into a temporary directory.
@@ -102,11 +105,11 @@ mv "$tmp/timed/nulllambda/bootstrap" "$tmp/baseline/bootstrap" && rmdir "$tmp/ti
 "$tmp/report" lambda -rie bin/aws-lambda-rie -arm64 build/tasks -timed "$tmp/timed" -baseline "$tmp/baseline" \
   -cold "$cold" -warm "$warm" -out "$data/lambda.json"
 
-step "synth" "4/5 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
+step "synth" "4/6 warm cdk synth (${synth_runs} runs after a warm-up) and irflow compile"
 go build -o "$tmp/irflow" ./cmd/irflow
 "$tmp/report" synth -root . -irflow "$tmp/irflow" -tmp "$tmp" -runs "$synth_runs" -out "$data/synth.json"
 
-step "round-trips" "5/5 AWS round trips to containment: bin/irflow-demo, every playbook on: ${rt_worlds}"
+step "round-trips" "5/6 AWS round trips to containment: bin/irflow-demo, every playbook on: ${rt_worlds}"
 go build -o "$tmp/irflow-demo" ./cmd/irflow-demo
 export IRFLOW_MOTO_SERVER=${IRFLOW_MOTO_SERVER:-$PWD/.venv/bin/moto_server}
 mkdir -p "$data/round-trips"
@@ -120,6 +123,12 @@ for pb in $rt_playbooks; do
     echo "bench.sh: irflow-demo on $pb exited $? (see $data/round-trips/$pb.log)" >&2
 done
 "$tmp/report" roundtrips -out "$data/roundtrips.json" "$data"/round-trips/*.json
+step "storm" "6/6 the finding storm (irflow-demo --world storm, crypto-mining, approved)"
+[ -x .venv/bin/moto_server ] || { echo "bench.sh: .venv/bin/moto_server missing: run \`make py-deps\`" >&2; exit 1; }
+go build -o "$tmp/irflow-demo" ./cmd/irflow-demo
+"$tmp/irflow-demo" --world storm --playbook workflows/crypto-mining.yaml --decide approve \
+  --summary "$data/storm-summary.json" --out "$tmp/storm" >"$data/storm.txt"
+cp "$tmp/storm/storm.json" "$data/storm.json"
 
 wall=$(( $(date +%s) - start ))
 "$tmp/report" render -dir "$data" -wall "$wall" -out "$out"

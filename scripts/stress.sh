@@ -9,7 +9,9 @@
 # Bounded (-deadline, default 10m) and self-stopping: moto, the proxy and
 # every irflow process end with it on every path.
 # Progress goes to stderr; the last line on stdout is the JSON summary
-#   {"executions":200,"succeeded":N,"failed":N,"lost":N,"faultsInjected":N,"p50ms":N,"p99ms":N}
+#   {"executions":200,"succeeded":N,"failed":N,"lost":N,"correlated":N,"faultsInjected":N,"p50ms":N,"p99ms":N}
+# (correlated: succeeded executions whose finding joined an open case of its
+# service, each checked to be recorded in that case's verified audit chain)
 # Exit 0 only when all succeeded, nothing was lost and faults were injected.
 set -euo pipefail
 cd "$(dirname "$0")/.."

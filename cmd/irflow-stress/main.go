@@ -126,8 +126,8 @@ func describe(rep *stress.Report, dir string, wall time.Duration) {
 	fmt.Fprintf(os.Stderr, "stress: contained %d tasks (stop-task completed, ECS says STOPPED)\n", rep.Checked.Contained)
 	shown := 0
 	for _, e := range rep.Executions {
-		if e.Status == "SUCCEEDED" && e.Outcome == "COMPLETED" {
-			continue
+		if e.Status == "SUCCEEDED" && (e.Outcome == "COMPLETED" || e.Outcome == stress.OutcomeCorrelated) {
+			continue // a CORRELATED one unrecorded in its case is LOST, below
 		}
 		if shown++; shown <= 20 {
 			fmt.Fprintf(os.Stderr, "stress: FAILED execution %d (%s, %s, %s): status %q outcome %q exit %d %s\n",

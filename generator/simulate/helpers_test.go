@@ -76,6 +76,14 @@ func (p shippedPlaybook) failing(lt, id string) bool {
 			return s.Fatal
 		}
 	}
+	// A forEach is no planned step itself: a failure of its iteration's
+	// resolve-target (which the trace names after the forEach) fails the
+	// Map, fatal as its steps are (they default to its onError).
+	for _, s := range p.r.Steps[lt] {
+		if s.ForEach == id {
+			return s.Fatal
+		}
+	}
 	return false
 }
 

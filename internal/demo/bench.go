@@ -58,6 +58,8 @@ type Result struct {
 	// CLI is the `irflow audit` run; nil without Options.Irflow.
 	CLI     *CLIRun
 	Elapsed time.Duration
+	// Storm is the storm world's run (--world storm); nil otherwise.
+	Storm *StormRun
 }
 
 // OK reports whether every case went as the bench expects.
@@ -233,7 +235,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		fmt.Fprintf(out, "\n== Case %d  %s ==\n", i+1, c.Title)
 		printWorld(out, c.World)
-		if err := runCase(ctx, out, compiled, handlers, env, res.Env, logFile, c); err != nil {
+		if plan.world == StormWorld {
+			if res.Storm, err = runStorm(ctx, out, &o, compiled, handlers, env, res.Env, logFile, c); err != nil {
+				return nil, fmt.Errorf("case %s: %w", c.Title, err)
+			}
+		} else if err := runCase(ctx, out, compiled, handlers, env, res.Env, logFile, c); err != nil {
 			return nil, fmt.Errorf("case %s: %w", c.Title, err)
 		}
 		if err := saveCase(ctx, env.cfg, res.Env, filepath.Join(o.Out, c.CaseID), c); err != nil {

@@ -42,6 +42,24 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 		return err
 	}
 	c.Run = run
+	// The path to containment is measured on one execution's requests (the
+	// storm's concurrent executions have none).
+	if env.layer != nil {
+		reqs, err := env.requestsSince(ctx, mark)
+		if err != nil {
+			return err
+		}
+		if c.Path, err = containmentPath(compiled.ASL, run, reqs, stores.AuditTable); err != nil {
+			return err
+		}
+	}
+	return finishCase(ctx, out, env, stores, c, mark)
+}
+
+// finishCase judges a case whose execution (c.Run) has run: its outcome,
+// the world's final state, the audit chain, the approvals, the evidence.
+func finishCase(ctx context.Context, out io.Writer, env *awsEnv, stores taskrt.Env, c *Case, mark callMark) error {
+	run := c.Run
 	if err := run.WriteSummary(&indenter{w: out, prefix: "  "}); err != nil {
 		return err
 	}
@@ -53,15 +71,6 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 	}
 	if err := judgeCase(ctx, env, c, mark); err != nil {
 		return err
-	}
-	if env.layer != nil {
-		reqs, err := env.requestsSince(ctx, mark)
-		if err != nil {
-			return err
-		}
-		if c.Path, err = containmentPath(compiled.ASL, run, reqs, stores.AuditTable); err != nil {
-			return err
-		}
 	}
 	printFlows(out, c)
 	if !c.World.MemberStack() {
@@ -80,6 +89,7 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 	if c.CaseID == "" {
 		return nil
 	}
+	var err error
 	if c.Records, err = taskrt.NewChain(env.cfg, stores).Read(ctx, c.CaseID); err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func TestContainment(t *testing.T) {
 	ep := mototest.DirectEndpoint(t) // the bench puts its own strict layer in front
 	for _, pb := range containmentPlaybooks {
 		t.Run(pb, func(t *testing.T) {
-			s := benchRun(t, ep, pb, DecideApprove, worlds.Names())
+			s := benchRun(t, ep, pb, DecideApprove, singleWorlds())
 			if len(s.StrictRefusals) != 0 {
 				t.Errorf("strict refusals: %+v", s.StrictRefusals)
 			}
@@ -252,6 +252,45 @@ func checkReleased(t *testing.T, ep string, c SummaryCase) {
 				}
 			}
 		}
+	}
+}
+
+// singleWorlds are the worlds of one finding on one task: every world but
+// the storm, which TestStorm runs (its case is a storm of findings).
+func singleWorlds() []string {
+	var out []string
+	for _, w := range worlds.Names() {
+		if w != StormWorld {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// TestStorm is issue 17's must-show as a test: crypto-mining approved in
+// the storm world, judged from the summary's storm object (read back from
+// moto): one case and one approval for the compromised service, every
+// compromised task contained, no clean task touched, no replacement from
+// the compromised digest, every finding recorded in the case, the case
+// SUCCEEDED/COMPLETED with no strict refusal.
+func TestStorm(t *testing.T) {
+	ep := mototest.DirectEndpoint(t)
+	s := benchRun(t, ep, "crypto-mining", DecideApprove, []string{StormWorld})
+	if len(s.StrictRefusals) != 0 {
+		t.Errorf("strict refusals: %+v", s.StrictRefusals)
+	}
+	checkApproved(t, s.Cases[0])
+	st := s.Storm
+	if st == nil {
+		t.Fatal("the summary has no storm")
+	}
+	want := StormSummary{Findings: 1 + StormBursts*StormBurstSize, Cases: 1, CompromisedServices: 1, ApprovalsRequested: 1,
+		CompromisedTasks: worlds.StormCompromisedTasks, CompromisedTasksContained: worlds.StormCompromisedTasks}
+	if *st != want {
+		t.Errorf("storm %+v; want %+v", *st, want)
+	}
+	if st.Findings < 100 || st.CompromisedTasks < 12 {
+		t.Errorf("storm of %d findings over %d compromised tasks; issue 17 wants at least 100 over at least 12", st.Findings, st.CompromisedTasks)
 	}
 }
 

@@ -18,6 +18,8 @@ type Summary struct {
 	Moto           *MotoInfo         `json:"moto,omitempty"`
 	Env            map[string]string `json:"env"`
 	Cases          []SummaryCase     `json:"cases"`
+	// Storm is the storm world's outcome, read back from moto (--world storm).
+	Storm *StormSummary `json:"storm,omitempty"`
 }
 
 // MotoInfo says how to reach a kept moto (--keep).
@@ -102,6 +104,10 @@ func summarize(res *Result, env *awsEnv) *Summary {
 	s := &Summary{Strict: res.Strict, StrictRefusals: nonNilRefusals(res.Refusals), Moto: res.Moto, Env: env.vars(res.Env)}
 	for _, c := range res.Cases {
 		s.Cases = append(s.Cases, summarizeCase(c))
+	}
+	if res.Storm != nil {
+		storm := res.Storm.Summary
+		s.Storm = &storm
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,10 +70,13 @@ type SimStep struct {
 
 // Summary is the JSON line make stress prints last.
 type Summary struct {
-	Executions     int   `json:"executions"`
-	Succeeded      int   `json:"succeeded"`
-	Failed         int   `json:"failed"`
-	Lost           int   `json:"lost"`
+	Executions int `json:"executions"`
+	Succeeded  int `json:"succeeded"`
+	Failed     int `json:"failed"`
+	Lost       int `json:"lost"`
+	// Correlated are the succeeded executions whose finding joined an
+	// open case of its service (triggers.correlate) instead of running.
+	Correlated     int   `json:"correlated"`
 	FaultsInjected int64 `json:"faultsInjected"`
 	P50ms          int64 `json:"p50ms"`
 	P99ms          int64 `json:"p99ms"`
@@ -91,8 +95,14 @@ type Report struct {
 	Problems []string
 }
 
+// OutcomeCorrelated is a finding that joined an open case of its service
+// (crypto-mining's triggers.correlate): it succeeds when that case's
+// verified chain records it.
+const OutcomeCorrelated = "CORRELATED"
+
 // OK reports whether the run proves the issue's claim: every execution
-// SUCCEEDED with outcome COMPLETED, nothing lost, and faults were injected.
+// SUCCEEDED with outcome COMPLETED (or CORRELATED, its finding recorded in
+// the case it joined), nothing lost, and faults were injected.
 func (r *Report) OK() bool {
 	s := r.Summary
 	return len(r.Problems) == 0 && s.Executions > 0 && s.Succeeded == s.Executions && s.Failed == 0 && s.Lost == 0 && s.FaultsInjected > 0
@@ -149,8 +159,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// atomic conditional writes, under throttling and lost replies.
 	// IRFLOW_AWS_STRICT=0 leaves the layer out.
 	var next http.Handler = fwd
+	var layer *strict.Layer
 	if strict.Enabled() {
-		layer, err := strict.New(fwd, strict.Config{Backend: endpoint})
+		layer, err = strict.New(fwd, strict.Config{Backend: endpoint})
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +197,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.logf("seeded %d worlds, %d distinct tasks in %v", len(camp.Worlds), len(camp.Tasks), time.Since(start).Round(time.Millisecond))
 	run := time.Now().UTC().Format("150405")
 	incs := Incidents(camp.Tasks[:cfg.Incidents], camp.Worlds[0].Account, run)
+	if layer != nil {
+		// The strict layer serves GuardDuty (moto has none): each finding
+		// must be in its detector for resolve-target to confirm it, as
+		// GuardDuty holds every finding it sends to EventBridge.
+		if err := putFindings(ctx, layer, incs); err != nil {
+			rep.Problems = append(rep.Problems, "registering the findings with the strict layer: "+err.Error())
+			rep.Summary.Failed = cfg.Incidents
+			return rep, nil
+		}
+	}
 
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, err
@@ -198,9 +219,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	var walls []time.Duration
 	for _, e := range rep.Executions {
-		if e.Status == "SUCCEEDED" && e.Outcome == "COMPLETED" {
+		switch {
+		case e.Status == "SUCCEEDED" && e.Outcome == "COMPLETED":
 			rep.Summary.Succeeded++
-		} else {
+		case e.Status == "SUCCEEDED" && e.Outcome == OutcomeCorrelated:
+			// Kept only if the case it joined records it (Verify).
+			rep.Summary.Succeeded++
+			rep.Summary.Correlated++
+		default:
 			rep.Summary.Failed++
 		}
 		if e.Status != "" {
@@ -359,4 +385,25 @@ func percentile(ds []time.Duration, p int) time.Duration {
 		rank = 1
 	}
 	return s[rank-1]
+}
+
+// putFindings stores the GuardDuty incidents' findings (their events'
+// detail) in the strict layer's detector, through its control API.
+func putFindings(ctx context.Context, layer *strict.Layer, incs []Incident) error {
+	var findings []json.RawMessage
+	for _, in := range incs {
+		if in.Source != "guardduty" {
+			continue
+		}
+		var ev struct {
+			Detail json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(in.Input, &ev); err != nil {
+			return err
+		}
+		findings = append(findings, ev.Detail)
+	}
+	srv := httptest.NewServer(layer)
+	defer srv.Close()
+	return strict.NewClient(srv.URL).PutFindings(ctx, findings...)
 }

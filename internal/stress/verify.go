@@ -2,6 +2,7 @@ package stress
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -60,6 +61,10 @@ func Verify(ctx context.Context, cfg aws.Config, camp *Campaign, execs []*Execut
 		chk    = Checked{Slowest: map[string]time.Duration{}}
 	)
 	work := make(chan *Execution)
+	// joined are the case ids given back by executions whose finding
+	// joined a verified case (triggers.correlate), as that case's chain
+	// records them (finding-joined).
+	joined := map[string]string{}
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
 		wg.Add(1)
@@ -67,8 +72,11 @@ func Verify(ctx context.Context, cfg aws.Config, camp *Campaign, execs []*Execut
 			defer wg.Done()
 			for e := range work {
 				env := camp.Env(e.Task)
-				ls, c := verifyCase(ctx, s3c, taskrt.NewChain(cfg, env), env.EvidenceBucket, e)
+				ls, c, js := verifyCase(ctx, s3c, taskrt.NewChain(cfg, env), env.EvidenceBucket, e)
 				mu.Lock()
+				for givenBack, caseID := range js {
+					joined[givenBack] = caseID
+				}
 				losses = append(losses, ls...)
 				chk.Manifests += c.Manifests
 				chk.Objects += c.Objects
@@ -86,22 +94,36 @@ func Verify(ctx context.Context, cfg aws.Config, camp *Campaign, execs []*Execut
 			}
 		}()
 	}
+	var correlated []*Execution
 	for _, e := range execs {
 		if e.Status == "" {
 			continue // it never ended: counted as failed, not as lost
+		}
+		if e.Outcome == OutcomeCorrelated {
+			correlated = append(correlated, e)
+			continue
 		}
 		work <- e
 	}
 	close(work)
 	wg.Wait()
+	// A finding that joined an open case has no case of its own: it is
+	// kept when the chain of a case verified above records it.
+	for _, e := range correlated {
+		if joined[e.CaseID] == "" {
+			losses = append(losses, Loss{CaseID: e.CaseID, Execution: e.N,
+				What: "CORRELATED, but no verified case's audit chain records its finding (finding-joined)"})
+		}
+	}
 	chk.Contained, chk.Uncontained = contained(ctx, cfg, execs)
 	return losses, chk
 }
 
-func verifyCase(ctx context.Context, s3c *s3.Client, chain *audit.Chain, bucket string, e *Execution) ([]Loss, Checked) {
+func verifyCase(ctx context.Context, s3c *s3.Client, chain *audit.Chain, bucket string, e *Execution) ([]Loss, Checked, map[string]string) {
 	var (
 		losses []Loss
 		chk    Checked
+		joined = map[string]string{}
 	)
 	lose := func(format string, args ...any) {
 		losses = append(losses, Loss{CaseID: e.CaseID, Execution: e.N, What: fmt.Sprintf(format, args...)})
@@ -127,6 +149,14 @@ func verifyCase(ctx context.Context, s3c *s3.Client, chain *audit.Chain, bucket 
 			lose("audit chain broken: %v", verr)
 		}
 		timeInvocations(recs, &chk)
+		for _, r := range recs {
+			var d struct {
+				GivenBack string `json:"caseIdGivenBack"`
+			}
+			if r.Event == audit.EventFindingJoined && json.Unmarshal([]byte(r.Detail), &d) == nil && d.GivenBack != "" {
+				joined[d.GivenBack] = e.CaseID
+			}
+		}
 		if last := recs[len(recs)-1]; last.Action != "finalize-case" || last.Event != "result" {
 			lose("audit chain ends with %s %s, not finalize-case's result", last.Action, last.Event)
 		}
@@ -135,7 +165,7 @@ func verifyCase(ctx context.Context, s3c *s3.Client, chain *audit.Chain, bucket 
 	ev, err := casecheck.Check(ctx, s3c, bucket, e.CaseID, recs)
 	if err != nil {
 		lose("evidence: %v", err)
-		return losses, chk
+		return losses, chk, joined
 	}
 	for _, p := range ev.Problems {
 		lose("%s", p)
@@ -155,7 +185,7 @@ func verifyCase(ctx context.Context, s3c *s3.Client, chain *audit.Chain, bucket 
 			lose("step %s (%s) completed but the manifest lists none of its evidence", st.Step, st.Action)
 		}
 	}
-	return losses, chk
+	return losses, chk, joined
 }
 
 // timeInvocations pairs each start record with the next result or error

@@ -57,6 +57,11 @@ func (b *builder) taskRole(ctx context.Context, name string) (string, error) {
 // instance group, puts it in an Auto Scaling group and registers it with
 // the cluster.
 func (b *builder) instance(ctx context.Context, role string) (*Instance, error) {
+	return b.instanceIn(ctx, role, b.name+"-asg")
+}
+
+// instanceIn is instance with the Auto Scaling group named asg.
+func (b *builder) instanceIn(ctx context.Context, role, asg string) (*Instance, error) {
 	out, err := b.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String("ami-12c6146b"), InstanceType: ec2types.InstanceTypeM6iLarge, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		SubnetId: aws.String(b.w.Subnets[role]), SecurityGroupIds: []string{b.w.Groups["instance"]},
@@ -86,7 +91,7 @@ func (b *builder) instance(ctx context.Context, role string) (*Instance, error) 
 		}
 	}
 	as := autoscaling.NewFromConfig(b.w.Cfg)
-	inst.ASG = b.name + "-asg"
+	inst.ASG = asg
 	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(inst.ASG), InstanceId: aws.String(inst.ID),
 		MinSize: aws.Int32(0), MaxSize: aws.Int32(3), VPCZoneIdentifier: aws.String(b.w.Subnets[role]),

@@ -29,6 +29,12 @@ func (e *InputError) Error() string { return "input: " + e.Reason }
 // included, stays as given. It returns the input, its kind and, for a
 // finding, the finding (the event's detail) as GuardDuty's API returns it.
 func (w *World) Retarget(input []byte) (out []byte, kind InputKind, finding []byte, err error) {
+	return w.RetargetTo(input, w.Target)
+}
+
+// RetargetTo is Retarget aimed at task t of the world instead of its
+// target (the storm's findings on every compromised task).
+func (w *World) RetargetTo(input []byte, t Task) (out []byte, kind InputKind, finding []byte, err error) {
 	dec := json.NewDecoder(bytes.NewReader(input))
 	dec.UseNumber()
 	var ev map[string]any
@@ -41,21 +47,21 @@ func (w *World) Retarget(input []byte) (out []byte, kind InputKind, finding []by
 		if !ok {
 			return nil, "", nil, &InputError{Reason: "a GuardDuty event without a detail object"}
 		}
-		if err := w.retargetFinding(ev, d); err != nil {
+		if err := w.retargetFinding(ev, d, t); err != nil {
 			return nil, "", nil, err
 		}
 		out, _ = json.MarshalIndent(ev, "", "  ")
 		finding, _ = json.Marshal(d)
 		return out, InputFinding, finding, nil
 	case ev["taskArn"] != nil:
-		ev["taskArn"] = w.Target.Arn
+		ev["taskArn"] = t.Arn
 		out, _ = json.MarshalIndent(ev, "", "  ")
 		return out, InputConsole, nil, nil
 	}
 	return nil, "", nil, &InputError{Reason: `neither a GuardDuty event ("detail-type": "GuardDuty Finding") nor a console input ("taskArn")`}
 }
 
-func (w *World) retargetFinding(ev, d map[string]any) error {
+func (w *World) retargetFinding(ev, d map[string]any, t Task) error {
 	obj := func(m map[string]any, key string) map[string]any {
 		if v, ok := m[key].(map[string]any); ok {
 			return v
@@ -85,7 +91,6 @@ func (w *World) retargetFinding(ev, d map[string]any) error {
 	cl := obj(res, "ecsClusterDetails")
 	cl["name"], cl["arn"] = w.ClusterName, w.ClusterArn
 	td := obj(cl, "taskDetails")
-	t := w.Target
 	td["arn"], td["definitionArn"], td["launchType"] = t.Arn, t.TaskDefinitionArn, t.LaunchType
 	if t.ServiceName != "" {
 		td["group"], td["startedBy"] = "service:"+t.ServiceName, "ecs-svc/1234567890"
@@ -93,7 +98,11 @@ func (w *World) retargetFinding(ev, d map[string]any) error {
 		delete(td, "group")
 		delete(td, "startedBy")
 	}
-	c := map[string]any{"name": t.Container, "image": t.Image, "imagePrefix": t.Image[:strings.LastIndexByte(t.Image, ':')]}
+	prefix := t.Image[:strings.LastIndexByte(t.Image, ':')]
+	if at := strings.IndexByte(t.Image, '@'); at >= 0 {
+		prefix = t.Image[:at] // repo@sha256:…
+	}
+	c := map[string]any{"name": t.Container, "image": t.Image, "imagePrefix": prefix}
 	if cs, ok := td["containers"].([]any); ok && len(cs) > 0 {
 		if old, ok := cs[0].(map[string]any); ok {
 			for k, v := range c {

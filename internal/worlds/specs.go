@@ -49,6 +49,8 @@ var specs = map[string]spec{
 		func(ctx context.Context, b *builder) error {
 			return b.ec2World(ctx, ecstypes.NetworkModeAwsvpc, netOpts{allowAt: 100, endpoints: allEndpoints})
 		}},
+	"storm": {"a finding storm: two EC2 services (awsvpc) on one cluster and the same two hosts, every task of one running a compromised image digest, the other clean",
+		func(ctx context.Context, b *builder) error { return b.stormWorld(ctx) }},
 	"no-ssm-endpoints": {"as ec2-bridge, but no interface endpoints: the SSM and ECS agents reach their services through the NAT gateway",
 		func(ctx context.Context, b *builder) error {
 			return b.ec2World(ctx, ecstypes.NetworkModeBridge, netOpts{allowAt: 100})

@@ -55,6 +55,8 @@ type World struct {
 	// ResponderRoles are the member stack's roles in Account (organization
 	// worlds with the stack); none in a member account without it.
 	ResponderRoles []string
+	// Storm is the storm world's two services; nil in the other worlds.
+	Storm *Storm
 }
 
 // Task is one ECS task of a world.

@@ -31,7 +31,7 @@ func TestBuildEveryWorld(t *testing.T) {
 				t.Errorf("target %s mode %s has ENI %q", tg.Arn, tg.NetworkMode, tg.ENI)
 			}
 			ec2 := tg.LaunchType == "EC2"
-			if ec2 != (len(w.Agents) == 1) || ec2 != (tg.InstanceID != "") {
+			if ec2 != (len(w.Agents) == len(w.Instances) && len(w.Agents) > 0) || ec2 != (tg.InstanceID != "") {
 				t.Errorf("%s target: %d agents, instance %q", tg.LaunchType, len(w.Agents), tg.InstanceID)
 			}
 			for _, f := range []string{"c2-session", "lb-inbound", "peer-same-subnet", "new-outbound"} {
@@ -81,5 +81,52 @@ func TestMemberWorldNames(t *testing.T) {
 		if InMemberAccount(n) {
 			t.Errorf("Names lists organization world %s", n)
 		}
+	}
+}
+
+// TestStormWorld: the storm's two services share the cluster and both
+// hosts; every compromised task runs the bad digest's revision, the clean
+// ones the clean image, each task with its own ENI; the compromised
+// family's earlier revision is pinned to the good digest.
+func TestStormWorld(t *testing.T) {
+	cfg, direct := mototest.Config(t), mototest.ConfigFor(mototest.DirectEndpoint(t))
+	w, err := Build(context.Background(), cfg, direct, "storm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Storm
+	if s == nil || len(s.Compromised) != StormCompromisedTasks || len(s.Clean) != StormCleanTasks || w.Target.Arn != s.Compromised[0].Arn {
+		t.Fatalf("storm %+v", s)
+	}
+	if len(w.Instances) != 2 {
+		t.Fatalf("%d hosts; want 2", len(w.Instances))
+	}
+	hosts := map[string]map[string]int{} // service -> instance -> tasks
+	enis := map[string]bool{}
+	for _, tk := range append(append([]Task{}, s.Compromised...), s.Clean...) {
+		if hosts[tk.ServiceName] == nil {
+			hosts[tk.ServiceName] = map[string]int{}
+		}
+		hosts[tk.ServiceName][tk.InstanceID]++
+		if tk.ENI == "" || enis[tk.ENI] {
+			t.Errorf("task %s ENI %q (shared or none)", tk.Arn, tk.ENI)
+		}
+		enis[tk.ENI] = true
+	}
+	for svc, on := range hosts {
+		if len(on) != 2 {
+			t.Errorf("service %s runs on %d hosts; want both: %v", svc, len(on), on)
+		}
+	}
+	for _, tk := range s.Compromised {
+		if tk.TaskDefinitionArn != s.BadRevision || tk.Image != RepoCheckout+"@"+DigestCheckoutBad {
+			t.Errorf("compromised task %s: %s %s", tk.Arn, tk.TaskDefinitionArn, tk.Image)
+		}
+	}
+	if s.GoodRevision == s.BadRevision || DigestCheckoutBad == DigestCheckoutGood {
+		t.Errorf("revisions %s %s", s.GoodRevision, s.BadRevision)
+	}
+	if got := len(s.Flows); got != 2*(StormCompromisedTasks+StormCleanTasks) {
+		t.Errorf("%d storm flows", got)
 	}
 }

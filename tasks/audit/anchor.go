@@ -106,7 +106,10 @@ func VerifyCase(ctx context.Context, caseID string, records []Record, anchor *An
 		return fail(anchor.Records, "it is not the record the manifest anchors (the chain was rewritten)")
 	}
 	for _, r := range records[:anchor.Records] {
-		if r.ExecutionID != anchor.ExecutionID {
+		// A finding that joined the open case is recorded by its own
+		// execution (resolve-target's finding-joined); every other record
+		// is the case's execution's.
+		if r.ExecutionID != anchor.ExecutionID && !(r.Event == EventFindingJoined && r.Action == "resolve-target") {
 			return fail(r.Seq, "it belongs to execution %s, not to the case's execution %s", r.ExecutionID, anchor.ExecutionID)
 		}
 	}

@@ -122,6 +122,41 @@ const maxAppendAttempts = 50
 // conditional put, so two writers cannot both take the same seq: the loser
 // re-reads the tail and tries again.
 func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
+	return c.append(ctx, r, false)
+}
+
+// Events of other executions' records a case's chain may hold, and of its
+// end.
+const (
+	// EventFindingJoined is resolve-target's record of a finding that
+	// joined the open case (correlation), written by the joining
+	// execution, not the case's.
+	EventFindingJoined = "finding-joined"
+	// EventCaseFinalized is finalize-case's record the manifest anchors.
+	EventCaseFinalized = "case-finalized"
+)
+
+// ClosedError says a case's chain ended (finalize-case sealed it) before
+// an AppendOpen landed.
+type ClosedError struct{ CaseID string }
+
+func (e *ClosedError) Error() string {
+	return fmt.Sprintf("case %s was finalized: its audit chain takes no more records from other executions", e.CaseID)
+}
+
+// AppendOpen is Append for a record of another execution (a joining
+// finding): it refuses with a *ClosedError once the case's chain is sealed
+// (its last record is finalize-case's case-finalized record or result), so
+// nothing lands after the record the manifest anchors.
+func (c *Chain) AppendOpen(ctx context.Context, r Record) (Record, error) {
+	return c.append(ctx, r, true)
+}
+
+func closing(r *Record) bool {
+	return r != nil && (r.Event == EventCaseFinalized || r.Action == "finalize-case" && r.Event == "result")
+}
+
+func (c *Chain) append(ctx context.Context, r Record, open bool) (Record, error) {
 	if c == nil || c.DB == nil || c.Table == "" {
 		return r, &contract.PreconditionFailedError{Reason: "no audit table configured (IRFLOW_AUDIT_TABLE)"}
 	}
@@ -133,6 +168,9 @@ func (c *Chain) Append(ctx context.Context, r Record) (Record, error) {
 		last, err := c.last(ctx, r.CaseID)
 		if err != nil {
 			return r, err
+		}
+		if open && closing(last) {
+			return r, &ClosedError{CaseID: r.CaseID}
 		}
 		r.Seq, r.PrevHash = 1, GenesisHash
 		if last != nil {

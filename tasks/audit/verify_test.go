@@ -97,6 +97,14 @@ func TestVerifyCase(t *testing.T) {
 			edit: func(t *testing.T, _ []Record, _ *Anchor) []Record { return chainOf(t, attacker, 8) }},
 		{name: "record of another execution", ok: false, firstBad: 2, problem: "MAC does not match",
 			edit: func(_ *testing.T, r []Record, _ *Anchor) []Record { r[1].ExecutionID += "-2"; rehash(r, 1); return r }},
+		{name: "a finding that joined, written by its own execution", ok: true,
+			edit: func(t *testing.T, r []Record, a *Anchor) []Record {
+				return joinedAt(t, key, r, a, 2, EventFindingJoined, "resolve-target")
+			}},
+		{name: "another record of another execution, well signed", ok: false, firstBad: 3, problem: "not to the case's execution",
+			edit: func(t *testing.T, r []Record, a *Anchor) []Record {
+				return joinedAt(t, key, r, a, 2, "result", "stop-task")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +132,24 @@ func TestVerifyCase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// joinedAt makes record i another execution's (event, action), re-hashed
+// and signed from there on, and returns the chain; the anchor is moved to
+// the new hash of record 6.
+func joinedAt(t *testing.T, key *mac.Key, r []Record, a *Anchor, i int, event, action string) []Record {
+	t.Helper()
+	r[i].ExecutionID, r[i].Event, r[i].Action = testExec+"-joining", event, action
+	rehash(r, i)
+	for j := i; j < len(r); j++ {
+		r[j].MAC = sign(t, key, r[j])
+	}
+	na, err := AnchorAt(context.Background(), key, testCase, testExec, r[5], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	*a = na
+	return r
 }
 
 // TestVerifyCaseWithoutAnchor: an open case verifies its chain and MACs

@@ -12,7 +12,7 @@ package incident
 //     the execution has run, so no second execution can share a case id,
 //     its audit chain or its evidence keys.
 //
-// Other prefixes (ledger#<caseId>, correlation keys) belong to other
+// Other prefixes (ledger#<caseId>, correlation keys, join markers) belong to other
 // parts of irflow; nothing here reads them.
 const TablePK = "pk"
 
@@ -22,7 +22,13 @@ const (
 	CaseClaimPrefix = "case#"
 	// CorrelationPrefix keys a service's open case (triggers.correlate).
 	CorrelationPrefix = "corr#"
+	// JoinPrefix marks an execution whose finding joined an open case
+	// (its finding-joined audit record appended), for a retry's sake.
+	JoinPrefix = "join#"
 )
+
+// JoinKey is the partition key of an execution's join marker.
+func JoinKey(executionID string) string { return JoinPrefix + executionID }
 
 // CorrelationKey is the partition key of a service's correlation item.
 func CorrelationKey(clusterArn, service string) string {

@@ -62,6 +62,8 @@ type Inputs struct {
 	Synth   SynthReport
 	// RoundTrips are the bench's round trips to containment.
 	RoundTrips RoundTripReport
+	// Storm is the finding storm (storm.json); nil when the run has none.
+	Storm *StormBench
 	// Loads are the load averages as each phase started (load.tsv).
 	Loads [][2]string
 }
@@ -73,6 +75,10 @@ func loadInputs(dir string) (*Inputs, error) {
 		if err := readJSON(filepath.Join(dir, name), v); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if in.Storm, err = loadStorm(dir); err != nil {
+		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "load.tsv")); err == nil {
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -408,6 +414,9 @@ func render(w io.Writer, in *Inputs) error {
 
 	// 7. Round trips.
 	renderRoundTrips(&body, &in.RoundTrips, &c, &headline)
+	if in.Storm != nil {
+		renderStorm(&body, in.Storm, &c, &headline)
+	}
 
 	// The file.
 	m := in.Machine

@@ -46,6 +46,10 @@ func TestRender(t *testing.T) {
 		"| crypto-mining | EC2 | `EC2: isolate` | 6 | 30s | 15 | 5m |",
 		"1 template(s), no aws:cdk:error",
 		"go-benchmarks 0.50, synth 1.20",
+		"## 7. Finding storm",
+		"| approvals requested / compromised services | 1 / 1 | equal | met |",
+		"| state transitions of the case's execution per contained task | 91 / 12 = 7.6 | ≤ 15 | met |",
+		"| executions | 106 (1 COMPLETED, 105 CORRELATED) | - | - |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q", want)

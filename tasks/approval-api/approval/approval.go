@@ -30,6 +30,9 @@ const (
 	DecisionReject  = "reject"
 )
 
+// MaxTasks caps Approval.Tasks (an item stays far below DynamoDB's 400 KB).
+const MaxTasks = 200
+
 // TimeoutApprover is the approver recorded when nobody answered a gate.
 const TimeoutApprover = "timeout"
 
@@ -42,7 +45,14 @@ type Approval struct {
 	Step         string `json:"step" dynamodbav:"step"`
 	LaunchType   string `json:"launchType,omitempty" dynamodbav:"launchType,omitempty"`
 	TaskArn      string `json:"taskArn,omitempty" dynamodbav:"taskArn,omitempty"`
-	Prompt       string `json:"prompt" dynamodbav:"prompt"`
+	// Tasks are every task the gate's decision covers, the run's own
+	// first: those a find-siblings step of the run listed as running the
+	// compromised image digest, and those of findings that joined the case
+	// (correlation) before the request; at most MaxTasks.
+	Tasks []string `json:"tasks,omitempty" dynamodbav:"tasks,omitempty"`
+	// TasksTruncated says Tasks were capped at MaxTasks.
+	TasksTruncated bool   `json:"tasksTruncated,omitempty" dynamodbav:"tasksTruncated,omitempty"`
+	Prompt         string `json:"prompt" dynamodbav:"prompt"`
 	// Approvers are IAM principal ARNs; a role ARN admits its sessions.
 	Approvers   []string `json:"approvers" dynamodbav:"approvers"`
 	RequestedBy string   `json:"requestedBy" dynamodbav:"requestedBy,omitempty"`

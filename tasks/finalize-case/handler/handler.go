@@ -72,7 +72,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 
 // EventFinalized is the audit record finalize-case appends before the
 // manifest: the head the manifest anchors.
-const EventFinalized = "case-finalized"
+const EventFinalized = audit.EventCaseFinalized
 
 // Handle builds and stores the report and its Markdown, appends the
 // case-finalized record, stores the manifest anchoring the chain at that
@@ -83,6 +83,13 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, &contract.InvalidInputError{Field: "incident.caseId", Reason: "finalize-case needs the case"}
 	}
 	caseID := p.CaseID()
+	// The service's correlation item goes first: no finding starts to
+	// join the case from here on (one already joining is refused by the
+	// sealed chain and retried: audit.Chain.AppendOpen).
+	corrReleased, err := h.releaseCorrelation(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	records, err := h.Chain.Read(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -135,7 +142,20 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		With("approvals", len(rep.Approvals)).
 		With("chainVerified", rep.Chain.Verified).
 		With("auditAnchor", map[string]any{"records": anchor.Records, "headHash": anchor.HeadHash, "signed": anchor.MAC != ""}).
-		With("lockReleased", released), nil
+		With("lockReleased", released).
+		With("correlationReleased", corrReleased), nil
+}
+
+// releaseCorrelation deletes the service's correlation item
+// (corr#<clusterArn>/<service>, triggers.correlate) if this execution holds
+// it: the case that covered the service has ended, so the next finding on
+// the service opens a new case instead of joining a closed one (or waiting
+// out the window). An item another execution holds, or none, is left alone.
+func (h *Handler) releaseCorrelation(ctx context.Context, p *contract.Payload) (bool, error) {
+	if h.IncidentsTable == "" || p.Target == nil || p.Target.Service == "" || p.Target.ClusterArn == "" {
+		return false, nil
+	}
+	return h.deleteHeld(ctx, incident.CorrelationKey(p.Target.ClusterArn, p.Target.Service), p.Execution.ID, "correlation item")
 }
 
 // seal appends the case-finalized record (outcome, report objects) and
@@ -183,11 +203,16 @@ func (h *Handler) release(ctx context.Context, p *contract.Payload) (bool, error
 	if h.IncidentsTable == "" || p.Incident.TaskArn == "" {
 		return false, nil
 	}
+	return h.deleteHeld(ctx, incident.TaskLockKey(p.Incident.TaskArn), p.Execution.ID, "lock")
+}
+
+// deleteHeld deletes the incidents table's item pk if execID holds it.
+func (h *Handler) deleteHeld(ctx context.Context, pk, execID, what string) (bool, error) {
 	_, err := h.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(h.IncidentsTable),
-		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(p.Incident.TaskArn)}},
+		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: pk}},
 		ConditionExpression:       aws.String("executionId = :me"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": &ddbtypes.AttributeValueMemberS{Value: p.Execution.ID}},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": &ddbtypes.AttributeValueMemberS{Value: execID}},
 	})
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	switch {
@@ -196,7 +221,7 @@ func (h *Handler) release(ctx context.Context, p *contract.Payload) (bool, error
 	case errors.As(err, &ccf) || strings.Contains(err.Error(), "ConditionalCheckFailed"):
 		return false, nil
 	}
-	return false, contract.AWSError("dynamodb:DeleteItem incidents lock", err)
+	return false, contract.AWSError("dynamodb:DeleteItem incidents "+what, err)
 }
 
 func (h *Handler) now() time.Time {

@@ -134,3 +134,53 @@ func TestFinalizeMoto(t *testing.T) {
 			Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: incident.TaskLockKey(w.EC2TaskArn)}}})
 	}
 }
+
+// TestFinalizeReleasesCorrelation: the case that took its service's
+// correlation item (triggers.correlate) gives it back when it ends, so
+// the next finding on the service opens a new case; an item another
+// execution holds stays. Run twice (a retry): the second finds nothing to
+// release and succeeds.
+func TestFinalizeReleasesCorrelation(t *testing.T) {
+	w := mototest.Seed(t)
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(w.Cfg)
+	caseID := mototest.Unique("case-corr")
+	execID := "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + caseID
+	target := w.Target("FARGATE")
+	mine := incident.CorrelationKey(target.ClusterArn, target.Service)
+	other := incident.CorrelationKey(target.ClusterArn, "another-service")
+	put := func(pk, exec string) {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.Env.IncidentsTable), Item: map[string]ddbtypes.AttributeValue{
+			"pk": &ddbtypes.AttributeValueMemberS{Value: pk}, "executionId": &ddbtypes.AttributeValueMemberS{Value: exec},
+			"caseId": &ddbtypes.AttributeValueMemberS{Value: caseID}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(mine, execID)
+	put(other, execID+"-other")
+	rt := &taskrt.Runtime{Action: "finalize-case", Handle: New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	for run, want := range []bool{true, false} {
+		raw := w.Payload("finalize-case", "", "FARGATE", caseID, false, nil, map[string]any{"outcome": "COMPLETED", "errors": map[string]any{}, "steps": map[string]any{}})
+		out, err := rt.Invoke(ctx, raw)
+		if err != nil {
+			t.Fatalf("run %d: %v", run+1, err)
+		}
+		var res contract.Result
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Outputs["correlationReleased"] != want {
+			t.Errorf("run %d: correlationReleased %v; want %v", run+1, res.Outputs["correlationReleased"], want)
+		}
+	}
+	for pk, want := range map[string]bool{mine: false, other: true} {
+		o, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(w.Env.IncidentsTable), ConsistentRead: aws.Bool(true),
+			Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: pk}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(o.Item) > 0; got != want {
+			t.Errorf("%s present %v; want %v", pk, got, want)
+		}
+	}
+}

@@ -37,6 +37,11 @@ type Handler struct {
 	SNS snsAPI
 	// Audit is the case's audit chain; nil skips the approval records.
 	Audit audit.Auditor
+	// Records reads the case's chain for the tasks the gate covers
+	// (find-siblings' lists, joined findings); nil: the run's task only.
+	Records interface {
+		Read(ctx context.Context, caseID string) ([]audit.Record, error)
+	}
 	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
 	Table string
 	// TopicArn receives approval requests (IRFLOW_TOPIC_ARN); "" sends none.
@@ -73,6 +78,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 		DB:               dynamodb.NewFromConfig(env.Home(cfg)),
 		SNS:              sns.NewFromConfig(env.Home(cfg)),
 		Audit:            taskrt.NewChain(cfg, env),
+		Records:          taskrt.NewChain(cfg, env),
 		Table:            env.ApprovalsTable,
 		TopicArn:         env.TopicArn,
 		ApprovalURL:      env.ApprovalURL,

@@ -11,6 +11,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -280,5 +281,45 @@ func TestRequiredApprovals(t *testing.T) {
 				t.Errorf("the message does not say whether the requester was verified:\n%s", msg)
 			}
 		})
+	}
+}
+
+// chainOf serves fixed records as the case's chain.
+type chainOf []audit.Record
+
+func (c chainOf) Read(context.Context, string) ([]audit.Record, error) { return c, nil }
+
+// TestRequestCoversCaseTasks: the gate lists every task its decision
+// covers: the run's task, this execution's find-siblings sameImage list
+// (another execution's is not this run's), then the tasks of findings that
+// joined the case, each once; the message shows them.
+func TestRequestCoversCaseTasks(t *testing.T) {
+	own := "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
+	s1, s2, s3 := "arn:aws:ecs:us-east-1:123456789012:task/prod/s1", "arn:aws:ecs:us-east-1:123456789012:task/prod/s2", "arn:aws:ecs:us-east-1:123456789012:task/prod/s3"
+	db, s, a := &fakeDB{}, &fakeSNS{}, &fakeAudit{}
+	h := newHandler(db, s, a)
+	h.Records = chainOf{
+		{Event: "result", Action: "find-siblings", ExecutionID: execID, Detail: `{"outputs":{"siblings":{"sameImage":["` + s1 + `","` + s2 + `"],"sameFamily":["x"]}}}`},
+		{Event: "result", Action: "find-siblings", ExecutionID: execID + "-other", Detail: `{"outputs":{"siblings":{"sameImage":["` + s3 + `x"]}}}`},
+		{Event: EventFindingJoined, ExecutionID: "e2", Detail: `{"taskArn":"` + s2 + `"}`},
+		{Event: EventFindingJoined, ExecutionID: "e3", Detail: `{"taskArn":"` + s3 + `"}`},
+		{Event: EventFindingJoined, ExecutionID: "e4", Detail: `{"taskArn":"` + own + `"}`},
+	}
+	if _, err := h.Handle(context.Background(), payload(ModeRequest, nil)); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := approval.FromItem(db.puts[0].Item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{own, s1, s2, s3}
+	if strings.Join(stored.Tasks, ",") != strings.Join(want, ",") || stored.TasksTruncated {
+		t.Errorf("tasks %v (truncated %v); want %v", stored.Tasks, stored.TasksTruncated, want)
+	}
+	msg := *s.sent[0].Message
+	for _, w := range append(want, "4 tasks") {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message lacks %q:\n%s", w, msg)
+		}
 	}
 }

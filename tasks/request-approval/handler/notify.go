@@ -63,6 +63,16 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 	row("Step", where)
 	row("State machine", a.StateMachine)
 	row("Task", a.TaskArn)
+	if len(a.Tasks) > 1 {
+		more := ""
+		if a.TasksTruncated {
+			more = ", and more (see the case's siblings evidence)"
+		}
+		row("Covers", fmt.Sprintf("%d tasks (this one, those running its image digest, those of findings that joined the case)%s:", len(a.Tasks), more))
+		for _, t := range a.Tasks {
+			fmt.Fprintf(&b, "  %-13s %s\n", "", termsafe.Line(t))
+		}
+	}
 	row("Reason", reason)
 	requester := a.RequestedBy
 	if !a.RequesterVerified {

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	if p.TaskToken == "" {
 		return nil, &contract.InvalidInputError{Field: "taskToken", Reason: "a gate in mode request needs $$.Task.Token"}
 	}
+	var err error
 	approvers, ignored, defaulted := h.approvers(params)
 	if len(approvers) == 0 {
 		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
@@ -42,6 +44,9 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	if p.Target != nil {
 		a.LaunchType = p.Target.LaunchType
 	}
+	if a.Tasks, a.TasksTruncated, err = h.caseTasks(ctx, p); err != nil {
+		return nil, err
+	}
 	stored, err := h.store(ctx, a)
 	if err != nil {
 		return nil, err
@@ -51,7 +56,7 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 		"requestedBy": stored.RequestedBy, "requesterVerified": stored.RequesterVerified,
 		"requiredApprovals": stored.Required(), "allowSelfApproval": stored.AllowSelfApproval,
 		"onTimeout": stored.OnTimeout, "expiresAt": stored.ExpiresAt.Format(time.RFC3339), "attempt": stored.Attempts,
-		"prompt": stored.Prompt,
+		"prompt": stored.Prompt, "tasks": stored.Tasks,
 	}
 	if len(ignored) > 0 {
 		detail["ignoredApprovers"] = ignored
@@ -144,4 +149,58 @@ func (h *Handler) store(ctx context.Context, a *approval.Approval) (*approval.Ap
 	return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf(
 		"approval %s was already decided (%s by %s at %s) and is not reopened; the gate's request was retried after the decision",
 		a.ID, prev.Status, prev.DecidedBy, prev.DecidedAt)}
+}
+
+// EventFindingJoined is resolve-target's record of a finding that joined
+// the case (tasks/resolve-target/handler.EventFindingJoined).
+const EventFindingJoined = "finding-joined"
+
+// caseTasks are the tasks the gate covers, read from the case's audit
+// chain: the run's own task, then the sameImage list of this execution's
+// find-siblings results, then the tasks of findings that joined the case,
+// each once, at most approval.MaxTasks.
+func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string, bool, error) {
+	out := []string{p.Incident.TaskArn}
+	seen := map[string]bool{p.Incident.TaskArn: true}
+	add := func(arns ...string) {
+		for _, a := range arns {
+			if a != "" && !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	if h.Records == nil || p.CaseID() == "" {
+		return out, false, nil
+	}
+	recs, err := h.Records.Read(ctx, p.CaseID())
+	if err != nil {
+		return nil, false, err
+	}
+	var joined []string
+	for _, r := range recs {
+		var d struct {
+			TaskArn string `json:"taskArn"`
+			Outputs struct {
+				Siblings *struct {
+					SameImage []string `json:"sameImage"`
+				} `json:"siblings"`
+			} `json:"outputs"`
+		}
+		switch {
+		case r.Event == "result" && r.Action == "find-siblings" && r.ExecutionID == p.Execution.ID:
+			if json.Unmarshal([]byte(r.Detail), &d) == nil && d.Outputs.Siblings != nil {
+				add(d.Outputs.Siblings.SameImage...)
+			}
+		case r.Event == EventFindingJoined:
+			if json.Unmarshal([]byte(r.Detail), &d) == nil {
+				joined = append(joined, d.TaskArn)
+			}
+		}
+	}
+	add(joined...)
+	if len(out) > approval.MaxTasks {
+		return out[:approval.MaxTasks], true, nil
+	}
+	return out, false, nil
 }

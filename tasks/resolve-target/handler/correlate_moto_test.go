@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,8 +12,10 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // withCorrelate is resolvePayload with with.correlate by service.
@@ -60,10 +63,38 @@ func TestCorrelateAgainstMoto(t *testing.T) {
 	}
 
 	joinID := mototest.Unique("case-join")
-	_, err = invoke(t, rt, withCorrelate(t, resolvePayload(t, w, second, joinID, false), 10))
-	var co *contract.CorrelatedError
-	if !errors.As(err, &co) || co.ExistingCase != caseID || co.Key != incident.CorrelationKey(w.Target("FARGATE").ClusterArn, w.ServiceName) {
-		t.Fatalf("second task of the service: %v; want CorrelatedError naming case %s", err, caseID)
+	joinPayload := withCorrelate(t, resolvePayload(t, w, second, joinID, false), 10)
+	for run := 1; run <= 2; run++ { // the second is Step Functions retrying the state
+		_, err = invoke(t, rt, joinPayload)
+		var co *contract.CorrelatedError
+		if !errors.As(err, &co) || co.ExistingCase != caseID || co.Key != incident.CorrelationKey(w.Target("FARGATE").ClusterArn, w.ServiceName) {
+			t.Fatalf("second task of the service, run %d: %v; want CorrelatedError naming case %s", run, err, caseID)
+		}
+	}
+	// A finding on the open case's own task (whose lock the case holds)
+	// joins it too, instead of ending a bare DUPLICATE.
+	again := mototest.Unique("case-again")
+	_, err = invoke(t, rt, withCorrelate(t, resolvePayload(t, w, first, again, false), 10))
+	if co := (*contract.CorrelatedError)(nil); !errors.As(err, &co) || co.ExistingCase != caseID {
+		t.Fatalf("another finding on the case's own task: %v; want CorrelatedError naming case %s", err, caseID)
+	}
+	// The open case's chain records each joining finding, once, and verifies.
+	recs, err := taskrt.NewChain(w.Cfg, w.Env).Read(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Verify(recs); err != nil {
+		t.Errorf("case %s: %v", caseID, err)
+	}
+	var joined []audit.Record
+	for _, r := range recs {
+		if r.Event == EventFindingJoined {
+			joined = append(joined, r)
+		}
+	}
+	if len(joined) != 2 || !strings.Contains(joined[0].Detail, second) || !strings.Contains(joined[0].Summary, "a console request") ||
+		joined[0].Status != "CORRELATED" || !strings.Contains(joined[1].Detail, first) || !strings.Contains(joined[1].Detail, again) {
+		t.Errorf("case %s: %d finding-joined records %+v; want one for task %s, then one for task %s", caseID, len(joined), joined, second, first)
 	}
 	if it := lockItem(t, w, second); it != nil && attr(it, "caseId") == joinID && attr(it, "releasedAt") == "" {
 		t.Errorf("the joining finding kept its task lock: %v", it)

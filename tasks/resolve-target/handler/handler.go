@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
@@ -44,6 +46,11 @@ type asgAPI interface {
 	DescribeAutoScalingInstances(ctx context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
 }
 
+// auditChain appends a joining finding to an open case's audit chain.
+type auditChain interface {
+	AppendOpen(ctx context.Context, r audit.Record) (audit.Record, error)
+}
+
 // Handler resolves the execution input into an incident and its target.
 type Handler struct {
 	DB  dynamoAPI
@@ -60,6 +67,10 @@ type Handler struct {
 	// (IRFLOW_GUARDDUTY_DETECTOR_ID); "" uses the one the finding's ARN names.
 	DetectorID string
 	Now        func() time.Time
+	// Chain is the audit chain a finding that joins an open case is
+	// appended to (correlation); nil records the join nowhere but the
+	// joining execution's own result.
+	Chain auditChain
 	// Targets gives the describe calls the target's account and region (the
 	// member account's irflow-responder-resolve-target role); nil: ECS,
 	// EC2 and ASG as they are. The locks, GuardDuty and the MAC key stay home.
@@ -87,7 +98,7 @@ func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc { return NewHandler(
 // NewHandler is the handler New builds, for callers that replace a client
 // (a GuardDuty served elsewhere until the strict AWS layer serves it).
 func NewHandler(cfg aws.Config, env taskrt.Env) *Handler {
-	return &Handler{
+	h := &Handler{
 		DB:             dynamodb.NewFromConfig(cfg),
 		ECS:            ecs.NewFromConfig(cfg),
 		EC2:            ec2.NewFromConfig(cfg),
@@ -98,6 +109,10 @@ func NewHandler(cfg aws.Config, env taskrt.Env) *Handler {
 		DetectorID:     env.GuardDutyDetectorID,
 		Targets:        taskrt.NewTargets(cfg, env),
 	}
+	if env.AuditTable != "" {
+		h.Chain = taskrt.NewChain(cfg, env)
+	}
+	return h
 }
 
 // inTarget returns the handler whose ECS, EC2 and Auto Scaling clients act
@@ -144,6 +159,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, invalid(err)
 	}
 	l := &lock{DB: h.DB, Table: h.IncidentsTable, Now: h.now}
+	if h.Chain != nil {
+		l.Audit = h.Chain
+	}
 	caseRetaken, err := l.claimCase(ctx, inc, p.Execution.ID)
 	if err != nil {
 		return nil, err
@@ -152,8 +170,22 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		// Another case holds the task: this execution ends DUPLICATE having
 		// done nothing under its case id, which a later execution may use.
+		// With correlation, a finding on a task of a service an open case
+		// covers joins that case instead (recorded in its chain), even when
+		// the task's lock is held: by that case, or by another finding's
+		// execution on its way to joining it.
 		if !caseRetaken {
 			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		}
+		var dup *contract.DuplicateIncidentError
+		if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken {
+			if w, werr := h.inTarget(ctx, inc); werr == nil {
+				if target, derr := w.describe(ctx, inc); derr == nil {
+					if joined := l.joinHeld(ctx, inc, target, p.Execution.ID, params.Correlate); joined != nil {
+						return nil, joined
+					}
+				}
+			}
 		}
 		return nil, err
 	}

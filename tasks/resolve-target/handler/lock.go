@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -34,6 +35,15 @@ type lock struct {
 	DB    dynamoAPI
 	Table string
 	Now   func() time.Time
+	// Audit is the audit chain a joining finding is appended to (the open
+	// case's); nil appends nothing.
+	Audit openAppender
+}
+
+// openAppender appends a record of another execution to a case's chain
+// unless the case was finalized (audit.Chain.AppendOpen).
+type openAppender interface {
+	AppendOpen(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 
 // acquire takes the task's lock for the execution. It reports whether this
