@@ -45,7 +45,9 @@ type ledgerAPI interface {
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
 	h := &Handler{ECS: ecs.NewFromConfig(cfg)}
 	if env.IncidentsTable != "" {
-		h.Ledger = ledger.NewStore(cfg, env.IncidentsTable)
+		// The ledger is irflow's store: the home account's, whatever account
+		// the step acts in (env.Home).
+		h.Ledger = ledger.NewStore(env.Home(cfg), env.IncidentsTable)
 	}
 	return h.Handle
 }
