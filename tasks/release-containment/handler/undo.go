@@ -381,18 +381,11 @@ func (r *run) rolePolicy(ctx context.Context, d ledger.RolePolicyData) error {
 // still the count irflow set: any other count was set by someone since
 // (a deploy, auto scaling, a responder), and irflow will not overrule it.
 func (r *run) desiredCount(ctx context.Context, d ledger.DesiredCountData) error {
-	in := &ecs.DescribeServicesInput{Services: []string{d.ServiceArn}}
-	if d.Cluster != "" {
-		in.Cluster = aws.String(d.Cluster)
-	}
-	out, err := r.h.ECS.DescribeServices(ctx, in)
+	svc, err := r.service(ctx, d.ServiceArn, d.Cluster, d.Service)
 	if err != nil {
-		return contract.AWSError("ecs:DescribeServices "+d.ServiceArn, err)
+		return err
 	}
-	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
-		return refuse("service %s no longer exists", d.Service)
-	}
-	now := out.Services[0].DesiredCount
+	now := svc.DesiredCount
 	switch {
 	case now == d.Previous:
 		return gone("service %s has desired count %d already", d.Service, now)
@@ -403,14 +396,7 @@ func (r *run) desiredCount(ctx context.Context, d ledger.DesiredCountData) error
 	if r.dry {
 		return nil
 	}
-	up := &ecs.UpdateServiceInput{Service: aws.String(d.ServiceArn), DesiredCount: aws.Int32(d.Previous)}
-	if d.Cluster != "" {
-		up.Cluster = aws.String(d.Cluster)
-	}
-	if _, err := r.h.ECS.UpdateService(ctx, up); err != nil {
-		return contract.AWSError("ecs:UpdateService "+d.Service, err)
-	}
-	return nil
+	return r.updateService(ctx, d.Cluster, d.Service, &ecs.UpdateServiceInput{Service: aws.String(d.ServiceArn), DesiredCount: aws.Int32(d.Previous)})
 }
 
 // taskDefinition puts a service pin-service rolled back on the revision it
@@ -419,18 +405,11 @@ func (r *run) desiredCount(ctx context.Context, d ledger.DesiredCountData) error
 // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html);
 // a service someone deployed since, or one gone, is refused.
 func (r *run) taskDefinition(ctx context.Context, d ledger.TaskDefinitionData) error {
-	in := &ecs.DescribeServicesInput{Services: []string{d.ServiceArn}}
-	if d.Cluster != "" {
-		in.Cluster = aws.String(d.Cluster)
-	}
-	out, err := r.h.ECS.DescribeServices(ctx, in)
+	svc, err := r.service(ctx, d.ServiceArn, d.Cluster, d.Service)
 	if err != nil {
-		return contract.AWSError("ecs:DescribeServices "+d.ServiceArn, err)
+		return err
 	}
-	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
-		return refuse("service %s no longer exists", d.Service)
-	}
-	now := aws.ToString(out.Services[0].TaskDefinition)
+	now := aws.ToString(svc.TaskDefinition)
 	switch {
 	case now == d.Previous:
 		return gone("service %s runs %s already", d.Service, now)
@@ -441,12 +420,33 @@ func (r *run) taskDefinition(ctx context.Context, d ledger.TaskDefinitionData) e
 	if r.dry {
 		return nil
 	}
-	up := &ecs.UpdateServiceInput{Service: aws.String(d.ServiceArn), TaskDefinition: aws.String(d.Previous)}
-	if d.Cluster != "" {
-		up.Cluster = aws.String(d.Cluster)
+	return r.updateService(ctx, d.Cluster, d.Service, &ecs.UpdateServiceInput{Service: aws.String(d.ServiceArn), TaskDefinition: aws.String(d.Previous)})
+}
+
+// service is the service as ECS describes it now; one gone (none, or
+// INACTIVE) is refused.
+func (r *run) service(ctx context.Context, arn, cluster, name string) (ecstypes.Service, error) {
+	in := &ecs.DescribeServicesInput{Services: []string{arn}}
+	if cluster != "" {
+		in.Cluster = aws.String(cluster)
+	}
+	out, err := r.h.ECS.DescribeServices(ctx, in)
+	if err != nil {
+		return ecstypes.Service{}, contract.AWSError("ecs:DescribeServices "+arn, err)
+	}
+	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
+		return ecstypes.Service{}, refuse("service %s no longer exists", name)
+	}
+	return out.Services[0], nil
+}
+
+// updateService sends up in the service's cluster.
+func (r *run) updateService(ctx context.Context, cluster, name string, up *ecs.UpdateServiceInput) error {
+	if cluster != "" {
+		up.Cluster = aws.String(cluster)
 	}
 	if _, err := r.h.ECS.UpdateService(ctx, up); err != nil {
-		return contract.AWSError("ecs:UpdateService "+d.Service, err)
+		return contract.AWSError("ecs:UpdateService "+name, err)
 	}
 	return nil
 }
