@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,13 +15,9 @@ import (
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/simulate"
-	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/incident"
-	isolate "github.com/irflow/irflow/tasks/isolate-network/handler"
-	protect "github.com/irflow/irflow/tasks/protect-instance/handler"
-	revoke "github.com/irflow/irflow/tasks/revoke-task-role-sessions/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -41,37 +35,8 @@ import (
 // start a dry run of those steps; --approve without --simulate is a usage
 // error.
 func TestMotoReleaseDeployed(t *testing.T) {
-	ep := opsMoto(t)
-	opsAWSEnv(t)
 	ctx := context.Background()
-	w, err := mototest.SeedWith(ctx, opsMotoConfig(ep))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{"IRFLOW_EVIDENCE_BUCKET": w.Env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": w.Env.AuditTable,
-		"IRFLOW_APPROVALS_TABLE": w.Env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": w.Env.IncidentsTable, "IRFLOW_TOPIC_ARN": w.Env.TopicArn,
-		"IRFLOW_MAC_KEY_ARN": w.Env.MACKeyArn, "IRFLOW_KMS_KEY_ARN": w.Env.KMSKeyArn} {
-		t.Setenv(k, v)
-	}
-	caseID := mototest.Unique("case-rel-dep")
-	for _, s := range []struct {
-		action, step string
-		h            taskrt.HandlerFunc
-	}{
-		{"isolate-network", "isolate", isolate.New(w.Cfg, w.Env)},
-		{"protect-instance", "protect", protect.New(w.Cfg, w.Env)},
-		{"revoke-task-role-sessions", "revoke", revoke.New(w.Cfg, w.Env)},
-	} {
-		if r, err := mototest.Run(t, w, s.action, s.h, w.Payload(s.action, s.step, "EC2", caseID, false, nil, nil)); err != nil || r.Status != "OK" {
-			t.Fatalf("%s: %v %+v", s.step, err, r)
-		}
-	}
-	if _, err := dynamodb.NewFromConfig(w.Cfg).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.Env.IncidentsTable), Item: map[string]ddbtypes.AttributeValue{
-		incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.CaseClaimKey(caseID)},
-		"caseId":         &ddbtypes.AttributeValueMemberS{Value: caseID}, "taskArn": &ddbtypes.AttributeValueMemberS{Value: w.EC2TaskArn},
-		"launchType": &ddbtypes.AttributeValueMemberS{Value: "EC2"}}}); err != nil {
-		t.Fatal(err)
-	}
+	ep, w, caseID := containedEC2Case(t, "case-rel-dep")
 
 	// The deployment: irflow-release in moto's Step Functions (moto keeps
 	// executions and their input; it does not run them), the start API

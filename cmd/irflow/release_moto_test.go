@@ -27,37 +27,8 @@ import (
 // release exits 0 and says "already released"; without --approve nothing
 // changes and it exits 1. The audit chain verifies.
 func TestMotoReleaseSimulate(t *testing.T) {
-	ep := opsMoto(t)
-	opsAWSEnv(t)
 	ctx := context.Background()
-	w, err := mototest.SeedWith(ctx, opsMotoConfig(ep))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{"IRFLOW_EVIDENCE_BUCKET": w.Env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": w.Env.AuditTable,
-		"IRFLOW_APPROVALS_TABLE": w.Env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": w.Env.IncidentsTable, "IRFLOW_TOPIC_ARN": w.Env.TopicArn,
-		"IRFLOW_MAC_KEY_ARN": w.Env.MACKeyArn, "IRFLOW_KMS_KEY_ARN": w.Env.KMSKeyArn} {
-		t.Setenv(k, v)
-	}
-	caseID := mototest.Unique("case-cli-rel")
-	for _, s := range []struct {
-		action, step string
-		h            taskrt.HandlerFunc
-	}{
-		{"isolate-network", "isolate", isolate.New(w.Cfg, w.Env)},
-		{"protect-instance", "protect", protect.New(w.Cfg, w.Env)},
-		{"revoke-task-role-sessions", "revoke", revoke.New(w.Cfg, w.Env)},
-	} {
-		if r, err := mototest.Run(t, w, s.action, s.h, w.Payload(s.action, s.step, "EC2", caseID, false, nil, nil)); err != nil || r.Status != "OK" {
-			t.Fatalf("%s: %v %+v", s.step, err, r)
-		}
-	}
-	// resolve-target's claim of the case: what release resolves it from.
-	if _, err := dynamodb.NewFromConfig(w.Cfg).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.Env.IncidentsTable), Item: map[string]ddbtypes.AttributeValue{
-		incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.CaseClaimKey(caseID)},
-		"caseId":         &ddbtypes.AttributeValueMemberS{Value: caseID}, "taskArn": &ddbtypes.AttributeValueMemberS{Value: w.EC2TaskArn}}}); err != nil {
-		t.Fatal(err)
-	}
+	ep, w, caseID := containedEC2Case(t, "case-cli-rel")
 	policies := func() int {
 		out, err := iam.NewFromConfig(w.Cfg).ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(w.TaskRoleName)})
 		if err != nil {
@@ -96,4 +67,44 @@ func TestMotoReleaseSimulate(t *testing.T) {
 	// gate (requested, decided), release-containment (start, result) and
 	// finalize-case (start, case-finalized, result).
 	mototest.VerifyAudit(t, w, caseID, 2*3+2*(2+2+3))
+}
+
+// containedEC2Case seeds a world in moto, exports irflow's stores to the
+// environment (as a deployment's functions have them), contains the world's
+// EC2 task with the real handlers (isolate, protect, revoke) and writes
+// resolve-target's claim of the case, from which a release resolves it.
+func containedEC2Case(t *testing.T, prefix string) (string, *mototest.World, string) {
+	t.Helper()
+	ep := opsMoto(t)
+	opsAWSEnv(t)
+	ctx := context.Background()
+	w, err := mototest.SeedWith(ctx, opsMotoConfig(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"IRFLOW_EVIDENCE_BUCKET": w.Env.EvidenceBucket, "IRFLOW_AUDIT_TABLE": w.Env.AuditTable,
+		"IRFLOW_APPROVALS_TABLE": w.Env.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE": w.Env.IncidentsTable, "IRFLOW_TOPIC_ARN": w.Env.TopicArn,
+		"IRFLOW_MAC_KEY_ARN": w.Env.MACKeyArn, "IRFLOW_KMS_KEY_ARN": w.Env.KMSKeyArn} {
+		t.Setenv(k, v)
+	}
+	caseID := mototest.Unique(prefix)
+	for _, s := range []struct {
+		action, step string
+		h            taskrt.HandlerFunc
+	}{
+		{"isolate-network", "isolate", isolate.New(w.Cfg, w.Env)},
+		{"protect-instance", "protect", protect.New(w.Cfg, w.Env)},
+		{"revoke-task-role-sessions", "revoke", revoke.New(w.Cfg, w.Env)},
+	} {
+		if r, err := mototest.Run(t, w, s.action, s.h, w.Payload(s.action, s.step, "EC2", caseID, false, nil, nil)); err != nil || r.Status != "OK" {
+			t.Fatalf("%s: %v %+v", s.step, err, r)
+		}
+	}
+	if _, err := dynamodb.NewFromConfig(w.Cfg).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.Env.IncidentsTable), Item: map[string]ddbtypes.AttributeValue{
+		incident.TablePK: &ddbtypes.AttributeValueMemberS{Value: incident.CaseClaimKey(caseID)},
+		"caseId":         &ddbtypes.AttributeValueMemberS{Value: caseID}, "taskArn": &ddbtypes.AttributeValueMemberS{Value: w.EC2TaskArn},
+		"launchType": &ddbtypes.AttributeValueMemberS{Value: "EC2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return ep, w, caseID
 }
