@@ -93,7 +93,7 @@ func (h *Handler) resolve(ctx context.Context, p *contract.Payload) (*contract.R
 		// approvers besides (issue 12's rules, request-approval applies them).
 		inc.Requester = incident.Claimed(inc)
 	} else {
-		if err := verifyStart(ctx, h.MAC, p.Execution.ID, p.Execution.Name, start, env, digest, in.RequestedBy); err != nil {
+		if err := mac.VerifyStart(ctx, h.MAC, approval.StateMachineARN(p.Execution.ID), p.Execution.Name, start, env, digest, in.RequestedBy); err != nil {
 			return nil, err
 		}
 		inc.Requester = &incident.Requester{ID: env.Caller, Verified: true, Via: incident.ViaStartAPI}
@@ -116,38 +116,4 @@ func (h *Handler) resolve(ctx context.Context, p *contract.Payload) (*contract.R
 	}
 	return contract.OK(fmt.Sprintf("release of case %s (task %s, %s) requested by %s (%s)", inc.CaseID, inc.TaskArn, inc.LaunchType, who, state)).
 		With("incident", inc).With("target", target).With("with", with), nil
-}
-
-// verifyStart checks the start API's envelope around a release input as
-// resolve-target checks it around a playbook's: this deployment's key, the
-// caller the input names, a time near the execution's start, and a MAC
-// over this state machine, this execution name, the caller, the time and
-// the input's digest (so it cannot be replayed on another execution).
-func verifyStart(ctx context.Context, key *mac.Key, executionID, executionName string, started time.Time, env *incident.StartEnvelope, digest, requestedBy string) error {
-	bad := func(field, format string, args ...any) error {
-		return &contract.InvalidInputError{Field: incident.StartKey + "." + field, Reason: fmt.Sprintf(format, args...)}
-	}
-	if !key.Configured() {
-		return &contract.PreconditionFailedError{Reason: "the input carries a start envelope but no MAC key is configured to check it (IRFLOW_MAC_KEY_ARN)"}
-	}
-	if env.KeyID != key.ID {
-		return bad("keyId", "%q is not this deployment's MAC key", env.KeyID)
-	}
-	if env.Caller != requestedBy {
-		return bad("caller", "%s, but requestedBy says %s", env.Caller, requestedBy)
-	}
-	at, _ := time.Parse(time.RFC3339Nano, env.At)
-	if !started.IsZero() && (at.Sub(started) > incident.MaxStartSkew || started.Sub(at) > incident.MaxStartSkew) {
-		return bad("at", "%s is more than %s from the execution's start %s: the envelope was not made for this execution",
-			env.At, incident.MaxStartSkew, started.UTC().Format(time.RFC3339))
-	}
-	sm := approval.StateMachineARN(executionID)
-	ok, err := key.Verify(ctx, env.MAC, mac.PurposeStart, incident.StartMACFields(sm, executionName, env, digest)...)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return bad("mac", "does not verify: the input was not started by the start API for execution %s of %s, or was changed since", executionName, sm)
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
@@ -63,32 +62,7 @@ func (h *Handler) requester(ctx context.Context, p *contract.Payload, inc *incid
 
 // checkEnvelope verifies the start API's envelope around a console input.
 func (h *Handler) checkEnvelope(ctx context.Context, inc *incident.Incident, exec incident.Execution, env *incident.StartEnvelope, digest string) error {
-	bad := func(field, format string, args ...any) error {
-		return &contract.InvalidInputError{Field: incident.StartKey + "." + field, Reason: fmt.Sprintf(format, args...)}
-	}
-	if !h.MAC.Configured() {
-		return &contract.PreconditionFailedError{Reason: "the input carries a start envelope but no MAC key is configured to check it (IRFLOW_MAC_KEY_ARN)"}
-	}
-	if env.KeyID != h.MAC.ID {
-		return bad("keyId", "%q is not this deployment's MAC key", env.KeyID)
-	}
-	if env.Caller != inc.RequestedBy {
-		return bad("caller", "%s, but requestedBy says %s", env.Caller, inc.RequestedBy)
-	}
-	at, _ := time.Parse(time.RFC3339Nano, env.At)
-	if !exec.StartTime.IsZero() && (at.Sub(exec.StartTime) > incident.MaxStartSkew || exec.StartTime.Sub(at) > incident.MaxStartSkew) {
-		return bad("at", "%s is more than %s from the execution's start %s: the envelope was not made for this execution",
-			env.At, incident.MaxStartSkew, exec.StartTime.UTC().Format(time.RFC3339))
-	}
-	sm := approval.StateMachineARN(exec.ID)
-	ok, err := h.MAC.Verify(ctx, env.MAC, mac.PurposeStart, incident.StartMACFields(sm, exec.Name, env, digest)...)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return bad("mac", "does not verify: the input was not started by the start API for execution %s of %s, or was changed since", exec.Name, sm)
-	}
-	return nil
+	return mac.VerifyStart(ctx, h.MAC, approval.StateMachineARN(exec.ID), exec.Name, exec.StartTime, env, digest, inc.RequestedBy)
 }
 
 // findingARN is arn:PARTITION:guardduty:REGION:ACCOUNT:detector/ID/finding/ID.
