@@ -31,10 +31,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+## py-deps: the project-local venv with requirements.txt, installed by uv
+## (pinned here, from PyPI): pip took over a minute to install moto[server]
+## from a warm cache, most of a fresh clone's `make demo`; uv takes seconds.
+UV_VERSION := 0.13.9
 py-deps: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --python $(VENV)/bin/python -q -r requirements.txt
 	touch $@
 
 ## irflow: the CLI, built into bin/.
