@@ -156,7 +156,26 @@ func closing(r *Record) bool {
 	return r != nil && (r.Event == EventCaseFinalized || r.Action == "finalize-case" && r.Event == "result")
 }
 
+// AppendAfter is Append for a writer that knows the chain's head: prev, the
+// record it wrote last (a step's start record, before its result), or nil
+// for a case whose chain it expects empty. It puts r right after prev
+// without reading the head first (one round trip fewer); when another
+// writer got there first, it falls back to Append's read and retry.
+func (c *Chain) AppendAfter(ctx context.Context, prev *Record, r Record) (Record, error) {
+	head := prev
+	if head == nil {
+		head = &Record{Seq: 0, Hash: GenesisHash}
+	}
+	return c.appendFrom(ctx, r, false, head)
+}
+
 func (c *Chain) append(ctx context.Context, r Record, open bool) (Record, error) {
+	return c.appendFrom(ctx, r, open, nil)
+}
+
+// appendFrom appends r; guess, when set, is the head to try first (Seq 0
+// for an empty chain) instead of reading it.
+func (c *Chain) appendFrom(ctx context.Context, r Record, open bool, guess *Record) (Record, error) {
 	if c == nil || c.DB == nil || c.Table == "" {
 		return r, &contract.PreconditionFailedError{Reason: "no audit table configured (IRFLOW_AUDIT_TABLE)"}
 	}
@@ -165,19 +184,26 @@ func (c *Chain) append(ctx context.Context, r Record, open bool) (Record, error)
 		now = c.Now
 	}
 	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
-		last, err := c.last(ctx, r.CaseID)
-		if err != nil {
-			return r, err
+		last := guess
+		if guess == nil {
+			var err error
+			if last, err = c.last(ctx, r.CaseID); err != nil {
+				return r, err
+			}
+			if open && closing(last) {
+				return r, &ClosedError{CaseID: r.CaseID}
+			}
+		} else if guess.Seq == 0 {
+			last = nil
 		}
-		if open && closing(last) {
-			return r, &ClosedError{CaseID: r.CaseID}
-		}
+		guess = nil
 		r.Seq, r.PrevHash = 1, GenesisHash
 		if last != nil {
 			r.Seq, r.PrevHash = last.Seq+1, last.Hash
 		}
 		r.At = now().UTC().Format(time.RFC3339Nano)
 		r.Hash = r.ComputeHash()
+		var err error
 		if r.MAC, err = c.sign(ctx, r); err != nil {
 			return r, err
 		}

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/irflow/irflow/tasks/audit"
 	"github.com/irflow/irflow/tasks/contract"
@@ -80,12 +84,17 @@ func (slowAuditor) Append(ctx context.Context, r audit.Record) (audit.Record, er
 
 // TestAuditOutOfTimeIsRetryable: when even the start record cannot be
 // written before the reserve, the step is handed back to Step Functions'
-// Retry (contract.RetryableError) and the handler never runs.
+// Retry (contract.RetryableError) and nothing the handler would change is
+// sent (its reads may have been).
 func TestAuditOutOfTimeIsRetryable(t *testing.T) {
-	ran := false
+	cfg, sent := recordingConfig()
+	ec2c := ec2.NewFromConfig(withStartGate(cfg))
 	rt := &Runtime{Action: "stop-task", Log: NewLogger(io.Discard), Audit: slowAuditor{},
 		Handle: func(ctx context.Context, _ *contract.Payload) (*contract.Result, error) {
-			ran = true
+			_, _ = ec2c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+			if _, err := ec2c.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: aws.String("eni-1")}); err != nil {
+				return nil, contract.AWSError("ec2:DeleteNetworkInterface", err)
+			}
 			return &contract.Result{Status: contract.StatusOK}, nil
 		}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -94,8 +103,8 @@ func TestAuditOutOfTimeIsRetryable(t *testing.T) {
 	if contract.ErrorName(err) != "RetryableError" {
 		t.Fatalf("error %T %v; want a RetryableError", err, err)
 	}
-	if ran {
-		t.Error("the handler ran without its start record")
+	if got := sent(); !slices.Equal(got, []string{"DescribeNetworkInterfaces"}) {
+		t.Errorf("sent %v; want only the read, nothing changed without a start record", got)
 	}
 }
 

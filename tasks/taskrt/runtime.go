@@ -87,17 +87,18 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	start := time.Now()
 	log.Info("start")
 	// The start record and the handler share the invocation's time less
-	// the reserve; the result record may use the reserve.
+	// the reserve; the result record may use the reserve. The start record
+	// is written while the handler reads; the handler's first request that
+	// may change something waits for it (gate.go).
 	hctx, reserve, cancel := handlerContext(ctx)
 	defer cancel()
-	if err := rt.audit(hctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}); err != nil {
-		if outOfTime(hctx, ctx) {
-			err = &contract.RetryableError{Op: rt.Action, Err: fmt.Errorf("audit start record not written %v before the function's timeout: %w", reserve, err)}
-		}
-		err = contract.Classified(err)
-		log.Error("audit append failed", "error", err.Error(), "errorType", contract.ErrorName(err))
-		return nil, err
-	}
+	g := newGate()
+	var startRec *audit.Record
+	go func() {
+		rec, err := rt.audit(hctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}, nil)
+		startRec = rec
+		g.open(err)
+	}()
 
 	if inc := p.Incident; inc != nil {
 		hctx = WithTarget(hctx, Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})
@@ -105,7 +106,15 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	var res *contract.Result
 	handle, herr := rt.handlerFor(hctx, p)
 	if herr == nil {
-		res, herr = handle(hctx, p)
+		res, herr = handle(withGate(hctx, g), p)
+	}
+	if err := g.wait(ctx); err != nil {
+		if outOfTime(hctx, ctx) {
+			err = &contract.RetryableError{Op: rt.Action, Err: fmt.Errorf("audit start record not written %v before the function's timeout: %w", reserve, err)}
+		}
+		err = contract.Classified(err)
+		log.Error("audit append failed", "error", err.Error(), "errorType", contract.ErrorName(err))
+		return nil, err
 	}
 	caseID := p.CaseID()
 	if herr == nil && res == nil {
@@ -121,15 +130,20 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	if herr != nil {
 		herr = contract.Classified(herr)
 		log.Error("failed", "errorType", contract.ErrorName(herr), "error", herr.Error(), "ms", time.Since(start).Milliseconds())
-		if aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": contract.ErrorName(herr)}); aerr != nil {
+		if _, aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": contract.ErrorName(herr)}, startRec); aerr != nil {
 			log.Error("audit append failed", "error", aerr.Error())
 		}
 		return nil, herr
 	}
+	prev := startRec
 	if caseID == "" {
+		// Resolve target: the case is known only now, and its chain is
+		// usually empty (a genesis guess; AppendAfter falls back to reading
+		// the head when the case was retaken).
 		caseID = caseOf(res)
+		prev = &genesis
 	}
-	if err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}); err != nil {
+	if _, err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}, prev); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			// The action is done but unrecorded: actions are idempotent,
 			// so Step Functions' Retry redoes it and records it.
@@ -170,19 +184,42 @@ func handlerContext(ctx context.Context) (context.Context, time.Duration, contex
 }
 
 // audit appends one record when the case is known (resolve-target learns it
-// only from its own result).
-func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event, status, summary string, detail map[string]any) error {
+// only from its own result) and returns it (nil when none was written).
+// prev is the chain's head the runtime expects (the step's start record, or
+// &genesis for an empty chain), nil when unknown: with an auditor that
+// takes it, the record is put without reading the head first.
+func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event, status, summary string, detail map[string]any, prev *audit.Record) (*audit.Record, error) {
 	if rt.Audit == nil || caseID == "" {
-		return nil
+		return nil, nil
 	}
 	d, err := json.Marshal(detail)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = rt.Audit.Append(ctx, audit.Record{CaseID: caseID, ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
-		Event: event, Status: status, Summary: summary, Detail: string(d)})
-	return err
+	r := audit.Record{CaseID: caseID, ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
+		Event: event, Status: status, Summary: summary, Detail: string(d)}
+	if a, ok := rt.Audit.(afterAppender); ok && prev != nil {
+		if prev == &genesis {
+			prev = nil
+		}
+		r, err = a.AppendAfter(ctx, prev, r)
+	} else {
+		r, err = rt.Audit.Append(ctx, r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
+
+// afterAppender is an auditor that can put a record after a known head
+// (audit.Chain).
+type afterAppender interface {
+	AppendAfter(ctx context.Context, prev *audit.Record, r audit.Record) (audit.Record, error)
+}
+
+// genesis stands for "the chain is empty" where audit takes a head.
+var genesis audit.Record
 
 func caseOf(res *contract.Result) string {
 	switch inc := res.Outputs["incident"].(type) {

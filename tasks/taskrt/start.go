@@ -23,7 +23,10 @@ import (
 type Constructor func(cfg aws.Config, env Env) HandlerFunc
 
 // NewRuntime wires a handler with the audit chain and the JSON logger.
+// The handler's clients hold requests that may change something until the
+// step's start record is written (gate.go).
 func NewRuntime(action string, cfg aws.Config, env Env, newHandler Constructor) *Runtime {
+	cfg = withStartGate(cfg)
 	rt := &Runtime{Action: action, Handle: newHandler(cfg, env), Audit: NewChain(cfg, env), Log: NewLogger(nil)}
 	if a := catalog.Lookup(action); a != nil && a.ActsInTarget() {
 		rt.Targets, rt.New, rt.Cfg, rt.Env = NewTargets(cfg, env), newHandler, cfg, env
