@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/irflow/irflow/generator"
-	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -24,16 +23,17 @@ import (
 // of the world on it as a new connection: the containment in effect in the
 // member account itself (what the network does, besides whether the
 // process is gone). A verdict that differs from the replay of the
-// response's recorded calls (judgeFlows) is a problem unless one of two
-// known causes explains it: the task's ENI is gone with the stopped task
-// (ECS deletes it; the replay sees only the responder's calls), or moto's
-// instance ENI group gap (GapInstanceENIGroups).
+// response's recorded calls (judgeFlows) is a problem unless the task's ENI
+// is gone with the stopped task (ECS deletes it; the replay sees only the
+// responder's calls). An instance ENI reads back with the groups the
+// responder set: the strict layer shows its own groups, as AWS does, not
+// moto's union with the instance's launch groups (internal/strict,
+// eni_groups.go).
 func judgeMemberNetwork(ctx context.Context, c *Case) error {
 	read, err := gatherNetwork(ctx, c.World.Cfg)
 	if err != nil {
 		return fmt.Errorf("the member account's network after the response: %w", err)
 	}
-	union := instanceGroupUnion(c.Baseline, c.replayed, read)
 	c.MemberNetwork = nil
 	for _, f := range c.World.Flows {
 		v, err := read.Evaluate(f.Flow)
@@ -50,8 +50,6 @@ func judgeMemberNetwork(ctx context.Context, c *Case) error {
 			case rv.Allowed == v.Allowed:
 			case !v.Allowed && c.TaskStatus == "STOPPED" && strings.Contains(v.Reason, "stopped/deleted"):
 				r.Residual = "the task's ENI is gone with the stopped task"
-			case v.Allowed && (union[f.Src.ENI] || union[f.Dst.ENI]):
-				r.Residual = GapInstanceENIGroups + ": moto shows the ENI's groups with the instance's launch groups added; the replay has the groups the responder set (" + rv.Reason + ")"
 			default:
 				c.problem("flow %s: %s on the member account's network read back with its credentials (%s), %s in the replay of the response's calls (%s)",
 					f.Name, word(v.Allowed), v.Reason, word(rv.Allowed), rv.Reason)
@@ -60,64 +58,6 @@ func judgeMemberNetwork(ctx context.Context, c *Case) error {
 		c.MemberNetwork = append(c.MemberNetwork, r)
 	}
 	return nil
-}
-
-// GapInstanceENIGroups: moto 5.2 answers an instance's ENI's groups as the
-// union of the groups set on the ENI and the instance's launch groups
-// (moto/ec2/models/elastic_network_interfaces.py, NetworkInterface.group_set),
-// so a ModifyNetworkInterfaceAttribute that swaps them reads back with the
-// old groups still there; in AWS the call replaces the ENI's groups
-// ("Groups: Changes the security groups for the network interface. The new
-// set of groups you specify replaces the current set",
-// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html).
-const GapInstanceENIGroups = "moto-instance-eni-groups"
-
-// instanceGroupUnion names the instance ENIs moto reads back with the
-// replay's groups plus groups the ENI had before (GapInstanceENIGroups).
-func instanceGroupUnion(before, replayed, read *flowmodel.Network) map[string]bool {
-	out := map[string]bool{}
-	if before == nil || replayed == nil || read == nil {
-		return out
-	}
-	for id, e := range read.ENIs {
-		r, b := replayed.ENIs[id], before.ENIs[id]
-		if e.Instance == "" || r == nil || b == nil || sameSet(e.Groups, r.Groups) {
-			continue
-		}
-		want := map[string]bool{}
-		for _, g := range append(append([]string{}, r.Groups...), b.Groups...) {
-			want[g] = true
-		}
-		has := map[string]bool{}
-		for _, g := range e.Groups {
-			has[g] = true
-		}
-		ok := true
-		for _, g := range r.Groups {
-			ok = ok && has[g]
-		}
-		for g := range has {
-			ok = ok && want[g]
-		}
-		out[id] = ok
-	}
-	return out
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := map[string]bool{}
-	for _, x := range a {
-		m[x] = true
-	}
-	for _, x := range b {
-		if !m[x] {
-			return false
-		}
-	}
-	return true
 }
 
 // printMemberNetwork shows the member account's network verdicts.

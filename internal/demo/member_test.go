@@ -92,6 +92,26 @@ func TestMemberAccount(t *testing.T) {
 		if len(c.MemberNetwork) != len(c.World.Flows) {
 			t.Errorf("%s: %d flows judged on the member account's network read back; want %d", c.WorldName, len(c.MemberNetwork), len(c.World.Flows))
 		}
+		// Read back with the member's credentials (the network alone, each
+		// flow as a new connection), a flow is blocked, or allowed for an
+		// AWS reason: link-local traffic no security group or network ACL
+		// filters, or the residual the response's judgement names. No moto
+		// gap is left to explain a difference from the replay.
+		judged := map[string]FlowResult{}
+		for _, f := range c.Flows {
+			judged[f.Name] = f
+		}
+		for _, f := range c.MemberNetwork {
+			if strings.Contains(f.Residual, "moto") {
+				t.Errorf("%s: flow %s read back differs from the replay by a moto gap: %s", c.WorldName, f.Name, f.Residual)
+			}
+			if f.After == Blocked || strings.HasPrefix(f.Reason, "link-local:") {
+				continue
+			}
+			if r := judged[f.Name]; r.After != Allowed || r.Residual == "" {
+				t.Errorf("%s: flow %s is %s read back (%s); the response's judgement has it %s with residual %q", c.WorldName, f.Name, f.After, f.Reason, r.After, r.Residual)
+			}
+		}
 		// Evidence in the administrator's bucket, naming the member account
 		// and region; the audit chain in the administrator's table.
 		if sc.Evidence.Objects == 0 || sc.Evidence.Mismatched != 0 || !sc.Audit.Verified || sc.Audit.Records < 10 {

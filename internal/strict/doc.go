@@ -53,6 +53,17 @@
 //     addresses and the answer filtered again on the addresses shown.
 //     Subnet CIDR blocks —
 //     https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html.
+//   - Instance ENI security groups: an ENI attached to an instance shows its
+//     own groups (moto adds the instance's launch groups to every attached
+//     ENI), in DescribeNetworkInterfaces, DescribeNetworkInterfaceAttribute
+//     and DescribeInstances, where the instance's groupSet is its primary
+//     ENI's. moto keeps the ENI's own groups and filters group-id on them,
+//     so the layer asks it which shown groups are the ENI's own: nothing is
+//     kept. A group change of an instance (ModifyInstanceAttribute GroupId)
+//     or of its primary ENI (ModifyNetworkInterfaceAttribute) is carried to
+//     the other in moto, as AWS has them one set (eni_groups.go).
+//     ModifyNetworkInterfaceAttribute —
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html.
 //   - ecs-assign-public-ip: a Fargate task started with assignPublicIp
 //     ENABLED (RunTask, StartTask, or a service's task: group "service:<name>"
 //     of a service whose network configuration says so) has a public IPv4
@@ -122,6 +133,8 @@
 //     task has one is derived for a service's tasks (DescribeServices) and
 //     lost for a standalone RunTask or StartTask.
 //   - Deleted task ENIs: deleted in moto, so nothing to keep.
+//   - Instance ENI groups: derived (moto's group-id filter), and the
+//     instance/primary-ENI carry is made in moto, so nothing to keep.
 //   - ECS Exec settings of tasks, pending stops, GuardDuty findings, flow
 //     log folders, the world and the recorded calls: lost.
 //
@@ -143,6 +156,10 @@
 //     other than attachment.instance-id alone) are evaluated by moto on its
 //     own data: requester-managed=true finds nothing, status=available finds
 //     the NAT gateway's, endpoints' and load balancers' ENIs.
+//   - DescribeInstances filters instance.group-id and group-id are moto's,
+//     on the instance's groups: right after a change made through the layer
+//     (carried between instance and primary ENI), stale after a change of
+//     a primary ENI's groups made in moto directly.
 //   - ExecuteCommand and GuardDuty are per layer process (see What a
 //     restart of the layer keeps).
 //   - Addresses: only an ENI's primary private address is moved; secondary

@@ -24,7 +24,9 @@ import (
 // CreateNetworkInterface (who manages each ENI, its address, a task's
 // public address, a stopped task's ENI gone), DescribeNatGateways and
 // CreateNatGateway, DescribeInstances and RunInstances, DescribeAddresses
-// (the addresses). Address filters of DescribeNetworkInterfaces and
+// (the addresses); an instance ENI's security groups in those answers and in
+// DescribeNetworkInterfaceAttribute are its own (eni_groups.go), and a group
+// change of an instance or of its primary ENI is carried to the other. Address filters of DescribeNetworkInterfaces and
 // DescribeInstances are translated to moto's addresses first.
 func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service) {
 	ctx := r.Context()
@@ -89,6 +91,12 @@ func (l *Layer) serveEC2(w http.ResponseWriter, r *http.Request, body []byte, sv
 		out, err = l.rewriteInstances(ctx, c, filters, out)
 	case "DescribeAddresses":
 		out, err = l.rewriteAddresses(ctx, c, out)
+	case "DescribeNetworkInterfaceAttribute":
+		out, err = l.rewriteENIAttribute(ctx, c, out)
+	case "ModifyNetworkInterfaceAttribute":
+		err = l.syncGroups(ctx, c, op, formList(form, "SecurityGroupId"), form.Get("NetworkInterfaceId"))
+	case "ModifyInstanceAttribute":
+		err = l.syncGroups(ctx, c, op, formList(form, "GroupId"), form.Get("InstanceId"))
 	case "DeleteNatGateway":
 		err = l.reapNATGateway(ctx, c, form.Get("NatGatewayId"))
 	case "CreateFlowLogs":

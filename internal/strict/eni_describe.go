@@ -30,7 +30,8 @@ import (
 //
 // ENIs of NAT gateways, interface endpoints and load balancers show as
 // their services' (eni_service.go). Every ENI shows an address of its
-// subnet (eni_addr.go). The ENI of a STOPPED task, and of a deleted NAT
+// subnet (eni_addr.go), and an instance's ENI its own security groups
+// (eni_groups.go). The ENI of a STOPPED task, and of a deleted NAT
 // gateway, is deleted in moto and left out; named by ID, it is
 // InvalidNetworkInterfaceID.NotFound (eni_reap.go).
 //
@@ -61,6 +62,11 @@ func (l *Layer) rewriteENIs(ctx context.Context, c caller, form url.Values, filt
 		items = []*xnode{root.child("networkInterface")}
 	default:
 		return body, nil, nil
+	}
+	// Before the task ENIs get their attachments: moto's own attachment
+	// says which ENIs it shows with their instance's groups added.
+	if err := l.presentGroups(ctx, c, items, func(n *xnode) bool { return n.child("attachment").value("instanceId") != "" }); err != nil {
+		return nil, nil, err
 	}
 	ids := make([]string, 0, len(items))
 	inUse := map[string]bool{}

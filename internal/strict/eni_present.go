@@ -49,11 +49,23 @@ func (l *Layer) rewriteNATGateways(ctx context.Context, c caller, body []byte) (
 
 // rewriteInstances presents the addresses of instances' ENIs, and the
 // instance's own (its primary ENI's), in DescribeInstances and RunInstances
-// answers; a query filtered by address is filtered again on the addresses
+// answers, and the ENIs' own security groups, the instance's being its
+// primary ENI's (eni_groups.go); a query filtered by address is filtered again on the addresses
 // shown.
 func (l *Layer) rewriteInstances(ctx context.Context, c caller, filters []addrFilter, body []byte) ([]byte, error) {
 	root, err := parseXML(body)
 	if err != nil {
+		return nil, err
+	}
+	var nics []*xnode
+	for _, set := range root.findAll("instancesSet") {
+		for _, inst := range set.kids {
+			if inst.name.Local == "item" {
+				nics = append(nics, inst.items("networkInterfaceSet")...)
+			}
+		}
+	}
+	if err := l.presentGroups(ctx, c, nics, func(*xnode) bool { return true }); err != nil {
 		return nil, err
 	}
 	for _, set := range root.findAll("instancesSet") {
@@ -61,6 +73,7 @@ func (l *Layer) rewriteInstances(ctx context.Context, c caller, filters []addrFi
 			if inst.name.Local != "item" {
 				continue
 			}
+			presentInstanceGroups(inst)
 			for _, ni := range inst.items("networkInterfaceSet") {
 				moto, _ := netip.ParseAddr(ni.value("privateIpAddress"))
 				if err := l.presentENINode(ctx, c, ni); err != nil {

@@ -26,7 +26,11 @@ type fakeENI struct {
 	DNS                    bool   // the VPC has DNS hostnames: moto writes privateDnsName
 	EIP                    string // an Elastic IP moto associated
 	Instance               string // attached to this instance (device index 0)
-	deleted                bool
+	// Groups are the groups set on the ENI itself (moto's _group_set);
+	// nil is sg-1. moto shows an ENI attached to an instance with the
+	// instance's groups added (see fakeEC2.shownGroups).
+	Groups  []string
+	deleted bool
 }
 
 type fakeNAT struct{ ID, Subnet, ENI, State string }
@@ -37,7 +41,12 @@ type fakeEndpoint struct {
 	Groups [][2]string // ID, name
 }
 
-type fakeInstance struct{ ID, ENI string }
+// fakeInstance is an instance with its primary ENI; Groups are moto's
+// Instance.security_groups (the launch groups), nil for none.
+type fakeInstance struct {
+	ID, ENI string
+	Groups  []string
+}
 
 const xmlHead = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
 
@@ -82,7 +91,45 @@ func indexedValues(form url.Values, prefix string) []string {
 	}
 }
 
-func (e *fakeENI) xml() string {
+// ownGroups are the groups set on the ENI itself.
+func (e *fakeENI) ownGroups() []string {
+	if e.Groups == nil {
+		return []string{"sg-1"}
+	}
+	return e.Groups
+}
+
+// shownGroups are the groups moto 5.2.5 answers for e: its own, plus the
+// instance's when it is attached to one (NetworkInterface.group_set).
+func (fe *fakeEC2) shownGroups(e *fakeENI) []string {
+	gs := slices.Clone(e.ownGroups())
+	for _, in := range fe.instances {
+		if in.ID == e.Instance {
+			for _, g := range in.Groups {
+				if !slices.Contains(gs, g) {
+					gs = append(gs, g)
+				}
+			}
+		}
+	}
+	return gs
+}
+
+func groupSetXML(gs []string) string {
+	var b strings.Builder
+	b.WriteString("<groupSet>")
+	for _, g := range gs {
+		name := "app"
+		if g != "sg-1" {
+			name = "name-" + g
+		}
+		b.WriteString("<item><groupId>" + g + "</groupId><groupName>" + name + "</groupName></item>")
+	}
+	b.WriteString("</groupSet>")
+	return b.String()
+}
+
+func (e *fakeENI) xml(groups []string) string {
 	status, typ := e.Status, e.Type
 	if status == "" {
 		status = "in-use"
@@ -103,7 +150,7 @@ func (e *fakeENI) xml() string {
 		att = "<attachment><attachmentId>eni-attach-" + e.ID + "</attachmentId><deleteOnTermination>true</deleteOnTermination><deviceIndex>0</deviceIndex><instanceId>" + e.Instance + "</instanceId><instanceOwnerId>123456789012</instanceOwnerId><status>attached</status></attachment>"
 	}
 	return "<item>" + assoc + att + "<availabilityZone>us-east-1a</availabilityZone><description>" + e.Desc + "</description>" +
-		"<groupSet><item><groupId>sg-1</groupId><groupName>app</groupName></item></groupSet><interfaceType>" + typ + "</interfaceType>" +
+		groupSetXML(groups) + "<interfaceType>" + typ + "</interfaceType>" +
 		"<ipv6AddressesSet/><macAddress>02:00:00:00:00:01</macAddress><networkInterfaceId>" + e.ID + "</networkInterfaceId><ownerId>123456789012</ownerId>" +
 		dns + "<privateIpAddress>" + e.Addr + "</privateIpAddress><privateIpAddressesSet><item><primary>true</primary>" + dns +
 		"<privateIpAddress>" + e.Addr + "</privateIpAddress></item></privateIpAddressesSet><requesterId>AIDAIT2UOQQY3AUEMOTO</requesterId>" +
@@ -133,18 +180,22 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 				continue
 			}
 			keep := true
+			if vs, ok := filterValues(form, "group-id"); ok && !slices.ContainsFunc(e.ownGroups(), func(g string) bool { return slices.Contains(vs, g) }) {
+				keep = false // moto filters on the ENI's own groups
+			}
 			att := ""
 			if e.Instance != "" {
 				att = "eni-attach-" + e.ID
 			}
 			for name, val := range map[string]string{"subnet-id": e.Subnet, "description": e.Desc, "private-ip-address": e.Addr,
-				"addresses.private-ip-address": e.Addr, "attachment.instance-id": e.Instance, "attachment.attachment-id": att} {
+				"addresses.private-ip-address": e.Addr, "attachment.instance-id": e.Instance, "attachment.attachment-id": att,
+				"network-interface-id": e.ID} {
 				if vs, ok := filterValues(form, name); ok && !slices.Contains(vs, val) {
 					keep = false
 				}
 			}
 			if keep {
-				b.WriteString(e.xml())
+				b.WriteString(e.xml(fe.shownGroups(e)))
 			}
 		}
 		b.WriteString(`</networkInterfaceSet><requestId>request-id</requestId></DescribeNetworkInterfacesResponse>`)
@@ -233,16 +284,20 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		defer fe.mu.Unlock()
 		var b strings.Builder
 		b.WriteString(xmlHead + `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><reservationSet>`)
+		ids := indexedValues(form, "InstanceId")
 		for _, in := range fe.instances {
+			if len(ids) > 0 && !slices.Contains(ids, in.ID) {
+				continue
+			}
 			e := fe.eni(in.ENI)
 			if vs, ok := filterValues(form, "private-ip-address"); ok && !slices.Contains(vs, e.Addr) {
 				continue
 			}
 			dashed := strings.ReplaceAll(e.Addr, ".", "-")
-			b.WriteString(`<item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item><networkInterfaceSet><item><association/>` +
+			b.WriteString(`<item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item>` + groupSetXML(in.Groups) + `<networkInterfaceSet><item><association/>` +
 				`<attachment><attachmentId>eni-attach-1</attachmentId><deleteOnTermination>false</deleteOnTermination><deviceIndex>0</deviceIndex><status>attached</status></attachment>` +
 				`<networkInterfaceId>` + e.ID + `</networkInterfaceId><privateIpAddress>` + e.Addr + `</privateIpAddress><privateIpAddressesSet><item><primary>true</primary><privateIpAddress>` +
-				e.Addr + `</privateIpAddress></item></privateIpAddressesSet><status>in-use</status><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId></item></networkInterfaceSet>` +
+				e.Addr + `</privateIpAddress></item></privateIpAddressesSet>` + groupSetXML(fe.shownGroups(e)) + `<status>in-use</status><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId></item></networkInterfaceSet>` +
 				`<instanceId>` + in.ID + `</instanceId><instanceState><code>16</code><name>running</name></instanceState><privateDnsName>ip-` + dashed +
 				`.ec2.internal</privateDnsName><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId><privateIpAddress>` + e.Addr + `</privateIpAddress></item></instancesSet></item>`)
 		}
@@ -270,9 +325,34 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		if id := form.Get("NetworkInterfaceId"); fe.eni(id) == nil && strings.HasPrefix(id, "eni-") && len(fe.enis) > 0 {
 			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
 		}
+		if e := fe.eni(form.Get("NetworkInterfaceId")); e != nil {
+			if gs := indexedValues(form, "SecurityGroupId"); len(gs) > 0 {
+				e.Groups = gs
+			}
+		}
 		return ok("ModifyNetworkInterfaceAttribute")
 	})
-	for _, op := range []string{"CreateTags", "ModifyInstanceAttribute", "CreateNetworkAclEntry"} {
+	f.onEC2("DescribeNetworkInterfaceAttribute", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		e := fe.eni(form.Get("NetworkInterfaceId"))
+		if e == nil {
+			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
+		}
+		return xmlHead + `<DescribeNetworkInterfaceAttributeResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><networkInterfaceId>` + e.ID +
+			`</networkInterfaceId>` + groupSetXML(fe.shownGroups(e)) + `<requestId>r</requestId></DescribeNetworkInterfaceAttributeResponse>`
+	})
+	f.onEC2("ModifyInstanceAttribute", func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		for i := range fe.instances {
+			if gs := indexedValues(form, "GroupId"); len(gs) > 0 && fe.instances[i].ID == form.Get("InstanceId") {
+				fe.instances[i].Groups = gs // moto: the instance's groups, not its ENI's
+			}
+		}
+		return ok("ModifyInstanceAttribute")
+	})
+	for _, op := range []string{"CreateTags", "CreateNetworkAclEntry"} {
 		f.onEC2(op, func(url.Values) string { return ok(op) })
 	}
 }
