@@ -94,11 +94,11 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	defer cancel()
 	g := newGate()
 	var startRec *audit.Record
-	go func() {
-		rec, err := rt.audit(hctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}, nil)
+	go func(ctx context.Context) {
+		rec, err := rt.audit(ctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}, nil)
 		startRec = rec
 		g.open(err)
-	}()
+	}(hctx)
 
 	if inc := p.Incident; inc != nil {
 		hctx = WithTarget(hctx, Target{Partition: inc.Partition, Account: inc.Account, Region: inc.Region})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // recordNACL writes the network ACL entries the run is about to add to the
@@ -59,7 +60,10 @@ func (h *Handler) append(ctx context.Context, p *contract.Payload, entries []led
 	if len(entries) == 0 {
 		return nil
 	}
-	_, err := h.Ledger.Append(ctx, p.CaseID(), entries...)
+	// The ledger only says how to undo what follows: it may land while the
+	// step's start record is still being written (taskrt.Ungated), one
+	// round trip fewer before the isolation is in effect.
+	_, err := h.Ledger.Append(taskrt.Ungated(ctx), p.CaseID(), entries...)
 	return err
 }
 

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,11 +31,16 @@ type fakeDB struct {
 	del  func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
 	puts []*dynamodb.PutItemInput
 	dels []*dynamodb.DeleteItemInput
+	// mu serializes the calls: the handler claims the case and takes the
+	// lock at once.
+	mu sync.Mutex
 }
 
 var _ dynamoAPI = (*fakeDB)(nil)
 
 func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.puts = append(f.puts, in)
 	if f.put == nil {
 		return &dynamodb.PutItemOutput{}, nil
@@ -43,6 +49,8 @@ func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func
 }
 
 func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.get == nil {
 		return &dynamodb.GetItemOutput{}, nil
 	}
@@ -50,6 +58,8 @@ func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func
 }
 
 func (f *fakeDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.dels = append(f.dels, in)
 	if f.del == nil {
 		return &dynamodb.DeleteItemOutput{}, nil

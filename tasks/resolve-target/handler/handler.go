@@ -152,6 +152,19 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, invalid(err)
 	}
+	// The target is described while the requester is established and the
+	// case and the lock are taken (reads only, in the target's account):
+	// its answer is used only once they succeed, and the round trips to
+	// containment are the longer of the two paths, not their sum.
+	described := make(chan describedTarget, 1)
+	go func() {
+		w, err := h.inTarget(ctx, inc)
+		var t *incident.Target
+		if err == nil {
+			t, err = w.describe(ctx, inc)
+		}
+		described <- describedTarget{t, err}
+	}()
 	if err := h.requester(ctx, p, inc, exec); err != nil {
 		return nil, err
 	}
@@ -162,39 +175,35 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if h.Chain != nil {
 		l.Audit = h.Chain
 	}
+	// The case first, then the task: an execution refused its case never
+	// holds a task's lock, not even for a moment in which another finding
+	// on that task would be taken for its duplicate.
 	caseRetaken, err := l.claimCase(ctx, inc, p.Execution.ID)
 	if err != nil {
 		return nil, err
 	}
 	retaken, err := l.acquire(ctx, inc, p.Execution.ID, time.Duration(params.LockTTLMinutes)*time.Minute)
+	d := <-described
 	if err != nil {
+		if !caseRetaken {
+			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		}
 		// Another case holds the task: this execution ends DUPLICATE having
 		// done nothing under its case id, which a later execution may use.
 		// With correlation, a finding on a task of a service an open case
 		// covers joins that case instead (recorded in its chain), even when
 		// the task's lock is held: by that case, or by another finding's
 		// execution on its way to joining it.
-		if !caseRetaken {
-			_ = l.releaseCase(ctx, inc, p.Execution.ID)
-		}
 		var dup *contract.DuplicateIncidentError
-		if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken {
-			if w, werr := h.inTarget(ctx, inc); werr == nil {
-				if target, derr := w.describe(ctx, inc); derr == nil {
-					if joined := l.joinHeld(ctx, inc, target, p.Execution.ID, params.Correlate); joined != nil {
-						return nil, joined
-					}
-				}
+		if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken && d.err == nil {
+			if joined := l.joinHeld(ctx, inc, d.target, p.Execution.ID, params.Correlate); joined != nil {
+				return nil, joined
 			}
 		}
 		return nil, err
 	}
-	w, err := h.inTarget(ctx, inc)
-	var target *incident.Target
-	if err == nil {
-		target, err = w.describe(ctx, inc)
-	}
-	if err != nil {
+	target := d.target
+	if err := d.err; err != nil {
 		// Nothing will finalize this execution: give the task and the case
 		// back so a later execution is not taken for a duplicate of this
 		// one. Best effort: the lock's TTL frees the task anyway.
@@ -215,6 +224,12 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		inc.LaunchType = target.LaunchType
 	}
 	return contract.OK(summary(inc, target, retaken)).With("incident", inc).With("target", target), nil
+}
+
+// describedTarget is describe's answer, from the goroutine that asked.
+type describedTarget struct {
+	target *incident.Target
+	err    error
 }
 
 func (h *Handler) now() time.Time {
