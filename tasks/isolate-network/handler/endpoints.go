@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -62,47 +63,71 @@ func (h *Handler) quarantineRules(ctx context.Context, pl *plan, vpcID, region, 
 		return nil, err
 	}
 	q := &quarantine{name: base, variant: variantDenyAll}
+	// Which endpoints' addresses the quarantine allows: the ECS ones found,
+	// and with allowSsm every SSM one (or none: the deny-all fallback).
+	type wanted struct {
+		svc string
+		ep  *ec2types.VpcEndpoint
+	}
+	var want []wanted
 	for _, svc := range ecsServices {
-		ep := interfaceEndpoint(eps, vpcID, region, svc)
-		if ep == nil {
-			continue
+		if ep := interfaceEndpoint(eps, vpcID, region, svc); ep != nil {
+			want = append(want, wanted{svc, ep})
+			pl.ecsEndpoints[vpcID] = append(pl.ecsEndpoints[vpcID], svc)
 		}
-		rs, err := h.endpointENIRules(ctx, *ep, svc)
+	}
+	ssm := false
+	if pl.allowSsm {
+		var missing []string
+		for _, svc := range ssmServices {
+			if interfaceEndpoint(eps, vpcID, region, svc) == nil {
+				missing = append(missing, svc)
+			}
+		}
+		if len(missing) > 0 {
+			pl.ssmFallback = append(pl.ssmFallback, ssmFallback{VpcID: vpcID, Missing: missing, Reason: fmt.Sprintf(
+				"%s has no available interface endpoint with private DNS for %s: the SSM agent would reach SSM through the internet, "+
+					"which the quarantine must cut, so the instance gets the deny-all quarantine and SSM steps after it will fail",
+				vpcID, strings.Join(missing, ", "))})
+		} else {
+			ssm = true
+			q.name, q.variant = base+ssmSuffix, variantSSM
+			for _, svc := range ssmServices {
+				want = append(want, wanted{svc, interfaceEndpoint(eps, vpcID, region, svc)})
+			}
+		}
+	}
+	// Every endpoint's ENIs, and the S3 gateway's prefix list, are read at
+	// once (one round trip, not one per endpoint); the rules keep the order
+	// above.
+	rules := make([][]rule, len(want))
+	errs := make([]error, len(want)+1)
+	var wg sync.WaitGroup
+	for i, w := range want {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rules[i], errs[i] = h.endpointENIRules(ctx, *w.ep, w.svc)
+		}()
+	}
+	var s3Rules []rule
+	if ssm {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s3Rules, q.s3, errs[len(want)] = h.s3Rules(ctx, eps, vpcID, region)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		q.rules = append(q.rules, rs...)
-		pl.ecsEndpoints[vpcID] = append(pl.ecsEndpoints[vpcID], svc)
 	}
-	if !pl.allowSsm {
-		return q, nil
-	}
-	var missing []string
-	for _, svc := range ssmServices {
-		if interfaceEndpoint(eps, vpcID, region, svc) == nil {
-			missing = append(missing, svc)
-		}
-	}
-	if len(missing) > 0 {
-		pl.ssmFallback = append(pl.ssmFallback, ssmFallback{VpcID: vpcID, Missing: missing, Reason: fmt.Sprintf(
-			"%s has no available interface endpoint with private DNS for %s: the SSM agent would reach SSM through the internet, "+
-				"which the quarantine must cut, so the instance gets the deny-all quarantine and SSM steps after it will fail",
-			vpcID, strings.Join(missing, ", "))})
-		return q, nil
-	}
-	q.name, q.variant = base+ssmSuffix, variantSSM
-	for _, svc := range ssmServices {
-		rs, err := h.endpointENIRules(ctx, *interfaceEndpoint(eps, vpcID, region, svc), svc)
-		if err != nil {
-			return nil, err
-		}
+	for _, rs := range rules {
 		q.rules = append(q.rules, rs...)
 	}
-	rs, s3, err := h.s3Rules(ctx, eps, vpcID, region)
-	if err != nil {
-		return nil, err
-	}
-	q.rules, q.s3 = append(q.rules, rs...), s3
+	q.rules = append(q.rules, s3Rules...)
 	return q, nil
 }
 

@@ -38,7 +38,7 @@ type fakeEC2 struct {
 	calls  []string
 	ledger []ledger.Entry
 	modify []string   // "<eni>=<group>" per ModifyNetworkInterfaceAttribute
-	mu     sync.Mutex // CreateNetworkAclEntry calls come in parallel
+	mu     sync.Mutex // calls come in parallel: each holds it but the two first reads (note)
 }
 
 var (
@@ -86,43 +86,63 @@ func (f *fakeEC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeN
 	return f.describeNIs(in)
 }
 func (f *fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "CreateTags")
 	return f.createTags(in)
 }
 func (f *fakeEC2) ModifyNetworkInterfaceAttribute(_ context.Context, in *ec2.ModifyNetworkInterfaceAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "ModifyNetworkInterfaceAttribute")
 	f.modify = append(f.modify, aws.ToString(in.NetworkInterfaceId)+"="+strings.Join(in.Groups, ","))
 	return f.modifyNI(in)
 }
 func (f *fakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecurityGroupsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "DescribeSecurityGroups")
 	return f.describeSGs(in)
 }
 func (f *fakeEC2) CreateSecurityGroup(_ context.Context, in *ec2.CreateSecurityGroupInput, _ ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "CreateSecurityGroup")
 	return f.createSG(in)
 }
 func (f *fakeEC2) AuthorizeSecurityGroupEgress(_ context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, _ ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "AuthorizeSecurityGroupEgress")
 	return f.authorizeEgress(in)
 }
 func (f *fakeEC2) AuthorizeSecurityGroupIngress(_ context.Context, in *ec2.AuthorizeSecurityGroupIngressInput, _ ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "AuthorizeSecurityGroupIngress")
 	return f.authorizeIngress(in)
 }
 func (f *fakeEC2) RevokeSecurityGroupEgress(_ context.Context, in *ec2.RevokeSecurityGroupEgressInput, _ ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "RevokeSecurityGroupEgress")
 	return f.revokeEgress(in)
 }
 func (f *fakeEC2) RevokeSecurityGroupIngress(_ context.Context, in *ec2.RevokeSecurityGroupIngressInput, _ ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupIngressOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "RevokeSecurityGroupIngress")
 	return f.revokeIngress(in)
 }
 func (f *fakeEC2) DescribeVpcEndpoints(_ context.Context, in *ec2.DescribeVpcEndpointsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "DescribeVpcEndpoints")
 	return f.describeVpcEndpoints(in)
 }
 func (f *fakeEC2) DescribePrefixLists(_ context.Context, in *ec2.DescribePrefixListsInput, _ ...func(*ec2.Options)) (*ec2.DescribePrefixListsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "DescribePrefixLists")
 	return f.describePrefixLists(in)
 }
@@ -137,6 +157,8 @@ func (f *fakeEC2) CreateNetworkAclEntry(_ context.Context, in *ec2.CreateNetwork
 	return f.createACLEntry(in)
 }
 func (f *fakeEC2) Append(_ context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "LedgerAppend")
 	if f.appendLedger != nil {
 		if err := f.appendLedger(entries); err != nil {

@@ -215,28 +215,56 @@ func (h *Handler) apply(ctx context.Context, p *contract.Payload, pl *plan) erro
 	if len(pl.groups) == 0 {
 		return nil
 	}
+	// Every group is made ready at once (each VPC's quarantine and transit
+	// group are independent), then the originals are recorded (ledger and
+	// ENI tags together), then each ENI moves (ENIs at once, each through
+	// its transit group first).
+	all := append(append([]*groupPlan{}, pl.groups...), pl.transit...)
+	if err := each(len(all), func(i int) error { return h.ensureGroup(ctx, all[i]) }); err != nil {
+		return err
+	}
 	byVPC := map[string]string{}
 	transit := map[string]string{}
 	for _, gp := range pl.groups {
-		if err := h.ensureGroup(ctx, gp); err != nil {
-			return err
-		}
 		byVPC[gp.VpcID] = gp.GroupID
 	}
 	for _, gp := range pl.transit {
-		if err := h.ensureGroup(ctx, gp); err != nil {
-			return err
-		}
 		transit[gp.VpcID] = gp.GroupID
 	}
-	if err := h.recordSwaps(ctx, p, pl); err != nil {
+	var swaps []*eniPlan
+	for _, ep := range pl.enis {
+		if ep.Treatment == treatGroups {
+			swaps = append(swaps, ep)
+		}
+	}
+	err := each(len(swaps)+1, func(i int) error {
+		if i == len(swaps) {
+			return h.recordSwaps(ctx, p, pl)
+		}
+		return h.tagPrevious(ctx, swaps[i], byVPC[swaps[i].VpcID])
+	})
+	if err != nil {
 		return err
 	}
-	for _, ep := range pl.enis {
-		if ep.Treatment != treatGroups {
-			continue
-		}
-		if err := h.isolate(ctx, ep, transit[ep.VpcID], byVPC[ep.VpcID]); err != nil {
+	return each(len(swaps), func(i int) error {
+		return h.isolate(ctx, swaps[i], transit[swaps[i].VpcID], byVPC[swaps[i].VpcID])
+	})
+}
+
+// each runs fn(0..n-1) at once and returns the first error by index.
+func each(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}

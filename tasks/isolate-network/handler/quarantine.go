@@ -137,33 +137,49 @@ func (h *Handler) ensureGroup(ctx context.Context, gp *groupPlan) error {
 		}
 		gp.GroupID = id
 	}
+	// The four rule changes touch disjoint rules (diff), so they go at
+	// once: the group is not on any ENI yet, and only the end state counts.
 	addI, removeI := diff(gp.haveI, gp.wantI)
+	add, remove := diff(gp.haveEgress, gp.want)
+	id := aws.String(gp.GroupID)
+	changes := []func() error{}
 	if len(removeI) > 0 {
-		_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(removeI)})
-		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
-			return contract.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
-		}
+		changes = append(changes, func() error {
+			_, err := h.Groups.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: id, IpPermissions: permissions(removeI)})
+			if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
+				return contract.AWSError("ec2:RevokeSecurityGroupIngress "+gp.GroupID, err)
+			}
+			return nil
+		})
 	}
 	if len(addI) > 0 {
-		_, err := h.Groups.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(addI)})
-		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
-			return contract.AWSError("ec2:AuthorizeSecurityGroupIngress "+gp.GroupID, err)
-		}
+		changes = append(changes, func() error {
+			_, err := h.Groups.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: id, IpPermissions: permissions(addI)})
+			if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+				return contract.AWSError("ec2:AuthorizeSecurityGroupIngress "+gp.GroupID, err)
+			}
+			return nil
+		})
 	}
-	add, remove := diff(gp.haveEgress, gp.want)
 	if len(remove) > 0 {
-		_, err := h.Groups.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(remove)})
-		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
-			return contract.AWSError("ec2:RevokeSecurityGroupEgress "+gp.GroupID, err)
-		}
+		changes = append(changes, func() error {
+			_, err := h.Groups.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: id, IpPermissions: permissions(remove)})
+			if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
+				return contract.AWSError("ec2:RevokeSecurityGroupEgress "+gp.GroupID, err)
+			}
+			return nil
+		})
 	}
 	if len(add) > 0 {
-		_, err := h.Groups.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(gp.GroupID), IpPermissions: permissions(add)})
-		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
-			return contract.AWSError("ec2:AuthorizeSecurityGroupEgress "+gp.GroupID, err)
-		}
+		changes = append(changes, func() error {
+			_, err := h.Groups.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: id, IpPermissions: permissions(add)})
+			if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+				return contract.AWSError("ec2:AuthorizeSecurityGroupEgress "+gp.GroupID, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return each(len(changes), func(i int) error { return changes[i]() })
 }
 
 // createGroup creates the tagged group. When a concurrent execution created

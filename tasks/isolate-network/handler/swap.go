@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -54,21 +55,33 @@ func (h *Handler) planSwap(ctx context.Context, p *contract.Payload, pl *plan, n
 		if _, ok := vpcs[vpc]; ok {
 			continue
 		}
+		// The transit group is looked up while the quarantine's rules are
+		// worked out from the VPC's endpoints: they do not depend on each other.
+		var (
+			tp   *groupPlan
+			terr error
+			wg   sync.WaitGroup
+		)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tp, terr = h.planGroup(ctx, vpc, base+transitSuffix, variantTransit, allTraffic(), allTraffic())
+		}()
 		q, err := h.quarantineRules(ctx, pl, vpc, regionOf(p), base)
+		var gp *groupPlan
+		if err == nil {
+			gp, err = h.planGroup(ctx, vpc, q.name, q.variant, q.rules, nil)
+		}
+		wg.Wait()
 		if err != nil {
 			return err
 		}
-		gp, err := h.planGroup(ctx, vpc, q.name, q.variant, q.rules, nil)
-		if err != nil {
-			return err
+		if terr != nil {
+			return terr
 		}
 		gp.S3 = q.s3
 		vpcs[vpc] = gp
 		pl.groups = append(pl.groups, gp)
-		tp, err := h.planGroup(ctx, vpc, base+transitSuffix, variantTransit, allTraffic(), allTraffic())
-		if err != nil {
-			return err
-		}
 		transit[vpc] = tp
 		pl.transit = append(pl.transit, tp)
 	}
@@ -132,16 +145,6 @@ func planENI(ni ec2types.NetworkInterface, quarantine string, isQuarantine func(
 // denied CreateTags does not stop the isolation: containment comes first
 // and the outputs and the ledger keep the groups.
 func (h *Handler) isolate(ctx context.Context, ep *eniPlan, transit, quarantine string) error {
-	ep.Groups = []string{quarantine}
-	if tags := previousTags(ep.Previous, ep.tagParts); ep.write && len(tags) > 0 {
-		_, err := h.ENIs.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{ep.ID}, Tags: tags})
-		switch {
-		case denied(err):
-			ep.Recorded = false
-		case err != nil:
-			return contract.AWSError("ec2:CreateTags "+tagPrevious+" on "+ep.ID, err)
-		}
-	}
 	if !ep.Changed {
 		return nil
 	}
@@ -155,6 +158,22 @@ func (h *Handler) isolate(ctx context.Context, ep *eniPlan, transit, quarantine 
 		})
 		if err != nil {
 			return contract.AWSError("ec2:ModifyNetworkInterfaceAttribute "+ep.ID+" groups="+g, err)
+		}
+	}
+	return nil
+}
+
+// tagPrevious writes the ENI's original groups on its tag (before it
+// moves: isolate) and sets the groups it will end with.
+func (h *Handler) tagPrevious(ctx context.Context, ep *eniPlan, quarantine string) error {
+	ep.Groups = []string{quarantine}
+	if tags := previousTags(ep.Previous, ep.tagParts); ep.write && len(tags) > 0 {
+		_, err := h.ENIs.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{ep.ID}, Tags: tags})
+		switch {
+		case denied(err):
+			ep.Recorded = false
+		case err != nil:
+			return contract.AWSError("ec2:CreateTags "+tagPrevious+" on "+ep.ID, err)
 		}
 	}
 	return nil
