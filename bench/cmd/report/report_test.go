@@ -34,12 +34,11 @@ func TestRender(t *testing.T) {
 		"# irflow benchmarks", "## Missed targets", "## Headline figures",
 		"## 1. Compile", "## 2. Simulate", "## 3. State transitions", "## 4. Time to containment",
 		"## 5. Task Lambdas", "## 6. CDK synth", "## 7. AWS round trips to containment",
-		"| crypto-mining | FARGATE | fargate | SUCCEEDED/COMPLETED | `isolate-now` | 24 | - | 12 | 31 | - | ≤ 8 | **MISSED** |",
+		"| crypto-mining | FARGATE | fargate | SUCCEEDED/COMPLETED | `isolate-now` | 24 | - | 12 | 31 | - | ≤ 8 from the start | **MISSED** |",
 		"| crypto-mining | FARGATE | nacl-full | SUCCEEDED/COMPLETED | none: isolate-network step isolate-now ended CAUGHT: no isolation in effect |",
-		"| crypto-mining | EC2 | ec2-awsvpc | SUCCEEDED/COMPLETED | `isolate` | 133 | 8 | 57 | 187 | tag (tag-container-instance), host-artifacts (ssm), memory (ssm), flow-logs (flow-logs) | ≤ 12 | **MISSED** |",
+		"| crypto-mining | EC2 | ec2-awsvpc | SUCCEEDED/COMPLETED | `isolate` | 133 | 8 | 57 | 187 | tag (tag-container-instance), host-artifacts (ssm), memory (ssm), flow-logs (flow-logs) | ≤ 12 after the decision | met |",
 		"| AWS round trips to containment, FARGATE, most (crypto-mining on fargate) | 24 | ≤ 8 | **MISSED** |",
 		"- round trips to containment on FARGATE: 1 of 1 contained cases above 8 (24 to 24, most crypto-mining on fargate; section 7)",
-		"- round trips to containment on EC2: 1 of 1 contained cases above 12 (133 to 133, most crypto-mining on ec2-awsvpc; section 7)",
 		"| crypto-mining | 1.13 ms |",                         // the median of the two samples
 		"| synth / compile | 279× (compile / synth 0.0036) |", // 14.5 s over 51.9 ms
 		"| crypto-mining | EC2 | 30 | 16 (1) | $0.000750 |",
@@ -91,7 +90,10 @@ func TestRenderRatioTarget(t *testing.T) {
 }
 
 // TestRenderRoundTrips: a count within its launch type's target is met, one
-// above it missed; a case without isolation is not judged.
+// above it missed (after the decision where a gate comes first: the
+// fixture's EC2 case has 133 from the start and 8 after its gate, met
+// until the count after the decision is 13); a case without isolation is
+// not judged.
 func TestRenderRoundTrips(t *testing.T) {
 	in, err := loadInputs("testdata/run")
 	if err != nil {
@@ -99,9 +101,9 @@ func TestRenderRoundTrips(t *testing.T) {
 	}
 	eight, thirteen := 8, 13
 	in.RoundTrips.Cases[0].RoundTrips = &eight
-	in.RoundTrips.Cases[2].RoundTrips = &thirteen
+	in.RoundTrips.Cases[2].AfterDecision = &thirteen // a gate first: judged after the decision
 	out := renderInputs(t, in)
-	if !strings.Contains(out, "| `isolate-now` | 8 | - | 12 | 31 | - | ≤ 8 | met |") || strings.Contains(out, "round trips to containment on FARGATE") {
+	if !strings.Contains(out, "| `isolate-now` | 8 | - | 12 | 31 | - | ≤ 8 from the start | met |") || strings.Contains(out, "round trips to containment on FARGATE") {
 		t.Errorf("8 round trips on Fargate is not met")
 	}
 	if !strings.Contains(out, "- round trips to containment on EC2: 1 of 1 contained cases above 12 (13 to 13, most crypto-mining on ec2-awsvpc; section 7)") {
