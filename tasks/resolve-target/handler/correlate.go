@@ -29,22 +29,15 @@ type Correlate struct {
 // (pk corr#<clusterArn>/<service>) is free when absent, expired or held by
 // this execution (a retry of the state). Dry runs neither take nor join.
 func (l *lock) correlate(ctx context.Context, inc *incident.Incident, t *incident.Target, execID string, c *Correlate) error {
-	if c == nil || c.By != "service" || t.Service == "" || inc.DryRun {
+	if !correlates(inc, c, t.Service) {
 		return nil
 	}
 	key := incident.CorrelationKey(t.ClusterArn, t.Service)
 	for attempt := 0; attempt < maxLockRetries; attempt++ {
 		now := l.Now()
 		_, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(l.Table),
-			Item: map[string]ddbtypes.AttributeValue{
-				incident.TablePK: str(key),
-				"caseId":         str(inc.CaseID),
-				"executionId":    str(execID),
-				"taskArn":        str(inc.TaskArn),
-				"startedAt":      str(now.UTC().Format(time.RFC3339)),
-				"expiresAt":      num(now.Add(time.Duration(c.WindowMinutes) * time.Minute).Unix()),
-			},
+			TableName:                 aws.String(l.Table),
+			Item:                      l.correlationItem(inc, execID, now, c, t.ClusterArn, t.Service),
 			ConditionExpression:       aws.String(condFree),
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":now": num(now.Unix()), ":me": str(execID)},
 		})
@@ -71,6 +64,18 @@ func (l *lock) correlate(ctx context.Context, inc *incident.Incident, t *inciden
 		}
 	}
 	return &contract.RetryableError{Op: "correlation " + key, Err: errors.New("the item changed hands during every attempt")}
+}
+
+// correlationItem is the service's correlation item as this case holds it.
+func (l *lock) correlationItem(inc *incident.Incident, execID string, now time.Time, c *Correlate, cluster, service string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		incident.TablePK: str(incident.CorrelationKey(cluster, service)),
+		"caseId":         str(inc.CaseID),
+		"executionId":    str(execID),
+		"taskArn":        str(inc.TaskArn),
+		"startedAt":      str(now.UTC().Format(time.RFC3339)),
+		"expiresAt":      num(now.Add(time.Duration(c.WindowMinutes) * time.Minute).Unix()),
+	}
 }
 
 // EventFindingJoined is the audit record a joining finding appends to the

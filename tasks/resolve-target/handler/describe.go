@@ -23,7 +23,10 @@ import (
 // describe builds the target: the task, its task definition, its ENIs and,
 // for the EC2 launch type, the container instance, its EC2 instance,
 // volumes and Auto Scaling group.
-func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incident.Target, error) {
+// seen, when set, is given the task's cluster and service as soon as
+// DescribeTasks answered ("" for a standalone task), before the rest is
+// described.
+func (h *Handler) describe(ctx context.Context, inc *incident.Incident, seen func(cluster, service string)) (*incident.Target, error) {
 	task, err := h.task(ctx, inc)
 	if err != nil {
 		return nil, err
@@ -45,6 +48,9 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incide
 	}
 	if name, ok := strings.CutPrefix(t.Group, "service:"); ok {
 		t.Service = name
+	}
+	if seen != nil {
+		seen(t.ClusterArn, t.Service)
 	}
 	// The task definition, the task's ENIs and the container instance each
 	// need only DescribeTasks' answer: ask for them at once, one round trip

@@ -26,11 +26,15 @@ import (
 var sharedKey, _ = mactest.Key("arn:aws:kms:us-east-1:111122223333:key/hmac")
 
 type fakeDB struct {
-	put  func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
-	get  func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
-	del  func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
-	puts []*dynamodb.PutItemInput
-	dels []*dynamodb.DeleteItemInput
+	put func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
+	get func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
+	del func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
+	// transact answers TransactWriteItems; nil cancels every transaction,
+	// so a test without it takes the items one by one (the slow path).
+	transact func(*dynamodb.TransactWriteItemsInput) (*dynamodb.TransactWriteItemsOutput, error)
+	puts     []*dynamodb.PutItemInput
+	dels     []*dynamodb.DeleteItemInput
+	txs      []*dynamodb.TransactWriteItemsInput
 	// mu serializes the calls: the handler claims the case and takes the
 	// lock at once.
 	mu sync.Mutex
@@ -65,6 +69,16 @@ func (f *fakeDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ .
 		return &dynamodb.DeleteItemOutput{}, nil
 	}
 	return f.del(in)
+}
+
+func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.txs = append(f.txs, in)
+	if f.transact == nil {
+		return nil, &ddbtypes.TransactionCanceledException{Message: aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]")}
+	}
+	return f.transact(in)
 }
 
 // pkOf is the incidents-table key an item or key map names.

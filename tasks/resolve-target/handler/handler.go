@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,7 @@ type dynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // ecsAPI is the part of ECS that describes the task and where it runs.
@@ -157,12 +159,16 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	// its answer is used only once they succeed, and the round trips to
 	// containment are the longer of the two paths, not their sum.
 	described := make(chan describedTarget, 1)
+	service := make(chan [2]string, 1) // cluster, service; closed when DescribeTasks failed
 	go func() {
+		var once sync.Once
+		seen := func(cluster, svc string) { once.Do(func() { service <- [2]string{cluster, svc} }) }
 		w, err := h.inTarget(ctx, inc)
 		var t *incident.Target
 		if err == nil {
-			t, err = w.describe(ctx, inc)
+			t, err = w.describe(ctx, inc, seen)
 		}
+		once.Do(func() { close(service) })
 		described <- describedTarget{t, err}
 	}()
 	if err := h.requester(ctx, p, inc, exec); err != nil {
@@ -175,50 +181,72 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if h.Chain != nil {
 		l.Audit = h.Chain
 	}
-	// The case first, then the task: an execution refused its case never
-	// holds a task's lock, not even for a moment in which another finding
-	// on that task would be taken for its duplicate.
-	caseRetaken, err := l.claimCase(ctx, inc, p.Execution.ID)
-	if err != nil {
-		return nil, err
-	}
-	retaken, err := l.acquire(ctx, inc, p.Execution.ID, time.Duration(params.LockTTLMinutes)*time.Minute)
-	d := <-described
-	if err != nil {
-		if !caseRetaken {
-			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+	ttl := time.Duration(params.LockTTLMinutes) * time.Minute
+	// The fast path: the case, the lock and the service's item at once
+	// (take.go); anything else is told apart one by one below.
+	var tk taken
+	fast := false
+	if svc, ok := <-service; ok || params.Correlate == nil {
+		var err error
+		if tk, fast, err = l.takeAll(ctx, inc, p.Execution.ID, ttl, params.Correlate, svc[1], svc[0]); err != nil {
+			return nil, err
 		}
-		// Another case holds the task: this execution ends DUPLICATE having
-		// done nothing under its case id, which a later execution may use.
-		// With correlation, a finding on a task of a service an open case
-		// covers joins that case instead (recorded in its chain), even when
-		// the task's lock is held: by that case, or by another finding's
-		// execution on its way to joining it.
-		var dup *contract.DuplicateIncidentError
-		if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken && d.err == nil {
-			if joined := l.joinHeld(ctx, inc, d.target, p.Execution.ID, params.Correlate); joined != nil {
-				return nil, joined
+	}
+	caseRetaken, retaken := false, false
+	if !fast {
+		// The case first, then the task: an execution refused its case
+		// never holds a task's lock, not even for a moment in which another
+		// finding on that task would be taken for its duplicate.
+		var err error
+		if caseRetaken, err = l.claimCase(ctx, inc, p.Execution.ID); err != nil {
+			return nil, err
+		}
+		retaken, err = l.acquire(ctx, inc, p.Execution.ID, ttl)
+		if err != nil {
+			if !caseRetaken {
+				_ = l.releaseCase(ctx, inc, p.Execution.ID)
 			}
+			// Another case holds the task: this execution ends DUPLICATE
+			// having done nothing under its case id, which a later
+			// execution may use. With correlation, a finding on a task of a
+			// service an open case covers joins that case instead (recorded
+			// in its chain), even when the task's lock is held: by that
+			// case, or by another finding's execution on its way to joining it.
+			d := <-described
+			var dup *contract.DuplicateIncidentError
+			if params.Correlate != nil && !inc.DryRun && errors.As(err, &dup) && !dup.CaseTaken && d.err == nil {
+				if joined := l.joinHeld(ctx, inc, d.target, p.Execution.ID, params.Correlate); joined != nil {
+					return nil, joined
+				}
+			}
+			return nil, err
 		}
-		return nil, err
 	}
+	d := <-described
 	target := d.target
 	if err := d.err; err != nil {
-		// Nothing will finalize this execution: give the task and the case
-		// back so a later execution is not taken for a duplicate of this
-		// one. Best effort: the lock's TTL frees the task anyway.
+		// Nothing will finalize this execution: give the task, the case
+		// and the service's item back so a later execution is not taken
+		// for a duplicate of this one. Best effort: the lock's TTL frees
+		// the task anyway.
 		_ = l.release(ctx, inc, p.Execution.ID)
 		_ = l.releaseCase(ctx, inc, p.Execution.ID)
-		return nil, err
-	}
-	if err := l.correlate(ctx, inc, target, p.Execution.ID, params.Correlate); err != nil {
-		// The finding joins the service's case (or the table failed): this
-		// execution does nothing under its own case id.
-		_ = l.release(ctx, inc, p.Execution.ID)
-		if !caseRetaken {
-			_ = l.releaseCase(ctx, inc, p.Execution.ID)
+		if tk.correlated {
+			_ = l.releaseCorrelation(ctx, tk, p.Execution.ID)
 		}
 		return nil, err
+	}
+	// takeAll took the service's item already, from the same DescribeTasks answer.
+	if !tk.correlated {
+		if err := l.correlate(ctx, inc, target, p.Execution.ID, params.Correlate); err != nil {
+			// The finding joins the service's case (or the table failed):
+			// this execution does nothing under its own case id.
+			_ = l.release(ctx, inc, p.Execution.ID)
+			if !caseRetaken {
+				_ = l.releaseCase(ctx, inc, p.Execution.ID)
+			}
+			return nil, err
+		}
 	}
 	if inc.LaunchType == "" {
 		inc.LaunchType = target.LaunchType

@@ -64,16 +64,8 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 			values[":true"] = &ddbtypes.AttributeValueMemberBOOL{Value: true}
 		}
 		out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(l.Table),
-			Item: map[string]ddbtypes.AttributeValue{
-				incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
-				"taskArn":        str(inc.TaskArn),
-				"caseId":         str(inc.CaseID),
-				"executionId":    str(execID),
-				"startedAt":      str(now.UTC().Format(time.RFC3339)),
-				"expiresAt":      num(now.Add(ttl).Unix()),
-				"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
-			},
+			TableName:                 aws.String(l.Table),
+			Item:                      l.lockItem(inc, execID, now, ttl),
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeValues: values,
 			ReturnValues:              ddbtypes.ReturnValueAllOld,
@@ -158,20 +150,7 @@ const (
 // runs never share an audit chain, evidence keys or a report. It reports
 // whether this execution already held the claim.
 func (l *lock) claimCase(ctx context.Context, inc *incident.Incident, execID string) (retaken bool, err error) {
-	now := l.Now()
-	item := map[string]ddbtypes.AttributeValue{
-		incident.TablePK: str(incident.CaseClaimKey(inc.CaseID)),
-		"caseId":         str(inc.CaseID),
-		"executionId":    str(execID),
-		"startedAt":      str(now.UTC().Format(time.RFC3339)),
-		"taskArn":        str(inc.TaskArn),
-		"source":         str(inc.Source),
-		"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
-	}
-	if r := inc.Requester; r != nil {
-		item["requester"] = str(r.ID)
-		item["requesterVerified"] = &ddbtypes.AttributeValueMemberBOOL{Value: r.Verified}
-	}
+	item := l.claimItem(inc, execID, l.Now())
 	out, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(l.Table), Item: item,
 		ConditionExpression:       aws.String(condCaseFree),
@@ -194,6 +173,37 @@ func (l *lock) claimCase(ctx context.Context, inc *incident.Incident, execID str
 	}
 	return false, &contract.DuplicateIncidentError{TaskArn: inc.TaskArn, ExistingCase: inc.CaseID,
 		Execution: attr(holder.Item, "executionId"), CaseTaken: true}
+}
+
+// lockItem is the task's lock as this execution holds it.
+func (l *lock) lockItem(inc *incident.Incident, execID string, now time.Time, ttl time.Duration) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+		"taskArn":        str(inc.TaskArn),
+		"caseId":         str(inc.CaseID),
+		"executionId":    str(execID),
+		"startedAt":      str(now.UTC().Format(time.RFC3339)),
+		"expiresAt":      num(now.Add(ttl).Unix()),
+		"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+	}
+}
+
+// claimItem is the case claim as this execution holds it.
+func (l *lock) claimItem(inc *incident.Incident, execID string, now time.Time) map[string]ddbtypes.AttributeValue {
+	item := map[string]ddbtypes.AttributeValue{
+		incident.TablePK: str(incident.CaseClaimKey(inc.CaseID)),
+		"caseId":         str(inc.CaseID),
+		"executionId":    str(execID),
+		"startedAt":      str(now.UTC().Format(time.RFC3339)),
+		"taskArn":        str(inc.TaskArn),
+		"source":         str(inc.Source),
+		"dryRun":         &ddbtypes.AttributeValueMemberBOOL{Value: inc.DryRun},
+	}
+	if r := inc.Requester; r != nil {
+		item["requester"] = str(r.ID)
+		item["requesterVerified"] = &ddbtypes.AttributeValueMemberBOOL{Value: r.Verified}
+	}
+	return item
 }
 
 // releaseCase gives the case id back when this execution ends in

@@ -45,7 +45,7 @@ func (h *Handler) sibling(ctx context.Context, p *contract.Payload) (*contract.R
 	}
 	task := *p.Incident
 	task.TaskArn, task.ClusterArn = in.TaskArn, arn.ClusterArn()
-	target, err := h.describe(ctx, &task)
+	target, err := h.describe(ctx, &task, nil)
 	if err != nil {
 		return nil, err
 	}
