@@ -22,7 +22,7 @@ type atom struct {
 	key   string   // a key of when:
 	strs  []string // findingTypes patterns or networkModes, sorted
 	num   float64  // severityAtLeast
-	flag  bool     // inService
+	flag  bool     // inService, execEnabled
 	tag   string   // taskTags / notTaskTags key
 	value string   // its value; "*" is any value
 }
@@ -33,11 +33,12 @@ const (
 	whenSeverityAtLeast = "severityAtLeast"
 	whenNetworkModes    = "networkModes"
 	whenInService       = "inService"
+	whenExecEnabled     = "execEnabled"
 	whenTaskTags        = "taskTags"
 	whenNotTaskTags     = "notTaskTags"
 )
 
-var whenOrder = []string{whenFindingTypes, whenSeverityAtLeast, whenNetworkModes, whenInService, whenTaskTags, whenNotTaskTags}
+var whenOrder = []string{whenFindingTypes, whenSeverityAtLeast, whenNetworkModes, whenInService, whenExecEnabled, whenTaskTags, whenNotTaskTags}
 
 // anyValue is the tag value that matches every value.
 const anyValue = "*"
@@ -63,6 +64,9 @@ func condOf(w *playbook.When) cond {
 	}
 	if w.InService != nil {
 		c = append(c, atom{key: whenInService, flag: *w.InService})
+	}
+	if w.ExecEnabled != nil {
+		c = append(c, atom{key: whenExecEnabled, flag: *w.ExecEnabled})
 	}
 	for k, v := range w.TaskTags {
 		c = append(c, atom{key: whenTaskTags, tag: k, value: v})
@@ -154,7 +158,7 @@ func (x atom) implies(y atom) bool {
 			}
 		}
 		return true
-	case whenInService:
+	case whenInService, whenExecEnabled:
 		return x.flag == y.flag
 	case whenTaskTags:
 		return x.tag == y.tag && (y.value == anyValue || x.value == y.value)
@@ -201,7 +205,7 @@ func (x atom) contradicts(y atom) bool {
 			}
 		}
 		return true
-	case whenInService:
+	case whenInService, whenExecEnabled:
 		return x.flag != y.flag
 	case whenTaskTags:
 		return x.tag == y.tag && x.value != anyValue && y.value != anyValue && x.value != y.value
@@ -227,7 +231,7 @@ func (x atom) String() string {
 		return fmt.Sprintf("%s [%s]", x.key, strings.Join(x.strs, ", "))
 	case whenSeverityAtLeast:
 		return x.key + ": " + strconv.FormatFloat(x.num, 'g', -1, 64)
-	case whenInService:
+	case whenInService, whenExecEnabled:
 		return x.key + ": " + strconv.FormatBool(x.flag)
 	}
 	return fmt.Sprintf("%s {%s: %s}", x.key, x.tag, x.value)

@@ -8,7 +8,10 @@ import (
 )
 
 // Where the conditions read the state. resolve-target always writes
-// target.networkMode and target.service ("" for a standalone task);
+// target.networkMode, target.service ("" for a standalone task) and
+// target.enableExecuteCommand, which execEnabled still tests for presence
+// first (a state written by hand, or an older resolve-target, may leave it
+// out; absent counts as false);
 // target.tags is left out for an untagged task and incident.finding is
 // null for a run a person started, so those may be absent: every test of
 // them checks presence first.
@@ -17,6 +20,7 @@ const (
 	pathFindingSeverity = "$.incident.finding.severity"
 	pathNetworkMode     = "$.target.networkMode"
 	pathService         = "$.target.service"
+	pathExecEnabled     = "$.target.enableExecuteCommand"
 )
 
 // tagPath is the reference path of one task tag. Tag keys are limited by the
@@ -72,6 +76,16 @@ func (a atom) failing() []test {
 			return []test{{rule: standalone, hit: true}}
 		}
 		return []test{{rule: asl.ChoiceRule{Not: &standalone}, hit: true}}
+	case whenExecEnabled:
+		// Absent counts as false. A comparison of a path that is not there
+		// fails the execution (States.Runtime), so presence is tested first
+		// (Choice Rules, IsPresent:
+		// https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html).
+		enabled := asl.ChoiceRule{Variable: pathExecEnabled, BooleanEquals: asl.Bool(true)}
+		if a.flag {
+			return []test{absent(pathExecEnabled), {rule: asl.ChoiceRule{Not: &enabled}, hit: true}}
+		}
+		return []test{{rule: absentRule(pathExecEnabled)}, {rule: enabled, hit: true}}
 	case whenTaskTags:
 		if a.value == anyValue {
 			return []test{absent(tagPath(a.tag))}

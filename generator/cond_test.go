@@ -10,6 +10,7 @@ func fts(ps ...string) atom   { return atom{key: whenFindingTypes, strs: ps} }
 func sev(n float64) atom      { return atom{key: whenSeverityAtLeast, num: n} }
 func modes(ms ...string) atom { return atom{key: whenNetworkModes, strs: ms} }
 func svc(b bool) atom         { return atom{key: whenInService, flag: b} }
+func execOn(b bool) atom      { return atom{key: whenExecEnabled, flag: b} }
 func tag(k, v string) atom    { return atom{key: whenTaskTags, tag: k, value: v} }
 func notTag(k, v string) atom { return atom{key: whenNotTaskTags, tag: k, value: v} }
 func when(as ...atom) cond    { return cond(as).canonical() }
@@ -42,6 +43,12 @@ func TestCondImplies(t *testing.T) {
 		{"no tag at all rules out a value", when(notTag("keep", "*")), when(notTag("keep", "yes")), true},
 		{"conjunction implies a part", when(svc(true), tag("env", "prod")), when(svc(true)), true},
 		{"a part does not imply the conjunction", when(svc(true)), when(svc(true), tag("env", "prod")), false},
+		{"exec same", when(execOn(true)), when(execOn(true)), true},
+		{"exec off", when(execOn(false)), when(execOn(false)), true},
+		{"exec opposite", when(execOn(false)), when(execOn(true)), false},
+		{"exec is not service", when(execOn(true)), when(svc(true)), false},
+		{"service is not exec", when(svc(true)), when(execOn(true)), false},
+		{"exec and service imply exec", when(svc(false), execOn(true)), when(execOn(true)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +79,10 @@ func TestCondDisjoint(t *testing.T) {
 		{"a value and its exclusion", when(tag("env", "prod")), when(notTag("env", "prod")), true},
 		{"a value and another's exclusion", when(tag("env", "prod")), when(notTag("env", "dev")), false},
 		{"different tags", when(tag("env", "prod")), when(tag("team", "a")), false},
+		{"exec on and off", when(execOn(true)), when(execOn(false)), true},
+		{"exec on twice", when(execOn(true)), when(execOn(true)), false},
+		{"exec on, standalone", when(execOn(true)), when(svc(false)), false},
+		{"exec off, in a service", when(execOn(false)), when(svc(true)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,5 +133,42 @@ func TestChainGroups(t *testing.T) {
 	}
 	if last := states[1].State.(*asl.Choice); last.Default != "run" {
 		t.Errorf("last Choice defaults to %q; want run", last.Default)
+	}
+}
+
+// TestCondExecEnabled: execEnabled keeps its place in the canonical order
+// (after inService), reads as the playbook writes it, and is not decided by
+// the launch type (ECS Exec runs on EC2 and Fargate alike).
+func TestCondExecEnabled(t *testing.T) {
+	c := when(tag("env", "prod"), execOn(true), svc(false), sev(5))
+	if got, want := c.String(), "severityAtLeast: 5 and inService: false and execEnabled: true and taskTags {env: prod}"; got != want {
+		t.Errorf("String %q; want %q", got, want)
+	}
+	for _, lt := range []string{"EC2", "FARGATE"} {
+		if on, ok := when(execOn(false)).on(lt); !ok || on.String() != "execEnabled: false" {
+			t.Errorf("execEnabled on %s: %q, %v; want it kept", lt, on, ok)
+		}
+	}
+}
+
+// TestExecEnabledChoice: the Choice rules of execEnabled read
+// $.target.enableExecuteCommand, test presence before comparing, and count
+// an absent value as false: true skips when absent or not true; false
+// skips only when present and true (the absence test is a miss, so the
+// check ends its Choice).
+func TestExecEnabledChoice(t *testing.T) {
+	present := func(r asl.ChoiceRule) bool {
+		return r.Not != nil && r.Not.Variable == pathExecEnabled && r.Not.IsPresent != nil && *r.Not.IsPresent
+	}
+	isTrue := func(r *asl.ChoiceRule) bool {
+		return r != nil && r.Variable == pathExecEnabled && r.BooleanEquals != nil && *r.BooleanEquals
+	}
+	on := execOn(true).failing()
+	if len(on) != 2 || !present(on[0].rule) || !on[0].hit || !isTrue(on[1].rule.Not) || !on[1].hit {
+		t.Errorf("execEnabled: true: %+v; want absent → skip, then not true → skip", on)
+	}
+	off := execOn(false).failing()
+	if len(off) != 2 || !present(off[0].rule) || off[0].hit || !isTrue(&off[1].rule) || !off[1].hit {
+		t.Errorf("execEnabled: false: %+v; want absent → run, then true → skip", off)
 	}
 }

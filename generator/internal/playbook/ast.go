@@ -34,6 +34,7 @@ type When struct {
 	SeverityAtLeast *float64
 	NetworkModes    []string
 	InService       *bool
+	ExecEnabled     *bool // the task was started with ECS Exec
 	TaskTags        map[string]string
 	NotTaskTags     map[string]string
 }

@@ -266,6 +266,9 @@ func when(m map[string]any, ptr string) *When {
 	if b, ok := m["inService"].(bool); ok {
 		w.InService = &b
 	}
+	if b, ok := m["execEnabled"].(bool); ok {
+		w.ExecEnabled = &b
+	}
 	return w
 }
 
