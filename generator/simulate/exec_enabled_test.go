@@ -95,19 +95,7 @@ func TestWhenExecEnabled(t *testing.T) {
 			t.Run(strings.TrimSuffix(in.name, ".json")+"/"+tt.name, func(t *testing.T) {
 				opts := Options{Handlers: withExec(t, tt.value)}
 				run := simulate(t, r, in.data, opts)
-				var ran, skipped []string
-				for _, s := range run.Steps {
-					switch {
-					case s.Step == "":
-					case s.Result == ResultSkipped:
-						skipped = append(skipped, s.Step)
-						if !strings.Contains(s.State, " skipped: execEnabled") {
-							t.Errorf("skip of %s recorded by state %q", s.Step, s.State)
-						}
-					case !slices.Contains(ran, s.Step):
-						ran = append(ran, s.Step)
-					}
-				}
+				ran, skipped := ranAndSkipped(t, run, " skipped: execEnabled")
 				if run.Outcome != generator.OutcomeCompleted || !slices.Equal(ran, tt.ran) || !slices.Equal(skipped, tt.skipped) {
 					t.Errorf("ran %v, skipped %v, outcome %s; want ran %v, skipped %v\n%s", ran, skipped, run.Outcome, tt.ran, tt.skipped, describe(run))
 				}

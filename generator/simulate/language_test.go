@@ -145,19 +145,7 @@ func TestWhen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run := simulate(t, r, []byte(tt.input), Options{})
-			var ran, skipped []string
-			for _, s := range run.Steps {
-				switch {
-				case s.Step == "":
-				case s.Result == ResultSkipped:
-					skipped = append(skipped, s.Step)
-					if !strings.Contains(s.State, " skipped: ") {
-						t.Errorf("skip of %s recorded by state %q", s.Step, s.State)
-					}
-				case !slices.Contains(ran, s.Step):
-					ran = append(ran, s.Step)
-				}
-			}
+			ran, skipped := ranAndSkipped(t, run, " skipped: ")
 			if run.Outcome != generator.OutcomeCompleted || !slices.Equal(ran, tt.ran) || !slices.Equal(skipped, tt.skipped) {
 				t.Errorf("ran %v, skipped %v, outcome %s; want ran %v, skipped %v\n%s", ran, skipped, run.Outcome, tt.ran, tt.skipped, describe(run))
 			}
@@ -333,4 +321,24 @@ steps:
 	if proc["name"] != "bash" || fmt.Sprint(proc["pid"]) != "3131" || len(containers) != 1 || containers[0] != "worker" {
 		t.Errorf("outputs %v; want the finding's process bash (pid 3131) and container worker", o)
 	}
+}
+
+// ranAndSkipped lists the steps a run ran and those it skipped, each once
+// in order; every skip must be recorded by a state whose name holds
+// skipState.
+func ranAndSkipped(t *testing.T, run *Execution, skipState string) (ran, skipped []string) {
+	t.Helper()
+	for _, s := range run.Steps {
+		switch {
+		case s.Step == "":
+		case s.Result == ResultSkipped:
+			skipped = append(skipped, s.Step)
+			if !strings.Contains(s.State, skipState) {
+				t.Errorf("skip of %s recorded by state %q", s.Step, s.State)
+			}
+		case !slices.Contains(ran, s.Step):
+			ran = append(ran, s.Step)
+		}
+	}
+	return ran, skipped
 }
