@@ -80,17 +80,6 @@ func filterValues(form url.Values, name string) (vals []string, ok bool) {
 	return vals, ok
 }
 
-func indexedValues(form url.Values, prefix string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		v := form.Get(fmt.Sprintf("%s.%d", prefix, i))
-		if v == "" {
-			return out
-		}
-		out = append(out, v)
-	}
-}
-
 // ownGroups are the groups set on the ENI itself.
 func (e *fakeENI) ownGroups() []string {
 	if e.Groups == nil {
@@ -167,7 +156,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 	f.onEC2("DescribeNetworkInterfaces", func(form url.Values) string {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
-		ids := indexedValues(form, "NetworkInterfaceId")
+		ids := formList(form, "NetworkInterfaceId")
 		for _, id := range ids {
 			if fe.eni(id) == nil {
 				return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
@@ -214,7 +203,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 	f.onEC2("DescribeSubnets", func(form url.Values) string {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
-		ids := indexedValues(form, "SubnetId")
+		ids := formList(form, "SubnetId")
 		var b strings.Builder
 		b.WriteString(xmlHead + `<DescribeSubnetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><subnetSet>`)
 		keys := make([]string, 0, len(fe.subnets))
@@ -234,7 +223,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		return func(form url.Values) string {
 			fe.mu.Lock()
 			defer fe.mu.Unlock()
-			ids := indexedValues(form, "NatGatewayId")
+			ids := formList(form, "NatGatewayId")
 			var b strings.Builder
 			b.WriteString(xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><` + wrap + `>`)
 			for _, g := range fe.nats {
@@ -284,7 +273,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		defer fe.mu.Unlock()
 		var b strings.Builder
 		b.WriteString(xmlHead + `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><reservationSet>`)
-		ids := indexedValues(form, "InstanceId")
+		ids := formList(form, "InstanceId")
 		for _, in := range fe.instances {
 			if len(ids) > 0 && !slices.Contains(ids, in.ID) {
 				continue
@@ -326,7 +315,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
 		}
 		if e := fe.eni(form.Get("NetworkInterfaceId")); e != nil {
-			if gs := indexedValues(form, "SecurityGroupId"); len(gs) > 0 {
+			if gs := formList(form, "SecurityGroupId"); len(gs) > 0 {
 				e.Groups = gs
 			}
 		}
@@ -346,7 +335,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
 		for i := range fe.instances {
-			if gs := indexedValues(form, "GroupId"); len(gs) > 0 && fe.instances[i].ID == form.Get("InstanceId") {
+			if gs := formList(form, "GroupId"); len(gs) > 0 && fe.instances[i].ID == form.Get("InstanceId") {
 				fe.instances[i].Groups = gs // moto: the instance's groups, not its ENI's
 			}
 		}
