@@ -45,7 +45,7 @@ type scan struct {
 	clusters  []string        // scanned, in order
 	tasks     []ecstypes.Task // described, desired status RUNNING, unique
 	seen      map[string]bool
-	roles     map[string]string // task definition ARN → its task role
+	roles     *roleLookup
 	failures  []string
 	stoppedBy string
 }
@@ -55,7 +55,24 @@ type scan struct {
 // cluster, the target's is scanned first: its tasks share the target's
 // container instance, and they are the likeliest siblings.
 func (s *scan) run(ctx context.Context, given []string, targetCluster string) error {
-	s.seen, s.roles = map[string]bool{}, map[string]string{}
+	s.seen, s.roles = map[string]bool{}, newRoleLookup(ctx, s.ecs)
+	if err := s.tasksOf(ctx, given, targetCluster); err != nil {
+		s.roles.cancel()
+		s.roles.wait() //nolint:errcheck // the scan's own error is the call's
+		return err
+	}
+	if err := s.roles.wait(); err != nil {
+		return err
+	}
+	if len(s.roles.missed) > 0 && s.stoppedBy == "" {
+		s.stoppedBy = stopDeadline
+	}
+	return nil
+}
+
+// tasksOf describes the running tasks of the clusters, and starts the
+// look-up of their task definitions' roles as it goes.
+func (s *scan) tasksOf(ctx context.Context, given []string, targetCluster string) error {
 	clusters, capped := given, false
 	if len(clusters) == 0 {
 		var err error
@@ -175,10 +192,8 @@ func (s *scan) describe(ctx context.Context, cluster string, arns []string) erro
 			}
 			s.seen[arn] = true
 			s.tasks = append(s.tasks, t)
-			if s.wantRoles {
-				if err := s.role(ctx, aws.ToString(t.TaskDefinitionArn)); err != nil {
-					return err
-				}
+			if s.wantRoles && !overridden(t) {
+				s.roles.want(aws.ToString(t.TaskDefinitionArn))
 			}
 		}
 		if s.late(ctx) {
@@ -188,29 +203,23 @@ func (s *scan) describe(ctx context.Context, cluster string, arns []string) erro
 	return nil
 }
 
-// role caches the task role of a task definition (one call per definition).
-func (s *scan) role(ctx context.Context, def string) error {
-	if _, ok := s.roles[def]; ok || def == "" {
-		return nil
-	}
-	out, err := s.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(def)})
-	if err != nil {
-		return contract.AWSError("ecs:DescribeTaskDefinition "+def, err)
-	}
-	s.roles[def] = ""
-	if out.TaskDefinition != nil {
-		s.roles[def] = aws.ToString(out.TaskDefinition.TaskRoleArn)
-	}
-	return nil
+// overridden reports whether RunTask gave the task a role of its own
+// (overrides.taskRoleArn), so its definition's does not matter.
+func overridden(t ecstypes.Task) bool {
+	return t.Overrides != nil && aws.ToString(t.Overrides.TaskRoleArn) != ""
 }
 
 // taskRole is the role a task's containers get: RunTask's override, else
-// its definition's.
-func (s *scan) taskRole(t ecstypes.Task) string {
-	if t.Overrides != nil && aws.ToString(t.Overrides.TaskRoleArn) != "" {
-		return aws.ToString(t.Overrides.TaskRoleArn)
+// its definition's; known is false when the definition was not described
+// (the deadline margin came first, or the target has no role to compare).
+func (s *scan) taskRole(t ecstypes.Task) (role string, known bool) {
+	if overridden(t) {
+		return aws.ToString(t.Overrides.TaskRoleArn), true
 	}
-	return s.roles[aws.ToString(t.TaskDefinitionArn)]
+	if s.roles == nil {
+		return "", false
+	}
+	return s.roles.role(aws.ToString(t.TaskDefinitionArn))
 }
 
 // inCluster reports whether a task's cluster ARN is the cluster named by

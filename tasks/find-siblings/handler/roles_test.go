@@ -1,0 +1,104 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/irflow/irflow/tasks/contract"
+)
+
+// manyDefinitions adds n tasks of n distinct task definitions to prod.
+func manyDefinitions(f *fakeECS, n int) {
+	for i := range n {
+		def := defArn(fmt.Sprintf("svc%02d", i), 1)
+		f.roles[def] = roleOther
+		f.tasks["prod"] = append(f.tasks["prod"], task("prod", fmt.Sprintf("svc%02d", i), def, ci2, container{"app", "svc@" + dOther, ""}))
+	}
+}
+
+func TestRoleLookupsBoundedOncePerDefinition(t *testing.T) {
+	f, target := world()
+	manyDefinitions(f, 20)
+	f.delay = 20 * time.Millisecond
+	h, _ := newHandler(f)
+	res, err := h.Handle(context.Background(), payload(target, `{"containers":["app"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 definitions of the world and 20 more, each described once, a few at once.
+	if n := f.count("DescribeTaskDefinition"); n != 24 {
+		t.Errorf("%d DescribeTaskDefinition calls; want 24 (one per definition)", n)
+	}
+	if f.maxAtOnce > roleWorkers || f.maxAtOnce < 2 {
+		t.Errorf("%d DescribeTaskDefinition calls at once; want 2 to %d", f.maxAtOnce, roleWorkers)
+	}
+	if ids(listsOf(res)["sameRole"]) != "borrowed,newer,twin" || res.Outputs["rolesComplete"] != true || res.Outputs["complete"] != true {
+		t.Errorf("sameRole %s, outputs %v", ids(listsOf(res)["sameRole"]), res.Outputs)
+	}
+}
+
+func TestRoleLookupsWithoutATargetRole(t *testing.T) {
+	f, target := world()
+	target.TaskRoleArn = ""
+	h, _ := newHandler(f)
+	res, err := h.Handle(context.Background(), payload(target, `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count("DescribeTaskDefinition"); n != 0 || res.Outputs["rolesComplete"] != true || countsOf(res).RoleUnknown != 0 {
+		t.Errorf("%d DescribeTaskDefinition calls, outputs %v; want none, roles complete", n, res.Outputs)
+	}
+}
+
+// A definition not described before the deadline margin leaves its tasks'
+// role unknown: sameRole keeps what is known (the override), the scan says
+// it is incomplete, and the evidence is still stored in time.
+func TestRoleLookupsStopAtTheMargin(t *testing.T) {
+	f, target := world()
+	manyDefinitions(f, 6)
+	f.delay = time.Hour
+	h, s3 := newHandler(f)
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin+300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := h.Handle(ctx, payload(target, `{"containers":["app"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil || time.Since(start) > time.Second {
+		t.Errorf("returned after %v; want before the margin", time.Since(start))
+	}
+	c := countsOf(res)
+	// Every described task but the target and borrowed (overridden): 7.
+	if ids(listsOf(res)["sameRole"]) != "borrowed" || c.RoleUnknown != 12 || res.Outputs["rolesComplete"] != false ||
+		res.Outputs["complete"] != false || res.Outputs["stoppedBy"] != stopDeadline || !strings.Contains(res.Summary, "task role of 12 task(s) is unknown") {
+		t.Errorf("sameRole %s, counts %+v, outputs %v, summary %q", ids(listsOf(res)["sameRole"]), c, res.Outputs, res.Summary)
+	}
+	if f.count("DescribeTaskDefinition") > roleWorkers {
+		t.Errorf("%d DescribeTaskDefinition calls started; want at most %d", f.count("DescribeTaskDefinition"), roleWorkers)
+	}
+	var doc siblingsDoc
+	if err := json.Unmarshal(s3.objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Scope.RolesComplete || doc.Scope.RoleUnknown != 12 || len(doc.Scope.RoleUnknownDefinitions) != 10 {
+		t.Errorf("scope %+v", doc.Scope)
+	}
+}
+
+// Throttling that outlasts the SDK's retries fails the call (Step
+// Functions retries it), whichever definition it hit; the others stop.
+func TestRoleLookupErrorStopsTheOthers(t *testing.T) {
+	f, target := world()
+	manyDefinitions(f, 10)
+	f.fail = map[string]error{"DescribeTaskDefinition": apiErr("ThrottlingException")}
+	h, _ := newHandler(f)
+	_, err := h.Handle(context.Background(), payload(target, `{}`))
+	if contract.ErrorName(err) != "RetryableError" || !strings.Contains(err.Error(), "ecs:DescribeTaskDefinition") {
+		t.Errorf("error %v", err)
+	}
+}
