@@ -24,6 +24,9 @@ import (
 // for the EC2 launch type, the container instance, its EC2 instance,
 // volumes and Auto Scaling group.
 func (h *Handler) describe(ctx context.Context, inc *incident.Incident) (*incident.Target, error) {
+	if inc.IsHost() {
+		return h.describeHost(ctx, inc)
+	}
 	task, err := h.task(ctx, inc)
 	if err != nil {
 		return nil, err
