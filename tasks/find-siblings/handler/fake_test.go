@@ -126,7 +126,9 @@ func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func
 // must keep only the cluster's.
 func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
 	f.record("DescribeTasks")
+	f.mu.Lock()
 	f.batches = append(f.batches, len(in.Tasks))
+	f.mu.Unlock()
 	if err := f.err("DescribeTasks"); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/irflow/irflow/tasks/contract"
 )
 
@@ -100,5 +102,32 @@ func TestRoleLookupErrorStopsTheOthers(t *testing.T) {
 	_, err := h.Handle(context.Background(), payload(target, `{}`))
 	if contract.ErrorName(err) != "RetryableError" || !strings.Contains(err.Error(), "ecs:DescribeTaskDefinition") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// Clusters are scanned a few at once, and merged in cluster order: the
+// target's cluster first, then the others, within maxTasks as one cluster
+// at a time would be.
+func TestClustersAtOnceMergedInOrder(t *testing.T) {
+	f, target := world()
+	f.tasks = map[string][]ecstypes.Task{"prod": f.tasks["prod"][:1]} // the target alone in prod
+	for _, c := range []string{"c1", "c2", "c3", "c4", "c5"} {
+		f.clusters = append(f.clusters, c)
+		f.tasks[c] = []ecstypes.Task{task(c, c+"a", defArn("etl", 3), "", container{"app", "api@" + dBad, ""}),
+			task(c, c+"b", defArn("etl", 3), "", container{"app", "api@" + dBad, ""})}
+	}
+	h, s3 := newHandler(f)
+	// prod (1) + c1 (2) + c2 (2) + the first of c3: 6, then maxTasks.
+	res, err := h.Handle(context.Background(), payload(target, `{"maxTasks":6}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc siblingsDoc
+	if err := json.Unmarshal(s3.objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(listsOf(res)["sameImage"]); got != "c1a,c1b,c2a,c2b,c3a" || res.Outputs["stoppedBy"] != stopMaxTasks ||
+		strings.Join(doc.Scope.Clusters, ",") != strings.Join([]string{clusterArn("prod"), clusterArn("batch"), clusterArn("c1"), clusterArn("c2"), clusterArn("c3")}, ",") {
+		t.Errorf("sameImage %s, stoppedBy %v, clusters %v", got, res.Outputs["stoppedBy"], doc.Scope.Clusters)
 	}
 }

@@ -83,17 +83,19 @@ func (s *scan) tasksOf(ctx context.Context, given []string, targetCluster string
 			return inCluster(targetCluster, clusters[i]) && !inCluster(targetCluster, clusters[j])
 		})
 	}
-	for _, c := range clusters {
+	for start := 0; start < len(clusters); start += clusterWorkers {
 		if s.stoppedBy != "" || s.late(ctx) {
 			return nil
 		}
-		s.clusters = append(s.clusters, c)
-		arns, err := s.listTasks(ctx, c)
-		if err != nil {
-			return err
-		}
-		if err := s.describe(ctx, c, arns); err != nil {
-			return err
+		window := clusters[start:min(start+clusterWorkers, len(clusters))]
+		for i, r := range s.scanWindow(ctx, window, s.maxTasks-len(s.tasks)) {
+			s.clusters = append(s.clusters, window[i])
+			if r.err != nil {
+				return r.err
+			}
+			if s.merge(r) {
+				return nil
+			}
 		}
 	}
 	if capped && s.stoppedBy == "" {
@@ -131,76 +133,6 @@ func (s *scan) listClusters(ctx context.Context) (clusters []string, capped bool
 		}
 		token = page.NextToken
 	}
-}
-
-// listTasks returns the ARNs of the cluster's tasks whose desired status
-// is RUNNING (those starting count: they are about to run), up to what is
-// left of maxTasks.
-func (s *scan) listTasks(ctx context.Context, cluster string) ([]string, error) {
-	left := s.maxTasks - len(s.tasks)
-	var arns []string
-	var token *string
-	for {
-		page, err := s.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: ecstypes.DesiredStatusRunning,
-			MaxResults: aws.Int32(pageSize), NextToken: token})
-		if err != nil {
-			return nil, contract.AWSError("ecs:ListTasks "+cluster, err)
-		}
-		for _, a := range page.TaskArns {
-			if s.seen[a] {
-				continue
-			}
-			if len(arns) == left {
-				s.stoppedBy = stopMaxTasks
-				return arns, nil
-			}
-			arns = append(arns, a)
-		}
-		next := aws.ToString(page.NextToken)
-		if next == "" || next == aws.ToString(token) {
-			return arns, nil
-		}
-		if len(arns) == left {
-			s.stoppedBy = stopMaxTasks
-			return arns, nil
-		}
-		if s.late(ctx) {
-			return arns, nil
-		}
-		token = page.NextToken
-	}
-}
-
-// describe describes arns in batches and keeps the tasks of the cluster
-// still meant to run. ListTasks only returns the cluster's tasks in AWS;
-// moto 5.2.5 matches the cluster name as a substring and describes tasks
-// of any cluster, so the cluster is checked here too.
-func (s *scan) describe(ctx context.Context, cluster string, arns []string) error {
-	for i := 0; i < len(arns); i += describeBatch {
-		batch := arns[i:min(i+describeBatch, len(arns))]
-		out, err := s.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
-		if err != nil {
-			return contract.AWSError("ecs:DescribeTasks "+cluster, err)
-		}
-		for _, f := range out.Failures {
-			s.failures = append(s.failures, aws.ToString(f.Arn)+": "+aws.ToString(f.Reason))
-		}
-		for _, t := range out.Tasks {
-			arn := aws.ToString(t.TaskArn)
-			if s.seen[arn] || !inCluster(aws.ToString(t.ClusterArn), cluster) || aws.ToString(t.DesiredStatus) == "STOPPED" {
-				continue
-			}
-			s.seen[arn] = true
-			s.tasks = append(s.tasks, t)
-			if s.wantRoles && !overridden(t) {
-				s.roles.want(aws.ToString(t.TaskDefinitionArn))
-			}
-		}
-		if s.late(ctx) {
-			return nil
-		}
-	}
-	return nil
 }
 
 // overridden reports whether RunTask gave the task a role of its own
