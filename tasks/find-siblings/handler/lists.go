@@ -102,11 +102,15 @@ func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan) *found
 			listRole:     target.TaskRoleArn != "" && sib.TaskRoleArn == target.TaskRoleArn,
 			listInstance: target.ContainerInstanceArn != "" && sib.ContainerInstanceArn == target.ContainerInstanceArn,
 		}
-		switch ecsref.Compare(sib.Containers, set, complete) {
-		case ecsref.Matches:
-			shares[listImage] = true
-		case ecsref.Undecided:
-			shares[listUnknown] = true
+		// A host target (a container instance) has no image of its own:
+		// nothing to compare.
+		if !s.host {
+			switch ecsref.Compare(sib.Containers, set, complete) {
+			case ecsref.Matches:
+				shares[listImage] = true
+			case ecsref.Undecided:
+				shares[listUnknown] = true
+			}
 		}
 		f.lists.each(func(key string, arns *[]string) {
 			if shares[key] {
@@ -192,13 +196,16 @@ func (f *found) result(target *incident.Target, bad *ecsref.Compromised, s *scan
 }
 
 func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *scan, n counts, truncated bool) string {
-	id := target.TaskArn[strings.LastIndexByte(target.TaskArn, '/')+1:]
-	msg := fmt.Sprintf("siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; %d running task(s) described in %d cluster(s)",
+	id := "task " + target.TaskArn[strings.LastIndexByte(target.TaskArn, '/')+1:]
+	if s.host {
+		id = "container instance " + target.InstanceID + " (a host finding: its tasks are sameInstance; no image, family or role to compare)"
+	}
+	msg := fmt.Sprintf("siblings of %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; %d running task(s) described in %d cluster(s)",
 		id, n.SameImage, n.SameFamily, n.SameRole, n.SameInstance, n.UnknownDigest, n.Described, n.Clusters)
 	switch {
 	case len(bad.Unknown) > 0:
 		msg += fmt.Sprintf("; the image digest of container(s) %s of the target is unknown, so no task is ruled out by image", strings.Join(bad.Unknown, ", "))
-	case !bad.Complete():
+	case !bad.Complete() && !s.host:
 		msg += "; the target's containers are unknown, so no task is ruled out by image"
 	}
 	switch s.stoppedBy {

@@ -11,6 +11,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
 )
 
 // manyDefinitions adds n tasks of n distinct task definitions to prod.
@@ -129,5 +130,36 @@ func TestClustersAtOnceMergedInOrder(t *testing.T) {
 	if got := ids(listsOf(res)["sameImage"]); got != "c1a,c1b,c2a,c2b,c3a" || res.Outputs["stoppedBy"] != stopMaxTasks ||
 		strings.Join(doc.Scope.Clusters, ",") != strings.Join([]string{clusterArn("prod"), clusterArn("batch"), clusterArn("c1"), clusterArn("c2"), clusterArn("c3")}, ",") {
 		t.Errorf("sameImage %s, stoppedBy %v, clusters %v", got, res.Outputs["stoppedBy"], doc.Scope.Clusters)
+	}
+}
+
+// A host finding's target is the container instance: find-siblings lists
+// the tasks on it (sameInstance, what a forEach over the host's tasks
+// iterates), scans only its cluster, and compares no image, family or role.
+func TestHostTarget(t *testing.T) {
+	f, _ := world()
+	host := &incident.Target{LaunchType: "EC2", ClusterArn: clusterArn("prod"), ContainerInstanceArn: ci1, InstanceID: "i-0b1c2d3e4f5a69788",
+		HostTasks: []string{taskArn("prod", "target"), taskArn("prod", "twin"), taskArn("prod", "neighbour")}}
+	h, s3 := newHandler(f)
+	p := payload(host, `{}`)
+	p.Incident.ResourceType, p.Incident.InstanceID = incident.ResourceInstance, host.InstanceID
+	res, err := h.Handle(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := listsOf(res)
+	if ids(l["sameInstance"]) != "neighbour,target,twin" || len(l["sameImage"])+len(l["unknownDigest"])+len(l["sameFamily"])+len(l["sameRole"]) != 0 {
+		t.Errorf("lists %v", l)
+	}
+	if c := countsOf(res); c.Clusters != 1 || f.count("ListClusters") != 0 || f.count("DescribeTaskDefinition") != 0 || !strings.Contains(res.Summary, "container instance i-0b1c2d3e4f5a69788") {
+		t.Errorf("counts %+v, calls %v, summary %q", c, f.calls, res.Summary)
+	}
+	if len(s3.objects) != 1 || res.Outputs["complete"] != true {
+		t.Errorf("evidence %d objects, outputs %v", len(s3.objects), res.Outputs)
+	}
+	p = payload(host, `{"containers":["app"]}`)
+	p.Incident.ResourceType = incident.ResourceInstance
+	if _, err := h.Handle(context.Background(), p); contract.ErrorName(err) != "InvalidInputError" {
+		t.Errorf("containers named for a host: %v", err)
 	}
 }

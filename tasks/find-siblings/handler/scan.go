@@ -41,6 +41,9 @@ type scan struct {
 	ecs       ecsAPI
 	maxTasks  int
 	wantRoles bool
+	// host: the target is a container instance (a host finding), not a
+	// task: only sameInstance applies.
+	host bool
 
 	clusters  []string        // scanned, in order
 	tasks     []ecstypes.Task // described, desired status RUNNING, unique

@@ -15,6 +15,7 @@ import (
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/incident"
 )
 
 // The host finding of tasks/incident/testdata: instance hostID in cluster
@@ -234,4 +235,38 @@ func released(db *fakeDB) bool {
 		}
 	}
 	return false
+}
+
+// In a host case, a forEach over the host's tasks describes each with mode
+// sibling: the case's account and region are the finding's (there is no
+// task of its own), and the listed task is described, not the host.
+func TestSiblingOfAHostCase(t *testing.T) {
+	h, _, _ := newHostWorld()
+	r, err := h.Handle(context.Background(), payloadFor(hostInput(t, nil), `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, _ := outputs(t, r)
+	for _, tt := range []struct {
+		name, task, wantErr string
+	}{
+		{name: "a task on the host", task: ec2Arn},
+		{name: "a task of another account", task: strings.Replace(ec2Arn, "111122223333", "444455556666", 1), wantErr: "InvalidInputError"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &contract.Payload{Action: "resolve-target", Mode: ModeSibling, With: json.RawMessage(`{}`), Incident: inc,
+				Input: json.RawMessage(`{"taskArn":"` + tt.task + `"}`)}
+			res, err := h.Handle(context.Background(), p)
+			if contract.ErrorName(err) != tt.wantErr {
+				t.Fatalf("error %v; want %q", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			_, tg := outputs(t, res)
+			if tg.TaskArn != ec2Arn || tg.ContainerInstanceArn != ciArn || len(tg.HostTasks) != 0 || res.Outputs["incident"].(*incident.Incident).InstanceID != hostID {
+				t.Errorf("target %+v", tg)
+			}
+		})
+	}
 }
