@@ -89,6 +89,9 @@ func project(d map[string]any) map[string]any {
 		}
 		r["ecsClusterDetails"] = e
 	}
+	if inst, ok := res["instanceDetails"].(map[string]any); ok {
+		r["instanceDetails"] = map[string]any{"instanceId": inst["instanceId"]} // a host finding (resourceType Instance)
+	}
 	out["resource"] = r
 	return out
 }

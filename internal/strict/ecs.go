@@ -26,6 +26,10 @@ func (l *Layer) serveECS(w http.ResponseWriter, r *http.Request, body []byte, sv
 		l.rewriteContainerInstances(w, r, body, svc)
 	case "ListTasks":
 		l.deliverPending(r.Context())
+		if in, err := decodeJSON(body); err == nil && in["containerInstance"] != nil {
+			l.listTasksOnInstance(w, r, in, svc)
+			return
+		}
 		l.next.ServeHTTP(w, r)
 	default:
 		l.next.ServeHTTP(w, r)

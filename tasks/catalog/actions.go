@@ -34,6 +34,13 @@ var actions = []*Action{
 			Statement{Actions: []string{"ecs:DescribeTasks"}, Resources: []string{arnECSTask}},
 			Statement{Actions: []string{"ecs:DescribeContainerInstances"}, Resources: []string{arnECSContainerInstance}},
 			Statement{Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingInstances"}, Resources: []string{anyResource}},
+			// A host finding (resource type Instance): its container instance
+			// and the tasks on it. ListContainerInstances is authorized on the
+			// cluster, ListTasks on container instances (Service Authorization
+			// Reference, Amazon ECS).
+			Statement{Actions: []string{"ecs:ListContainerInstances"}, Resources: []string{arnECSCluster}},
+			Statement{Actions: []string{"ecs:ListTasks"}, Resources: []string{arnECSContainerInstance}},
+			Statement{Actions: []string{"ecs:ListClusters"}, Resources: []string{anyResource}},
 		),
 	},
 	{

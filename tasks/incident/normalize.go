@@ -173,8 +173,12 @@ func fromEvent(m map[string]any, exec Execution) (*Incident, error) {
 	if !ok {
 		return nil, fieldErr("detail.resource", "must be an object")
 	}
-	if rt, _ := res["resourceType"].(string); rt != "ECSCluster" {
-		return nil, fieldErr("detail.resource.resourceType", "is %s; irflow responds to findings about ECS tasks (ECSCluster)", quoteOrKind(res["resourceType"]))
+	switch rt, _ := res["resourceType"].(string); rt {
+	case "ECSCluster":
+	case ResourceInstance:
+		return fromHostFinding(detail, res, exec)
+	default:
+		return nil, fieldErr("detail.resource.resourceType", "is %s; irflow responds to findings about ECS tasks (ECSCluster) and container instances (Instance)", quoteOrKind(res["resourceType"]))
 	}
 	ecs, ok := res["ecsClusterDetails"].(map[string]any)
 	if !ok {

@@ -125,7 +125,8 @@ func TestNormalizeRejects(t *testing.T) {
 		{"taskArn number", `{"taskArn":5,"reason":"r","requestedBy":"a"}`, "taskArn"},
 		{"other event source", `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`, "source"},
 		{"other guardduty detail type", `{"source":"aws.guardduty","detail-type":"GuardDuty Malware Protection Object Scan Result","detail":{}}`, "detail-type"},
-		{"finding about an instance", `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"id":"x","type":"Recon:EC2/Portscan","severity":2,"resource":{"resourceType":"Instance"}}}`, "detail.resource.resourceType"},
+		{"finding about an instance that names none", `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"id":"x","type":"Recon:EC2/Portscan","severity":2,"resource":{"resourceType":"Instance"}}}`, "detail.resource.instanceDetails"},
+		{"finding about an access key", `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"id":"x","type":"Recon:IAMUser/MaliciousIPCaller","severity":2,"resource":{"resourceType":"AccessKey"}}}`, "detail.resource.resourceType"},
 		{"ecs finding without task", `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"id":"x","type":"t","severity":5,"resource":{"resourceType":"ECSCluster","ecsClusterDetails":{"name":"c"}}}}`, "detail.resource.ecsClusterDetails.taskDetails"},
 	}
 	for _, tt := range tests {

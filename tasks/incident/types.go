@@ -29,6 +29,12 @@ type Incident struct {
 	Requester  *Requester `json:"requester,omitempty"`
 	DryRun     bool       `json:"dryRun"`
 	ReceivedAt string     `json:"receivedAt"`
+	// ResourceType is "Instance" for a GuardDuty finding about a container
+	// instance (TaskArn is then empty: the target is the host, and its
+	// running tasks are Target.HostTasks); "" for a task.
+	ResourceType string `json:"resourceType,omitempty"`
+	// InstanceID is the EC2 instance a host finding names.
+	InstanceID string `json:"instanceId,omitempty"`
 }
 
 // How a requester was verified (Requester.Via).
@@ -117,6 +123,10 @@ type Target struct {
 	ExecutionRoleArn     string      `json:"executionRoleArn"`
 	EnableExecuteCommand bool        `json:"enableExecuteCommand"`
 	Containers           []Container `json:"containers"`
+	// HostTasks are, for a host finding (incident.resourceType Instance),
+	// the ARNs of the tasks running on the container instance, sorted: the
+	// scope a playbook's steps act on; TaskArn is then empty.
+	HostTasks []string `json:"hostTasks,omitempty"`
 	// Tags are the task's ECS tags, left out when it has none: playbook
 	// conditions (when: taskTags, exclude:) read them in Choice states,
 	// which treat a missing tags object as no tags.

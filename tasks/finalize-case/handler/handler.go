@@ -203,7 +203,7 @@ func (h *Handler) release(ctx context.Context, p *contract.Payload) (bool, error
 	if h.IncidentsTable == "" || p.Incident.TaskArn == "" {
 		return false, nil
 	}
-	return h.deleteHeld(ctx, incident.TaskLockKey(p.Incident.TaskArn), p.Execution.ID, "lock")
+	return h.deleteHeld(ctx, p.Incident.LockKey(), p.Execution.ID, "lock")
 }
 
 // deleteHeld deletes the incidents table's item pk if execID holds it.

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -49,8 +51,20 @@ type fakeECS struct {
 	// sameToken makes ListTasks hand back its own token forever.
 	sameToken bool
 	fail      map[string]error // API name → error
+	// delay holds every DescribeTaskDefinition call this long.
+	delay time.Duration
+
+	mu        sync.Mutex // the role look-ups call concurrently
 	calls     []string
 	batches   []int
+	inFlight  int
+	maxAtOnce int
+}
+
+func (f *fakeECS) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
 }
 
 var _ ecsAPI = (*fakeECS)(nil)
@@ -71,7 +85,7 @@ func (f *fakeECS) pageOf(items []string, token *string) ([]string, *string) {
 }
 
 func (f *fakeECS) ListClusters(_ context.Context, in *ecs.ListClustersInput, _ ...func(*ecs.Options)) (*ecs.ListClustersOutput, error) {
-	f.calls = append(f.calls, "ListClusters")
+	f.record("ListClusters")
 	if err := f.err("ListClusters"); err != nil {
 		return nil, err
 	}
@@ -87,7 +101,7 @@ func clusterName(ref string) string { return ref[strings.LastIndexByte(ref, '/')
 
 func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	name := clusterName(aws.ToString(in.Cluster))
-	f.calls = append(f.calls, "ListTasks "+name)
+	f.record("ListTasks " + name)
 	if err := f.err("ListTasks"); err != nil {
 		return nil, err
 	}
@@ -111,8 +125,10 @@ func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func
 // DescribeTasks describes tasks of any cluster, as moto does; the handler
 // must keep only the cluster's.
 func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	f.calls = append(f.calls, "DescribeTasks")
+	f.record("DescribeTasks")
+	f.mu.Lock()
 	f.batches = append(f.batches, len(in.Tasks))
+	f.mu.Unlock()
 	if err := f.err("DescribeTasks"); err != nil {
 		return nil, err
 	}
@@ -136,8 +152,20 @@ func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _
 	return out, nil
 }
 
-func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
-	f.calls = append(f.calls, "DescribeTaskDefinition "+aws.ToString(in.TaskDefinition))
+func (f *fakeECS) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	f.record("DescribeTaskDefinition " + aws.ToString(in.TaskDefinition))
+	f.mu.Lock()
+	f.inFlight++
+	f.maxAtOnce = max(f.maxAtOnce, f.inFlight)
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.inFlight--; f.mu.Unlock() }()
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if err := f.err("DescribeTaskDefinition"); err != nil {
 		return nil, err
 	}
@@ -146,6 +174,8 @@ func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTask
 }
 
 func (f *fakeECS) count(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	n := 0
 	for _, c := range f.calls {
 		if strings.HasPrefix(c, prefix) {

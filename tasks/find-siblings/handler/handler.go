@@ -63,21 +63,36 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	if p.Target == nil || p.Target.TaskArn == "" {
+	host := p.Incident != nil && p.Incident.IsHost()
+	if p.Target == nil || p.Target.TaskArn == "" && !host {
 		return nil, &contract.InvalidInputError{Field: "target", Reason: "find-siblings needs the resolved target"}
 	}
 	target := *p.Target
 	cluster := ecsservice.Cluster(p)
-	if ecsref.NeedsRefresh(&target, prm.Containers) || target.TaskDefinitionArn == "" {
-		if err := h.refresh(ctx, cluster, &target); err != nil {
+	var bad *ecsref.Compromised
+	if host {
+		// A host finding's target is the container instance: no task, so
+		// no image, family or role to compare; sameInstance lists the
+		// tasks on it (all in its cluster, scanned alone by default).
+		if len(prm.Containers) > 0 {
+			return nil, &contract.InvalidInputError{Field: "with.containers", Reason: "the target is a container instance (a host finding): it has no containers to name"}
+		}
+		bad = &ecsref.Compromised{Digests: []string{}, Unknown: []string{}}
+		if len(prm.Clusters) == 0 && target.ClusterArn != "" {
+			prm.Clusters = []string{target.ClusterArn}
+		}
+	} else {
+		if ecsref.NeedsRefresh(&target, prm.Containers) || target.TaskDefinitionArn == "" {
+			if err := h.refresh(ctx, cluster, &target); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if bad, err = ecsref.CompromisedOf(&target, prm.Containers, "with.containers"); err != nil {
 			return nil, err
 		}
 	}
-	bad, err := ecsref.CompromisedOf(&target, prm.Containers, "with.containers")
-	if err != nil {
-		return nil, err
-	}
-	s := &scan{ecs: h.ECS, maxTasks: *prm.MaxTasks, wantRoles: target.TaskRoleArn != ""}
+	s := &scan{ecs: h.ECS, maxTasks: *prm.MaxTasks, wantRoles: target.TaskRoleArn != "", host: host}
 	if err := s.run(ctx, prm.Clusters, cluster); err != nil {
 		return nil, err
 	}

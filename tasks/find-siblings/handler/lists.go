@@ -48,6 +48,9 @@ type counts struct {
 	UnknownDigest int `json:"unknownDigest"`
 	Described     int `json:"described"`
 	Clusters      int `json:"clusters"`
+	// RoleUnknown are the tasks whose role was not learned: their task
+	// definition was not described before the deadline margin.
+	RoleUnknown int `json:"roleUnknown"`
 }
 
 // sibling is a running task that shares something with the target.
@@ -66,8 +69,9 @@ type sibling struct {
 
 // found is the scan sorted into lists.
 type found struct {
-	lists    siblingLists
-	siblings []sibling
+	lists       siblingLists
+	siblings    []sibling
+	roleUnknown int
 }
 
 // sortTasks puts every described task but the target in the lists it
@@ -86,18 +90,27 @@ func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan) *found
 		}
 		sib := sibling{TaskArn: arn, ClusterArn: aws.ToString(t.ClusterArn), TaskDefinitionArn: aws.ToString(t.TaskDefinitionArn),
 			Group: aws.ToString(t.Group), LaunchType: string(t.LaunchType), LastStatus: aws.ToString(t.LastStatus),
-			ContainerInstanceArn: aws.ToString(t.ContainerInstanceArn), TaskRoleArn: s.taskRole(t), Containers: ecsref.TaskContainers(t),
+			ContainerInstanceArn: aws.ToString(t.ContainerInstanceArn), Containers: ecsref.TaskContainers(t),
 			Shares: []string{}}
+		role, known := s.taskRole(t)
+		sib.TaskRoleArn = role
+		if s.wantRoles && !known {
+			f.roleUnknown++
+		}
 		shares := map[string]bool{
 			listFamily:   family != "" && ecsref.FamilyOf(sib.TaskDefinitionArn) == family,
 			listRole:     target.TaskRoleArn != "" && sib.TaskRoleArn == target.TaskRoleArn,
 			listInstance: target.ContainerInstanceArn != "" && sib.ContainerInstanceArn == target.ContainerInstanceArn,
 		}
-		switch ecsref.Compare(sib.Containers, set, complete) {
-		case ecsref.Matches:
-			shares[listImage] = true
-		case ecsref.Undecided:
-			shares[listUnknown] = true
+		// A host target (a container instance) has no image of its own:
+		// nothing to compare.
+		if !s.host {
+			switch ecsref.Compare(sib.Containers, set, complete) {
+			case ecsref.Matches:
+				shares[listImage] = true
+			case ecsref.Undecided:
+				shares[listUnknown] = true
+			}
 		}
 		f.lists.each(func(key string, arns *[]string) {
 			if shares[key] {
@@ -141,6 +154,12 @@ type (
 		Described int      `json:"described"`
 		Complete  bool     `json:"complete"`
 		StoppedBy string   `json:"stoppedBy"`
+		// RolesComplete: every described task's role is known (or the
+		// target has none to compare); RoleUnknownDefinitions are the
+		// task definitions the deadline margin left undescribed.
+		RolesComplete          bool     `json:"rolesComplete"`
+		RoleUnknown            int      `json:"roleUnknown"`
+		RoleUnknownDefinitions []string `json:"roleUnknownDefinitions"`
 	}
 )
 
@@ -151,7 +170,8 @@ func (f *found) document(target *incident.Target, bad *ecsref.Compromised, s *sc
 			TaskRoleArn: target.TaskRoleArn, ContainerInstanceArn: target.ContainerInstanceArn, Containers: bad.Containers,
 			ImageDigests: bad.Digests, DigestsComplete: bad.Complete()},
 		Scope: scopeDoc{Clusters: append([]string{}, s.clusters...), MaxTasks: s.maxTasks, Described: len(s.tasks),
-			Complete: s.stoppedBy == "", StoppedBy: s.stoppedBy},
+			Complete: s.stoppedBy == "", StoppedBy: s.stoppedBy, RolesComplete: f.roleUnknown == 0, RoleUnknown: f.roleUnknown,
+			RoleUnknownDefinitions: s.roles.missedDefinitions()},
 		Lists: f.lists, Tasks: append([]sibling{}, f.siblings...), Failures: append([]string{}, s.failures...),
 	}
 	sort.Strings(d.Failures)
@@ -162,7 +182,7 @@ func (f *found) document(target *incident.Target, bad *ecsref.Compromised, s *sc
 // their full lengths, and whether anything was left out.
 func (f *found) result(target *incident.Target, bad *ecsref.Compromised, s *scan, maxListed int) *contract.Result {
 	capped, truncated := f.lists, false
-	n := counts{Described: len(s.tasks), Clusters: len(s.clusters)}
+	n := counts{Described: len(s.tasks), Clusters: len(s.clusters), RoleUnknown: f.roleUnknown}
 	lengths := map[string]*int{listImage: &n.SameImage, listFamily: &n.SameFamily, listRole: &n.SameRole, listInstance: &n.SameInstance, listUnknown: &n.UnknownDigest}
 	capped.each(func(key string, arns *[]string) {
 		*lengths[key] = len(*arns)
@@ -172,17 +192,20 @@ func (f *found) result(target *incident.Target, bad *ecsref.Compromised, s *scan
 	})
 	return contract.OK(f.summary(target, bad, s, n, truncated)).
 		With("siblings", capped).With("imageDigests", bad.Digests).With("imageDigestsComplete", bad.Complete()).
-		With("counts", n).With("truncated", truncated).With("complete", s.stoppedBy == "").With("stoppedBy", s.stoppedBy)
+		With("counts", n).With("truncated", truncated).With("complete", s.stoppedBy == "").With("stoppedBy", s.stoppedBy).With("rolesComplete", f.roleUnknown == 0)
 }
 
 func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *scan, n counts, truncated bool) string {
-	id := target.TaskArn[strings.LastIndexByte(target.TaskArn, '/')+1:]
-	msg := fmt.Sprintf("siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; %d running task(s) described in %d cluster(s)",
+	id := "task " + target.TaskArn[strings.LastIndexByte(target.TaskArn, '/')+1:]
+	if s.host {
+		id = "container instance " + target.InstanceID + " (a host finding: its tasks are sameInstance; no image, family or role to compare)"
+	}
+	msg := fmt.Sprintf("siblings of %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; %d running task(s) described in %d cluster(s)",
 		id, n.SameImage, n.SameFamily, n.SameRole, n.SameInstance, n.UnknownDigest, n.Described, n.Clusters)
 	switch {
 	case len(bad.Unknown) > 0:
 		msg += fmt.Sprintf("; the image digest of container(s) %s of the target is unknown, so no task is ruled out by image", strings.Join(bad.Unknown, ", "))
-	case !bad.Complete():
+	case !bad.Complete() && !s.host:
 		msg += "; the target's containers are unknown, so no task is ruled out by image"
 	}
 	switch s.stoppedBy {
@@ -192,6 +215,9 @@ func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *sca
 		msg += fmt.Sprintf("; incomplete: stopped at %d clusters", maxClusters)
 	case stopDeadline:
 		msg += "; incomplete: stopped before the function's deadline"
+	}
+	if f.roleUnknown > 0 {
+		msg += fmt.Sprintf("; the task role of %d task(s) is unknown (their task definition was not described before the deadline), so sameRole may miss them", f.roleUnknown)
 	}
 	if truncated {
 		msg += "; lists capped in the outputs, whole in " + evidenceName

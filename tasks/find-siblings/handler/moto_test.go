@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -300,10 +301,46 @@ func TestMotoNarrowedToClusters(t *testing.T) {
 	}
 }
 
-// counting passes calls to moto and keeps DescribeTasks' batch sizes.
+// counting passes calls to moto and keeps DescribeTasks' batch sizes and
+// the task definitions described (concurrently: under mu).
 type counting struct {
 	*ecs.Client
 	batches []int
+	mu      sync.Mutex
+	defs    map[string]int
+}
+
+func (c *counting) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	c.mu.Lock()
+	if c.defs == nil {
+		c.defs = map[string]int{}
+	}
+	c.defs[aws.ToString(in.TaskDefinition)]++
+	c.mu.Unlock()
+	return c.Client.DescribeTaskDefinition(ctx, in, opts...)
+}
+
+// TestMotoRolesOncePerDefinition: the Fargate target has a task role, so
+// the task definitions of the running tasks are described for theirs, each
+// once however many tasks run it, and sameRole is whole.
+func TestMotoRolesOncePerDefinition(t *testing.T) {
+	b := seedBlast(t)
+	target := b.targetOf(t, b.ClusterName, b.target)
+	c := &counting{Client: b.ecs}
+	h := (&handler.Handler{ECS: c, Evidence: taskrt.NewEvidenceWriter(b.Cfg, b.Env)}).Handle
+	res := runFind(t, b, h, b.payload(mototest.Unique("case"), false, nil, target))
+	if len(c.defs) < 3 {
+		t.Errorf("%d task definitions described; want every one of the running tasks (at least 3)", len(c.defs))
+	}
+	for d, n := range c.defs {
+		if n != 1 {
+			t.Errorf("%s described %d times; want once", d, n)
+		}
+	}
+	want := append(append([]string{}, b.fargateBad...), b.cleanTask, b.FargateTaskArn, b.EC2TaskArn)
+	if got := lists(t, res); sorted(got["sameRole"]...) != sorted(want...) || res.Outputs["rolesComplete"] != true || counts(t, res)["roleUnknown"] != 0 {
+		t.Errorf("sameRole %v, outputs %v", got["sameRole"], res.Outputs)
+	}
 }
 
 func (c *counting) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, opts ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {

@@ -41,11 +41,14 @@ type scan struct {
 	ecs       ecsAPI
 	maxTasks  int
 	wantRoles bool
+	// host: the target is a container instance (a host finding), not a
+	// task: only sameInstance applies.
+	host bool
 
 	clusters  []string        // scanned, in order
 	tasks     []ecstypes.Task // described, desired status RUNNING, unique
 	seen      map[string]bool
-	roles     map[string]string // task definition ARN → its task role
+	roles     *roleLookup
 	failures  []string
 	stoppedBy string
 }
@@ -55,7 +58,24 @@ type scan struct {
 // cluster, the target's is scanned first: its tasks share the target's
 // container instance, and they are the likeliest siblings.
 func (s *scan) run(ctx context.Context, given []string, targetCluster string) error {
-	s.seen, s.roles = map[string]bool{}, map[string]string{}
+	s.seen, s.roles = map[string]bool{}, newRoleLookup(ctx, s.ecs)
+	if err := s.tasksOf(ctx, given, targetCluster); err != nil {
+		s.roles.cancel()
+		s.roles.wait() //nolint:errcheck // the scan's own error is the call's
+		return err
+	}
+	if err := s.roles.wait(); err != nil {
+		return err
+	}
+	if len(s.roles.missed) > 0 && s.stoppedBy == "" {
+		s.stoppedBy = stopDeadline
+	}
+	return nil
+}
+
+// tasksOf describes the running tasks of the clusters, and starts the
+// look-up of their task definitions' roles as it goes.
+func (s *scan) tasksOf(ctx context.Context, given []string, targetCluster string) error {
 	clusters, capped := given, false
 	if len(clusters) == 0 {
 		var err error
@@ -66,17 +86,19 @@ func (s *scan) run(ctx context.Context, given []string, targetCluster string) er
 			return inCluster(targetCluster, clusters[i]) && !inCluster(targetCluster, clusters[j])
 		})
 	}
-	for _, c := range clusters {
+	for start := 0; start < len(clusters); start += clusterWorkers {
 		if s.stoppedBy != "" || s.late(ctx) {
 			return nil
 		}
-		s.clusters = append(s.clusters, c)
-		arns, err := s.listTasks(ctx, c)
-		if err != nil {
-			return err
-		}
-		if err := s.describe(ctx, c, arns); err != nil {
-			return err
+		window := clusters[start:min(start+clusterWorkers, len(clusters))]
+		for i, r := range s.scanWindow(ctx, window, s.maxTasks-len(s.tasks)) {
+			s.clusters = append(s.clusters, window[i])
+			if r.err != nil {
+				return r.err
+			}
+			if s.merge(r) {
+				return nil
+			}
 		}
 	}
 	if capped && s.stoppedBy == "" {
@@ -116,101 +138,23 @@ func (s *scan) listClusters(ctx context.Context) (clusters []string, capped bool
 	}
 }
 
-// listTasks returns the ARNs of the cluster's tasks whose desired status
-// is RUNNING (those starting count: they are about to run), up to what is
-// left of maxTasks.
-func (s *scan) listTasks(ctx context.Context, cluster string) ([]string, error) {
-	left := s.maxTasks - len(s.tasks)
-	var arns []string
-	var token *string
-	for {
-		page, err := s.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: ecstypes.DesiredStatusRunning,
-			MaxResults: aws.Int32(pageSize), NextToken: token})
-		if err != nil {
-			return nil, contract.AWSError("ecs:ListTasks "+cluster, err)
-		}
-		for _, a := range page.TaskArns {
-			if s.seen[a] {
-				continue
-			}
-			if len(arns) == left {
-				s.stoppedBy = stopMaxTasks
-				return arns, nil
-			}
-			arns = append(arns, a)
-		}
-		next := aws.ToString(page.NextToken)
-		if next == "" || next == aws.ToString(token) {
-			return arns, nil
-		}
-		if len(arns) == left {
-			s.stoppedBy = stopMaxTasks
-			return arns, nil
-		}
-		if s.late(ctx) {
-			return arns, nil
-		}
-		token = page.NextToken
-	}
-}
-
-// describe describes arns in batches and keeps the tasks of the cluster
-// still meant to run. ListTasks only returns the cluster's tasks in AWS;
-// moto 5.2.5 matches the cluster name as a substring and describes tasks
-// of any cluster, so the cluster is checked here too.
-func (s *scan) describe(ctx context.Context, cluster string, arns []string) error {
-	for i := 0; i < len(arns); i += describeBatch {
-		batch := arns[i:min(i+describeBatch, len(arns))]
-		out, err := s.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
-		if err != nil {
-			return contract.AWSError("ecs:DescribeTasks "+cluster, err)
-		}
-		for _, f := range out.Failures {
-			s.failures = append(s.failures, aws.ToString(f.Arn)+": "+aws.ToString(f.Reason))
-		}
-		for _, t := range out.Tasks {
-			arn := aws.ToString(t.TaskArn)
-			if s.seen[arn] || !inCluster(aws.ToString(t.ClusterArn), cluster) || aws.ToString(t.DesiredStatus) == "STOPPED" {
-				continue
-			}
-			s.seen[arn] = true
-			s.tasks = append(s.tasks, t)
-			if s.wantRoles {
-				if err := s.role(ctx, aws.ToString(t.TaskDefinitionArn)); err != nil {
-					return err
-				}
-			}
-		}
-		if s.late(ctx) {
-			return nil
-		}
-	}
-	return nil
-}
-
-// role caches the task role of a task definition (one call per definition).
-func (s *scan) role(ctx context.Context, def string) error {
-	if _, ok := s.roles[def]; ok || def == "" {
-		return nil
-	}
-	out, err := s.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(def)})
-	if err != nil {
-		return contract.AWSError("ecs:DescribeTaskDefinition "+def, err)
-	}
-	s.roles[def] = ""
-	if out.TaskDefinition != nil {
-		s.roles[def] = aws.ToString(out.TaskDefinition.TaskRoleArn)
-	}
-	return nil
+// overridden reports whether RunTask gave the task a role of its own
+// (overrides.taskRoleArn), so its definition's does not matter.
+func overridden(t ecstypes.Task) bool {
+	return t.Overrides != nil && aws.ToString(t.Overrides.TaskRoleArn) != ""
 }
 
 // taskRole is the role a task's containers get: RunTask's override, else
-// its definition's.
-func (s *scan) taskRole(t ecstypes.Task) string {
-	if t.Overrides != nil && aws.ToString(t.Overrides.TaskRoleArn) != "" {
-		return aws.ToString(t.Overrides.TaskRoleArn)
+// its definition's; known is false when the definition was not described
+// (the deadline margin came first, or the target has no role to compare).
+func (s *scan) taskRole(t ecstypes.Task) (role string, known bool) {
+	if overridden(t) {
+		return aws.ToString(t.Overrides.TaskRoleArn), true
 	}
-	return s.roles[aws.ToString(t.TaskDefinitionArn)]
+	if s.roles == nil {
+		return "", false
+	}
+	return s.roles.role(aws.ToString(t.TaskDefinitionArn))
 }
 
 // inCluster reports whether a task's cluster ARN is the cluster named by

@@ -27,6 +27,9 @@ import (
 // DescribeTasks answered ("" for a standalone task), before the rest is
 // described.
 func (h *Handler) describe(ctx context.Context, inc *incident.Incident, seen func(cluster, service string)) (*incident.Target, error) {
+	if inc.IsHost() {
+		return h.describeHost(ctx, inc)
+	}
 	task, err := h.task(ctx, inc)
 	if err != nil {
 		return nil, err

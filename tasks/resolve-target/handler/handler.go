@@ -302,6 +302,9 @@ func execution(e contract.Execution) (incident.Execution, error) {
 
 func summary(inc *incident.Incident, t *incident.Target, retaken bool) string {
 	s := fmt.Sprintf("case %s: %s task %s (%s", inc.CaseID, t.LaunchType, shortID(t.TaskArn), t.NetworkMode)
+	if inc.IsHost() {
+		s = fmt.Sprintf("case %s: container instance %s in %s, %d task(s) on it (host finding", inc.CaseID, t.InstanceID, shortID(t.ClusterArn), len(t.HostTasks))
+	}
 	if n := len(t.ENIs); n == 1 {
 		s += ", 1 ENI"
 	} else {

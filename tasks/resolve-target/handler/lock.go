@@ -78,19 +78,19 @@ func (l *lock) acquire(ctx context.Context, inc *incident.Incident, execID strin
 		}
 		holder, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(l.Table),
-			Key:            map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.TaskLockKey(inc.TaskArn))},
+			Key:            map[string]ddbtypes.AttributeValue{incident.TablePK: str(inc.LockKey())},
 			ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
 			return false, contract.AWSError("dynamodb:GetItem incidents lock", err)
 		}
 		if len(holder.Item) > 0 {
-			return false, &contract.DuplicateIncidentError{TaskArn: inc.TaskArn,
+			return false, &contract.DuplicateIncidentError{TaskArn: lockSubject(inc),
 				ExistingCase: attr(holder.Item, "caseId"), Execution: attr(holder.Item, "executionId")}
 		}
 		// Released between our put and our read: try again.
 	}
-	return false, &contract.RetryableError{Op: "dedupe lock " + inc.TaskArn, Err: errors.New("the lock changed hands during every attempt")}
+	return false, &contract.RetryableError{Op: "dedupe lock " + lockSubject(inc), Err: errors.New("the lock changed hands during every attempt")}
 }
 
 // release gives the lock back by marking it expired, which frees it for the
@@ -102,7 +102,7 @@ func (l *lock) release(ctx context.Context, inc *incident.Incident, execID strin
 	_, err := l.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(l.Table),
 		Item: map[string]ddbtypes.AttributeValue{
-			incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+			incident.TablePK: str(inc.LockKey()),
 			"taskArn":        str(inc.TaskArn),
 			"caseId":         str(inc.CaseID),
 			"executionId":    str(execID),
@@ -118,6 +118,15 @@ func (l *lock) release(ctx context.Context, inc *incident.Incident, execID strin
 		return contract.AWSError("dynamodb:PutItem incidents lock release", err)
 	}
 	return nil
+}
+
+// lockSubject is what the dedupe lock holds: the task, or a host
+// finding's EC2 instance (its ARN).
+func lockSubject(inc *incident.Incident) string {
+	if inc.IsHost() {
+		return inc.InstanceArn()
+	}
+	return inc.TaskArn
 }
 
 func conditionFailed(err error) bool {
@@ -178,7 +187,7 @@ func (l *lock) claimCase(ctx context.Context, inc *incident.Incident, execID str
 // lockItem is the task's lock as this execution holds it.
 func (l *lock) lockItem(inc *incident.Incident, execID string, now time.Time, ttl time.Duration) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
-		incident.TablePK: str(incident.TaskLockKey(inc.TaskArn)),
+		incident.TablePK: str(inc.LockKey()),
 		"taskArn":        str(inc.TaskArn),
 		"caseId":         str(inc.CaseID),
 		"executionId":    str(execID),

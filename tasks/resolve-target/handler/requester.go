@@ -106,14 +106,20 @@ func (h *Handler) confirmFinding(ctx context.Context, inc *incident.Incident) er
 	if got == nil {
 		return refuse("detector %s has no such finding", detector)
 	}
-	task := ""
+	task, instance := "", ""
 	if r := got.Resource; r != nil && r.EcsClusterDetails != nil && r.EcsClusterDetails.TaskDetails != nil {
 		task = aws.ToString(r.EcsClusterDetails.TaskDetails.Arn)
+	}
+	if r := got.Resource; r != nil && r.InstanceDetails != nil {
+		instance = aws.ToString(r.InstanceDetails.InstanceId)
 	}
 	switch {
 	case aws.ToString(got.AccountId) != inc.Account:
 		return refuse("it is in account %s, the input says %s", aws.ToString(got.AccountId), inc.Account)
-	case task != inc.TaskArn:
+	case inc.IsHost() && (task != "" || instance != inc.InstanceID):
+		// A host finding names the instance and no task.
+		return refuse("it names instance %q and task %q, the input says instance %s", instance, task, inc.InstanceID)
+	case !inc.IsHost() && task != inc.TaskArn:
 		return refuse("it names task %q, the input says %s", task, inc.TaskArn)
 	case aws.ToString(got.Type) != f.Type:
 		return refuse("its type is %s, the input says %s", aws.ToString(got.Type), f.Type)

@@ -24,7 +24,7 @@ type siblingInput struct {
 // find-siblings looks nowhere else, and the functions' roles reach nowhere
 // else.
 func (h *Handler) sibling(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
-	if p.Incident == nil || p.Incident.TaskArn == "" {
+	if p.Incident == nil || p.Incident.TaskArn == "" && !p.Incident.IsHost() {
 		return nil, &contract.InvalidInputError{Field: "incident", Reason: "is required in mode sibling"}
 	}
 	var in siblingInput
@@ -35,9 +35,13 @@ func (h *Handler) sibling(ctx context.Context, p *contract.Payload) (*contract.R
 	if err != nil {
 		return nil, &contract.InvalidInputError{Field: "input.taskArn", Reason: err.Error()}
 	}
-	own, err := incident.ParseTaskARN(p.Incident.TaskArn)
-	if err != nil {
-		return nil, &contract.InvalidInputError{Field: "incident.taskArn", Reason: err.Error()}
+	// A host case (a finding about a container instance) has no task of
+	// its own: its account and region are the finding's.
+	own := incident.TaskARN{Partition: p.Incident.Partition, Account: p.Incident.Account, Region: p.Incident.Region}
+	if !p.Incident.IsHost() {
+		if own, err = incident.ParseTaskARN(p.Incident.TaskArn); err != nil {
+			return nil, &contract.InvalidInputError{Field: "incident.taskArn", Reason: err.Error()}
+		}
 	}
 	if arn.Partition != own.Partition || arn.Account != own.Account || arn.Region != own.Region {
 		return nil, &contract.InvalidInputError{Field: "input.taskArn", Reason: fmt.Sprintf(
@@ -45,6 +49,7 @@ func (h *Handler) sibling(ctx context.Context, p *contract.Payload) (*contract.R
 	}
 	task := *p.Incident
 	task.TaskArn, task.ClusterArn = in.TaskArn, arn.ClusterArn()
+	task.ResourceType, task.InstanceID = "", "" // the listed task, not the case's host
 	target, err := h.describe(ctx, &task, nil)
 	if err != nil {
 		return nil, err
