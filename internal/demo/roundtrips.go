@@ -51,6 +51,12 @@ type ContainmentPath struct {
 	// containment: what a responder waits for after approving; nil when
 	// no gate came before containment.
 	AfterDecision *int `json:"afterDecision,omitempty"`
+	// AfterTriage counts the same way from the end of the last exec-triage
+	// step's requests before containment: a playbook that looks inside the
+	// container through ECS Exec before cutting it off (isolation would cut
+	// the session's SSM channel) delays the containment on purpose, for as
+	// long as that look takes; nil when no triage ran before containment.
+	AfterTriage *int `json:"afterTriage,omitempty"`
 	// Gaps are steps on the path that failed on a moto gap (their requests
 	// are moto's, retries included, not AWS's).
 	Gaps []string `json:"gaps,omitempty"`
@@ -220,10 +226,13 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	}
 	states := map[string]stateInfo{}
 	root.tasks("", states)
-	gates := map[string]bool{}
+	gates, triages := map[string]bool{}, map[string]bool{}
 	for _, s := range run.Steps {
-		if s.Action == "request-approval" {
+		switch s.Action {
+		case "request-approval":
 			gates[cmp.Or(states[s.State].key, s.Step)] = true
+		case "exec-triage":
+			triages[cmp.Or(states[s.State].key, s.Step)] = true
 		}
 	}
 	// The isolation: the first isolate-network step that ran and ended
@@ -269,10 +278,13 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 		}
 	}
 	// The last approval before containment: the human's answer.
-	var decided time.Time
+	var decided, triaged time.Time
 	for _, r := range reqs {
 		if r.Step != "" && r.Start.Before(contained) && gates[r.Step] && r.End.After(decided) {
 			decided = r.End
+		}
+		if r.Step != "" && r.Start.Before(contained) && triages[r.Step] && r.End.After(triaged) {
+			triaged = r.End
 		}
 	}
 	isAudit := func(r strict.LoggedRequest) bool {
@@ -306,6 +318,10 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	if !decided.IsZero() {
 		n, _ := cost(func(r strict.LoggedRequest) bool { return r.Start.After(decided) })
 		path.AfterDecision = &n
+	}
+	if !triaged.IsZero() {
+		n, _ := cost(func(r strict.LoggedRequest) bool { return r.Start.After(triaged) })
+		path.AfterTriage = &n
 	}
 	index := map[string]int{}
 	for _, r := range reqs {

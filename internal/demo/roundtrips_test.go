@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,19 @@ func TestContainmentPath(t *testing.T) {
 	}
 	if p.AfterDecision == nil || *p.AfterDecision != 3 {
 		t.Errorf("after the decision: %v; want 3 (the isolation's)", p.AfterDecision)
+	}
+	if p.AfterTriage != nil {
+		t.Errorf("after the triage: %v; want nil (no exec-triage ran)", *p.AfterTriage)
+	}
+	// The same run with b an ECS Exec triage: counted after its last request.
+	triaged := slices.Clone(run.Steps)
+	for i := range triaged {
+		if triaged[i].Step == "b" {
+			triaged[i].Action = "exec-triage"
+		}
+	}
+	if tp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: triaged}, reqs, "audit"); err != nil || tp.AfterTriage == nil || *tp.AfterTriage != 4 {
+		t.Errorf("after the triage: %v, %v; want 4 (the gate's 1 and the isolation's 3)", tp.AfterTriage, err)
 	}
 	var steps []string
 	for _, s := range p.Steps {

@@ -109,6 +109,11 @@ func TestRenderRoundTrips(t *testing.T) {
 	if !strings.Contains(out, "- round trips to containment on EC2: 1 of 1 contained cases above 12 (13 to 13, most crypto-mining on ec2-awsvpc; section 7)") {
 		t.Errorf("13 round trips on EC2 is not listed as missed")
 	}
+	// A live triage first: judged after it.
+	in.RoundTrips.Cases[0].RoundTrips, in.RoundTrips.Cases[0].AfterTriage = &thirteen, &eight
+	if out := renderInputs(t, in); !strings.Contains(out, "| `isolate-now` | 13 | - | 12 | 31 | - | ≤ 8 after the live triage | met |") {
+		t.Errorf("13 round trips from the start, 8 after a live triage, is not judged met after the triage")
+	}
 	if strings.Contains(out, "nacl-full; section 7") {
 		t.Errorf("a case without isolation is judged against the target")
 	}

@@ -34,6 +34,7 @@ type RoundTripCase struct {
 	// effect (Reason says why).
 	RoundTrips    *int     `json:"roundTrips"`
 	AfterDecision *int     `json:"afterDecision,omitempty"`
+	AfterTriage   *int     `json:"afterTriage,omitempty"`
 	Audit         int      `json:"auditRoundTrips"`
 	Requests      int      `json:"requests"`
 	ContainedBy   string   `json:"containedBy,omitempty"`
@@ -59,6 +60,7 @@ type demoSummary struct {
 			Requests        int      `json:"requests"`
 			AuditRoundTrips int      `json:"auditRoundTrips"`
 			AfterDecision   *int     `json:"afterDecision"`
+			AfterTriage     *int     `json:"afterTriage"`
 			Gaps            []string `json:"gaps"`
 			Reason          string   `json:"reason"`
 		} `json:"containmentPath"`
@@ -91,7 +93,7 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 			rc := RoundTripCase{Playbook: c.Playbook, World: c.World, LaunchType: c.LaunchType, NetworkMode: c.NetworkMode,
 				Status: c.Status, Outcome: c.Outcome, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
 			if cp := c.ContainmentPath; cp != nil {
-				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.Gaps, cp.Reason
+				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.Gaps, cp.Reason
 			} else {
 				rc.Reason = "no containment path in the summary (was the strict layer off?)"
 			}
@@ -112,10 +114,15 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 }
 
 // judgedRoundTrips is the count the target is judged on: after the
-// decision where a gate comes before the containment, else from the start.
+// decision where a gate comes before the containment, after the live
+// triage where an ECS Exec look inside comes before it (both delays the
+// playbook chose), else from the start.
 func judgedRoundTrips(rc RoundTripCase) (int, string) {
-	if rc.AfterDecision != nil {
+	switch {
+	case rc.AfterDecision != nil:
 		return *rc.AfterDecision, "after the decision"
+	case rc.AfterTriage != nil:
+		return *rc.AfterTriage, "after the live triage"
 	}
 	return *rc.RoundTrips, "from the start"
 }
@@ -130,7 +137,7 @@ func roundTripTarget(launchType string) int {
 // renderRoundTrips writes section 7 and adds its headline rows.
 func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline *table) {
 	fmt.Fprintf(body, "## 7. AWS round trips to containment\n\n")
-	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: read the chain's head, `kms:GenerateMac`, conditional put; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, and after the decision where the playbook puts an approval gate first (the playbook chose to wait; irflow's part is how fast the containment follows). The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
+	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: read the chain's head, `kms:GenerateMac`, conditional put; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, after the decision where the playbook puts an approval gate first, and after the live triage where it looks inside the container through ECS Exec first (isolation would cut the session's SSM channel): in both the playbook chose to wait, and irflow's part is how fast the containment follows; the table's \"round trips to containment\" column is always from the start. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
 		targetRoundTripsFargate, targetRoundTripsEC2)
 	var t table
 	t.head = []string{"playbook", "launch type", "world", "run", "contained by", "round trips to containment", "after the decision", "audit", "requests", "moto gaps on the path", "target", "status"}
