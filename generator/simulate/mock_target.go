@@ -21,6 +21,10 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 		err = m.requester(inc)
 	}
 	if err == nil {
+		hosts, _ := p.With["hostFindings"].(bool)
+		err = incident.AdmitHost(inc, hosts)
+	}
+	if err == nil {
 		manual, set := p.With["manual"].(bool)
 		err = incident.Admit(inc, !set || manual)
 	}

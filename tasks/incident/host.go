@@ -128,3 +128,13 @@ func hostCluster(ecs map[string]any, inc *Incident) (string, *FieldError) {
 	}
 	return arn, nil
 }
+
+// AdmitHost refuses a host incident (a finding on a container instance)
+// unless the playbook takes them (resolve-target's with.hostFindings).
+func AdmitHost(inc *Incident, allowed bool) error {
+	if !inc.IsHost() || allowed {
+		return nil
+	}
+	return &FieldError{Field: "detail.resource.resourceType", Message: fmt.Sprintf(
+		"a finding on container instance %s (resourceType Instance): this playbook does not take host findings (resolve-target with.hostFindings is false)", inc.InstanceID)}
+}

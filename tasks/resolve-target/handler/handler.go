@@ -86,6 +86,8 @@ type Params struct {
 	Manual *bool `json:"manual"`
 	// Correlate is the playbook's triggers.correlate (nil: one case per task).
 	Correlate *Correlate `json:"correlate"`
+	// HostFindings admits findings on a container instance (incident.AdmitHost).
+	HostFindings bool `json:"hostFindings"`
 }
 
 // ManualAllowed reports whether console and CLI inputs may start the playbook.
@@ -152,6 +154,9 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	}
 	inc, err := incident.Normalize(p.Input, exec)
 	if err != nil {
+		return nil, invalid(err)
+	}
+	if err := incident.AdmitHost(inc, params.HostFindings); err != nil {
 		return nil, invalid(err)
 	}
 	// The target is described while the requester is established and the

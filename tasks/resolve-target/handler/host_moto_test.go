@@ -51,7 +51,7 @@ func TestHostFindingAgainstMoto(t *testing.T) {
 		return ev
 	}
 	payload := func(input []byte, name string) []byte {
-		b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": map[string]any{}, "input": json.RawMessage(input),
+		b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": map[string]any{"hostFindings": true}, "input": json.RawMessage(input),
 			"execution": map[string]any{"Id": "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + name, "Name": name,
 				"StartTime": time.Now().UTC().Format(time.RFC3339Nano)}})
 		return b

@@ -152,7 +152,7 @@ func TestResolveHostFinding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, db, f := newHostWorld()
-			r, err := h.Handle(context.Background(), payloadFor(hostInput(t, tt.edit), `{}`))
+			r, err := h.Handle(context.Background(), payloadFor(hostInput(t, tt.edit), hostsOn))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestResolveHostFindingRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, db, f := newHostWorld()
 			tt.setup(h, f)
-			_, err := h.Handle(context.Background(), payloadFor(hostInput(t, tt.edit), `{}`))
+			_, err := h.Handle(context.Background(), payloadFor(hostInput(t, tt.edit), hostsOn))
 			if contract.ErrorName(err) != tt.wantErr || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v (%s); want %s saying %q", err, contract.ErrorName(err), tt.wantErr, tt.want)
 			}
@@ -242,7 +242,7 @@ func released(db *fakeDB) bool {
 // task of its own), and the listed task is described, not the host.
 func TestSiblingOfAHostCase(t *testing.T) {
 	h, _, _ := newHostWorld()
-	r, err := h.Handle(context.Background(), payloadFor(hostInput(t, nil), `{}`))
+	r, err := h.Handle(context.Background(), payloadFor(hostInput(t, nil), hostsOn))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,5 +268,23 @@ func TestSiblingOfAHostCase(t *testing.T) {
 				t.Errorf("target %+v", tg)
 			}
 		})
+	}
+}
+
+// hostsOn is the with: of a playbook that takes host findings.
+const hostsOn = `{"hostFindings":true}`
+
+// TestHostFindingRefusedByDefault: a playbook that does not take host
+// findings (with.hostFindings unset, every shipped one today) refuses one
+// with InvalidInputError naming the resource type, before any call.
+func TestHostFindingRefusedByDefault(t *testing.T) {
+	h, db, _ := newHostWorld()
+	_, err := h.Handle(context.Background(), payloadFor(hostInput(t, nil), `{}`))
+	var inv *contract.InvalidInputError
+	if !errors.As(err, &inv) || inv.Field != "detail.resource.resourceType" {
+		t.Fatalf("host finding without hostFindings: %v; want InvalidInputError on detail.resource.resourceType", err)
+	}
+	if len(db.puts)+len(db.txs)+len(db.dels) != 0 {
+		t.Errorf("a refused host finding wrote to the incidents table")
 	}
 }
