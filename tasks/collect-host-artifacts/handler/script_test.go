@@ -15,9 +15,6 @@ import (
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-const nsenterStub = `while [ $# -gt 0 ]; do case $1 in -t) shift 2 ;; -n) shift ;; *) break ;; esac; done
-exec "$@"`
-
 const ssStub = `echo 'tcp ESTAB 0 0 172.17.0.2:41234 203.0.113.7:4444 users:(("xmrig",pid=4242,fd=3))'`
 
 // hostRun starts the action with fakes and runs its script in a sandbox
@@ -29,7 +26,7 @@ func hostRun(t *testing.T, with string, prepare func(box *hostcmdtest.Sandbox)) 
 	up := hostcmdtest.NewUploads(t)
 	logRouter := strings.Repeat("b", 64)
 	box.Stub(t, "docker", hostcmdtest.DockerStub(taskArn, map[string]string{"worker": fullID, "log_router": logRouter}, os.Getpid()))
-	box.Stub(t, "nsenter", nsenterStub)
+	box.Stub(t, "nsenter", hostcmdtest.NsenterStub)
 	box.Stub(t, "ss", ssStub)
 	if prepare != nil {
 		prepare(box)
