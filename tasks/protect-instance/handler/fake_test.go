@@ -198,9 +198,6 @@ func (f *fakeLedger) Append(_ context.Context, caseID string, entries ...ledger.
 	return &ledger.Ledger{CaseID: caseID, Entries: f.entries}, nil
 }
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}

@@ -209,13 +209,13 @@ func TestProtectErrors(t *testing.T) {
 	}{
 		{name: "fargate", wantErr: "PreconditionFailedError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "" }},
 		{name: "bad instance id", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "i-$(reboot)" }},
-		{name: "throttled describe", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"RequestLimitExceeded"} }},
-		{name: "instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"InvalidInstanceID.NotFound"} }},
+		{name: "throttled describe", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr("RequestLimitExceeded") }},
+		{name: "instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr("InvalidInstanceID.NotFound") }},
 		{name: "container instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.status = "" }},
 		{name: "drain refused", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.failure = "INACTIVE" }},
-		{name: "standby denied", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.asg.err = apiErr{"AccessDenied"} }},
+		{name: "standby denied", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.asg.err = apiErr("AccessDenied") }},
 		{name: "ledger failing", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) {
-			f.ledger.err = &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr{"ProvisionedThroughputExceededException"}}
+			f.ledger.err = &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr("ProvisionedThroughputExceededException")}
 		}},
 		{name: "unknown parameter", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.With = json.RawMessage(`{"asgProtection":true}`) }},
 	}
