@@ -36,12 +36,9 @@ func runApprovals(args []string, stdout, stderr io.Writer) int {
 	status := fs.String("status", approval.StatusPending, "which approvals to list; ALL for every one")
 	table := fs.String("table", "", "the approvals table (default: the stack's "+ops.OutputApprovalsTable+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	pos, help, err := parseArgs(fs, args)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	st := strings.ToUpper(*status)
 	if err == nil {
@@ -52,9 +49,7 @@ func runApprovals(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow approvals: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if st == "ALL" {
 		st = ""

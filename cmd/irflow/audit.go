@@ -50,12 +50,8 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	table := fs.String("table", "", "the audit table (default: the stack's "+ops.OutputAuditTable+" output)")
 	bucket := fs.String("bucket", "", "the evidence bucket holding the case's manifest (default: the stack's "+ops.OutputEvidenceBucket+" output)")
 	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output, else the key alias "+ops.MACKeyAlias(ops.DefaultStack)+" for the default --stack)")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", auditHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	withHelp(fs, stderr, auditHelp)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
 	}
@@ -63,13 +59,9 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 	case len(pos) != 1:
 		err = fmt.Errorf("give exactly one case id")
-	default:
-		err = choice("format", *format, "text", "json")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	caseID := pos[0]
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)

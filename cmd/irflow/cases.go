@@ -33,25 +33,16 @@ func runCases(args []string, stdout, stderr io.Writer) int {
 	o.AddFlags(fs)
 	table := fs.String("table", "", "the incidents table (default: the stack's "+ops.OutputIncidentsTable+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", casesHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	withHelp(fs, stderr, casesHelp)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && len(pos) > 0 {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow cases: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()

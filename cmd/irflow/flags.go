@@ -56,6 +56,33 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool, error) {
 	}
 }
 
+// withHelp prints help after fs's usage line and flags.
+func withHelp(fs *flag.FlagSet, stderr io.Writer, help string) {
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\n%s\n", help)
+	}
+}
+
+// parseFormat is parseArgs, then the check that --format (format) is one
+// of formats.
+func parseFormat(fs *flag.FlagSet, args []string, format *string, formats ...string) ([]string, bool, error) {
+	pos, help, err := parseArgs(fs, args)
+	if err == nil && !help {
+		err = choice("format", *format, formats...)
+	}
+	return pos, help, err
+}
+
+// usageError reports a command's usage error and its usage; the command
+// exits with what it returns.
+func usageError(fs *flag.FlagSet, stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "irflow %s: %v\n", fs.Name(), err)
+	fs.Usage()
+	return exitUsage
+}
+
 // multiFlag collects a repeatable string flag.
 type multiFlag []string
 

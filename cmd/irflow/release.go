@@ -73,12 +73,8 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	sim := fs.Bool("simulate", false, "run the release locally with the real handlers against --aws-endpoint")
 	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
 	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved, as yourself (sts:GetCallerIdentity)")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", releaseHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	withHelp(fs, stderr, releaseHelp)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
 	}
@@ -94,8 +90,6 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("--simulate needs --aws-endpoint")
 	case *sim && *startURL != "":
 		err = errors.New("--endpoint is the start API of a deployed release; --simulate runs locally against --aws-endpoint")
-	default:
-		err = choice("format", *format, "text", "json")
 	}
 	var only []string
 	for _, s := range strings.Split(*steps, ",") {
@@ -110,9 +104,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow release: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if !*sim {
 		return startRelease(o, *startURL, pos[0], only, *dry, *reason, *format, stdout, stderr)

@@ -46,12 +46,8 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&req.CaseID, "case-id", "", "the case id, also the execution name (default case-<yyyymmdd-hhmmss>-<4 hex>)")
 	endpoint := fs.String("endpoint", "", "the start API's Function URL (default: the stack's "+ops.OutputStartURL+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", startHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	withHelp(fs, stderr, startHelp)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
 	}
@@ -59,17 +55,13 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 	case len(pos) != 1:
 		err = fmt.Errorf("give exactly one playbook (a name such as crypto-mining, or its file)")
-	default:
-		err = choice("format", *format, "text", "json")
 	}
 	var name string
 	if err == nil {
 		name, err = playbookName(pos[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow start: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if req.CaseID == "" {
 		req.CaseID = ops.NewCaseID(time.Now())
