@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/irflow/irflow/generator/diag"
+	"github.com/irflow/irflow/ops"
 )
 
 // newFlags returns a FlagSet that reports errors instead of exiting.
@@ -54,6 +55,17 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// newOpsFlags is newFlags for an operator command: the AWS flags of
+// ops.Options into o, and help (if any) after the usage.
+func newOpsFlags(name, usageLine, help string, o *ops.Options, stderr io.Writer) *flag.FlagSet {
+	fs := newFlags(name, usageLine, stderr)
+	o.AddFlags(fs)
+	if help != "" {
+		withHelp(fs, stderr, help)
+	}
+	return fs
 }
 
 // withHelp prints help after fs's usage line and flags.

@@ -62,9 +62,8 @@ partial, refused or not approved.`
 var releaseCaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$`)
 
 func runRelease(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("release", "CASE [--dry-run] [--steps a,b] [--reason TEXT] [--format text|json] [--endpoint URL] [AWS flags] | CASE --simulate --aws-endpoint URL [--approve]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("release", "CASE [--dry-run] [--steps a,b] [--reason TEXT] [--format text|json] [--endpoint URL] [AWS flags] | CASE --simulate --aws-endpoint URL [--approve]", releaseHelp, &o, stderr)
 	dry := fs.Bool("dry-run", false, "check every undo and change nothing")
 	steps := fs.String("steps", "", "release only the changes of these playbook `steps` (comma separated)")
 	reason := fs.String("reason", "", "why the containment is released; goes into the case report")
@@ -73,7 +72,6 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	sim := fs.Bool("simulate", false, "run the release locally with the real handlers against --aws-endpoint")
 	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
 	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved, as yourself (sts:GetCallerIdentity)")
-	withHelp(fs, stderr, releaseHelp)
 	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
