@@ -1,0 +1,67 @@
+package hostcmdtest
+
+import (
+	"testing"
+	"time"
+
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/hostcmd"
+)
+
+// The ids the SSM actions' unit tests share.
+const (
+	CommandID = "11111111-2222-3333-4444-555555555555"
+	Instance  = "i-0123456789abcdef0"
+	TaskArn   = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
+	// SHA256 is the SHA-256 of "test".
+	SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+)
+
+// T0 is the clock of FakeRunner, when its commands start.
+var T0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// FakeRunner is a hostcmd.Runner at T0 on a FakeSSM that answers
+// CommandID and on FakeObjects, with a FakePresign for the evidence bucket.
+func FakeRunner() (*hostcmd.Runner, *FakeSSM, *FakePresign) {
+	f := &FakeSSM{CommandID: CommandID}
+	ps := &FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	return &hostcmd.Runner{SSM: f, Objects: &FakeObjects{}, Now: func() time.Time { return T0 }}, f, ps
+}
+
+// Started is a start's result that sent CommandID to Instance at T0 for
+// keys: the previous result of a check.
+func Started(keys ...string) *contract.Result {
+	prev := contract.OK("started")
+	prev.Outputs = hostcmd.State{CommandID: CommandID, InstanceID: Instance, StartedAt: T0.Format(time.RFC3339Nano), Keys: keys}.Outputs(false)
+	return prev
+}
+
+// CheckFailure is one way an SSM action's check fails: what SSM answers,
+// how long after T0, and the error the check must return.
+type CheckFailure struct {
+	Name   string
+	Status ssmtypes.CommandInvocationStatus
+	Stdout string
+	After  time.Duration
+	Want   string
+}
+
+// RunCheckFailures runs each case on a fresh handler from setup, which
+// returns the handler's runner, its FakeSSM and its check: the runner's
+// clock is moved After past T0, SSM answers Status with Stdout and stderr,
+// and the check must fail with Want.
+func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, setup func() (*hostcmd.Runner, *FakeSSM, func() error)) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			r, f, check := setup()
+			r.Now = func() time.Time { return T0.Add(tt.After) }
+			f.Answer(tt.Status, tt.Stdout, stderr)
+			if err := check(); contract.ErrorName(err) != tt.Want {
+				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.Want)
+			}
+		})
+	}
+}
