@@ -47,3 +47,33 @@ func (pr *Progress) Pending(what string) *contract.Result {
 	res.Outputs = pr.Outputs(false)
 	return res.With("ssmStatus", pr.Status)
 }
+
+// Finished polls the command of p's start (Poll). While it runs, prog is
+// nil and pending is the check's result for what.
+func (r *Runner) Finished(ctx context.Context, p *contract.Payload, what string) (prog *Progress, pending *contract.Result, err error) {
+	prog, err = r.Poll(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !prog.Done {
+		return nil, prog.Pending(what), nil
+	}
+	return prog, nil, nil
+}
+
+// Evidence binds the uploads of a finished command to evidence in bucket
+// (Bind, going on from the bindings of p's previous check). While they are
+// still being hashed, ev is nil and pending is the check's result for what.
+func (r *Runner) Evidence(ctx context.Context, bucket string, p *contract.Payload, prog *Progress, what string) (ev []contract.Evidence, pending *contract.Result, err error) {
+	if bucket == "" {
+		return nil, nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
+	}
+	ev, binds, err := r.Bind(ctx, bucket, prog.Manifest, prog.Keys, BindingsFrom(p.Previous))
+	if err != nil {
+		return nil, nil, err
+	}
+	if ev == nil {
+		return nil, prog.Verifying(what, binds), nil
+	}
+	return ev, nil, nil
+}
