@@ -43,14 +43,14 @@ func world(t *testing.T) (*mototest.World, taskrt.Env) {
 	return w, env
 }
 
-var step = hostcmdtest.MotoStep{Action: "capture-memory", Step: "memory", Timeout: 3600}
+var step = mototest.AsyncStep{Action: "capture-memory", Step: "memory", Timeout: 3600}
 
 // TestCaptureAgainstMoto runs start, start again, check and start again on
 // moto, with the agent in the sandbox standing in for the instance's.
 func TestCaptureAgainstMoto(t *testing.T) {
 	w, env := world(t)
 	box := hostcmdtest.New(t)
-	agent := hostcmdtest.MotoAgent(t, w, box)
+	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
 	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, env), Objects: taskrt.NewS3(w.Cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: env, Paths: box.Paths, PartBytes: 1 << 20, MaxParts: 16}
 	const caseID = "case-mem-1"

@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { stricttest.Main(m) }
 
-var step = hostcmdtest.MotoStep{Action: "capture-traffic", Step: "pcap", Timeout: 1800}
+var step = mototest.AsyncStep{Action: "capture-traffic", Step: "pcap", Timeout: 1800}
 
 // TestCaptureAgainstMoto: two starts send one command; the sandboxed agent
 // runs it once; the check reports the pcap that is in moto's bucket with the
@@ -26,10 +26,10 @@ var step = hostcmdtest.MotoStep{Action: "capture-traffic", Step: "pcap", Timeout
 func TestCaptureAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	box := hostcmdtest.New(t)
-	box.StubTask(t, w)
+	box.StubTask(t, w.EC2TaskArn)
 	box.Stub(t, "tcpdump", `out=""; while [ $# -gt 0 ]; do case $1 in -w) out=$2; shift 2 ;; *) shift ;; esac; done
 head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
-	agent := hostcmdtest.MotoAgent(t, w, box)
+	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
 	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env), Objects: taskrt.NewS3(w.Cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
 	const caseID = "case-pcap-1"

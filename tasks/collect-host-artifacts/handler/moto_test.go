@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { stricttest.Main(m) }
 
-var step = hostcmdtest.MotoStep{Action: "collect-host-artifacts", Step: "host", Timeout: 1200}
+var step = mototest.AsyncStep{Action: "collect-host-artifacts", Step: "host", Timeout: 1200}
 
 // TestCollectAgainstMoto: two starts send one command; the sandboxed agent
 // runs it once; the check reports objects that are in moto's bucket with the
@@ -26,9 +26,9 @@ var step = hostcmdtest.MotoStep{Action: "collect-host-artifacts", Step: "host", 
 func TestCollectAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	box := hostcmdtest.New(t)
-	box.StubTask(t, w)
+	box.StubTask(t, w.EC2TaskArn)
 	box.Stub(t, "ss", `echo 'tcp ESTAB 0 0 172.17.0.2:41234 203.0.113.7:4444'`)
-	agent := hostcmdtest.MotoAgent(t, w, box)
+	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
 	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env), Objects: taskrt.NewS3(w.Cfg)},
 		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
 	const caseID = "case-host-1"
