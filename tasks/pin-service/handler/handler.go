@@ -111,12 +111,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if p.Target == nil || p.Target.TaskArn == "" {
 		return nil, &contract.InvalidInputError{Field: "target", Reason: "pin-service needs the resolved target"}
 	}
-	name := ecsservice.Name(p.Target)
-	if name == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "standalone task: it has no service to pin; stop-task is the containment"}
-	}
-	cluster := ecsservice.Cluster(p)
-	svc, err := ecsservice.Describe(ctx, h.ECS, cluster, name)
+	cluster, svc, err := ecsservice.Owner(ctx, h.ECS, p, "pin")
 	if err != nil {
 		return nil, err
 	}

@@ -62,12 +62,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if p.Target == nil {
 		return nil, &contract.InvalidInputError{Field: "target", Reason: "scale-service needs the resolved target"}
 	}
-	name := ecsservice.Name(p.Target)
-	if name == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "standalone task: it has no service to scale; stop-task is the containment"}
-	}
-	cluster := ecsservice.Cluster(p)
-	svc, err := ecsservice.Describe(ctx, h.ECS, cluster, name)
+	cluster, svc, err := ecsservice.Owner(ctx, h.ECS, p, "scale")
 	if err != nil {
 		return nil, err
 	}
