@@ -15,6 +15,7 @@ import (
 	"github.com/irflow/irflow/tasks/ecsservice/ecsservicetest"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/ledger/ledgertest"
 )
 
 type fakeECS = ecsservicetest.FakeService
@@ -218,27 +219,15 @@ func TestScaleErrors(t *testing.T) {
 	}
 }
 
-// fakeLedger records appends into the fake ECS's call list.
-type fakeLedger struct {
-	f       *fakeECS
-	entries []ledger.Entry
-}
-
-func (l *fakeLedger) Append(_ context.Context, _ string, es ...ledger.Entry) (*ledger.Ledger, error) {
-	l.f.Calls = append(l.f.Calls, "ledger.Append")
-	l.entries = append(l.entries, es...)
-	return &ledger.Ledger{}, nil
-}
-
 // TestScaleRecordsInLedger: the scaling is in the case's ledger (what
 // release-containment restores) after the tag and before the count
 // changes; a dry run and a run already at the count record nothing.
 func TestScaleRecordsInLedger(t *testing.T) {
 	f, _ := newECS(3)
-	l := &fakeLedger{f: f}
+	l := &ledgertest.Appender{OnAppend: func() { f.Calls = append(f.Calls, "ledger.Append") }}
 	h := &Handler{ECS: f, Ledger: l}
-	if _, err := h.Handle(context.Background(), payload("case-1", true, `{}`)); err != nil || len(l.entries) != 0 {
-		t.Fatalf("dry run: %v, ledger %v", err, l.entries)
+	if _, err := h.Handle(context.Background(), payload("case-1", true, `{}`)); err != nil || len(l.Entries) != 0 {
+		t.Fatalf("dry run: %v, ledger %v", err, l.Entries)
 	}
 	f.Calls = nil
 	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil {
@@ -248,11 +237,11 @@ func TestScaleRecordsInLedger(t *testing.T) {
 		t.Errorf("calls %s", got)
 	}
 	var d ledger.DesiredCountData
-	if len(l.entries) != 1 || l.entries[0].ID != ledger.DesiredCountID(serviceArn) || l.entries[0].Decode(&d) != nil ||
+	if len(l.Entries) != 1 || l.Entries[0].ID != ledger.DesiredCountID(serviceArn) || l.Entries[0].Decode(&d) != nil ||
 		d.Previous != 3 || d.DesiredCount != 0 || d.Service != "payments" {
-		t.Errorf("ledger %+v %+v", l.entries, d)
+		t.Errorf("ledger %+v %+v", l.Entries, d)
 	}
-	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil || len(l.entries) != 1 {
-		t.Errorf("already scaled: %v, ledger %v", err, l.entries)
+	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil || len(l.Entries) != 1 {
+		t.Errorf("already scaled: %v, ledger %v", err, l.Entries)
 	}
 }
