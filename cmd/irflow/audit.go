@@ -48,19 +48,13 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	table := fs.String("table", "", "the audit table (default: the stack's "+ops.OutputAuditTable+" output)")
 	bucket := fs.String("bucket", "", "the evidence bucket holding the case's manifest (default: the stack's "+ops.OutputEvidenceBucket+" output)")
 	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output, else the key alias "+ops.MACKeyAlias(ops.DefaultStack)+" for the default --stack)")
-	pos, help, err := parseFormat(fs, args, format, "text", "json")
+	caseID, help, err := parseOne(fs, args, "case id", format, "text", "json")
 	if help {
 		return exitOK
-	}
-	switch {
-	case err != nil:
-	case len(pos) != 1:
-		err = fmt.Errorf("give exactly one case id")
 	}
 	if err != nil {
 		return usageError(fs, stderr, err)
 	}
-	caseID := pos[0]
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
 	cfg, stack, err := stackConfig(ctx, o, ops.Need{Value: table, Output: ops.OutputAuditTable, Flag: "--table"},

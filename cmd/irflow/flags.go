@@ -87,6 +87,19 @@ func parseFormat(fs *flag.FlagSet, args []string, format *string, formats ...str
 	return pos, help, err
 }
 
+// parseOne is parseFormat for a command that takes exactly one positional
+// argument, which what names; it returns that argument.
+func parseOne(fs *flag.FlagSet, args []string, what string, format *string, formats ...string) (string, bool, error) {
+	pos, help, err := parseFormat(fs, args, format, formats...)
+	if err != nil || help {
+		return "", help, err
+	}
+	if len(pos) != 1 {
+		return "", false, fmt.Errorf("give exactly one %s", what)
+	}
+	return pos[0], false, nil
+}
+
 // usageError reports a command's usage error and its usage; the command
 // exits with what it returns.
 func usageError(fs *flag.FlagSet, stderr io.Writer, err error) int {

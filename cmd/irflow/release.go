@@ -72,16 +72,14 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	sim := fs.Bool("simulate", false, "run the release locally with the real handlers against --aws-endpoint")
 	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
 	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved, as yourself (sts:GetCallerIdentity)")
-	pos, help, err := parseFormat(fs, args, format, "text", "json")
+	caseID, help, err := parseOne(fs, args, "case id", format, "text", "json")
 	if help {
 		return exitOK
 	}
 	switch {
 	case err != nil:
-	case len(pos) != 1:
-		err = errors.New("give exactly one case id")
-	case !releaseCaseRE.MatchString(pos[0]):
-		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(pos[0]))
+	case !releaseCaseRE.MatchString(caseID):
+		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(caseID))
 	case !*sim && (*approve || *endpoint != ""):
 		err = errors.New("--approve and --aws-endpoint go with --simulate: a deployed release is approved by the deployment's approvers (irflow approvals, irflow approve)")
 	case *sim && *endpoint == "":
@@ -97,7 +95,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		// The check the start API and the state machine's first state make.
-		if verr := (incident.ReleaseInput{CaseID: pos[0], Steps: only, Reason: *reason}).Validate(); verr != nil {
+		if verr := (incident.ReleaseInput{CaseID: caseID, Steps: only, Reason: *reason}).Validate(); verr != nil {
 			err = fmt.Errorf("invalid input: %s", verr)
 		}
 	}
@@ -105,9 +103,8 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, stderr, err)
 	}
 	if !*sim {
-		return startRelease(o, *startURL, pos[0], only, *dry, *reason, *format, stdout, stderr)
+		return startRelease(o, *startURL, caseID, only, *dry, *reason, *format, stdout, stderr)
 	}
-	caseID := pos[0]
 	if !*approve {
 		fmt.Fprintf(stderr, "irflow release: the release of case %s needs an approval: nothing was changed (pass --approve to decide the simulated gate as approved)\n", caseID)
 		return exitPlaybook

@@ -46,18 +46,13 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&req.CaseID, "case-id", "", "the case id, also the execution name (default case-<yyyymmdd-hhmmss>-<4 hex>)")
 	endpoint := fs.String("endpoint", "", "the start API's Function URL (default: the stack's "+ops.OutputStartURL+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	pos, help, err := parseFormat(fs, args, format, "text", "json")
+	arg, help, err := parseOne(fs, args, "playbook (a name such as crypto-mining, or its file)", format, "text", "json")
 	if help {
 		return exitOK
 	}
-	switch {
-	case err != nil:
-	case len(pos) != 1:
-		err = fmt.Errorf("give exactly one playbook (a name such as crypto-mining, or its file)")
-	}
 	var name string
 	if err == nil {
-		name, err = playbookName(pos[0])
+		name, err = playbookName(arg)
 	}
 	if err != nil {
 		return usageError(fs, stderr, err)
