@@ -71,6 +71,18 @@ func opsMotoConfig(ep string) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "testing", "")}
 }
 
+// opsTableWorld is the operator commands' moto: its endpoint, the AWS
+// environment and a config for it, and a new table (opsCreateTable) named
+// from prefix.
+func opsTableWorld(t *testing.T, prefix, pk, sk string) (ep string, cfg aws.Config, table string) {
+	t.Helper()
+	ep = opsMoto(t)
+	opsAWSEnv(t)
+	cfg, table = opsMotoConfig(ep), opsUnique(prefix)
+	opsCreateTable(t, cfg, table, pk, sk)
+	return ep, cfg, table
+}
+
 func opsCreateTable(t *testing.T, cfg aws.Config, name, pk, sk string) {
 	t.Helper()
 	in := &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
@@ -95,10 +107,8 @@ type auditWorld struct {
 
 func newAuditWorld(t *testing.T) *auditWorld {
 	t.Helper()
-	ep := opsMoto(t)
-	opsAWSEnv(t)
-	w := &auditWorld{ep: ep, cfg: opsMotoConfig(ep), table: opsUnique("audit"), bucket: opsUnique("evidence")}
-	opsCreateTable(t, w.cfg, w.table, "caseId", "seq")
+	w := &auditWorld{bucket: opsUnique("evidence")}
+	w.ep, w.cfg, w.table = opsTableWorld(t, "audit", "caseId", "seq")
 	ctx := context.Background()
 	s3c := taskrt.NewS3(w.cfg)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
