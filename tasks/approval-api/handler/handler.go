@@ -23,9 +23,8 @@ import (
 
 // dynamoAPI is the part of DynamoDB the approvals table needs.
 type dynamoAPI interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	approval.ItemAPI
+	approval.ScanAPI
 }
 
 // Handler decides approvals.
