@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -165,33 +163,9 @@ func TestStartCheckCheck(t *testing.T) {
 		"IRFLOW-INFO image-sha256 " + imgHash, "IRFLOW-INFO image-bytes 7", "IRFLOW-INFO parts 2",
 		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + sha256Hex("abcd") + " 4",
 		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + part1 + " 3", "IRFLOW-DONE 2"}, "\n")
-	status := ssmtypes.CommandInvocationStatusInProgress
-	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		if aws.ToString(in.CommandId) != hostcmdtest.CommandID || aws.ToString(in.InstanceId) != hostcmdtest.Instance {
-			t.Errorf("asked for %s on %s", aws.ToString(in.CommandId), aws.ToString(in.InstanceId))
-		}
-		out := &ssm.GetCommandInvocationOutput{Status: status}
-		if status == ssmtypes.CommandInvocationStatusSuccess {
-			out.StandardOutputContent = aws.String(manifest)
-		}
-		return out, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res = hostcmdtest.RoundTrip(t, res)
-	res, err = h.Handle(context.Background(), payload("check", false, "", res))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "InProgress" || res.Outputs["commandId"] != hostcmdtest.CommandID {
-		t.Errorf("first check outputs %v", res.Outputs)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusInProgress, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false || first.Outputs["ssmStatus"] != "InProgress" || first.Outputs["commandId"] != hostcmdtest.CommandID {
+		t.Errorf("first check outputs %v", first.Outputs)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 2 {
 		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)

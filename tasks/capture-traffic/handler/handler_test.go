@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -121,24 +119,12 @@ func TestStartCheckCheck(t *testing.T) {
 	pcap := []byte(strings.Repeat("\xd4\xc3\xb2\xa1", 64))
 	h.Runner.Objects.(*hostcmdtest.FakeObjects).Put("cases/case-5/pcap/traffic.worker.pcap", pcap)
 	sum := sha256.Sum256(pcap)
-	status := ssmtypes.CommandInvocationStatusInProgress
 	manifest := "IRFLOW-INFO packets.worker 42\nIRFLOW-INFO truncated.worker stopped at 4294967296 bytes\n" +
 		"IRFLOW-EVIDENCE traffic.worker.pcap " + hex.EncodeToString(sum[:]) + " 256\n" +
 		"IRFLOW-SKIP traffic.log_router.pcap shares its network namespace with a container captured already\nIRFLOW-DONE 1\n"
-	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res))); err != nil || res.Outputs["done"] != false {
-		t.Fatalf("first check: %v %v", res, err)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusInProgress, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false {
+		t.Fatalf("first check: %v", first)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 1 || res.Evidence[0].URI != "s3://evidence/cases/case-5/pcap/traffic.worker.pcap" {
 		t.Fatalf("second check %v %v", res.Outputs, res.Evidence)

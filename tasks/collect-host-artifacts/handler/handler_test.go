@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -134,24 +132,11 @@ func TestStartCheckCheck(t *testing.T) {
 	objs := h.Runner.Objects.(*hostcmdtest.FakeObjects)
 	objs.Put("cases/case-9/host/docker-inspect.worker.json", inspect)
 	objs.Put("cases/case-9/host/ecs-agent-logs.tar.gz", logs)
-	status := ssmtypes.CommandInvocationStatusPending
 	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + hexOf(inspect) + " 10\n" +
 		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + hexOf(logs) + " 99\nIRFLOW-DONE 2\n"
-	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil || res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "Pending" {
-		t.Fatalf("first check: %v %v", res, err)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusPending, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false || first.Outputs["ssmStatus"] != "Pending" {
+		t.Fatalf("first check: %v", first)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 2 || res.Evidence[1].URI != "s3://evidence/cases/case-9/host/ecs-agent-logs.tar.gz" {
 		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)

@@ -1,9 +1,12 @@
 package hostcmdtest
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -64,4 +67,46 @@ func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, setup f
 			}
 		})
 	}
+}
+
+// PollToDone walks an SSM action's poll loop through handle on f: start,
+// a check while SSM reports running, then a check once it reports Success
+// with manifest as the command's output; the checks are start in mode
+// check, each fed the previous result through JSON (RoundTrip), as Step
+// Functions does. SSM must be asked about
+// CommandID on Instance. It returns the first check's result, which must
+// not be done and carry the running status, and the last check's.
+func PollToDone(t *testing.T, f *FakeSSM, running ssmtypes.CommandInvocationStatus, manifest string,
+	handle func(context.Context, *contract.Payload) (*contract.Result, error), start *contract.Payload) (pending, done *contract.Result) {
+	t.Helper()
+	status := running
+	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
+		if aws.ToString(in.CommandId) != CommandID || aws.ToString(in.InstanceId) != Instance {
+			t.Errorf("asked for %s on %s", aws.ToString(in.CommandId), aws.ToString(in.InstanceId))
+		}
+		out := &ssm.GetCommandInvocationOutput{Status: status}
+		if status == ssmtypes.CommandInvocationStatusSuccess {
+			out.StandardOutputContent = aws.String(manifest)
+		}
+		return out, nil
+	}
+	check := func(prev *contract.Result) (*contract.Result, error) {
+		p := *start
+		p.Mode, p.Previous = "check", RoundTrip(t, prev)
+		return handle(context.Background(), &p)
+	}
+	res, err := handle(context.Background(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err = check(res)
+	if err != nil || pending.Outputs["done"] != false || pending.Outputs["ssmStatus"] != string(running) {
+		t.Fatalf("first check: %v %v", pending, err)
+	}
+	status = ssmtypes.CommandInvocationStatusSuccess
+	done, err = check(pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pending, done
 }
