@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -144,22 +143,6 @@ func (h *Handler) now() time.Time {
 		return time.Now().UTC()
 	}
 	return h.Now().UTC()
-}
-
-func (h *Handler) get(ctx context.Context, id string) (*approval.Approval, error) {
-	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, contract.AWSError("dynamodb:GetItem approvals", err)
-	}
-	if len(out.Item) == 0 {
-		return nil, nil
-	}
-	return approval.FromItem(out.Item)
-}
-
-func conditionFailed(err error) bool {
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	return errors.As(err, &ccf) || (err != nil && strings.Contains(err.Error(), "ConditionalCheckFailed"))
 }
 
 func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }
