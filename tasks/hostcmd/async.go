@@ -19,6 +19,24 @@ func IsCheck(p *contract.Payload) (bool, error) {
 	return false, &contract.InvalidInputError{Field: "mode", Reason: fmt.Sprintf("%q is not start or check", p.Mode)}
 }
 
+// Begin reads what an SSM action's invocation starts from: the instance
+// its command goes to (noHost says why the action needs one, for the
+// error) and whether this is a check (IsCheck). A dry run's check is
+// answered here, done, since its start sent nothing: dry is that result,
+// with what naming the command.
+func Begin(p *contract.Payload, noHost, what string) (inst string, check bool, dry *contract.Result, err error) {
+	if inst, err = Instance(p, noHost); err != nil {
+		return "", false, nil, err
+	}
+	if check, err = IsCheck(p); err != nil {
+		return "", false, nil, err
+	}
+	if check && p.DryRun() {
+		return inst, true, contract.DryRun("dry run: no "+what+" was started").With("done", true), nil
+	}
+	return inst, check, nil, nil
+}
+
 // Launch renders s and runs it as cmd (or finds the command a previous
 // attempt of the step started), and reports it as "<what> started (SSM
 // command ID)" with the state the check mode reads.

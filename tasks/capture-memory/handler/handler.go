@@ -75,16 +75,11 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	inst, err := hostcmd.Instance(p, "there is no host memory to capture")
-	if err != nil {
-		return nil, err
+	inst, check, dry, err := hostcmd.Begin(p, "there is no host memory to capture", "memory capture")
+	if err != nil || dry != nil {
+		return dry, err
 	}
-	if check, err := hostcmd.IsCheck(p); err != nil {
-		return nil, err
-	} else if check {
-		if p.DryRun() {
-			return contract.DryRun("dry run: no memory capture was started").With("done", true), nil
-		}
+	if check {
 		return h.check(ctx, p, inst, params)
 	}
 	tool, err := h.tool(params)

@@ -99,11 +99,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, &contract.InvalidInputError{Field: "with.durationSeconds", Reason: fmt.Sprintf(
 			"a %s capture leaves less than %s of the step's %s timeout for the upload", d, uploadMargin, timeout)}
 	}
-	task, err := hostcmd.TaskVar(p.Target)
-	if err != nil {
-		return nil, err
-	}
-	containers, err := hostcmd.Containers(p.Target)
+	task, containers, err := hostcmd.Task(p.Target)
 	if err != nil {
 		return nil, err
 	}

@@ -63,23 +63,14 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	inst, err := hostcmd.Instance(p, "there is no host to collect from")
-	if err != nil {
-		return nil, err
+	inst, check, dry, err := hostcmd.Begin(p, "there is no host to collect from", "collection")
+	if err != nil || dry != nil {
+		return dry, err
 	}
-	if check, err := hostcmd.IsCheck(p); err != nil {
-		return nil, err
-	} else if check {
-		if p.DryRun() {
-			return contract.DryRun("dry run: no collection was started").With("done", true), nil
-		}
+	if check {
 		return h.check(ctx, p, inst)
 	}
-	task, err := hostcmd.TaskVar(p.Target)
-	if err != nil {
-		return nil, err
-	}
-	containers, err := hostcmd.Containers(p.Target)
+	task, containers, err := hostcmd.Task(p.Target)
 	if err != nil {
 		return nil, err
 	}
