@@ -101,8 +101,8 @@ func TestErrors(t *testing.T) {
 		p    *contract.Payload
 		want string
 	}{
-		{"no hostcmdtest.SHA256 hash", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", false, "", nil), "PreconditionFailedError"},
-		{"no hostcmdtest.SHA256 hash in a dry run either", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", true, "", nil), "PreconditionFailedError"},
+		{"no pinned hash", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"no pinned hash in a dry run either", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", true, "", nil), "PreconditionFailedError"},
 		{"bad deployment hash", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: "abc"}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"no tool location", taskrt.Env{AVMLSha256: hostcmdtest.SHA256}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"bad step hash", envPinned, payload("start", false, `{"avmlSha256":"ABC"}`, nil), "InvalidInputError"},
@@ -121,12 +121,7 @@ func TestErrors(t *testing.T) {
 				h.Env.EvidenceBucket = ""
 			}
 			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Fatalf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-			if len(f.Sent) != 0 || ps.Gets != 0 {
-				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.Sent), ps.Gets)
-			}
+			hostcmdtest.Refused(t, err, tt.want, f, ps)
 		})
 	}
 }
@@ -140,9 +135,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
 		t.Errorf("result %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
-	if len(f.Sent) != 0 || ps.Puts != 0 || ps.Gets != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts+ps.Gets)
-	}
+	hostcmdtest.NothingSent(t, f, ps)
 	res, err = h.Handle(context.Background(), payload("check", true, "", res))
 	if err != nil || res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry-run check: %v %v", res, err)

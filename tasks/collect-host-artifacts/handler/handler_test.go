@@ -102,11 +102,9 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, ps := newTest()
 			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-			if len(f.Sent) != 0 || ps.Puts != 0 {
-				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.Sent), ps.Puts)
+			hostcmdtest.Refused(t, err, tt.want, f, ps)
+			if ps.Puts != 0 {
+				t.Errorf("presigned %d uploads before failing", ps.Puts)
 			}
 		})
 	}
@@ -121,9 +119,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if len(f.Sent) != 0 || ps.Puts != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts)
-	}
+	hostcmdtest.NothingSent(t, f, ps)
 }
 
 func TestStartCheckCheck(t *testing.T) {

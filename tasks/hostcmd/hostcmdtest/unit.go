@@ -110,3 +110,24 @@ func PollToDone(t *testing.T, f *FakeSSM, running ssmtypes.CommandInvocationStat
 	}
 	return pending, done
 }
+
+// Refused fails the test unless err is named want (contract.ErrorName)
+// and the handler neither sent a command nor presigned a download before
+// failing: nothing reached the host.
+func Refused(t *testing.T, err error, want string, f *FakeSSM, ps *FakePresign) {
+	t.Helper()
+	if contract.ErrorName(err) != want {
+		t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), want)
+	}
+	if len(f.Sent) != 0 || ps.Gets != 0 {
+		t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.Sent), ps.Gets)
+	}
+}
+
+// NothingSent fails the test if a command was sent or a URL presigned.
+func NothingSent(t *testing.T, f *FakeSSM, ps *FakePresign) {
+	t.Helper()
+	if len(f.Sent) != 0 || ps.Puts != 0 || ps.Gets != 0 {
+		t.Errorf("sent %d commands, presigned %d uploads and %d downloads; want none", len(f.Sent), ps.Puts, ps.Gets)
+	}
+}
