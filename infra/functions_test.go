@@ -152,10 +152,7 @@ func TestFunctionRolesFromCatalog(t *testing.T) {
 // two permissions a Function URL with AWS_IAM auth needs, and nobody else.
 func TestApproversMayCallTheApprovalURL(t *testing.T) {
 	approvers := []any{"arn:aws:iam::111122223333:role/IncidentCommander", "arn:aws:iam::111122223333:user/alice"}
-	s, err := build(map[string]any{ctxApprovers: approvers})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := synthWith(t, map[string]any{ctxApprovers: approvers})
 	got := map[string][]string{}
 	for _, id := range s.ofType("AWS::Lambda::Permission") {
 		p := s.resources[id].Properties

@@ -63,6 +63,20 @@ func defaultSynth(t *testing.T) *synthesized {
 	return defaultStack
 }
 
+// synthWith is the stack synthesized from context, or the default stack
+// for a nil one.
+func synthWith(t *testing.T, context map[string]any) *synthesized {
+	t.Helper()
+	if context == nil {
+		return defaultSynth(t)
+	}
+	s, err := build(context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // build synthesizes a stack from context (assetDir defaults to placeholder
 // bootstraps, so no test needs `make build`). Assertion and jsii panics come
 // back as errors.

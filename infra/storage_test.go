@@ -24,13 +24,7 @@ func TestEvidenceBucket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := defaultSynth(t)
-			if tt.context != nil {
-				var err error
-				if s, err = build(tt.context); err != nil {
-					t.Fatal(err)
-				}
-			}
+			s := synthWith(t, tt.context)
 			keyID, _ := s.byPrefix(t, "AWS::KMS::Key", "Key")
 			logsID, _ := s.byPrefix(t, "AWS::S3::Bucket", "AccessLogsBucket")
 			id, b := s.byPrefix(t, "AWS::S3::Bucket", "EvidenceBucket")
@@ -100,13 +94,7 @@ func TestTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := defaultSynth(t)
-			if tt.context != nil {
-				var err error
-				if s, err = build(tt.context); err != nil {
-					t.Fatal(err)
-				}
-			}
+			s := synthWith(t, tt.context)
 			keyID, _ := s.byPrefix(t, "AWS::KMS::Key", "Key")
 			check(t, "table count", func() { s.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(3)) })
 			for prefix, schema := range keys {
@@ -136,10 +124,7 @@ func TestTables(t *testing.T) {
 // TestKeyTopicAndQueue: the key rotates; the topic and the dead-letter
 // queue use it and refuse requests without TLS; e-mails subscribe.
 func TestKeyTopicAndQueue(t *testing.T) {
-	s, err := build(map[string]any{ctxEmails: "soc@example.com, oncall@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := synthWith(t, map[string]any{ctxEmails: "soc@example.com, oncall@example.com"})
 	keyID, key := s.byPrefix(t, "AWS::KMS::Key", "Key")
 	if key.Properties["EnableKeyRotation"] != true {
 		t.Errorf("key rotation off")
@@ -234,10 +219,7 @@ func jsonString(v any) string {
 // account id is refused.
 func TestMemberFlowLogDelivery(t *testing.T) {
 	const m1, m2 = "222233334444", "333344445555"
-	s, err := build(map[string]any{ctxMemberAccounts: []any{m1, m2}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := synthWith(t, map[string]any{ctxMemberAccounts: []any{m1, m2}})
 	id, _ := s.byPrefix(t, "AWS::S3::Bucket", "EvidenceBucket")
 	_, key := s.byPrefix(t, "AWS::KMS::Key", "Key")
 	var sts []map[string]any

@@ -105,10 +105,7 @@ func TestStartAPI(t *testing.T) {
 // (detectors of the stack's account and region only), and a configured
 // detector reaches its environment.
 func TestGuardDutyDetector(t *testing.T) {
-	s, err := build(map[string]any{ctxDetectorID: "12abc34d567e8fa901bc2d34e56789f0"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := synthWith(t, map[string]any{ctxDetectorID: "12abc34d567e8fa901bc2d34e56789f0"})
 	_, fn := s.byPrefix(t, "AWS::Lambda::Function", "ResolveTargetFunction")
 	if v := jsonString(fn.Properties["Environment"]); !strings.Contains(v, `"IRFLOW_GUARDDUTY_DETECTOR_ID":"12abc34d567e8fa901bc2d34e56789f0"`) {
 		t.Errorf("environment %s", v)

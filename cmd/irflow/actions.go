@@ -17,20 +17,15 @@ func init() {
 func runActions(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("actions", "[--format text|json|markdown]", stderr)
 	format := fs.String("format", "text", "text, json or markdown")
-	rest, help, err := parseArgs(fs, args)
+	rest, help, err := parseFormat(fs, args, format, "text", "json", "markdown")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json", "markdown")
 	}
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow actions: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	switch *format {
 	case "json":

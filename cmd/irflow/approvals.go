@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/irflow/irflow/ops"
@@ -30,18 +29,14 @@ const opTimeout = 2 * time.Minute
 const exitError = exitPlaybook
 
 func runApprovals(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("approvals", "[--status PENDING|APPROVED|REJECTED|TIMED_OUT|CLOSED|ALL] [--table NAME] [--format text|json] [AWS flags]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("approvals", "[--status PENDING|APPROVED|REJECTED|TIMED_OUT|CLOSED|ALL] [--table NAME] [--format text|json] [AWS flags]", "", &o, stderr)
 	status := fs.String("status", approval.StatusPending, "which approvals to list; ALL for every one")
 	table := fs.String("table", "", "the approvals table (default: the stack's "+ops.OutputApprovalsTable+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	pos, help, err := parseArgs(fs, args)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	st := strings.ToUpper(*status)
 	if err == nil {
@@ -52,26 +47,17 @@ func runApprovals(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow approvals: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if st == "ALL" {
 		st = ""
 	}
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
-	cfg, err := o.Config(ctx)
+	cfg, _, err := stackConfig(ctx, o, ops.Need{Value: table, Output: ops.OutputApprovalsTable, Flag: "--table"})
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow approvals: %v\n", err)
 		return exitError
-	}
-	if *table == "" {
-		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if *table, err = stack.Get(ctx, ops.OutputApprovalsTable, "--table"); err != nil {
-			fmt.Fprintf(stderr, "irflow approvals: %v\n", err)
-			return exitError
-		}
 	}
 	list, err := approval.List(ctx, dynamodb.NewFromConfig(cfg), *table, st)
 	if err != nil {

@@ -17,11 +17,7 @@ import (
 // TestApprovalsMoto lists the approvals table in moto: pending ones by
 // default, every one with --status ALL, never a task token.
 func TestApprovalsMoto(t *testing.T) {
-	ep := opsMoto(t)
-	opsAWSEnv(t)
-	cfg := opsMotoConfig(ep)
-	table := opsUnique("approvals")
-	opsCreateTable(t, cfg, table, "approvalId", "")
+	ep, cfg, table := opsTableWorld(t, "approvals", "approvalId", "")
 	db := dynamodb.NewFromConfig(cfg)
 	exec := "arn:aws:states:us-east-1:123456789012:execution:irflow-crypto-mining:"
 	now := time.Now().UTC()

@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/termsafe"
@@ -19,9 +17,8 @@ func init() {
 }
 
 func runApprove(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("approve", "ID --reason TEXT [--reject] [--endpoint URL] [AWS flags]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("approve", "ID --reason TEXT [--reject] [--endpoint URL] [AWS flags]", "", &o, stderr)
 	reject := fs.Bool("reject", false, "reject instead of approve: the response stops with outcome REJECTED")
 	reason := fs.String("reason", "", "why (required); recorded in the audit chain and the case report")
 	endpoint := fs.String("endpoint", "", "the approval API's Function URL (default: the stack's "+ops.OutputApprovalURL+" output)")
@@ -51,17 +48,10 @@ func runApprove(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
-	cfg, err := o.Config(ctx)
+	cfg, _, err := stackConfig(ctx, o, ops.Need{Value: endpoint, Output: ops.OutputApprovalURL, Flag: "--endpoint"})
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow approve: %v\n", err)
 		return exitError
-	}
-	if *endpoint == "" {
-		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if *endpoint, err = stack.Get(ctx, ops.OutputApprovalURL, "--endpoint"); err != nil {
-			fmt.Fprintf(stderr, "irflow approve: %v\n", err)
-			return exitError
-		}
 	}
 	client := &ops.ApprovalClient{Endpoint: *endpoint, Credentials: cfg.Credentials, Region: cfg.Region}
 	res, err := client.Decide(ctx, id, decision, strings.TrimSpace(*reason))

@@ -9,7 +9,6 @@ import (
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
@@ -42,46 +41,25 @@ not match), 1 access or other errors (no records, AWS refused a call),
 2 usage.`
 
 func runAudit(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("audit", "CASE [--verify] [--format text|json] [--table NAME] [--bucket NAME] [--mac-key ARN] [AWS flags]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("audit", "CASE [--verify] [--format text|json] [--table NAME] [--bucket NAME] [--mac-key ARN] [AWS flags]", auditHelp, &o, stderr)
 	verify := fs.Bool("verify", false, "check the hash chain, every record's MAC and the manifest's anchor; exit 4 when they do not hold")
 	format := fs.String("format", "text", "output format: text or json")
 	table := fs.String("table", "", "the audit table (default: the stack's "+ops.OutputAuditTable+" output)")
 	bucket := fs.String("bucket", "", "the evidence bucket holding the case's manifest (default: the stack's "+ops.OutputEvidenceBucket+" output)")
 	macKey := fs.String("mac-key", "", "the HMAC key of the deployment (default: the stack's "+ops.OutputMACKey+" output, else the key alias "+ops.MACKeyAlias(ops.DefaultStack)+" for the default --stack)")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", auditHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	caseID, help, err := parseOne(fs, args, "case id", format, "text", "json")
 	if help {
 		return exitOK
 	}
-	switch {
-	case err != nil:
-	case len(pos) != 1:
-		err = fmt.Errorf("give exactly one case id")
-	default:
-		err = choice("format", *format, "text", "json")
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
-	caseID := pos[0]
 	ctx, cancel := context.WithTimeout(rootCtx, opTimeout)
 	defer cancel()
-	cfg, err := o.Config(ctx)
+	cfg, stack, err := stackConfig(ctx, o, ops.Need{Value: table, Output: ops.OutputAuditTable, Flag: "--table"},
+		ops.Need{Value: bucket, Output: ops.OutputEvidenceBucket, Flag: "--bucket", Skip: !*verify})
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
-		return exitError
-	}
-	stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-	if err := stack.Fill(ctx, ops.Need{Value: table, Output: ops.OutputAuditTable, Flag: "--table"},
-		ops.Need{Value: bucket, Output: ops.OutputEvidenceBucket, Flag: "--bucket", Skip: !*verify}); err != nil {
 		fmt.Fprintf(stderr, "irflow audit: %v\n", err)
 		return exitError
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,22 +32,9 @@ import (
 // makes DynamoDB's conditional writes atomic, as DynamoDB's are).
 func TestMain(m *testing.M) { stricttest.Main(m) }
 
-var opsMotoServer struct {
-	n  int
-	mu sync.Mutex
-}
-
 func opsMoto(t *testing.T) string {
 	t.Helper()
 	return mototest.Endpoint(t)
-}
-
-// opsUnique names a resource so tests sharing a server never collide.
-func opsUnique(prefix string) string {
-	opsMotoServer.mu.Lock()
-	defer opsMotoServer.mu.Unlock()
-	opsMotoServer.n++
-	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid()%100000, opsMotoServer.n)
 }
 
 // opsAWSEnv gives the CLI fake credentials through the standard chain and
@@ -69,6 +55,18 @@ func opsAWSEnv(t *testing.T) {
 func opsMotoConfig(ep string) aws.Config {
 	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ep),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "testing", "")}
+}
+
+// opsTableWorld is the operator commands' moto: its endpoint, the AWS
+// environment and a config for it, and a new table (opsCreateTable) named
+// from prefix.
+func opsTableWorld(t *testing.T, prefix, pk, sk string) (ep string, cfg aws.Config, table string) {
+	t.Helper()
+	ep = opsMoto(t)
+	opsAWSEnv(t)
+	cfg, table = opsMotoConfig(ep), mototest.Unique(prefix)
+	opsCreateTable(t, cfg, table, pk, sk)
+	return ep, cfg, table
 }
 
 func opsCreateTable(t *testing.T, cfg aws.Config, name, pk, sk string) {
@@ -95,10 +93,8 @@ type auditWorld struct {
 
 func newAuditWorld(t *testing.T) *auditWorld {
 	t.Helper()
-	ep := opsMoto(t)
-	opsAWSEnv(t)
-	w := &auditWorld{ep: ep, cfg: opsMotoConfig(ep), table: opsUnique("audit"), bucket: opsUnique("evidence")}
-	opsCreateTable(t, w.cfg, w.table, "caseId", "seq")
+	w := &auditWorld{bucket: mototest.Unique("evidence")}
+	w.ep, w.cfg, w.table = opsTableWorld(t, "audit", "caseId", "seq")
 	ctx := context.Background()
 	s3c := taskrt.NewS3(w.cfg)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
@@ -131,7 +127,7 @@ func opsHMACKey(t *testing.T, cfg aws.Config) string {
 func (w *auditWorld) finalizedCase(t *testing.T, writers, each int) string {
 	t.Helper()
 	ctx := context.Background()
-	caseID := opsUnique("case")
+	caseID := mototest.Unique("case")
 	execID := "arn:aws:states:us-east-1:123456789012:execution:irflow-test:" + caseID
 	chain := taskrt.NewChain(w.cfg, w.env)
 	var wg sync.WaitGroup
@@ -289,7 +285,7 @@ func TestAuditVerifyTamperingMoto(t *testing.T) {
 func TestAuditVerifyByKeyAliasMoto(t *testing.T) {
 	w := newAuditWorld(t)
 	caseID := w.finalizedCase(t, 1, 3)
-	stack := opsUnique("Stack")
+	stack := mototest.Unique("Stack")
 	if _, err := kms.NewFromConfig(w.cfg).CreateAlias(context.Background(), &kms.CreateAliasInput{
 		AliasName: aws.String(ops.MACKeyAlias(stack)), TargetKeyId: aws.String(w.key)}); err != nil {
 		t.Fatal(err)
@@ -301,7 +297,7 @@ func TestAuditVerifyByKeyAliasMoto(t *testing.T) {
 	if code, out, errOut := runCLI(args(stack)...); code != exitOK || !strings.Contains(errOut, ops.MACKeyAlias(stack)) {
 		t.Fatalf("intact, by alias: exit %d; want 0 naming the alias\n%s%s", code, out, errOut)
 	}
-	if code, out, errOut := runCLI(args(opsUnique("Other"))...); code != exitError || !strings.Contains(errOut, "pass --mac-key") {
+	if code, out, errOut := runCLI(args(mototest.Unique("Other"))...); code != exitError || !strings.Contains(errOut, "pass --mac-key") {
 		t.Errorf("no such alias: exit %d; want %d saying to pass --mac-key\n%s%s", code, exitError, out, errOut)
 	}
 	n := len(w.records(t, caseID))

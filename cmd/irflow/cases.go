@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/irflow/irflow/ops"
@@ -28,40 +27,24 @@ the task's: with Organizations, the member account the case acted in, while
 irflow, this table and the evidence stay in the administrator account.`
 
 func runCases(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("cases", "[--table NAME] [--format text|json] [AWS flags]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("cases", "[--table NAME] [--format text|json] [AWS flags]", casesHelp, &o, stderr)
 	table := fs.String("table", "", "the incidents table (default: the stack's "+ops.OutputIncidentsTable+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", casesHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	pos, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && len(pos) > 0 {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow cases: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	cfg, err := o.Config(ctx)
+	cfg, _, err := stackConfig(ctx, o, ops.Need{Value: table, Output: ops.OutputIncidentsTable, Flag: "--table"})
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow cases: %v\n", err)
-		return exitError
-	}
-	stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-	if err := stack.Fill(ctx, ops.Need{Value: table, Output: ops.OutputIncidentsTable, Flag: "--table"}); err != nil {
 		fmt.Fprintf(stderr, "irflow cases: %v\n", err)
 		return exitError
 	}

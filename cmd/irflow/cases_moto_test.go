@@ -22,11 +22,7 @@ import (
 // and by --table, as text and JSON. Locks, ledgers and correlation items
 // are not cases.
 func TestCasesMoto(t *testing.T) {
-	ep := opsMoto(t)
-	opsAWSEnv(t)
-	cfg := opsMotoConfig(ep)
-	table := opsUnique("incidents")
-	opsCreateTable(t, cfg, table, "pk", "")
+	ep, cfg, table := opsTableWorld(t, "incidents", "pk", "")
 	db := dynamodb.NewFromConfig(cfg)
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
 	const member, home = "222233334444", "123456789012"

@@ -18,12 +18,9 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "folder for the <metadata.name>.asl.json files (created if missing)")
 	strict := fs.Bool("strict", false, "treat warnings as errors")
 	format := fs.String("format", "text", "diagnostics format on stderr: text or json")
-	paths, help, err := parseArgs(fs, args)
+	paths, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && len(paths) == 0 {
 		err = fmt.Errorf("no playbook given")
@@ -32,9 +29,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("--out DIR is required")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow compile: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	files, err := playbookFiles(paths)
 	if err != nil {

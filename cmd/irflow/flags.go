@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/irflow/irflow/generator/diag"
+	"github.com/irflow/irflow/ops"
 )
 
 // newFlags returns a FlagSet that reports errors instead of exiting.
@@ -54,6 +55,57 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, bool, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// newOpsFlags is newFlags for an operator command: the AWS flags of
+// ops.Options into o, and help (if any) after the usage.
+func newOpsFlags(name, usageLine, help string, o *ops.Options, stderr io.Writer) *flag.FlagSet {
+	fs := newFlags(name, usageLine, stderr)
+	o.AddFlags(fs)
+	if help != "" {
+		withHelp(fs, stderr, help)
+	}
+	return fs
+}
+
+// withHelp prints help after fs's usage line and flags.
+func withHelp(fs *flag.FlagSet, stderr io.Writer, help string) {
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\n%s\n", help)
+	}
+}
+
+// parseFormat is parseArgs, then the check that --format (format) is one
+// of formats.
+func parseFormat(fs *flag.FlagSet, args []string, format *string, formats ...string) ([]string, bool, error) {
+	pos, help, err := parseArgs(fs, args)
+	if err == nil && !help {
+		err = choice("format", *format, formats...)
+	}
+	return pos, help, err
+}
+
+// parseOne is parseFormat for a command that takes exactly one positional
+// argument, which what names; it returns that argument.
+func parseOne(fs *flag.FlagSet, args []string, what string, format *string, formats ...string) (string, bool, error) {
+	pos, help, err := parseFormat(fs, args, format, formats...)
+	if err != nil || help {
+		return "", help, err
+	}
+	if len(pos) != 1 {
+		return "", false, fmt.Errorf("give exactly one %s", what)
+	}
+	return pos[0], false, nil
+}
+
+// usageError reports a command's usage error and its usage; the command
+// exits with what it returns.
+func usageError(fs *flag.FlagSet, stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "irflow %s: %v\n", fs.Name(), err)
+	fs.Usage()
+	return exitUsage
 }
 
 // multiFlag collects a repeatable string flag.

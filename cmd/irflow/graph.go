@@ -15,22 +15,14 @@ func init() {
 func runGraph(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("graph", "FILE [--format mermaid|dot]", stderr)
 	format := fs.String("format", "mermaid", "mermaid or dot")
-	paths, help, err := parseArgs(fs, args)
+	path, help, err := parseOne(fs, args, "playbook file", format, "mermaid", "dot")
 	if help {
 		return exitOK
 	}
-	if err == nil {
-		err = choice("format", *format, "mermaid", "dot")
-	}
-	if err == nil && len(paths) != 1 {
-		err = fmt.Errorf("give exactly one playbook file")
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow graph: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
-	src, name, err := readSource(paths[0])
+	src, name, err := readSource(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "irflow graph: %v\n", err)
 		return exitUsage

@@ -62,9 +62,8 @@ partial, refused or not approved.`
 var releaseCaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$`)
 
 func runRelease(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("release", "CASE [--dry-run] [--steps a,b] [--reason TEXT] [--format text|json] [--endpoint URL] [AWS flags] | CASE --simulate --aws-endpoint URL [--approve]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("release", "CASE [--dry-run] [--steps a,b] [--reason TEXT] [--format text|json] [--endpoint URL] [AWS flags] | CASE --simulate --aws-endpoint URL [--approve]", releaseHelp, &o, stderr)
 	dry := fs.Bool("dry-run", false, "check every undo and change nothing")
 	steps := fs.String("steps", "", "release only the changes of these playbook `steps` (comma separated)")
 	reason := fs.String("reason", "", "why the containment is released; goes into the case report")
@@ -73,29 +72,20 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	sim := fs.Bool("simulate", false, "run the release locally with the real handlers against --aws-endpoint")
 	endpoint := fs.String("aws-endpoint", "", "the AWS-compatible endpoint `URL` of --simulate")
 	approve := fs.Bool("approve", false, "with --simulate: decide the release gate as approved, as yourself (sts:GetCallerIdentity)")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", releaseHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	caseID, help, err := parseOne(fs, args, "case id", format, "text", "json")
 	if help {
 		return exitOK
 	}
 	switch {
 	case err != nil:
-	case len(pos) != 1:
-		err = errors.New("give exactly one case id")
-	case !releaseCaseRE.MatchString(pos[0]):
-		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(pos[0]))
+	case !releaseCaseRE.MatchString(caseID):
+		err = fmt.Errorf("case id %s: 1 to 80 letters, digits, _ and -, starting with a letter or digit", termsafe.Line(caseID))
 	case !*sim && (*approve || *endpoint != ""):
 		err = errors.New("--approve and --aws-endpoint go with --simulate: a deployed release is approved by the deployment's approvers (irflow approvals, irflow approve)")
 	case *sim && *endpoint == "":
 		err = errors.New("--simulate needs --aws-endpoint")
 	case *sim && *startURL != "":
 		err = errors.New("--endpoint is the start API of a deployed release; --simulate runs locally against --aws-endpoint")
-	default:
-		err = choice("format", *format, "text", "json")
 	}
 	var only []string
 	for _, s := range strings.Split(*steps, ",") {
@@ -105,19 +95,16 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		// The check the start API and the state machine's first state make.
-		if verr := (incident.ReleaseInput{CaseID: pos[0], Steps: only, Reason: *reason}).Validate(); verr != nil {
+		if verr := (incident.ReleaseInput{CaseID: caseID, Steps: only, Reason: *reason}).Validate(); verr != nil {
 			err = fmt.Errorf("invalid input: %s", verr)
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow release: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if !*sim {
-		return startRelease(o, *startURL, pos[0], only, *dry, *reason, *format, stdout, stderr)
+		return startRelease(o, *startURL, caseID, only, *dry, *reason, *format, stdout, stderr)
 	}
-	caseID := pos[0]
 	if !*approve {
 		fmt.Fprintf(stderr, "irflow release: the release of case %s needs an approval: nothing was changed (pass --approve to decide the simulated gate as approved)\n", caseID)
 		return exitPlaybook

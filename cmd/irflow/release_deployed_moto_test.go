@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -115,15 +114,7 @@ func TestMotoReleaseDeployed(t *testing.T) {
 	if err != nil || len(pols.PolicyNames) != 0 {
 		t.Errorf("task role policies after the release: %v %v", pols, err)
 	}
-	ni, err := ec2.NewFromConfig(w.Cfg).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.InstanceENI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range ni.NetworkInterfaces[0].Groups {
-		if aws.ToString(g.GroupId) != w.AppSG {
-			t.Errorf("instance ENI still on %s", aws.ToString(g.GroupId))
-		}
-	}
+	instanceENIRestored(t, w)
 	// The chain: the requester verified from the seal, the gate asked
 	// with it (so alice cannot approve her own release), the release, the
 	// report.

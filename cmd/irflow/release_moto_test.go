@@ -54,15 +54,7 @@ func TestMotoReleaseSimulate(t *testing.T) {
 	if policies() != 0 {
 		t.Error("an inline policy is left on the task role")
 	}
-	ni, err := ec2.NewFromConfig(w.Cfg).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.InstanceENI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range ni.NetworkInterfaces[0].Groups {
-		if aws.ToString(g.GroupId) != w.AppSG {
-			t.Errorf("instance ENI still on %s", aws.ToString(g.GroupId))
-		}
-	}
+	instanceENIRestored(t, w)
 	// contained: 3 actions × (start, result); each release: the simulated
 	// gate (requested, decided), release-containment (start, result) and
 	// finalize-case (start, case-finalized, result).
@@ -107,4 +99,19 @@ func containedEC2Case(t *testing.T, prefix string) (string, *mototest.World, str
 		t.Fatal(err)
 	}
 	return ep, w, caseID
+}
+
+// instanceENIRestored fails the test unless the world's instance ENI is
+// back on the application's security group alone.
+func instanceENIRestored(t *testing.T, w *mototest.World) {
+	t.Helper()
+	ni, err := ec2.NewFromConfig(w.Cfg).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{w.InstanceENI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range ni.NetworkInterfaces[0].Groups {
+		if aws.ToString(g.GroupId) != w.AppSG {
+			t.Errorf("instance ENI still on %s", aws.ToString(g.GroupId))
+		}
+	}
 }

@@ -56,17 +56,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	endpoint := fs.String("aws-endpoint", "", "run the real task handlers against this AWS-compatible endpoint `URL`")
 	unconfirmed := fs.Bool("unconfirmed-finding", false, "the simulated GuardDuty does not know the input's finding (a hand-made one)")
 	format := fs.String("format", "text", "output: text (one line per state, then a summary) or json")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", simulateHelp)
-	}
-	paths, help, err := parseArgs(fs, args)
+	withHelp(fs, stderr, simulateHelp)
+	paths, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && *launchType != "" {
 		err = choice("launch-type", *launchType, "EC2", "FARGATE")
@@ -79,9 +72,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("--input FILE is required")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow simulate: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	opts := simulate.Options{LaunchType: *launchType, Reject: reject, Timeout: timeout, UnconfirmedFinding: *unconfirmed}
 	for _, f := range fail {

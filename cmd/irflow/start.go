@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/irflow/irflow/generator"
@@ -36,9 +37,8 @@ distinct approvers. Your credentials need lambda:InvokeFunctionUrl on the
 start API.`
 
 func runStart(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("start", "PLAYBOOK --task ARN --reason TEXT [--dry-run] [--case-id ID] [--endpoint URL] [--format text|json] [AWS flags]", stderr)
 	var o ops.Options
-	o.AddFlags(fs)
+	fs := newOpsFlags("start", "PLAYBOOK --task ARN --reason TEXT [--dry-run] [--case-id ID] [--endpoint URL] [--format text|json] [AWS flags]", startHelp, &o, stderr)
 	var req ops.StartRequest
 	fs.StringVar(&req.TaskArn, "task", "", "the ECS task to respond to (arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID)")
 	fs.StringVar(&req.Reason, "reason", "", "why the response starts (required); goes into the case report and tags")
@@ -46,30 +46,16 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&req.CaseID, "case-id", "", "the case id, also the execution name (default case-<yyyymmdd-hhmmss>-<4 hex>)")
 	endpoint := fs.String("endpoint", "", "the start API's Function URL (default: the stack's "+ops.OutputStartURL+" output)")
 	format := fs.String("format", "text", "output format: text or json")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(stderr, "\n%s\n", startHelp)
-	}
-	pos, help, err := parseArgs(fs, args)
+	arg, help, err := parseOne(fs, args, "playbook (a name such as crypto-mining, or its file)", format, "text", "json")
 	if help {
 		return exitOK
 	}
-	switch {
-	case err != nil:
-	case len(pos) != 1:
-		err = fmt.Errorf("give exactly one playbook (a name such as crypto-mining, or its file)")
-	default:
-		err = choice("format", *format, "text", "json")
-	}
 	var name string
 	if err == nil {
-		name, err = playbookName(pos[0])
+		name, err = playbookName(arg)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow start: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if req.CaseID == "" {
 		req.CaseID = ops.NewCaseID(time.Now())
@@ -114,17 +100,23 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 // endpoint, or at the stack's StartUrl output. irflow start and irflow
 // release both start executions through it.
 func startClient(ctx context.Context, o ops.Options, endpoint string) (*ops.StartClient, error) {
-	cfg, err := o.Config(ctx)
+	cfg, _, err := stackConfig(ctx, o, ops.Need{Value: &endpoint, Output: ops.OutputStartURL, Flag: "--endpoint"})
 	if err != nil {
 		return nil, err
 	}
-	if endpoint == "" {
-		stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
-		if endpoint, err = stack.Get(ctx, ops.OutputStartURL, "--endpoint"); err != nil {
-			return nil, err
-		}
-	}
 	return &ops.StartClient{Endpoint: endpoint, Credentials: cfg.Credentials, Region: cfg.Region}, nil
+}
+
+// stackConfig is the AWS config of the operator flags o, with every empty
+// need filled from the outputs of o's stack (read once, only if one is
+// missing); the stack is returned for outputs read later.
+func stackConfig(ctx context.Context, o ops.Options, needs ...ops.Need) (aws.Config, *ops.Lazy, error) {
+	cfg, err := o.Config(ctx)
+	if err != nil {
+		return cfg, nil, err
+	}
+	stack := &ops.Lazy{CFN: cloudformation.NewFromConfig(cfg), Stack: o.Stack}
+	return cfg, stack, stack.Fill(ctx, needs...)
 }
 
 // startRefused prints the start API's refusal (or the call's failure) for

@@ -17,6 +17,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/incident"
 	start "github.com/irflow/irflow/tasks/start-api/handler"
@@ -36,7 +37,7 @@ func opsStack(t *testing.T, ep string, outputs map[string]string) string {
 	}
 	tpl["Outputs"] = outs
 	body, _ := json.Marshal(tpl)
-	name := opsUnique("Irflow")
+	name := mototest.Unique("Irflow")
 	if _, err := cloudformation.NewFromConfig(opsMotoConfig(ep)).CreateStack(context.Background(), &cloudformation.CreateStackInput{
 		StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestStartMoto(t *testing.T) {
 	opsAWSEnv(t)
 	ctx := context.Background()
 	c := sfn.NewFromConfig(opsMotoConfig(ep))
-	base := opsUnique("irflow")
+	base := mototest.Unique("irflow")
 	sm, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(base + "-crypto-mining"),
 		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`),
 		RoleArn:    aws.String("arn:aws:iam::123456789012:role/irflow-states")})
@@ -105,7 +106,7 @@ func TestStartMoto(t *testing.T) {
 	api := startAPI(t, ep, strings.TrimSuffix(smArn, "crypto-mining"), alice)
 	stack := opsStack(t, ep, map[string]string{ops.OutputStartURL: api.URL + "/"})
 	common := []string{"--endpoint-url", ep, "--region", "us-east-1", "--stack", stack}
-	caseID := opsUnique("case")
+	caseID := mototest.Unique("case")
 
 	// A playbook file gives its name; the stack gives the start API.
 	args := append([]string{"start", "../../workflows/crypto-mining.yaml", "--task", startTask, "--reason", "miner seen",

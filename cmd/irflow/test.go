@@ -21,17 +21,12 @@ func init() {
 func runTest(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("test", "[FILE|DIR...] [--format text|json]", stderr)
 	format := fs.String("format", "text", "text (a line per case, like go test) or json")
-	paths, help, err := parseArgs(fs, args)
+	paths, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
 	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow test: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	if len(paths) == 0 {
 		paths = []string{"."}

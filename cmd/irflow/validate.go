@@ -18,20 +18,15 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "PATH... [--strict] [--format text|json]", stderr)
 	strict := fs.Bool("strict", false, "treat warnings as errors")
 	format := fs.String("format", "text", "diagnostics format: text or json")
-	paths, help, err := parseArgs(fs, args)
+	paths, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && len(paths) == 0 {
 		err = fmt.Errorf("no playbook given")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow validate: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	files, err := playbookFiles(paths)
 	if err != nil {

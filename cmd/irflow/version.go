@@ -52,20 +52,15 @@ func readVersion() buildVersion {
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("version", "[--format text|json]", stderr)
 	format := fs.String("format", "text", "text or json")
-	rest, help, err := parseArgs(fs, args)
+	rest, help, err := parseFormat(fs, args, format, "text", "json")
 	if help {
 		return exitOK
-	}
-	if err == nil {
-		err = choice("format", *format, "text", "json")
 	}
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("takes no arguments")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "irflow version: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, stderr, err)
 	}
 	v := readVersion()
 	if *format == "json" {

@@ -149,14 +149,22 @@ func (n *Network) primaryENI(instance string) *ENI {
 	return nil
 }
 
-func (c Authorize) Apply(n *Network) error {
-	g := n.SecurityGroups[c.Group]
+// groupRules is the ingress or egress rule list of a security group.
+func (n *Network) groupRules(group string, egress bool) (*[]SGRule, error) {
+	g := n.SecurityGroups[group]
 	if g == nil {
-		return fmt.Errorf("no security group %s", c.Group)
+		return nil, fmt.Errorf("no security group %s", group)
 	}
-	rules := &g.Ingress
-	if c.Egress {
-		rules = &g.Egress
+	if egress {
+		return &g.Egress, nil
+	}
+	return &g.Ingress, nil
+}
+
+func (c Authorize) Apply(n *Network) error {
+	rules, err := n.groupRules(c.Group, c.Egress)
+	if err != nil {
+		return err
 	}
 	for _, r := range c.Rules {
 		if !slices.Contains(*rules, r) {
@@ -167,13 +175,9 @@ func (c Authorize) Apply(n *Network) error {
 }
 
 func (c Revoke) Apply(n *Network) error {
-	g := n.SecurityGroups[c.Group]
-	if g == nil {
-		return fmt.Errorf("no security group %s", c.Group)
-	}
-	rules := &g.Ingress
-	if c.Egress {
-		rules = &g.Egress
+	rules, err := n.groupRules(c.Group, c.Egress)
+	if err != nil {
+		return err
 	}
 	for _, r := range c.Rules {
 		i := slices.Index(*rules, r)

@@ -64,6 +64,16 @@ func Seed(t testing.TB) (*mototest.World, *Layer) {
 	return w, l
 }
 
+// SeedLedger is Seed with the world's Env.IncidentsTable an incidents
+// table keyed by pk (IncidentsTable), for the tests of the actions that
+// keep a containment ledger.
+func SeedLedger(t testing.TB) (*mototest.World, *Layer) {
+	t.Helper()
+	w, l := Seed(t)
+	w.Env.IncidentsTable = IncidentsTable(t, w.Cfg)
+	return w, l
+}
+
 // Refusals returns what the layer refused (or accepted without carrying
 // out) so far.
 func (l *Layer) Refusals(t testing.TB) []strict.Refusal {

@@ -175,28 +175,23 @@ func (a *Action) SpecificIAMActions() []string {
 		}
 		return false
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, st := range a.IAM {
-		if isCommon(st) {
-			continue
-		}
-		for _, act := range st.Actions {
-			if !seen[act] {
-				seen[act] = true
-				out = append(out, act)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	return a.iamActions(func(st Statement) bool { return !isCommon(st) })
 }
 
 // IAMActions returns the sorted, de-duplicated IAM actions the role may call.
 func (a *Action) IAMActions() []string {
+	return a.iamActions(func(Statement) bool { return true })
+}
+
+// iamActions returns the sorted, de-duplicated IAM actions of the
+// statements keep accepts.
+func (a *Action) iamActions(keep func(Statement) bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, st := range a.IAM {
+		if !keep(st) {
+			continue
+		}
 		for _, act := range st.Actions {
 			if !seen[act] {
 				seen[act] = true

@@ -62,6 +62,19 @@ func Cluster(p *contract.Payload) string {
 	return ""
 }
 
+// Owner describes the ACTIVE service that owns p's target (Describe) in its
+// cluster. A standalone task is refused: the action cannot verb a service,
+// and stop-task is the containment.
+func Owner(ctx context.Context, api DescribeAPI, p *contract.Payload, verb string) (cluster string, svc *ecstypes.Service, err error) {
+	name := Name(p.Target)
+	if name == "" {
+		return "", nil, &contract.PreconditionFailedError{Reason: "standalone task: it has no service to " + verb + "; stop-task is the containment"}
+	}
+	cluster = Cluster(p)
+	svc, err = Describe(ctx, api, cluster, name)
+	return cluster, svc, err
+}
+
 // Describe returns the ACTIVE service with its tags. A service that is
 // missing, DRAINING or INACTIVE is a TargetNotFoundError.
 func Describe(ctx context.Context, api DescribeAPI, cluster, name string) (*ecstypes.Service, error) {

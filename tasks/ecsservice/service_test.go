@@ -2,7 +2,6 @@ package ecsservice
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,36 +10,13 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ecsservice/ecsservicetest"
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-type fakeECS struct {
-	describe func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error)
-	tag      func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error)
-	update   func(*ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error)
-	calls    []string
-}
+type fakeECS = ecsservicetest.FakeService
 
 var _ API = (*fakeECS)(nil)
-
-func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
-	f.calls = append(f.calls, "DescribeServices")
-	return f.describe(in)
-}
-
-func (f *fakeECS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
-	var keys []string
-	for _, t := range in.Tags {
-		keys = append(keys, aws.ToString(t.Key)+"="+aws.ToString(t.Value))
-	}
-	f.calls = append(f.calls, "TagResource "+strings.Join(keys, " "))
-	return f.tag(in)
-}
-
-func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
-	f.calls = append(f.calls, "UpdateService")
-	return f.update(in)
-}
 
 func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"} }
 
@@ -82,13 +58,13 @@ func TestRecord(t *testing.T) {
 		{apiErr("ClientException"), false, "wrapError"},
 	}
 	for _, tt := range tests {
-		f := &fakeECS{tag: func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) { return &ecs.TagResourceOutput{}, tt.fault }}
+		f := &fakeECS{Tag: func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) { return &ecs.TagResourceOutput{}, tt.fault }}
 		got, err := Record(context.Background(), f, "arn:svc", map[string]string{"irflow:b": "2", "irflow:a": "1"})
 		if got != tt.want || contract.ErrorName(err) != tt.wantErr {
 			t.Errorf("%v: got %v %v; want %v %s", tt.fault, got, err, tt.want, tt.wantErr)
 		}
-		if f.calls[0] != "TagResource irflow:a=1 irflow:b=2" {
-			t.Errorf("tags in key order: %v", f.calls)
+		if f.Calls[0] != "TagResource" || f.Tagged[0] != "irflow:a=1 irflow:b=2" {
+			t.Errorf("tags in key order: %v %v", f.Calls, f.Tagged)
 		}
 	}
 }
@@ -109,7 +85,7 @@ func TestDescribe(t *testing.T) {
 		{"throttled", nil, apiErr("ThrottlingException"), "RetryableError"},
 	}
 	for _, tt := range tests {
-		f := &fakeECS{describe: func(in *ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+		f := &fakeECS{Describe: func(in *ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 			if aws.ToString(in.Cluster) != "c" || len(in.Include) != 1 {
 				t.Errorf("%s: input %+v", tt.name, in)
 			}

@@ -48,12 +48,9 @@ func (f *fakeHistory) Read(_ context.Context, caseID string) ([]audit.Record, er
 	return f.read(caseID)
 }
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 const (
 	cmdA = "11111111-2222-3333-4444-555555555555"
@@ -102,15 +99,15 @@ func TestStart(t *testing.T) {
 		{name: "finished command reused", history: history(cmdA, inst), get: status(ssmtypes.CommandInvocationStatusSuccess), wantCmd: cmdA, wantReused: true},
 		{name: "failed command resent", history: history(cmdA, inst), get: status(ssmtypes.CommandInvocationStatusFailed), wantSent: 1, wantCmd: cmdB},
 		{name: "expired command resent", history: history(cmdA, inst), get: func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-			return nil, apiErr{"InvocationDoesNotExist"}
+			return nil, apiErr("InvocationDoesNotExist")
 		}, wantSent: 1, wantCmd: cmdB},
 		{name: "command on another instance ignored", history: history(cmdA, "i-99999999"), wantSent: 1, wantCmd: cmdB},
 		{name: "history unreadable", history: &fakeHistory{read: func(string) ([]audit.Record, error) {
 			return nil, &contract.RetryableError{Op: "dynamodb:Query", Err: errors.New("throttled")}
 		}}, wantErr: "RetryableError"},
-		{name: "unmanaged instance", send: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr{"InvalidInstanceId"} },
+		{name: "unmanaged instance", send: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr("InvalidInstanceId") },
 			wantSent: 1, wantErr: "PreconditionFailedError"},
-		{name: "throttled", send: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr{"ThrottlingException"} },
+		{name: "throttled", send: func(*ssm.SendCommandInput) (*ssm.SendCommandOutput, error) { return nil, apiErr("ThrottlingException") },
 			wantSent: 1, wantErr: "RetryableError"},
 	}
 	for _, tt := range tests {
@@ -193,14 +190,14 @@ func TestPoll(t *testing.T) {
 		{name: "cancelled", get: inv(ssmtypes.CommandInvocationStatusCancelled, "", ""), after: time.Minute, wantErr: "PreconditionFailedError", wantMsg: "Cancelled"},
 		{name: "running past the step timeout", get: inv(ssmtypes.CommandInvocationStatusInProgress, "", ""), after: 11 * time.Minute, wantErr: "StepTimeoutError"},
 		{name: "not visible yet", get: func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-			return nil, apiErr{"InvocationDoesNotExist"}
+			return nil, apiErr("InvocationDoesNotExist")
 		}, after: 30 * time.Second},
 		{name: "never visible", get: func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-			return nil, apiErr{"InvocationDoesNotExist"}
+			return nil, apiErr("InvocationDoesNotExist")
 		}, after: 5 * time.Minute, wantErr: "PreconditionFailedError", wantMsg: "unknown to SSM"},
 		{name: "unknown status", get: inv("Exploded", "", ""), after: time.Minute, wantErr: "PreconditionFailedError", wantMsg: "unknown status"},
 		{name: "throttled", get: func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-			return nil, apiErr{"ThrottlingException"}
+			return nil, apiErr("ThrottlingException")
 		}, after: time.Minute, wantErr: "RetryableError"},
 	}
 	for _, tt := range tests {

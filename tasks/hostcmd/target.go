@@ -24,6 +24,20 @@ func Instance(p *contract.Payload, what string) (string, error) {
 	return p.Target.InstanceID, nil
 }
 
+// Task is the script's variable naming the target task and the task's
+// containers (TaskVar, Containers).
+func Task(t *incident.Target) (Var, []Container, error) {
+	task, err := TaskVar(t)
+	if err != nil {
+		return Var{}, nil, err
+	}
+	containers, err := Containers(t)
+	if err != nil {
+		return Var{}, nil, err
+	}
+	return task, containers, nil
+}
+
 // Keys returns the evidence keys of the step's files, in order.
 func Keys(p *contract.Payload, names []string) ([]string, error) {
 	keys := make([]string, len(names))

@@ -36,6 +36,22 @@ func NewStore(cfg aws.Config, table string) *Store {
 	return &Store{DB: dynamodb.NewFromConfig(cfg), Table: table}
 }
 
+// Appender appends to a case's containment ledger (*Store): what the
+// containing actions record their changes with.
+type Appender interface {
+	Append(ctx context.Context, caseID string, entries ...Entry) (*Ledger, error)
+}
+
+// Optional is the Appender of the incidents table in home (irflow's own
+// account, whatever account the step acts in), or nil when there is no
+// table: the action then keeps its record on the resource's tags only.
+func Optional(home aws.Config, table string) Appender {
+	if table == "" {
+		return nil
+	}
+	return NewStore(home, table)
+}
+
 // Ledger is a case's item: its entries in the order they were first added.
 type Ledger struct {
 	CaseID  string

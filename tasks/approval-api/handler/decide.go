@@ -60,7 +60,7 @@ func (h *Handler) decide(ctx context.Context, caller Identity, id, decision, rea
 		return nil, refuse(http.StatusForbidden, approval.CodeUnauthorized, "%v", err)
 	}
 	for attempt := 0; attempt < maxDecideAttempts; attempt++ {
-		a, err := h.load(ctx, id)
+		a, err := approval.Load(ctx, h.DB, h.Table, id)
 		if err != nil {
 			return nil, refuse(http.StatusServiceUnavailable, approval.CodeInternal, "reading approval %s: %v", id, err)
 		}
@@ -95,7 +95,7 @@ func (h *Handler) decide(ctx context.Context, caller Identity, id, decision, rea
 			}
 			if a.VoteCount+1 < a.Required() {
 				err = h.vote(ctx, a, who, caller.Account, reason, now)
-				if conditionFailed(err) {
+				if approval.ConditionFailed(err) {
 					continue // another vote or decision meanwhile: read again
 				}
 				if err != nil {
@@ -105,7 +105,7 @@ func (h *Handler) decide(ctx context.Context, caller Identity, id, decision, rea
 			}
 		}
 		err = h.record(ctx, a, who, caller.Account, decision, reason, now)
-		if conditionFailed(err) {
+		if approval.ConditionFailed(err) {
 			continue // decided, expired or re-requested meanwhile: read again
 		}
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -249,30 +248,14 @@ func TestDoubleDecision(t *testing.T) {
 // TestConcurrentDecisions: of many approvers deciding at once, exactly one wins.
 func TestConcurrentDecisions(t *testing.T) {
 	f := newFixture(t)
-	const n = 12
-	var wg sync.WaitGroup
-	statuses := make([]int, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			decision := []string{"approve", "reject"}[i%2]
-			st, _ := f.h.Decide(context.Background(), Identity{ARN: fmt.Sprintf("arn:aws:sts::123456789012:assumed-role/IncidentCommander/ic%d", i)},
-				f.id, decision, "race")
-			statuses[i] = st
-		}(i)
-	}
-	wg.Wait()
-	wins := 0
-	for _, st := range statuses {
-		switch st {
-		case http.StatusOK:
-			wins++
-		case http.StatusConflict:
-		default:
-			t.Errorf("unexpected status %d", st)
-		}
-	}
+	count := atOnce(12, func(i int) int {
+		decision := []string{"approve", "reject"}[i%2]
+		st, _ := f.h.Decide(context.Background(), Identity{ARN: fmt.Sprintf("arn:aws:sts::123456789012:assumed-role/IncidentCommander/ic%d", i)},
+			f.id, decision, "race")
+		return st
+	})
+	onlyStatuses(t, count, http.StatusOK, http.StatusConflict)
+	wins := count[http.StatusOK]
 	if wins != 1 || f.sent.successes+f.sent.failures != 1 || len(f.audit.records) != 1 {
 		t.Errorf("%d winners, %d deliveries, %d audit records; want 1 each", wins, f.sent.successes+f.sent.failures, len(f.audit.records))
 	}

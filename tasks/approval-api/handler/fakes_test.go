@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,3 +250,34 @@ func logBuffer() (*slog.Logger, *bytes.Buffer) {
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
+
+// atOnce runs decide(0) to decide(n-1) all at once and counts the HTTP
+// statuses they return.
+func atOnce(n int, decide func(i int) int) map[int]int {
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses[i] = decide(i)
+		}(i)
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, st := range statuses {
+		count[st]++
+	}
+	return count
+}
+
+// onlyStatuses fails the test for every status counted that is not one of
+// want.
+func onlyStatuses(t *testing.T, count map[int]int, want ...int) {
+	t.Helper()
+	for st, k := range count {
+		if !slices.Contains(want, st) {
+			t.Errorf("unexpected status %d (%d times)", st, k)
+		}
+	}
+}

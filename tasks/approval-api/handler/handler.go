@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -17,15 +16,13 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/audit"
-	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // dynamoAPI is the part of DynamoDB the approvals table needs.
 type dynamoAPI interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	approval.ItemAPI
+	approval.ScanAPI
 }
 
 // Handler decides approvals.
@@ -93,18 +90,6 @@ func (h *Handler) log() *slog.Logger {
 	return h.Log
 }
 
-// load reads an approval with its token (nil when there is none).
-func (h *Handler) load(ctx context.Context, id string) (*approval.Approval, error) {
-	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, contract.AWSError("dynamodb:GetItem approvals", err)
-	}
-	if len(out.Item) == 0 {
-		return nil, nil
-	}
-	return approval.FromItem(out.Item)
-}
-
 // update applies one UpdateItem to an approval.
 func (h *Handler) update(ctx context.Context, id, expr, cond string, names map[string]string, values map[string]ddbtypes.AttributeValue) error {
 	in := &dynamodb.UpdateItemInput{
@@ -119,11 +104,6 @@ func (h *Handler) update(ctx context.Context, id, expr, cond string, names map[s
 	}
 	_, err := h.DB.UpdateItem(ctx, in)
 	return err
-}
-
-func conditionFailed(err error) bool {
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	return errors.As(err, &ccf) || (err != nil && strings.Contains(err.Error(), "ConditionalCheckFailed"))
 }
 
 // redact removes a token from text that is about to be logged or returned.

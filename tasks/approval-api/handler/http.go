@@ -96,7 +96,7 @@ func (h *Handler) getOne(ctx context.Context, id string) (int, []byte) {
 		ref := refuse(http.StatusBadRequest, approval.CodeBadRequest, "%q is not an approval id", clip(id, 100))
 		return ref.status, ref.body()
 	}
-	a, err := h.load(ctx, id)
+	a, err := approval.Load(ctx, h.DB, h.Table, id)
 	if err != nil {
 		ref := refuse(http.StatusServiceUnavailable, approval.CodeInternal, "reading approval %s: %v", id, err)
 		return ref.status, ref.body()

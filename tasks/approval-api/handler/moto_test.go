@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -188,26 +187,13 @@ func TestSelfApprovalAllowedMoto(t *testing.T) {
 func TestConcurrentDecisionsMoto(t *testing.T) {
 	w := mototest.Seed(t)
 	g := openGate(t, w, false)
-	const n = 8
-	var wg sync.WaitGroup
-	statuses := make([]int, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			statuses[i], _ = g.h.Decide(context.Background(), g.session("IncidentCommander", fmt.Sprintf("ic%d", i)),
-				g.id, []string{"approve", "reject"}[i%2], "race")
-		}(i)
-	}
-	wg.Wait()
-	wins := 0
-	for _, st := range statuses {
-		if st == http.StatusOK {
-			wins++
-		} else if st != http.StatusConflict {
-			t.Errorf("status %d", st)
-		}
-	}
+	count := atOnce(8, func(i int) int {
+		st, _ := g.h.Decide(context.Background(), g.session("IncidentCommander", fmt.Sprintf("ic%d", i)),
+			g.id, []string{"approve", "reject"}[i%2], "race")
+		return st
+	})
+	onlyStatuses(t, count, http.StatusOK, http.StatusConflict)
+	wins := count[http.StatusOK]
 	if wins != 1 || g.sent.successes+g.sent.failures != 1 {
 		t.Errorf("%d winners, %d deliveries; want 1 and 1", wins, g.sent.successes+g.sent.failures)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
@@ -129,21 +128,11 @@ func TestIdentityCenterUsersAreDistinctApprovers(t *testing.T) {
 func TestConcurrentVotes(t *testing.T) {
 	f := newFixture(t, unverified)
 	const n = 12
-	var wg sync.WaitGroup
-	statuses := make([]int, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			who := fmt.Sprintf("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/user%d", i)
-			statuses[i], _ = f.h.Decide(context.Background(), Identity{ARN: who, Account: "123456789012"}, f.id, "approve", "race")
-		}(i)
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for _, st := range statuses {
-		count[st]++
-	}
+	count := atOnce(n, func(i int) int {
+		who := fmt.Sprintf("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_IncidentCommander_9f8e7d6c5b4a3a2b/user%d", i)
+		st, _ := f.h.Decide(context.Background(), Identity{ARN: who, Account: "123456789012"}, f.id, "approve", "race")
+		return st
+	})
 	a := f.table.approval(t, f.id)
 	if count[http.StatusOK] != 1 || count[http.StatusAccepted] != 1 || count[http.StatusConflict]+count[http.StatusOK]+count[http.StatusAccepted] != n ||
 		f.sent.successes != 1 || len(a.Votes) != 2 || a.Votes[0].By == a.Votes[1].By {

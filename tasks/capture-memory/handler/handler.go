@@ -75,16 +75,11 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	inst, err := hostcmd.Instance(p, "there is no host memory to capture")
-	if err != nil {
-		return nil, err
+	inst, check, dry, err := hostcmd.Begin(p, "there is no host memory to capture", "memory capture")
+	if err != nil || dry != nil {
+		return dry, err
 	}
-	if check, err := hostcmd.IsCheck(p); err != nil {
-		return nil, err
-	} else if check {
-		if p.DryRun() {
-			return contract.DryRun("dry run: no memory capture was started").With("done", true), nil
-		}
+	if check {
 		return h.check(ctx, p, inst, params)
 	}
 	tool, err := h.tool(params)
@@ -138,12 +133,9 @@ func (h *Handler) start(ctx context.Context, p *contract.Payload, inst string, p
 }
 
 func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string, params Params) (*contract.Result, error) {
-	prog, err := h.Runner.Poll(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if !prog.Done {
-		return prog.Pending("memory capture of " + inst), nil
+	prog, pending, err := h.Runner.Finished(ctx, p, "memory capture of "+inst)
+	if prog == nil {
+		return pending, err
 	}
 	m := prog.Manifest
 	img := map[string]any{"name": m.Info["image"], "sha256": m.Info["image-sha256"], "parts": len(m.Files), "compressed": params.compress()}
@@ -153,15 +145,9 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string, p
 			prog.CommandID, inst, len(m.Files), m.Info["parts"])}
 	}
 	img["bytes"] = size
-	if h.Env.EvidenceBucket == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
-	}
-	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
-	if err != nil {
-		return nil, err
-	}
+	ev, pending, err := h.Runner.Evidence(ctx, h.Env.EvidenceBucket, p, prog, "memory capture of "+inst)
 	if ev == nil {
-		return prog.Verifying("memory capture of "+inst, binds), nil
+		return pending, err
 	}
 	res := contract.OK(fmt.Sprintf("memory of %s captured: %d bytes in %d part(s), sha256 %s; every part hashed again in S3", inst, size, len(m.Files), m.Info["image-sha256"]))
 	res.Add(ev...)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -20,22 +18,14 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-const (
-	cmdID   = "11111111-2222-3333-4444-555555555555"
-	inst    = "i-0123456789abcdef0"
-	pinned  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	imgHash = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-)
-
-var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+const imgHash = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
 func newTest(env taskrt.Env) (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign) {
-	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
-	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	r, f, ps := hostcmdtest.FakeRunner()
 	if env.EvidenceBucket == "" {
 		env.EvidenceBucket = "evidence"
 	}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps, Env: env,
+	h := &Handler{Runner: r, Presign: ps, Env: env,
 		Paths: hostcmd.DefaultPaths()}
 	return h, f, ps
 }
@@ -46,10 +36,10 @@ func payload(mode string, dry bool, with string, prev *contract.Result) *contrac
 	}
 	return &contract.Payload{Action: "capture-memory", Step: "memory", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 3600,
 		Previous: prev, Incident: &incident.Incident{CaseID: "case-7", DryRun: dry},
-		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"}}
+		Target: &incident.Target{LaunchType: "EC2", InstanceID: hostcmdtest.Instance, TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef0123456789abcdef"}}
 }
 
-var envPinned = taskrt.Env{AVMLURL: "s3://tools-bucket/tools/avml", AVMLSha256: pinned}
+var envPinned = taskrt.Env{AVMLURL: "s3://tools-bucket/tools/avml", AVMLSha256: hostcmdtest.SHA256}
 
 func script(t *testing.T, f *hostcmdtest.FakeSSM) string {
 	t.Helper()
@@ -65,7 +55,7 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != contract.StatusOK || res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID {
+	if res.Status != contract.StatusOK || res.Outputs["done"] != false || res.Outputs["commandId"] != hostcmdtest.CommandID {
 		t.Errorf("result %s %v", res.Status, res.Outputs)
 	}
 	keys := res.Outputs["keys"].([]string)
@@ -73,7 +63,7 @@ func TestStart(t *testing.T) {
 		t.Errorf("keys = %v", keys)
 	}
 	s := script(t, f)
-	for _, want := range []string{"IRFLOW_AVML_SHA256='" + pinned + "'", "IRFLOW_COMPRESS='1'",
+	for _, want := range []string{"IRFLOW_AVML_SHA256='" + hostcmdtest.SHA256 + "'", "IRFLOW_COMPRESS='1'",
 		"IRFLOW_AVML_URL='https://bucket.s3.us-east-1.amazonaws.com/get/tools-bucket/tools/avml?X-Amz-Signature=abc'",
 		"'memory.lime.compressed.part015') printf"} {
 		if !strings.Contains(s, want) {
@@ -114,14 +104,14 @@ func TestErrors(t *testing.T) {
 		{"no pinned hash", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"no pinned hash in a dry run either", taskrt.Env{AVMLURL: "s3://b/avml"}, payload("start", true, "", nil), "PreconditionFailedError"},
 		{"bad deployment hash", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: "abc"}, payload("start", false, "", nil), "PreconditionFailedError"},
-		{"no tool location", taskrt.Env{AVMLSha256: pinned}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"no tool location", taskrt.Env{AVMLSha256: hostcmdtest.SHA256}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"bad step hash", envPinned, payload("start", false, `{"avmlSha256":"ABC"}`, nil), "InvalidInputError"},
 		{"unsafe step url", envPinned, payload("start", false, `{"avmlUrl":"https://x/a';reboot;'"}`, nil), "InvalidInputError"},
 		{"s3 url without key", envPinned, payload("start", false, `{"avmlUrl":"s3://bucket"}`, nil), "InvalidInputError"},
 		{"unknown param", envPinned, payload("start", false, `{"avml":"x"}`, nil), "InvalidInputError"},
 		{"bad mode", envPinned, payload("request", false, "", nil), "InvalidInputError"},
 		{"fargate target", envPinned, fargate, "PreconditionFailedError"},
-		{"no evidence bucket", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: pinned, EvidenceBucket: "-"}, payload("start", false, "", nil), "PreconditionFailedError"},
+		{"no evidence bucket", taskrt.Env{AVMLURL: "s3://b/avml", AVMLSha256: hostcmdtest.SHA256, EvidenceBucket: "-"}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"check without previous", envPinned, payload("check", false, "", nil), "InvalidInputError"},
 	}
 	for _, tt := range tests {
@@ -131,12 +121,7 @@ func TestErrors(t *testing.T) {
 				h.Env.EvidenceBucket = ""
 			}
 			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Fatalf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-			if len(f.Sent) != 0 || ps.Gets != 0 {
-				t.Errorf("sent %d commands, presigned %d downloads before failing; want none", len(f.Sent), ps.Gets)
-			}
+			hostcmdtest.Refused(t, err, tt.want, f, ps)
 		})
 	}
 }
@@ -150,9 +135,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || !strings.HasPrefix(res.Summary, "would capture") {
 		t.Errorf("result %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
-	if len(f.Sent) != 0 || ps.Puts != 0 || ps.Gets != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts+ps.Gets)
-	}
+	hostcmdtest.NothingSent(t, f, ps)
 	res, err = h.Handle(context.Background(), payload("check", true, "", res))
 	if err != nil || res.Status != contract.StatusDryRun || res.Outputs["done"] != true {
 		t.Errorf("dry-run check: %v %v", res, err)
@@ -169,37 +152,13 @@ func TestStartCheckCheck(t *testing.T) {
 	objs.Put("cases/case-7/memory/memory.lime.compressed.part001", []byte("efg"))
 	part1 := sha256Hex("efg")
 	manifest := strings.Join([]string{
-		"IRFLOW-INFO avml-sha256 " + pinned, "IRFLOW-INFO image memory.lime.compressed",
+		"IRFLOW-INFO avml-sha256 " + hostcmdtest.SHA256, "IRFLOW-INFO image memory.lime.compressed",
 		"IRFLOW-INFO image-sha256 " + imgHash, "IRFLOW-INFO image-bytes 7", "IRFLOW-INFO parts 2",
 		"IRFLOW-EVIDENCE memory.lime.compressed.part000 " + sha256Hex("abcd") + " 4",
 		"IRFLOW-EVIDENCE memory.lime.compressed.part001 " + part1 + " 3", "IRFLOW-DONE 2"}, "\n")
-	status := ssmtypes.CommandInvocationStatusInProgress
-	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		if aws.ToString(in.CommandId) != cmdID || aws.ToString(in.InstanceId) != inst {
-			t.Errorf("asked for %s on %s", aws.ToString(in.CommandId), aws.ToString(in.InstanceId))
-		}
-		out := &ssm.GetCommandInvocationOutput{Status: status}
-		if status == ssmtypes.CommandInvocationStatusSuccess {
-			out.StandardOutputContent = aws.String(manifest)
-		}
-		return out, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res = hostcmdtest.RoundTrip(t, res)
-	res, err = h.Handle(context.Background(), payload("check", false, "", res))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "InProgress" || res.Outputs["commandId"] != cmdID {
-		t.Errorf("first check outputs %v", res.Outputs)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusInProgress, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false || first.Outputs["ssmStatus"] != "InProgress" || first.Outputs["commandId"] != hostcmdtest.CommandID {
+		t.Errorf("first check outputs %v", first.Outputs)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 2 {
 		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)
@@ -218,31 +177,18 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := contract.OK("started")
-	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
-		Keys: []string{"cases/case-7/memory/memory.lime.compressed.part000"}}.Outputs(false)
-	tests := []struct {
-		name   string
-		status ssmtypes.CommandInvocationStatus
-		stdout string
-		after  time.Duration
-		want   string
-	}{
-		{"command failed", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
-		{"no image announced", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
-		{"still running after the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 61 * time.Minute, "StepTimeoutError"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, f, _ := newTest(envPinned)
-			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.Answer(tt.status, tt.stdout, "irflow: AVML hash mismatch")
+	prev := hostcmdtest.Started("cases/case-7/memory/memory.lime.compressed.part000")
+	hostcmdtest.RunCheckFailures(t, "irflow: AVML hash mismatch", []hostcmdtest.CheckFailure{
+		{Name: "command failed", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "no image announced", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "still running after the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 61 * time.Minute, Want: "StepTimeoutError"},
+	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+		h, f, _ := newTest(envPinned)
+		return h.Runner, f, func() error {
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-		})
-	}
+			return err
+		}
+	})
 }
 
 func sha256Hex(s string) string {

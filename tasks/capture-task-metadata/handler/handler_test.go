@@ -22,12 +22,9 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 type fakeECS struct {
 	tasks    func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error)
@@ -180,21 +177,21 @@ func TestCaptureErrors(t *testing.T) {
 		}, "InvalidInputError"},
 		{"throttled", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
-				return nil, apiErr{"ThrottlingException"}
+				return nil, apiErr("ThrottlingException")
 			}
 		}, "RetryableError"},
 		{"cluster gone", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
-				return nil, apiErr{"ClusterNotFoundException"}
+				return nil, apiErr("ClusterNotFoundException")
 			}
 		}, "TargetNotFoundError"},
 		{"access denied", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
 			e.services = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
-				return nil, apiErr{"AccessDeniedException"}
+				return nil, apiErr("AccessDeniedException")
 			}
 		}, "PreconditionFailedError"},
 		{"no bucket", func(h *Handler, _ *fakeECS, _ *fakeS3, _ *contract.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
-		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *contract.Payload) { s.err = apiErr{"SlowDown"} }, "RetryableError"},
+		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *contract.Payload) { s.err = apiErr("SlowDown") }, "RetryableError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

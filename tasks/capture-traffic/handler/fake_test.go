@@ -40,9 +40,6 @@ func (f *fakeEC2) DescribeTrafficMirrorSessions(_ context.Context, in *ec2.Descr
 	return &ec2.DescribeTrafficMirrorSessionsOutput{TrafficMirrorSessions: out}, nil
 }
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}

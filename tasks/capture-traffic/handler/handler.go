@@ -99,11 +99,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		return nil, &contract.InvalidInputError{Field: "with.durationSeconds", Reason: fmt.Sprintf(
 			"a %s capture leaves less than %s of the step's %s timeout for the upload", d, uploadMargin, timeout)}
 	}
-	task, err := hostcmd.TaskVar(p.Target)
-	if err != nil {
-		return nil, err
-	}
-	containers, err := hostcmd.Containers(p.Target)
+	task, containers, err := hostcmd.Task(p.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -141,12 +137,12 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 }
 
 func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (*contract.Result, error) {
-	prog, err := h.Runner.Poll(ctx, p)
+	prog, pending, err := h.Runner.Finished(ctx, p, "packet capture on "+inst)
 	if err != nil {
 		return nil, err
 	}
-	if !prog.Done {
-		return prog.Pending("packet capture on "+inst).With("mode", ModeTcpdump), nil
+	if prog == nil {
+		return pending.With("mode", ModeTcpdump), nil
 	}
 	m := prog.Manifest
 	if len(m.Files) == 0 {
@@ -156,15 +152,12 @@ func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (
 		}
 		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s captured nothing (%s)", prog.CommandID, inst, strings.Join(why, "; "))}
 	}
-	if h.Env.EvidenceBucket == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
-	}
-	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
+	ev, pending, err := h.Runner.Evidence(ctx, h.Env.EvidenceBucket, p, prog, "packet capture on "+inst)
 	if err != nil {
 		return nil, err
 	}
 	if ev == nil {
-		return prog.Verifying("packet capture on "+inst, binds).With("mode", ModeTcpdump), nil
+		return pending.With("mode", ModeTcpdump), nil
 	}
 	packets, truncated := map[string]string{}, []string{}
 	for k, v := range m.Info {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -20,21 +18,12 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-const (
-	cmdID   = "11111111-2222-3333-4444-555555555555"
-	inst    = "i-0123456789abcdef0"
-	taskArn = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
-	sha     = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	eni     = "eni-0123456789abcdef0"
-)
-
-var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+const eni = "eni-0123456789abcdef0"
 
 func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign, *fakeEC2) {
-	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
-	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
+	r, f, ps := hostcmdtest.FakeRunner()
 	e := &fakeEC2{}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps, EC2: e,
+	h := &Handler{Runner: r, Presign: ps, EC2: e,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
 	return h, f, ps, e
 }
@@ -45,7 +34,7 @@ func payload(mode string, dry bool, with string, prev *contract.Result) *contrac
 	}
 	return &contract.Payload{Action: "capture-traffic", Step: "pcap", Mode: mode, With: json.RawMessage(with), TimeoutSeconds: 1800,
 		Previous: prev, Incident: &incident.Incident{CaseID: "case-5", DryRun: dry},
-		Target: &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: taskArn, NetworkMode: "bridge",
+		Target: &incident.Target{LaunchType: "EC2", InstanceID: hostcmdtest.Instance, TaskArn: hostcmdtest.TaskArn, NetworkMode: "bridge",
 			ENIs:       []incident.ENI{{ID: eni}},
 			Containers: []incident.Container{{Name: "worker"}, {Name: "log_router"}}}}
 }
@@ -99,11 +88,9 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, ps, e := newTest()
 			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-			if len(f.Sent)+ps.Puts+len(e.creates) != 0 {
-				t.Errorf("changed something before failing")
+			hostcmdtest.Refused(t, err, tt.want, f, ps)
+			if ps.Puts+len(e.creates) != 0 {
+				t.Errorf("presigned %d uploads, created %d mirror sessions before failing", ps.Puts, len(e.creates))
 			}
 		})
 	}
@@ -130,24 +117,12 @@ func TestStartCheckCheck(t *testing.T) {
 	pcap := []byte(strings.Repeat("\xd4\xc3\xb2\xa1", 64))
 	h.Runner.Objects.(*hostcmdtest.FakeObjects).Put("cases/case-5/pcap/traffic.worker.pcap", pcap)
 	sum := sha256.Sum256(pcap)
-	status := ssmtypes.CommandInvocationStatusInProgress
 	manifest := "IRFLOW-INFO packets.worker 42\nIRFLOW-INFO truncated.worker stopped at 4294967296 bytes\n" +
 		"IRFLOW-EVIDENCE traffic.worker.pcap " + hex.EncodeToString(sum[:]) + " 256\n" +
 		"IRFLOW-SKIP traffic.log_router.pcap shares its network namespace with a container captured already\nIRFLOW-DONE 1\n"
-	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res))); err != nil || res.Outputs["done"] != false {
-		t.Fatalf("first check: %v %v", res, err)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusInProgress, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false {
+		t.Fatalf("first check: %v", first)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 1 || res.Evidence[0].URI != "s3://evidence/cases/case-5/pcap/traffic.worker.pcap" {
 		t.Fatalf("second check %v %v", res.Outputs, res.Evidence)
@@ -158,29 +133,16 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := contract.OK("started")
-	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
-		Keys: []string{"cases/case-5/pcap/traffic.worker.pcap"}}.Outputs(false)
-	tests := []struct {
-		name   string
-		status ssmtypes.CommandInvocationStatus
-		stdout string
-		after  time.Duration
-		want   string
-	}{
-		{"nothing captured", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-SKIP traffic.worker.pcap container worker is not running\nIRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
-		{"no tcpdump on the host", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
-		{"past the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 31 * time.Minute, "StepTimeoutError"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, f, _, _ := newTest()
-			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.Answer(tt.status, tt.stdout, "irflow: tcpdump is not installed on this host")
+	prev := hostcmdtest.Started("cases/case-5/pcap/traffic.worker.pcap")
+	hostcmdtest.RunCheckFailures(t, "irflow: tcpdump is not installed on this host", []hostcmdtest.CheckFailure{
+		{Name: "nothing captured", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-SKIP traffic.worker.pcap container worker is not running\nIRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "no tcpdump on the host", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 31 * time.Minute, Want: "StepTimeoutError"},
+	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+		h, f, _, _ := newTest()
+		return h.Runner, f, func() error {
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-		})
-	}
+			return err
+		}
+	})
 }

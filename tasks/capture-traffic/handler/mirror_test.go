@@ -51,9 +51,9 @@ func TestMirrorErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"unsupported instance type", apiErr{"UnsupportedOperation"}, "PreconditionFailedError"},
-		{"target gone", apiErr{"InvalidTrafficMirrorTargetId.NotFound"}, "TargetNotFoundError"},
-		{"throttled", apiErr{"RequestLimitExceeded"}, "RetryableError"},
+		{"unsupported instance type", apiErr("UnsupportedOperation"), "PreconditionFailedError"},
+		{"target gone", apiErr("InvalidTrafficMirrorTargetId.NotFound"), "TargetNotFoundError"},
+		{"throttled", apiErr("RequestLimitExceeded"), "RetryableError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,8 +24,8 @@ func hostRun(t *testing.T, h *Handler, env ...string) (*hostcmdtest.Uploads, *ho
 	box := hostcmdtest.New(t)
 	up := hostcmdtest.NewUploads(t)
 	full := strings.Repeat("d", 64)
-	box.Stub(t, "docker", hostcmdtest.DockerStub(taskArn, map[string]string{"worker": full, "log_router": strings.Repeat("e", 64)}, os.Getpid()))
-	box.Stub(t, "nsenter", `while [ $# -gt 0 ]; do case $1 in -t) shift 2 ;; -n) shift ;; *) break ;; esac; done; exec "$@"`)
+	box.Stub(t, "docker", hostcmdtest.DockerStub(hostcmdtest.TaskArn, map[string]string{"worker": full, "log_router": strings.Repeat("e", 64)}, os.Getpid()))
+	box.Stub(t, "nsenter", hostcmdtest.NsenterStub)
 	box.Stub(t, "tcpdump", tcpdumpStub)
 	box.Env = append(box.Env, env...)
 	h.Presign.(*hostcmdtest.FakePresign).Base, h.Paths = up.Server.URL, box.Paths

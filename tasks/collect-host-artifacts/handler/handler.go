@@ -63,23 +63,14 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err != nil {
 		return nil, err
 	}
-	inst, err := hostcmd.Instance(p, "there is no host to collect from")
-	if err != nil {
-		return nil, err
+	inst, check, dry, err := hostcmd.Begin(p, "there is no host to collect from", "collection")
+	if err != nil || dry != nil {
+		return dry, err
 	}
-	if check, err := hostcmd.IsCheck(p); err != nil {
-		return nil, err
-	} else if check {
-		if p.DryRun() {
-			return contract.DryRun("dry run: no collection was started").With("done", true), nil
-		}
+	if check {
 		return h.check(ctx, p, inst)
 	}
-	task, err := hostcmd.TaskVar(p.Target)
-	if err != nil {
-		return nil, err
-	}
-	containers, err := hostcmd.Containers(p.Target)
+	task, containers, err := hostcmd.Task(p.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -113,26 +104,17 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 }
 
 func (h *Handler) check(ctx context.Context, p *contract.Payload, inst string) (*contract.Result, error) {
-	prog, err := h.Runner.Poll(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if !prog.Done {
-		return prog.Pending("host artifacts of " + inst), nil
+	prog, pending, err := h.Runner.Finished(ctx, p, "host artifacts of "+inst)
+	if prog == nil {
+		return pending, err
 	}
 	m := prog.Manifest
 	if len(m.Files) == 0 {
 		return nil, &contract.PreconditionFailedError{Reason: fmt.Sprintf("command %s on %s collected nothing: %s", prog.CommandID, inst, firstReasons(m.Skipped))}
 	}
-	if h.Env.EvidenceBucket == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "no evidence bucket configured (IRFLOW_EVIDENCE_BUCKET)"}
-	}
-	ev, binds, err := h.Runner.Bind(ctx, h.Env.EvidenceBucket, m, prog.Keys, hostcmd.BindingsFrom(p.Previous))
-	if err != nil {
-		return nil, err
-	}
+	ev, pending, err := h.Runner.Evidence(ctx, h.Env.EvidenceBucket, p, prog, "host artifacts of "+inst)
 	if ev == nil {
-		return prog.Verifying("host artifacts of "+inst, binds), nil
+		return pending, err
 	}
 	summary := fmt.Sprintf("collected %d host artifacts from %s, each hashed again in S3", len(m.Files), inst)
 	if len(m.Skipped) > 0 {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -21,26 +19,17 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-const (
-	cmdID   = "11111111-2222-3333-4444-555555555555"
-	inst    = "i-0123456789abcdef0"
-	taskArn = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
-	sha     = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	fullID  = "3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a"
-)
-
-var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+const fullID = "3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a9c1d0b7e3f2a"
 
 func newTest() (*Handler, *hostcmdtest.FakeSSM, *hostcmdtest.FakePresign) {
-	f := &hostcmdtest.FakeSSM{CommandID: cmdID}
-	ps := &hostcmdtest.FakePresign{Base: "https://bucket.s3.us-east-1.amazonaws.com"}
-	h := &Handler{Runner: &hostcmd.Runner{SSM: f, Objects: &hostcmdtest.FakeObjects{}, Now: func() time.Time { return t0 }}, Presign: ps,
+	r, f, ps := hostcmdtest.FakeRunner()
+	h := &Handler{Runner: r, Presign: ps,
 		Env: taskrt.Env{EvidenceBucket: "evidence"}, Paths: hostcmd.DefaultPaths()}
 	return h, f, ps
 }
 
 func target() *incident.Target {
-	return &incident.Target{LaunchType: "EC2", InstanceID: inst, TaskArn: taskArn, NetworkMode: "bridge",
+	return &incident.Target{LaunchType: "EC2", InstanceID: hostcmdtest.Instance, TaskArn: hostcmdtest.TaskArn, NetworkMode: "bridge",
 		Containers: []incident.Container{{Name: "worker", RuntimeID: fullID}, {Name: "log_router"}}}
 }
 
@@ -58,7 +47,7 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Outputs["done"] != false || res.Outputs["commandId"] != cmdID || len(f.Sent) != 1 {
+	if res.Outputs["done"] != false || res.Outputs["commandId"] != hostcmdtest.CommandID || len(f.Sent) != 1 {
 		t.Fatalf("result %v, %d commands", res.Outputs, len(f.Sent))
 	}
 	keys := res.Outputs["keys"].([]string)
@@ -66,7 +55,7 @@ func TestStart(t *testing.T) {
 		t.Errorf("keys = %v (%d presigned)", keys, ps.Puts)
 	}
 	s := strings.Join(f.Sent[0].Parameters["commands"], "\n")
-	for _, want := range []string{"IRFLOW_TASK_ARN='" + taskArn + "'", "IRFLOW_MAX_LOG_LINES='50000'",
+	for _, want := range []string{"IRFLOW_TASK_ARN='" + hostcmdtest.TaskArn + "'", "IRFLOW_MAX_LOG_LINES='50000'",
 		"IRFLOW_INCLUDE='docker-inspect docker-diff docker-logs process-list ecs-agent-logs network-connections'",
 		"\tirflow_container 'worker' 'worker' '" + fullID + "'", "\tirflow_container 'log_router' 'log_router' ''"} {
 		if !strings.Contains(s, want) {
@@ -113,11 +102,9 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, f, ps := newTest()
 			_, err := h.Handle(context.Background(), tt.p)
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-			if len(f.Sent) != 0 || ps.Puts != 0 {
-				t.Errorf("sent %d commands and presigned %d URLs before failing", len(f.Sent), ps.Puts)
+			hostcmdtest.Refused(t, err, tt.want, f, ps)
+			if ps.Puts != 0 {
+				t.Errorf("presigned %d uploads before failing", ps.Puts)
 			}
 		})
 	}
@@ -132,9 +119,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.Status != contract.StatusDryRun || res.Outputs["done"] != true || len(res.Outputs["keys"].([]string)) != 2 {
 		t.Errorf("dry run: %s %v", res.Status, res.Outputs)
 	}
-	if len(f.Sent) != 0 || ps.Puts != 0 {
-		t.Errorf("dry run sent %d commands and presigned %d URLs", len(f.Sent), ps.Puts)
-	}
+	hostcmdtest.NothingSent(t, f, ps)
 }
 
 func TestStartCheckCheck(t *testing.T) {
@@ -143,24 +128,11 @@ func TestStartCheckCheck(t *testing.T) {
 	objs := h.Runner.Objects.(*hostcmdtest.FakeObjects)
 	objs.Put("cases/case-9/host/docker-inspect.worker.json", inspect)
 	objs.Put("cases/case-9/host/ecs-agent-logs.tar.gz", logs)
-	status := ssmtypes.CommandInvocationStatusPending
 	manifest := "IRFLOW-INFO container.worker " + fullID + "\nIRFLOW-EVIDENCE docker-inspect.worker.json " + hexOf(inspect) + " 10\n" +
 		"IRFLOW-SKIP process-list.worker.txt container is not running\nIRFLOW-EVIDENCE ecs-agent-logs.tar.gz " + hexOf(logs) + " 99\nIRFLOW-DONE 2\n"
-	f.Get = func(*ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {
-		return &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(manifest)}, nil
-	}
-	res, err := h.Handle(context.Background(), payload("start", false, "", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil || res.Outputs["done"] != false || res.Outputs["ssmStatus"] != "Pending" {
-		t.Fatalf("first check: %v %v", res, err)
-	}
-	status = ssmtypes.CommandInvocationStatusSuccess
-	res, err = h.Handle(context.Background(), payload("check", false, "", hostcmdtest.RoundTrip(t, res)))
-	if err != nil {
-		t.Fatal(err)
+	first, res := hostcmdtest.PollToDone(t, f, ssmtypes.CommandInvocationStatusPending, manifest, h.Handle, payload("start", false, "", nil))
+	if first.Outputs["done"] != false || first.Outputs["ssmStatus"] != "Pending" {
+		t.Fatalf("first check: %v", first)
 	}
 	if res.Outputs["done"] != true || len(res.Evidence) != 2 || res.Evidence[1].URI != "s3://evidence/cases/case-9/host/ecs-agent-logs.tar.gz" {
 		t.Fatalf("second check: %s %v %v", res.Summary, res.Outputs, res.Evidence)
@@ -175,31 +147,18 @@ func TestStartCheckCheck(t *testing.T) {
 }
 
 func TestCheckFailures(t *testing.T) {
-	prev := contract.OK("started")
-	prev.Outputs = hostcmd.State{CommandID: cmdID, InstanceID: inst, StartedAt: t0.Format(time.RFC3339Nano),
-		Keys: []string{"cases/case-9/host/docker-diff.worker.txt"}}.Outputs(false)
-	tests := []struct {
-		name   string
-		status ssmtypes.CommandInvocationStatus
-		stdout string
-		after  time.Duration
-		want   string
-	}{
-		{"nothing collected", ssmtypes.CommandInvocationStatusSuccess, "IRFLOW-SKIP docker-diff.worker.txt container worker of the task is not on this host\nIRFLOW-DONE 0", time.Minute, "PreconditionFailedError"},
-		{"command failed", ssmtypes.CommandInvocationStatusFailed, "", time.Minute, "PreconditionFailedError"},
-		{"past the step timeout", ssmtypes.CommandInvocationStatusInProgress, "", 21 * time.Minute, "StepTimeoutError"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h, f, _ := newTest()
-			h.Runner.Now = func() time.Time { return t0.Add(tt.after) }
-			f.Answer(tt.status, tt.stdout, "irflow: docker is not installed on this host")
+	prev := hostcmdtest.Started("cases/case-9/host/docker-diff.worker.txt")
+	hostcmdtest.RunCheckFailures(t, "irflow: docker is not installed on this host", []hostcmdtest.CheckFailure{
+		{Name: "nothing collected", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-SKIP docker-diff.worker.txt container worker of the task is not on this host\nIRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "command failed", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
+		{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 21 * time.Minute, Want: "StepTimeoutError"},
+	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+		h, f, _ := newTest()
+		return h.Runner, f, func() error {
 			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			if contract.ErrorName(err) != tt.want {
-				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.want)
-			}
-		})
-	}
+			return err
+		}
+	})
 }
 
 func hexOf(b []byte) string {

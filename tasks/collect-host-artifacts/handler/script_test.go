@@ -15,9 +15,6 @@ import (
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-const nsenterStub = `while [ $# -gt 0 ]; do case $1 in -t) shift 2 ;; -n) shift ;; *) break ;; esac; done
-exec "$@"`
-
 const ssStub = `echo 'tcp ESTAB 0 0 172.17.0.2:41234 203.0.113.7:4444 users:(("xmrig",pid=4242,fd=3))'`
 
 // hostRun starts the action with fakes and runs its script in a sandbox
@@ -28,8 +25,8 @@ func hostRun(t *testing.T, with string, prepare func(box *hostcmdtest.Sandbox)) 
 	box := hostcmdtest.New(t)
 	up := hostcmdtest.NewUploads(t)
 	logRouter := strings.Repeat("b", 64)
-	box.Stub(t, "docker", hostcmdtest.DockerStub(taskArn, map[string]string{"worker": fullID, "log_router": logRouter}, os.Getpid()))
-	box.Stub(t, "nsenter", nsenterStub)
+	box.Stub(t, "docker", hostcmdtest.DockerStub(hostcmdtest.TaskArn, map[string]string{"worker": fullID, "log_router": logRouter}, os.Getpid()))
+	box.Stub(t, "nsenter", hostcmdtest.NsenterStub)
 	box.Stub(t, "ss", ssStub)
 	if prepare != nil {
 		prepare(box)
@@ -72,7 +69,7 @@ func TestScriptCollectsEverything(t *testing.T) {
 		"cases/case-9/host/docker-logs.worker.log":         "connecting to pool",
 		"cases/case-9/host/process-list.log_router.txt":    "/tmp/.cache/xmrig",
 		"cases/case-9/host/network-connections.worker.txt": "203.0.113.7:4444",
-		"cases/case-9/host/docker-inspect.worker.json":     `"com.amazonaws.ecs.task-arn": "` + taskArn,
+		"cases/case-9/host/docker-inspect.worker.json":     `"com.amazonaws.ecs.task-arn": "` + hostcmdtest.TaskArn,
 	} {
 		body, ok := up.Object(key)
 		if !ok || !strings.Contains(string(body), want) {
@@ -107,7 +104,7 @@ func TestScriptRefusesAContainerOfAnotherTask(t *testing.T) {
 	// The runtime id resolve-target gave points at a container whose
 	// task-arn label is another task's: the script must not collect it.
 	_, _, m, _ := hostRun(t, `{"include":["docker-inspect"]}`, func(box *hostcmdtest.Sandbox) {
-		box.Stub(t, "docker", hostcmdtest.DockerStub(strings.Replace(taskArn, "prod", "other", 1),
+		box.Stub(t, "docker", hostcmdtest.DockerStub(strings.Replace(hostcmdtest.TaskArn, "prod", "other", 1),
 			map[string]string{"worker": fullID}, os.Getpid()))
 	})
 	if len(m.Files) != 0 || len(m.Skipped) != 3 {

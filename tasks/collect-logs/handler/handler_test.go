@@ -24,12 +24,7 @@ import (
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
-type apiErr struct{ code, msg string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.msg }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
 
 type fakeECS struct {
 	def *ecstypes.TaskDefinition
@@ -187,7 +182,7 @@ func TestCollectSkips(t *testing.T) {
 	gone := &ecstypes.TaskDefinition{ContainerDefinitions: []ecstypes.ContainerDefinition{
 		container("api", awslogs(map[string]string{"awslogs-group": "/deleted", "awslogs-stream-prefix": "web"}))}}
 	notFound := func(*cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-		return nil, apiErr{"ResourceNotFoundException", "The specified log group does not exist."}
+		return nil, apiErr("ResourceNotFoundException", "The specified log group does not exist.")
 	}
 	for name, def := range map[string]*ecstypes.TaskDefinition{"no awslogs": firelens, "group deleted": gone} {
 		h, s := setup(def, &fakeLogs{filter: notFound})
@@ -210,7 +205,7 @@ func TestCollectOtherRegionDenied(t *testing.T) {
 	h, _ := setup(def, &fakeLogs{filter: pages(1, 1, "x")})
 	h.LogsIn = func(string) logsAPI {
 		return &fakeLogs{filter: func(*cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-			return nil, apiErr{"AccessDeniedException", "not authorized"}
+			return nil, apiErr("AccessDeniedException", "not authorized")
 		}}
 	}
 	r, err := h.Handle(context.Background(), payload(`{}`))
@@ -241,10 +236,10 @@ func TestCollectErrors(t *testing.T) {
 		{name: "lookback too long", with: `{"lookbackMinutes":20000}`, want: "InvalidInputError"},
 		{name: "maxBytes too small", with: `{"maxBytes":10}`, want: "InvalidInputError"},
 		{name: "unknown param", with: `{"since":"1h"}`, want: "InvalidInputError"},
-		{name: "bad pattern", with: `{"filterPattern":"{ $.x = "}`, filter: fail(apiErr{"InvalidParameterException", "Invalid filter pattern"}), want: "InvalidInputError"},
-		{name: "throttled", filter: fail(apiErr{"ThrottlingException", "Rate exceeded"}), want: "RetryableError"},
-		{name: "denied", filter: fail(apiErr{"AccessDeniedException", "no"}), want: "PreconditionFailedError"},
-		{name: "task definition gone", ecsErr: apiErr{"ResourceNotFoundException", "gone"}, want: "TargetNotFoundError"},
+		{name: "bad pattern", with: `{"filterPattern":"{ $.x = "}`, filter: fail(apiErr("InvalidParameterException", "Invalid filter pattern")), want: "InvalidInputError"},
+		{name: "throttled", filter: fail(apiErr("ThrottlingException", "Rate exceeded")), want: "RetryableError"},
+		{name: "denied", filter: fail(apiErr("AccessDeniedException", "no")), want: "PreconditionFailedError"},
+		{name: "task definition gone", ecsErr: apiErr("ResourceNotFoundException", "gone"), want: "TargetNotFoundError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

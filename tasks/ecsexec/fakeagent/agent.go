@@ -1,11 +1,14 @@
 package fakeagent
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/shlex"
@@ -154,6 +157,21 @@ func (a *Agent) NewSession(command string) (ecsexec.Session, error) {
 		Token:     s.token,
 		SessionID: s.id,
 	}, nil
+}
+
+// Run runs command in a new session of the agent through ecsexec.Run
+// with lim, for a minute at most, and returns the result and everything
+// the session wrote.
+func (a *Agent) Run(command string, lim ecsexec.Limits) (ecsexec.Result, []byte, error) {
+	s, err := a.NewSession(command)
+	if err != nil {
+		return ecsexec.Result{}, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := ecsexec.Run(ctx, s, nil, &out, lim)
+	return res, out.Bytes(), err
 }
 
 // Record returns what the agent saw of the session.

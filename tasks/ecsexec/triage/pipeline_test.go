@@ -30,21 +30,14 @@ func TestThroughTheDataChannel(t *testing.T) {
 	}
 	agent := fakeagent.New(fakeagent.Options{Mode: fakeagent.SkipHandshake, Container: fakeagent.Exec("PATH=/usr/bin:/bin")})
 	defer agent.Close()
-	s, err := agent.NewSession(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	res, err := ecsexec.Run(ctx, s, nil, &out, ecsexec.Limits{IdleTimeout: 20 * time.Second})
+	res, out, err := agent.Run(cmd, ecsexec.Limits{IdleTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if !bytes.Contains(out.Bytes(), []byte("\r\n")) {
-		t.Fatalf("no pty line ends in %d bytes of output: not a real pty?", out.Len())
+	if !bytes.Contains(out, []byte("\r\n")) {
+		t.Fatalf("no pty line ends in %d bytes of output: not a real pty?", len(out))
 	}
-	rep, arts, err := Analyze(out.Bytes(), nonce, target, Options{Root: root})
+	rep, arts, err := Analyze(out, nonce, target, Options{Root: root})
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)
 	}

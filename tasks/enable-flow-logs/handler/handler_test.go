@@ -15,12 +15,9 @@ import (
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 type fakeEC2 struct {
 	flowLogs []ec2types.FlowLog
@@ -177,9 +174,9 @@ func TestErrors(t *testing.T) {
 		{"bad traffic type", payload(false, `{"trafficType":"SOME"}`, "eni-1"), &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "with.trafficType"},
 		{"bad interval", payload(false, `{"maxAggregationIntervalSeconds":30}`, "eni-1"), &Handler{EC2: &fakeEC2{}, Bucket: "ev"}, "InvalidInputError", "with.maxAggregationIntervalSeconds"},
 		{"no bucket", payload(false, `{}`, "eni-1"), &Handler{EC2: &fakeEC2{}}, "PreconditionFailedError", ""},
-		{"throttled", payload(false, `{}`, "eni-1"), &Handler{EC2: &fakeEC2{descErr: apiErr{"RequestLimitExceeded"}}, Bucket: "ev"}, "RetryableError", ""},
+		{"throttled", payload(false, `{}`, "eni-1"), &Handler{EC2: &fakeEC2{descErr: apiErr("RequestLimitExceeded")}, Bucket: "ev"}, "RetryableError", ""},
 		{"create denied", payload(false, `{}`, "eni-1"), &Handler{EC2: &fakeEC2{create: func(*ec2.CreateFlowLogsInput) (*ec2.CreateFlowLogsOutput, error) {
-			return nil, apiErr{"UnauthorizedOperation"}
+			return nil, apiErr("UnauthorizedOperation")
 		}}, Bucket: "ev"}, "PreconditionFailedError", ""},
 	}
 	for _, tt := range tests {
@@ -218,7 +215,7 @@ func TestLostReply(t *testing.T) {
 				for _, id := range tt.landed {
 					f.flowLogs = append(f.flowLogs, tagged(id, "case-1"))
 				}
-				return nil, apiErr{"FlowLogAlreadyExists"}
+				return nil, apiErr("FlowLogAlreadyExists")
 			}
 			h := &Handler{EC2: f, Bucket: "ev"}
 			r, err := h.Handle(context.Background(), payload(false, `{}`, "eni-1", "eni-2"))

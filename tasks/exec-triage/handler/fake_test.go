@@ -31,12 +31,7 @@ const (
 	defArn     = "arn:aws:ecs:us-east-1:111122223333:task-definition/payments-api:42"
 )
 
-type apiErr struct{ code, msg string }
-
-func (e apiErr) Error() string                 { return e.code + ": " + e.msg }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.msg }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
 
 // fakeECS answers from function fields and records every call.
 type fakeECS struct {
@@ -142,7 +137,7 @@ func opened(in *ecs.ExecuteCommandInput) (*ecs.ExecuteCommandOutput, error) {
 }
 
 func refusedWith(code, msg string) func(*ecs.ExecuteCommandInput) (*ecs.ExecuteCommandOutput, error) {
-	return func(*ecs.ExecuteCommandInput) (*ecs.ExecuteCommandOutput, error) { return nil, apiErr{code, msg} }
+	return func(*ecs.ExecuteCommandInput) (*ecs.ExecuteCommandOutput, error) { return nil, apiErr(code, msg) }
 }
 
 // collectorRunner is a session runner without a data channel: it runs the

@@ -17,12 +17,9 @@ import (
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 type fakeSNS struct {
 	err       error
@@ -246,8 +243,8 @@ func TestNotifyErrors(t *testing.T) {
 		want       string
 	}{
 		{"no topic", `{}`, func(h *Handler, _ *fakeSNS) { h.TopicArn = "" }, "PreconditionFailedError"},
-		{"throttled", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr{"Throttling"} }, "RetryableError"},
-		{"topic gone", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr{"NotFound"} }, "PreconditionFailedError"}, // irflow's own topic missing is configuration, not the target
+		{"throttled", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr("Throttling") }, "RetryableError"},
+		{"topic gone", `{}`, func(_ *Handler, f *fakeSNS) { f.err = apiErr("NotFound") }, "PreconditionFailedError"}, // irflow's own topic missing is configuration, not the target
 		{"subject too long", `{"subject":"` + strings.Repeat("x", 91) + `"}`, nil, "InvalidInputError"},
 		{"subject control", `{"subject":"a\u0007b"}`, nil, "InvalidInputError"},
 		{"bad event", `{"event":"Step Failed"}`, nil, "InvalidInputError"},

@@ -13,8 +13,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/irflow/irflow/tasks/ledger"
 )
 
 // calls records every mutating call and ledger append, in order.
@@ -182,25 +180,6 @@ func (f *fakeECS) UpdateContainerInstancesState(_ context.Context, in *ecs.Updat
 		{ContainerInstanceArn: aws.String(in.ContainerInstances[0]), Status: aws.String(string(in.Status))}}}, nil
 }
 
-// fakeLedger keeps appended entries.
-type fakeLedger struct {
-	log     *calls
-	entries []ledger.Entry
-	err     error
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
 }
-
-func (f *fakeLedger) Append(_ context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error) {
-	*f.log = append(*f.log, "LedgerAppend")
-	if f.err != nil {
-		return nil, f.err
-	}
-	f.entries = append(f.entries, entries...)
-	return &ledger.Ledger{CaseID: caseID, Entries: f.entries}, nil
-}
-
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }

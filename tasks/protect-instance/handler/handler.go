@@ -42,18 +42,13 @@ type ecsAPI interface {
 	UpdateContainerInstancesState(ctx context.Context, in *ecs.UpdateContainerInstancesStateInput, opts ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error)
 }
 
-// ledgerAPI appends to a case's containment ledger (*ledger.Store).
-type ledgerAPI interface {
-	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
-}
-
 // Handler protects the container instance.
 type Handler struct {
 	EC2    ec2API
 	ASG    asgAPI
 	ELB    elbAPI
 	ECS    ecsAPI
-	Ledger ledgerAPI
+	Ledger ledger.Appender
 	Now    func() time.Time
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/ledger/ledgertest"
 )
 
 const (
@@ -31,7 +32,7 @@ type fakes struct {
 	asg    *fakeASG
 	elb    *fakeELB
 	ecs    *fakeECS
-	ledger *fakeLedger
+	ledger *ledgertest.Appender
 }
 
 // newTest is an instance InService in ecs-asg, registered in two instance
@@ -42,7 +43,7 @@ func newTest() (*Handler, fakes) {
 	log := &calls{}
 	f := fakes{log: log, ec2: &fakeEC2{log: log, attrs: map[string]bool{}}, asg: &fakeASG{log: log, group: "ecs-asg", state: "InService"},
 		elb: &fakeELB{log: log, targets: map[string]map[string]elbtypes.TargetHealthDescription{}},
-		ecs: &fakeECS{log: log, status: "ACTIVE", connected: true}, ledger: &fakeLedger{log: log}}
+		ecs: &fakeECS{log: log, status: "ACTIVE", connected: true}, ledger: &ledgertest.Appender{OnAppend: func() { *log = append(*log, "LedgerAppend") }}}
 	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, inst, 32768, elbtypes.TargetHealthStateEnumHealthy)
 	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, inst, 32769, elbtypes.TargetHealthStateEnumHealthy)
 	f.elb.register(tgWeb, "vpc-1", elbtypes.TargetTypeEnumInstance, "i-0fedcba9876543210", 32768, elbtypes.TargetHealthStateEnumHealthy)
@@ -104,15 +105,15 @@ func TestProtectsEverything(t *testing.T) {
 	}
 	wantIDs := []string{"protect:" + inst + ":disableApiTermination", "protect:" + inst + ":disableApiStop", "standby:" + inst,
 		"tg:" + tgAPI + ":" + inst + ":8080", "tg:" + tgWeb + ":" + inst + ":32768", "tg:" + tgWeb + ":" + inst + ":32769", "drain:" + ciArn}
-	if got := ids(f.ledger.entries); !reflect.DeepEqual(got, wantIDs) {
+	if got := ids(f.ledger.Entries); !reflect.DeepEqual(got, wantIDs) {
 		t.Errorf("ledger %v; want %v", got, wantIDs)
 	}
 	var tg ledger.TargetGroupData
-	if err := f.ledger.entries[3].Decode(&tg); err != nil || tg.Port != 8080 || tg.PreviousHealth != "unhealthy" || tg.TargetID != inst {
+	if err := f.ledger.Entries[3].Decode(&tg); err != nil || tg.Port != 8080 || tg.PreviousHealth != "unhealthy" || tg.TargetID != inst {
 		t.Errorf("target-group record %+v %v", tg, err)
 	}
 	var dr ledger.DrainData
-	if err := f.ledger.entries[6].Decode(&dr); err != nil || dr.PreviousStatus != "ACTIVE" {
+	if err := f.ledger.Entries[6].Decode(&dr); err != nil || dr.PreviousStatus != "ACTIVE" {
 		t.Errorf("drain record %+v %v", dr, err)
 	}
 	if res.Outputs["standby"].(Standby).PreviousState != "InService" || len(res.Outputs["undo"].([]string)) != 7 ||
@@ -209,13 +210,13 @@ func TestProtectErrors(t *testing.T) {
 	}{
 		{name: "fargate", wantErr: "PreconditionFailedError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "" }},
 		{name: "bad instance id", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.Target.InstanceID = "i-$(reboot)" }},
-		{name: "throttled describe", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"RequestLimitExceeded"} }},
-		{name: "instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr{"InvalidInstanceID.NotFound"} }},
+		{name: "throttled describe", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr("RequestLimitExceeded") }},
+		{name: "instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ec2.descErr = apiErr("InvalidInstanceID.NotFound") }},
 		{name: "container instance gone", wantErr: "TargetNotFoundError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.status = "" }},
 		{name: "drain refused", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.ecs.failure = "INACTIVE" }},
-		{name: "standby denied", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.asg.err = apiErr{"AccessDenied"} }},
+		{name: "standby denied", wantErr: "PreconditionFailedError", fault: func(f *fakes, _ *contract.Payload) { f.asg.err = apiErr("AccessDenied") }},
 		{name: "ledger failing", wantErr: "RetryableError", fault: func(f *fakes, _ *contract.Payload) {
-			f.ledger.err = &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr{"ProvisionedThroughputExceededException"}}
+			f.ledger.Err = &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr("ProvisionedThroughputExceededException")}
 		}},
 		{name: "unknown parameter", wantErr: "InvalidInputError", fault: func(_ *fakes, p *contract.Payload) { p.With = json.RawMessage(`{"asgProtection":true}`) }},
 	}

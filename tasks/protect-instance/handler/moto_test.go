@@ -27,8 +27,7 @@ func TestMain(m *testing.M) { stricttest.Main(m) }
 // VPC holding the container instance.
 func world(t *testing.T) (*mototest.World, *stricttest.Layer, string) {
 	t.Helper()
-	w, l := stricttest.Seed(t)
-	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
+	w, l := stricttest.SeedLedger(t)
 	c := elb.NewFromConfig(w.Cfg)
 	tg, err := c.CreateTargetGroup(context.Background(), &elb.CreateTargetGroupInput{Name: aws.String(mototest.Unique("tg")), Protocol: elbtypes.ProtocolEnumHttp,
 		Port: aws.Int32(8080), VpcId: aws.String(w.VpcID), TargetType: elbtypes.TargetTypeEnumInstance})

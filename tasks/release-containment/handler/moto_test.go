@@ -175,8 +175,7 @@ func desired(t *testing.T, w *mototest.World) int32 {
 // back. A dry run before changes nothing; a second release changes
 // nothing and says "already released".
 func TestMotoReleaseTwice(t *testing.T) {
-	w, l := stricttest.Seed(t)
-	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
+	w, l := stricttest.SeedLedger(t)
 	before := desired(t, w)
 	caseID := mototest.Unique("case-rel")
 	tg := contain(t, w, caseID)
@@ -211,8 +210,7 @@ func TestMotoReleaseTwice(t *testing.T) {
 // instance ENI: that entry is refused with the reason, everything else is
 // released, PARTIALLY_RELEASED.
 func TestMotoReleaseHandChangedENI(t *testing.T) {
-	w, l := stricttest.Seed(t)
-	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
+	w, l := stricttest.SeedLedger(t)
 	before := desired(t, w)
 	caseID := mototest.Unique("case-relp")
 	tg := contain(t, w, caseID)

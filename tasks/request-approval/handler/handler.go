@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -21,9 +20,8 @@ import (
 
 // dynamoAPI is the part of DynamoDB the approvals table needs.
 type dynamoAPI interface {
+	approval.ItemAPI
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // snsAPI publishes the request to the approvers' topic.
@@ -145,22 +143,6 @@ func (h *Handler) now() time.Time {
 		return time.Now().UTC()
 	}
 	return h.Now().UTC()
-}
-
-func (h *Handler) get(ctx context.Context, id string) (*approval.Approval, error) {
-	out, err := h.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.Table), Key: approval.Key(id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, contract.AWSError("dynamodb:GetItem approvals", err)
-	}
-	if len(out.Item) == 0 {
-		return nil, nil
-	}
-	return approval.FromItem(out.Item)
-}
-
-func conditionFailed(err error) bool {
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	return errors.As(err, &ccf) || (err != nil && strings.Contains(err.Error(), "ConditionalCheckFailed"))
 }
 
 func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }

@@ -115,7 +115,7 @@ func (h *Handler) store(ctx context.Context, a *approval.Approval) (*approval.Ap
 	if err == nil {
 		return a, nil
 	}
-	if !conditionFailed(err) {
+	if !approval.ConditionFailed(err) {
 		return nil, contract.AWSError("dynamodb:PutItem approvals", err)
 	}
 	out, err := h.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -133,10 +133,10 @@ func (h *Handler) store(ctx context.Context, a *approval.Approval) (*approval.Ap
 	if err == nil {
 		return approval.FromItem(out.Attributes)
 	}
-	if !conditionFailed(err) {
+	if !approval.ConditionFailed(err) {
 		return nil, contract.AWSError("dynamodb:UpdateItem approvals", err)
 	}
-	prev, err := h.get(ctx, a.ID)
+	prev, err := approval.Load(ctx, h.DB, h.Table, a.ID)
 	if err != nil {
 		return nil, err
 	}

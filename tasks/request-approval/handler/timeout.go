@@ -77,8 +77,8 @@ func (h *Handler) markTimedOut(ctx context.Context, id, onTimeout, reason string
 	if err == nil {
 		return &approval.Approval{ID: id, Status: approval.StatusPending}, nil
 	}
-	if !conditionFailed(err) {
+	if !approval.ConditionFailed(err) {
 		return nil, contract.AWSError("dynamodb:UpdateItem approvals", err)
 	}
-	return h.get(ctx, id)
+	return approval.Load(ctx, h.DB, h.Table, id)
 }

@@ -30,17 +30,12 @@ type taskDefAPI interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
 
-// ledgerAPI appends to a case's containment ledger (*ledger.Store).
-type ledgerAPI interface {
-	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
-}
-
 // Handler denies the sessions of the task's role (and, if asked, of its
 // execution role).
 type Handler struct {
 	IAM    iamAPI
 	ECS    taskDefAPI
-	Ledger ledgerAPI
+	Ledger ledger.Appender
 	Now    func() time.Time
 }
 

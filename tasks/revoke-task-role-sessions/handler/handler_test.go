@@ -18,6 +18,7 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/ledger/ledgertest"
 )
 
 type fakeIAM struct {
@@ -89,20 +90,6 @@ func newIAM(policies map[string]map[string]string) *fakeIAM {
 // roleIDs are the roles' unique ids, as IAM reports them.
 var roleIDs = map[string]string{"payments-task": "AROAPAYMENTSTASK0001", "ecs-exec": "AROAECSEXEC000000001", "irflow-isolate-network": "AROAIRFLOW0000000001"}
 
-// fakeLedger keeps appended entries.
-type fakeLedger struct {
-	entries []ledger.Entry
-	err     error
-}
-
-func (f *fakeLedger) Append(_ context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error) {
-	if f.err != nil {
-		return nil, f.err
-	}
-	f.entries = append(f.entries, entries...)
-	return &ledger.Ledger{CaseID: caseID, Entries: f.entries}, nil
-}
-
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)
 
 func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
@@ -119,7 +106,7 @@ func rolesOf(r *contract.Result) []*roleChange { return r.Outputs["roles"].([]*r
 func TestRevokePutsDenyAndKeepsItOnRetry(t *testing.T) {
 	store := map[string]map[string]string{"payments-task": {}, "ecs-exec": {}}
 	f := newIAM(store)
-	h := &Handler{IAM: f, Ledger: &fakeLedger{}, Now: clock(t0)}
+	h := &Handler{IAM: f, Ledger: &ledgertest.Appender{}, Now: clock(t0)}
 	res, err := h.Handle(context.Background(), payload("case-1", false, `{"scope":"role"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +158,7 @@ func TestRevokeExistingPolicies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := map[string]map[string]string{"payments-task": {defaultRolePolicy: tt.existing}}
 			f := newIAM(store)
-			res, err := (&Handler{IAM: f, Ledger: &fakeLedger{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{"scope":"role"}`))
+			res, err := (&Handler{IAM: f, Ledger: &ledgertest.Appender{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{"scope":"role"}`))
 			if tt.wantErr != "" {
 				if contract.ErrorName(err) != tt.wantErr || len(f.puts) != 0 {
 					t.Fatalf("error %v, %d puts; want %s and no put", err, len(f.puts), tt.wantErr)
@@ -229,7 +216,7 @@ func TestRevokeRoles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := map[string]map[string]string{"payments-task": {}, "ecs-exec": {}, "irflow-isolate-network": {}}
 			f := newIAM(store)
-			h := &Handler{IAM: f, Ledger: &fakeLedger{}, Now: clock(t0), ECS: &fakeECS{describe: func(*ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
+			h := &Handler{IAM: f, Ledger: &ledgertest.Appender{}, Now: clock(t0), ECS: &fakeECS{describe: func(*ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
 				if tt.taskDef == nil {
 					t.Error("described the task definition although the target had the roles")
 				}
@@ -266,7 +253,7 @@ func TestRevokeRoles(t *testing.T) {
 func TestRevokeDryRunPutsNothing(t *testing.T) {
 	store := map[string]map[string]string{"payments-task": {}, "ecs-exec": {}}
 	f := newIAM(store)
-	res, err := (&Handler{IAM: f, Ledger: &fakeLedger{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", true, `{"scope":"role","includeExecutionRole":true}`))
+	res, err := (&Handler{IAM: f, Ledger: &ledgertest.Appender{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", true, `{"scope":"role","includeExecutionRole":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +293,7 @@ func TestRevokeAWSErrors(t *testing.T) {
 			if tt.fault != nil {
 				tt.fault(f)
 			}
-			_, err := (&Handler{IAM: f, Ledger: &fakeLedger{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{}`))
+			_, err := (&Handler{IAM: f, Ledger: &ledgertest.Appender{}, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{}`))
 			if contract.ErrorName(err) != tt.wantErr {
 				t.Errorf("error %v; want %s", err, tt.wantErr)
 			}
@@ -331,7 +318,7 @@ func TestStatementIDAndCeil(t *testing.T) {
 func TestRevokeTaskScope(t *testing.T) {
 	store := map[string]map[string]string{"payments-task": {}, "ecs-exec": {}}
 	f := newIAM(store)
-	lg := &fakeLedger{}
+	lg := &ledgertest.Appender{}
 	h := &Handler{IAM: f, Ledger: lg, Now: clock(t0)}
 	res, err := h.Handle(context.Background(), payload("case-1", false, `{}`))
 	if err != nil {
@@ -348,9 +335,9 @@ func TestRevokeTaskScope(t *testing.T) {
 		t.Errorf("result %q %+v", res.Summary, rc)
 	}
 	var d ledger.RolePolicyData
-	if len(lg.entries) != 1 || lg.entries[0].ID != "role-policy:payments-task:"+name || lg.entries[0].Decode(&d) != nil ||
+	if len(lg.Entries) != 1 || lg.Entries[0].ID != "role-policy:payments-task:"+name || lg.Entries[0].Decode(&d) != nil ||
 		d.Scope != "task" || d.Sid != "IrflowDenyTask0f8e7d6c5b4a39281706f5e4d3c2b1a0" || !strings.HasPrefix(d.Condition, "StringLike aws:userid AROA") {
-		t.Errorf("ledger %+v %+v", lg.entries, d)
+		t.Errorf("ledger %+v %+v", lg.Entries, d)
 	}
 	f.puts = nil
 	res, err = h.Handle(context.Background(), payload("case-2", false, `{}`))
@@ -365,7 +352,7 @@ func TestRevokeTaskScope(t *testing.T) {
 
 func TestRevokeLedgerFirst(t *testing.T) {
 	f := newIAM(map[string]map[string]string{"payments-task": {}})
-	lg := &fakeLedger{err: &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr("Throttling")}}
+	lg := &ledgertest.Appender{Err: &contract.RetryableError{Op: "dynamodb:PutItem", Err: apiErr("Throttling")}}
 	_, err := (&Handler{IAM: f, Ledger: lg, Now: clock(t0)}).Handle(context.Background(), payload("case-1", false, `{}`))
 	if contract.ErrorName(err) != contract.ErrRetryable || len(f.puts) != 0 {
 		t.Errorf("error %v, %d puts: nothing is put before the ledger has it", err, len(f.puts))

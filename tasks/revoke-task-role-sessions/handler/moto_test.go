@@ -25,8 +25,7 @@ func TestMain(m *testing.M) { stricttest.Main(m) }
 // incidents table keyed by pk for the ledger.
 func seed(t *testing.T) *mototest.World {
 	t.Helper()
-	w, _ := stricttest.Seed(t)
-	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
+	w, _ := stricttest.SeedLedger(t)
 	return w
 }
 

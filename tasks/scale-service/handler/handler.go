@@ -23,23 +23,13 @@ type Handler struct {
 	// Ledger is the case's containment ledger (release-containment reads
 	// the scaling back from it); nil records nothing there (the service's
 	// irflow: tags still hold the original count).
-	Ledger ledgerAPI
+	Ledger ledger.Appender
 	Now    func() time.Time
-}
-
-// ledgerAPI appends to a case's containment ledger (*ledger.Store).
-type ledgerAPI interface {
-	Append(ctx context.Context, caseID string, entries ...ledger.Entry) (*ledger.Ledger, error)
 }
 
 // New builds the handler from the process's AWS config.
 func New(cfg aws.Config, env taskrt.Env) taskrt.HandlerFunc {
-	h := &Handler{ECS: ecs.NewFromConfig(cfg), Now: time.Now}
-	if env.IncidentsTable != "" {
-		// The ledger is irflow's store: the home account's, whatever account
-		// the step acts in (env.Home).
-		h.Ledger = ledger.NewStore(env.Home(cfg), env.IncidentsTable)
-	}
+	h := &Handler{ECS: ecs.NewFromConfig(cfg), Now: time.Now, Ledger: ledger.Optional(env.Home(cfg), env.IncidentsTable)}
 	return h.Handle
 }
 
@@ -72,12 +62,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if p.Target == nil {
 		return nil, &contract.InvalidInputError{Field: "target", Reason: "scale-service needs the resolved target"}
 	}
-	name := ecsservice.Name(p.Target)
-	if name == "" {
-		return nil, &contract.PreconditionFailedError{Reason: "standalone task: it has no service to scale; stop-task is the containment"}
-	}
-	cluster := ecsservice.Cluster(p)
-	svc, err := ecsservice.Describe(ctx, h.ECS, cluster, name)
+	cluster, svc, err := ecsservice.Owner(ctx, h.ECS, p, "scale")
 	if err != nil {
 		return nil, err
 	}

@@ -12,43 +12,15 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ecsservice/ecsservicetest"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/ledger"
+	"github.com/irflow/irflow/tasks/ledger/ledgertest"
 )
 
-type fakeECS struct {
-	describe func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error)
-	tag      func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error)
-	update   func(*ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error)
-	calls    []string
-}
+type fakeECS = ecsservicetest.FakeService
 
 var _ ecsAPI = (*fakeECS)(nil)
-
-func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
-	f.calls = append(f.calls, "DescribeServices")
-	return f.describe(in)
-}
-
-func (f *fakeECS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
-	f.calls = append(f.calls, "TagResource")
-	return f.tag(in)
-}
-
-func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
-	f.calls = append(f.calls, "UpdateService")
-	return f.update(in)
-}
-
-func (f *fakeECS) mutations() []string {
-	var out []string
-	for _, c := range f.calls {
-		if c != "DescribeServices" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code + " (fake)"} }
 
@@ -58,10 +30,10 @@ const serviceArn = "arn:aws:ecs:us-east-1:111122223333:service/prod/payments"
 func newECS(desired int32, tags ...ecstypes.Tag) (*fakeECS, *ecstypes.Service) {
 	svc := &ecstypes.Service{ServiceName: aws.String("payments"), ServiceArn: aws.String(serviceArn), Status: aws.String("ACTIVE"), DesiredCount: desired, Tags: tags}
 	f := &fakeECS{}
-	f.describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+	f.Describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 		return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{*svc}}, nil
 	}
-	f.tag = func(in *ecs.TagResourceInput) (*ecs.TagResourceOutput, error) {
+	f.Tag = func(in *ecs.TagResourceInput) (*ecs.TagResourceOutput, error) {
 		for _, t := range in.Tags {
 			kept := svc.Tags[:0]
 			for _, old := range svc.Tags {
@@ -73,7 +45,7 @@ func newECS(desired int32, tags ...ecstypes.Tag) (*fakeECS, *ecstypes.Service) {
 		}
 		return &ecs.TagResourceOutput{}, nil
 	}
-	f.update = func(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
+	f.Update = func(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
 		svc.DesiredCount = aws.ToInt32(in.DesiredCount)
 		return &ecs.UpdateServiceOutput{Service: svc}, nil
 	}
@@ -111,16 +83,16 @@ func TestScaleTwiceKeepsTheOriginal(t *testing.T) {
 		!strings.HasPrefix(res.Summary, "scaled service payments from desired count 3 to 0") {
 		t.Errorf("first run: %s %q %v", res.Status, res.Summary, res.Outputs)
 	}
-	if got := strings.Join(f.calls, ","); got != "DescribeServices,TagResource,UpdateService" {
+	if got := strings.Join(f.Calls, ","); got != "DescribeServices,TagResource,UpdateService" {
 		t.Errorf("calls %s: the tag must be written before the count changes", got)
 	}
 
-	f.calls = nil
+	f.Calls = nil
 	res, err = h.Handle(context.Background(), payload("case-1", false, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := f.mutations(); len(m) != 0 || tagOf(svc, tagPrevious) != "3" {
+	if m := f.Mutations(); len(m) != 0 || tagOf(svc, tagPrevious) != "3" {
 		t.Errorf("second run called %v, tag %s", m, tagOf(svc, tagPrevious))
 	}
 	if res.Outputs["previousDesiredCount"] != int32(3) || !strings.HasPrefix(res.Summary, "already scaled") {
@@ -167,7 +139,7 @@ func TestScaleCases(t *testing.T) {
 			wantCalls: "DescribeServices"},
 		{name: "tag denied still scales", desired: 3, with: `{}`, wantStatus: "OK", wantSummary: "in this result only", wantPrevious: 3,
 			wantCalls: "DescribeServices,TagResource,UpdateService", fault: func(f *fakeECS) {
-				f.tag = func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) {
+				f.Tag = func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) {
 					return nil, apiErr("AccessDeniedException")
 				}
 			}},
@@ -183,8 +155,8 @@ func TestScaleCases(t *testing.T) {
 				t.Fatal(err)
 			}
 			if res.Status != tt.wantStatus || !strings.Contains(res.Summary, tt.wantSummary) || res.Outputs["previousDesiredCount"] != tt.wantPrevious ||
-				res.Outputs["recorded"] != tt.wantRecorded || strings.Join(f.calls, ",") != tt.wantCalls {
-				t.Errorf("got %s %q %v calls %v", res.Status, res.Summary, res.Outputs, f.calls)
+				res.Outputs["recorded"] != tt.wantRecorded || strings.Join(f.Calls, ",") != tt.wantCalls {
+				t.Errorf("got %s %q %v calls %v", res.Status, res.Summary, res.Outputs, f.Calls)
 			}
 		})
 	}
@@ -200,22 +172,22 @@ func TestScaleErrors(t *testing.T) {
 	}{
 		{name: "standalone task", target: func(t *incident.Target) { t.Group = "family:payments" }, wantErr: "PreconditionFailedError"},
 		{name: "service gone", wantErr: "TargetNotFoundError", fault: func(f *fakeECS) {
-			f.describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+			f.Describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 				return &ecs.DescribeServicesOutput{Failures: []ecstypes.Failure{{Reason: aws.String("MISSING")}}}, nil
 			}
 		}},
 		{name: "service draining", wantErr: "TargetNotFoundError", fault: func(f *fakeECS) {
-			f.describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
+			f.Describe = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 				return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{ServiceName: aws.String("payments"), Status: aws.String("DRAINING")}}}, nil
 			}
 		}},
 		{name: "deleted while scaling", wantErr: "TargetNotFoundError", fault: func(f *fakeECS) {
-			f.update = func(*ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
+			f.Update = func(*ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
 				return nil, apiErr("ServiceNotActiveException")
 			}
 		}},
 		{name: "throttled tag", wantErr: "RetryableError", fault: func(f *fakeECS) {
-			f.tag = func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) { return nil, apiErr("ThrottlingException") }
+			f.Tag = func(*ecs.TagResourceInput) (*ecs.TagResourceOutput, error) { return nil, apiErr("ThrottlingException") }
 		}},
 		{name: "negative count", with: `{"desiredCount":-1}`, wantErr: "InvalidInputError"},
 		{name: "count too large", with: `{"desiredCount":10001}`, wantErr: "InvalidInputError"},
@@ -247,41 +219,29 @@ func TestScaleErrors(t *testing.T) {
 	}
 }
 
-// fakeLedger records appends into the fake ECS's call list.
-type fakeLedger struct {
-	f       *fakeECS
-	entries []ledger.Entry
-}
-
-func (l *fakeLedger) Append(_ context.Context, _ string, es ...ledger.Entry) (*ledger.Ledger, error) {
-	l.f.calls = append(l.f.calls, "ledger.Append")
-	l.entries = append(l.entries, es...)
-	return &ledger.Ledger{}, nil
-}
-
 // TestScaleRecordsInLedger: the scaling is in the case's ledger (what
 // release-containment restores) after the tag and before the count
 // changes; a dry run and a run already at the count record nothing.
 func TestScaleRecordsInLedger(t *testing.T) {
 	f, _ := newECS(3)
-	l := &fakeLedger{f: f}
+	l := &ledgertest.Appender{OnAppend: func() { f.Calls = append(f.Calls, "ledger.Append") }}
 	h := &Handler{ECS: f, Ledger: l}
-	if _, err := h.Handle(context.Background(), payload("case-1", true, `{}`)); err != nil || len(l.entries) != 0 {
-		t.Fatalf("dry run: %v, ledger %v", err, l.entries)
+	if _, err := h.Handle(context.Background(), payload("case-1", true, `{}`)); err != nil || len(l.Entries) != 0 {
+		t.Fatalf("dry run: %v, ledger %v", err, l.Entries)
 	}
-	f.calls = nil
+	f.Calls = nil
 	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(f.calls, ","); got != "DescribeServices,TagResource,ledger.Append,UpdateService" {
+	if got := strings.Join(f.Calls, ","); got != "DescribeServices,TagResource,ledger.Append,UpdateService" {
 		t.Errorf("calls %s", got)
 	}
 	var d ledger.DesiredCountData
-	if len(l.entries) != 1 || l.entries[0].ID != ledger.DesiredCountID(serviceArn) || l.entries[0].Decode(&d) != nil ||
+	if len(l.Entries) != 1 || l.Entries[0].ID != ledger.DesiredCountID(serviceArn) || l.Entries[0].Decode(&d) != nil ||
 		d.Previous != 3 || d.DesiredCount != 0 || d.Service != "payments" {
-		t.Errorf("ledger %+v %+v", l.entries, d)
+		t.Errorf("ledger %+v %+v", l.Entries, d)
 	}
-	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil || len(l.entries) != 1 {
-		t.Errorf("already scaled: %v, ledger %v", err, l.entries)
+	if _, err := h.Handle(context.Background(), payload("case-1", false, `{}`)); err != nil || len(l.Entries) != 1 {
+		t.Errorf("already scaled: %v, ledger %v", err, l.Entries)
 	}
 }

@@ -35,12 +35,9 @@ func (f *fakeEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshots
 	return f.describe(in)
 }
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 const inst = "i-0123456789abcdef0"
 
@@ -157,7 +154,7 @@ func TestErrors(t *testing.T) {
 	badID := payload(false, "")
 	badID.Target.InstanceID = "i-x; reboot"
 	fail := func(code string) func(*ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error) {
-		return func(*ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error) { return nil, apiErr{code} }
+		return func(*ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error) { return nil, apiErr(code) }
 	}
 	none := func(*ec2.CreateSnapshotsInput) (*ec2.CreateSnapshotsOutput, error) {
 		return &ec2.CreateSnapshotsOutput{}, nil

@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,16 +21,7 @@ func TestMain(m *testing.M) { stricttest.Main(m) }
 
 func run(t *testing.T, w *mototest.World, lt, caseID string, dry bool) (*contract.Result, error) {
 	t.Helper()
-	rt := &taskrt.Runtime{Action: "snapshot-volumes", Handle: handler.New(w.Cfg, w.Env), Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
-	out, err := rt.Invoke(context.Background(), w.Payload("snapshot-volumes", "disks", lt, caseID, dry, nil, nil))
-	if err != nil {
-		return nil, err
-	}
-	var res contract.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return &res, nil
+	return mototest.Run(t, w, "snapshot-volumes", handler.New(w.Cfg, w.Env), w.Payload("snapshot-volumes", "disks", lt, caseID, dry, nil, nil))
 }
 
 // caseSnapshots are moto's snapshots tagged with the case.

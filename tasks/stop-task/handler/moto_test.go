@@ -20,15 +20,6 @@ import (
 
 func TestMain(m *testing.M) { stricttest.Main(m) }
 
-// world is the mototest world seeded through the strict layer, with an
-// incidents table keyed by pk for the ledger.
-func world(t *testing.T) (*mototest.World, *stricttest.Layer) {
-	t.Helper()
-	w, l := stricttest.Seed(t)
-	w.Env.IncidentsTable = stricttest.IncidentsTable(t, w.Cfg)
-	return w, l
-}
-
 func run(t *testing.T, w *mototest.World, payload []byte) (*contract.Result, error) {
 	t.Helper()
 	return mototest.Run(t, w, "stop-task", handler.New(w.Cfg, w.Env), payload)
@@ -45,7 +36,7 @@ func task(t *testing.T, cfg aws.Config, cluster, arn string) (status, reason str
 }
 
 func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
-	w, l := world(t)
+	w, l := stricttest.SeedLedger(t)
 	for _, tt := range []struct{ lt, arn string }{{"FARGATE", w.FargateTaskArn}, {"EC2", w.EC2TaskArn}} {
 		t.Run(tt.lt, func(t *testing.T) {
 			dry := mototest.Unique("case-dry")
@@ -92,7 +83,7 @@ func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
 // removes exactly those entries (read back from moto) and stamps them
 // removed in the ledger; a second run removes nothing more.
 func TestMotoStopRemovesTheIsolationEntries(t *testing.T) {
-	w, l := world(t)
+	w, l := stricttest.SeedLedger(t)
 	caseID := mototest.Unique("case-cleanup")
 	iso, err := mototest.Run(t, w, "isolate-network", isolate.New(w.Cfg, w.Env), w.Payload("isolate-network", "isolate-now", "FARGATE", caseID, false, nil, nil))
 	if err != nil {

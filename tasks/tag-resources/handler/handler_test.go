@@ -15,12 +15,9 @@ import (
 	"github.com/irflow/irflow/tasks/incident"
 )
 
-type apiErr struct{ code string }
-
-func (e apiErr) Error() string                 { return e.code }
-func (e apiErr) ErrorCode() string             { return e.code }
-func (e apiErr) ErrorMessage() string          { return e.code + " message" }
-func (e apiErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: code + " message"}
+}
 
 type fakeECS struct {
 	tag   func(*ecs.TagResourceInput) error
@@ -127,7 +124,7 @@ func TestTagMissingResources(t *testing.T) {
 	x := &fakeEC2{create: func(in *ec2.CreateTagsInput) error {
 		for _, id := range in.Resources {
 			if id == "eni-2" {
-				return apiErr{"InvalidNetworkInterfaceID.NotFound"}
+				return apiErr("InvalidNetworkInterfaceID.NotFound")
 			}
 		}
 		return nil
@@ -146,7 +143,7 @@ func TestTagMissingResources(t *testing.T) {
 }
 
 func TestTagErrors(t *testing.T) {
-	gone := func(*ecs.TagResourceInput) error { return apiErr{"ResourceNotFoundException"} }
+	gone := func(*ecs.TagResourceInput) error { return apiErr("ResourceNotFoundException") }
 	tests := []struct {
 		name   string
 		target *incident.Target
@@ -161,9 +158,9 @@ func TestTagErrors(t *testing.T) {
 		{name: "reserved key", target: ec2Target(), with: `{"extraTags":{"irflow:case-id":"x"}}`, want: "InvalidInputError", field: "with.extraTags.irflow:case-id"},
 		{name: "aws prefix", target: ec2Target(), with: `{"extraTags":{"aws:x":"y"}}`, want: "InvalidInputError", field: "with.extraTags"},
 		{name: "unknown param", target: ec2Target(), with: `{"colour":"red"}`, want: "InvalidInputError", field: "with.colour"},
-		{name: "throttled", target: ec2Target(), ec2: func(*ec2.CreateTagsInput) error { return apiErr{"RequestLimitExceeded"} }, want: "RetryableError"},
-		{name: "access denied", target: ec2Target(), ecs: func(*ecs.TagResourceInput) error { return apiErr{"AccessDeniedException"} }, want: "PreconditionFailedError"},
-		{name: "everything gone", target: ec2Target(), ecs: gone, ec2: func(*ec2.CreateTagsInput) error { return apiErr{"InvalidID.NotFound"} }, want: "TargetNotFoundError"},
+		{name: "throttled", target: ec2Target(), ec2: func(*ec2.CreateTagsInput) error { return apiErr("RequestLimitExceeded") }, want: "RetryableError"},
+		{name: "access denied", target: ec2Target(), ecs: func(*ecs.TagResourceInput) error { return apiErr("AccessDeniedException") }, want: "PreconditionFailedError"},
+		{name: "everything gone", target: ec2Target(), ecs: gone, ec2: func(*ec2.CreateTagsInput) error { return apiErr("InvalidID.NotFound") }, want: "TargetNotFoundError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +198,7 @@ func TestTagNothing(t *testing.T) {
 func TestTagContinuesPastAFailure(t *testing.T) {
 	e := &fakeECS{tag: func(in *ecs.TagResourceInput) error {
 		if aws.ToString(in.ResourceArn) == "arn:ci" {
-			return apiErr{"ThrottlingException"}
+			return apiErr("ThrottlingException")
 		}
 		return nil
 	}}

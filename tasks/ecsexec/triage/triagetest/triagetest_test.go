@@ -27,17 +27,11 @@ func run(t *testing.T, r *Root, shell string) (triage.Report, []triage.Artifact,
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := agent.NewSession(cmd)
+	_, out, err := agent.Run(cmd, ecsexec.Limits{IdleTimeout: 20 * time.Second})
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	if _, err := ecsexec.Run(ctx, s, nil, &out, ecsexec.Limits{IdleTimeout: 20 * time.Second}); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	return triage.Analyze(out.Bytes(), nonce, target, triage.Options{})
+	return triage.Analyze(out, nonce, target, triage.Options{})
 }
 
 func TestTheFakeContainerLooksLikeAContainer(t *testing.T) {
