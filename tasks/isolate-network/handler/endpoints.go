@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -101,28 +100,22 @@ func (h *Handler) quarantineRules(ctx context.Context, pl *plan, vpcID, region, 
 	// once (one round trip, not one per endpoint); the rules keep the order
 	// above.
 	rules := make([][]rule, len(want))
-	errs := make([]error, len(want)+1)
-	var wg sync.WaitGroup
-	for i, w := range want {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rules[i], errs[i] = h.endpointENIRules(ctx, *w.ep, w.svc)
-		}()
-	}
 	var s3Rules []rule
+	jobs := len(want)
 	if ssm {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s3Rules, q.s3, errs[len(want)] = h.s3Rules(ctx, eps, vpcID, region)
-		}()
+		jobs++ // the S3 endpoint's rules, last
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	err = each(jobs, func(i int) error {
+		var err error
+		if i == len(want) {
+			s3Rules, q.s3, err = h.s3Rules(ctx, eps, vpcID, region)
+		} else {
+			rules[i], err = h.endpointENIRules(ctx, *want[i].ep, want[i].svc)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, rs := range rules {
 		q.rules = append(q.rules, rs...)

@@ -251,26 +251,6 @@ func (h *Handler) apply(ctx context.Context, p *contract.Payload, pl *plan) erro
 	})
 }
 
-// each runs fn(0..n-1) at once and returns the first error by index.
-func each(n int, fn func(i int) error) error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(i)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // scopeOf maps the network mode to what isolation acts on ("" for none).
 // An unreported mode is awsvpc on Fargate and bridge (ECS's default) on EC2.
 func scopeOf(t *incident.Target) (mode, scope string) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -248,38 +247,18 @@ func existingDeny(own []ec2types.NetworkAclEntry, a address, lowest int32) (int3
 	return 0, false
 }
 
-// naclParallel bounds the CreateNetworkAclEntry calls in flight: the
-// entries are independent (one per ACL, direction and address), so they go
-// out together and the task is cut off after one round trip, not one per
-// entry.
-const naclParallel = 8
-
-// addNACLEntries adds the planned entries that are not there yet, in
-// parallel. A rule number taken meanwhile (another execution) is a
+// addNACLEntries adds the planned entries that are not there yet, at once
+// (each). A rule number taken meanwhile (another execution) is a
 // RetryableError: the retry plans again from the ACLs as they are then.
 // Of several failures the first in plan order is reported.
 func (h *Handler) addNACLEntries(ctx context.Context, entries []*naclEntry) error {
-	errs := make([]error, len(entries))
-	sem := make(chan struct{}, naclParallel)
-	var wg sync.WaitGroup
-	for i, e := range entries {
-		if e.Existing {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			errs[i] = h.addNACLEntry(ctx, e)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	var missing []*naclEntry
+	for _, e := range entries {
+		if !e.Existing {
+			missing = append(missing, e)
 		}
 	}
-	return nil
+	return each(len(missing), func(i int) error { return h.addNACLEntry(ctx, missing[i]) })
 }
 
 func (h *Handler) addNACLEntry(ctx context.Context, e *naclEntry) error {

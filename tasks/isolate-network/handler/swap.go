@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -57,27 +56,22 @@ func (h *Handler) planSwap(ctx context.Context, p *contract.Payload, pl *plan, n
 		}
 		// The transit group is looked up while the quarantine's rules are
 		// worked out from the VPC's endpoints: they do not depend on each other.
-		var (
-			tp   *groupPlan
-			terr error
-			wg   sync.WaitGroup
-		)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tp, terr = h.planGroup(ctx, vpc, base+transitSuffix, variantTransit, allTraffic(), allTraffic())
-		}()
-		q, err := h.quarantineRules(ctx, pl, vpc, regionOf(p), base)
-		var gp *groupPlan
-		if err == nil {
+		var tp, gp *groupPlan
+		var q *quarantine
+		err := each(2, func(i int) error {
+			var err error
+			if i == 1 {
+				tp, err = h.planGroup(ctx, vpc, base+transitSuffix, variantTransit, allTraffic(), allTraffic())
+				return err
+			}
+			if q, err = h.quarantineRules(ctx, pl, vpc, regionOf(p), base); err != nil {
+				return err
+			}
 			gp, err = h.planGroup(ctx, vpc, q.name, q.variant, q.rules, nil)
-		}
-		wg.Wait()
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		if terr != nil {
-			return terr
 		}
 		gp.S3 = q.s3
 		vpcs[vpc] = gp

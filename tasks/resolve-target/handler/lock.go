@@ -220,14 +220,20 @@ func (l *lock) claimItem(inc *incident.Incident, execID string, now time.Time) m
 // is held by another case, or cannot be described), so a later execution
 // may use it. It touches only a claim this execution holds.
 func (l *lock) releaseCase(ctx context.Context, inc *incident.Incident, execID string) error {
+	return l.deleteHeld(ctx, incident.CaseClaimKey(inc.CaseID), execID, "case claim")
+}
+
+// deleteHeld deletes the item at key if this execution holds it (anyone
+// else's is left alone).
+func (l *lock) deleteHeld(ctx context.Context, key, execID, what string) error {
 	_, err := l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(l.Table),
-		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.CaseClaimKey(inc.CaseID))},
+		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: str(key)},
 		ConditionExpression:       aws.String(condHeldByMe),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
 	})
 	if err != nil && !conditionFailed(err) {
-		return contract.AWSError("dynamodb:DeleteItem incidents case claim", err)
+		return contract.AWSError("dynamodb:DeleteItem incidents "+what, err)
 	}
 	return nil
 }

@@ -79,14 +79,5 @@ func correlates(inc *incident.Incident, c *Correlate, service string) bool {
 // execution took it and then ends in resolve-target. It touches only an
 // item this execution holds.
 func (l *lock) releaseCorrelation(ctx context.Context, t taken, execID string) error {
-	_, err := l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(l.Table),
-		Key:                       map[string]ddbtypes.AttributeValue{incident.TablePK: str(incident.CorrelationKey(t.cluster, t.service))},
-		ConditionExpression:       aws.String(condHeldByMe),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(execID)},
-	})
-	if err != nil && !conditionFailed(err) {
-		return contract.AWSError("dynamodb:DeleteItem incidents correlation", err)
-	}
-	return nil
+	return l.deleteHeld(ctx, incident.CorrelationKey(t.cluster, t.service), execID, "correlation")
 }
