@@ -2,6 +2,7 @@ package mototest
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"net"
 	"net/http"
@@ -131,6 +132,11 @@ func StartServer(detached bool) (*Server, error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if py, launcher, ok := motoLauncher(bin); ok {
+		cmd = exec.Command(py, launcher, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+		// Python has read the script once the server answers, or gave up.
+		defer os.Remove(launcher)
+	}
 	if detached {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	} else {
@@ -211,4 +217,29 @@ func ConfigFor(ep string) aws.Config {
 func Unique(prefix string) string {
 	n := seq.Add(1)
 	return strings.ToLower(fmt.Sprintf("%s-%d-%d", prefix, os.Getpid()%100000, n))
+}
+
+// launcherSource is moto_server with speed-ups that change no answer
+// (motoserver.py says which and why).
+//
+//go:embed motoserver.py
+var launcherSource []byte
+
+// motoLauncher returns the Python beside bin (a virtualenv's bin folder)
+// and motoserver.py written to a temporary file, or ok false when bin has
+// no Python beside it (then bin runs as it is).
+func motoLauncher(bin string) (py, launcher string, ok bool) {
+	py = filepath.Join(filepath.Dir(bin), "python")
+	if _, err := os.Stat(py); err != nil {
+		return "", "", false
+	}
+	f, err := os.CreateTemp("", "irflow-motoserver-*.py")
+	if err != nil {
+		return "", "", false
+	}
+	defer f.Close()
+	if _, err := f.Write(launcherSource); err != nil {
+		return "", "", false
+	}
+	return py, f.Name(), true
 }
