@@ -353,6 +353,9 @@ func childEnv(s taskrt.Env, account string) []string {
 		"IRFLOW_APPROVALS_TABLE="+s.ApprovalsTable, "IRFLOW_INCIDENTS_TABLE="+s.IncidentsTable,
 		"IRFLOW_TOPIC_ARN="+s.TopicArn, "IRFLOW_APPROVAL_URL="+s.ApprovalURL,
 		"IRFLOW_DEFAULT_APPROVERS=arn:aws:iam::"+account+":role/IncidentCommander",
+		// As the CDK app sets it on every function (infra/functions.go):
+		// no sts:GetCallerIdentity per action.
+		"IRFLOW_HOME_ACCOUNT="+account,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION="+mototest.Region,
 		// A deployment pins the memory tool; without it capture-memory
 		// refuses before SSM is ever called.
