@@ -37,7 +37,7 @@ func (c *compilation) emit() {
 		Choices: rules, Default: StateNotifyUnsupported})
 	for _, lt := range catalog.LaunchTypes {
 		e.lt = lt
-		e.seq(top, c.plans[lt], StateCompleted)
+		e.seq(top, c.plans[lt], StateCompleted, "$.chain")
 	}
 	e.tail(top)
 
@@ -83,8 +83,14 @@ func (e *emitter) name(id, suffix string) string {
 
 // seq emits nodes in order; the last one continues to next, or ends the
 // branch when next is "".
-func (e *emitter) seq(sc *scope, nodes []*node, next string) {
+//
+// head is where the audit chain's head is in the state when the first node
+// runs ("" when unknown): the top level of a launch type starts after
+// resolve-target ($.chain); a Parallel branch or a Map iteration has
+// siblings writing to the same chain, so none.
+func (e *emitter) seq(sc *scope, nodes []*node, next, head string) {
 	for i, n := range nodes {
+		head0 := head
 		nx := next
 		if i+1 < len(nodes) {
 			nx = e.entry(e.lt, nodes[i+1])
@@ -100,11 +106,46 @@ func (e *emitter) seq(sc *scope, nodes []*node, next string) {
 		case n.step.Approval != nil:
 			e.approval(sc, n, nx)
 		case n.info.action.Async:
-			e.async(sc, n, nx)
+			e.async(sc, n, nx, head)
 		default:
-			e.sync(sc, n, nx)
+			e.sync(sc, n, nx, head)
+		}
+		head = ""
+		if sc.top {
+			head = headAfter(n, head0)
 		}
 	}
+}
+
+// headAfter is where the audit chain's head is in the state after node n,
+// given head before it: $.steps.<id>.chain when n is one Lambda step (sync
+// or async) that ran whenever the next node runs (no when:, so never
+// skipped; no onError: continue, so never caught and left without
+// $.steps.<id>): its last call's result record is the chain's last record,
+// as nothing else writes between two such steps. A step under when: leaves
+// head as it was (right when it was skipped; when it ran, stale). None
+// after a gate (the approval API writes the decision), a Parallel or a Map
+// (siblings race), or a step that may have been caught. A stale head costs
+// a refused check and one read of the chain's tail (audit.AppendOnHead),
+// never a broken chain; a path missing from the state would fail the
+// state, which is what these rules rule out.
+func headAfter(n *node, head string) string {
+	switch {
+	case n.each != nil || n.branches != nil || n.step.Approval != nil || n.info.action == nil || n.info.onError == "continue":
+		return ""
+	case len(n.cond) > 0:
+		return head
+	}
+	return "$.steps." + n.step.ID + ".chain"
+}
+
+// withHead adds the payload's chain (the audit chain's head at head) when
+// head is known.
+func withHead(extra map[string]any, head string) map[string]any {
+	if head == "" {
+		return extra
+	}
+	return merge(extra, map[string]any{"chain.$": head})
 }
 
 // cont returns where a Choice or Catch of step id goes to continue: next, or
@@ -162,10 +203,10 @@ func (e *emitter) flow(next string) (string, bool) {
 	return next, next == ""
 }
 
-func (e *emitter) sync(sc *scope, n *node, next string) {
+func (e *emitter) sync(sc *scope, n *node, next, head string) {
 	a := n.info.action
 	nx, end := e.flow(next)
-	t := lambdaTask(a, payload(a.Name, n.step.ID, n.info.with, nil), ceilSeconds(n.info.timeout), n.info.retry)
+	t := lambdaTask(a, payload(a.Name, n.step.ID, n.info.with, withHead(nil, head)), ceilSeconds(n.info.timeout), n.info.retry)
 	t.Comment = n.step.Description
 	t.ResultPath = asl.P("$.steps." + n.step.ID)
 	t.Next, t.End = nx, end
@@ -176,12 +217,12 @@ func (e *emitter) sync(sc *scope, n *node, next string) {
 // async emits start → done? → wait → check → done?: the action's Lambda is
 // called in mode start, then polled in mode check until it reports done or
 // its check throws StepTimeoutError after the step's timeout.
-func (e *emitter) async(sc *scope, n *node, next string) {
+func (e *emitter) async(sc *scope, n *node, next, head string) {
 	a, id := n.info.action, n.step.ID
 	start, done, wait, check := e.name(id, ""), e.name(id, "done?"), e.name(id, "wait"), e.name(id, "check")
 	deadline := map[string]any{"timeoutSeconds": ceilSeconds(n.info.timeout)}
 
-	st := lambdaTask(a, payload(a.Name, id, n.info.with, merge(deadline, map[string]any{"mode": "start"})), a.Timeout.Seconds(), n.info.retry)
+	st := lambdaTask(a, payload(a.Name, id, n.info.with, withHead(merge(deadline, map[string]any{"mode": "start"}), head)), a.Timeout.Seconds(), n.info.retry)
 	st.Comment = n.step.Description
 	st.ResultPath = asl.P("$.steps." + id)
 	st.Next = done
@@ -193,7 +234,13 @@ func (e *emitter) async(sc *scope, n *node, next string) {
 		Default: wait})
 	sc.add(wait, &asl.Wait{Type: "Wait", Seconds: a.PollInterval.Seconds(), Next: check})
 
-	ct := lambdaTask(a, payload(a.Name, id, n.info.with, merge(deadline, map[string]any{"mode": "check", "previous.$": "$.steps." + id})), a.Timeout.Seconds(), n.info.retry)
+	// Each check starts its records after the previous call's result, at
+	// the top level, where no sibling writes between.
+	checkHead := ""
+	if sc.top {
+		checkHead = "$.steps." + id + ".chain"
+	}
+	ct := lambdaTask(a, payload(a.Name, id, n.info.with, withHead(merge(deadline, map[string]any{"mode": "check", "previous.$": "$.steps." + id}), checkHead)), a.Timeout.Seconds(), n.info.retry)
 	ct.ResultPath = asl.P("$.steps." + id)
 	ct.Next = done
 	ct.Catch = st.Catch
@@ -242,7 +289,7 @@ func (e *emitter) approval(sc *scope, n *node, next string) {
 	tt.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, ResultPath: asl.P("$.errors." + id), Next: afterTimeout}}
 	sc.add(timedOut, tt)
 	// What a rejection runs, then the outcome REJECTED.
-	e.seq(sc, n.onReject, StateRejected)
+	e.seq(sc, n.onReject, StateRejected, "")
 }
 
 // parallel emits a Parallel whose ResultSelector rebuilds the state from its
@@ -255,7 +302,7 @@ func (e *emitter) parallel(sc *scope, n *node, next string) {
 	p := &asl.Parallel{Type: "Parallel", Comment: n.step.Description, Next: nx, End: end}
 	for _, b := range n.branches {
 		br := asl.StateMachine{StartAt: e.entry(e.lt, b[0])}
-		e.seq(&scope{states: &br.States}, b, "")
+		e.seq(&scope{states: &br.States}, b, "", "")
 		p.Branches = append(p.Branches, br)
 	}
 	p.ResultSelector = map[string]any{
@@ -319,7 +366,7 @@ func (e *emitter) forEach(sc *scope, n *node, next string) {
 	for _, lt := range catalog.LaunchTypes {
 		if plan := n.each[lt]; len(plan) > 0 {
 			e.lt = e.innerLT(outer, id, lt)
-			e.seq(in, plan, done)
+			e.seq(in, plan, done, "")
 			e.lt = outer
 		}
 	}
@@ -402,7 +449,7 @@ func lambdaTask(a *catalog.Action, payload map[string]any, timeout int, r catalo
 			"FunctionName": "${" + a.FunctionPlaceholder() + "}",
 			"Payload":      payload,
 		},
-		ResultSelector: resultSelector("$.Payload"),
+		ResultSelector: merge(resultSelector("$.Payload"), map[string]any{"chain.$": "$.Payload.chain"}),
 		TimeoutSeconds: timeout,
 		Retry:          retriers(r),
 	}

@@ -34,7 +34,10 @@ func (e *emitter) head(sc *scope) {
 	t.ResultSelector = map[string]any{
 		"incident.$": "$.Payload.outputs.incident",
 		"target.$":   "$.Payload.outputs.target",
-		"steps":      map[string]any{},
+		// The audit chain's head after resolve-target's result record: the
+		// first step of each launch type's plan starts the chain after it.
+		"chain.$": "$.Payload.chain",
+		"steps":   map[string]any{},
 		"errors":     map[string]any{},
 	}
 	t.Next = StateLaunchType

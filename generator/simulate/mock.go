@@ -17,6 +17,7 @@ import (
 	"github.com/irflow/irflow/generator/internal/sim"
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
 
@@ -109,6 +110,8 @@ type mockResult struct {
 	Summary  string         `json:"summary"`
 	Evidence []mockEvidence `json:"evidence"`
 	Outputs  map[string]any `json:"outputs"`
+	// Chain is null: a mock writes no audit records (contract.Result.Chain).
+	Chain *contract.ChainHead `json:"chain"`
 }
 
 type mockEvidence struct {

@@ -162,11 +162,125 @@ func closing(r *Record) bool {
 // without reading the head first (one round trip fewer); when another
 // writer got there first, it falls back to Append's read and retry.
 func (c *Chain) AppendAfter(ctx context.Context, prev *Record, r Record) (Record, error) {
-	head := prev
-	if head == nil {
-		head = &Record{Seq: 0, Hash: GenesisHash}
+	return c.appendFrom(ctx, r, false, orGenesis(prev))
+}
+
+// Head is where a case's chain ended when a step last saw it: the seq
+// and hash of its last record. Each task result carries the head its own
+// result record made (contract.Result.Chain), and the generated state
+// machine hands it to the next step where nothing else can have written
+// between (docs/design.md, "The Lambda contract").
+type Head = contract.ChainHead
+
+// transactAPI is DynamoDB's TransactWriteItems, which AppendOnHead uses
+// when the table client has it.
+type transactAPI interface {
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// AppendOnHead is Append for a writer told the chain's head by someone
+// else (the step before it, through the execution's state): it puts r
+// after head without reading the head first, in one TransactWriteItems
+// that also checks the record at head.Seq still has head.Hash, so a stale
+// or wrong head can never chain r to a record that is not the last one
+// (DynamoDB applies a transaction's condition check and put all or none:
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html;
+// IAM authorizes the parts as dynamodb:ConditionCheckItem and
+// dynamodb:PutItem: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+// When the check or the put is refused (another writer got there first),
+// it falls back to Append's read of the head.
+func (c *Chain) AppendOnHead(ctx context.Context, head Head, r Record) (Record, error) {
+	if c == nil || c.DB == nil || c.Table == "" || head.Seq < 1 || head.Hash == "" {
+		return c.Append(ctx, r)
 	}
-	return c.appendFrom(ctx, r, false, head)
+	tx, ok := c.DB.(transactAPI)
+	if !ok {
+		return c.Append(ctx, r)
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	r.Seq, r.PrevHash = head.Seq+1, head.Hash
+	r.At = now().UTC().Format(time.RFC3339Nano)
+	r.Hash = r.ComputeHash()
+	var err error
+	if r.MAC, err = c.sign(ctx, r); err != nil {
+		return r, err
+	}
+	_, err = tx.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+		{ConditionCheck: &ddbtypes.ConditionCheck{
+			TableName: aws.String(c.Table),
+			Key: map[string]ddbtypes.AttributeValue{
+				"caseId": &ddbtypes.AttributeValueMemberS{Value: r.CaseID},
+				"seq":    &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(head.Seq, 10)},
+			},
+			ConditionExpression:       aws.String("#h = :h"),
+			ExpressionAttributeNames:  map[string]string{"#h": "hash"},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":h": &ddbtypes.AttributeValueMemberS{Value: head.Hash}},
+		}},
+		{Put: &ddbtypes.Put{
+			TableName:           aws.String(c.Table),
+			Item:                r.item(),
+			ConditionExpression: aws.String("attribute_not_exists(seq)"),
+		}},
+	}})
+	if err == nil {
+		return r, nil
+	}
+	var cancelled *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &cancelled) && !strings.Contains(err.Error(), "TransactionCanceled") {
+		return r, contract.AWSError("dynamodb:TransactWriteItems audit", err)
+	}
+	// The head moved on (or our own write landed and the SDK resent it
+	// after a lost reply): one read of the chain's last records tells
+	// which, and gives the head to put r after.
+	tail, err := c.tail(ctx, r.CaseID, 4)
+	if err != nil {
+		return r, err
+	}
+	for _, t := range tail {
+		if t.Seq == r.Seq && t.Hash == r.Hash {
+			return r, nil
+		}
+	}
+	var last *Record
+	if len(tail) > 0 {
+		last = &tail[0]
+	}
+	return c.appendFrom(ctx, r, false, orGenesis(last))
+}
+
+// orGenesis is head as appendFrom's guess: Seq 0 for an empty chain.
+func orGenesis(head *Record) *Record {
+	if head == nil {
+		return &Record{Seq: 0, Hash: GenesisHash}
+	}
+	return head
+}
+
+// tail returns a case's last n records, newest first.
+func (c *Chain) tail(ctx context.Context, caseID string, n int32) ([]Record, error) {
+	out, err := c.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(c.Table),
+		KeyConditionExpression:    aws.String("caseId = :c"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":c": &ddbtypes.AttributeValueMemberS{Value: caseID}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(n),
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return nil, contract.AWSError("dynamodb:Query audit", err)
+	}
+	recs := make([]Record, 0, len(out.Items))
+	for _, it := range out.Items {
+		r, err := recordFrom(it)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
 }
 
 func (c *Chain) append(ctx context.Context, r Record, open bool) (Record, error) {
@@ -251,22 +365,11 @@ func RecordMACFields(r Record) []string {
 }
 
 func (c *Chain) last(ctx context.Context, caseID string) (*Record, error) {
-	out, err := c.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(c.Table),
-		KeyConditionExpression:    aws.String("caseId = :c"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":c": &ddbtypes.AttributeValueMemberS{Value: caseID}},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(1),
-		ConsistentRead:            aws.Bool(true),
-	})
-	if err != nil {
-		return nil, contract.AWSError("dynamodb:Query audit", err)
+	tail, err := c.tail(ctx, caseID, 1)
+	if err != nil || len(tail) == 0 {
+		return nil, err
 	}
-	if len(out.Items) == 0 {
-		return nil, nil
-	}
-	r, err := recordFrom(out.Items[0])
-	return &r, err
+	return &tail[0], nil
 }
 
 // at returns the record of a case at seq, or nil.

@@ -148,3 +148,92 @@ func TestAppendAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// txTable adds TransactWriteItems (a ConditionCheck on one record's hash and
+// a Put, all or none) to countingTable.
+type txTable struct {
+	countingTable
+	txs int
+}
+
+func (t *txTable) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	t.txs++
+	cancelled := func() error {
+		msg := "Transaction cancelled"
+		return &ddbtypes.TransactionCanceledException{Message: &msg}
+	}
+	var put *ddbtypes.Put
+	for _, it := range in.TransactItems {
+		switch {
+		case it.ConditionCheck != nil:
+			seq, _ := strconv.ParseInt(it.ConditionCheck.Key["seq"].(*ddbtypes.AttributeValueMemberN).Value, 10, 64)
+			want := it.ConditionCheck.ExpressionAttributeValues[":h"].(*ddbtypes.AttributeValueMemberS).Value
+			got, ok := t.items[seq]
+			if !ok || got["hash"].(*ddbtypes.AttributeValueMemberS).Value != want {
+				return nil, cancelled()
+			}
+		case it.Put != nil:
+			put = it.Put
+		}
+	}
+	seq, _ := strconv.ParseInt(put.Item["seq"].(*ddbtypes.AttributeValueMemberN).Value, 10, 64)
+	if _, ok := t.items[seq]; ok {
+		return nil, cancelled()
+	}
+	t.items[seq] = put.Item
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+// TestAppendOnHead: a record put after the head the step before handed
+// over lands in one transaction without reading the chain; a stale head
+// (another writer came between), a forged hash at the right seq and a head
+// past the end are each refused by the check and the record lands after
+// the real head; the chain verifies.
+func TestAppendOnHead(t *testing.T) {
+	ctx := context.Background()
+	db := &txTable{countingTable: countingTable{memTable: memTable{items: map[int64]map[string]ddbtypes.AttributeValue{}}}}
+	c := &Chain{DB: db, Table: "audit"}
+	rec := func(exec, event string) Record {
+		return Record{CaseID: testCase, ExecutionID: exec, Action: "isolate-network", Event: event}
+	}
+	result, err := c.Append(ctx, rec(testExec, "result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.puts, db.queries = 0, 0
+	next, err := c.AppendOnHead(ctx, Head{Seq: result.Seq, Hash: result.Hash}, rec(testExec, "start"))
+	if err != nil || next.Seq != result.Seq+1 || next.PrevHash != result.Hash || db.queries != 0 || db.puts != 0 || db.txs != 1 {
+		t.Fatalf("fresh head: seq %d, %d queries, %d puts, %d transactions, err %v; want the next seq in one transaction", next.Seq, db.queries, db.puts, db.txs, err)
+	}
+	joined, _ := c.Append(ctx, rec("joining-1", EventFindingJoined))
+	for _, tc := range []struct {
+		name string
+		head Head
+	}{
+		{"stale (a record came between)", Head{Seq: next.Seq, Hash: next.Hash}},
+		{"forged hash at the head's seq", Head{Seq: joined.Seq, Hash: next.Hash}},
+		{"past the end", Head{Seq: joined.Seq + 5, Hash: joined.Hash}},
+	} {
+		last, err := c.Read(ctx, testCase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := last[len(last)-1]
+		db.queries, db.puts = 0, 0
+		got, err := c.AppendOnHead(ctx, tc.head, rec(testExec, "start"))
+		if err != nil || got.Seq != head.Seq+1 || got.PrevHash != head.Hash {
+			t.Errorf("%s: seq %d prev %s, err %v; want seq %d after the real head", tc.name, got.Seq, got.PrevHash, err, head.Seq+1)
+		}
+		// The refused transaction costs one read of the chain's tail.
+		if db.queries != 1 || db.puts != 1 {
+			t.Errorf("%s: %d queries and %d puts after the refused check; want 1 and 1", tc.name, db.queries, db.puts)
+		}
+	}
+	records, err := c.Read(ctx, testCase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(records); err != nil {
+		t.Fatal(err)
+	}
+}

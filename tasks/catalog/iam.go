@@ -47,9 +47,11 @@ const (
 	arnELBTargetGroup = "arn:${Partition}:elasticloadbalancing:${Region}:${Account}:targetgroup/*"
 )
 
-// auditWrite lets a task append to the hash-chained audit log of its case.
+// auditWrite lets a task append to the hash-chained audit log of its case
+// (ConditionCheckItem: a record put after the head the step before handed
+// over checks that head in the same TransactWriteItems, audit.AppendOnHead).
 var auditWrite = Statement{
-	Actions:   []string{"dynamodb:PutItem", "dynamodb:Query"},
+	Actions:   []string{"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"},
 	Resources: []string{"${AuditTableArn}"},
 }
 

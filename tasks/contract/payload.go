@@ -17,22 +17,26 @@ import (
 
 // Payload is what a generated Task state sends (schemas/task-payload.v1).
 type Payload struct {
-	Action         string                     `json:"action"`
-	Step           string                     `json:"step"`
-	Mode           string                     `json:"mode,omitempty"`
-	With           json.RawMessage            `json:"with"`
-	Incident       *incident.Incident         `json:"incident,omitempty"`
-	Target         *incident.Target           `json:"target,omitempty"`
-	Execution      Execution                  `json:"execution"`
-	Input          json.RawMessage            `json:"input,omitempty"`
-	TaskToken      string                     `json:"taskToken,omitempty"`
-	TimeoutSeconds int                        `json:"timeoutSeconds,omitempty"`
-	Previous       *Result                    `json:"previous,omitempty"`
-	Steps          map[string]json.RawMessage `json:"steps,omitempty"`
-	Errors         map[string]StateError      `json:"errors,omitempty"`
-	Error          *StateError                `json:"error,omitempty"`
-	Outcome        string                     `json:"outcome,omitempty"`
-	Failure        *Failure                   `json:"failure,omitempty"`
+	Action         string             `json:"action"`
+	Step           string             `json:"step"`
+	Mode           string             `json:"mode,omitempty"`
+	With           json.RawMessage    `json:"with"`
+	Incident       *incident.Incident `json:"incident,omitempty"`
+	Target         *incident.Target   `json:"target,omitempty"`
+	Execution      Execution          `json:"execution"`
+	Input          json.RawMessage    `json:"input,omitempty"`
+	TaskToken      string             `json:"taskToken,omitempty"`
+	TimeoutSeconds int                `json:"timeoutSeconds,omitempty"`
+	Previous       *Result            `json:"previous,omitempty"`
+	// Chain is the audit chain's head as the step before left it, where
+	// the compiler knows nothing else wrote between (taskrt appends the
+	// start record after it, checked: audit.Chain.AppendOnHead).
+	Chain   *ChainHead                 `json:"chain,omitempty"`
+	Steps   map[string]json.RawMessage `json:"steps,omitempty"`
+	Errors  map[string]StateError      `json:"errors,omitempty"`
+	Error   *StateError                `json:"error,omitempty"`
+	Outcome string                     `json:"outcome,omitempty"`
+	Failure *Failure                   `json:"failure,omitempty"`
 }
 
 // Execution is $$.Execution of the Step Functions context object.

@@ -9,13 +9,24 @@ const (
 	StatusSkipped = "SKIPPED"
 )
 
-// Result is what every task returns. All four keys are always present, or
+// Result is what every task returns. All five keys are always present, or
 // the generated ResultSelector fails.
 type Result struct {
 	Status   string         `json:"status"`
 	Summary  string         `json:"summary"`
 	Evidence []Evidence     `json:"evidence"`
 	Outputs  map[string]any `json:"outputs"`
+	// Chain is the case's audit chain head after this step's result
+	// record (taskrt sets it; null when nothing was recorded): the next
+	// step's start record goes right after it (Payload.Chain).
+	Chain *ChainHead `json:"chain"`
+}
+
+// ChainHead is the seq and hash of a case's last audit record as a step
+// saw it (audit.Head).
+type ChainHead struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 // Evidence is one stored object: where, its SHA-256 (hex) and size, and

@@ -59,6 +59,13 @@ type Ledger struct {
 	Entries []Entry
 }
 
+// clone is a copy whose entries can change without changing l's.
+func (l *Ledger) clone() *Ledger {
+	c := *l
+	c.Entries = append([]Entry(nil), l.Entries...)
+	return &c
+}
+
 // Find returns the entry with the id, or nil.
 func (l *Ledger) Find(id string) *Entry {
 	for i := range l.Entries {
@@ -102,7 +109,15 @@ func (s *Store) Read(ctx context.Context, caseID string) (*Ledger, error) {
 // is kept as it is, unless it was removed: then the new entry replaces it
 // (the change was made again). It returns the ledger as written.
 func (s *Store) Append(ctx context.Context, caseID string, entries ...Entry) (*Ledger, error) {
-	return s.update(ctx, caseID, func(l *Ledger) bool {
+	return s.AppendOn(ctx, caseID, nil, entries...)
+}
+
+// AppendOn is Append on a ledger the caller read before (Read, or what an
+// earlier write returned), nil to read it now: the first write goes on
+// that version without reading again, and a conflicting write (the
+// ledger moved on) falls back to reading it afresh.
+func (s *Store) AppendOn(ctx context.Context, caseID string, read *Ledger, entries ...Entry) (*Ledger, error) {
+	return s.update(ctx, caseID, read, func(l *Ledger) bool {
 		changed := false
 		for _, e := range entries {
 			switch old := l.Find(e.ID); {
@@ -126,7 +141,7 @@ func (s *Store) MarkRemoved(ctx context.Context, caseID, step string, ids ...str
 	for _, id := range ids {
 		want[id] = true
 	}
-	return s.update(ctx, caseID, func(l *Ledger) bool {
+	return s.update(ctx, caseID, nil, func(l *Ledger) bool {
 		changed := false
 		for i := range l.Entries {
 			if e := &l.Entries[i]; want[e.ID] && !e.Removed() {
@@ -138,18 +153,25 @@ func (s *Store) MarkRemoved(ctx context.Context, caseID, step string, ids ...str
 	})
 }
 
-// update applies change to a fresh read and writes it back on the version
-// read, retrying on a conflicting write.
-func (s *Store) update(ctx context.Context, caseID string, change func(*Ledger) bool) (*Ledger, error) {
+// update applies change to a fresh read (or first to read, when the caller
+// has one of the case) and writes it back on the version read, retrying on
+// a conflicting write.
+func (s *Store) update(ctx context.Context, caseID string, read *Ledger, change func(*Ledger) bool) (*Ledger, error) {
 	for range maxConflicts {
-		l, err := s.Read(ctx, caseID)
-		if err != nil {
-			return nil, err
+		l := read
+		read = nil
+		if l == nil || l.CaseID != caseID {
+			var err error
+			if l, err = s.Read(ctx, caseID); err != nil {
+				return nil, err
+			}
+		} else {
+			l = l.clone()
 		}
 		if !change(l) {
 			return l, nil
 		}
-		err = s.put(ctx, l)
+		err := s.put(ctx, l)
 		if err == nil {
 			l.Version++
 			return l, nil

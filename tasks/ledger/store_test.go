@@ -156,6 +156,53 @@ func TestAppendAfterAConflict(t *testing.T) {
 	}
 }
 
+// countingDB counts GetItem calls.
+type countingDB struct {
+	*fakeDB
+	gets int
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets++
+	return c.fakeDB.GetItem(ctx, in, o...)
+}
+
+// TestAppendOnARead: a write on a ledger read before (or written last)
+// puts without reading again; one on a read another writer has overtaken
+// reads afresh and keeps both writers' entries; the read is not changed.
+func TestAppendOnARead(t *testing.T) {
+	fake, _ := newFake()
+	db := &countingDB{fakeDB: fake}
+	s := &Store{DB: db, Table: "incidents"}
+	ctx := context.Background()
+	read, err := s.Read(ctx, "case-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.gets = 0
+	l, err := s.AppendOn(ctx, "case-1", read, entry(t, "a"))
+	if err != nil || db.gets != 0 || l.Version != 1 || read.Version != 0 || len(read.Entries) != 0 {
+		t.Fatalf("on a fresh read: version %d, %d reads, read now %+v, err %v; want version 1 without a read, the read unchanged", l.Version, db.gets, read, err)
+	}
+	l, err = s.AppendOn(ctx, "case-1", l, entry(t, "b"))
+	if err != nil || db.gets != 0 || l.Version != 2 {
+		t.Fatalf("on the last write: version %d, %d reads, err %v; want version 2 without a read", l.Version, db.gets, err)
+	}
+	if _, err := s.Append(ctx, "case-1", entry(t, "other")); err != nil {
+		t.Fatal(err)
+	}
+	db.gets = 0
+	l, err = s.AppendOn(ctx, "case-1", l, entry(t, "c"))
+	if err != nil || db.gets != 1 || !reflect.DeepEqual(ids(l), []string{"a", "b", "other", "c"}) || l.Version != 4 {
+		t.Errorf("on an overtaken read: %v version %d, %d reads, err %v; want every entry at version 4 after one read", ids(l), l.Version, db.gets, err)
+	}
+	// A ledger of another case is not taken for this one's.
+	db.gets = 0
+	if _, err := s.AppendOn(ctx, "case-2", l, entry(t, "x")); err != nil || db.gets != 1 {
+		t.Errorf("another case's read: %d reads, err %v; want it read", db.gets, err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	ctx := context.Background()
 	db, s := newFake()

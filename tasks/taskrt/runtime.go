@@ -95,7 +95,7 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	g := newGate()
 	var startRec *audit.Record
 	go func(ctx context.Context) {
-		rec, err := rt.audit(ctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}, nil)
+		rec, err := rt.audit(ctx, p, p.CaseID(), "start", "", "", map[string]any{"mode": p.Mode, "with": p.With, "dryRun": p.DryRun()}, nil, p.Chain)
 		startRec = rec
 		g.open(err)
 	}(hctx)
@@ -130,7 +130,7 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 	if herr != nil {
 		herr = contract.Classified(herr)
 		log.Error("failed", "errorType", contract.ErrorName(herr), "error", herr.Error(), "ms", time.Since(start).Milliseconds())
-		if _, aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": contract.ErrorName(herr)}, startRec); aerr != nil {
+		if _, aerr := rt.audit(ctx, p, caseID, "error", "ERROR", herr.Error(), map[string]any{"errorType": contract.ErrorName(herr)}, startRec, nil); aerr != nil {
 			log.Error("audit append failed", "error", aerr.Error())
 		}
 		return nil, herr
@@ -143,7 +143,8 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		caseID = caseOf(res)
 		prev = &genesis
 	}
-	if _, err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}, prev); err != nil {
+	rec, err := rt.audit(ctx, p, caseID, "result", res.Status, res.Summary, map[string]any{"evidence": nonNil(res.Evidence), "outputs": res.Outputs}, prev, nil)
+	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			// The action is done but unrecorded: actions are idempotent,
 			// so Step Functions' Retry redoes it and records it.
@@ -152,6 +153,9 @@ func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMes
 		err = contract.Classified(err)
 		log.Error("audit append failed", "error", err.Error(), "errorType", contract.ErrorName(err))
 		return nil, err
+	}
+	if rec != nil {
+		res.Chain = &contract.ChainHead{Seq: rec.Seq, Hash: rec.Hash}
 	}
 	log.Info("done", "status", res.Status, "summary", res.Summary, "evidence", len(res.Evidence), "ms", time.Since(start).Milliseconds())
 	return json.Marshal(res)
@@ -187,8 +191,10 @@ func handlerContext(ctx context.Context) (context.Context, time.Duration, contex
 // only from its own result) and returns it (nil when none was written).
 // prev is the chain's head the runtime expects (the step's start record, or
 // &genesis for an empty chain), nil when unknown: with an auditor that
-// takes it, the record is put without reading the head first.
-func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event, status, summary string, detail map[string]any, prev *audit.Record) (*audit.Record, error) {
+// takes it, the record is put without reading the head first. head is the
+// one the step before handed over (chainHead), nil when none: with an
+// auditor that takes it, the record is put after it, checked.
+func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event, status, summary string, detail map[string]any, prev *audit.Record, head *contract.ChainHead) (*audit.Record, error) {
 	if rt.Audit == nil || caseID == "" {
 		return nil, nil
 	}
@@ -198,7 +204,9 @@ func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event
 	}
 	r := audit.Record{CaseID: caseID, ExecutionID: p.Execution.ID, Step: p.Step, Action: p.Action,
 		Event: event, Status: status, Summary: summary, Detail: string(d)}
-	if a, ok := rt.Audit.(afterAppender); ok && prev != nil {
+	if a, ok := rt.Audit.(headAppender); ok && head != nil {
+		r, err = a.AppendOnHead(ctx, *head, r)
+	} else if a, ok := rt.Audit.(afterAppender); ok && prev != nil {
 		if prev == &genesis {
 			prev = nil
 		}
@@ -210,6 +218,12 @@ func (rt *Runtime) audit(ctx context.Context, p *contract.Payload, caseID, event
 		return nil, err
 	}
 	return &r, nil
+}
+
+// headAppender is an auditor that can put a record after a head it was
+// told, checking it (audit.Chain).
+type headAppender interface {
+	AppendOnHead(ctx context.Context, head audit.Head, r audit.Record) (audit.Record, error)
 }
 
 // afterAppender is an auditor that can put a record after a known head

@@ -354,3 +354,48 @@ func TestClassifiedNamesEverything(t *testing.T) {
 		t.Errorf("runtime returned %s %v; want contract.PreconditionFailedError with the API's code", contract.ErrorName(err), err)
 	}
 }
+
+// headRecorder is an audit chain that notes the heads it is handed.
+type headRecorder struct {
+	*audit.Chain
+	heads []audit.Head
+}
+
+func (h *headRecorder) AppendOnHead(ctx context.Context, head audit.Head, r audit.Record) (audit.Record, error) {
+	h.heads = append(h.heads, head)
+	return h.Chain.AppendOnHead(ctx, head, r)
+}
+
+// TestRuntimeHandsOnTheChainHead: a result carries the chain's head after
+// its result record; a payload that carries a head has its start record
+// put after it (AppendOnHead), one without does not.
+func TestRuntimeHandsOnTheChainHead(t *testing.T) {
+	a := &headRecorder{Chain: &audit.Chain{DB: &fakeDynamo{}, Table: "a"}}
+	rt := &Runtime{Action: "stop-task", Audit: a, Log: NewLogger(io.Discard),
+		Handle: func(ctx context.Context, p *contract.Payload) (*contract.Result, error) { return contract.OK("stopped"), nil }}
+	payload := `{"action":"stop-task","step":"stop","with":{},
+	  "incident":{"caseId":"c1","source":"manual","taskArn":"t","clusterArn":"c","region":"us-east-1","account":"111122223333","partition":"aws","dryRun":false},
+	  "target":{"launchType":"FARGATE","taskArn":"t"},"execution":{"Id":"exec-1"}%s}`
+	out, err := rt.Invoke(context.Background(), json.RawMessage(fmt.Sprintf(payload, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first contract.Result
+	if err := json.Unmarshal(out, &first); err != nil || first.Chain == nil || first.Chain.Seq != 2 || len(a.heads) != 0 {
+		t.Fatalf("first result %s (err %v), heads %v; want the head at seq 2 and no head handed in", out, err, a.heads)
+	}
+	head, _ := json.Marshal(first.Chain)
+	out, err = rt.Invoke(context.Background(), json.RawMessage(fmt.Sprintf(payload, `,"chain":`+string(head))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second contract.Result
+	_ = json.Unmarshal(out, &second)
+	if len(a.heads) != 1 || a.heads[0] != *first.Chain || second.Chain == nil || second.Chain.Seq != 4 {
+		t.Errorf("heads %v, second head %+v; want the first result's head handed in and the chain at seq 4", a.heads, second.Chain)
+	}
+	recs, _ := a.Read(context.Background(), "c1")
+	if err := audit.Verify(recs); err != nil || len(recs) != 4 {
+		t.Errorf("%d records: %v", len(recs), err)
+	}
+}

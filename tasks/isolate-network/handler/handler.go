@@ -73,6 +73,9 @@ type plan struct {
 	scope, mode, instanceID, launchType string
 	// prefetched are the network ACLs read with the ENIs, by VPC.
 	prefetched map[string][]ec2types.NetworkAcl
+	// ledger is the case's containment ledger as last read or written
+	// (nil: read it when writing).
+	ledger *ledger.Ledger
 	allowSsm   bool
 	enis       []*eniPlan
 	// groups are the quarantine groups (one per VPC), transit the
@@ -129,13 +132,23 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 			}
 		}()
 	}
+	// The case's ledger too: the first write to it then goes on this
+	// version without reading it again (ledger.Store.AppendOn).
+	var read *ledger.Ledger
+	if lr, ok := h.Ledger.(ledgerOn); ok && !p.DryRun() && p.CaseID() != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			read, _ = lr.Read(ctx, p.CaseID()) // on an error the write reads it
+		}()
+	}
 	nis, err := h.loadENIs(ctx, p.Target, scope)
 	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
 	pl := &plan{scope: scope, mode: mode, launchType: p.Target.LaunchType, allowSsm: allowSsm, ecsEndpoints: map[string][]string{},
-		prefetched: acls}
+		prefetched: acls, ledger: read}
 	if scope == scopeInstance {
 		pl.instanceID = p.Target.InstanceID
 	}

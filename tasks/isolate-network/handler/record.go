@@ -25,7 +25,7 @@ func (h *Handler) recordNACL(ctx context.Context, p *contract.Payload, pl *plan)
 		}
 		entries = append(entries, le)
 	}
-	return h.append(ctx, p, entries)
+	return h.append(ctx, p, pl, entries)
 }
 
 // recordSwaps writes every instance ENI's original groups to the ledger
@@ -53,16 +53,28 @@ func (h *Handler) recordSwaps(ctx context.Context, p *contract.Payload, pl *plan
 		}
 		entries = append(entries, le)
 	}
-	return h.append(ctx, p, entries)
+	return h.append(ctx, p, pl, entries)
 }
 
-func (h *Handler) append(ctx context.Context, p *contract.Payload, entries []ledger.Entry) error {
+// ledgerOn is a ledger that can be read ahead and written on what was
+// read (ledger.Store).
+type ledgerOn interface {
+	Read(ctx context.Context, caseID string) (*ledger.Ledger, error)
+	AppendOn(ctx context.Context, caseID string, read *ledger.Ledger, entries ...ledger.Entry) (*ledger.Ledger, error)
+}
+
+func (h *Handler) append(ctx context.Context, p *contract.Payload, pl *plan, entries []ledger.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	// The ledger only says how to undo what follows: it may land while the
 	// step's start record is still being written (taskrt.Ungated), one
 	// round trip fewer before the isolation is in effect.
+	if lr, ok := h.Ledger.(ledgerOn); ok {
+		l, err := lr.AppendOn(taskrt.Ungated(ctx), p.CaseID(), pl.ledger, entries...)
+		pl.ledger = l
+		return err
+	}
 	_, err := h.Ledger.Append(taskrt.Ungated(ctx), p.CaseID(), entries...)
 	return err
 }

@@ -24,8 +24,8 @@ import (
 // for the EC2 launch type, the container instance, its EC2 instance,
 // volumes and Auto Scaling group.
 // seen, when set, is given the task's cluster and service as soon as
-// DescribeTasks answered ("" for a standalone task), before the rest is
-// described.
+// DescribeTasks answered ("" for a standalone task) and the rest is asked
+// for.
 func (h *Handler) describe(ctx context.Context, inc *incident.Incident, seen func(cluster, service string)) (*incident.Target, error) {
 	if inc.IsHost() {
 		return h.describeHost(ctx, inc)
@@ -51,9 +51,6 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident, seen fun
 	}
 	if name, ok := strings.CutPrefix(t.Group, "service:"); ok {
 		t.Service = name
-	}
-	if seen != nil {
-		seen(t.ClusterArn, t.Service)
 	}
 	// The task definition, the task's ENIs and the container instance each
 	// need only DescribeTasks' answer: ask for them at once, one round trip
@@ -81,6 +78,11 @@ func (h *Handler) describe(ctx context.Context, inc *incident.Incident, seen fun
 			defer wg.Done()
 			inst, instErr = h.host(ctx, t.ClusterArn, t.ContainerInstanceArn)
 		}()
+	}
+	// The case and the lock are taken (seen) once these reads are on
+	// their way, not before.
+	if seen != nil {
+		seen(t.ClusterArn, t.Service)
 	}
 	wg.Wait()
 	if defErr != nil {
