@@ -38,7 +38,7 @@ func (e *emitter) head(sc *scope) {
 		// first step of each launch type's plan starts the chain after it.
 		"chain.$": "$.Payload.chain",
 		"steps":   map[string]any{},
-		"errors":     map[string]any{},
+		"errors":  map[string]any{},
 	}
 	t.Next = StateLaunchType
 	if ex := e.c.pb.Exclude; ex != nil && len(ex.TaskTags) > 0 {

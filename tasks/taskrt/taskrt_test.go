@@ -372,7 +372,9 @@ func (h *headRecorder) AppendOnHead(ctx context.Context, head audit.Head, r audi
 func TestRuntimeHandsOnTheChainHead(t *testing.T) {
 	a := &headRecorder{Chain: &audit.Chain{DB: &fakeDynamo{}, Table: "a"}}
 	rt := &Runtime{Action: "stop-task", Audit: a, Log: NewLogger(io.Discard),
-		Handle: func(ctx context.Context, p *contract.Payload) (*contract.Result, error) { return contract.OK("stopped"), nil }}
+		Handle: func(ctx context.Context, p *contract.Payload) (*contract.Result, error) {
+			return contract.OK("stopped"), nil
+		}}
 	payload := `{"action":"stop-task","step":"stop","with":{},
 	  "incident":{"caseId":"c1","source":"manual","taskArn":"t","clusterArn":"c","region":"us-east-1","account":"111122223333","partition":"aws","dryRun":false},
 	  "target":{"launchType":"FARGATE","taskArn":"t"},"execution":{"Id":"exec-1"}%s}`

@@ -75,9 +75,9 @@ type plan struct {
 	prefetched map[string][]ec2types.NetworkAcl
 	// ledger is the case's containment ledger as last read or written
 	// (nil: read it when writing).
-	ledger *ledger.Ledger
-	allowSsm   bool
-	enis       []*eniPlan
+	ledger   *ledger.Ledger
+	allowSsm bool
+	enis     []*eniPlan
 	// groups are the quarantine groups (one per VPC), transit the
 	// all-traffic groups the ENIs pass through; both only for instance ENIs.
 	groups, transit []*groupPlan
