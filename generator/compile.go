@@ -48,7 +48,10 @@ type Triggers struct {
 	// FindingTypeAt locates each of FindingTypes in the file.
 	FindingTypeAt []Position
 	MinSeverity   float64
-	Manual        bool
+	// HostFindings: the playbook also takes findings about a container
+	// instance (resourceType Instance), triggers.guardduty.hostFindings.
+	HostFindings bool
+	Manual       bool
 }
 
 // Position is where a value is in the playbook file.
@@ -177,7 +180,7 @@ func (c *compilation) result() *Result {
 		Name: c.pb.Name, Title: c.pb.Title, Description: c.pb.Description, Severity: c.pb.Severity,
 		NameLine: c.doc.Pos("/metadata/name").Line, NameColumn: c.doc.Pos("/metadata/name").Column,
 		ASL: c.asl, machine: c.sm,
-		Triggers:  Triggers{MinSeverity: c.pb.Triggers.MinSeverity, Manual: c.pb.Triggers.Manual},
+		Triggers:  Triggers{MinSeverity: c.pb.Triggers.MinSeverity, HostFindings: c.pb.Triggers.HostFindings, Manual: c.pb.Triggers.Manual},
 		Approvers: c.pb.Approval.Approvers,
 		Steps:     map[string][]PlannedStep{},
 	}

@@ -21,6 +21,7 @@ const (
 	pathNetworkMode     = "$.target.networkMode"
 	pathService         = "$.target.service"
 	pathExecEnabled     = "$.target.enableExecuteCommand"
+	pathTaskArn         = "$.target.taskArn"
 )
 
 // tagPath is the reference path of one task tag. Tag keys are limited by the
@@ -86,6 +87,15 @@ func (a atom) failing() []test {
 			return []test{absent(pathExecEnabled), {rule: asl.ChoiceRule{Not: &enabled}, hit: true}}
 		}
 		return []test{{rule: absentRule(pathExecEnabled)}, {rule: enabled, hit: true}}
+	case whenTarget:
+		// The target is a task when resolve-target named one: a host
+		// finding's target (a container instance) has taskArn "". A state
+		// without it counts as not a task, so no task-only step runs there.
+		noTask := []test{absent(pathTaskArn), {rule: asl.ChoiceRule{Variable: pathTaskArn, StringEquals: asl.Str("")}, hit: true}}
+		if a.value == targetTask {
+			return noTask
+		}
+		return []test{{rule: absentRule(pathTaskArn)}, {rule: asl.ChoiceRule{Not: &asl.ChoiceRule{Variable: pathTaskArn, StringEquals: asl.Str("")}}, hit: true}}
 	case whenTaskTags:
 		if a.value == anyValue {
 			return []test{absent(tagPath(a.tag))}
