@@ -88,6 +88,10 @@ type PlannedStep struct {
 	// ForEach is the forEach step whose iterations run this step (on each
 	// task of its list, whatever that task's launch type); "" otherwise.
 	ForEach string
+	// ForEachWhen is that forEach's condition on this branch, about the
+	// run's target (When is the step's own, about the task of the
+	// iteration); "" when the forEach always runs.
+	ForEachWhen string
 }
 
 // Diagnostic and Diagnostics are the generator's findings about a playbook.
@@ -192,7 +196,7 @@ func (c *compilation) result() *Result {
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {
 		// path is the condition of what encloses the nodes.
-		forEach := ""
+		forEach, forEachWhen := "", ""
 		var walk func(nodes []*node, parallel, rejectOf string, fatal bool, path cond)
 		walk = func(nodes []*node, parallel, rejectOf string, fatal bool, path cond) {
 			for _, n := range nodes {
@@ -213,16 +217,16 @@ func (c *compilation) result() *Result {
 							}
 						}
 					}
-					forEach = n.step.ID
+					forEach, forEachWhen = n.step.ID, under.String()
 					walk(once, "", rejectOf, fatal && n.info.onError == "fail", nil)
-					forEach = ""
+					forEach, forEachWhen = "", ""
 					continue
 				}
 				s := n.step
 				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: s.ID, Action: n.info.action.Name, Parallel: parallel,
 					OnError: n.info.onError, Fatal: fatal && n.info.onError == "fail", OnTimeout: n.info.onTimeout,
 					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != "",
-					When:   under.String(), OnRejectOf: rejectOf, ForEach: forEach})
+					When:   under.String(), OnRejectOf: rejectOf, ForEach: forEach, ForEachWhen: forEachWhen})
 				walk(n.onReject, "", s.ID, true, under)
 			}
 		}
