@@ -235,14 +235,28 @@ func (c *compilation) flowForEach(s *playbook.Step, under cond, st flowState, f 
 	}
 }
 
-// checkHostConditions reports when: {target: host} in a playbook that takes
-// no host findings: the target is always a task there, so the step never runs.
+// checkHostConditions reports when: {target: host} where it never holds:
+// inside a forEach (each iteration's target is a task of the list), and in
+// a playbook that takes no host findings (the target is always a task).
 func (c *compilation) checkHostConditions() {
+	inLoop := map[*playbook.Step]bool{}
+	for _, fe := range c.pb.Steps {
+		if fe.ForEach == nil {
+			continue
+		}
+		(&playbook.Playbook{Steps: fe.ForEach.Steps}).Walk(func(s *playbook.Step) {
+			inLoop[s] = true
+			if s.When != nil && s.When.Target == targetHost {
+				c.errorAt(diag.CodeHostFindings, s.When.Path+"/target", fmt.Sprintf("put the condition on forEach %q, or remove it", fe.ID),
+					fmt.Sprintf("step %q never runs: each iteration of forEach %q targets a task of its list, so when: {target: host} never holds", s.ID, fe.ID))
+			}
+		})
+	}
 	if c.pb.Triggers.HostFindings {
 		return
 	}
 	c.pb.Walk(func(s *playbook.Step) {
-		if s.When != nil && s.When.Target == targetHost {
+		if !inLoop[s] && s.When != nil && s.When.Target == targetHost {
 			c.errorAt(diag.CodeHostFindings, s.When.Path+"/target", "set triggers.guardduty.hostFindings: true, or remove the condition",
 				fmt.Sprintf("step %q never runs: when: {target: host} needs a host finding, and the playbook takes none", s.ID))
 		}
