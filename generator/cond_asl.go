@@ -8,7 +8,9 @@ import (
 )
 
 // Where the conditions read the state. resolve-target always writes
-// target.networkMode, target.service ("" for a standalone task) and
+// target.taskArn ("" for a host finding's container instance, which
+// target: still tests for presence first), target.networkMode ("" on a
+// host), target.service ("" for a standalone task or a host) and
 // target.enableExecuteCommand, which execEnabled still tests for presence
 // first (a state written by hand, or an older resolve-target, may leave it
 // out; absent counts as false);
