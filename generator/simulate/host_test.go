@@ -140,6 +140,22 @@ func TestHostFindingRefusedUnlessTaken(t *testing.T) {
 			t.Errorf("%s: cause %q; want it to name detail.resource.resourceType", p.r.Name, run.Cause)
 		}
 	}
+	// Its finding type is this playbook's, its resource type is not.
+	r := compileInline(t, `apiVersion: irflow/v1
+kind: Playbook
+metadata: {name: tasks-only, title: Escapes in tasks only}
+triggers:
+  guardduty: {findingTypes: [PrivilegeEscalation:Runtime/*]}
+steps:
+  - {id: note, action: notify}
+`)
+	run := simulate(t, r, mustRead(t, hostFinding), Options{})
+	if run.Outcome != generator.OutcomeInvalidInput ||
+		!slices.ContainsFunc(run.Notes, func(n string) bool {
+			return strings.Contains(n, "does not take host findings (triggers.guardduty.hostFindings)")
+		}) {
+		t.Errorf("tasks-only: %s, notes %q; want INVALID_INPUT and a note that the playbook takes no host findings", run.Outcome, run.Notes)
+	}
 }
 
 func sameSet(a, b []string) bool {
