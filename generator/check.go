@@ -17,6 +17,7 @@ import (
 func (c *compilation) check() {
 	c.checkDuplicateIDs()
 	c.checkTriggers()
+	c.checkHostConditions()
 	c.checkEmptyBranches()
 	f := findings{}
 	for _, lt := range catalog.LaunchTypes {
@@ -173,6 +174,12 @@ func (c *compilation) flowAction(s *playbook.Step, info *stepInfo, lt string, un
 	if cause := may(st.stopped); a.NeedsRunningTarget && cause != nil {
 		f.add(diag.CodeEvidenceAfterDestruction, s, lt, cause)
 	}
+	// A host finding's target is an EC2 container instance without a task:
+	// on the EC2 branch of a playbook that takes them, an action that needs
+	// a task runs only where the target is one (forEach iterations are).
+	if a.NeedsTask && c.pb.Triggers.HostFindings && lt == catalog.EC2 && !under.implies(onlyTasks) {
+		f.add(diag.CodeHostFindings, s, lt, nil)
+	}
 	if a.Name == "isolate-network" {
 		if allow, _ := info.with["allowSsm"].(bool); !allow {
 			st.isolations = append(slices.Clip(st.isolations), effect{s, under})
@@ -222,9 +229,38 @@ func (c *compilation) flowForEach(s *playbook.Step, under cond, st flowState, f 
 			covered = append(covered, effect{g.step, nil})
 		}
 	}
+	// Each iteration's target is a task of the list, never a host.
 	for _, lt := range catalog.LaunchTypes {
-		c.flow(s.ForEach.Steps, lt, nil, flowState{approvals: covered}, f)
+		c.flow(s.ForEach.Steps, lt, onlyTasks, flowState{approvals: covered}, f)
 	}
+}
+
+// checkHostConditions reports when: {target: host} where it never holds:
+// inside a forEach (each iteration's target is a task of the list), and in
+// a playbook that takes no host findings (the target is always a task).
+func (c *compilation) checkHostConditions() {
+	inLoop := map[*playbook.Step]bool{}
+	for _, fe := range c.pb.Steps {
+		if fe.ForEach == nil {
+			continue
+		}
+		(&playbook.Playbook{Steps: fe.ForEach.Steps}).Walk(func(s *playbook.Step) {
+			inLoop[s] = true
+			if s.When != nil && s.When.Target == targetHost {
+				c.errorAt(diag.CodeHostFindings, s.When.Path+"/target", fmt.Sprintf("put the condition on forEach %q, or remove it", fe.ID),
+					fmt.Sprintf("step %q never runs: each iteration of forEach %q targets a task of its list, so when: {target: host} never holds", s.ID, fe.ID))
+			}
+		})
+	}
+	if c.pb.Triggers.HostFindings {
+		return
+	}
+	c.pb.Walk(func(s *playbook.Step) {
+		if !inLoop[s] && s.When != nil && s.When.Target == targetHost {
+			c.errorAt(diag.CodeHostFindings, s.When.Path+"/target", "set triggers.guardduty.hostFindings: true, or remove the condition",
+				fmt.Sprintf("step %q never runs: when: {target: host} needs a host finding, and the playbook takes none", s.ID))
+		}
+	})
 }
 
 // forEachOf returns the forEach step whose steps hold s, or nil.
@@ -319,6 +355,9 @@ func (f findings) report(c *compilation) {
 		case diag.CodeSSMAfterIsolation:
 			c.errorAt(k.code, ptr, fmt.Sprintf("run it before %q, or set allowSsm: true on %q", fd.cause.ID, fd.cause.ID),
 				fmt.Sprintf("step %q (%s) needs SSM but may run after step %q cut SSM off %s", s.ID, a, fd.cause.ID, on))
+		case diag.CodeHostFindings:
+			c.errorAt(k.code, ptr, fmt.Sprintf("give %q when: {target: task}, or run it per task in a forEach over the host's tasks (find-siblings, output siblings.sameInstance)", s.ID),
+				fmt.Sprintf("step %q (%s) needs a task but may run on a host finding's target, a container instance without one, %s", s.ID, a, on))
 		case diag.CodeEvidenceAfterDestruction:
 			c.warnAt(k.code, ptr, fmt.Sprintf("run it before %q", fd.cause.ID),
 				fmt.Sprintf("step %q (%s) collects evidence that may be gone after step %q (%s) %s", s.ID, a, fd.cause.ID, c.info[fd.cause].action.Name, on))

@@ -48,7 +48,10 @@ type Triggers struct {
 	// FindingTypeAt locates each of FindingTypes in the file.
 	FindingTypeAt []Position
 	MinSeverity   float64
-	Manual        bool
+	// HostFindings: the playbook also takes findings about a container
+	// instance (resourceType Instance), triggers.guardduty.hostFindings.
+	HostFindings bool
+	Manual       bool
 }
 
 // Position is where a value is in the playbook file.
@@ -85,6 +88,10 @@ type PlannedStep struct {
 	// ForEach is the forEach step whose iterations run this step (on each
 	// task of its list, whatever that task's launch type); "" otherwise.
 	ForEach string
+	// ForEachWhen is that forEach's condition on this branch, about the
+	// run's target (When is the step's own, about the task of the
+	// iteration); "" when the forEach always runs.
+	ForEachWhen string
 }
 
 // Diagnostic and Diagnostics are the generator's findings about a playbook.
@@ -177,7 +184,7 @@ func (c *compilation) result() *Result {
 		Name: c.pb.Name, Title: c.pb.Title, Description: c.pb.Description, Severity: c.pb.Severity,
 		NameLine: c.doc.Pos("/metadata/name").Line, NameColumn: c.doc.Pos("/metadata/name").Column,
 		ASL: c.asl, machine: c.sm,
-		Triggers:  Triggers{MinSeverity: c.pb.Triggers.MinSeverity, Manual: c.pb.Triggers.Manual},
+		Triggers:  Triggers{MinSeverity: c.pb.Triggers.MinSeverity, HostFindings: c.pb.Triggers.HostFindings, Manual: c.pb.Triggers.Manual},
 		Approvers: c.pb.Approval.Approvers,
 		Steps:     map[string][]PlannedStep{},
 	}
@@ -189,7 +196,7 @@ func (c *compilation) result() *Result {
 	used := map[string]bool{}
 	for _, lt := range catalog.LaunchTypes {
 		// path is the condition of what encloses the nodes.
-		forEach := ""
+		forEach, forEachWhen := "", ""
 		var walk func(nodes []*node, parallel, rejectOf string, fatal bool, path cond)
 		walk = func(nodes []*node, parallel, rejectOf string, fatal bool, path cond) {
 			for _, n := range nodes {
@@ -210,16 +217,16 @@ func (c *compilation) result() *Result {
 							}
 						}
 					}
-					forEach = n.step.ID
+					forEach, forEachWhen = n.step.ID, under.String()
 					walk(once, "", rejectOf, fatal && n.info.onError == "fail", nil)
-					forEach = ""
+					forEach, forEachWhen = "", ""
 					continue
 				}
 				s := n.step
 				r.Steps[lt] = append(r.Steps[lt], PlannedStep{ID: s.ID, Action: n.info.action.Name, Parallel: parallel,
 					OnError: n.info.onError, Fatal: fatal && n.info.onError == "fail", OnTimeout: n.info.onTimeout,
 					Exempt: s.RequiresApproval != nil && !*s.RequiresApproval && strings.TrimSpace(s.Justification) != "",
-					When:   under.String(), OnRejectOf: rejectOf, ForEach: forEach})
+					When:   under.String(), OnRejectOf: rejectOf, ForEach: forEach, ForEachWhen: forEachWhen})
 				walk(n.onReject, "", s.ID, true, under)
 			}
 		}

@@ -24,11 +24,12 @@ type atom struct {
 	num   float64  // severityAtLeast
 	flag  bool     // inService, execEnabled
 	tag   string   // taskTags / notTaskTags key
-	value string   // its value; "*" is any value
+	value string   // its value; "*" is any value; target's task or host
 }
 
 // The keys of when:, in the order atoms are checked.
 const (
+	whenTarget          = "target"
 	whenFindingTypes    = "findingTypes"
 	whenSeverityAtLeast = "severityAtLeast"
 	whenNetworkModes    = "networkModes"
@@ -38,10 +39,22 @@ const (
 	whenNotTaskTags     = "notTaskTags"
 )
 
-var whenOrder = []string{whenFindingTypes, whenSeverityAtLeast, whenNetworkModes, whenInService, whenExecEnabled, whenTaskTags, whenNotTaskTags}
+var whenOrder = []string{whenTarget, whenFindingTypes, whenSeverityAtLeast, whenNetworkModes, whenInService, whenExecEnabled, whenTaskTags, whenNotTaskTags}
 
 // anyValue is the tag value that matches every value.
 const anyValue = "*"
+
+// The values of when: target. A host target is a container instance a
+// GuardDuty finding named (resourceType Instance): it has no task.
+const (
+	targetTask = "task"
+	targetHost = "host"
+)
+
+// onlyTasks is the condition that the target is one task: what a step
+// whose action needs a task must run under in a playbook that takes host
+// findings.
+var onlyTasks = cond{{key: whenTarget, value: targetTask}}
 
 // condOf turns a decoded when: into atoms.
 func condOf(w *playbook.When) cond {
@@ -49,6 +62,9 @@ func condOf(w *playbook.When) cond {
 		return nil
 	}
 	var c cond
+	if w.Target != "" {
+		c = append(c, atom{key: whenTarget, value: w.Target})
+	}
 	if len(w.FindingTypes) > 0 {
 		var ps []string
 		for _, ft := range w.FindingTypes {
@@ -104,13 +120,21 @@ func (c cond) and(d cond) cond {
 
 // on is the condition as it stands on a launch type's branch, and whether
 // it can hold there at all: Fargate tasks are always awsvpc, so a
-// networkModes atom is true there when it names awsvpc and false otherwise.
+// networkModes atom is true there when it names awsvpc and false otherwise;
+// a host target is an EC2 container instance, so on Fargate the target is
+// always a task (target: task is true, target: host false).
 func (c cond) on(lt string) (cond, bool) {
 	if lt != catalog.Fargate {
 		return c, true
 	}
 	var out cond
 	for _, a := range c {
+		if a.key == whenTarget {
+			if a.value != targetTask {
+				return nil, false
+			}
+			continue
+		}
 		if a.key == whenNetworkModes {
 			if !slices.Contains(a.strs, "awsvpc") {
 				return nil, false
@@ -160,6 +184,8 @@ func (x atom) implies(y atom) bool {
 		return true
 	case whenInService, whenExecEnabled:
 		return x.flag == y.flag
+	case whenTarget:
+		return x.value == y.value
 	case whenTaskTags:
 		return x.tag == y.tag && (y.value == anyValue || x.value == y.value)
 	case whenNotTaskTags:
@@ -207,6 +233,8 @@ func (x atom) contradicts(y atom) bool {
 		return true
 	case whenInService, whenExecEnabled:
 		return x.flag != y.flag
+	case whenTarget:
+		return x.value != y.value
 	case whenTaskTags:
 		return x.tag == y.tag && x.value != anyValue && y.value != anyValue && x.value != y.value
 	}
@@ -233,6 +261,8 @@ func (x atom) String() string {
 		return x.key + ": " + strconv.FormatFloat(x.num, 'g', -1, 64)
 	case whenInService, whenExecEnabled:
 		return x.key + ": " + strconv.FormatBool(x.flag)
+	case whenTarget:
+		return x.key + ": " + x.value
 	}
 	return fmt.Sprintf("%s {%s: %s}", x.key, x.tag, x.value)
 }

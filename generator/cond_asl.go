@@ -8,7 +8,9 @@ import (
 )
 
 // Where the conditions read the state. resolve-target always writes
-// target.networkMode, target.service ("" for a standalone task) and
+// target.taskArn ("" for a host finding's container instance, which
+// target: still tests for presence first), target.networkMode ("" on a
+// host), target.service ("" for a standalone task or a host) and
 // target.enableExecuteCommand, which execEnabled still tests for presence
 // first (a state written by hand, or an older resolve-target, may leave it
 // out; absent counts as false);
@@ -21,6 +23,7 @@ const (
 	pathNetworkMode     = "$.target.networkMode"
 	pathService         = "$.target.service"
 	pathExecEnabled     = "$.target.enableExecuteCommand"
+	pathTaskArn         = "$.target.taskArn"
 )
 
 // tagPath is the reference path of one task tag. Tag keys are limited by the
@@ -86,6 +89,15 @@ func (a atom) failing() []test {
 			return []test{absent(pathExecEnabled), {rule: asl.ChoiceRule{Not: &enabled}, hit: true}}
 		}
 		return []test{{rule: absentRule(pathExecEnabled)}, {rule: enabled, hit: true}}
+	case whenTarget:
+		// The target is a task when resolve-target named one: a host
+		// finding's target (a container instance) has taskArn "". A state
+		// without it counts as not a task, so no task-only step runs there.
+		noTask := []test{absent(pathTaskArn), {rule: asl.ChoiceRule{Variable: pathTaskArn, StringEquals: asl.Str("")}, hit: true}}
+		if a.value == targetTask {
+			return noTask
+		}
+		return []test{{rule: absentRule(pathTaskArn)}, {rule: asl.ChoiceRule{Not: &asl.ChoiceRule{Variable: pathTaskArn, StringEquals: asl.Str("")}}, hit: true}}
 	case whenTaskTags:
 		if a.value == anyValue {
 			return []test{absent(tagPath(a.tag))}

@@ -172,3 +172,31 @@ func TestExecEnabledChoice(t *testing.T) {
 		t.Errorf("execEnabled: false: %+v; want absent → run, then true → skip", off)
 	}
 }
+
+func target(v string) atom { return atom{key: whenTarget, value: v} }
+
+// TestCondTarget: target comes first in the canonical order (a host run
+// skipping a task step names it), task and host exclude each other, only
+// target: task implies onlyTasks (what a needsTask action must run under),
+// and on FARGATE the target is always a task.
+func TestCondTarget(t *testing.T) {
+	c := when(svc(true), target(targetTask))
+	if got, want := c.String(), "target: task and inService: true"; got != want {
+		t.Errorf("String %q; want %q", got, want)
+	}
+	if !c.implies(onlyTasks) || when(target(targetHost)).implies(onlyTasks) || when(svc(true)).implies(onlyTasks) {
+		t.Error("only a condition naming target: task implies onlyTasks")
+	}
+	if !when(target(targetHost)).disjoint(onlyTasks) || when(target(targetTask)).disjoint(onlyTasks) {
+		t.Error("target: host and target: task must be disjoint, target: task not with itself")
+	}
+	if on, ok := c.on("FARGATE"); !ok || on.String() != "inService: true" {
+		t.Errorf("target: task on FARGATE: %q, %v; want dropped (always true)", on, ok)
+	}
+	if _, ok := when(target(targetHost)).on("FARGATE"); ok {
+		t.Error("target: host on FARGATE: want never")
+	}
+	if on, ok := when(target(targetHost)).on("EC2"); !ok || on.String() != "target: host" {
+		t.Errorf("target: host on EC2: %q, %v; want kept", on, ok)
+	}
+}

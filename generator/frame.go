@@ -14,7 +14,10 @@ import (
 // (no evidence or containment runs), anything else notifies and FAILS.
 func (e *emitter) head(sc *scope) {
 	rt := catalog.Lookup("resolve-target")
-	with := map[string]any{"manual": e.c.pb.Triggers.Manual}
+	// hostFindings has one source, the playbook's
+	// triggers.guardduty.hostFindings: resolve-target is inserted, so no
+	// step can set its with:.
+	with := map[string]any{"manual": e.c.pb.Triggers.Manual, "hostFindings": e.c.pb.Triggers.HostFindings}
 	if cr := e.c.pb.Triggers.Correlate; cr != nil && cr.By != "" {
 		window := DefaultCorrelationWindow
 		if cr.Window.Set {

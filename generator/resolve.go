@@ -203,14 +203,21 @@ func (c *compilation) resolveForEach() {
 				fmt.Sprintf("output %q of step %q (%s) is not a task list", out, ref.ID, a.Name))
 			continue
 		}
-		if ref.When != nil || top.When != nil || info.onError == "continue" {
+		// A step under when: has produced its list wherever the forEach
+		// runs if the forEach's own condition implies the step's (and that
+		// of the parallel holding it).
+		listed := c.info[s].when.implies(condOf(ref.When).and(condOf(top.When)))
+		if !listed || info.onError == "continue" {
 			why := "it has a when:"
 			if ref.When == nil && top.When != nil {
 				why = fmt.Sprintf("the parallel %q holding it has a when:", top.ID)
-			} else if ref.When == nil {
+			} else if listed {
 				why = "it has onError: continue"
 			}
-			c.errorAt(diag.CodeForEach, ptr, fmt.Sprintf("remove the when:/onError: continue of %q, or give the forEach a step that always succeeds before it", ref.ID),
+			if !listed && s.When != nil {
+				why += " that the forEach's own when: does not imply"
+			}
+			c.errorAt(diag.CodeForEach, ptr, fmt.Sprintf("remove the when:/onError: continue of %q, give the forEach the same when:, or give the forEach a step that always succeeds before it", ref.ID),
 				fmt.Sprintf("forEach %q iterates step %q, which may not have produced its list: %s", s.ID, ref.ID, why))
 			continue
 		}
@@ -264,15 +271,20 @@ func (c *compilation) resolveAction(s *playbook.Step, info *stepInfo, parentLT [
 
 // whenLaunchTypes narrows the launch types a step may run on by its
 // condition: Fargate tasks are always awsvpc, so a networkModes without
-// awsvpc keeps the step off the FARGATE branch; naming FARGATE in its
-// launchTypes as well is a contradiction.
+// awsvpc keeps the step off the FARGATE branch, as does target: host (a
+// host target is an EC2 instance); naming FARGATE in its launchTypes as
+// well is a contradiction.
 func (c *compilation) whenLaunchTypes(s *playbook.Step, w cond, parentLT []string) []string {
 	if _, ok := w.on(catalog.Fargate); ok || !contains(parentLT, catalog.Fargate) {
 		return parentLT
 	}
 	if i := slices.Index(s.LaunchTypes, catalog.Fargate); i >= 0 {
-		c.errorAt(diag.CodeUnsupportedLaunchType, fmt.Sprintf("%s/launchTypes/%d", s.Path, i), "add awsvpc to when.networkModes, or drop FARGATE",
-			fmt.Sprintf("step %q can never run on FARGATE: Fargate tasks are awsvpc and its when.networkModes leaves awsvpc out", s.ID))
+		hint, why := "add awsvpc to when.networkModes, or drop FARGATE", "Fargate tasks are awsvpc and its when.networkModes leaves awsvpc out"
+		if slices.ContainsFunc(w, func(a atom) bool { return a.key == whenTarget }) {
+			hint, why = "drop FARGATE", "a host target is an EC2 container instance and its when: is target: host"
+		}
+		c.errorAt(diag.CodeUnsupportedLaunchType, fmt.Sprintf("%s/launchTypes/%d", s.Path, i), hint,
+			fmt.Sprintf("step %q can never run on FARGATE: %s", s.ID, why))
 	}
 	return slices.DeleteFunc(slices.Clone(parentLT), func(lt string) bool { return lt == catalog.Fargate })
 }

@@ -71,6 +71,12 @@ func newTriggers(stack awscdk.Stack, machines []machine, dlq awssqs.IQueue) []tr
 // playbook's finding types at or above its minimum severity. The whole event
 // is the execution input (execution-input.v1 accepts it as is).
 //
+// A playbook that takes host findings (triggers.guardduty.hostFindings) also
+// matches findings about an EC2 instance (resource type Instance, e.g. an
+// escape that reached a container instance): a list in a pattern matches
+// when any of its values does
+// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html).
+//
 // A finding type ending in * is an EventBridge prefix match, so types
 // GuardDuty adds later under that prefix reach the playbook too; exact types
 // are matched exactly.
@@ -83,12 +89,16 @@ func guardDutyPattern(t generator.Triggers) *awsevents.EventPattern {
 		}
 		types = append(types, ft)
 	}
+	resources := []any{"ECSCluster"}
+	if t.HostFindings {
+		resources = append(resources, "Instance")
+	}
 	return &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.guardduty"),
 		DetailType: jsii.Strings("GuardDuty Finding"),
 		Detail: &map[string]any{
 			"type":     types,
-			"resource": map[string]any{"resourceType": []any{"ECSCluster"}},
+			"resource": map[string]any{"resourceType": resources},
 			"severity": []any{map[string]any{"numeric": []any{">=", t.MinSeverity}}},
 		},
 	}

@@ -30,8 +30,14 @@ func TestGuardDutyRules(t *testing.T) {
 			if jsonString(pat["source"]) != `["aws.guardduty"]` || jsonString(pat["detail-type"]) != `["GuardDuty Finding"]` {
 				t.Errorf("source %v detail-type %v", pat["source"], pat["detail-type"])
 			}
-			if jsonString(path(pat, "detail", "resource", "resourceType")) != `["ECSCluster"]` {
-				t.Errorf("resourceType %v; want [ECSCluster]", path(pat, "detail", "resource", "resourceType"))
+			// A playbook that takes host findings also matches findings
+			// about the container instance (resource type Instance).
+			wantResources := `["ECSCluster"]`
+			if pb.Result.Triggers.HostFindings {
+				wantResources = `["ECSCluster","Instance"]`
+			}
+			if got := jsonString(path(pat, "detail", "resource", "resourceType")); got != wantResources {
+				t.Errorf("resourceType %s; want %s", got, wantResources)
 			}
 			if got := jsonString(path(pat, "detail", "severity")); got != jsonString([]any{map[string]any{"numeric": []any{">=", pb.Result.Triggers.MinSeverity}}}) {
 				t.Errorf("severity %s; want >= %v", got, pb.Result.Triggers.MinSeverity)
@@ -98,6 +104,10 @@ func TestGuardDutyRulesMatchSamples(t *testing.T) {
 		{"prefix pattern", "guardduty-ec2-reverse-shell.json", func(e map[string]any) {
 			e["detail"].(map[string]any)["type"] = "PrivilegeEscalation:Runtime/SomethingNew"
 		}, []string{"container-escape"}},
+		{"host finding", "guardduty-ec2-host-escape.json", nil, []string{"container-escape"}},
+		{"host finding of a type no host-taking playbook has", "guardduty-ec2-host-escape.json", func(e map[string]any) {
+			e["detail"].(map[string]any)["type"] = "Execution:Runtime/ReverseShell"
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +144,13 @@ func TestGuardDutyPattern(t *testing.T) {
 	}
 	if got := jsonString((*p.Detail)["severity"]); got != `[{"numeric":[">=",7]}]` {
 		t.Errorf("severity %s", got)
+	}
+	if got := jsonString((*p.Detail)["resource"]); got != `{"resourceType":["ECSCluster"]}` {
+		t.Errorf("resource %s; want ECS findings only", got)
+	}
+	hosts := guardDutyPattern(generator.Triggers{FindingTypes: []string{"PrivilegeEscalation:Runtime/*"}, MinSeverity: 4, HostFindings: true})
+	if got := jsonString((*hosts.Detail)["resource"]); got != `{"resourceType":["ECSCluster","Instance"]}` {
+		t.Errorf("resource %s; want ECS and container-instance findings (hostFindings)", got)
 	}
 }
 

@@ -144,6 +144,13 @@ func stepLine(b *book, s generator.PlannedStep, gates []gate) string {
 	if s.When != "" {
 		line += " Only when " + s.When + "."
 	}
+	if s.ForEach != "" {
+		line += fmt.Sprintf(" For each task of forEach `%s`", s.ForEach)
+		if s.ForEachWhen != "" {
+			line += ", only when " + s.ForEachWhen
+		}
+		line += "."
+	}
 	return line
 }
 

@@ -42,10 +42,10 @@ func runActions(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, actionsMarkdown())
 	default:
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ACTION\tKIND\tLAUNCH TYPES\tDESTRUCTIVE\tSSM\tTIMEOUT\tDESCRIPTION")
+		fmt.Fprintln(tw, "ACTION\tKIND\tLAUNCH TYPES\tDESTRUCTIVE\tSSM\tNEEDS TASK\tTIMEOUT\tDESCRIPTION")
 		for _, a := range catalog.All() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Kind, strings.Join(a.LaunchTypes, ","),
-				yesNo(a.Destructive), yesNo(a.UsesSSM), timeoutText(a), a.Description)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Kind, strings.Join(a.LaunchTypes, ","),
+				yesNo(a.Destructive), yesNo(a.UsesSSM), yesNo(a.NeedsTask), timeoutText(a), a.Description)
 		}
 		tw.Flush()
 	}
@@ -69,8 +69,8 @@ func timeoutText(a *catalog.Action) string {
 // actionsMarkdown is the README's action table, generated from the catalog.
 func actionsMarkdown() string {
 	var b strings.Builder
-	b.WriteString("| action | kind | launch types | destructive | uses SSM | timeout | what it does | IAM actions (besides audit and KMS) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| action | kind | launch types | destructive | uses SSM | needs a task | timeout | what it does | IAM actions (besides audit and KMS) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, a := range catalog.All() {
 		lts := strings.Join(a.LaunchTypes, ", ")
 		if len(a.LaunchTypes) == 2 {
@@ -80,8 +80,8 @@ func actionsMarkdown() string {
 		for _, act := range a.SpecificIAMActions() {
 			iam = append(iam, "`"+act+"`")
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", a.Name, a.Kind, lts, yesNo(a.Destructive),
-			yesNo(a.UsesSSM), timeoutText(a), a.Description, strings.Join(iam, " "))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Name, a.Kind, lts, yesNo(a.Destructive),
+			yesNo(a.UsesSSM), yesNo(a.NeedsTask), timeoutText(a), a.Description, strings.Join(iam, " "))
 	}
 	return b.String()
 }

@@ -38,7 +38,7 @@ func TestTestCommand(t *testing.T) {
 		code int
 		out  []string
 	}{
-		{"shipped scenarios", []string{"test", "../../workflows"}, exitOK, []string{"--- PASS: ../../workflows/crypto-mining.test.yaml: FARGATE, approved", "PASS: 28 cases in 7 files, 0 failed"}},
+		{"shipped scenarios", []string{"test", "../../workflows"}, exitOK, []string{"--- PASS: ../../workflows/crypto-mining.test.yaml: FARGATE, approved", "PASS: 30 cases in 7 files, 0 failed"}},
 		{"a passing file", []string{"test", good}, exitOK, []string{"--- PASS:", "ok  \t"}},
 		{"a wrong expectation", []string{"test", wrong}, exitPlaybook, []string{"--- FAIL:", "outcome: want REJECTED; got COMPLETED", "notRan: stop ran", "1 of 1 cases failed"}},
 		{"a malformed file", []string{"test", broken}, exitUsage, nil},

@@ -37,6 +37,10 @@ const (
 	// CodeOverlappingTriggers is a cross-file warning: two playbooks of a
 	// set start on one finding type.
 	CodeOverlappingTriggers = "overlapping-triggers"
+	// CodeHostFindings is a step whose action needs a task that may run on
+	// a host finding's target (a container instance, no task), or a
+	// when: {target: host} in a playbook that takes no host findings.
+	CodeHostFindings = "host-findings"
 )
 
 // MaxPerFile caps how many diagnostics one file reports, so a pathological

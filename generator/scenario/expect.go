@@ -100,13 +100,13 @@ func ran(result string) bool {
 	return result == "OK" || result == "DRY_RUN" || result == simulate.ResultApproved
 }
 
-// stepIDs are every step id the playbook plans, on any launch type, and
-// its parallels (which a when: may skip as a whole).
+// stepIDs are every step id the playbook plans, on any launch type, its
+// parallels (which a when: may skip as a whole) and its forEach steps.
 func stepIDs(r *generator.Result) []string {
 	var out []string
 	for _, lt := range catalog.LaunchTypes {
 		for _, s := range r.Steps[lt] {
-			for _, id := range []string{s.ID, s.Parallel} {
+			for _, id := range []string{s.ID, s.Parallel, s.ForEach} {
 				if id != "" && !slices.Contains(out, id) {
 					out = append(out, id)
 				}

@@ -240,6 +240,9 @@ func setDefaults(r *generator.Result, input []byte, opts *Options, run *Executio
 	if ierr == nil && inc.Finding != nil {
 		if ok, why := r.Triggers.Matches(inc.Finding.Type, inc.Finding.Severity); !ok {
 			run.Notes = append(run.Notes, "in AWS this finding would not start the playbook: "+why)
+		} else if inc.IsHost() && !r.Triggers.HostFindings {
+			run.Notes = append(run.Notes, "in AWS this finding would not start the playbook: it is about container instance "+inc.InstanceID+
+				" (resourceType Instance) and the playbook does not take host findings (triggers.guardduty.hostFindings)")
 		}
 	}
 	if ierr != nil || opts.Handlers != nil {

@@ -63,7 +63,24 @@ func (m *mocker) action(a *catalog.Action) mockAction {
 			return result("OK", "simulated %s", a.Name), nil
 		}
 	}
-	return mutating(a, run)
+	return needsTask(a, mutating(a, run))
+}
+
+// needsTask refuses, as the real handlers do, an action that acts on the
+// target task when the target is a host finding's container instance
+// (no task): the compiler keeps such steps off that path (when:
+// {target: task}, or a forEach over the host's tasks), so a simulated run
+// that reaches one is a bug the run must show.
+func needsTask(a *catalog.Action, run mockAction) mockAction {
+	if !a.NeedsTask {
+		return run
+	}
+	return func(p *mockPayload) (*mockResult, error) {
+		if p.Target != nil && p.Target.TaskArn == "" {
+			return nil, invalidInput("target.taskArn", a.Name+" needs a task; the target is a container instance (a host finding)")
+		}
+		return run(p)
+	}
 }
 
 // mutating turns the result of a mutating action into DRY_RUN under dryRun
@@ -99,7 +116,10 @@ func withBool(p *mockPayload, key string, def bool) bool {
 
 func mockTag(p *mockPayload) (*mockResult, error) {
 	t := p.Target
-	res := []string{t.TaskArn}
+	res := []string{}
+	if t.TaskArn != "" { // "" for a host finding's target
+		res = append(res, t.TaskArn)
+	}
 	for _, e := range t.ENIs {
 		res = append(res, e.ID)
 	}
@@ -138,6 +158,9 @@ func mockMetadata(p *mockPayload) (*mockResult, error) {
 // known digest the two are of unknown digest, as the real action says.
 func mockSiblings(p *mockPayload) (*mockResult, error) {
 	t := p.Target
+	if p.Incident != nil && p.Incident.IsHost() {
+		return mockHostSiblings(p)
+	}
 	arn, _ := incident.ParseTaskARN(t.TaskArn)
 	sib := func(what string) string {
 		return fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, what))
@@ -180,6 +203,24 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"taskArn": t.TaskArn, "imageDigests": digests}, "siblings": lists}))
 	return r.with("siblings", capped, "imageDigests", digests, "imageDigestsComplete", len(digests) > 0, "counts", counts,
 		"truncated", truncated, "complete", true, "stoppedBy", ""), nil
+}
+
+// mockHostSiblings is find-siblings on a host finding's target: no task,
+// so no image, family or role to compare; sameInstance lists the tasks on
+// the container instance (the ones resolve-target found).
+func mockHostSiblings(p *mockPayload) (*mockResult, error) {
+	t := p.Target
+	onHost := append([]string{}, t.HostTasks...)
+	lists := map[string][]string{"sameImage": {}, "sameFamily": {}, "sameRole": {}, "sameInstance": onHost, "unknownDigest": {}}
+	counts := map[string]int{"described": len(onHost), "clusters": 1}
+	for k, v := range lists {
+		counts[k] = len(v)
+	}
+	r := result("OK", "siblings of container instance %s: 0 share its image digest, 0 its family, 0 its task role, %d its container instance, 0 of unknown digest; %d running task(s) described in 1 cluster(s)",
+		t.ContainerInstanceArn, len(onHost), len(onHost))
+	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"containerInstanceArn": t.ContainerInstanceArn, "imageDigests": []string{}}, "siblings": lists}))
+	return r.with("siblings", lists, "imageDigests", []string{}, "imageDigestsComplete", false, "counts", counts,
+		"truncated", false, "complete", true, "stoppedBy", ""), nil
 }
 
 func mockLogs(p *mockPayload) (*mockResult, error) {

@@ -3,6 +3,8 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/irflow/irflow/tasks/catalog"
@@ -34,6 +36,12 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 			return nil, invalidInput(fe.Field, fe.Message)
 		}
 		return nil, err
+	}
+	if inc.IsHost() {
+		t := mockHostTarget(inc)
+		return result("OK", "case %s: container instance %s (EC2 instance %s) in cluster %s, %d running task(s) on it",
+			inc.CaseID, t.ContainerInstanceArn, t.InstanceID, t.ClusterArn, len(t.HostTasks)).
+			with("incident", inc, "target", t), nil
 	}
 	lt := inc.LaunchType
 	if lt == "" {
@@ -167,4 +175,35 @@ func mockTarget(inc *incident.Incident, lt string, w inputWorld) *incident.Targe
 		t.ContainerInstanceArn, t.InstanceID = containerInstance, id("mi-", 17, "managed-instance")
 	}
 	return t
+}
+
+// mockHostTarget describes a host finding's target as resolve-target does:
+// the container instance of the finding's EC2 instance (in the cluster the
+// finding names, else "default"), its ENI, volumes and Auto Scaling group
+// as for an EC2 task, no task (taskArn "", no containers), and the three
+// tasks running on it, sorted (hostTasks).
+func mockHostTarget(inc *incident.Incident) *incident.Target {
+	seed := inc.InstanceID
+	id := func(prefix string, n int, what string) string { return prefix + mockID(n, seed, what) }
+	cluster := "default"
+	if i := strings.LastIndexByte(inc.ClusterArn, '/'); i >= 0 {
+		cluster = inc.ClusterArn[i+1:]
+	}
+	acctRegion := inc.Region + ":" + inc.Account
+	vpc := id("vpc-", 17, "vpc")
+	eni := incident.ENI{ID: id("eni-", 17, "eni"), PrivateIP: "10.0.12.34", SubnetID: id("subnet-", 17, "subnet"), VpcID: vpc,
+		SecurityGroups: []string{id("sg-", 17, "sg")}}
+	var tasks []string
+	for i := 1; i <= 3; i++ {
+		tasks = append(tasks, fmt.Sprintf("arn:%s:ecs:%s:task/%s/%s", inc.Partition, acctRegion, cluster, mockID(32, seed, "host-task", fmt.Sprint(i))))
+	}
+	sort.Strings(tasks)
+	return &incident.Target{
+		LaunchType: catalog.EC2, ClusterArn: fmt.Sprintf("arn:%s:ecs:%s:cluster/%s", inc.Partition, acctRegion, cluster),
+		ENIs: []incident.ENI{eni}, VpcID: vpc, SubnetIDs: []string{eni.SubnetID}, SecurityGroups: eni.SecurityGroups,
+		ContainerInstanceArn: fmt.Sprintf("arn:%s:ecs:%s:container-instance/%s/%s", inc.Partition, acctRegion, cluster, mockID(32, seed, "ci")),
+		InstanceID:           inc.InstanceID, AutoScalingGroup: cluster + "-capacity",
+		VolumeIDs:  []string{id("vol-", 17, "root"), id("vol-", 17, "data")},
+		Containers: []incident.Container{}, HostTasks: tasks,
+	}
 }

@@ -288,3 +288,51 @@ func TestCallbackApproverInARun(t *testing.T) {
 		t.Errorf("tokens %q: %s", tokens, describe(run))
 	}
 }
+
+// TestMockHostTarget: with hostFindings, the mock resolve-target describes a
+// host finding's container instance as resolve-target does (no task, its
+// instance, ENIs and volumes, the tasks on it); every action that needs a
+// task refuses that target as InvalidInputError on target.taskArn, and the
+// others act on it.
+func TestMockHostTarget(t *testing.T) {
+	h := MockHandlers(MockOptions{})
+	input := string(readInputs(t, "../../examples/inputs/guardduty-ec2-host-escape.json")[0].data)
+	payload := `{"action":"resolve-target","step":"","with":{"hostFindings":true},"input":` + input + `,"execution":` + mockExec + `}`
+	out, err := h["resolve-target"](context.Background(), json.RawMessage(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Outputs struct {
+			Incident map[string]any  `json:"incident"`
+			Target   incident.Target `json:"target"`
+			Raw      map[string]any  `json:"-"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	tg := res.Outputs.Target
+	if tg.TaskArn != "" || tg.LaunchType != "EC2" || tg.InstanceID != "i-0b1c2d3e4f5a69788" || tg.ContainerInstanceArn == "" ||
+		len(tg.ENIs) == 0 || len(tg.VolumeIDs) == 0 || len(tg.HostTasks) < 2 || !strings.HasSuffix(tg.ClusterArn, ":cluster/batch") {
+		t.Fatalf("host target = %+v", tg)
+	}
+	for _, a := range catalog.All() {
+		if a.Kind == catalog.KindSystem || a.Kind == catalog.KindApproval {
+			continue
+		}
+		p := map[string]any{"action": a.Name, "step": "s", "with": map[string]any{}, "incident": res.Outputs.Incident, "target": tg,
+			"execution": json.RawMessage(mockExec)}
+		if a.Async {
+			p["mode"], p["timeoutSeconds"] = "start", 3600
+		}
+		b, _ := json.Marshal(p)
+		_, err := h[a.Name](context.Background(), b)
+		switch {
+		case a.NeedsTask && (contract.ErrorName(err) != generator.ErrInvalidInput || !strings.Contains(err.Error(), "target.taskArn")):
+			t.Errorf("%s on a host target: %v; want InvalidInputError on target.taskArn", a.Name, err)
+		case !a.NeedsTask && err != nil:
+			t.Errorf("%s on a host target: %v; want it to act on the host", a.Name, err)
+		}
+	}
+}

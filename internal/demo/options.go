@@ -133,9 +133,10 @@ func (o *Options) check() error {
 		if err != nil {
 			return usage("--input: %v", err)
 		}
-		// Any world will do to check the input's shape.
+		// Any world will do to check the input's shape: an EC2 task's, so a
+		// finding about its container instance (resourceType Instance) fits.
 		probe := &worlds.World{Account: "123456789012", Region: "us-east-1", Target: worlds.Task{Arn: "arn:aws:ecs:us-east-1:123456789012:task/c/0",
-			LaunchType: "FARGATE", Image: "x:1", Container: "x"}}
+			LaunchType: "EC2", Image: "x:1", Container: "x", InstanceID: "i-0123456789abcdef0"}}
 		if _, _, _, err := probe.Retarget(in); err != nil {
 			return usage("--input %s: %v", o.Input, err)
 		}

@@ -84,6 +84,22 @@ func (w *World) retargetFinding(ev, d map[string]any, t Task) error {
 		}
 	}
 	res := obj(d, "resource")
+	if rt, _ := res["resourceType"].(string); rt == "Instance" {
+		// A finding about the container instance itself (Runtime
+		// Monitoring on the EC2 host): the target task's instance, in the
+		// world's cluster, no task.
+		if t.InstanceID == "" {
+			return &InputError{Reason: "a finding about a container instance (resourceType Instance), but the world's target runs on no EC2 instance"}
+		}
+		obj(res, "instanceDetails")["instanceId"] = t.InstanceID
+		cl := obj(res, "ecsClusterDetails")
+		cl["name"], cl["arn"] = w.ClusterName, w.ClusterArn
+		delete(cl, "taskDetails")
+		if _, ok := d["id"].(string); !ok {
+			return errors.New("input: the finding has no detail.id")
+		}
+		return nil
+	}
 	if rt, _ := res["resourceType"].(string); rt != "" && rt != "ECSCluster" {
 		return &InputError{Reason: fmt.Sprintf("the finding's resource is a %s, not an ECS task (resourceType ECSCluster)", rt)}
 	}

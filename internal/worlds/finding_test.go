@@ -54,7 +54,25 @@ func TestRetarget(t *testing.T) {
 			t.Errorf("%s: finding %s", tt.file, finding)
 		}
 	}
+	// A finding about the container instance: the EC2 world's instance
+	// in its cluster, no task; a Fargate world has no host for it (below).
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "inputs", "guardduty-ec2-host-escape.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec2w := fakeWorld("EC2")
+	hostOut, hostKind, _, err := ec2w.Retarget(raw)
+	if err != nil || hostKind != InputFinding {
+		t.Fatalf("host finding: %v %s", err, hostKind)
+	}
+	if inc, err := incident.Normalize(hostOut, incident.Execution{Name: "x"}); err != nil || !inc.IsHost() || inc.InstanceID != ec2w.Target.InstanceID ||
+		inc.ClusterArn != ec2w.ClusterArn || inc.Account != ec2w.Account || inc.TaskArn != "" {
+		t.Errorf("host finding: %+v (%v)", inc, err)
+	}
 	w := fakeWorld("FARGATE")
+	if _, _, _, err := w.Retarget(raw); err == nil {
+		t.Error("a host finding retargeted to a Fargate world: want an InputError")
+	}
 	out, kind, finding, err := w.Retarget([]byte(`{"taskArn":"arn:aws:ecs:us-east-1:111122223333:task/x/y","reason":"r","requestedBy":"alice","caseId":"c-1"}`))
 	var in map[string]string
 	if err != nil || kind != InputConsole || finding != nil || json.Unmarshal(out, &in) != nil || in["taskArn"] != w.Target.Arn || in["caseId"] != "c-1" || in["requestedBy"] != "alice" {

@@ -57,7 +57,7 @@ var actions = []*Action{
 	{
 		Name:        "capture-task-metadata",
 		Description: "Stores the task, task definition, service and ENI descriptions as hashed JSON evidence.",
-		Kind:        KindEvidence, LaunchTypes: both,
+		Kind:        KindEvidence, LaunchTypes: both, NeedsTask: true,
 		Params:  params("capture-task-metadata"),
 		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(evidenceWrite,
@@ -83,7 +83,7 @@ var actions = []*Action{
 	{
 		Name:        "collect-logs",
 		Description: "Copies the task's awslogs streams for a look-back window to the evidence bucket, gzipped and size-capped.",
-		Kind:        KindEvidence, LaunchTypes: both,
+		Kind:        KindEvidence, LaunchTypes: both, NeedsTask: true,
 		Params:  params("collect-logs"),
 		Timeout: sec(300), Retry: retryStandard, MemoryMB: 512,
 		IAM: base(evidenceWrite,
@@ -127,7 +127,7 @@ var actions = []*Action{
 	{
 		Name:        "collect-host-artifacts",
 		Description: "Collects docker inspect/diff/logs, the container's process list and the ECS agent logs through SSM Run Command.",
-		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true, NeedsTask: true,
 		Params:  params("collect-host-artifacts"),
 		Timeout: sec(60), StepTimeout: mins(20), PollInterval: sec(15), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack}, ssmRunCommand...)...),
@@ -135,7 +135,7 @@ var actions = []*Action{
 	{
 		Name:        "capture-traffic",
 		Description: "Captures the task's packets with tcpdump through SSM for N seconds, or starts a VPC traffic-mirror session.",
-		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true,
+		Kind:        KindEvidence, LaunchTypes: ec2Only, Mutating: true, UsesSSM: true, Async: true, NeedsRunningTarget: true, NeedsTask: true,
 		Params:  params("capture-traffic"),
 		Timeout: sec(60), StepTimeout: mins(30), PollInterval: sec(20), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(append([]Statement{evidenceWrite, evidenceReadBack,
@@ -150,7 +150,7 @@ var actions = []*Action{
 		// container and may log the session to the task's log group. Uses
 		// SSM: the container's SSM agent talks to ssmmessages, which an
 		// isolation that blocks SSM cuts off.
-		Kind: KindEvidence, LaunchTypes: both, Mutating: true, UsesSSM: true, NeedsRunningTarget: true,
+		Kind: KindEvidence, LaunchTypes: both, Mutating: true, UsesSSM: true, NeedsRunningTarget: true, NeedsTask: true,
 		Params:  params("exec-triage"),
 		Timeout: mins(10), Retry: retryOnce, MemoryMB: 1024,
 		IAM: base(evidenceWrite,
@@ -202,7 +202,7 @@ var actions = []*Action{
 	{
 		Name:        "revoke-task-role-sessions",
 		Description: "Puts an inline deny on the task role: for the task's own sessions (aws:userid, default) or for every session issued before now (aws:TokenIssueTime, scope role).",
-		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true,
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, NeedsTask: true,
 		Params:  params("revoke-task-role-sessions"),
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(ledgerWrite,
@@ -214,7 +214,7 @@ var actions = []*Action{
 	{
 		Name:        "stop-task",
 		Description: "Stops the task with the case id in the stop reason, waits until ECS reports it STOPPED, then removes the network ACL entries isolation added for it.",
-		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true, Async: true,
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true, Async: true, NeedsTask: true,
 		Params:  params("stop-task"),
 		Timeout: sec(30), StepTimeout: mins(10), PollInterval: sec(10), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(ledgerWrite,
@@ -228,7 +228,7 @@ var actions = []*Action{
 	{
 		Name:        "scale-service",
 		Description: "Sets the owning service's desired count (default 0) and records the old value so it can be restored.",
-		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
+		Kind:        KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true, NeedsTask: true,
 		Params:  params("scale-service"),
 		Timeout: sec(30), Retry: retryStandard, MemoryMB: 256,
 		IAM: base(ledgerWrite,
@@ -243,7 +243,7 @@ var actions = []*Action{
 		Name:        "pin-service",
 		Description: "Stops the task's service from starting replacements from the compromised image: rolls it back to the newest earlier revision with provably other image digests, or scales it to zero; records the undo in the case's ledger.",
 		// Both modes end the target: a rollback deployment replaces it, scaling to zero stops it.
-		Kind: KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true,
+		Kind: KindContainment, LaunchTypes: both, Destructive: true, Mutating: true, StopsTarget: true, NeedsTask: true,
 		Params:  params("pin-service"),
 		Timeout: sec(60), Retry: retryStandard, MemoryMB: 256,
 		// scale-to-zero writes scale-service's desired-count entry (its undo).

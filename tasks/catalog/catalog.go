@@ -73,6 +73,15 @@ type Action struct {
 	NeedsRunningTarget bool `json:"needsRunningTarget"`
 	// StopsTarget actions end the task (stop-task, scale-service).
 	StopsTarget bool `json:"stopsTarget"`
+	// NeedsTask actions act on the target task itself (its ARN, task
+	// definition, containers, role or service). A host finding's target is
+	// a container instance with no task (target.taskArn empty, the tasks on
+	// it in target.hostTasks): such an action cannot run on it, so in a
+	// playbook that takes host findings the compiler requires it under
+	// when: {target: task} or inside a forEach over the host's tasks. The
+	// others act on what a host target has too: its instance, ENIs,
+	// volumes, or the case.
+	NeedsTask bool `json:"needsTask"`
 	// Inserted actions are placed by the compiler and cannot be named in a playbook.
 	Inserted bool `json:"inserted"`
 	// TaskLists are the keys (dotted, under outputs) of the task ARN lists

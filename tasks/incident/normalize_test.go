@@ -191,7 +191,7 @@ func TestConsoleCaseID(t *testing.T) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, name := range []string{"guardduty-fargate-cryptominer.json", "guardduty-ec2-reverse-shell.json", "console-fargate.json"} {
+	for _, name := range []string{"guardduty-fargate-cryptominer.json", "guardduty-ec2-reverse-shell.json", "guardduty-ec2-host-escape.json", "console-fargate.json"} {
 		b, err := os.ReadFile("../../examples/inputs/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -206,6 +206,14 @@ func FuzzNormalize(f *testing.F) {
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Field == "" {
 				t.Fatalf("rejection without a field: %v", err)
+			}
+			return
+		}
+		if inc.IsHost() {
+			// A finding about a container instance names no task: its
+			// instance instead.
+			if inc.TaskArn != "" || !instanceIDRE.MatchString(inc.InstanceID) || inc.CaseID == "" {
+				t.Fatalf("accepted a host incident with task %q instance %q case %q", inc.TaskArn, inc.InstanceID, inc.CaseID)
 			}
 			return
 		}

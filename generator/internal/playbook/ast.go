@@ -35,15 +35,23 @@ type When struct {
 	NetworkModes    []string
 	InService       *bool
 	ExecEnabled     *bool // the task was started with ECS Exec
-	TaskTags        map[string]string
-	NotTaskTags     map[string]string
+	// Target is "task" (the target is one task) or "host" (a host
+	// finding: the target is a container instance, no task); "" when unset.
+	Target      string
+	TaskTags    map[string]string
+	NotTaskTags map[string]string
 }
 
 // Triggers says what starts an execution.
 type Triggers struct {
 	FindingTypes []Located
 	MinSeverity  float64
-	Manual       bool
+	// HostFindings says the playbook also takes GuardDuty findings about a
+	// container instance (resourceType Instance); HostFindingsPath locates
+	// triggers.guardduty.hostFindings ("" when the playbook does not say).
+	HostFindings     bool
+	HostFindingsPath string
+	Manual           bool
 	// Correlate, when set, makes one case per service (triggers.correlate).
 	Correlate *Correlate
 }

@@ -37,6 +37,9 @@ func Decode(doc *Document) (*Playbook, diag.Diagnostics) {
 			if f, ok := number(gd["minSeverity"]); ok {
 				p.Triggers.MinSeverity = f
 			}
+			if b, ok := gd["hostFindings"].(bool); ok {
+				p.Triggers.HostFindings, p.Triggers.HostFindingsPath = b, "/triggers/guardduty/hostFindings"
+			}
 		}
 		if m, ok := tr["manual"].(bool); ok {
 			p.Triggers.Manual = m
@@ -269,6 +272,7 @@ func when(m map[string]any, ptr string) *When {
 	if b, ok := m["execEnabled"].(bool); ok {
 		w.ExecEnabled = &b
 	}
+	w.Target, _ = m["target"].(string)
 	return w
 }
 
