@@ -1,13 +1,13 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/irflow/irflow/internal/syncbuf"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,24 +18,6 @@ import (
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
-
-// syncBuffer is a log sink shared by concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoSecretInLogsOrAnswers runs a gate's whole life against moto, the
 // way Lambda runs it, with every logger captured: request-approval opens
@@ -52,7 +34,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(akid, secret, session)
 	caseID := mototest.Unique("case")
 	token := "AQCEAAAAKgAAAAMAAAAAAAAAAf" + strings.Repeat("Zm9v", 20) + "-" + caseID
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	var outputs []string
 	ctx := context.Background()
 
