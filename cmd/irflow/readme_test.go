@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/internal/mdblock"
-
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/internal/mdblock"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated action table")

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/irflow/irflow/internal/syncbuf"
-
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/syncbuf"
 	"github.com/irflow/irflow/tasks/contract"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
