@@ -5,7 +5,8 @@ package s3fake
 import (
 	"context"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,10 +45,5 @@ func (b *Bucket) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 func (b *Bucket) Keys() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ks := make([]string, 0, len(b.Objects))
-	for k := range b.Objects {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
+	return slices.Sorted(maps.Keys(b.Objects))
 }
