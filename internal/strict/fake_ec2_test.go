@@ -151,6 +151,28 @@ func ok(op string) string {
 	return xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><return>true</return></` + op + `Response>`
 }
 
+// onENI makes f answer op on the ENI the request names, under fe's lock;
+// an ENI fe does not have is InvalidNetworkInterfaceID.NotFound.
+func (fe *fakeEC2) onENI(f *fakeMoto, op string, answer func(e *fakeENI, form url.Values) string) {
+	f.onEC2(op, func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		id := form.Get("NetworkInterfaceId")
+		e := fe.eni(id)
+		if e == nil {
+			return fakeENINotFound(id)
+		}
+		return answer(e, form)
+	})
+}
+
+// fakeENINotFound is moto's answer about an ENI it does not have, in the
+// words the layer uses (eniNotFound).
+func fakeENINotFound(id string) string {
+	e := eniNotFound(id)
+	return "!error " + e.Code + " " + e.Message
+}
+
 // install makes f answer the EC2 actions from fe.
 func (fe *fakeEC2) install(f *fakeMoto) {
 	f.onEC2("DescribeNetworkInterfaces", func(form url.Values) string {
@@ -159,7 +181,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		ids := formList(form, "NetworkInterfaceId")
 		for _, id := range ids {
 			if fe.eni(id) == nil {
-				return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+				return fakeENINotFound(id)
 			}
 		}
 		var b strings.Builder
@@ -190,13 +212,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		b.WriteString(`</networkInterfaceSet><requestId>request-id</requestId></DescribeNetworkInterfacesResponse>`)
 		return b.String()
 	})
-	f.onEC2("DeleteNetworkInterface", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		e := fe.eni(form.Get("NetworkInterfaceId"))
-		if e == nil {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
-		}
+	fe.onENI(f, "DeleteNetworkInterface", func(e *fakeENI, _ url.Values) string {
 		e.deleted = true
 		return ok("DeleteNetworkInterface")
 	})
@@ -312,7 +328,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
 		if id := form.Get("NetworkInterfaceId"); fe.eni(id) == nil && strings.HasPrefix(id, "eni-") && len(fe.enis) > 0 {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+			return fakeENINotFound(id)
 		}
 		if e := fe.eni(form.Get("NetworkInterfaceId")); e != nil {
 			if gs := formList(form, "SecurityGroupId"); len(gs) > 0 {
@@ -321,13 +337,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		}
 		return ok("ModifyNetworkInterfaceAttribute")
 	})
-	f.onEC2("DescribeNetworkInterfaceAttribute", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		e := fe.eni(form.Get("NetworkInterfaceId"))
-		if e == nil {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
-		}
+	fe.onENI(f, "DescribeNetworkInterfaceAttribute", func(e *fakeENI, _ url.Values) string {
 		return xmlHead + `<DescribeNetworkInterfaceAttributeResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><networkInterfaceId>` + e.ID +
 			`</networkInterfaceId>` + groupSetXML(fe.shownGroups(e)) + `<requestId>r</requestId></DescribeNetworkInterfaceAttributeResponse>`
 	})
