@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/syncbuf"
 	"github.com/irflow/irflow/tasks/contract"
@@ -73,14 +73,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	}
 	url := func(method, path, body string) string {
 		t.Helper()
-		resp, err := h.HandleURL(ctx, events.LambdaFunctionURLRequest{
-			RawPath: path, Body: body,
-			RequestContext: events.LambdaFunctionURLRequestContext{
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path},
-				Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{
-					UserARN: "arn:aws:sts::" + w.Account + ":assumed-role/IncidentCommander/alice", AccountID: w.Account}},
-			},
-		})
+		resp, err := h.HandleURL(ctx, funcurl.Request(method, path, body, "arn:aws:sts::"+w.Account+":assumed-role/IncidentCommander/alice", w.Account))
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
 		}
