@@ -2,6 +2,7 @@ package strict
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -222,12 +223,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		ids := formList(form, "SubnetId")
 		var b strings.Builder
 		b.WriteString(xmlHead + `<DescribeSubnetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><subnetSet>`)
-		keys := make([]string, 0, len(fe.subnets))
-		for id := range fe.subnets {
-			keys = append(keys, id)
-		}
-		slices.Sort(keys)
-		for _, id := range keys {
+		for _, id := range slices.Sorted(maps.Keys(fe.subnets)) {
 			if len(ids) == 0 || slices.Contains(ids, id) {
 				fmt.Fprintf(&b, `<item><subnetId>%s</subnetId><state>available</state><vpcId>vpc-1</vpcId><cidrBlock>%s</cidrBlock></item>`, id, fe.subnets[id])
 			}

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/irflow/irflow/internal/benchdoc"
@@ -40,7 +41,7 @@ func renderStorm(body *strings.Builder, s *StormBench, c *checker, headline *tab
 	fmt.Fprintf(body, "`irflow-demo --world storm --playbook workflows/crypto-mining.yaml --decide approve`: the storm world (internal/worlds) runs %d tasks of one service from a compromised image digest and tasks of a clean service on the same two hosts; the bench sends %d GuardDuty findings over the compromised tasks (one, then bursts while its case waits at the gate), each an execution through the real handlers against moto behind the AWS-strict layer, and reads the outcome back from moto. Transitions and invocations are counted by the simulator over every execution; the wall time is the storm's, from its first finding to the end of the judgement, on this machine (moto is slower than AWS by far: read it as an upper bound of the harness, not of Step Functions). The transitions target is held on the case's execution, the containment of every task; each finding that joins the case costs its own execution 3 transitions (Resolve target, Correlated, Done), shown apart.\n\n",
 		st.CompromisedTasks, st.Findings)
 	var outcomes []string
-	for _, k := range sortedKeys(s.Outcomes) {
+	for _, k := range slices.Sorted(maps.Keys(s.Outcomes)) {
 		outcomes = append(outcomes, fmt.Sprintf("%d %s", s.Outcomes[k], k))
 	}
 	perTask := func(n int) float64 {
@@ -69,13 +70,4 @@ func renderStorm(body *strings.Builder, s *StormBench, c *checker, headline *tab
 	t.write(body)
 	headline.add("storm: approvals / compromised services", fmt.Sprintf("%d / %d", st.ApprovalsRequested, st.CompromisedServices), "equal", statusWord(apOK))
 	headline.add("storm: transitions of the case per contained task", fmt.Sprintf("%.1f", perTask(s.CaseTransitions)), fmt.Sprintf("≤ %d", targetStormTransitionsPerTask), statusWord(ptOK))
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
