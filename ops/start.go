@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/irflow/irflow/schemas"
+	"github.com/irflow/irflow/tasks/finalize-case/report"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/start-api/start"
 )
@@ -38,14 +38,7 @@ func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // Input is the request as the JSON an execution starts with, the same
 // document a responder pastes into the console's "Start execution".
-func (r StartRequest) Input() []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(r)
-	return b.Bytes()
-}
+func (r StartRequest) Input() []byte { return report.IndentJSON(r) }
 
 // Validate checks the input exactly as resolve-target will (incident.Normalize,
 // which names the field) and against the execution-input schema.

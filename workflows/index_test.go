@@ -47,7 +47,9 @@ func chain(plan []generator.PlannedStep) string {
 	return strings.Join(parts, " → ")
 }
 
-func writeCoverage(w *strings.Builder, books []*book) {
+// findingOwners maps each known finding type to the playbooks whose
+// triggers match it.
+func findingOwners(books []*book) map[string][]string {
 	owners := map[string][]string{}
 	for _, b := range books {
 		for _, p := range b.result.Triggers.FindingTypes {
@@ -58,6 +60,11 @@ func writeCoverage(w *strings.Builder, books []*book) {
 			}
 		}
 	}
+	return owners
+}
+
+func writeCoverage(w *strings.Builder, books []*book) {
+	owners := findingOwners(books)
 	known := generator.KnownFindingTypes()
 	covered := 0
 	for _, ft := range known {

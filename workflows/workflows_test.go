@@ -87,16 +87,7 @@ func TestPlaybooksCompileStrict(t *testing.T) {
 // race for the same task and the second would end DUPLICATE.
 func TestCoverage(t *testing.T) {
 	books := loadBooks(t)
-	owners := map[string][]string{}
-	for _, b := range books {
-		for _, p := range b.result.Triggers.FindingTypes {
-			for _, ft := range generator.MatchFindingTypes(p) {
-				if !contains(owners[ft], b.result.Name) {
-					owners[ft] = append(owners[ft], b.result.Name)
-				}
-			}
-		}
-	}
+	owners := findingOwners(books)
 	known := generator.KnownFindingTypes()
 	var uncovered []string
 	for _, ft := range known {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,10 +74,7 @@ func writeCases(w io.Writer, list []ops.Case) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tSTATUS\tOUTCOME\tACCOUNT\tREGION\tCLUSTER/TASK\tSTARTED")
 	for _, c := range list {
-		outcome := c.Outcome
-		if outcome == "" {
-			outcome = "-"
-		}
+		outcome := cmp.Or(c.Outcome, "-")
 		if c.DryRun {
 			outcome += " [dry run]"
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/internal/mdblock"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated action table")
@@ -14,29 +15,7 @@ var update = flag.Bool("update", false, "rewrite the README's generated action t
 // TestReadmeActionTable fails when the README's action table is not the one
 // the catalog generates; -update rewrites it.
 func TestReadmeActionTable(t *testing.T) {
-	const path = "../../README.md"
-	const begin, end = "<!-- actions:begin -->\n", "<!-- actions:end -->"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatalf("README has no %q ... %q block", begin, end)
-	}
-	want := actionsMarkdown()
-	got := s[i+len(begin) : j]
-	if got == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("README action table is stale: run go test ./cmd/irflow -update\n--- README\n%s\n--- catalog\n%s", got, want)
+	mdblock.Check(t, "../../README.md", "actions", actionsMarkdown(), *update, "README action table", "go test ./cmd/irflow -update")
 }
 
 // TestReadmeExampleCompiles: the language reference's example playbook is

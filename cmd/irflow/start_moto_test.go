@@ -10,13 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/ops"
 	"github.com/irflow/irflow/tasks/incident"
@@ -74,11 +74,7 @@ func startAPIKey(t *testing.T, ep, prefix, caller, keyArn string) *httptest.Serv
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		resp, _ := h.HandleURL(r.Context(), events.LambdaFunctionURLRequest{RawPath: r.URL.Path, Body: string(body),
-			RequestContext: events.LambdaFunctionURLRequestContext{
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: r.Method, Path: r.URL.Path},
-				Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{
-					IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: caller, AccountID: "123456789012"}}}})
+		resp, _ := h.HandleURL(r.Context(), funcurl.Request(r.Method, r.URL.Path, string(body), caller, "123456789012"))
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.WriteString(w, resp.Body)
 	}))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/simulate"
+	"github.com/irflow/irflow/internal/benchdoc"
 	"github.com/irflow/irflow/internal/casecheck"
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/mototest"
@@ -59,7 +60,7 @@ type Result struct {
 	CLI     *CLIRun
 	Elapsed time.Duration
 	// Storm is the storm world's run (--world storm); nil otherwise.
-	Storm *StormRun
+	Storm *benchdoc.StormRun
 }
 
 // OK reports whether every case went as the bench expects.
@@ -121,7 +122,7 @@ type Case struct {
 	replayed *flowmodel.Network
 	// Path is the execution's path to containment, measured from the
 	// strict layer's request log; nil without the layer.
-	Path *ContainmentPath
+	Path *benchdoc.ContainmentPath
 	// Problems are what did not go as the bench expects; none when it did.
 	Problems []string
 }

@@ -98,7 +98,7 @@ func finishCase(ctx context.Context, out io.Writer, env *awsEnv, stores taskrt.E
 		c.problem("the audit chain does not verify: %v", c.ChainErr)
 	}
 	c.Caught = caughtSteps(run, c.Records, c.WorldName)
-	c.Path.noteGaps(c.Caught)
+	noteGaps(c.Path, c.Caught)
 	for _, s := range c.Caught {
 		if s.Gap == "" && s.Expected == "" {
 			c.problem("step %s (%s) failed and was caught: %s", s.Step, s.Action, s.Error)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/irflow/irflow/internal/benchdoc"
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/worlds"
@@ -284,7 +285,7 @@ func TestStorm(t *testing.T) {
 	if st == nil {
 		t.Fatal("the summary has no storm")
 	}
-	want := StormSummary{Findings: 1 + StormBursts*StormBurstSize, Cases: 1, CompromisedServices: 1, ApprovalsRequested: 1,
+	want := benchdoc.StormSummary{Findings: 1 + StormBursts*StormBurstSize, Cases: 1, CompromisedServices: 1, ApprovalsRequested: 1,
 		CompromisedTasks: worlds.StormCompromisedTasks, CompromisedTasksContained: worlds.StormCompromisedTasks}
 	if *st != want {
 		t.Errorf("storm %+v; want %+v", *st, want)

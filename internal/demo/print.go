@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -107,15 +108,7 @@ func printAudit(out io.Writer, env taskrt.Env, c *Case) {
 		fmt.Fprintf(out, "\n  audit trail (table %s, case %s):\n", env.AuditTable, c.CaseID)
 		fmt.Fprintf(out, "    %3s  %-18s %-20s %-22s %-9s %-70s %s\n", "seq", "event", "step", "action", "status", "summary", "hash")
 		for _, r := range c.Records {
-			step := r.Step
-			if step == "" {
-				step = "-"
-			}
-			status := r.Status
-			if status == "" {
-				status = "-"
-			}
-			fmt.Fprintf(out, "    %3d  %-18s %-20s %-22s %-9s %-70s %s\n", r.Seq, r.Event, step, r.Action, status, clip(r.Summary, 70), r.Hash[:12])
+			fmt.Fprintf(out, "    %3d  %-18s %-20s %-22s %-9s %-70s %s\n", r.Seq, r.Event, cmp.Or(r.Step, "-"), r.Action, cmp.Or(r.Status, "-"), clip(r.Summary, 70), r.Hash[:12])
 		}
 	}
 	if c.ChainErr != nil {

@@ -13,6 +13,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/irflow/irflow/generator/simulate"
+	"github.com/irflow/irflow/internal/benchdoc"
 	"github.com/irflow/irflow/internal/strict"
 )
 
@@ -29,56 +30,8 @@ import (
 // bench one after another) cost their longest branch. Requests no step made
 // (the approver's decision, the bench's own reads) and the human's wait at a
 // gate are not counted; Lambda invocations are not AWS API round trips
-// here (BENCHMARKS.md section 4 counts them).
-
-// ContainmentPath is how a case's execution got to containment: the step
-// whose requests put the isolation in effect, and the round trips of every
-// step before it (summary key containmentPath; docs/design.md).
-type ContainmentPath struct {
-	// Step is the isolate-network step that contained the task; "" when no
-	// isolation took effect (Reason says why).
-	Step string `json:"step,omitempty"`
-	// RoundTrips is the count (summary roundTripsToContainment); Requests
-	// the AWS requests it covers.
-	RoundTrips int `json:"roundTrips"`
-	Requests   int `json:"requests"`
-	// AuditRoundTrips are the audit chain's share of RoundTrips, counted
-	// the same way: its table's reads and writes and kms:GenerateMac, the
-	// records' MACs (every step writes a start and a result record).
-	AuditRoundTrips int `json:"auditRoundTrips"`
-	// AfterDecision counts the same way from the end of the last approval
-	// gate's requests before containment (the approver's answer) to
-	// containment: what a responder waits for after approving; nil when
-	// no gate came before containment.
-	AfterDecision *int `json:"afterDecision,omitempty"`
-	// AfterTriage counts the same way from the end of the last exec-triage
-	// step's requests before containment: a playbook that looks inside the
-	// container through ECS Exec before cutting it off (isolation would cut
-	// the session's SSM channel) delays the containment on purpose, for as
-	// long as that look takes; nil when no triage ran before containment.
-	AfterTriage *int `json:"afterTriage,omitempty"`
-	// Gaps are steps on the path that failed on a moto gap (their requests
-	// are moto's, retries included, not AWS's).
-	Gaps []string `json:"gaps,omitempty"`
-	// Steps are the steps that made requests up to containment, in the
-	// order their first request arrived.
-	Steps  []PathStep `json:"steps"`
-	Reason string     `json:"reason,omitempty"`
-}
-
-// PathStep is one step's share of the path to containment.
-type PathStep struct {
-	Step string `json:"step"`
-	// Parallel is the Parallel state whose branch ran the step ("" at top
-	// level): its branches count once, by the longest.
-	Parallel   string `json:"parallel,omitempty"`
-	Requests   int    `json:"requests"`
-	RoundTrips int    `json:"roundTrips"`
-	// AuditRoundTrips are the audit chain's (see ContainmentPath).
-	AuditRoundTrips int `json:"auditRoundTrips"`
-	// Operations are its requests in arrival order, service:Operation.
-	Operations []string `json:"operations"`
-}
+// here (BENCHMARKS.md section 4 counts them). The count and how it was
+// made go in the summary as a benchdoc.ContainmentPath.
 
 // isolating are the requests that put an isolation in effect: the network
 // ACL entries that deny the task's addresses (awsvpc) and the group changes
@@ -219,7 +172,7 @@ func (n *aslNode) cost(owner map[string]string, rounds map[string]int) int {
 // containmentPath measures a run's path to containment from the requests
 // the layer logged during it. asl is the compiled definition, auditTable
 // the audit chain's table.
-func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRequest, auditTable string) (*ContainmentPath, error) {
+func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRequest, auditTable string) (*benchdoc.ContainmentPath, error) {
 	var root aslNode
 	if err := json.Unmarshal(asl, &root); err != nil {
 		return nil, fmt.Errorf("the compiled definition: %w", err)
@@ -237,7 +190,7 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	}
 	// The isolation: the first isolate-network step that ran and ended
 	// neither caught nor failed.
-	path := &ContainmentPath{Steps: []PathStep{}}
+	path := &benchdoc.ContainmentPath{Steps: []benchdoc.PathStep{}}
 	var isoKey string
 	for _, s := range run.Steps {
 		if s.Action != "isolate-network" {
@@ -332,7 +285,7 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 		if !ok {
 			i = len(path.Steps)
 			index[r.Step] = i
-			path.Steps = append(path.Steps, PathStep{Step: r.Step, RoundTrips: rounds[r.Step], AuditRoundTrips: auditRounds[r.Step],
+			path.Steps = append(path.Steps, benchdoc.PathStep{Step: r.Step, RoundTrips: rounds[r.Step], AuditRoundTrips: auditRounds[r.Step],
 				Parallel: states[owner[r.Step]].parallel, Operations: []string{}})
 		}
 		ps := &path.Steps[i]
@@ -344,7 +297,7 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 }
 
 // noteGaps names the path's steps that failed on a moto gap.
-func (p *ContainmentPath) noteGaps(caught []CaughtStep) {
+func noteGaps(p *benchdoc.ContainmentPath, caught []CaughtStep) {
 	if p == nil {
 		return
 	}

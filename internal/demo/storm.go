@@ -23,6 +23,7 @@ import (
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/simulate"
+	"github.com/irflow/irflow/internal/benchdoc"
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/worlds"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
@@ -46,56 +47,6 @@ const (
 	// stormBurstGap is the pause between two bursts.
 	stormBurstGap = 150 * time.Millisecond
 )
-
-// StormSummary is the summary's "storm": what the storm left in moto,
-// read back from its final state, never from the handlers' outputs. Its
-// keys are a contract (issue 17; docs/design.md, "The test bench").
-type StormSummary struct {
-	// Findings are the distinct findings the cases' audit chains record
-	// (the case's own and every one that joined it).
-	Findings int `json:"findings"`
-	// Cases are the case claims (case#…) in the incidents table on the
-	// storm's tasks.
-	Cases int `json:"cases"`
-	// CompromisedServices are the services of the cluster that ran a task
-	// of the compromised digest.
-	CompromisedServices int `json:"compromisedServices"`
-	// ApprovalsRequested are the approvals table's items of those cases.
-	ApprovalsRequested int `json:"approvalsRequested"`
-	// CompromisedTasks are the tasks of the compromised digest running
-	// when the storm began; CompromisedTasksContained those whose session
-	// to the mining pool the flow model judges blocked after the response.
-	CompromisedTasks          int `json:"compromisedTasks"`
-	CompromisedTasksContained int `json:"compromisedTasksContained"`
-	// InnocentTasksTouched are the clean service's tasks that ended other
-	// than RUNNING, lost a flow they had, or sit on a host left out of
-	// ACTIVE.
-	InnocentTasksTouched int `json:"innocentTasksTouched"`
-	// ReplacementsFromCompromisedImage are the tasks started during the
-	// response (not the world's) from a revision of the compromised digest.
-	ReplacementsFromCompromisedImage int `json:"replacementsFromCompromisedImage"`
-}
-
-// StormRun is what the bench measured of the storm (not in the summary's
-// storm object, whose keys are fixed): the executions, their state
-// transitions and Lambda invocations, and the wall time.
-type StormRun struct {
-	Summary     StormSummary   `json:"storm"`
-	Executions  int            `json:"executions"`
-	Outcomes    map[string]int `json:"outcomes"`
-	Transitions int            `json:"transitions"`
-	// CaseTransitions are the case execution's own.
-	CaseTransitions int `json:"caseTransitions"`
-	// Invocations are the Lambda invocations of every execution (each
-	// attempt of a Task state that ran).
-	Invocations  int           `json:"invocations"`
-	Replacements int           `json:"replacementsStarted"` // tasks the bench's service scheduler started
-	Wall         time.Duration `json:"wallNs"`
-}
-
-// StormFile is where a storm run's measurements go in Options.Out
-// (make bench reads it).
-const StormFile = "storm.json"
 
 // stormFindings are the storm's inputs: n findings on the compromised
 // tasks, round robin from the target, of the playbook's finding types in
@@ -147,7 +98,7 @@ func stormFindings(root string, w *worlds.World, compiled *generator.Result, n i
 // of the first finding; its execution is c.Run, judged as every case is,
 // and the storm is judged from moto.
 func runStorm(ctx context.Context, out io.Writer, o *Options, compiled *generator.Result, handlers simulate.Handlers, env *awsEnv,
-	stores taskrt.Env, log io.Writer, c *Case) (*StormRun, error) {
+	stores taskrt.Env, log io.Writer, c *Case) (*benchdoc.StormRun, error) {
 	began := time.Now()
 	w := c.World
 	n := 1 + StormBursts*StormBurstSize
@@ -240,7 +191,7 @@ func runStorm(ctx context.Context, out io.Writer, o *Options, compiled *generato
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	sr := &StormRun{Executions: n, Outcomes: map[string]int{}, Replacements: sched.started}
+	sr := &benchdoc.StormRun{Executions: n, Outcomes: map[string]int{}, Replacements: sched.started}
 	for i, r := range runs {
 		sr.Outcomes[r.Outcome]++
 		sr.Transitions += r.Transitions
@@ -266,7 +217,7 @@ func runStorm(ctx context.Context, out io.Writer, o *Options, compiled *generato
 	sr.Wall = time.Since(began)
 	printStorm(out, sr)
 	b, _ := json.MarshalIndent(sr, "", "  ")
-	if err := os.WriteFile(filepath.Join(o.Out, StormFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Out, benchdoc.StormFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return sr, nil
@@ -372,7 +323,7 @@ func clusterTasks(ctx context.Context, c *ecs.Client, cluster string, status ecs
 // their task definitions from ECS, the flows through the EC2 changes moto
 // accepted, the case claims and approvals from DynamoDB, the findings from
 // the cases' audit chains.
-func judgeStorm(ctx context.Context, env *awsEnv, stores taskrt.Env, c *Case, mark callMark, sr *StormRun) error {
+func judgeStorm(ctx context.Context, env *awsEnv, stores taskrt.Env, c *Case, mark callMark, sr *benchdoc.StormRun) error {
 	w, st := c.World, c.World.Storm
 	ecsc := ecs.NewFromConfig(env.cfg)
 	var all []ecstypes.Task
@@ -627,7 +578,7 @@ func str(v ddbtypes.AttributeValue) string {
 func shortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // printStorm is the storm's part of the human report.
-func printStorm(out io.Writer, sr *StormRun) {
+func printStorm(out io.Writer, sr *benchdoc.StormRun) {
 	s := sr.Summary
 	var outcomes []string
 	for k, v := range sr.Outcomes {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/irflow/irflow/internal/benchdoc"
 	"github.com/irflow/irflow/internal/flowmodel"
 )
 
@@ -19,7 +20,7 @@ type Summary struct {
 	Env            map[string]string `json:"env"`
 	Cases          []SummaryCase     `json:"cases"`
 	// Storm is the storm world's outcome, read back from moto (--world storm).
-	Storm *StormSummary `json:"storm,omitempty"`
+	Storm *benchdoc.StormSummary `json:"storm,omitempty"`
 }
 
 // MotoInfo says how to reach a kept moto (--keep).
@@ -43,13 +44,8 @@ type MotoInfo struct {
 
 // SummaryCase is one case of the summary.
 type SummaryCase struct {
-	Case        string `json:"case"`
-	Playbook    string `json:"playbook"`
-	World       string `json:"world"`
-	LaunchType  string `json:"launchType"`
-	NetworkMode string `json:"networkMode"`
-	Status      string `json:"status"`
-	Outcome     string `json:"outcome"`
+	Case string `json:"case"`
+	benchdoc.CaseHead
 	// TargetAccount holds the world (a member account for an
 	// organization world); ResponderAccount is where irflow runs and keeps
 	// its stores (the GuardDuty administrator). The same account for a
@@ -66,9 +62,9 @@ type SummaryCase struct {
 	// execution's start until its isolation was in effect (concurrent
 	// requests once, a Parallel's branches by the longest); null when no
 	// isolation took effect. ContainmentPath says how it was counted.
-	RoundTripsToContainment *int             `json:"roundTripsToContainment"`
-	ContainmentPath         *ContainmentPath `json:"containmentPath,omitempty"`
-	StrictRefusals          []Refusal        `json:"strictRefusals"`
+	RoundTripsToContainment *int                      `json:"roundTripsToContainment"`
+	ContainmentPath         *benchdoc.ContainmentPath `json:"containmentPath,omitempty"`
+	StrictRefusals          []Refusal                 `json:"strictRefusals"`
 	Evidence                struct {
 		Objects    int `json:"objects"`
 		Mismatched int `json:"mismatched"`
@@ -114,7 +110,7 @@ func summarize(res *Result, env *awsEnv) *Summary {
 
 func summarizeCase(c *Case) SummaryCase {
 	t := c.World.Target
-	sc := SummaryCase{Case: c.CaseID, World: c.WorldName, LaunchType: t.LaunchType, NetworkMode: t.NetworkMode,
+	sc := SummaryCase{Case: c.CaseID, CaseHead: benchdoc.CaseHead{World: c.WorldName, LaunchType: t.LaunchType, NetworkMode: t.NetworkMode},
 		Flows: c.Flows, StrictRefusals: nonNilRefusals(c.Refusals), Problems: c.Problems}
 	if c.Run != nil {
 		sc.Playbook, sc.Status, sc.Outcome = c.Run.Playbook, c.Run.Status, c.Run.Outcome

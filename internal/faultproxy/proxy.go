@@ -32,9 +32,10 @@ package faultproxy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -260,12 +261,7 @@ func (p *Proxy) Stats() Stats {
 	s := Stats{Requests: p.requests.Load(), Faults: p.faults.Load(), ByService: map[string]map[string]int64{}}
 	p.statsMu.Lock()
 	defer p.statsMu.Unlock()
-	keys := make([]string, 0, len(p.byKey))
-	for k := range p.byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p.byKey)) {
 		svc, kind, _ := strings.Cut(k, " ")
 		if s.ByService[svc] == nil {
 			s.ByService[svc] = map[string]int64{}

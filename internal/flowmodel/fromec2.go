@@ -43,44 +43,19 @@ type EC2State struct {
 func FromEC2(s EC2State) (*Network, error) {
 	n := NewNetwork()
 	b := &builder{n: n}
-	for _, v := range s.VPCs {
-		b.vpc(v)
-	}
-	for _, x := range s.Subnets {
-		b.subnet(x)
-	}
-	for _, rt := range s.RouteTables {
-		b.routeTable(rt)
-	}
-	for _, a := range s.NetworkACLs {
-		b.acl(a)
-	}
-	for _, g := range s.SecurityGroups {
-		b.group(g)
-	}
-	for _, e := range s.NetworkInterfaces {
-		b.eni(e)
-	}
-	for _, g := range s.NATGateways {
-		b.nat(g)
-	}
+	each(s.VPCs, b.vpc)
+	each(s.Subnets, b.subnet)
+	each(s.RouteTables, b.routeTable)
+	each(s.NetworkACLs, b.acl)
+	each(s.SecurityGroups, b.group)
+	each(s.NetworkInterfaces, b.eni)
+	each(s.NATGateways, b.nat)
 	for _, g := range s.InternetGateways {
-		ig := &InternetGateway{ID: aws.ToString(g.InternetGatewayId)}
-		for _, a := range g.Attachments {
-			// AWS reports an attached internet gateway as "available"; moto as "attached".
-			if st := string(a.State); st == "available" || st == "attached" || st == "" {
-				ig.VPC = aws.ToString(a.VpcId)
-			}
-		}
+		ig := &InternetGateway{ID: aws.ToString(g.InternetGatewayId), VPC: attachedVPC(g.Attachments)}
 		n.InternetGateways[ig.ID] = ig
 	}
 	for _, g := range s.EgressOnlyGateways {
-		ig := &InternetGateway{ID: aws.ToString(g.EgressOnlyInternetGatewayId), EgressOnly: true}
-		for _, a := range g.Attachments {
-			if st := string(a.State); st == "available" || st == "attached" || st == "" {
-				ig.VPC = aws.ToString(a.VpcId)
-			}
-		}
+		ig := &InternetGateway{ID: aws.ToString(g.EgressOnlyInternetGatewayId), EgressOnly: true, VPC: attachedVPC(g.Attachments)}
 		n.InternetGateways[ig.ID] = ig
 	}
 	for _, e := range s.VPCEndpoints {
@@ -115,6 +90,26 @@ func FromEC2(s EC2State) (*Network, error) {
 type builder struct {
 	n   *Network
 	err error
+}
+
+// each adds every resource of a kind to the network.
+func each[T any](xs []T, add func(T)) {
+	for _, x := range xs {
+		add(x)
+	}
+}
+
+// attachedVPC is the VPC an internet gateway (or an egress-only one) is
+// attached to, "" when none. AWS reports an attached gateway as
+// "available"; moto as "attached".
+func attachedVPC(atts []types.InternetGatewayAttachment) string {
+	vpc := ""
+	for _, a := range atts {
+		if st := string(a.State); st == "available" || st == "attached" || st == "" {
+			vpc = aws.ToString(a.VpcId)
+		}
+	}
+	return vpc
 }
 
 func (b *builder) prefix(s, where string) netip.Prefix {

@@ -227,6 +227,23 @@ func (n *Network) planInside(p *plan) error {
 	return nil
 }
 
+// routeOut is the route the request takes out of subnet s (where names it
+// in the hops: "subnet", "NAT subnet") towards to; none, or a blackhole,
+// drops the request and blocks the plan (ok false).
+func (n *Network) routeOut(p *plan, s *Subnet, where string, to netip.Addr) (rt string, r Route, ok bool) {
+	rt, r, ok = n.lookupRoute(s, to)
+	switch {
+	case !ok:
+		p.block("route", rt, "route table %s (%s %s) has no route to %s: dropped", rt, where, s.ID, to)
+		return rt, r, false
+	case r.Blackhole:
+		p.block("route", rt, "route table %s (%s %s) sends %s to deleted %s (blackhole): dropped", rt, where, s.ID, to, r.Target)
+		return rt, r, false
+	}
+	p.route(false, rt, fmt.Sprintf("route table %s (%s %s) sends %s to %s by %s", rt, where, s.ID, to, r.Target, routeDest(r)))
+	return rt, r, true
+}
+
 // planOutbound follows a flow from an ENI to an address outside every
 // modeled VPC, through whatever gateway the source subnet's route picks.
 func (n *Network) planOutbound(p *plan) error {
@@ -243,16 +260,10 @@ func (n *Network) planOutbound(p *plan) error {
 		p.service = fmt.Sprintf("%s %s", name, to)
 		return nil
 	}
-	rt, r, ok := n.lookupRoute(ss, to)
-	switch {
-	case !ok:
-		p.block("route", rt, "route table %s (subnet %s) has no route to %s: dropped", rt, ss.ID, to)
-		return nil
-	case r.Blackhole:
-		p.block("route", rt, "route table %s (subnet %s) sends %s to %s, which no longer exists (blackhole): dropped", rt, ss.ID, to, r.Target)
+	rt, r, ok := n.routeOut(p, ss, "subnet", to)
+	if !ok {
 		return nil
 	}
-	p.route(false, rt, fmt.Sprintf("route table %s (subnet %s) sends %s to %s by %s", rt, ss.ID, to, r.Target, routeDest(r)))
 	kind := targetKind(r.Target)
 	switch kind {
 	case "local":

@@ -34,16 +34,10 @@ func (n *Network) planNAT(p *plan, ss *Subnet, id string) error {
 		p.cross(false, ss, true, p.req)
 		p.cross(false, ns, false, p.req)
 	}
-	rt, r, ok := n.lookupRoute(ns, to)
-	switch {
-	case !ok:
-		p.block("route", rt, "route table %s (NAT subnet %s) has no route to %s: dropped", rt, ns.ID, to)
-		return nil
-	case r.Blackhole:
-		p.block("route", rt, "route table %s (NAT subnet %s) sends %s to deleted %s (blackhole): dropped", rt, ns.ID, to, r.Target)
+	rt, r, ok := n.routeOut(p, ns, "NAT subnet", to)
+	if !ok {
 		return nil
 	}
-	p.route(false, rt, fmt.Sprintf("route table %s (NAT subnet %s) sends %s to %s by %s", rt, ns.ID, to, r.Target, routeDest(r)))
 	switch targetKind(r.Target) {
 	case "igw":
 		if ng.Private {

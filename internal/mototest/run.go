@@ -2,8 +2,11 @@ package mototest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,6 +70,28 @@ func EvidenceObjects(t testing.TB, w *World, caseID string) map[string][]byte {
 		g.Body.Close()
 	}
 	return objs
+}
+
+// StoredEvidence returns what the world's evidence bucket holds for the
+// case (EvidenceObjects) and fails t for each of the result's evidence
+// objects that is not there with the SHA-256 and size the result reports.
+func StoredEvidence(t testing.TB, w *World, caseID string, evidence []contract.Evidence) map[string][]byte {
+	t.Helper()
+	objs := EvidenceObjects(t, w, caseID)
+	for _, ev := range evidence {
+		body, ok := objs[w.EvidenceKey(ev)]
+		sum := sha256.Sum256(body)
+		if !ok || hex.EncodeToString(sum[:]) != ev.SHA256 || int64(len(body)) != ev.Bytes {
+			t.Errorf("%s: moto holds %x/%d (stored: %v); evidence says %s/%d", ev.URI, sum, len(body), ok, ev.SHA256, ev.Bytes)
+		}
+	}
+	return objs
+}
+
+// EvidenceKey is the key of an evidence object in the world's evidence
+// bucket.
+func (w *World) EvidenceKey(ev contract.Evidence) string {
+	return strings.TrimPrefix(ev.URI, "s3://"+w.Env.EvidenceBucket+"/")
 }
 
 // SSMCommands counts the SSM commands sent to the world's instance for a

@@ -1,7 +1,6 @@
 package strict
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/irflow/irflow/internal/flowmodel"
 	"github.com/irflow/irflow/internal/mototest"
@@ -118,82 +116,22 @@ type agentWorld struct {
 func seedAgentWorld(t *testing.T, viaNAT bool) *agentWorld {
 	t.Helper()
 	cfg := mototest.Config(t)
-	c, e := ec2.NewFromConfig(cfg), ecs.NewFromConfig(cfg)
-	w := &agentWorld{}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.30.0.0/16")})
-	must(err)
-	vpcID := vpc.Vpc.VpcId
-	pub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String("10.30.0.0/24"), AvailabilityZone: aws.String("us-east-1a")})
-	must(err)
-	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
-	must(err)
-	_, err = c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
-	must(err)
-	pubRT, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
-	must(err)
-	_, err = c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: pubRT.RouteTable.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
-		GatewayId: igw.InternetGateway.InternetGatewayId})
-	must(err)
-	_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: pubRT.RouteTable.RouteTableId, SubnetId: pub.Subnet.SubnetId})
-	must(err)
-	home := pub.Subnet.SubnetId
+	c := ec2.NewFromConfig(cfg)
+	n := mototest.NewNet(t, c, "10.30.0.0/16")
+	pub := n.Subnet("10.30.0.0/24")
+	n.DefaultRoute(&ec2.CreateRouteInput{GatewayId: aws.String(n.InternetGateway())}, pub)
+	home := pub
 	if viaNAT {
-		priv, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String("10.30.1.0/24"), AvailabilityZone: aws.String("us-east-1a")})
-		must(err)
-		eip, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
-		must(err)
-		nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: pub.Subnet.SubnetId, AllocationId: eip.AllocationId})
-		must(err)
-		privRT, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
-		must(err)
-		_, err = c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: privRT.RouteTable.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
-			NatGatewayId: nat.NatGateway.NatGatewayId})
-		must(err)
-		_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: privRT.RouteTable.RouteTableId, SubnetId: priv.Subnet.SubnetId})
-		must(err)
-		home = priv.Subnet.SubnetId
-	}
-	group := func(name string) string {
-		sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(mototest.Unique(name)), Description: aws.String(name), VpcId: vpcID})
-		must(err)
-		return aws.ToString(sg.GroupId)
+		home = n.Subnet("10.30.1.0/24")
+		n.DefaultRoute(&ec2.CreateRouteInput{NatGatewayId: n.NATGateway(pub).NatGatewayId}, home)
 	}
 	all := []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
-	w.AgentSG, w.OpenSG, w.DenySG = group("agent"), group("all-traffic"), group("deny-all")
-	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(w.OpenSG), IpPermissions: all})
-	must(err)
-	_, err = c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(w.DenySG), IpPermissions: all})
-	must(err)
-	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), InstanceType: ec2types.InstanceTypeM6iLarge,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), NetworkInterfaces: []ec2types.InstanceNetworkInterfaceSpecification{{
-			DeviceIndex: aws.Int32(0), SubnetId: home, Groups: []string{w.AgentSG}, AssociatePublicIpAddress: aws.Bool(!viaNAT)}}})
-	must(err)
-	w.Instance = aws.ToString(run.Instances[0].InstanceId)
-	w.ENI = aws.ToString(run.Instances[0].NetworkInterfaces[0].NetworkInterfaceId)
-
-	w.Cluster = mototest.Unique("agents")
-	_, err = e.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(w.Cluster)})
-	must(err)
-	doc := fmt.Sprintf(`{"instanceId":"%s","region":"us-east-1","accountId":"123456789012","availabilityZone":"us-east-1a"}`, w.Instance)
-	ci, err := e.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(w.Cluster), InstanceIdentityDocument: aws.String(doc)})
-	must(err)
-	w.ContainerInstance = aws.ToString(ci.ContainerInstance.ContainerInstanceArn)
-	td, err := e.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(mototest.Unique("worker")),
-		NetworkMode: ecstypes.NetworkModeBridge, ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("worker"),
-			Image: aws.String("worker:1"), Memory: aws.Int32(256)}}})
-	must(err)
-	task, err := e.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(w.Cluster), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, LaunchType: ecstypes.LaunchTypeEc2})
-	must(err)
-	if len(task.Tasks) != 1 {
-		t.Fatalf("RunTask: %+v", task.Failures)
+	w := &agentWorld{AgentSG: n.Group("agent"), OpenSG: n.Group("all-traffic", all...), DenySG: n.Group("deny-all")}
+	if _, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(w.DenySG), IpPermissions: all}); err != nil {
+		t.Fatal(err)
 	}
-	w.Task = aws.ToString(task.Tasks[0].TaskArn)
+	h := n.BridgeHost(ecs.NewFromConfig(cfg), home, w.AgentSG, !viaNAT, "123456789012")
+	w.Instance, w.ENI, w.Cluster, w.ContainerInstance, w.Task = h.Instance, h.ENI, h.ClusterName, h.ContainerInstance, h.Task
 	return w
 }
 

@@ -3,6 +3,7 @@ package strict
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 
@@ -112,13 +113,8 @@ func (l *Layer) ownGroups(ctx context.Context, c caller, shown map[string][]stri
 			byGroup[g] = append(byGroup[g], eni)
 		}
 	}
-	groups := make([]string, 0, len(byGroup))
-	for g := range byGroup {
-		groups = append(groups, g)
-	}
-	slices.Sort(groups)
 	own := map[string]map[string]bool{}
-	for _, g := range groups {
+	for _, g := range slices.Sorted(maps.Keys(byGroup)) {
 		enis := byGroup[g]
 		slices.Sort(enis)
 		in := &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{

@@ -108,21 +108,10 @@ func TestMotoAwsvpcOnEC2(t *testing.T) {
 	}
 	strict, direct := ec2.NewFromConfig(sdk(url)), ec2.NewFromConfig(w.Cfg)
 	byInstance := &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{w.InstanceID}}}}
-	ids := func(c *ec2.Client) map[string]ec2types.NetworkInterface {
-		out, err := c.DescribeNetworkInterfaces(ctx, byInstance)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]ec2types.NetworkInterface{}
-		for _, ni := range out.NetworkInterfaces {
-			m[aws.ToString(ni.NetworkInterfaceId)] = ni
-		}
-		return m
-	}
-	if _, ok := ids(direct)[eni]; ok {
+	if _, ok := enisByID(t, direct, byInstance)[eni]; ok {
 		t.Fatal("moto now attaches task ENIs: the layer's addition is moot")
 	}
-	got := ids(strict)
+	got := enisByID(t, strict, byInstance)
 	ni, ok := got[eni]
 	if _, own := got[w.InstanceENI]; !ok || !own {
 		t.Fatalf("ENIs of %s through the layer: %v; want the task ENI %s and the instance's %s", w.InstanceID, got, eni, w.InstanceENI)

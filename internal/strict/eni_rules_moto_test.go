@@ -49,50 +49,22 @@ func seedVPCWorld(t *testing.T, url, region string) *vpcWorld {
 			t.Fatal(err)
 		}
 	}
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	must(err)
-	vpcID := vpc.Vpc.VpcId
-	_, err = c.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpcID, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
-	must(err)
+	n := mototest.NewNet(t, c, "10.0.0.0/16")
+	vpcID := aws.String(n.VPC)
+	n.DNSHostnames()
 	subnet := func(cidr string) string {
-		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(region + "a")})
-		must(err)
-		w.Subnets[aws.ToString(s.Subnet.SubnetId)] = netip.MustParsePrefix(cidr)
-		return aws.ToString(s.Subnet.SubnetId)
+		id := n.Subnet(cidr)
+		w.Subnets[id] = netip.MustParsePrefix(cidr)
+		return id
 	}
 	w.Public, w.App, w.LB = subnet("10.0.0.0/24"), subnet("10.0.1.0/24"), subnet("10.0.2.0/24")
-	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
-	must(err)
-	_, err = c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
-	must(err)
-	eip, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
-	must(err)
-	nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(w.Public), AllocationId: eip.AllocationId})
-	must(err)
-	w.NAT = aws.ToString(nat.NatGateway.NatGatewayId)
-	w.NATENI = aws.ToString(nat.NatGateway.NatGatewayAddresses[0].NetworkInterfaceId)
-	routes := func(target *ec2.CreateRouteInput, subnets ...string) {
-		rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
-		must(err)
-		target.RouteTableId, target.DestinationCidrBlock = rt.RouteTable.RouteTableId, aws.String("0.0.0.0/0")
-		_, err = c.CreateRoute(ctx, target)
-		must(err)
-		for _, s := range subnets {
-			_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: aws.String(s)})
-			must(err)
-		}
-	}
-	routes(&ec2.CreateRouteInput{GatewayId: igw.InternetGateway.InternetGatewayId}, w.Public, w.LB)
-	routes(&ec2.CreateRouteInput{NatGatewayId: nat.NatGateway.NatGatewayId}, w.App)
-	group := func(name string, perms ...ec2types.IpPermission) string {
-		sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(mototest.Unique(name)), Description: aws.String(name), VpcId: vpcID})
-		must(err)
-		if len(perms) > 0 {
-			_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: perms})
-			must(err)
-		}
-		return aws.ToString(sg.GroupId)
-	}
+	igw := n.InternetGateway()
+	nat := n.NATGateway(w.Public)
+	w.NAT = aws.ToString(nat.NatGatewayId)
+	w.NATENI = aws.ToString(nat.NatGatewayAddresses[0].NetworkInterfaceId)
+	n.DefaultRoute(&ec2.CreateRouteInput{GatewayId: aws.String(igw)}, w.Public, w.LB)
+	n.DefaultRoute(&ec2.CreateRouteInput{NatGatewayId: nat.NatGatewayId}, w.App)
+	group := n.Group
 	tcp := func(port int32, cidr, group string) ec2types.IpPermission {
 		p := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
 		if group != "" {

@@ -2,6 +2,7 @@ package strict
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -151,6 +152,42 @@ func ok(op string) string {
 	return xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><return>true</return></` + op + `Response>`
 }
 
+// onENI makes f answer op on the ENI the request names, under fe's lock;
+// an ENI fe does not have is InvalidNetworkInterfaceID.NotFound.
+func (fe *fakeEC2) onENI(f *fakeMoto, op string, answer func(e *fakeENI, form url.Values) string) {
+	f.onEC2(op, func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		id := form.Get("NetworkInterfaceId")
+		e := fe.eni(id)
+		if e == nil {
+			return fakeENINotFound(id)
+		}
+		return answer(e, form)
+	})
+}
+
+// fakeENINotFound is moto's answer about an ENI it does not have, in the
+// words the layer uses (eniNotFound).
+func fakeENINotFound(id string) string {
+	e := eniNotFound(id)
+	return "!error " + e.Code + " " + e.Message
+}
+
+// onDescribe makes f answer op, an EC2 Describe action, under fe's lock:
+// the response's set element is set, its items what items writes.
+func (fe *fakeEC2) onDescribe(f *fakeMoto, op, set string, items func(b *strings.Builder, form url.Values)) {
+	f.onEC2(op, func(form url.Values) string {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		var b strings.Builder
+		b.WriteString(xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><` + set + `>`)
+		items(&b, form)
+		b.WriteString(`</` + set + `><requestId>request-id</requestId></` + op + `Response>`)
+		return b.String()
+	})
+}
+
 // install makes f answer the EC2 actions from fe.
 func (fe *fakeEC2) install(f *fakeMoto) {
 	f.onEC2("DescribeNetworkInterfaces", func(form url.Values) string {
@@ -159,7 +196,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		ids := formList(form, "NetworkInterfaceId")
 		for _, id := range ids {
 			if fe.eni(id) == nil {
-				return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+				return fakeENINotFound(id)
 			}
 		}
 		var b strings.Builder
@@ -190,70 +227,36 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		b.WriteString(`</networkInterfaceSet><requestId>request-id</requestId></DescribeNetworkInterfacesResponse>`)
 		return b.String()
 	})
-	f.onEC2("DeleteNetworkInterface", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		e := fe.eni(form.Get("NetworkInterfaceId"))
-		if e == nil {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
-		}
+	fe.onENI(f, "DeleteNetworkInterface", func(e *fakeENI, _ url.Values) string {
 		e.deleted = true
 		return ok("DeleteNetworkInterface")
 	})
-	f.onEC2("DescribeSubnets", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
+	fe.onDescribe(f, "DescribeSubnets", "subnetSet", func(b *strings.Builder, form url.Values) {
 		ids := formList(form, "SubnetId")
-		var b strings.Builder
-		b.WriteString(xmlHead + `<DescribeSubnetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><subnetSet>`)
-		keys := make([]string, 0, len(fe.subnets))
-		for id := range fe.subnets {
-			keys = append(keys, id)
-		}
-		slices.Sort(keys)
-		for _, id := range keys {
+		for _, id := range slices.Sorted(maps.Keys(fe.subnets)) {
 			if len(ids) == 0 || slices.Contains(ids, id) {
-				fmt.Fprintf(&b, `<item><subnetId>%s</subnetId><state>available</state><vpcId>vpc-1</vpcId><cidrBlock>%s</cidrBlock></item>`, id, fe.subnets[id])
+				fmt.Fprintf(b, `<item><subnetId>%s</subnetId><state>available</state><vpcId>vpc-1</vpcId><cidrBlock>%s</cidrBlock></item>`, id, fe.subnets[id])
 			}
 		}
-		b.WriteString(`</subnetSet><requestId>request-id</requestId></DescribeSubnetsResponse>`)
-		return b.String()
 	})
-	nats := func(op, wrap string) func(url.Values) string {
-		return func(form url.Values) string {
-			fe.mu.Lock()
-			defer fe.mu.Unlock()
-			ids := formList(form, "NatGatewayId")
-			var b strings.Builder
-			b.WriteString(xmlHead + `<` + op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><` + wrap + `>`)
-			for _, g := range fe.nats {
-				if len(ids) > 0 && !slices.Contains(ids, g.ID) {
-					continue
-				}
-				addr := ""
-				for _, e := range fe.enis {
-					if e.ID == g.ENI {
-						addr = e.Addr
-					}
-				}
-				item := `<createTime>2026-12-02T20:00:25.000Z</createTime><natGatewayAddressSet><item><allocationId>eipalloc-1</allocationId><networkInterfaceId>` + g.ENI +
-					`</networkInterfaceId><privateIp>` + addr + `</privateIp><publicIp>127.43.17.45</publicIp><associationId>eipassoc-1</associationId></item></natGatewayAddressSet><natGatewayId>` +
-					g.ID + `</natGatewayId><state>` + g.State + `</state><subnetId>` + g.Subnet + `</subnetId><vpcId>vpc-1</vpcId><tagSet/>`
-				if wrap == "natGatewaySet" {
-					item = "<item>" + item + "</item>"
-				}
-				b.WriteString(item)
+	fe.onDescribe(f, "DescribeNatGateways", "natGatewaySet", func(b *strings.Builder, form url.Values) {
+		ids := formList(form, "NatGatewayId")
+		for _, g := range fe.nats {
+			if len(ids) > 0 && !slices.Contains(ids, g.ID) {
+				continue
 			}
-			b.WriteString(`</` + wrap + `><requestId>request-id</requestId></` + op + `Response>`)
-			return b.String()
+			addr := ""
+			for _, e := range fe.enis {
+				if e.ID == g.ENI {
+					addr = e.Addr
+				}
+			}
+			b.WriteString(`<item><createTime>2026-12-02T20:00:25.000Z</createTime><natGatewayAddressSet><item><allocationId>eipalloc-1</allocationId><networkInterfaceId>` + g.ENI +
+				`</networkInterfaceId><privateIp>` + addr + `</privateIp><publicIp>127.43.17.45</publicIp><associationId>eipassoc-1</associationId></item></natGatewayAddressSet><natGatewayId>` +
+				g.ID + `</natGatewayId><state>` + g.State + `</state><subnetId>` + g.Subnet + `</subnetId><vpcId>vpc-1</vpcId><tagSet/></item>`)
 		}
-	}
-	f.onEC2("DescribeNatGateways", nats("DescribeNatGateways", "natGatewaySet"))
-	f.onEC2("DescribeVpcEndpoints", func(url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		var b strings.Builder
-		b.WriteString(xmlHead + `<DescribeVpcEndpointsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><vpcEndpointSet>`)
+	})
+	fe.onDescribe(f, "DescribeVpcEndpoints", "vpcEndpointSet", func(b *strings.Builder, _ url.Values) {
 		for _, ep := range fe.endpoints {
 			b.WriteString(`<item><vpcEndpointId>` + ep.ID + `</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType><vpcId>vpc-1</vpcId><groupSet>`)
 			for _, g := range ep.Groups {
@@ -265,14 +268,8 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 			}
 			b.WriteString(`</networkInterfaceIdSet></item>`)
 		}
-		b.WriteString(`</vpcEndpointSet><requestId>request-id</requestId></DescribeVpcEndpointsResponse>`)
-		return b.String()
 	})
-	f.onEC2("DescribeInstances", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		var b strings.Builder
-		b.WriteString(xmlHead + `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><reservationSet>`)
+	fe.onDescribe(f, "DescribeInstances", "reservationSet", func(b *strings.Builder, form url.Values) {
 		ids := formList(form, "InstanceId")
 		for _, in := range fe.instances {
 			if len(ids) > 0 && !slices.Contains(ids, in.ID) {
@@ -290,14 +287,8 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 				`<instanceId>` + in.ID + `</instanceId><instanceState><code>16</code><name>running</name></instanceState><privateDnsName>ip-` + dashed +
 				`.ec2.internal</privateDnsName><subnetId>` + e.Subnet + `</subnetId><vpcId>vpc-1</vpcId><privateIpAddress>` + e.Addr + `</privateIpAddress></item></instancesSet></item>`)
 		}
-		b.WriteString(`</reservationSet><requestId>request-id</requestId></DescribeInstancesResponse>`)
-		return b.String()
 	})
-	f.onEC2("DescribeAddresses", func(url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		var b strings.Builder
-		b.WriteString(xmlHead + `<DescribeAddressesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><addressesSet>`)
+	fe.onDescribe(f, "DescribeAddresses", "addressesSet", func(b *strings.Builder, _ url.Values) {
 		for _, e := range fe.enis {
 			if e.EIP != "" && !e.deleted {
 				b.WriteString(`<item><allocationId>eipalloc-1</allocationId><associationId>eipassoc-1</associationId><domain>vpc</domain><networkInterfaceId>` + e.ID +
@@ -305,14 +296,12 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 					e.EIP + `</publicIp></item>`)
 			}
 		}
-		b.WriteString(`</addressesSet><requestId>request-id</requestId></DescribeAddressesResponse>`)
-		return b.String()
 	})
 	f.onEC2("ModifyNetworkInterfaceAttribute", func(form url.Values) string {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
 		if id := form.Get("NetworkInterfaceId"); fe.eni(id) == nil && strings.HasPrefix(id, "eni-") && len(fe.enis) > 0 {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", id)
+			return fakeENINotFound(id)
 		}
 		if e := fe.eni(form.Get("NetworkInterfaceId")); e != nil {
 			if gs := formList(form, "SecurityGroupId"); len(gs) > 0 {
@@ -321,13 +310,7 @@ func (fe *fakeEC2) install(f *fakeMoto) {
 		}
 		return ok("ModifyNetworkInterfaceAttribute")
 	})
-	f.onEC2("DescribeNetworkInterfaceAttribute", func(form url.Values) string {
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		e := fe.eni(form.Get("NetworkInterfaceId"))
-		if e == nil {
-			return fakeNotFound("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", form.Get("NetworkInterfaceId"))
-		}
+	fe.onENI(f, "DescribeNetworkInterfaceAttribute", func(e *fakeENI, _ url.Values) string {
 		return xmlHead + `<DescribeNetworkInterfaceAttributeResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><networkInterfaceId>` + e.ID +
 			`</networkInterfaceId>` + groupSetXML(fe.shownGroups(e)) + `<requestId>r</requestId></DescribeNetworkInterfaceAttributeResponse>`
 	})

@@ -3,7 +3,9 @@ package strict
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -210,12 +212,7 @@ func (s *findingStore) get(account, region, detector string, ids []string) (out 
 		sort.Strings(accounts[1:])
 		for _, a := range accounts {
 			dets := s.scopes[a+" "+region]
-			names := make([]string, 0, len(dets))
-			for n := range dets {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
+			for _, n := range slices.Sorted(maps.Keys(dets)) {
 				if dets[n] != d {
 					seen = append(seen, dets[n])
 				}

@@ -3,7 +3,8 @@ package worlds
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,12 +49,7 @@ var memberSpecs = map[string]memberSpec{
 
 // MemberNames lists the organization worlds, sorted.
 func MemberNames() []string {
-	out := make([]string, 0, len(memberSpecs))
-	for n := range memberSpecs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(memberSpecs))
 }
 
 // Cases are the worlds the bench builds for --world name, one case each:

@@ -3,8 +3,9 @@ package worlds
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -122,12 +123,7 @@ var (
 // Names lists the single-account worlds, sorted: the containment matrix.
 // Build also knows the organization worlds (MemberNames, Cases).
 func Names() []string {
-	out := make([]string, 0, len(specs))
-	for n := range specs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(specs))
 }
 
 // Describe is one line on a world, for usage messages.

@@ -2,6 +2,8 @@ package ecsref
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -77,11 +79,7 @@ func CompromisedOf(target *incident.Target, names []string, field string) (*Comp
 	}
 	for _, n := range names {
 		if !have[n] {
-			all := make([]string, 0, len(have))
-			for h := range have {
-				all = append(all, h)
-			}
-			sort.Strings(all)
+			all := slices.Sorted(maps.Keys(have))
 			return nil, &contract.InvalidInputError{Field: field, Reason: fmt.Sprintf("the task has no container %q (it has: %s)", n, strings.Join(all, ", "))}
 		}
 	}

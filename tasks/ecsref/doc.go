@@ -16,5 +16,6 @@
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Container.html);
 // when ECS reports none, a reference that pins a digest (`repo@sha256:…`)
 // names the content exactly and is used; otherwise the digest is unknown
-// and callers say so rather than guess. The package makes no AWS calls.
+// and callers say so rather than guess. The package makes one AWS call:
+// Describe's DescribeTasks of the target.
 package ecsref

@@ -3,7 +3,8 @@ package ecsservice
 import (
 	"context"
 	"errors"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -118,13 +119,8 @@ func TagValue(tags []ecstypes.Tag, key string) (string, bool) {
 // returns false, and the caller's outputs and the audit chain still hold
 // the record. Throttling and other faults are errors.
 func Record(ctx context.Context, api TagAPI, serviceArn string, tags map[string]string) (bool, error) {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	in := &ecs.TagResourceInput{ResourceArn: aws.String(serviceArn)}
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		in.Tags = append(in.Tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	_, err := api.TagResource(ctx, in)

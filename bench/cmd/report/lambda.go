@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -13,9 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/irflow/irflow/internal/syncbuf"
 )
 
 // LambdaReport is what `report lambda` measures.
@@ -149,24 +149,6 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer is a bytes.Buffer the emulator's output goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func coldStart(rie, dir string, warm int, a *LambdaAction) (err error) {
 	p1, err := freePort()
 	if err != nil {
@@ -184,7 +166,7 @@ func coldStart(rie, dir string, warm int, a *LambdaAction) (err error) {
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(p2), "./bootstrap")
 	cmd.Dir = dir
 	cmd.Env = lambdaEnv()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	// A process group of its own, so the emulator and the bootstrap it
 	// starts are stopped together, by this group's id.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/irflow/irflow/internal/benchdoc"
 )
 
 // Targets of issue 14: sequential AWS round trips from the start of the
@@ -24,12 +26,7 @@ type RoundTripReport struct {
 
 // RoundTripCase is one case of a summary: a playbook on a world.
 type RoundTripCase struct {
-	Playbook    string `json:"playbook"`
-	World       string `json:"world"`
-	LaunchType  string `json:"launchType"`
-	NetworkMode string `json:"networkMode"`
-	Status      string `json:"status"`
-	Outcome     string `json:"outcome"`
+	benchdoc.CaseHead
 	// RoundTrips is roundTripsToContainment; nil when no isolation took
 	// effect (Reason says why).
 	RoundTrips    *int     `json:"roundTrips"`
@@ -48,24 +45,11 @@ type RoundTripCase struct {
 // read here.
 type demoSummary struct {
 	Cases []struct {
-		Playbook                string `json:"playbook"`
-		World                   string `json:"world"`
-		LaunchType              string `json:"launchType"`
-		NetworkMode             string `json:"networkMode"`
-		Status                  string `json:"status"`
-		Outcome                 string `json:"outcome"`
-		RoundTripsToContainment *int   `json:"roundTripsToContainment"`
-		ContainmentPath         *struct {
-			Step            string   `json:"step"`
-			Requests        int      `json:"requests"`
-			AuditRoundTrips int      `json:"auditRoundTrips"`
-			AfterDecision   *int     `json:"afterDecision"`
-			AfterTriage     *int     `json:"afterTriage"`
-			Gaps            []string `json:"gaps"`
-			Reason          string   `json:"reason"`
-		} `json:"containmentPath"`
-		StrictRefusals []any    `json:"strictRefusals"`
-		Problems       []string `json:"problems"`
+		benchdoc.CaseHead
+		RoundTripsToContainment *int                      `json:"roundTripsToContainment"`
+		ContainmentPath         *benchdoc.ContainmentPath `json:"containmentPath"`
+		StrictRefusals          []any                     `json:"strictRefusals"`
+		Problems                []string                  `json:"problems"`
 	} `json:"cases"`
 }
 
@@ -90,8 +74,7 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 			return nil, fmt.Errorf("%s: %v", filepath.Base(p), err)
 		}
 		for _, c := range s.Cases {
-			rc := RoundTripCase{Playbook: c.Playbook, World: c.World, LaunchType: c.LaunchType, NetworkMode: c.NetworkMode,
-				Status: c.Status, Outcome: c.Outcome, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
+			rc := RoundTripCase{CaseHead: c.CaseHead, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
 			if cp := c.ContainmentPath; cp != nil {
 				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.Gaps, cp.Reason
 			} else {

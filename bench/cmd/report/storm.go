@@ -4,33 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/irflow/irflow/internal/benchdoc"
 )
 
-// StormBench is `irflow-demo --world storm`'s storm.json (internal/demo
-// StormRun): the storm's outcome as read back from moto and what its
-// executions cost.
-type StormBench struct {
-	Storm struct {
-		Findings                         int `json:"findings"`
-		Cases                            int `json:"cases"`
-		CompromisedServices              int `json:"compromisedServices"`
-		ApprovalsRequested               int `json:"approvalsRequested"`
-		CompromisedTasks                 int `json:"compromisedTasks"`
-		CompromisedTasksContained        int `json:"compromisedTasksContained"`
-		InnocentTasksTouched             int `json:"innocentTasksTouched"`
-		ReplacementsFromCompromisedImage int `json:"replacementsFromCompromisedImage"`
-	} `json:"storm"`
-	Executions      int            `json:"executions"`
-	Outcomes        map[string]int `json:"outcomes"`
-	Transitions     int            `json:"transitions"`
-	CaseTransitions int            `json:"caseTransitions"`
-	Invocations     int            `json:"invocations"`
-	Replacements    int            `json:"replacementsStarted"`
-	WallNs          float64        `json:"wallNs"`
-}
+// StormBench is `irflow-demo --world storm`'s storm.json: the storm's
+// outcome as read back from moto and what its executions cost.
+type StormBench = benchdoc.StormRun
 
 // targetStormTransitionsPerTask bounds the case execution's state
 // transitions per contained task (issue 17).
@@ -40,7 +24,7 @@ const targetStormTransitionsPerTask = 15
 // run before the storm phase existed).
 func loadStorm(dir string) (*StormBench, error) {
 	var s StormBench
-	err := readJSON(filepath.Join(dir, "storm.json"), &s)
+	err := readJSON(filepath.Join(dir, benchdoc.StormFile), &s)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -52,12 +36,12 @@ func loadStorm(dir string) (*StormBench, error) {
 
 // renderStorm is section 7: the finding storm.
 func renderStorm(body *strings.Builder, s *StormBench, c *checker, headline *table) {
-	st := s.Storm
+	st := s.Summary
 	fmt.Fprintf(body, "## 7. Finding storm\n\n")
 	fmt.Fprintf(body, "`irflow-demo --world storm --playbook workflows/crypto-mining.yaml --decide approve`: the storm world (internal/worlds) runs %d tasks of one service from a compromised image digest and tasks of a clean service on the same two hosts; the bench sends %d GuardDuty findings over the compromised tasks (one, then bursts while its case waits at the gate), each an execution through the real handlers against moto behind the AWS-strict layer, and reads the outcome back from moto. Transitions and invocations are counted by the simulator over every execution; the wall time is the storm's, from its first finding to the end of the judgement, on this machine (moto is slower than AWS by far: read it as an upper bound of the harness, not of Step Functions). The transitions target is held on the case's execution, the containment of every task; each finding that joins the case costs its own execution 3 transitions (Resolve target, Correlated, Done), shown apart.\n\n",
 		st.CompromisedTasks, st.Findings)
 	var outcomes []string
-	for _, k := range sortedKeys(s.Outcomes) {
+	for _, k := range slices.Sorted(maps.Keys(s.Outcomes)) {
 		outcomes = append(outcomes, fmt.Sprintf("%d %s", s.Outcomes[k], k))
 	}
 	perTask := func(n int) float64 {
@@ -82,17 +66,8 @@ func renderStorm(body *strings.Builder, s *StormBench, c *checker, headline *tab
 	t.add("state transitions of every execution per contained task", fmt.Sprintf("%d / %d = %.1f", s.Transitions, st.CompromisedTasksContained, perTask(s.Transitions)), "none (informational)", "-")
 	t.add("Lambda invocations, every execution", fmt.Sprint(s.Invocations), "-", "-")
 	t.add("cost of every execution (Standard)", usd(float64(s.Transitions)*transitionUSD), "-", "-")
-	t.add("wall time", fmtNs(s.WallNs), "-", "-")
+	t.add("wall time", fmtNs(float64(s.Wall)), "-", "-")
 	t.write(body)
 	headline.add("storm: approvals / compromised services", fmt.Sprintf("%d / %d", st.ApprovalsRequested, st.CompromisedServices), "equal", statusWord(apOK))
 	headline.add("storm: transitions of the case per contained task", fmt.Sprintf("%.1f", perTask(s.CaseTransitions)), fmt.Sprintf("≤ %d", targetStormTransitionsPerTask), statusWord(ptOK))
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

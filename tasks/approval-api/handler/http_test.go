@@ -14,18 +14,13 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 )
 
 // urlRequest is what a Function URL with AWS_IAM auth hands the Lambda.
 func urlRequest(method, path, body, caller string) events.LambdaFunctionURLRequest {
-	req := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: path, Body: body,
-		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}}
-	if caller != "" {
-		req.RequestContext.Authorizer = &events.LambdaFunctionURLRequestContextAuthorizerDescription{
-			IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: caller, AccountID: "123456789012"}}
-	}
-	return req
+	return funcurl.Request(method, path, body, caller, "123456789012")
 }
 
 func TestHandleURL(t *testing.T) {

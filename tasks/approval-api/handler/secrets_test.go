@@ -1,41 +1,22 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/internal/mototest"
+	"github.com/irflow/irflow/internal/syncbuf"
 	"github.com/irflow/irflow/tasks/contract"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
-
-// syncBuffer is a log sink shared by concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoSecretInLogsOrAnswers runs a gate's whole life against moto, the
 // way Lambda runs it, with every logger captured: request-approval opens
@@ -52,7 +33,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(akid, secret, session)
 	caseID := mototest.Unique("case")
 	token := "AQCEAAAAKgAAAAMAAAAAAAAAAf" + strings.Repeat("Zm9v", 20) + "-" + caseID
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	var outputs []string
 	ctx := context.Background()
 
@@ -92,14 +73,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	}
 	url := func(method, path, body string) string {
 		t.Helper()
-		resp, err := h.HandleURL(ctx, events.LambdaFunctionURLRequest{
-			RawPath: path, Body: body,
-			RequestContext: events.LambdaFunctionURLRequestContext{
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path},
-				Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{
-					UserARN: "arn:aws:sts::" + w.Account + ":assumed-role/IncidentCommander/alice", AccountID: w.Account}},
-			},
-		})
+		resp, err := h.HandleURL(ctx, funcurl.Request(method, path, body, "arn:aws:sts::"+w.Account+":assumed-role/IncidentCommander/alice", w.Account))
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
 		}

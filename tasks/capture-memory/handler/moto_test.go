@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"strings"
 	"testing"
 
@@ -59,19 +58,10 @@ func TestCaptureAgainstMoto(t *testing.T) {
 	if len(done.Evidence) != 2 {
 		t.Fatalf("check: %s %v", done.Summary, done.Outputs)
 	}
+	objs := mototest.StoredEvidence(t, w, caseID, done.Evidence)
 	whole := sha256.New()
 	for _, ev := range done.Evidence {
-		key := strings.TrimPrefix(ev.URI, "s3://"+env.EvidenceBucket+"/")
-		obj, err := taskrt.NewS3(w.Cfg).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(env.EvidenceBucket), Key: aws.String(key)})
-		if err != nil {
-			t.Fatalf("%s: %v", ev.URI, err)
-		}
-		body, _ := io.ReadAll(obj.Body)
-		sum := sha256.Sum256(body)
-		if hex.EncodeToString(sum[:]) != ev.SHA256 || int64(len(body)) != ev.Bytes {
-			t.Errorf("%s in moto is %x/%d; evidence says %s/%d", key, sum, len(body), ev.SHA256, ev.Bytes)
-		}
-		whole.Write(body)
+		whole.Write(objs[w.EvidenceKey(ev)])
 	}
 	img := done.Outputs["image"].(map[string]any)
 	if hex.EncodeToString(whole.Sum(nil)) != img["sha256"] || img["bytes"] != float64(1572864) {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 
@@ -14,9 +13,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
@@ -60,24 +59,7 @@ func (f *fakeEC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeN
 	return f.enis(in)
 }
 
-// fakeS3 keeps what was put, by key.
-type fakeS3 struct {
-	objects map[string][]byte
-	err     error
-}
-
-var _ taskrt.S3PutAPI = (*fakeS3)(nil)
-
-func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if f.err != nil {
-		return nil, f.err
-	}
-	b, _ := io.ReadAll(in.Body)
-	f.objects[aws.ToString(in.Key)] = b
-	return &s3.PutObjectOutput{}, nil
-}
-
-func world() (*Handler, *fakeECS, *fakeS3) {
+func world() (*Handler, *fakeECS, *s3fake.Bucket) {
 	e := &fakeECS{
 		tasks: func(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 			return &ecs.DescribeTasksOutput{Tasks: []ecstypes.Task{{TaskArn: aws.String(in.Tasks[0]), TaskDefinitionArn: aws.String("td/api:3"), LastStatus: aws.String("RUNNING")}}}, nil
@@ -96,7 +78,7 @@ func world() (*Handler, *fakeECS, *fakeS3) {
 		}
 		return &ec2.DescribeNetworkInterfacesOutput{NetworkInterfaces: out}, nil
 	}}
-	s := &fakeS3{objects: map[string][]byte{}}
+	s := &s3fake.Bucket{}
 	return &Handler{ECS: e, EC2: x, Evidence: &taskrt.EvidenceWriter{S3: s, Bucket: "ev"}}, e, s
 }
 
@@ -114,15 +96,15 @@ func TestCaptureFargate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != contract.StatusOK || len(r.Evidence) != 4 || len(s.objects) != 4 {
-			t.Fatalf("dry run %v: result %+v, objects %d", dryRun, r, len(s.objects))
+		if r.Status != contract.StatusOK || len(r.Evidence) != 4 || len(s.Objects) != 4 {
+			t.Fatalf("dry run %v: result %+v, objects %d", dryRun, r, len(s.Objects))
 		}
 		if got := strings.Join(e.calls, ","); got != "DescribeTasks,DescribeTaskDefinition td/api:3,DescribeServices" {
 			t.Errorf("calls %s; want the task's own definition", got)
 		}
 		for _, ev := range r.Evidence {
 			key := strings.TrimPrefix(ev.URI, "s3://ev/")
-			body := s.objects[key]
+			body := s.Objects[key]
 			sum := sha256.Sum256(body)
 			if hex.EncodeToString(sum[:]) != ev.SHA256 || !strings.HasPrefix(key, "cases/case-1/metadata/") {
 				t.Errorf("%s: hash or key wrong", ev.URI)
@@ -132,8 +114,8 @@ func TestCaptureFargate(t *testing.T) {
 				t.Errorf("%s is not a described document: %s", key, body)
 			}
 		}
-		if !strings.Contains(string(s.objects["cases/case-1/metadata/service.json"]), `"DesiredCount": 2`) {
-			t.Errorf("service.json = %s", s.objects["cases/case-1/metadata/service.json"])
+		if !strings.Contains(string(s.Objects["cases/case-1/metadata/service.json"]), `"DesiredCount": 2`) {
+			t.Errorf("service.json = %s", s.Objects["cases/case-1/metadata/service.json"])
 		}
 	}
 }
@@ -143,8 +125,8 @@ func TestCaptureWithoutService(t *testing.T) {
 	if _, err := h.Handle(context.Background(), payload(false, `{"includeService":false}`)); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(strings.Join(e.calls, ","), "DescribeServices") || len(s.objects) != 3 {
-		t.Errorf("includeService false: calls %v, %d objects", e.calls, len(s.objects))
+	if strings.Contains(strings.Join(e.calls, ","), "DescribeServices") || len(s.Objects) != 3 {
+		t.Errorf("includeService false: calls %v, %d objects", e.calls, len(s.Objects))
 	}
 }
 
@@ -159,7 +141,7 @@ func TestCaptureStoppedTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outputs["taskFound"] != false || !strings.Contains(string(s.objects["cases/case-1/metadata/task.json"]), "MISSING") ||
+	if r.Outputs["taskFound"] != false || !strings.Contains(string(s.Objects["cases/case-1/metadata/task.json"]), "MISSING") ||
 		!strings.Contains(strings.Join(e.calls, ","), "td/api:1") {
 		t.Errorf("result %+v, calls %v", r, e.calls)
 	}
@@ -168,30 +150,30 @@ func TestCaptureStoppedTask(t *testing.T) {
 func TestCaptureErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(h *Handler, e *fakeECS, s *fakeS3, p *contract.Payload)
+		setup func(h *Handler, e *fakeECS, s *s3fake.Bucket, p *contract.Payload)
 		want  string
 	}{
-		{"no target", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *contract.Payload) { p.Target = nil }, "InvalidInputError"},
-		{"bad params", func(_ *Handler, _ *fakeECS, _ *fakeS3, p *contract.Payload) {
+		{"no target", func(_ *Handler, _ *fakeECS, _ *s3fake.Bucket, p *contract.Payload) { p.Target = nil }, "InvalidInputError"},
+		{"bad params", func(_ *Handler, _ *fakeECS, _ *s3fake.Bucket, p *contract.Payload) {
 			p.With = json.RawMessage(`{"service":1}`)
 		}, "InvalidInputError"},
-		{"throttled", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
+		{"throttled", func(_ *Handler, e *fakeECS, _ *s3fake.Bucket, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				return nil, apiErr("ThrottlingException")
 			}
 		}, "RetryableError"},
-		{"cluster gone", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
+		{"cluster gone", func(_ *Handler, e *fakeECS, _ *s3fake.Bucket, _ *contract.Payload) {
 			e.tasks = func(*ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
 				return nil, apiErr("ClusterNotFoundException")
 			}
 		}, "TargetNotFoundError"},
-		{"access denied", func(_ *Handler, e *fakeECS, _ *fakeS3, _ *contract.Payload) {
+		{"access denied", func(_ *Handler, e *fakeECS, _ *s3fake.Bucket, _ *contract.Payload) {
 			e.services = func(*ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
 				return nil, apiErr("AccessDeniedException")
 			}
 		}, "PreconditionFailedError"},
-		{"no bucket", func(h *Handler, _ *fakeECS, _ *fakeS3, _ *contract.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
-		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *fakeS3, _ *contract.Payload) { s.err = apiErr("SlowDown") }, "RetryableError"},
+		{"no bucket", func(h *Handler, _ *fakeECS, _ *s3fake.Bucket, _ *contract.Payload) { h.Evidence.Bucket = "" }, "PreconditionFailedError"},
+		{"s3 slow down", func(_ *Handler, _ *fakeECS, s *s3fake.Bucket, _ *contract.Payload) { s.Err = apiErr("SlowDown") }, "RetryableError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
@@ -47,16 +47,6 @@ var _ logsAPI = (*fakeLogs)(nil)
 func (f *fakeLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	f.calls = append(f.calls, *in)
 	return f.filter(in)
-}
-
-type fakeS3 struct{ objects map[string][]byte }
-
-var _ taskrt.S3PutAPI = (*fakeS3)(nil)
-
-func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	b, _ := io.ReadAll(in.Body)
-	f.objects[aws.ToString(in.Key)] = b
-	return &s3.PutObjectOutput{}, nil
 }
 
 const taskArn = "arn:aws:ecs:us-east-1:111122223333:task/payments/0f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -89,8 +79,8 @@ func pages(n, count int, msg string) func(*cloudwatchlogs.FilterLogEventsInput) 
 	}
 }
 
-func setup(def *ecstypes.TaskDefinition, logs *fakeLogs) (*Handler, *fakeS3) {
-	s := &fakeS3{objects: map[string][]byte{}}
+func setup(def *ecstypes.TaskDefinition, logs *fakeLogs) (*Handler, *s3fake.Bucket) {
+	s := &s3fake.Bucket{}
 	return &Handler{ECS: &fakeECS{def: def}, Logs: logs, Region: "us-east-1", Evidence: &taskrt.EvidenceWriter{S3: s, Bucket: "ev"},
 		Now: func() time.Time { return now }}, s
 }
@@ -152,7 +142,7 @@ func TestCollect(t *testing.T) {
 		aws.ToString(in.FilterPattern) != "ERROR" {
 		t.Errorf("FilterLogEvents input %+v; want the finding time minus 30 minutes until now", in)
 	}
-	if got := lines(t, s.objects["cases/case-1/logs/logs-api.jsonl.gz"]); len(got) != 6 || got[5].EventID != "5" {
+	if got := lines(t, s.Objects["cases/case-1/logs/logs-api.jsonl.gz"]); len(got) != 6 || got[5].EventID != "5" {
 		t.Errorf("api lines %+v; want both pages", got)
 	}
 	if eu.calls[0].LogStreamNames[0] != "abc123" || strings.Join(regions, ",") != "eu-west-1,eu-west-1" {
@@ -169,7 +159,7 @@ func TestCollectTruncates(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Outputs["containers"].([]collected)[0]
-	got := lines(t, s.objects["cases/case-1/logs/logs-api.jsonl.gz"])
+	got := lines(t, s.Objects["cases/case-1/logs/logs-api.jsonl.gz"])
 	if !c.Truncated || c.Bytes > 1024 || c.Events != len(got) || c.Events == 0 || c.Note == "" || !strings.Contains(r.Summary, "truncated") {
 		t.Errorf("collected %+v with %d lines; want a truncated copy under 1024 bytes", c, len(got))
 	}
@@ -190,7 +180,7 @@ func TestCollectSkips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if r.Status != contract.StatusSkipped || len(s.objects) != 0 || len(r.Outputs["skipped"].([]skip)) != len(def.ContainerDefinitions) {
+		if r.Status != contract.StatusSkipped || len(s.Objects) != 0 || len(r.Outputs["skipped"].([]skip)) != len(def.ContainerDefinitions) {
 			t.Errorf("%s: result %+v", name, r)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,7 +211,7 @@ func (a *analysis) openFiles() OpenFiles {
 	for _, pid := range a.report.TargetPIDs {
 		if b := a.byPID[pid]["fds"]; b != nil {
 			fds := parseFDs(b.Data)
-			for _, fd := range sortedKeys(fds) {
+			for _, fd := range slices.Sorted(maps.Keys(fds)) {
 				of.Files = append(of.Files, OpenFile{PID: pid, FD: fd, Target: strings.TrimPrefix(fds[fd], a.opts.Root)})
 			}
 		}
@@ -221,15 +222,6 @@ func (a *analysis) openFiles() OpenFiles {
 		}
 	}
 	return of
-}
-
-func sortedKeys(m map[int]string) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func atoi64(s string) int64 {

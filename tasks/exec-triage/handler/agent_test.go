@@ -103,7 +103,7 @@ func TestEveryAgentMode(t *testing.T) {
 			if !errors.As(err, &se) || se.Kind != tt.kind {
 				t.Errorf("error %v; want a session error of kind %s", err, tt.kind)
 			}
-			if len(s3c.objects) != 0 {
+			if len(s3c.Objects) != 0 {
 				t.Errorf("stored %s from a session irflow cannot trust", keysOf(s3c))
 			}
 		})

@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/google/shlex"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsexec"
 	"github.com/irflow/irflow/tasks/ecsexec/triage/triagetest"
@@ -173,27 +173,8 @@ func failingRunner(output string, err error) SessionRunner {
 	}
 }
 
-// fakeS3 keeps what was put, by key.
-type fakeS3 struct {
-	mu      sync.Mutex
-	objects map[string][]byte
-}
-
-var _ taskrt.S3PutAPI = (*fakeS3)(nil)
-
-func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	b, _ := io.ReadAll(in.Body)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.objects == nil {
-		f.objects = map[string][]byte{}
-	}
-	f.objects[aws.ToString(in.Key)] = b
-	return &s3.PutObjectOutput{}, nil
-}
-
-func newHandler(f *fakeECS, run SessionRunner) (*Handler, *fakeS3) {
-	s3c := &fakeS3{}
+func newHandler(f *fakeECS, run SessionRunner) (*Handler, *s3fake.Bucket) {
+	s3c := &s3fake.Bucket{}
 	return &Handler{ECS: f, Run: run, Evidence: &taskrt.EvidenceWriter{S3: s3c, Bucket: "evidence"},
 		Now: func() time.Time { return time.Date(2026, 11, 20, 14, 2, 30, 0, time.UTC) }}, s3c
 }
@@ -237,12 +218,7 @@ func outputs[T any](t *testing.T, res *contract.Result, key string) T {
 	return v
 }
 
-func keysOf(s *fakeS3) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ks []string
-	for k := range s.objects {
-		ks = append(ks, k)
-	}
+func keysOf(s *s3fake.Bucket) string {
+	ks := s.Keys()
 	return fmt.Sprint(len(ks), ks)
 }

@@ -37,7 +37,7 @@ func TestTriageStoresEveryArtifactWithItsHash(t *testing.T) {
 	}
 	for _, ev := range res.Evidence {
 		key := strings.TrimPrefix(ev.URI, "s3://evidence/")
-		body := s3c.objects[key]
+		body := s3c.Objects[key]
 		sum := sha256.Sum256(body)
 		if hex.EncodeToString(sum[:]) != ev.SHA256 || int64(len(body)) != ev.Bytes {
 			t.Errorf("%s: stored bytes do not match the evidence entry", ev.URI)
@@ -156,7 +156,7 @@ func TestWhenItCannotRun(t *testing.T) {
 			if tt.noShell && (shellOf(f.execs[0]) != "/bin/sh" || shellOf(f.execs[1]) != "/busybox/sh") {
 				t.Errorf("shells tried %s, %s; want /bin/sh then /busybox/sh", shellOf(f.execs[0]), shellOf(f.execs[1]))
 			}
-			if len(s3c.objects) != 0 || len(res.Evidence) != 0 {
+			if len(s3c.Objects) != 0 || len(res.Evidence) != 0 {
 				t.Errorf("stored %s for a skipped triage", keysOf(s3c))
 			}
 			if tt.exec != nil || tt.task.status == "RUNNING" {
@@ -212,7 +212,7 @@ func TestSessionErrors(t *testing.T) {
 			if !errors.As(err, &se) || se.Container != "api" || se.Kind != contract.ErrorName(tt.err) {
 				t.Errorf("error %v; want an ExecSessionError of container api, kind %s", err, contract.ErrorName(tt.err))
 			}
-			if len(s3c.objects) != 0 {
+			if len(s3c.Objects) != 0 {
 				t.Errorf("stored %s from an untrusted session", keysOf(s3c))
 			}
 		})
@@ -235,7 +235,7 @@ func TestBudgetCutsAreKept(t *testing.T) {
 		!strings.Contains(res.Summary, "INCOMPLETE") || res.Outputs["complete"] != false {
 		t.Errorf("result %s %q %+v; want OK, incomplete, saying why", res.Status, res.Summary, cs)
 	}
-	if len(res.Evidence) < 2 || len(s3c.objects) != len(res.Evidence) {
+	if len(res.Evidence) < 2 || len(s3c.Objects) != len(res.Evidence) {
 		t.Errorf("%d artifacts of the cut run recorded, %s stored", len(res.Evidence), keysOf(s3c))
 	}
 }
@@ -261,7 +261,7 @@ func TestDryRunStartsNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Status != tt.status || !strings.Contains(res.Summary, tt.says) || len(s3c.objects) != 0 {
+			if res.Status != tt.status || !strings.Contains(res.Summary, tt.says) || len(s3c.Objects) != 0 {
 				t.Errorf("result %s %q; want %s saying %q", res.Status, res.Summary, tt.status, tt.says)
 			}
 		})
@@ -279,9 +279,9 @@ func TestSecondTriageKeepsTheFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if first.Outputs["runId"] == second.Outputs["runId"] || len(s3c.objects) != len(first.Evidence)+len(second.Evidence) {
+	if first.Outputs["runId"] == second.Outputs["runId"] || len(s3c.Objects) != len(first.Evidence)+len(second.Evidence) {
 		t.Errorf("runs %v and %v stored %d objects for %d+%d entries: a second triage must not overwrite the first",
-			first.Outputs["runId"], second.Outputs["runId"], len(s3c.objects), len(first.Evidence), len(second.Evidence))
+			first.Outputs["runId"], second.Outputs["runId"], len(s3c.Objects), len(first.Evidence), len(second.Evidence))
 	}
 }
 

@@ -2,8 +2,6 @@ package handler
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
@@ -102,14 +100,7 @@ func TestMotoTriageThroughTheStrictLayer(t *testing.T) {
 			}
 			runs = append(runs, res.Outputs["runId"].(string))
 			total += len(res.Evidence)
-			stored := mototest.EvidenceObjects(t, w.World, caseID)
-			for _, ev := range res.Evidence {
-				body, ok := stored[strings.TrimPrefix(ev.URI, "s3://"+w.Env.EvidenceBucket+"/")]
-				sum := sha256.Sum256(body)
-				if !ok || hex.EncodeToString(sum[:]) != ev.SHA256 || int64(len(body)) != ev.Bytes {
-					t.Errorf("run %d: %s: stored bytes do not match its hash", i, ev.URI)
-				}
-			}
+			stored := mototest.StoredEvidence(t, w.World, caseID, res.Evidence)
 			if len(stored) != total {
 				t.Errorf("run %d: %d objects stored; want %d: a second triage must not overwrite the first", i, len(stored), total)
 			}

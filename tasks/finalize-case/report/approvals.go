@@ -3,7 +3,8 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Audit events of approval gates (request-approval and approval-api).
@@ -118,12 +119,7 @@ func approvals(in Input) []Approval {
 // fillFromSteps completes gates from $.steps: a gate's result carries
 // outputs.approved, a rejected gate holds {Error: ApprovalRejectedError}.
 func fillFromSteps(in Input, byKey map[string]*Approval, order *[]string, get func(key, step string) *Approval) {
-	ids := make([]string, 0, len(in.Steps))
-	for id := range in.Steps {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(in.Steps)) {
 		v, ok := decodeStep(in.Steps[id])
 		if !ok {
 			continue

@@ -3,6 +3,8 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/irflow/irflow/tasks/audit"
@@ -84,13 +86,8 @@ func steps(in Input) []Step {
 }
 
 func stepErrors(in Input) []StepError {
-	ids := make([]string, 0, len(in.Errors))
-	for id := range in.Errors {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	out := []StepError{}
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(in.Errors)) {
 		out = append(out, StepError{Step: id, Error: in.Errors[id].Error, Cause: in.Errors[id].Cause})
 	}
 	return out

@@ -1,9 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
-
 	"github.com/irflow/irflow/tasks/audit"
 )
 
@@ -47,11 +44,4 @@ func (r *Report) Manifest(extra ...Artifact) *Manifest {
 }
 
 // JSON is the manifest as indented JSON with a final newline.
-func (m *Manifest) JSON() []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(m)
-	return b.Bytes()
-}
+func (m *Manifest) JSON() []byte { return IndentJSON(m) }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -144,16 +145,8 @@ func WriteTimeline(w io.Writer, events []Event) error {
 	var buf strings.Builder
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	for _, e := range events {
-		step := e.Step
-		if step == "" {
-			step = "-"
-		}
-		status := e.Status
-		if status == "" {
-			status = "-"
-		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, oneLine(e.At), oneLine(step), oneLine(e.Action), oneLine(e.Event),
-			oneLine(status), oneLine(e.Summary))
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, oneLine(e.At), oneLine(cmp.Or(e.Step, "-")), oneLine(e.Action), oneLine(e.Event),
+			oneLine(cmp.Or(e.Status, "-")), oneLine(e.Summary))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -187,12 +187,17 @@ func Timeline(records []audit.Record) []Event {
 }
 
 // JSON is the report as indented JSON with a final newline.
-func (r *Report) JSON() []byte {
+func (r *Report) JSON() []byte { return IndentJSON(r) }
+
+// IndentJSON is v as irflow writes the JSON documents people read (the
+// report, the manifest, an execution input to paste): indented by two
+// spaces, <, > and & left as they are, a final newline.
+func IndentJSON(v any) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(r)
+	_ = enc.Encode(v)
 	return b.Bytes()
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
@@ -205,25 +204,8 @@ func task(cluster, id, def, ci string, cs ...container) ecstypes.Task {
 	return t
 }
 
-// fakeS3 keeps what was put, by key.
-type fakeS3 struct {
-	objects map[string][]byte
-	err     error
-}
-
-var _ taskrt.S3PutAPI = (*fakeS3)(nil)
-
-func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if f.err != nil {
-		return nil, f.err
-	}
-	b, _ := io.ReadAll(in.Body)
-	f.objects[aws.ToString(in.Key)] = b
-	return &s3.PutObjectOutput{}, nil
-}
-
-func newHandler(f *fakeECS) (*Handler, *fakeS3) {
-	s3 := &fakeS3{objects: map[string][]byte{}}
+func newHandler(f *fakeECS) (*Handler, *s3fake.Bucket) {
+	s3 := &s3fake.Bucket{}
 	return &Handler{ECS: f, Evidence: &taskrt.EvidenceWriter{S3: s3, Bucket: "evidence"}}, s3
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsref"
 	"github.com/irflow/irflow/tasks/ecsservice"
-	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -83,7 +82,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		}
 	} else {
 		if ecsref.NeedsRefresh(&target, prm.Containers) || target.TaskDefinitionArn == "" {
-			if err := h.refresh(ctx, cluster, &target); err != nil {
+			if err := ecsref.Describe(ctx, h.ECS, cluster, &target); err != nil {
 				return nil, err
 			}
 		}
@@ -135,31 +134,4 @@ func decode(p *contract.Payload) (*params, error) {
 		}
 	}
 	return &prm, nil
-}
-
-// refresh describes the target again for what the payload lacks: the
-// digests of containers resolve-target saw before their image was pulled,
-// or the task definition. A task ECS no longer knows keeps the payload's.
-func (h *Handler) refresh(ctx context.Context, cluster string, target *incident.Target) error {
-	in := &ecs.DescribeTasksInput{Tasks: []string{target.TaskArn}}
-	if cluster != "" {
-		in.Cluster = aws.String(cluster)
-	}
-	out, err := h.ECS.DescribeTasks(ctx, in)
-	if err != nil {
-		return contract.AWSError("ecs:DescribeTasks "+target.TaskArn, err)
-	}
-	for _, t := range out.Tasks {
-		if aws.ToString(t.TaskArn) != target.TaskArn {
-			continue
-		}
-		ecsref.Refresh(target, t)
-		if target.TaskDefinitionArn == "" {
-			target.TaskDefinitionArn = aws.ToString(t.TaskDefinitionArn)
-		}
-		if target.ContainerInstanceArn == "" {
-			target.ContainerInstanceArn = aws.ToString(t.ContainerInstanceArn)
-		}
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -107,7 +108,7 @@ func TestSiblingLists(t *testing.T) {
 			if f.count("DescribeTaskDefinition") != 4 {
 				t.Errorf("%d DescribeTaskDefinition calls; want one per definition (4): %v", f.count("DescribeTaskDefinition"), f.calls)
 			}
-			body := s3.objects["cases/case-1/siblings/siblings.json"]
+			body := s3.Objects["cases/case-1/siblings/siblings.json"]
 			sum := sha256.Sum256(body)
 			if len(res.Evidence) != 1 || res.Evidence[0].SHA256 != hex.EncodeToString(sum[:]) {
 				t.Fatalf("evidence %v", res.Evidence)
@@ -137,7 +138,7 @@ func TestSiblingsTwiceSameRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := string(s3.objects["cases/case-1/siblings/siblings.json"])
+	body := string(s3.Objects["cases/case-1/siblings/siblings.json"])
 	p := payload(target, `{"containers":["app"]}`)
 	p.Incident.DryRun = true // read-only: a dry run is the same run
 	second, err := h.Handle(context.Background(), p)
@@ -146,7 +147,7 @@ func TestSiblingsTwiceSameRecord(t *testing.T) {
 	}
 	a, _ := json.Marshal(first)
 	b, _ := json.Marshal(second)
-	if string(a) != string(b) || string(s3.objects["cases/case-1/siblings/siblings.json"]) != body {
+	if string(a) != string(b) || string(s3.Objects["cases/case-1/siblings/siblings.json"]) != body {
 		t.Errorf("second run differs:\n%s\n%s", a, b)
 	}
 }
@@ -290,21 +291,23 @@ func TestErrors(t *testing.T) {
 		name    string
 		with    string
 		target  func(*incident.Target)
-		setup   func(*fakeECS, *fakeS3)
+		setup   func(*fakeECS, *s3fake.Bucket)
 		wantErr string
 	}{
-		{name: "throttled ListTasks", setup: func(f *fakeECS, _ *fakeS3) { f.fail = map[string]error{"ListTasks": apiErr("ThrottlingException")} }, wantErr: "RetryableError"},
-		{name: "ListClusters denied", setup: func(f *fakeECS, _ *fakeS3) {
+		{name: "throttled ListTasks", setup: func(f *fakeECS, _ *s3fake.Bucket) {
+			f.fail = map[string]error{"ListTasks": apiErr("ThrottlingException")}
+		}, wantErr: "RetryableError"},
+		{name: "ListClusters denied", setup: func(f *fakeECS, _ *s3fake.Bucket) {
 			f.fail = map[string]error{"ListClusters": apiErr("AccessDeniedException")}
 		}, wantErr: "PreconditionFailedError"},
-		{name: "DescribeTasks unavailable", setup: func(f *fakeECS, _ *fakeS3) {
+		{name: "DescribeTasks unavailable", setup: func(f *fakeECS, _ *s3fake.Bucket) {
 			f.fail = map[string]error{"DescribeTasks": apiErr("ServerException")}
 		}, wantErr: "RetryableError"},
-		{name: "a definition gone", setup: func(f *fakeECS, _ *fakeS3) {
+		{name: "a definition gone", setup: func(f *fakeECS, _ *s3fake.Bucket) {
 			f.fail = map[string]error{"DescribeTaskDefinition": apiErr("ClientException")}
 		}, wantErr: "wrapError"},
-		{name: "no evidence bucket", setup: func(_ *fakeECS, s *fakeS3) { s.err = apiErr("NoSuchBucket") }, wantErr: "wrapError"},
-		{name: "S3 slow down", setup: func(_ *fakeECS, s *fakeS3) { s.err = apiErr("SlowDown") }, wantErr: "RetryableError"},
+		{name: "no evidence bucket", setup: func(_ *fakeECS, s *s3fake.Bucket) { s.Err = apiErr("NoSuchBucket") }, wantErr: "wrapError"},
+		{name: "S3 slow down", setup: func(_ *fakeECS, s *s3fake.Bucket) { s.Err = apiErr("SlowDown") }, wantErr: "RetryableError"},
 		{name: "maxTasks 0", with: `{"maxTasks":0}`, wantErr: "InvalidInputError"},
 		{name: "maxTasks too large", with: `{"maxTasks":5001}`, wantErr: "InvalidInputError"},
 		{name: "maxListed too large", with: `{"maxListed":101}`, wantErr: "InvalidInputError"},
@@ -350,7 +353,7 @@ func TestMaxClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc siblingsDoc
-	if err := json.Unmarshal(s3.objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+	if err := json.Unmarshal(s3.Objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
 		t.Fatal(err)
 	}
 	// 1,001 clusters: the target's is scanned first, and the scan stops at 1,000.

@@ -266,10 +266,8 @@ func TestMotoSiblingsTwiceBothLaunchTypes(t *testing.T) {
 			if string(a) != string(c) {
 				t.Errorf("second run differs:\n%s\n%s", a, c)
 			}
-			objs := mototest.EvidenceObjects(t, b.World, caseID)
-			body := objs["cases/"+caseID+"/siblings/siblings.json"]
-			sum := sha256.Sum256(body)
-			if len(objs) != 1 || first.Evidence[0].SHA256 != hex.EncodeToString(sum[:]) {
+			objs := mototest.StoredEvidence(t, b.World, caseID, first.Evidence)
+			if _, ok := objs["cases/"+caseID+"/siblings/siblings.json"]; len(objs) != 1 || len(first.Evidence) != 1 || !ok {
 				t.Errorf("evidence %v for %v", first.Evidence, len(objs))
 			}
 			mototest.VerifyAudit(t, b.World, caseID, 4)

@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -108,11 +110,7 @@ func (r *roleLookup) wait() error {
 	if len(r.errs) == 0 {
 		return nil
 	}
-	defs := make([]string, 0, len(r.errs))
-	for d := range r.errs {
-		defs = append(defs, d)
-	}
-	sort.Strings(defs)
+	defs := slices.Sorted(maps.Keys(r.errs))
 	return contract.AWSError("ecs:DescribeTaskDefinition "+defs[0], r.errs[defs[0]])
 }
 

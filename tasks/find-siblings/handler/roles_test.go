@@ -85,7 +85,7 @@ func TestRoleLookupsStopAtTheMargin(t *testing.T) {
 		t.Errorf("%d DescribeTaskDefinition calls started; want at most %d", f.count("DescribeTaskDefinition"), roleWorkers)
 	}
 	var doc siblingsDoc
-	if err := json.Unmarshal(s3.objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+	if err := json.Unmarshal(s3.Objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
 		t.Fatal(err)
 	}
 	if doc.Scope.RolesComplete || doc.Scope.RoleUnknown != 12 || len(doc.Scope.RoleUnknownDefinitions) != 10 {
@@ -124,7 +124,7 @@ func TestClustersAtOnceMergedInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc siblingsDoc
-	if err := json.Unmarshal(s3.objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+	if err := json.Unmarshal(s3.Objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
 		t.Fatal(err)
 	}
 	if got := ids(listsOf(res)["sameImage"]); got != "c1a,c1b,c2a,c2b,c3a" || res.Outputs["stoppedBy"] != stopMaxTasks ||
@@ -154,8 +154,8 @@ func TestHostTarget(t *testing.T) {
 	if c := countsOf(res); c.Clusters != 1 || f.count("ListClusters") != 0 || f.count("DescribeTaskDefinition") != 0 || !strings.Contains(res.Summary, "container instance i-0b1c2d3e4f5a69788") {
 		t.Errorf("counts %+v, calls %v, summary %q", c, f.calls, res.Summary)
 	}
-	if len(s3.objects) != 1 || res.Outputs["complete"] != true {
-		t.Errorf("evidence %d objects, outputs %v", len(s3.objects), res.Outputs)
+	if len(s3.Objects) != 1 || res.Outputs["complete"] != true {
+		t.Errorf("evidence %d objects, outputs %v", len(s3.Objects), res.Outputs)
 	}
 	p = payload(host, `{"containers":["app"]}`)
 	p.Incident.ResourceType = incident.ResourceInstance

@@ -3,7 +3,6 @@ package handler
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
@@ -214,13 +213,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-func sortedErrorKeys(m map[string]contract.StateError) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

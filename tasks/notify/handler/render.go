@@ -3,6 +3,8 @@ package handler
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/irflow/irflow/tasks/contract"
@@ -105,7 +107,7 @@ func (n *notice) text() string {
 	}
 	if len(n.Errors) > 0 {
 		b.WriteString("\nErrors recorded by the steps:\n")
-		for _, k := range sortedErrorKeys(n.Errors) {
+		for _, k := range slices.Sorted(maps.Keys(n.Errors)) {
 			e := n.Errors[k]
 			fmt.Fprintf(&b, "  - %s: %s", k, e.Error)
 			if e.Cause != "" {

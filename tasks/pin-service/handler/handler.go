@@ -117,7 +117,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	}
 	target := *p.Target
 	if ecsref.NeedsRefresh(&target, prm.Containers) || target.TaskDefinitionArn == "" {
-		if err := h.refresh(ctx, cluster, &target); err != nil {
+		if err := ecsref.Describe(ctx, h.ECS, cluster, &target); err != nil {
 			return nil, err
 		}
 	}
@@ -156,27 +156,4 @@ func (h *Handler) rollbackOrFallback(ctx context.Context, pn *pin, target *incid
 	}
 	pn.FallbackReason = refusal
 	return h.scale(ctx, pn)
-}
-
-// refresh describes the target again for what the payload lacks (digests
-// of containers seen before their image was pulled, the task definition).
-// A task ECS no longer knows keeps the payload's.
-func (h *Handler) refresh(ctx context.Context, cluster string, target *incident.Target) error {
-	in := &ecs.DescribeTasksInput{Tasks: []string{target.TaskArn}}
-	if cluster != "" {
-		in.Cluster = aws.String(cluster)
-	}
-	out, err := h.ECS.DescribeTasks(ctx, in)
-	if err != nil {
-		return contract.AWSError("ecs:DescribeTasks "+target.TaskArn, err)
-	}
-	for _, t := range out.Tasks {
-		if aws.ToString(t.TaskArn) == target.TaskArn {
-			ecsref.Refresh(target, t)
-			if target.TaskDefinitionArn == "" {
-				target.TaskDefinitionArn = aws.ToString(t.TaskDefinitionArn)
-			}
-		}
-	}
-	return nil
 }

@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -27,7 +29,7 @@ type KeptGroup struct {
 // reference, DeleteSecurityGroup); that leaves the group, with the reason.
 func (r *run) deleteGroups(ctx context.Context) ([]string, []KeptGroup, error) {
 	deleted, kept := []string{}, []KeptGroup{}
-	for _, g := range sortedKeys(r.groups) {
+	for _, g := range slices.Sorted(maps.Keys(r.groups)) {
 		if g == "" {
 			continue
 		}

@@ -37,6 +37,25 @@ func payloadFor(input, with string) *contract.Payload {
 		Execution: contract.Execution{ID: "arn:aws:states:us-east-1:111122223333:execution:irflow-x:run-1", Name: "run-1", StartTime: "2026-11-20T14:02:12.5Z"}}
 }
 
+// handleRefused runs input with with (`{}` when empty) and wants the error
+// named want; where field is set, an InvalidInputError on it whose reason
+// holds reason. It returns the error for the caller's own checks.
+func handleRefused(t *testing.T, h *Handler, input, with, want, field, reason string) error {
+	t.Helper()
+	if with == "" {
+		with = `{}`
+	}
+	_, err := h.Handle(context.Background(), payloadFor(input, with))
+	if got := contract.ErrorName(err); got != want {
+		t.Fatalf("error %v (%s); want %s", err, got, want)
+	}
+	var ii *contract.InvalidInputError
+	if field != "" && (!errors.As(err, &ii) || ii.Field != field || !strings.Contains(ii.Reason, reason)) {
+		t.Errorf("error %v; want field %s saying %q", err, field, reason)
+	}
+	return err
+}
+
 func outputs(t *testing.T, r *contract.Result) (*incident.Incident, *incident.Target) {
 	t.Helper()
 	inc, ok := r.Outputs["incident"].(*incident.Incident)
@@ -204,18 +223,7 @@ func TestResolveErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(h, db)
 			}
-			with := tt.with
-			if with == "" {
-				with = `{}`
-			}
-			_, err := h.Handle(context.Background(), payloadFor(tt.input, with))
-			if got := contract.ErrorName(err); got != tt.want {
-				t.Fatalf("error %v (%s); want %s", err, got, tt.want)
-			}
-			var ii *contract.InvalidInputError
-			if tt.field != "" && (!errors.As(err, &ii) || ii.Field != tt.field) {
-				t.Errorf("error %v; want field %s", err, tt.field)
-			}
+			err := handleRefused(t, h, tt.input, tt.with, tt.want, tt.field, "")
 			var dup *contract.DuplicateIncidentError
 			if errors.As(err, &dup) && (dup.ExistingCase != "case-7" || dup.Execution != "exec-7" || dup.TaskArn != fargateArn) {
 				t.Errorf("duplicate error = %+v; want it to name the holder", dup)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,11 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/irflow/irflow/internal/gdfake"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
-	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 // TestHostFindingAgainstMoto: a Runtime Monitoring finding about the
@@ -31,11 +28,7 @@ import (
 // registered ends TargetNotFound, with or without the cluster named.
 func TestHostFindingAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	gd := gdfake.New()
-	defer gd.Close()
-	h := NewHandler(w.Cfg, w.Env)
-	h.GuardDuty = gd.Client(w.Cfg)
-	rt := &taskrt.Runtime{Action: "resolve-target", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(nopWriter{})}
+	gd, rt := gdRuntime(t, w)
 	finding := func(id, instance string, cluster bool) []byte {
 		res := map[string]any{"resourceType": "Instance", "instanceDetails": map[string]any{"instanceId": instance, "instanceType": "m6i.large"}}
 		if cluster {
@@ -51,10 +44,7 @@ func TestHostFindingAgainstMoto(t *testing.T) {
 		return ev
 	}
 	payload := func(input []byte, name string) []byte {
-		b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": map[string]any{"hostFindings": true}, "input": json.RawMessage(input),
-			"execution": map[string]any{"Id": "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + name, "Name": name,
-				"StartTime": time.Now().UTC().Format(time.RFC3339Nano)}})
-		return b
+		return executionPayload(w, input, name, map[string]any{"hostFindings": true})
 	}
 	id := strings.ReplaceAll(mototest.Unique("host"), "-", "")
 	in := payload(finding(id, w.InstanceID, true), mototest.Unique("run"))
@@ -107,10 +97,6 @@ func TestHostFindingAgainstMoto(t *testing.T) {
 		}
 	}
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 func contains(xs []string, x string) bool {
 	for _, s := range xs {

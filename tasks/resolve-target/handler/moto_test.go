@@ -206,17 +206,32 @@ func TestCaseClaimAgainstMoto(t *testing.T) {
 	}
 }
 
+// gdRuntime is resolve-target on the world as Lambda runs it, GuardDuty
+// answered by the fake gd (moto has none), closed with the test.
+func gdRuntime(t *testing.T, w *mototest.World) (*gdfake.Server, *taskrt.Runtime) {
+	gd := gdfake.New()
+	t.Cleanup(gd.Close)
+	h := NewHandler(w.Cfg, w.Env)
+	h.GuardDuty = gd.Client(w.Cfg)
+	return gd, &taskrt.Runtime{Action: "resolve-target", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+}
+
+// executionPayload is resolve-target's payload of input with with, in
+// execution name of the world's test state machine, started now.
+func executionPayload(w *mototest.World, input []byte, name string, with map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": with, "input": json.RawMessage(input),
+		"execution": map[string]any{"Id": "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + name, "Name": name,
+			"StartTime": time.Now().UTC().Format(time.RFC3339Nano)}})
+	return b
+}
+
 // TestRequesterAgainstMoto: through the real clients, a finding is
 // confirmed by GuardDuty (gdfake: moto has none) and a start envelope is
 // verified with moto's KMS; an unknown finding ends INVALID_INPUT naming
 // detail.id.
 func TestRequesterAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	gd := gdfake.New()
-	defer gd.Close()
-	h := NewHandler(w.Cfg, w.Env)
-	h.GuardDuty = gd.Client(w.Cfg)
-	rt := &taskrt.Runtime{Action: "resolve-target", Handle: h.Handle, Audit: taskrt.NewChain(w.Cfg, w.Env), Log: taskrt.NewLogger(io.Discard)}
+	gd, rt := gdRuntime(t, w)
 	finding := func(id string) []byte {
 		ev, _ := json.Marshal(map[string]any{"source": "aws.guardduty", "detail-type": "GuardDuty Finding", "detail": map[string]any{
 			"id": id, "accountId": w.Account, "region": mototest.Region, "type": "Impact:Runtime/CryptoMinerExecuted", "severity": 8,
@@ -229,12 +244,7 @@ func TestRequesterAgainstMoto(t *testing.T) {
 	if err := gd.AddEvent("det1", finding(known)); err != nil {
 		t.Fatal(err)
 	}
-	payload := func(input []byte, name string) []byte {
-		b, _ := json.Marshal(map[string]any{"action": "resolve-target", "step": "", "with": map[string]any{}, "input": json.RawMessage(input),
-			"execution": map[string]any{"Id": "arn:aws:states:us-east-1:" + w.Account + ":execution:irflow-test:" + name, "Name": name,
-				"StartTime": time.Now().UTC().Format(time.RFC3339Nano)}})
-		return b
-	}
+	payload := func(input []byte, name string) []byte { return executionPayload(w, input, name, map[string]any{}) }
 	got, err := invoke(t, rt, payload(finding(known), mototest.Unique("run")))
 	if err != nil || got.Outputs.Incident.Requester == nil || !got.Outputs.Incident.Requester.Verified {
 		t.Fatalf("confirmed finding: %+v, %v", got.Outputs.Incident.Requester, err)

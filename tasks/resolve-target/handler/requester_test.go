@@ -178,18 +178,7 @@ func TestRequesterRefusals(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(h)
 			}
-			with := tt.with
-			if with == "" {
-				with = `{}`
-			}
-			_, err := h.Handle(context.Background(), payloadFor(tt.input, with))
-			if got := contract.ErrorName(err); got != tt.want {
-				t.Fatalf("error %v (%s); want %s", err, got, tt.want)
-			}
-			var ii *contract.InvalidInputError
-			if tt.field != "" && (!errors.As(err, &ii) || ii.Field != tt.field || !strings.Contains(ii.Reason, tt.reason)) {
-				t.Errorf("error %v; want field %s saying %q", err, tt.field, tt.reason)
-			}
+			handleRefused(t, h, tt.input, tt.with, tt.want, tt.field, tt.reason)
 			if len(db.puts) != 0 {
 				t.Errorf("a refused input claimed a case or took a lock: %d puts", len(db.puts))
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/mac/mactest"
@@ -46,13 +47,7 @@ func newTest() (*Handler, *fakeSFN, *mac.Key) {
 }
 
 func request(method, path, body, caller string) events.LambdaFunctionURLRequest {
-	r := events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}}
-	if caller != "" {
-		r.RequestContext.Authorizer = &events.LambdaFunctionURLRequestContextAuthorizerDescription{
-			IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: caller, AccountID: "123456789012"}}
-	}
-	return r
+	return funcurl.Request(method, path, body, caller, "123456789012")
 }
 
 // TestStart: the caller the signed request proves is the requester; the
