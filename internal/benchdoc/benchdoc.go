@@ -96,6 +96,13 @@ type ContainmentPath struct {
 	// the session's SSM channel) delays the containment on purpose, for as
 	// long as that look takes; nil when no triage ran before containment.
 	AfterTriage *int `json:"afterTriage,omitempty"`
+	// AfterMemory counts the same way from the end of the last
+	// capture-memory step's requests when it ran after the decision (or
+	// with no gate) and before containment: docs/design.md requires memory
+	// before anything isolates an EC2 host (a quarantine cuts SSM off), so
+	// a playbook that captures it after its gate delays the containment
+	// for as long as the capture takes; nil otherwise.
+	AfterMemory *int `json:"afterMemory,omitempty"`
 	// Gaps are steps on the path that failed on a moto gap (their requests
 	// are moto's, retries included, not AWS's).
 	Gaps []string `json:"gaps,omitempty"`

@@ -179,13 +179,15 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	}
 	states := map[string]stateInfo{}
 	root.tasks("", states)
-	gates, triages := map[string]bool{}, map[string]bool{}
+	gates, triages, memories := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, s := range run.Steps {
 		switch s.Action {
 		case "request-approval":
 			gates[cmp.Or(states[s.State].key, s.Step)] = true
 		case "exec-triage":
 			triages[cmp.Or(states[s.State].key, s.Step)] = true
+		case "capture-memory":
+			memories[cmp.Or(states[s.State].key, s.Step)] = true
 		}
 	}
 	// The isolation: the first isolate-network step that ran and ended
@@ -231,13 +233,16 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 		}
 	}
 	// The last approval before containment: the human's answer.
-	var decided, triaged time.Time
+	var decided, triaged, captured time.Time
 	for _, r := range reqs {
 		if r.Step != "" && r.Start.Before(contained) && gates[r.Step] && r.End.After(decided) {
 			decided = r.End
 		}
 		if r.Step != "" && r.Start.Before(contained) && triages[r.Step] && r.End.After(triaged) {
 			triaged = r.End
+		}
+		if r.Step != "" && r.Start.Before(contained) && memories[r.Step] && r.End.After(captured) {
+			captured = r.End
 		}
 	}
 	isAudit := func(r strict.LoggedRequest) bool {
@@ -275,6 +280,12 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	if !triaged.IsZero() {
 		n, _ := cost(func(r strict.LoggedRequest) bool { return r.Start.After(triaged) })
 		path.AfterTriage = &n
+	}
+	// Memory captured after the decision, before the isolation (the
+	// order docs/design.md requires on EC2: SSM must still reach the host).
+	if !captured.IsZero() && captured.After(decided) {
+		n, _ := cost(func(r strict.LoggedRequest) bool { return r.Start.After(captured) })
+		path.AfterMemory = &n
 	}
 	index := map[string]int{}
 	for _, r := range reqs {

@@ -101,6 +101,21 @@ func TestContainmentPath(t *testing.T) {
 	if p.AfterTriage != nil {
 		t.Errorf("after the triage: %v; want nil (no exec-triage ran)", *p.AfterTriage)
 	}
+	if p.AfterMemory != nil {
+		t.Errorf("after the memory capture: %v; want nil (memory was taken before the decision)", *p.AfterMemory)
+	}
+	// The same run without a gate (g a notification): the memory capture
+	// comes before containment with no decision before it, so it is
+	// counted after b's last request.
+	ungated := slices.Clone(run.Steps)
+	for i := range ungated {
+		if ungated[i].Step == "gate" {
+			ungated[i].Action = "notify"
+		}
+	}
+	if mp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: ungated}, reqs, "audit"); err != nil || mp.AfterMemory == nil || *mp.AfterMemory != 4 || mp.AfterDecision != nil {
+		t.Errorf("after the memory capture: %v (after the decision %v), %v; want 4 (g's 1 and the isolation's 3) and no decision", mp.AfterMemory, mp.AfterDecision, err)
+	}
 	// The same run with b an ECS Exec triage: counted after its last request.
 	triaged := slices.Clone(run.Steps)
 	for i := range triaged {

@@ -32,6 +32,7 @@ type RoundTripCase struct {
 	RoundTrips    *int     `json:"roundTrips"`
 	AfterDecision *int     `json:"afterDecision,omitempty"`
 	AfterTriage   *int     `json:"afterTriage,omitempty"`
+	AfterMemory   *int     `json:"afterMemory,omitempty"`
 	Audit         int      `json:"auditRoundTrips"`
 	Requests      int      `json:"requests"`
 	ContainedBy   string   `json:"containedBy,omitempty"`
@@ -76,7 +77,7 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 		for _, c := range s.Cases {
 			rc := RoundTripCase{CaseHead: c.CaseHead, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
 			if cp := c.ContainmentPath; cp != nil {
-				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.Gaps, cp.Reason
+				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.AfterMemory, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.AfterMemory, cp.Gaps, cp.Reason
 			} else {
 				rc.Reason = "no containment path in the summary (was the strict layer off?)"
 			}
@@ -97,11 +98,15 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 }
 
 // judgedRoundTrips is the count the target is judged on: after the
+// memory capture where the playbook takes memory after its gate and before
+// the containment (the order the design requires on EC2), after the
 // decision where a gate comes before the containment, after the live
-// triage where an ECS Exec look inside comes before it (both delays the
+// triage where an ECS Exec look inside comes before it (delays the
 // playbook chose), else from the start.
 func judgedRoundTrips(rc RoundTripCase) (int, string) {
 	switch {
+	case rc.AfterMemory != nil:
+		return *rc.AfterMemory, "after the memory capture"
 	case rc.AfterDecision != nil:
 		return *rc.AfterDecision, "after the decision"
 	case rc.AfterTriage != nil:
@@ -120,7 +125,7 @@ func roundTripTarget(launchType string) int {
 // renderRoundTrips writes section 7 and adds its headline rows.
 func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline *table) {
 	fmt.Fprintf(body, "## 7. AWS round trips to containment\n\n")
-	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: read the chain's head, `kms:GenerateMac`, conditional put; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, after the decision where the playbook puts an approval gate first, and after the live triage where it looks inside the container through ECS Exec first (isolation would cut the session's SSM channel): in both the playbook chose to wait, and irflow's part is how fast the containment follows; the table's \"round trips to containment\" column is always from the start. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
+	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: `kms:GenerateMac` and a conditional put, after a read of the chain's head unless the step before handed the head over; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, after the decision where the playbook puts an approval gate first, after the live triage where it looks inside the container through ECS Exec first (isolation would cut the session's SSM channel), and after the memory capture where it takes memory after its gate (docs/design.md requires memory before anything isolates an EC2 host, whose quarantine cuts SSM off; the \"after the decision\" column still shows the count from the decision): in each the playbook chose to wait, and irflow's part is how fast the containment follows; the table's \"round trips to containment\" column is always from the start. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
 		targetRoundTripsFargate, targetRoundTripsEC2)
 	var t table
 	t.head = []string{"playbook", "launch type", "world", "run", "contained by", "round trips to containment", "after the decision", "audit", "requests", "moto gaps on the path", "target", "status"}
