@@ -39,7 +39,7 @@ func run() int {
 	fs.Float64Var(&cfg.Faults.LostReplyRate, "lost-replies", 0.02, "fraction of AWS requests that reach moto and are answered HTTP 500 (the reply is lost: the SDK resends a request that took effect)")
 	fs.DurationVar(&cfg.Faults.MinLatency, "min-latency", 2*time.Millisecond, "least latency added to every AWS request")
 	fs.DurationVar(&cfg.Faults.MaxLatency, "max-latency", 40*time.Millisecond, "most latency added to every AWS request")
-	fs.IntVar(&cfg.Faults.MaxInFlight, "moto-in-flight", 8, "AWS requests the proxy lets through to moto at once (0: no bound)")
+	fs.IntVar(&cfg.Faults.MaxInFlight, "moto-in-flight", 8, "AWS requests the proxy lets through to each moto server at once (0: no bound)")
 	fs.Uint64Var(&cfg.Faults.Seed, "seed", 9, "seed of the fault decisions")
 	fs.DurationVar(&cfg.Deadline, "deadline", 10*time.Minute, "hard deadline of the whole run")
 	fs.StringVar(&cfg.WorkDir, "workdir", "", "keep inputs, outputs, logs and report.json here (default: a temporary folder)")

@@ -6,12 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // TestLauncherPatchesApply runs motoserver.py --check with the pinned moto:
@@ -110,4 +113,65 @@ func TestQueryByPartition(t *testing.T) {
 	check("sort-key condition", got, "case-a/10", "case-a/11")
 	got, _ = query("case-z", true, 0, "", nil)
 	check("unknown partition", got)
+}
+
+// TestTagsByResource: with the launcher an EC2 resource's tags are read by
+// its id; every answer must be moto's scan's: each resource its own tags
+// (ids that share a prefix included), DescribeTags by one id, by a
+// wildcard, by key.
+func TestTagsByResource(t *testing.T) {
+	ctx := context.Background()
+	c := ec2.NewFromConfig(Config(t))
+	var ids []string
+	for i := range 3 {
+		out, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(fmt.Sprintf("10.%d.0.0/16", 200+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := aws.ToString(out.Vpc.VpcId)
+		ids = append(ids, id)
+		defer c.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+		if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{
+			{Key: aws.String("launcher-test"), Value: aws.String(fmt.Sprint(i))}, {Key: aws.String("z-order"), Value: aws.String("b")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range got.Vpcs {
+		i := slices.Index(ids, aws.ToString(v.VpcId))
+		var tags []string
+		for _, tg := range v.Tags {
+			tags = append(tags, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+		}
+		slices.Sort(tags)
+		if want := []string{fmt.Sprintf("launcher-test=%d", i), "z-order=b"}; !slices.Equal(tags, want) {
+			t.Errorf("%s: tags %v; want %v", aws.ToString(v.VpcId), tags, want)
+		}
+	}
+	count := func(name string, values ...string) int {
+		t.Helper()
+		out, err := c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String(name), Values: values}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, tg := range out.Tags {
+			if slices.Contains(ids, aws.ToString(tg.ResourceId)) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("resource-id", ids[1]); n != 2 {
+		t.Errorf("DescribeTags resource-id %s: %d tags; want 2", ids[1], n)
+	}
+	if n := count("resource-id", ids[0][:len(ids[0])-2]+"*"); n < 2 {
+		t.Errorf("DescribeTags resource-id with a wildcard: %d tags; want at least the first VPC's 2", n)
+	}
+	if n := count("key", "launcher-test"); n != 3 {
+		t.Errorf("DescribeTags key launcher-test: %d; want 3", n)
+	}
 }

@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Summary: Summary{Executions: cfg.Incidents}}
 
-	endpoint := cfg.Endpoint
+	endpoint, dynamoEndpoint := cfg.Endpoint, ""
 	if endpoint == "" {
 		// moto loads about 1,300 public AMIs and their snapshots by
 		// default, and every DescribeSnapshots walks them all; the worlds
@@ -145,14 +145,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer stop()
 		endpoint = ep
-		cfg.logf("moto server on %s", ep)
+		// DynamoDB gets a moto server of its own (shard.go).
+		stopDB, dbEP, err := mototest.Start()
+		if err != nil {
+			return nil, fmt.Errorf("starting moto for DynamoDB: %w", err)
+		}
+		defer stopDB()
+		dynamoEndpoint = dbEP
+		cfg.logf("moto servers on %s (DynamoDB) and %s (the rest)", dbEP, ep)
 	}
 	if err := mototest.PinTaskLifecycle(endpoint); err != nil {
 		return nil, err
 	}
-	fwd, err := awsproxy.NewForwarder(endpoint, newMotoCompat())
+	var fwd http.Handler
+	restFwd, err := awsproxy.NewForwarder(endpoint, newMotoCompat())
 	if err != nil {
 		return nil, err
+	}
+	fwd = restFwd
+	if dynamoEndpoint != "" {
+		dbFwd, err := awsproxy.NewForwarder(dynamoEndpoint, newMotoCompat())
+		if err != nil {
+			return nil, err
+		}
+		fwd = byService{dynamodb: dbFwd, rest: restFwd}
+		// The proxy's bound on requests in flight to moto is per server.
+		cfg.Faults.MaxInFlight *= 2
 	}
 	// Faults → the AWS-strict layer → moto: the handlers meet what AWS
 	// refuses (ECS-managed ENIs, the ACL quota, held stops) and DynamoDB's
@@ -185,7 +203,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Faults.MinLatency, cfg.Faults.MaxLatency, cfg.Faults.Seed)
 
 	// Seed against moto directly: the world is the fixture, not the test.
-	direct := mototest.ConfigFor(endpoint)
+	directURL := endpoint
+	if dynamoEndpoint != "" {
+		dl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		dsrv := &http.Server{Handler: fwd, ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dl) //nolint:errcheck // Serve returns when Close is called
+		defer dsrv.Close()
+		directURL = "http://" + dl.Addr().String()
+	}
+	direct := mototest.ConfigFor(directURL)
 	start := time.Now()
 	fargate := cfg.Incidents / 2
 	camp, err := SeedCampaign(ctx, direct, cfg.Worlds, fargate, cfg.Incidents-fargate)
