@@ -190,14 +190,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	proxyURL, closeProxy, err := serveLocal(proxy)
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l) //nolint:errcheck // Serve returns when Close is called
-	defer srv.Close()
-	proxyURL := "http://" + l.Addr().String()
+	defer closeProxy()
 	cfg.logf("fault proxy on %s: %.0f%% throttling, %.0f%% HTTP 500, %.0f%% lost replies, latency %v-%v, seed %d",
 		proxyURL, 100*cfg.Faults.ThrottleRate, 100*cfg.Faults.ServerErrorRate, 100*cfg.Faults.LostReplyRate,
 		cfg.Faults.MinLatency, cfg.Faults.MaxLatency, cfg.Faults.Seed)
@@ -205,14 +202,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Seed against moto directly: the world is the fixture, not the test.
 	directURL := endpoint
 	if dynamoEndpoint != "" {
-		dl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		var closeDirect func() error
+		if directURL, closeDirect, err = serveLocal(fwd); err != nil {
 			return nil, err
 		}
-		dsrv := &http.Server{Handler: fwd, ReadHeaderTimeout: 10 * time.Second}
-		go dsrv.Serve(dl) //nolint:errcheck // Serve returns when Close is called
-		defer dsrv.Close()
-		directURL = "http://" + dl.Addr().String()
+		defer closeDirect()
 	}
 	direct := mototest.ConfigFor(directURL)
 	start := time.Now()
@@ -438,4 +432,15 @@ func putFindings(ctx context.Context, layer *strict.Layer, incs []Incident) erro
 	srv := httptest.NewServer(layer)
 	defer srv.Close()
 	return strict.NewClient(srv.URL).PutFindings(ctx, findings...)
+}
+
+// serveLocal serves h on a free loopback port until close is called.
+func serveLocal(h http.Handler) (url string, close func() error, err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // Serve returns when Close is called
+	return "http://" + l.Addr().String(), srv.Close, nil
 }
