@@ -165,11 +165,19 @@ func benchRun(t *testing.T, ep, playbook, decide string, ws []string) *Summary {
 // benchRunFile is benchRun with a playbook file.
 func benchRunFile(t *testing.T, ep, playbook, decide string, ws []string) *Summary {
 	t.Helper()
+	return benchRunOptions(t, Options{Endpoint: ep, Decide: decide, Playbook: playbook, Worlds: ws})
+}
+
+// benchRunOptions is benchRun with the bench's options (Out, Summary and
+// Stdout are the test's own).
+func benchRunOptions(t *testing.T, o Options) *Summary {
+	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
 	file := filepath.Join(dir, "summary.json")
-	_, err := Run(context.Background(), Options{Endpoint: ep, Out: dir, Summary: file, Stdout: &out, Decide: decide,
-		Playbook: playbook, Worlds: ws})
+	o.Out, o.Summary, o.Stdout = dir, file, &out
+	ws := o.Worlds
+	_, err := Run(context.Background(), o)
 	if errors.Is(err, flowmodel.ErrNotModeled) {
 		t.Skipf("the flow model cannot judge this world yet: %v", err)
 	}

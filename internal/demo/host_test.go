@@ -1,10 +1,7 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -27,26 +24,9 @@ import (
 // (the quarantine).
 func TestHostFinding(t *testing.T) {
 	ep := mototest.DirectEndpoint(t)
-	dir := t.TempDir()
-	var out bytes.Buffer
-	file := filepath.Join(dir, "summary.json")
-	_, err := Run(context.Background(), Options{Endpoint: ep, Out: dir, Summary: file, Stdout: &out, Decide: DecideApprove,
+	s := benchRunOptions(t, Options{Endpoint: ep, Decide: DecideApprove,
 		Playbook: filepath.Join(repoRoot(t), "workflows", "container-escape.yaml"), Worlds: []string{"ec2-bridge"},
 		Input: filepath.Join(repoRoot(t), "examples", "inputs", "guardduty-ec2-host-escape.json")})
-	if err != nil {
-		t.Fatalf("bench: %v\n%s", err, tail(out.String(), 8000))
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Cases) != 1 {
-		t.Fatalf("%d cases; want 1", len(s.Cases))
-	}
 	c := s.Cases[0]
 	checkApproved(t, c)
 	results := map[string][]string{}
@@ -76,8 +56,5 @@ func TestHostFinding(t *testing.T) {
 				t.Errorf("instance ENI %s is still in its own group %s; want it quarantined", id, *g.GroupId)
 			}
 		}
-	}
-	if t.Failed() {
-		t.Logf("bench output:\n%s", tail(out.String(), 20000))
 	}
 }
