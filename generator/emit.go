@@ -122,8 +122,9 @@ func (e *emitter) seq(sc *scope, nodes []*node, next, head string) {
 // or async) that ran whenever the next node runs (no when:, so never
 // skipped; no onError: continue, so never caught and left without
 // $.steps.<id>): its last call's result record is the chain's last record,
-// as nothing else writes between two such steps. A step under when: leaves
-// head as it was (right when it was skipped; when it ran, stale). None
+// as nothing else writes between two such steps. A step under when:, of
+// any kind, leaves head as it was (a path that exists whatever the step
+// did; right when it was skipped, stale when it ran). None
 // after a gate (the approval API writes the decision), a Parallel or a Map
 // (siblings race), or a step that may have been caught. A stale head costs
 // a refused check and one read of the chain's tail (audit.AppendOnHead),
@@ -131,10 +132,10 @@ func (e *emitter) seq(sc *scope, nodes []*node, next, head string) {
 // state, which is what these rules rule out.
 func headAfter(n *node, head string) string {
 	switch {
-	case n.each != nil || n.branches != nil || n.step.Approval != nil || n.info.action == nil || n.info.onError == "continue":
-		return ""
 	case len(n.cond) > 0:
 		return head
+	case n.each != nil || n.branches != nil || n.step.Approval != nil || n.info.action == nil || n.info.onError == "continue":
+		return ""
 	}
 	return "$.steps." + n.step.ID + ".chain"
 }

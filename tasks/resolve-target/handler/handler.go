@@ -165,10 +165,22 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	// containment are the longer of the two paths, not their sum.
 	described := make(chan describedTarget, 1)
 	service := make(chan [2]string, 1) // cluster, service; closed when DescribeTasks failed
+	// GuardDuty is asked once DescribeTasks is about to go (in the home
+	// account; in a member account at once, alongside AssumeRole): the
+	// whole response waits for DescribeTasks' answer, not for GuardDuty's,
+	// and the two are in flight together either way.
+	describing := make(chan struct{})
+	local := h.Targets == nil || (h.Targets.HomeAccount != "" && h.Targets.HomeAccount == inc.Account)
 	go func() {
 		var once sync.Once
 		seen := func(cluster, svc string) { once.Do(func() { service <- [2]string{cluster, svc} }) }
+		if !local {
+			close(describing)
+		}
 		w, err := h.inTarget(ctx, inc)
+		if local {
+			close(describing)
+		}
 		var t *incident.Target
 		if err == nil {
 			t, err = w.describe(ctx, inc, seen)
@@ -176,6 +188,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 		once.Do(func() { close(service) })
 		described <- describedTarget{t, err}
 	}()
+	<-describing
 	if err := h.requester(ctx, p, inc, exec); err != nil {
 		return nil, err
 	}
