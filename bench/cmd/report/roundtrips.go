@@ -115,6 +115,15 @@ func judgedRoundTrips(rc RoundTripCase) (int, string) {
 	return *rc.RoundTrips, "from the start"
 }
 
+// judgedCell is the target cell: the target and its basis, and the count
+// judged where it is not the "from the start" column's.
+func judgedCell(target, n int, basis string, fromStart int) string {
+	if basis == "from the start" {
+		return fmt.Sprintf("≤ %d %s", target, basis)
+	}
+	return fmt.Sprintf("≤ %d %s: %d", target, basis, n)
+}
+
 func roundTripTarget(launchType string) int {
 	if launchType == "FARGATE" {
 		return targetRoundTripsFargate
@@ -159,7 +168,7 @@ func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline 
 		n, basis := judgedRoundTrips(rc)
 		ok := n <= target
 		status := statusWord(ok)
-		t.add(rc.Playbook, rc.LaunchType, rc.World, run, "`"+rc.ContainedBy+"`", fmt.Sprint(*rc.RoundTrips), after, fmt.Sprint(rc.Audit), fmt.Sprint(rc.Requests), gaps, fmt.Sprintf("≤ %d %s", target, basis), status)
+		t.add(rc.Playbook, rc.LaunchType, rc.World, run, "`"+rc.ContainedBy+"`", fmt.Sprint(*rc.RoundTrips), after, fmt.Sprint(rc.Audit), fmt.Sprint(rc.Requests), gaps, judgedCell(target, n, basis, *rc.RoundTrips), status)
 		lt := "EC2"
 		if rc.LaunchType == "FARGATE" {
 			lt = "FARGATE"
