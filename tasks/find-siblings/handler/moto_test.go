@@ -261,6 +261,12 @@ func TestMotoSiblingsTwiceBothLaunchTypes(t *testing.T) {
 			if d, _ := first.Outputs["imageDigests"].([]any); len(d) != 1 || d[0] != b.digest || first.Outputs["complete"] != true {
 				t.Errorf("outputs %v", first.Outputs)
 			}
+			// Alike but for the audit chain's head: each run appends its
+			// own records.
+			if first.Chain == nil || second.Chain == nil || second.Chain.Seq <= first.Chain.Seq {
+				t.Errorf("chain heads %+v then %+v; want the second after the first", first.Chain, second.Chain)
+			}
+			first.Chain, second.Chain = nil, nil
 			a, _ := json.Marshal(first)
 			c, _ := json.Marshal(second)
 			if string(a) != string(c) {
