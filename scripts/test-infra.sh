@@ -72,7 +72,7 @@ for f in glob.glob(os.path.join(playbook_dir, "*.y*ml")):
     doc = yaml.safe_load(open(f))
     gd = (doc.get("triggers") or {}).get("guardduty") or {}
     if gd.get("findingTypes"):
-        triggers[doc["metadata"]["name"]] = (gd["findingTypes"], gd.get("minSeverity", 4))
+        triggers[doc["metadata"]["name"]] = (gd["findingTypes"], gd.get("minSeverity", 4), gd.get("hostFindings") is True)
 
 # A state machine per playbook, and the release state machine
 # (irflow-release, generated from the catalog): STANDARD, logging ALL with
@@ -125,7 +125,8 @@ for k, f in functions.items():
 if sorted(n or "" for n in tagged) != sorted(actions + ["approval-api", "start-api"]):
     fail(f"functions {sorted(n or '?' for n in tagged)}; want {sorted(actions + ['approval-api', 'start-api'])}")
 
-# GuardDuty rules: the playbook's types and minimum severity, ECS only,
+# GuardDuty rules: the playbook's types and minimum severity, ECS tasks
+# only (and container instances for a playbook that takes host findings),
 # targets with a retry policy and an encrypted dead-letter queue.
 rules = {k: r for k, r in of_type("AWS::Events::Rule").items()
          if "aws.guardduty" in r["Properties"].get("EventPattern", {}).get("source", [])}
@@ -133,7 +134,7 @@ targeted = {}
 for k, r in rules.items():
     pat = r["Properties"]["EventPattern"]
     d = pat.get("detail", {})
-    if pat.get("detail-type") != ["GuardDuty Finding"] or d.get("resource", {}).get("resourceType") != ["ECSCluster"]:
+    if pat.get("detail-type") != ["GuardDuty Finding"] or d.get("resource", {}).get("resourceType") not in (["ECSCluster"], ["ECSCluster", "Instance"]):
         fail(f"rule {k}: pattern {pat}")
     for t in r["Properties"].get("Targets", []):
         dlq = ref(t.get("DeadLetterConfig", {}).get("Arn"))
@@ -142,11 +143,14 @@ for k, r in rules.items():
         if not t.get("RetryPolicy"):
             fail(f"rule {k}: target {t.get('Id')} has no retry policy")
         targeted[ref(t.get("Arn"))] = (k, d)
-for name, (types, minsev) in sorted(triggers.items()):
+for name, (types, minsev, hosts) in sorted(triggers.items()):
     k, d = targeted.get(sm_of.get(name), (None, None))
     if k is None:
         fail(f"playbook {name} has finding types but no GuardDuty rule targets irflow-{name}")
         continue
+    want_rt = ["ECSCluster", "Instance"] if hosts else ["ECSCluster"]
+    if d.get("resource", {}).get("resourceType") != want_rt:
+        fail(f"rule {k}: detail.resource.resourceType {d.get('resource', {}).get('resourceType')}; want {want_rt} (hostFindings {hosts})")
     want = [{"prefix": t[:-1]} if t.endswith("*") else t for t in types]
     if d.get("type") != want:
         fail(f"rule {k}: detail.type {d.get('type')}; want {want}")
