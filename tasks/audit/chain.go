@@ -197,15 +197,8 @@ func (c *Chain) AppendOnHead(ctx context.Context, head Head, r Record) (Record, 
 	if !ok {
 		return c.Append(ctx, r)
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	r.Seq, r.PrevHash = head.Seq+1, head.Hash
-	r.At = now().UTC().Format(time.RFC3339Nano)
-	r.Hash = r.ComputeHash()
-	var err error
-	if r.MAC, err = c.sign(ctx, r); err != nil {
+	r, err := c.seal(ctx, r, head.Seq+1, head.Hash)
+	if err != nil {
 		return r, err
 	}
 	_, err = tx.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
@@ -293,10 +286,6 @@ func (c *Chain) appendFrom(ctx context.Context, r Record, open bool, guess *Reco
 	if c == nil || c.DB == nil || c.Table == "" {
 		return r, &contract.PreconditionFailedError{Reason: "no audit table configured (IRFLOW_AUDIT_TABLE)"}
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
 	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
 		last := guess
 		if guess == nil {
@@ -311,14 +300,12 @@ func (c *Chain) appendFrom(ctx context.Context, r Record, open bool, guess *Reco
 			last = nil
 		}
 		guess = nil
-		r.Seq, r.PrevHash = 1, GenesisHash
+		seq, prev := int64(1), GenesisHash
 		if last != nil {
-			r.Seq, r.PrevHash = last.Seq+1, last.Hash
+			seq, prev = last.Seq+1, last.Hash
 		}
-		r.At = now().UTC().Format(time.RFC3339Nano)
-		r.Hash = r.ComputeHash()
 		var err error
-		if r.MAC, err = c.sign(ctx, r); err != nil {
+		if r, err = c.seal(ctx, r, seq, prev); err != nil {
 			return r, err
 		}
 		_, err = c.DB.PutItem(ctx, &dynamodb.PutItemInput{
@@ -348,6 +335,20 @@ func (c *Chain) appendFrom(ctx context.Context, r Record, open bool, guess *Reco
 		}
 	}
 	return r, &contract.RetryableError{Op: "audit append", Err: errors.New("too much contention on the case's audit chain")}
+}
+
+// seal makes r the record at seq after prevHash: its time, hash and MAC.
+func (c *Chain) seal(ctx context.Context, r Record, seq int64, prevHash string) (Record, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	r.Seq, r.PrevHash = seq, prevHash
+	r.At = now().UTC().Format(time.RFC3339Nano)
+	r.Hash = r.ComputeHash()
+	var err error
+	r.MAC, err = c.sign(ctx, r)
+	return r, err
 }
 
 // sign returns the record's MAC, or "" without a key.
