@@ -31,7 +31,7 @@ var testInputs = map[string]struct{ status, outcome, launchType string }{
 	"guardduty-managed-instances.json":        {failed, generator.OutcomeUnsupported, "MANAGED_INSTANCES"},
 	"guardduty-task-in-other-region.json":     {failed, generator.OutcomeInvalidInput, ""},
 	"guardduty-ecs-without-task-details.json": {failed, generator.OutcomeInvalidInput, ""},
-	"guardduty-ec2-instance-finding.json":     {failed, generator.OutcomeInvalidInput, ""}, // a host finding: COMPLETED where the playbook takes them
+	"guardduty-ec2-instance-finding.json":     {failed, generator.OutcomeInvalidInput, ""}, // an instance finding not from Runtime Monitoring (Recon:EC2/Portscan): refused even where the playbook takes host findings
 	"guardduty-eks-finding.json":              {failed, generator.OutcomeInvalidInput, ""},
 	"eventbridge-ec2-state-change.json":       {failed, generator.OutcomeInvalidInput, ""},
 	"eventbridge-guardduty-malware-scan.json": {failed, generator.OutcomeInvalidInput, ""},

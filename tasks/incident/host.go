@@ -90,6 +90,18 @@ func fromHostFinding(detail, res map[string]any, exec Execution) (*Incident, err
 	if ferr != nil {
 		return nil, ferr
 	}
+	// Only Runtime Monitoring sees inside an instance's containers; every
+	// one of its finding types is <purpose>:Runtime/<name> ("GuardDuty
+	// Runtime Monitoring finding types",
+	// https://docs.aws.amazon.com/guardduty/latest/ug/findings-runtime-monitoring.html).
+	// Other Instance findings (Recon:EC2/PortProbeUnprotectedPort,
+	// UnauthorizedAccess:EC2/SSHBruteForce, ...) come from flow logs, DNS
+	// and CloudTrail and say nothing of the host's tasks: acting on every
+	// task of a host on one of them would be out of proportion, so they are
+	// refused here even when an EventBridge rule routes them.
+	if !strings.Contains(f.Type, ":Runtime/") {
+		return nil, fieldErr("detail.type", "%q is not a Runtime Monitoring finding (<purpose>:Runtime/<name>): irflow takes instance findings only from Runtime Monitoring", clip(f.Type))
+	}
 	inc := &Incident{Source: SourceGuardDuty, LaunchType: "EC2", Finding: f, ResourceType: ResourceInstance, InstanceID: id,
 		Reason: "GuardDuty " + f.Type + " on instance " + id, RequestedBy: "aws.guardduty",
 		Region: region, Account: acct, Partition: partition}

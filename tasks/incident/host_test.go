@@ -64,6 +64,8 @@ func TestNormalizeHostFindingRefusals(t *testing.T) {
 		}, "detail.resource.ecsClusterDetails.arn"},
 		{"a cluster whose name and ARN differ", func(_, r map[string]any) { r["ecsClusterDetails"].(map[string]any)["name"] = "prod" }, "detail.resource.ecsClusterDetails.arn"},
 		{"no severity", func(d, _ map[string]any) { delete(d, "severity") }, "detail.severity"},
+		{"not a Runtime Monitoring finding", func(d, _ map[string]any) { d["type"] = "Recon:EC2/PortProbeUnprotectedPort" }, "detail.type"},
+		{"Runtime only in the name", func(d, _ map[string]any) { d["type"] = "UnauthorizedAccess:EC2/Runtime" }, "detail.type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
