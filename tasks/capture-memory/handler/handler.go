@@ -194,6 +194,16 @@ func (h *Handler) tool(params Params) (avml, error) {
 	} else if !avmlLocation.MatchString(a.location) {
 		return a, &contract.InvalidInputError{Field: "with.avmlUrl", Reason: "not an https:// or s3:// URL of safe characters"}
 	}
+	// An s3:// location is checked here, not when it is presigned: a dry
+	// run reports it, and a bad one fails before any upload URL is signed.
+	if rest, ok := strings.CutPrefix(a.location, "s3://"); ok {
+		if bucket, key, _ := strings.Cut(rest, "/"); bucket == "" || key == "" {
+			if a.location != params.AvmlURL {
+				return a, &contract.PreconditionFailedError{Reason: "IRFLOW_AVML_URL: an s3:// location needs a bucket and a key"}
+			}
+			return a, &contract.InvalidInputError{Field: "with.avmlUrl", Reason: "an s3:// location needs a bucket and a key"}
+		}
+	}
 	return a, nil
 }
 
@@ -204,10 +214,7 @@ func (h *Handler) download(ctx context.Context, location string, expiry time.Dur
 	if !ok {
 		return location, nil
 	}
-	bucket, key, _ := strings.Cut(rest, "/")
-	if bucket == "" || key == "" {
-		return "", &contract.InvalidInputError{Field: "with.avmlUrl", Reason: "an s3:// location needs a bucket and a key"}
-	}
+	bucket, key, _ := strings.Cut(rest, "/") // both present: tool checked them
 	req, err := h.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, s3.WithPresignExpires(expiry))
 	if err != nil {
 		return "", contract.AWSError("s3:GetObject (presign) "+location, err)

@@ -108,6 +108,8 @@ func TestErrors(t *testing.T) {
 		{"bad step hash", envPinned, payload("start", false, `{"avmlSha256":"ABC"}`, nil), "InvalidInputError"},
 		{"unsafe step url", envPinned, payload("start", false, `{"avmlUrl":"https://x/a';reboot;'"}`, nil), "InvalidInputError"},
 		{"s3 url without key", envPinned, payload("start", false, `{"avmlUrl":"s3://bucket"}`, nil), "InvalidInputError"},
+		{"s3 url without key in a dry run", envPinned, payload("start", true, `{"avmlUrl":"s3://bucket/"}`, nil), "InvalidInputError"},
+		{"deployment s3 url without key", taskrt.Env{AVMLURL: "s3://tools", AVMLSha256: hostcmdtest.SHA256}, payload("start", false, "", nil), "PreconditionFailedError"},
 		{"unknown param", envPinned, payload("start", false, `{"avml":"x"}`, nil), "InvalidInputError"},
 		{"bad mode", envPinned, payload("request", false, "", nil), "InvalidInputError"},
 		{"fargate target", envPinned, fargate, "PreconditionFailedError"},
@@ -122,6 +124,9 @@ func TestErrors(t *testing.T) {
 			}
 			_, err := h.Handle(context.Background(), tt.p)
 			hostcmdtest.Refused(t, err, tt.want, f, ps)
+			if ps.Puts != 0 {
+				t.Errorf("presigned %d uploads before failing; want none (the tool's location is checked first)", ps.Puts)
+			}
 		})
 	}
 }
