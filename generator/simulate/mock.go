@@ -18,7 +18,6 @@ import (
 	"github.com/irflow/irflow/schemas"
 	"github.com/irflow/irflow/tasks/catalog"
 	"github.com/irflow/irflow/tasks/contract"
-	"github.com/irflow/irflow/tasks/incident"
 )
 
 // MockOptions configure the simulated actions.
@@ -58,70 +57,29 @@ type mocker struct {
 	unconfirmed bool
 }
 
-// mockPayload is the part of the task payload the mocks read.
+// mockPayload is the task payload, the contract's type (one declaration:
+// tasks/contract), as the mocks read it: its with: decoded into a map, and
+// the virtual time of the call (zero outside a simulation).
 type mockPayload struct {
-	Action         string                     `json:"action"`
-	Step           string                     `json:"step"`
-	Mode           string                     `json:"mode"`
-	With           map[string]any             `json:"with"`
-	Incident       *incident.Incident         `json:"incident"`
-	Target         *incident.Target           `json:"target"`
-	Execution      mockExecution              `json:"execution"`
-	Input          json.RawMessage            `json:"input"`
-	TaskToken      string                     `json:"taskToken"`
-	TimeoutSeconds int                        `json:"timeoutSeconds"`
-	Previous       *mockResult                `json:"previous"`
-	Steps          map[string]json.RawMessage `json:"steps"`
-	Errors         map[string]json.RawMessage `json:"errors"`
-	Outcome        string                     `json:"outcome"`
-	Failure        map[string]any             `json:"failure"`
-
-	// now is the virtual time of the call (zero outside a simulation).
-	now time.Time
-}
-
-type mockExecution struct {
-	ID        string          `json:"Id"`
-	Name      string          `json:"Name"`
-	StartTime string          `json:"StartTime"`
-	Input     json.RawMessage `json:"Input"`
+	contract.Payload
+	with map[string]any
+	now  time.Time
 }
 
 // caseID is the incident's case id, or "unresolved" before resolve-target.
 func (p *mockPayload) caseID() string {
-	if p.Incident == nil {
-		return "unresolved"
+	if id := p.CaseID(); id != "" {
+		return id
 	}
-	return p.Incident.CaseID
+	return "unresolved"
 }
 
-func (p *mockPayload) dryRun() bool { return p.Incident != nil && p.Incident.DryRun }
-
-func (p *mockPayload) folder() string {
-	if p.Step != "" {
-		return p.Step
-	}
-	return p.Action
-}
-
-// mockResult is a task result (docs/internals.md, "Task result").
-type mockResult struct {
-	Status   string         `json:"status"`
-	Summary  string         `json:"summary"`
-	Evidence []mockEvidence `json:"evidence"`
-	Outputs  map[string]any `json:"outputs"`
-	// Chain is null: a mock writes no audit records (contract.Result.Chain).
-	Chain *contract.ChainHead `json:"chain"`
-}
-
-type mockEvidence struct {
-	URI    string `json:"uri"`
-	SHA256 string `json:"sha256"`
-	Bytes  int    `json:"bytes"`
-}
+// mockResult is a task result, the contract's type, with the mocks'
+// helpers. Chain stays null: a mock writes no audit records.
+type mockResult struct{ contract.Result }
 
 func result(status, format string, args ...any) *mockResult {
-	return &mockResult{Status: status, Summary: fmt.Sprintf(format, args...), Evidence: []mockEvidence{}, Outputs: map[string]any{}}
+	return &mockResult{contract.Result{Status: status, Summary: fmt.Sprintf(format, args...), Evidence: []contract.Evidence{}, Outputs: map[string]any{}}}
 }
 
 func (r *mockResult) with(kv ...any) *mockResult {
@@ -134,9 +92,9 @@ func (r *mockResult) with(kv ...any) *mockResult {
 // store adds a simulated evidence object with the real hash of its content.
 func (r *mockResult) store(p *mockPayload, file string, content []byte) *mockResult {
 	sum := sha256.Sum256(content)
-	r.Evidence = append(r.Evidence, mockEvidence{
-		URI:    fmt.Sprintf("s3://irflow-evidence-simulated/cases/%s/%s/%s", p.caseID(), p.folder(), file),
-		SHA256: hex.EncodeToString(sum[:]), Bytes: len(content),
+	r.Evidence = append(r.Evidence, contract.Evidence{
+		URI:    fmt.Sprintf("s3://irflow-evidence-simulated/cases/%s/%s/%s", p.caseID(), p.Folder(), file),
+		SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(content)),
 	})
 	return r
 }
@@ -179,8 +137,13 @@ func decodeMockPayload(raw []byte) (*mockPayload, error) {
 	}
 	var p mockPayload
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&p); err != nil {
+	if err := dec.Decode(&p.Payload); err != nil {
 		return nil, invalidInput("payload", err.Error())
+	}
+	if len(p.Payload.With) > 0 {
+		if err := json.Unmarshal(p.Payload.With, &p.with); err != nil {
+			return nil, invalidInput("with", err.Error())
+		}
 	}
 	return &p, nil
 }

@@ -88,7 +88,7 @@ func needsTask(a *catalog.Action, run mockAction) mockAction {
 func mutating(a *catalog.Action, run mockAction) mockAction {
 	return func(p *mockPayload) (*mockResult, error) {
 		r, err := run(p)
-		if err != nil || !a.Mutating || !p.dryRun() || r.Status != "OK" {
+		if err != nil || !a.Mutating || !p.DryRun() || r.Status != "OK" {
 			return r, err
 		}
 		r.Status, r.Summary = "DRY_RUN", "dry run, nothing changed: would have "+r.Summary
@@ -101,14 +101,14 @@ func mutating(a *catalog.Action, run mockAction) mockAction {
 }
 
 func withString(p *mockPayload, key, def string) string {
-	if s, ok := p.With[key].(string); ok && s != "" {
+	if s, ok := p.with[key].(string); ok && s != "" {
 		return s
 	}
 	return def
 }
 
 func withBool(p *mockPayload, key string, def bool) bool {
-	if b, ok := p.With[key].(bool); ok {
+	if b, ok := p.with[key].(bool); ok {
 		return b
 	}
 	return def
@@ -130,7 +130,7 @@ func mockTag(p *mockPayload) (*mockResult, error) {
 	}
 	res = append(res, t.VolumeIDs...)
 	tags := map[string]any{"irflow:case-id": p.caseID(), "irflow:status": withString(p, "status", "UNDER_INVESTIGATION")}
-	if extra, ok := p.With["extraTags"].(map[string]any); ok {
+	if extra, ok := p.with["extraTags"].(map[string]any); ok {
 		for k, v := range extra {
 			tags[k] = v
 		}
@@ -188,7 +188,7 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 	counts := map[string]int{"described": 4, "clusters": 1}
 	capped := map[string][]string{}
 	limit, truncated := 50, false
-	if f, ok := p.With["maxListed"].(float64); ok && f >= 1 {
+	if f, ok := p.with["maxListed"].(float64); ok && f >= 1 {
 		limit = int(f)
 	}
 	for k, v := range lists {
@@ -278,7 +278,7 @@ func mockSSM(p *mockPayload) (*mockResult, error) {
 	cmd := mockID(8, p.caseID(), p.Action) + "-" + mockID(4, p.Action) + "-" + mockID(4, t.InstanceID) + "-" + mockID(4, p.Step) + "-" + mockID(12, t.TaskArn, p.Action)
 	capture := time.Duration(0)
 	if p.Action == "capture-traffic" && withString(p, "mode", "tcpdump") == "tcpdump" {
-		secs, _ := p.With["durationSeconds"].(float64)
+		secs, _ := p.with["durationSeconds"].(float64)
 		capture = time.Duration(secs) * time.Second
 	}
 	if p.Mode != "check" {
@@ -444,7 +444,7 @@ func mockScale(p *mockPayload) (*mockResult, error) {
 		return result("SKIPPED", "the task belongs to no service"), nil
 	}
 	n := 0
-	if f, ok := p.With["desiredCount"].(float64); ok {
+	if f, ok := p.with["desiredCount"].(float64); ok {
 		n = int(f)
 	}
 	return result("OK", "set the desired count of service %s from 2 to %d", t.Service, n).
@@ -463,7 +463,7 @@ func mockRelease(p *mockPayload) (*mockResult, error) {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(names)))
 	only := map[string]bool{}
-	if l, ok := p.With["steps"].([]any); ok {
+	if l, ok := p.with["steps"].([]any); ok {
 		for _, s := range l {
 			if str, ok := s.(string); ok {
 				only[str] = true
@@ -540,24 +540,24 @@ func mockPin(p *mockPayload) (*mockResult, error) {
 func mockNotify(p *mockPayload) (*mockResult, error) {
 	what := withString(p, "event", withString(p, "subject", "case update"))
 	if p.Failure != nil {
-		if s, ok := p.Failure["summary"].(string); ok {
+		if s := p.Failure.Summary; s != "" {
 			what += ": " + s
 		}
 	}
 	return result("OK", "published %s for case %s", what, p.caseID()).
-		with("messageId", mockID(8, p.caseID(), p.folder(), what)+"-"+mockID(4, what)+"-"+mockID(4, p.Step)+"-"+mockID(4, p.Action)+"-"+mockID(12, what, p.caseID())), nil
+		with("messageId", mockID(8, p.caseID(), p.Folder(), what)+"-"+mockID(4, what)+"-"+mockID(4, p.Step)+"-"+mockID(4, p.Action)+"-"+mockID(12, what, p.caseID())), nil
 }
 
 func mockApproval(p *mockPayload) (*mockResult, error) {
-	timeout, _ := p.With["timeoutSeconds"].(float64)
+	timeout, _ := p.with["timeoutSeconds"].(float64)
 	onTimeout := withString(p, "onTimeout", generator.DefaultOnTimeout)
 	if p.Mode == "timeout" {
 		return result("OK", "nobody decided gate %s within %s; onTimeout: %s", p.Step, shortDuration(time.Duration(timeout)*time.Second), onTimeout).
 			with("timedOut", true, "onTimeout", onTimeout), nil
 	}
-	approvers, _ := p.With["approvers"].([]any)
+	approvers, _ := p.with["approvers"].([]any)
 	start, _ := time.Parse(time.RFC3339Nano, p.Execution.StartTime)
-	minApprovers, _ := p.With["minApprovers"].(float64)
+	minApprovers, _ := p.with["minApprovers"].(float64)
 	required := approval.RequiredApprovals(int(minApprovers), p.Incident != nil && p.Incident.RequesterVerified())
 	return result("OK", "asked %d approver(s), %d approval(s) needed: %s", max(1, len(approvers)), required, withString(p, "prompt", "approve?")).
 		with("approvalId", "appr-"+mockID(24, p.caseID(), p.Step, p.TaskToken), "approvers", approvers,

@@ -23,11 +23,11 @@ func (m *mocker) resolveTarget(p *mockPayload) (*mockResult, error) {
 		err = m.requester(inc)
 	}
 	if err == nil {
-		hosts, _ := p.With["hostFindings"].(bool)
+		hosts, _ := p.with["hostFindings"].(bool)
 		err = incident.AdmitHost(inc, hosts)
 	}
 	if err == nil {
-		manual, set := p.With["manual"].(bool)
+		manual, set := p.with["manual"].(bool)
 		err = incident.Admit(inc, !set || manual)
 	}
 	if err != nil {
