@@ -8,16 +8,22 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/s3fake"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsexec"
 	"github.com/irflow/irflow/tasks/ecsexec/triage"
 	"github.com/irflow/irflow/tasks/ecsexec/triage/triagetest"
 	"github.com/irflow/irflow/tasks/incident"
+	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestTriageStoresEveryArtifactWithItsHash(t *testing.T) {
@@ -310,5 +316,79 @@ func TestFindingTarget(t *testing.T) {
 				t.Errorf("target %+v ignored %v; want %+v %v", got, ignored, tt.want, tt.ignored)
 			}
 		})
+	}
+}
+
+// slowS3 answers PUTs after a delay that depends on the key (so they finish
+// in another order than they started), and fails the PUT of a key that
+// contains fail.
+type slowS3 struct {
+	*s3fake.Bucket
+	fail string
+	// inFlight and most count the PUTs under way.
+	inFlight, most *atomic.Int32
+}
+
+func newSlowS3(fail string) slowS3 {
+	return slowS3{Bucket: &s3fake.Bucket{}, fail: fail, inFlight: new(atomic.Int32), most: new(atomic.Int32)}
+}
+
+func (s slowS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	key := aws.ToString(in.Key)
+	sum := sha256.Sum256([]byte(key))
+	select {
+	case <-time.After(time.Duration(sum[0]%20) * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if s.fail != "" && strings.Contains(key, s.fail) {
+		return nil, &smithy.GenericAPIError{Code: "InternalError", Message: "We encountered an internal error."}
+	}
+	return s.Bucket.PutObject(ctx, in, opts...)
+}
+
+// The artifacts are stored several at a time: the evidence keeps the
+// artifacts' order whatever order the PUTs finish in, and a failed PUT is
+// the error returned (naming its object), not the cancellation of the
+// others it causes.
+func TestArtifactsStoredConcurrently(t *testing.T) {
+	root := fakeRoot(t, triagetest.Debian)
+	run := func(s3c taskrt.S3PutAPI) (*contract.Result, error) {
+		f := ecsFor(runningTask(), opened)
+		h, _ := newHandler(f, collectorRunner(t, f, root, nil))
+		h.Evidence.S3 = s3c
+		return h.Handle(context.Background(), payload(t, "", false, minerFinding("api")))
+	}
+	fast, err := run(&s3fake.Bucket{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := newSlowS3("")
+	slow, err := run(s3c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The object names but for the run id (random per run).
+	names := func(r *contract.Result) []string {
+		var out []string
+		for _, e := range r.Evidence {
+			_, name, _ := strings.Cut(e.URI, "-api-")
+			out = append(out, name)
+		}
+		return out
+	}
+	if !slices.Equal(names(fast), names(slow)) {
+		t.Errorf("evidence order depends on when the PUTs finish:\n%v\n%v", names(fast), names(slow))
+	}
+	if m := s3c.most.Load(); m < 2 || m > uploads {
+		t.Errorf("at most %d PUTs under way at once; want 2 to %d", m, uploads)
+	}
+	_, err = run(newSlowS3("triage.json"))
+	if err == nil || !strings.Contains(err.Error(), "triage.json") || errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v; want the failed PUT of triage.json", err)
 	}
 }

@@ -2,11 +2,14 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/ecsexec/triage"
 )
 
 // run is one invocation's triage: what was stored and what was not.
@@ -66,19 +69,62 @@ func (r *run) container(ctx context.Context, idx int, name string, deadline time
 	cr := containerResult{Container: name, Shell: a.shell, SessionID: a.sessionID, Complete: rep.Complete && a.truncated == "",
 		Truncated: a.truncated, Processes: rep.Processes, Connections: rep.Connections, TargetPIDs: rep.TargetPIDs,
 		Binaries: len(rep.Binaries), Problems: len(rep.Problems)}
-	for _, art := range an.artifacts {
-		ev, err := r.h.Evidence.Put(ctx, r.p.CaseID(), r.p.Folder(), r.key(idx, name, art.Name), contentType(art.Name), art.Body)
-		if err != nil {
-			return err
-		}
-		r.res.Add(ev)
+	evs, err := r.store(ctx, idx, name, an.artifacts)
+	if err != nil {
+		return err
+	}
+	for i, art := range an.artifacts {
+		r.res.Add(evs[i])
 		cr.Artifacts++
 		if art.Name == "triage.json" {
-			cr.Report = ev.URI
+			cr.Report = evs[i].URI
 		}
 	}
 	r.done = append(r.done, cr)
 	return nil
+}
+
+// uploads is how many of a container's artifacts are stored at once: one
+// PUT each (a few KB to a few MB), far below S3's 3,500 PUTs per second per
+// prefix (https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html),
+// and one after another they were the triage's longest wait after the
+// session itself.
+const uploads = 4
+
+// store puts a container's artifacts, up to uploads at a time, and returns
+// their evidence in the artifacts' order. The first failure cancels the
+// PUTs not yet answered and is returned (what was stored stays: evidence
+// is never deleted, the bucket's Object Lock keeps it).
+func (r *run) store(ctx context.Context, idx int, name string, arts []triage.Artifact) ([]contract.Evidence, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	evs := make([]contract.Evidence, len(arts))
+	errs := make([]error, len(arts))
+	slots := make(chan struct{}, uploads)
+	var wg sync.WaitGroup
+	for i, art := range arts {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			evs[i], errs[i] = r.h.Evidence.Put(ctx, r.p.CaseID(), r.p.Folder(), r.key(idx, name, art.Name), contentType(art.Name), art.Body)
+			if errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	// The first failure in the artifacts' order that is not the
+	// cancellation it caused.
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	return evs, nil
 }
 
 // key is an artifact's object name: <run>-<container>-<artifact>, the
