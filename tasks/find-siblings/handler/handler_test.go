@@ -418,7 +418,7 @@ func TestExcludedTaskTags(t *testing.T) {
 			}
 			byID["twin"].Tags = []ecstypes.Tag{tag("team", "payments"), tag("irflow", "ignore")}
 			byID["pinned"].Tags = []ecstypes.Tag{tag("canary", "blue")}
-			byID["newer"].Tags = []ecstypes.Tag{tag("irflow", "respond")}  // another value
+			byID["newer"].Tags = []ecstypes.Tag{tag("irflow", "respond")}    // another value
 			byID["unrelated"].Tags = []ecstypes.Tag{tag("irflow", "ignore")} // shares nothing: no sibling
 			h, s3 := newHandler(f)
 			res, err := h.Handle(context.Background(), payload(target, tt.with))
