@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -204,6 +205,7 @@ var stringParams = map[string]string{
 	"enable-flow-logs.maxAggregationIntervalSeconds": "",           // an enum of numbers
 	"find-siblings.clusters":                         "identifier",
 	"find-siblings.containers":                       "identifier",
+	"find-siblings.excludeTaskTags":                  "tag", // set by the compiler from exclude.taskTags (tagMap)
 	"pin-service.mode":                               "identifier",
 	"release-containment.steps":                      "identifier",
 	"pin-service.fallback":                           "identifier",
@@ -258,6 +260,9 @@ func TestHostileStringParams(t *testing.T) {
 		}
 		if param == "extraTags" || param == "include" {
 			continue // objects and arrays: TestHostileContainers
+		}
+		if slices.Contains(a.Reserved, param) {
+			continue // no step may write it at all: TestExcludeTaskTagsIsReserved
 		}
 		for _, v := range hostileValues {
 			src, line := playbookWith(action, param, v)

@@ -166,6 +166,15 @@ func buildPlaybookSchema() (map[string]any, error) {
 			return nil, fmt.Errorf("catalog %s params: %w", a.Name, err)
 		}
 		delete(params, "$schema") // only a schema resource's root may name its dialect
+		// What the compiler sets from the playbook is not the step's to
+		// write: an editor does not offer it (resolveWith refuses it).
+		if props, ok := params["properties"].(map[string]any); ok && len(a.Reserved) > 0 {
+			props = maps.Clone(props)
+			for _, k := range a.Reserved {
+				delete(props, k)
+			}
+			params["properties"] = props
+		}
 		params["description"] = fmt.Sprintf("Parameters of %s: %s", a.Name, a.Description)
 		withDefs[a.Name] = params
 		allOf = append(allOf, map[string]any{

@@ -81,8 +81,13 @@ func TestPlaybookSchemaFromCatalog(t *testing.T) {
 			t.Errorf("inserted action %s has parameters in the schema", a.Name)
 		case !a.Inserted && !ok:
 			t.Errorf("action %s has no parameters in the schema", a.Name)
-		case !a.Inserted && len(w.Properties) != len(params.Properties):
-			t.Errorf("action %s: %d parameters; the catalog has %d", a.Name, len(w.Properties), len(params.Properties))
+		case !a.Inserted && len(w.Properties) != len(params.Properties)-len(a.Reserved):
+			t.Errorf("action %s: %d parameters; the catalog has %d, %d of them reserved", a.Name, len(w.Properties), len(params.Properties), len(a.Reserved))
+		}
+		for _, k := range a.Reserved {
+			if _, offered := w.Properties[k]; offered {
+				t.Errorf("action %s: reserved parameter %s is offered to playbooks", a.Name, k)
+			}
 		}
 		if !a.Inserted && !containsAny(examples, a.Name) {
 			t.Errorf("action %s is not a completion value", a.Name)

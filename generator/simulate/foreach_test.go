@@ -132,3 +132,62 @@ func keys(m map[string]json.RawMessage) []string {
 	}
 	return out
 }
+
+// TestForEachLeavesExcludedAlone: with exclude: {irflow: ignore, canary:
+// "*"}, the simulated find-siblings (with.excludeTaskTags, set by the
+// compiler) lists the world's irflow=ignore twin and canary task under
+// excluded only, so the forEach stops the other twin alone; the summary
+// says why. Without exclude: both twins are contained (TestForEach).
+func TestForEachLeavesExcludedAlone(t *testing.T) {
+	src := strings.Replace(forEachPlaybook, "steps:\n  - id: siblings", "exclude:\n  taskTags: {irflow: ignore, canary: \"*\"}\nsteps:\n  - id: siblings", 1)
+	r := compileInline(t, src)
+	data, err := os.ReadFile(fargateFinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mapOut map[string]any
+	opts := Options{observe: func(ev sim.Event) {
+		if _, ok := ev.State.(*asl.Map); ok && ev.Kind == sim.StateExited {
+			mapOut, _ = ev.Output.(map[string]any)
+		}
+	}}
+	run := simulate(t, r, data, opts)
+	if run.Status != sim.StatusSucceeded || run.Outcome != "COMPLETED" {
+		t.Fatalf("run = %s %s (%s %s)", run.Status, run.Outcome, run.Error, run.Cause)
+	}
+	var sibs struct {
+		Summary string `json:"summary"`
+		Outputs struct {
+			Siblings map[string][]string `json:"siblings"`
+			Counts   map[string]int      `json:"counts"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(stepResult(t, mapOut, "siblings"), &sibs); err != nil {
+		t.Fatal(err)
+	}
+	ex := sibs.Outputs.Siblings["excluded"]
+	if len(ex) != 2 || len(sibs.Outputs.Siblings["sameImage"]) != 1 || sibs.Outputs.Counts["excluded"] != 2 ||
+		!strings.HasSuffix(sibs.Summary, "; 2 task(s) left alone: tag canary=* (1), tag irflow=ignore (1) (exclude:)") {
+		t.Fatalf("siblings = %+v", sibs)
+	}
+	for k, l := range sibs.Outputs.Siblings {
+		for _, a := range l {
+			if k != "excluded" && (a == ex[0] || a == ex[1]) {
+				t.Errorf("%s holds excluded %s", k, a)
+			}
+		}
+	}
+	var contain struct {
+		Outputs struct {
+			Tasks []struct {
+				TaskArn string `json:"taskArn"`
+			} `json:"tasks"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(stepResult(t, mapOut, "contain"), &contain); err != nil {
+		t.Fatal(err)
+	}
+	if len(contain.Outputs.Tasks) != 1 || contain.Outputs.Tasks[0].TaskArn != sibs.Outputs.Siblings["sameImage"][0] {
+		t.Errorf("contained %+v; want only %v", contain.Outputs.Tasks, sibs.Outputs.Siblings["sameImage"])
+	}
+}

@@ -152,10 +152,41 @@ func mockMetadata(p *mockPayload) (*mockResult, error) {
 	return r.with("objects", len(r.Evidence)), nil
 }
 
+// mockSiblingTags are the tags of the simulated world's siblings, the same
+// for every playbook: the second task of the image is tagged irflow=ignore
+// and the clean revision's task canary=blue, so a playbook that excludes
+// them (README's example exclude: {taskTags: {irflow: ignore, canary: "*"}})
+// shows in a simulation what its exclude: leaves alone.
+var mockSiblingTags = map[string]map[string]string{
+	"sibling-2":     {"irflow": "ignore"},
+	"sibling-clean": {"canary": "blue"},
+}
+
+// mockExcluded is find-siblings' exclusion rule on with.excludeTaskTags
+// (the playbook's exclude:, set by the compiler): the rule ("key=value",
+// "*" any value; the first key in sorted order) the tags meet, or "".
+func mockExcluded(with map[string]any, tags map[string]string) string {
+	ex, _ := with["excludeTaskTags"].(map[string]any)
+	keys := make([]string, 0, len(ex))
+	for k := range ex {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		want, _ := ex[k].(string)
+		if v, ok := tags[k]; ok && (want == "*" || want == v) {
+			return k + "=" + want
+		}
+	}
+	return ""
+}
+
 // mockSiblings finds, in the target's cluster, two tasks of its image
 // digests and family (one on its container instance, on EC2) and one of its
 // family on a clean revision; all three share its task role. Without a
-// known digest the two are of unknown digest, as the real action says.
+// known digest the two are of unknown digest, as the real action says. A
+// task carrying a tag of with.excludeTaskTags (mockSiblingTags) is in no
+// list but excluded, as in the real action.
 func mockSiblings(p *mockPayload) (*mockResult, error) {
 	t := p.Target
 	if p.Incident != nil && p.Incident.IsHost() {
@@ -164,6 +195,10 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 	arn, _ := incident.ParseTaskARN(t.TaskArn)
 	sib := func(what string) string {
 		return fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/%s", arn.Partition, arn.Region, arn.Account, arn.Cluster, mockID(32, t.TaskArn, what))
+	}
+	names := map[string]string{}
+	for _, n := range []string{"sibling-1", "sibling-2", "sibling-clean"} {
+		names[sib(n)] = n
 	}
 	twins := []string{sib("sibling-1"), sib("sibling-2")}
 	sort.Strings(twins)
@@ -185,6 +220,7 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 	if t.ContainerInstanceArn != "" {
 		lists["sameInstance"] = twins[:1]
 	}
+	excluded, rules := mockExclude(p.With, lists, func(arn string) map[string]string { return mockSiblingTags[names[arn]] })
 	counts := map[string]int{"described": 4, "clusters": 1}
 	capped := map[string][]string{}
 	limit, truncated := 50, false
@@ -198,8 +234,8 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 		}
 		capped[k] = v
 	}
-	r := result("OK", "siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; 4 running task(s) described in 1 cluster(s)",
-		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"])
+	r := result("OK", "siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; 4 running task(s) described in 1 cluster(s)%s",
+		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"], mockLeftAlone(len(excluded), rules))
 	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"taskArn": t.TaskArn, "imageDigests": digests}, "siblings": lists}))
 	return r.with("siblings", capped, "imageDigests", digests, "imageDigestsComplete", len(digests) > 0, "counts", counts,
 		"truncated", truncated, "complete", true, "stoppedBy", ""), nil
@@ -212,15 +248,65 @@ func mockHostSiblings(p *mockPayload) (*mockResult, error) {
 	t := p.Target
 	onHost := append([]string{}, t.HostTasks...)
 	lists := map[string][]string{"sameImage": {}, "sameFamily": {}, "sameRole": {}, "sameInstance": onHost, "unknownDigest": {}}
+	// The host's tasks carry no tags in the simulated world: none excluded.
+	excluded, rules := mockExclude(p.With, lists, func(string) map[string]string { return nil })
 	counts := map[string]int{"described": len(onHost), "clusters": 1}
 	for k, v := range lists {
 		counts[k] = len(v)
 	}
-	r := result("OK", "siblings of container instance %s: 0 share its image digest, 0 its family, 0 its task role, %d its container instance, 0 of unknown digest; %d running task(s) described in 1 cluster(s)",
-		t.ContainerInstanceArn, len(onHost), len(onHost))
+	r := result("OK", "siblings of container instance %s: 0 share its image digest, 0 its family, 0 its task role, %d its container instance, 0 of unknown digest; %d running task(s) described in 1 cluster(s)%s",
+		t.ContainerInstanceArn, len(lists["sameInstance"]), len(onHost), mockLeftAlone(len(excluded), rules))
 	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"containerInstanceArn": t.ContainerInstanceArn, "imageDigests": []string{}}, "siblings": lists}))
 	return r.with("siblings", lists, "imageDigests", []string{}, "imageDigestsComplete", false, "counts", counts,
 		"truncated", false, "complete", true, "stoppedBy", ""), nil
+}
+
+// mockExclude moves every listed task that carries a tag of
+// with.excludeTaskTags out of every list into lists["excluded"] (sorted),
+// and returns it with the count of tasks per rule.
+func mockExclude(with map[string]any, lists map[string][]string, tagsOf func(arn string) map[string]string) ([]string, map[string]int) {
+	excluded, rules, seen := []string{}, map[string]int{}, map[string]bool{}
+	for k, arns := range lists {
+		kept := []string{}
+		for _, a := range arns {
+			rule := mockExcluded(with, tagsOf(a))
+			if rule == "" {
+				kept = append(kept, a)
+				continue
+			}
+			if !seen[a] {
+				seen[a] = true
+				excluded = append(excluded, a)
+				rules[rule]++
+			}
+		}
+		lists[k] = kept
+	}
+	sort.Strings(excluded)
+	lists["excluded"] = excluded
+	return excluded, rules
+}
+
+// mockLeftAlone is the summary's part on excluded tasks, worded as the
+// real action's.
+func mockLeftAlone(n int, rules map[string]int) string {
+	if n == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(rules))
+	for r := range rules {
+		keys = append(keys, r)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, r := range keys {
+		part := "tag " + r
+		if len(rules) > 1 {
+			part += fmt.Sprintf(" (%d)", rules[r])
+		}
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("; %d task(s) left alone: %s (exclude:)", n, strings.Join(parts, ", "))
 }
 
 func mockLogs(p *mockPayload) (*mockResult, error) {

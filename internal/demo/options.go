@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -48,6 +49,9 @@ type Options struct {
 	// resolved by check
 	src   []byte
 	input []byte
+	// prepare, when set (tests), changes each case's world after it is
+	// built and before anything reads it (e.g. tags one of its tasks).
+	prepare func(ctx context.Context, w *worlds.World) error
 }
 
 // Decisions of Options.Decide.

@@ -97,6 +97,11 @@ func (p plan) build(ctx context.Context, o *Options, env *awsEnv, compiled *gene
 	if err != nil {
 		return nil, err
 	}
+	if o.prepare != nil {
+		if err := o.prepare(ctx, w); err != nil {
+			return nil, err
+		}
+	}
 	input := o.input
 	switch {
 	case p.console:

@@ -70,7 +70,10 @@ var actions = []*Action{
 		Name:        "find-siblings",
 		Description: "Lists the running tasks of the account and region that share the task's image digest, and apart those sharing its task definition family, task role or container instance; stores the lists as evidence.",
 		Kind:        KindEvidence, LaunchTypes: both,
-		Params:    params("find-siblings"),
+		Params: params("find-siblings"),
+		// The playbook's exclude: applies to the siblings as to the target:
+		// a forEach over a list never reaches a task it excludes.
+		Reserved:  []string{"excludeTaskTags"},
 		TaskLists: []string{"siblings.sameImage", "siblings.sameFamily", "siblings.sameRole", "siblings.sameInstance", "siblings.unknownDigest"},
 		Timeout:   sec(120), Retry: retryStandard, MemoryMB: 512,
 		IAM: base(evidenceWrite,

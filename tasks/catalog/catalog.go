@@ -90,6 +90,11 @@ type Action struct {
 	TaskLists []string `json:"taskLists,omitempty"`
 	// Params is the JSON Schema (2020-12) of the step's `with:` block.
 	Params json.RawMessage `json:"params"`
+	// Reserved are keys of Params that the compiler sets from the
+	// playbook, never from the step (find-siblings' excludeTaskTags is the
+	// playbook's exclude:): the playbook schema leaves them out and the
+	// compiler refuses them in a step's with:.
+	Reserved []string `json:"reserved,omitempty"`
 	// Timeout bounds one Lambda invocation (Task TimeoutSeconds and the function timeout).
 	Timeout Duration `json:"timeout"`
 	// StepTimeout bounds an async action from start to done (the poll loop).

@@ -134,7 +134,15 @@ func scanCluster(ctx context.Context, api ecsAPI, cluster string, budget int) (r
 func (r *clusterScan) describe(ctx context.Context, api ecsAPI, cluster string) {
 	for i := 0; i < len(r.arns); i += describeBatch {
 		batch := r.arns[i:min(i+describeBatch, len(r.arns))]
-		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
+		// Tags come back only when include names TAGS
+		// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html,
+		// "include"): the playbook's exclude: is matched on them. They
+		// are part of DescribeTasks' answer, authorized by
+		// ecs:DescribeTasks (Service Authorization Reference, Amazon ECS:
+		// ecs:ListTagsForResource authorizes only the ListTagsForResource
+		// call); resolve-target and capture-task-metadata read tags so.
+		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch,
+			Include: []ecstypes.TaskField{ecstypes.TaskFieldTags}})
 		if err != nil {
 			r.err = contract.AWSError("ecs:DescribeTasks "+cluster, err)
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,10 +136,15 @@ func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _
 		return nil, apiErr("InvalidParameterException")
 	}
 	out := &ecs.DescribeTasksOutput{}
+	// As ECS: tags only with include TAGS (API_DescribeTasks, "include").
+	tags := slices.Contains(in.Include, ecstypes.TaskFieldTags)
 	for _, want := range in.Tasks {
 		found := false
 		for _, ts := range f.tasks {
 			for _, t := range ts {
+				if !tags {
+					t.Tags = nil
+				}
 				if aws.ToString(t.TaskArn) == want {
 					out.Tasks, found = append(out.Tasks, t), true
 				}

@@ -41,6 +41,10 @@ type params struct {
 	Clusters   []string `json:"clusters"`
 	Containers []string `json:"containers"`
 	MaxListed  *int     `json:"maxListed"`
+	// ExcludeTaskTags is the playbook's exclude.taskTags, set by the
+	// compiler (a playbook cannot write it): a task carrying any one of
+	// these tags ("*": any value) is in no list but excluded.
+	ExcludeTaskTags exclusion `json:"excludeTaskTags"`
 }
 
 // Defaults and bounds of the parameters (the catalog's schema says the same).
@@ -95,7 +99,7 @@ func (h *Handler) Handle(ctx context.Context, p *contract.Payload) (*contract.Re
 	if err := s.run(ctx, prm.Clusters, cluster); err != nil {
 		return nil, err
 	}
-	l := sortTasks(&target, bad, s)
+	l := sortTasks(&target, bad, s, prm.ExcludeTaskTags)
 	doc := l.document(&target, bad, s)
 	body, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -127,6 +131,11 @@ func decode(p *contract.Payload) (*params, error) {
 		return nil, &contract.InvalidInputError{Field: "with.maxListed", Reason: fmt.Sprintf("must be 1 to %d", maxMaxListed)}
 	case len(prm.Clusters) > maxClustersGiven:
 		return nil, &contract.InvalidInputError{Field: "with.clusters", Reason: fmt.Sprintf("at most %d clusters", maxClustersGiven)}
+	}
+	for k := range prm.ExcludeTaskTags {
+		if strings.TrimSpace(k) == "" {
+			return nil, &contract.InvalidInputError{Field: "with.excludeTaskTags", Reason: "an empty tag key"}
+		}
 	}
 	for _, c := range prm.Clusters {
 		if strings.TrimSpace(c) == "" {

@@ -372,3 +372,83 @@ func TestRefreshThrottled(t *testing.T) {
 		t.Errorf("throttled refresh: %v, calls %v", err, f.calls)
 	}
 }
+
+// TestExcludedTaskTags: a task carrying a tag of the playbook's exclude:
+// (with.excludeTaskTags, by exact value or "*" any value) is in no list a
+// forEach could iterate, only in excluded, however many lists it would be
+// in; a task of the same key but another value, and a tagged task that
+// shares nothing, are not excluded.
+func TestExcludedTaskTags(t *testing.T) {
+	tag := func(k, v string) ecstypes.Tag { return ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	tests := []struct {
+		name, with string
+		want       map[string]string
+		counts     int
+		summary    string
+	}{
+		{"exact value", `{"containers":["app"],"excludeTaskTags":{"irflow":"ignore"}}`, map[string]string{
+			"sameImage":     "pinned",
+			"sameFamily":    "newer",
+			"sameRole":      "borrowed,newer",
+			"sameInstance":  "neighbour",
+			"unknownDigest": "unpulled",
+			"excluded":      "twin",
+		}, 1, "; 1 task(s) left alone: tag irflow=ignore (exclude:)"},
+		{"any value and exact", `{"containers":["app"],"excludeTaskTags":{"irflow":"ignore","canary":"*"}}`, map[string]string{
+			"sameImage":     "",
+			"sameFamily":    "newer",
+			"sameRole":      "borrowed,newer",
+			"sameInstance":  "neighbour",
+			"unknownDigest": "unpulled",
+			"excluded":      "pinned,twin",
+		}, 2, "; 2 task(s) left alone: tag canary=* (1), tag irflow=ignore (1) (exclude:)"},
+		{"none", `{"containers":["app"]}`, map[string]string{
+			"sameImage": "pinned,twin",
+			"excluded":  "",
+		}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, target := world()
+			byID := map[string]*ecstypes.Task{}
+			for c := range f.tasks {
+				for i := range f.tasks[c] {
+					byID[ids([]string{aws.ToString(f.tasks[c][i].TaskArn)})] = &f.tasks[c][i]
+				}
+			}
+			byID["twin"].Tags = []ecstypes.Tag{tag("team", "payments"), tag("irflow", "ignore")}
+			byID["pinned"].Tags = []ecstypes.Tag{tag("canary", "blue")}
+			byID["newer"].Tags = []ecstypes.Tag{tag("irflow", "respond")}    // another value
+			byID["unrelated"].Tags = []ecstypes.Tag{tag("irflow", "ignore")} // shares nothing: no sibling
+			h, s3 := newHandler(f)
+			res, err := h.Handle(context.Background(), payload(target, tt.with))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := listsOf(res)
+			for k, want := range tt.want {
+				if ids(got[k]) != want {
+					t.Errorf("%s: %s; want %s", k, ids(got[k]), want)
+				}
+			}
+			if c := countsOf(res); c.Excluded != tt.counts {
+				t.Errorf("counts.excluded %d; want %d", c.Excluded, tt.counts)
+			}
+			if tt.summary == "" && strings.Contains(res.Summary, "left alone") || !strings.Contains(res.Summary, tt.summary) {
+				t.Errorf("summary %q; want it to contain %q", res.Summary, tt.summary)
+			}
+			var doc siblingsDoc
+			if err := json.Unmarshal(s3.Objects["cases/case-1/siblings/siblings.json"], &doc); err != nil {
+				t.Fatal(err)
+			}
+			if ids(doc.Lists.Excluded) != tt.want["excluded"] {
+				t.Errorf("evidence excluded %s; want %s", ids(doc.Lists.Excluded), tt.want["excluded"])
+			}
+			for _, s := range doc.Tasks {
+				if want := strings.Contains(","+tt.want["excluded"]+",", ","+ids([]string{s.TaskArn})+","); want != (s.ExcludedBy != "") || want && len(s.Shares) == 0 {
+					t.Errorf("evidence task %s: excludedBy %q, shares %v", s.TaskArn, s.ExcludedBy, s.Shares)
+				}
+			}
+		})
+	}
+}

@@ -2,10 +2,13 @@ package handler
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsref"
@@ -22,13 +25,17 @@ const (
 	listUnknown  = "unknownDigest"
 )
 
-// siblingLists are the task ARNs of each list, sorted.
+// siblingLists are the task ARNs of each list, sorted. Excluded are the
+// tasks that would be in some list but carry a tag of the playbook's
+// exclude: (with.excludeTaskTags): they are in no other list, so no
+// forEach acts on them (it is not one of the catalog's task lists).
 type siblingLists struct {
 	SameImage     []string `json:"sameImage"`
 	SameFamily    []string `json:"sameFamily"`
 	SameRole      []string `json:"sameRole"`
 	SameInstance  []string `json:"sameInstance"`
 	UnknownDigest []string `json:"unknownDigest"`
+	Excluded      []string `json:"excluded"`
 }
 
 func (l *siblingLists) each(f func(key string, arns *[]string)) {
@@ -46,6 +53,7 @@ type counts struct {
 	SameRole      int `json:"sameRole"`
 	SameInstance  int `json:"sameInstance"`
 	UnknownDigest int `json:"unknownDigest"`
+	Excluded      int `json:"excluded"`
 	Described     int `json:"described"`
 	Clusters      int `json:"clusters"`
 	// RoleUnknown are the tasks whose role was not learned: their task
@@ -65,6 +73,36 @@ type sibling struct {
 	TaskRoleArn          string             `json:"taskRoleArn,omitempty"`
 	Containers           []ecsref.Container `json:"containers"`
 	Shares               []string           `json:"shares"`
+	// ExcludedBy is the exclude: rule ("key=value", "key=*") of a task
+	// left alone: it shares Shares but is listed only as excluded.
+	ExcludedBy string `json:"excludedBy,omitempty"`
+}
+
+// exclusion is the playbook's exclude.taskTags, passed by the compiler as
+// with.excludeTaskTags: tag key to value, "*" any value; a task carrying
+// any one of them is left alone (the generated Excluded? Choice applies
+// the same rule to the run's own target).
+type exclusion map[string]string
+
+// anyValue is the exclude: value that matches any value of its key.
+const anyValue = "*"
+
+// match returns the rule a task's tags meet ("key=value"; the first key
+// in sorted order when several do), or "".
+func (e exclusion) match(tags []ecstypes.Tag) string {
+	if len(e) == 0 || len(tags) == 0 {
+		return ""
+	}
+	have := make(map[string]string, len(tags))
+	for _, t := range tags {
+		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	for _, k := range slices.Sorted(maps.Keys(e)) {
+		if v, ok := have[k]; ok && (e[k] == anyValue || e[k] == v) {
+			return k + "=" + e[k]
+		}
+	}
+	return ""
 }
 
 // found is the scan sorted into lists.
@@ -72,17 +110,20 @@ type found struct {
 	lists       siblingLists
 	siblings    []sibling
 	roleUnknown int
+	excludedBy  map[string]int // exclude: rule → tasks it left alone
 }
 
 // sortTasks puts every described task but the target in the lists it
 // belongs to. A task is in sameImage when one of its containers runs a
 // compromised digest, in unknownDigest when that can be neither shown nor
-// ruled out (a digest unknown on its side or on the target's).
-func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan) *found {
+// ruled out (a digest unknown on its side or on the target's). A task
+// that would be in a list but carries a tag of ex is in excluded only.
+func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan, ex exclusion) *found {
 	set, complete := bad.Set(), bad.Complete()
 	family := ecsref.FamilyOf(target.TaskDefinitionArn)
-	f := &found{}
+	f := &found{excludedBy: map[string]int{}}
 	f.lists.each(func(_ string, arns *[]string) { *arns = []string{} })
+	f.lists.Excluded = []string{}
 	for _, t := range s.tasks {
 		arn := aws.ToString(t.TaskArn)
 		if arn == target.TaskArn {
@@ -112,17 +153,27 @@ func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan) *found
 				shares[listUnknown] = true
 			}
 		}
+		rule := ex.match(t.Tags)
 		f.lists.each(func(key string, arns *[]string) {
 			if shares[key] {
-				*arns = append(*arns, arn)
+				if rule == "" {
+					*arns = append(*arns, arn)
+				}
 				sib.Shares = append(sib.Shares, key)
 			}
 		})
-		if len(sib.Shares) > 0 {
-			f.siblings = append(f.siblings, sib)
+		if len(sib.Shares) == 0 {
+			continue
 		}
+		if rule != "" {
+			sib.ExcludedBy = rule
+			f.lists.Excluded = append(f.lists.Excluded, arn)
+			f.excludedBy[rule]++
+		}
+		f.siblings = append(f.siblings, sib)
 	}
 	f.lists.each(func(_ string, arns *[]string) { sort.Strings(*arns) })
+	sort.Strings(f.lists.Excluded)
 	sort.Slice(f.siblings, func(i, j int) bool { return f.siblings[i].TaskArn < f.siblings[j].TaskArn })
 	return f
 }
@@ -190,6 +241,9 @@ func (f *found) result(target *incident.Target, bad *ecsref.Compromised, s *scan
 			*arns, truncated = (*arns)[:maxListed], true
 		}
 	})
+	if n.Excluded = len(capped.Excluded); n.Excluded > maxListed {
+		capped.Excluded, truncated = capped.Excluded[:maxListed], true
+	}
 	return contract.OK(f.summary(target, bad, s, n, truncated)).
 		With("siblings", capped).With("imageDigests", bad.Digests).With("imageDigestsComplete", bad.Complete()).
 		With("counts", n).With("truncated", truncated).With("complete", s.stoppedBy == "").With("stoppedBy", s.stoppedBy).With("rolesComplete", f.roleUnknown == 0)
@@ -215,6 +269,17 @@ func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *sca
 		msg += fmt.Sprintf("; incomplete: stopped at %d clusters", maxClusters)
 	case stopDeadline:
 		msg += "; incomplete: stopped before the function's deadline"
+	}
+	if n.Excluded > 0 {
+		var rules []string
+		for _, r := range slices.Sorted(maps.Keys(f.excludedBy)) {
+			rule := "tag " + r
+			if len(f.excludedBy) > 1 {
+				rule += fmt.Sprintf(" (%d)", f.excludedBy[r])
+			}
+			rules = append(rules, rule)
+		}
+		msg += fmt.Sprintf("; %d task(s) left alone: %s (exclude:)", n.Excluded, strings.Join(rules, ", "))
 	}
 	if f.roleUnknown > 0 {
 		msg += fmt.Sprintf("; the task role of %d task(s) is unknown (their task definition was not described before the deadline), so sameRole may miss them", f.roleUnknown)

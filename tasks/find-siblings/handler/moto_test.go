@@ -392,3 +392,55 @@ func TestMotoManyTasks(t *testing.T) {
 		t.Errorf("maxTasks 60: %v %q", res.Outputs, res.Summary)
 	}
 }
+
+// TestMotoExcludedTaskTags: tasks of the compromised image that carry a
+// tag of the playbook's exclude: (one tagged after it started, by
+// TagResource; one started with the tag, by RunTask) are in no list but
+// excluded, against the strict moto world: DescribeTasks returns tags only
+// with include TAGS, so without it both would be stopped by a forEach.
+func TestMotoExcludedTaskTags(t *testing.T) {
+	b := seedBlast(t)
+	ctx := context.Background()
+	ignored := b.fargateBad[0]
+	if _, err := b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(ignored),
+		Tags: []ecstypes.Tag{{Key: aws.String("irflow"), Value: aws.String("ignore")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.ecs.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(b.cluster2), TaskDefinition: aws.String(b.badDef), Count: aws.Int32(1),
+		LaunchType: ecstypes.LaunchTypeFargate, Tags: []ecstypes.Tag{{Key: aws.String("canary"), Value: aws.String("blue")}},
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: []string{b.SubnetID}, SecurityGroups: []string{b.AppSG}}}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("run the canary: %v", err)
+	}
+	canary := aws.ToString(out.Tasks[0].TaskArn)
+	// Another value of the key: not excluded.
+	if _, err := b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(b.fargateBad[1]),
+		Tags: []ecstypes.Tag{{Key: aws.String("irflow"), Value: aws.String("respond")}}}); err != nil {
+		t.Fatal(err)
+	}
+	target := b.targetOf(t, b.ClusterName, b.target)
+	with := map[string]any{"clusters": []string{b.ClusterName, b.cluster2Arn}, "excludeTaskTags": map[string]string{"irflow": "ignore", "canary": "*"}}
+	caseID := mototest.Unique("case-excluded")
+	res := runFind(t, b, handler.New(b.Cfg, b.Env), b.payload(caseID, false, with, target))
+	got := lists(t, res)
+	kept := append(append([]string{}, b.fargateBad[1:]...), b.ec2Bad)
+	if sorted(got["sameImage"]...) != sorted(kept...) || sorted(got["excluded"]...) != sorted(ignored, canary) || counts(t, res)["excluded"] != 2 {
+		t.Errorf("sameImage %v, excluded %v; want %v and %v", got["sameImage"], got["excluded"], kept, []string{ignored, canary})
+	}
+	for k, l := range got {
+		if k != "excluded" && (contains(l, ignored) || contains(l, canary)) {
+			t.Errorf("%s holds an excluded task: %v", k, l)
+		}
+	}
+	if !strings.Contains(res.Summary, "2 task(s) left alone: tag canary=* (1), tag irflow=ignore (1) (exclude:)") {
+		t.Errorf("summary %q", res.Summary)
+	}
+	var doc struct {
+		Siblings map[string][]string `json:"siblings"`
+	}
+	body := mototest.EvidenceObjects(t, b.World, caseID)["cases/"+caseID+"/siblings/siblings.json"]
+	if err := json.Unmarshal(body, &doc); err != nil || sorted(doc.Siblings["excluded"]...) != sorted(ignored, canary) || contains(doc.Siblings["sameFamily"], ignored) {
+		t.Errorf("evidence lists %v (%v)", doc.Siblings, err)
+	}
+}
