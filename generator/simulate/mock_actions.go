@@ -220,7 +220,7 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 	if t.ContainerInstanceArn != "" {
 		lists["sameInstance"] = twins[:1]
 	}
-	excluded, rules := mockExclude(p.With, lists, func(arn string) map[string]string { return mockSiblingTags[names[arn]] })
+	excluded, rules := mockExclude(p.with, lists, func(arn string) map[string]string { return mockSiblingTags[names[arn]] })
 	counts := map[string]int{"described": 4, "clusters": 1}
 	capped := map[string][]string{}
 	limit, truncated := 50, false
@@ -249,7 +249,7 @@ func mockHostSiblings(p *mockPayload) (*mockResult, error) {
 	onHost := append([]string{}, t.HostTasks...)
 	lists := map[string][]string{"sameImage": {}, "sameFamily": {}, "sameRole": {}, "sameInstance": onHost, "unknownDigest": {}}
 	// The host's tasks carry no tags in the simulated world: none excluded.
-	excluded, rules := mockExclude(p.With, lists, func(string) map[string]string { return nil })
+	excluded, rules := mockExclude(p.with, lists, func(string) map[string]string { return nil })
 	counts := map[string]int{"described": len(onHost), "clusters": 1}
 	for k, v := range lists {
 		counts[k] = len(v)
