@@ -347,6 +347,21 @@ func (e *emitter) forEach(sc *scope, n *node, next string) {
 		"errors":     map[string]any{},
 	}
 	t.Next = choice
+	if checks := e.exclusionChecks(e.name(id, "excluded")); len(checks) > 0 {
+		// The playbook's exclude: again, on the task as described now:
+		// find-siblings left tagged tasks out of its lists, but a task
+		// tagged since (say by an operator while the gate waited) is left
+		// alone too. The iteration ends at once, marked excluded.
+		t.Next = e.name(id, "excluded?")
+		e.chain(in, t.Next, checks, choice)
+		in.add(e.name(id, "excluded"), &asl.Pass{Type: "Pass", Parameters: map[string]any{
+			"taskArn.$":    "$.target.taskArn",
+			"launchType.$": "$.target.launchType",
+			"steps":        map[string]any{},
+			"errors":       map[string]any{},
+			"excluded":     true,
+		}, End: true})
+	}
 	failed := e.name(id, "resolve failed")
 	t.Catch = []asl.Catcher{{ErrorEquals: []string{asl.ErrAll}, Next: failed}}
 	in.add(resolve, t)

@@ -93,16 +93,26 @@ func (e *emitter) head(sc *scope) {
 // carries any one of its tags goes to Notify excluded, before the launch
 // type decides anything; otherwise the run goes on to Launch type?.
 func (e *emitter) exclusion(sc *scope) {
-	ex := e.c.pb.Exclude
-	if ex == nil || len(ex.TaskTags) == 0 {
+	checks := e.exclusionChecks(StateNotifyExcluded)
+	if len(checks) == 0 {
 		return
-	}
-	var checks []check
-	for _, k := range slices.Sorted(maps.Keys(ex.TaskTags)) {
-		checks = append(checks, check{tests: tagMatch(k, ex.TaskTags[k]), target: StateNotifyExcluded})
 	}
 	e.chain(sc, StateExcludedCheck, checks, StateLaunchType)
 	e.used[StateExcluded] = true
+}
+
+// exclusionChecks are the checks of the playbook's exclude: on $.target's
+// tags, each going to target when it hits (none without exclude:).
+func (e *emitter) exclusionChecks(target string) []check {
+	ex := e.c.pb.Exclude
+	if ex == nil || len(ex.TaskTags) == 0 {
+		return nil
+	}
+	var checks []check
+	for _, k := range slices.Sorted(maps.Keys(ex.TaskTags)) {
+		checks = append(checks, check{tests: tagMatch(k, ex.TaskTags[k]), target: target})
+	}
+	return checks
 }
 
 // tail emits what both chains end in: the outcome, the failure path,

@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -189,5 +190,76 @@ func TestForEachLeavesExcludedAlone(t *testing.T) {
 	}
 	if len(contain.Outputs.Tasks) != 1 || contain.Outputs.Tasks[0].TaskArn != sibs.Outputs.Siblings["sameImage"][0] {
 		t.Errorf("contained %+v; want only %v", contain.Outputs.Tasks, sibs.Outputs.Siblings["sameImage"])
+	}
+}
+
+// TestForEachRechecksExclusion: a task tagged with an exclude: tag after
+// find-siblings listed it (an operator marking it while the gate waited)
+// is left alone too: the iteration checks the tags resolve-target reads
+// in mode sibling and ends at once, marked excluded, before any step.
+func TestForEachRechecksExclusion(t *testing.T) {
+	src := strings.Replace(forEachPlaybook, "steps:\n  - id: siblings", "exclude:\n  taskTags: {hold: \"*\"}\nsteps:\n  - id: siblings", 1)
+	r := compileInline(t, src)
+	data, err := os.ReadFile(fargateFinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mock world's siblings carry no hold tag: find-siblings lists
+	// them. The first one described in mode sibling has been tagged since.
+	mocks := MockHandlers(MockOptions{})
+	var held string
+	resolve := mocks["resolve-target"]
+	mocks["resolve-target"] = func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		out, err := resolve(ctx, raw)
+		var p struct{ Mode string }
+		if err != nil || json.Unmarshal(raw, &p) != nil || p.Mode != "sibling" || held != "" {
+			return out, err
+		}
+		var res map[string]any
+		if err := json.Unmarshal(out, &res); err != nil {
+			return nil, err
+		}
+		target := res["outputs"].(map[string]any)["target"].(map[string]any)
+		target["tags"] = map[string]any{"hold": "ops-review"}
+		held, _ = target["taskArn"].(string)
+		return json.Marshal(res)
+	}
+	var mapOut map[string]any
+	stopped := 0
+	opts := Options{Handlers: mocks, observe: func(ev sim.Event) {
+		if _, ok := ev.State.(*asl.Map); ok && ev.Kind == sim.StateExited {
+			mapOut, _ = ev.Output.(map[string]any)
+		}
+		if _, ok := ev.State.(*asl.Task); ok && ev.Kind == sim.StateEntered && strings.HasSuffix(ev.Name, "stop-sibling") {
+			stopped++
+		}
+	}}
+	run := simulate(t, r, data, opts)
+	if run.Status != sim.StatusSucceeded || run.Outcome != "COMPLETED" {
+		t.Fatalf("run = %s %s (%s %s)", run.Status, run.Outcome, run.Error, run.Cause)
+	}
+	var contain struct {
+		Outputs struct {
+			Tasks []struct {
+				TaskArn  string                     `json:"taskArn"`
+				Excluded bool                       `json:"excluded"`
+				Steps    map[string]json.RawMessage `json:"steps"`
+			} `json:"tasks"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(stepResult(t, mapOut, "contain"), &contain); err != nil {
+		t.Fatal(err)
+	}
+	tasks := contain.Outputs.Tasks
+	if held == "" || len(tasks) != 2 {
+		t.Fatalf("held %q, tasks %+v; want two tasks, one of them tagged since", held, tasks)
+	}
+	for _, task := range tasks {
+		if want := task.TaskArn == held; task.Excluded != want || (len(task.Steps) == 0) != want {
+			t.Errorf("task %s: excluded %v, steps %v; want excluded and no step exactly for the held task %s", task.TaskArn, task.Excluded, keys(task.Steps), held)
+		}
+	}
+	if stopped != 1 {
+		t.Errorf("stop-sibling entered %d times; want once (the task not held)", stopped)
 	}
 }
