@@ -1,15 +1,15 @@
 package handler
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 )
 
@@ -25,20 +25,11 @@ const maxBody = 16 * 1024
 // The caller is the IAM identity of the signed request. It never returns
 // an error: every failure is an HTTP answer with a JSON body.
 func (h *Handler) HandleURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	status, body := h.route(ctx, req)
-	return events.LambdaFunctionURLResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-		Body:       string(body),
-	}, nil
+	return funcurl.Response(h.route(ctx, req)), nil
 }
 
 func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest) (int, []byte) {
-	method := strings.ToUpper(req.RequestContext.HTTP.Method)
-	path := strings.TrimSuffix(req.RawPath, "/")
-	if path == "" {
-		path = strings.TrimSuffix(req.RequestContext.HTTP.Path, "/")
-	}
+	method, path := funcurl.Route(req)
 	id, isOne := strings.CutPrefix(path, "/approvals/")
 	switch {
 	case isOne && !strings.Contains(id, "/") && method == http.MethodPost:
@@ -71,24 +62,16 @@ func callerOf(req events.LambdaFunctionURLRequest) Identity {
 // decodeBody reads a JSON body strictly: unknown fields are refused so a
 // typo ("decison") is not taken for a missing decision.
 func decodeBody(req events.LambdaFunctionURLRequest, v any) *refusal {
-	raw := []byte(req.Body)
-	if req.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the body is not valid base64")
-		}
-		raw = b
+	err := funcurl.Decode(req, maxBody, v)
+	var be *funcurl.BodyError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &be):
+		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "%s", be.Message)
 	}
-	if len(raw) > maxBody {
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the body is %d bytes; at most %d", len(raw), maxBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest,
-			`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
-	}
-	return nil
+	return refuse(http.StatusBadRequest, approval.CodeBadRequest,
+		`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
 }
 
 func (h *Handler) getOne(ctx context.Context, id string) (int, []byte) {

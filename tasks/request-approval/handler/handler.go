@@ -138,12 +138,7 @@ func (h *Handler) audit(ctx context.Context, p *contract.Payload, event, status,
 	return err
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now().UTC()
-	}
-	return h.Now().UTC()
-}
+func (h *Handler) now() time.Time { return taskrt.NowUTC(h.Now) }
 
 func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }
 
