@@ -98,6 +98,11 @@ type DynamoAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
+// Reader reads a case's chain (*Chain): every record, in seq order.
+type Reader interface {
+	Read(ctx context.Context, caseID string) ([]Record, error)
+}
+
 // Auditor appends records to a case's chain.
 type Auditor interface {
 	Append(ctx context.Context, r Record) (Record, error)

@@ -23,7 +23,7 @@ import (
 // chain reads a case's audit records and appends the record the
 // manifest anchors.
 type chain interface {
-	Read(ctx context.Context, caseID string) ([]audit.Record, error)
+	audit.Reader
 	Append(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 

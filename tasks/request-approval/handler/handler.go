@@ -37,9 +37,7 @@ type Handler struct {
 	Audit audit.Auditor
 	// Records reads the case's chain for the tasks the gate covers
 	// (find-siblings' lists, joined findings); nil: the run's task only.
-	Records interface {
-		Read(ctx context.Context, caseID string) ([]audit.Record, error)
-	}
+	Records audit.Reader
 	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
 	Table string
 	// TopicArn receives approval requests (IRFLOW_TOPIC_ARN); "" sends none.
