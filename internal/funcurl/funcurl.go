@@ -47,29 +47,27 @@ func Response(status int, body []byte) events.LambdaFunctionURLResponse {
 	}
 }
 
-// BodyError is a body Decode could not read as bytes: not base64 though
-// marked so, or longer than allowed.
-type BodyError struct{ Message string }
-
-func (e *BodyError) Error() string { return e.Message }
-
 // Decode reads the request's JSON body (base64-decoded when Lambda encoded
 // it, at most max bytes) into v strictly: unknown fields are refused, so a
-// typo is not taken for a missing field. A body it cannot read is a
-// *BodyError; otherwise the error is encoding/json's.
-func Decode(req events.LambdaFunctionURLRequest, max int, v any) error {
+// typo is not taken for a missing field. It returns "" or why the body is
+// refused: it is not base64 though marked so, it is too long, or (invalid,
+// given encoding/json's error) it is not the JSON wanted.
+func Decode(req events.LambdaFunctionURLRequest, max int, v any, invalid func(error) string) string {
 	raw := []byte(req.Body)
 	if req.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(req.Body)
 		if err != nil {
-			return &BodyError{Message: "the body is not valid base64"}
+			return "the body is not valid base64"
 		}
 		raw = b
 	}
 	if len(raw) > max {
-		return &BodyError{Message: fmt.Sprintf("the body is %d bytes; at most %d", len(raw), max)}
+		return fmt.Sprintf("the body is %d bytes; at most %d", len(raw), max)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return invalid(err)
+	}
+	return ""
 }

@@ -3,7 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -33,8 +33,12 @@ func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest
 	id, isOne := strings.CutPrefix(path, "/approvals/")
 	switch {
 	case isOne && !strings.Contains(id, "/") && method == http.MethodPost:
+		// Strictly: a typo ("decison") is not taken for a missing decision.
 		var dr approval.DecisionRequest
-		if ref := decodeBody(req, &dr); ref != nil {
+		if msg := funcurl.Decode(req, maxBody, &dr, func(err error) string {
+			return fmt.Sprintf(`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
+		}); msg != "" {
+			ref := refuse(http.StatusBadRequest, approval.CodeBadRequest, "%s", msg)
 			return ref.status, ref.body()
 		}
 		return h.Decide(ctx, callerOf(req), id, dr.Decision, dr.Reason)
@@ -57,21 +61,6 @@ func callerOf(req events.LambdaFunctionURLRequest) Identity {
 		return Identity{}
 	}
 	return Identity{ARN: a.IAM.UserARN, Account: a.IAM.AccountID}
-}
-
-// decodeBody reads a JSON body strictly: unknown fields are refused so a
-// typo ("decison") is not taken for a missing decision.
-func decodeBody(req events.LambdaFunctionURLRequest, v any) *refusal {
-	err := funcurl.Decode(req, maxBody, v)
-	var be *funcurl.BodyError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &be):
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "%s", be.Message)
-	}
-	return refuse(http.StatusBadRequest, approval.CodeBadRequest,
-		`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
 }
 
 func (h *Handler) getOne(ctx context.Context, id string) (int, []byte) {

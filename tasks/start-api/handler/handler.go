@@ -86,8 +86,10 @@ func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest
 		return answer(http.StatusMethodNotAllowed, ErrorResponse{Code: CodeBadRequest, Message: method + " is not allowed on /start"})
 	}
 	var r Request
-	if e := decode(req, &r); e != nil {
-		return answer(http.StatusBadRequest, *e)
+	if msg := funcurl.Decode(req, maxBody, &r, func(err error) string {
+		return `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId", "steps"}: ` + termsafe.Line(err.Error())
+	}); msg != "" {
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeBadRequest, Message: msg})
 	}
 	caller := ""
 	if a := req.RequestContext.Authorizer; a != nil && a.IAM != nil {
@@ -205,18 +207,6 @@ func (h *Handler) startSealed(ctx context.Context, caller string, r Request, now
 
 // NewCaseID returns case-<yyyymmdd-hhmmss>-<4 hex>, in UTC.
 func NewCaseID(now time.Time) string { return start.NewCaseID(now) }
-
-func decode(req events.LambdaFunctionURLRequest, v any) *ErrorResponse {
-	err := funcurl.Decode(req, maxBody, v)
-	var be *funcurl.BodyError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &be):
-		return &ErrorResponse{Code: CodeBadRequest, Message: be.Message}
-	}
-	return &ErrorResponse{Code: CodeBadRequest, Message: `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId", "steps"}: ` + termsafe.Line(err.Error())}
-}
 
 func answer(status int, v any) (int, []byte) {
 	b, _ := json.Marshal(v)
