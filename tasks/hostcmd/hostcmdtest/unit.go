@@ -58,8 +58,12 @@ type Handle = func(context.Context, *contract.Payload) (*contract.Result, error)
 // fresh handler from setup, which returns the handler's runner, its
 // FakeSSM and its Handle: the runner's clock is moved After past T0, SSM
 // answers Status with Stdout and stderr, and the check must fail with Want.
+// It adds the case every SSM action has: a command still running a minute
+// past the step's timeout (check.TimeoutSeconds) is a StepTimeoutError.
 func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, check *contract.Payload, setup func() (*hostcmd.Runner, *FakeSSM, Handle)) {
 	t.Helper()
+	cases = append(cases[:len(cases):len(cases)], CheckFailure{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress,
+		After: time.Duration(check.TimeoutSeconds)*time.Second + time.Minute, Want: "StepTimeoutError"})
 	for _, tt := range cases {
 		t.Run(tt.Name, func(t *testing.T) {
 			r, f, handle := setup()
