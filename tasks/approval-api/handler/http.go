@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/funcurl"
 )
 
 // maxBody bounds a request body; a decision is a few hundred bytes.

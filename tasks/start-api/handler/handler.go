@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/funcurl"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/start-api/start"
