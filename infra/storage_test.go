@@ -129,13 +129,24 @@ func TestKeyTopicAndQueue(t *testing.T) {
 	if key.Properties["EnableKeyRotation"] != true {
 		t.Errorf("key rotation off")
 	}
-	topicID, topic := s.byPrefix(t, "AWS::SNS::Topic", "Topic")
-	if getAtt(topic.Properties["KmsMasterKeyId"]) != keyID {
-		t.Errorf("topic key %v; want %s", topic.Properties["KmsMasterKeyId"], keyID)
-	}
-	_, tp := s.byPrefix(t, "AWS::SNS::TopicPolicy", "TopicPolicy")
-	if !deniesInsecureTransport(statements(tp.Properties["PolicyDocument"]), "sns:Publish") || getAtt(list(tp.Properties["Topics"])[0]) != topicID {
-		t.Errorf("topic policy does not deny publishing without TLS")
+	// The topic and the dead-letter queue: each encrypted with the key, its
+	// policy denying requests without TLS.
+	var topicID string
+	for _, c := range []struct{ typ, id, policyType, refs, action, what, denial string }{
+		{"AWS::SNS::Topic", "Topic", "AWS::SNS::TopicPolicy", "Topics", "sns:Publish", "topic", "topic policy does not deny publishing without TLS"},
+		{"AWS::SQS::Queue", "TriggerDeadLetterQueue", "AWS::SQS::QueuePolicy", "Queues", "sqs:*", "dead-letter queue", "queue policy does not deny requests without TLS"},
+	} {
+		id, r := s.byPrefix(t, c.typ, c.id)
+		if getAtt(r.Properties["KmsMasterKeyId"]) != keyID {
+			t.Errorf("%s key %v; want %s", c.what, r.Properties["KmsMasterKeyId"], keyID)
+		}
+		_, p := s.byPrefix(t, c.policyType, c.id+"Policy")
+		if !deniesInsecureTransport(statements(p.Properties["PolicyDocument"]), c.action) || getAtt(list(p.Properties[c.refs])[0]) != id {
+			t.Error(c.denial)
+		}
+		if c.typ == "AWS::SNS::Topic" {
+			topicID = id
+		}
 	}
 	check(t, "e-mail subscriptions", func() {
 		for _, e := range []string{"soc@example.com", "oncall@example.com"} {
@@ -145,14 +156,6 @@ func TestKeyTopicAndQueue(t *testing.T) {
 		}
 		s.template.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(2))
 	})
-	qID, q := s.byPrefix(t, "AWS::SQS::Queue", "TriggerDeadLetterQueue")
-	if getAtt(q.Properties["KmsMasterKeyId"]) != keyID {
-		t.Errorf("dead-letter queue key %v; want %s", q.Properties["KmsMasterKeyId"], keyID)
-	}
-	_, qp := s.byPrefix(t, "AWS::SQS::QueuePolicy", "TriggerDeadLetterQueuePolicy")
-	if !deniesInsecureTransport(statements(qp.Properties["PolicyDocument"]), "sqs:*") || getAtt(list(qp.Properties["Queues"])[0]) != qID {
-		t.Errorf("queue policy does not deny requests without TLS")
-	}
 	check(t, "key policy names the services", func() {
 		for _, svc := range []string{"delivery.logs.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"} {
 			s.template.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{

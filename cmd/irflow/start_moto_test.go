@@ -16,9 +16,9 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/ops"
+	"github.com/irflow/irflow/tasks/funcurl"
 	"github.com/irflow/irflow/tasks/incident"
 	start "github.com/irflow/irflow/tasks/start-api/handler"
 	"github.com/irflow/irflow/tasks/taskrt"

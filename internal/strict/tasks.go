@@ -43,6 +43,15 @@ type taskIndex struct {
 	reaped      map[string]bool      // task ENIs the layer deleted in moto
 }
 
+// put sets (*m)[k] = v, making the map on first use (reset drops them
+// all). Callers hold ix.mu.
+func put[V any](m *map[string]V, k string, v V) {
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	(*m)[k] = v
+}
+
 func (ix *taskIndex) reset() {
 	ix.mu.Lock()
 	ix.byENI, ix.execEnabled, ix.trunks, ix.public, ix.reaped = nil, nil, nil, nil, nil
@@ -52,10 +61,7 @@ func (ix *taskIndex) reset() {
 // setPublic records whether a task ENI gets a public IPv4 address.
 func (ix *taskIndex) setPublic(eni string, on bool) {
 	ix.mu.Lock()
-	if ix.public == nil {
-		ix.public = map[string]bool{}
-	}
-	ix.public[eni] = on
+	put(&ix.public, eni, on)
 	ix.mu.Unlock()
 }
 
@@ -69,10 +75,7 @@ func (ix *taskIndex) publicKnown(eni string) (on, known bool) {
 
 func (ix *taskIndex) markReaped(eni string) {
 	ix.mu.Lock()
-	if ix.reaped == nil {
-		ix.reaped = map[string]bool{}
-	}
-	ix.reaped[eni] = true
+	put(&ix.reaped, eni, true)
 	ix.mu.Unlock()
 }
 
@@ -87,9 +90,6 @@ func (ix *taskIndex) isReaped(eni string) bool {
 func (ix *taskIndex) learn(task map[string]any) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.byENI == nil {
-		ix.byENI = map[string]*taskInfo{}
-	}
 	for _, a := range objs(task, "attachments") {
 		if str(a, "type") != "ElasticNetworkInterface" {
 			continue
@@ -103,9 +103,9 @@ func (ix *taskIndex) learn(task map[string]any) {
 				old.ContainerInstanceArn = str(task, "containerInstanceArn")
 				continue
 			}
-			ix.byENI[eni] = &taskInfo{TaskArn: str(task, "taskArn"), ClusterArn: str(task, "clusterArn"),
+			put(&ix.byENI, eni, &taskInfo{TaskArn: str(task, "taskArn"), ClusterArn: str(task, "clusterArn"),
 				AttachmentID: str(a, "id"), LaunchType: str(task, "launchType"),
-				ContainerInstanceArn: str(task, "containerInstanceArn"), Group: str(task, "group"), Seen: time.Now().UTC()}
+				ContainerInstanceArn: str(task, "containerInstanceArn"), Group: str(task, "group"), Seen: time.Now().UTC()})
 		}
 	}
 }
@@ -130,12 +130,9 @@ func (ix *taskIndex) setInstance(eni, instance string) {
 
 func (ix *taskIndex) enableExec(arns ...string) {
 	ix.mu.Lock()
-	if ix.execEnabled == nil {
-		ix.execEnabled = map[string]time.Time{}
-	}
 	for _, a := range arns {
 		if _, ok := ix.execEnabled[a]; !ok {
-			ix.execEnabled[a] = time.Now().UTC()
+			put(&ix.execEnabled, a, time.Now().UTC())
 		}
 	}
 	ix.mu.Unlock()
@@ -152,11 +149,8 @@ func (ix *taskIndex) execSince(arn string) (bool, time.Time) {
 
 func (ix *taskIndex) addTrunks(kind string, enis ...string) {
 	ix.mu.Lock()
-	if ix.trunks == nil {
-		ix.trunks = map[string]string{}
-	}
 	for _, e := range enis {
-		ix.trunks[e] = kind
+		put(&ix.trunks, e, kind)
 	}
 	ix.mu.Unlock()
 }

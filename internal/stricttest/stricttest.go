@@ -85,6 +85,14 @@ func (l *Layer) Refusals(t testing.TB) []strict.Refusal {
 	return rs
 }
 
+// NoRefusals fails the test (Errorf) if the layer refused anything so far.
+func (l *Layer) NoRefusals(t testing.TB) {
+	t.Helper()
+	if rs := l.Refusals(t); len(rs) != 0 {
+		t.Errorf("strict refusals %+v", rs)
+	}
+}
+
 // IncidentsTable creates an incidents table keyed by the string attribute
 // "pk" alone, as the deployment has it, and returns its name: the
 // containment ledger's items are keyed "ledger#<caseId>" there. (mototest's

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,7 +28,8 @@ var GenesisHash = strings.Repeat("0", 64)
 // reordering any record breaks verification from there on. MAC is the
 // deployment's HMAC key (KMS) over the case, the seq and the hash: who can
 // write to the table but not use the key cannot re-hash an edited chain
-// into one that verifies.
+// into one that verifies. Hash and MAC stay the last fields: ComputeHash
+// hashes the record's JSON up to them.
 type Record struct {
 	CaseID      string `json:"caseId"`
 	Seq         int64  `json:"seq"`
@@ -47,21 +49,17 @@ type Record struct {
 // ComputeHash returns the hex SHA-256 of the record's canonical JSON: the
 // object {caseId, seq, at, executionId, step, action, event, status,
 // summary, detail, prevHash} with keys in that order, no whitespace, and
-// strings escaped as Go's encoding/json does (docs/internals.md).
+// strings escaped as Go's encoding/json does (docs/internals.md). That is
+// the record's own JSON without hash and mac: with both cleared, mac (omitempty)
+// is left out and hash, the last field, is cut off the end.
 func (r Record) ComputeHash() string {
-	b, _ := json.Marshal(struct {
-		CaseID      string `json:"caseId"`
-		Seq         int64  `json:"seq"`
-		At          string `json:"at"`
-		ExecutionID string `json:"executionId"`
-		Step        string `json:"step"`
-		Action      string `json:"action"`
-		Event       string `json:"event"`
-		Status      string `json:"status"`
-		Summary     string `json:"summary"`
-		Detail      string `json:"detail"`
-		PrevHash    string `json:"prevHash"`
-	}{r.CaseID, r.Seq, r.At, r.ExecutionID, r.Step, r.Action, r.Event, r.Status, r.Summary, r.Detail, r.PrevHash})
+	r.Hash, r.MAC = "", ""
+	b, _ := json.Marshal(r)
+	const unhashed = `,"hash":""}`
+	if !bytes.HasSuffix(b, []byte(unhashed)) {
+		panic("audit: Record's JSON no longer ends in its hash; ComputeHash would hash other fields")
+	}
+	b = append(b[:len(b)-len(unhashed)], '}')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -98,6 +96,11 @@ func Verify(records []Record) error {
 type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Reader reads a case's chain (*Chain): every record, in seq order.
+type Reader interface {
+	Read(ctx context.Context, caseID string) ([]Record, error)
 }
 
 // Auditor appends records to a case's chain.

@@ -27,9 +27,7 @@ type SSMAPI interface {
 
 // History reads a case's audit chain (*audit.Chain), where every earlier
 // start of the step left its command id.
-type History interface {
-	Read(ctx context.Context, caseID string) ([]audit.Record, error)
-}
+type History = audit.Reader
 
 // Runner starts host scripts and polls them.
 type Runner struct {

@@ -67,12 +67,27 @@ func NewLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
+// LoggerOr is log, or NewLogger(nil) when log is nil (a handler built
+// without one).
+func LoggerOr(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return NewLogger(nil)
+	}
+	return log
+}
+
+// NowUTC is now() in UTC, or the wall clock's time when now is nil (a
+// handler built without a clock).
+func NowUTC(now func() time.Time) time.Time {
+	if now == nil {
+		now = time.Now
+	}
+	return now().UTC()
+}
+
 // Invoke is the Lambda handler: lambda.Start(rt.Invoke).
 func (rt *Runtime) Invoke(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
-	log := rt.Log
-	if log == nil {
-		log = NewLogger(nil)
-	}
+	log := LoggerOr(rt.Log)
 	p, err := contract.DecodePayload(raw)
 	if err != nil {
 		log.Error("payload rejected", "action", rt.Action, "error", err.Error(), "errorType", contract.ErrorName(err))

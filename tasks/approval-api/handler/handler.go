@@ -76,19 +76,9 @@ func (r *refusal) body() []byte {
 	return b
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now().UTC()
-	}
-	return h.Now().UTC()
-}
+func (h *Handler) now() time.Time { return taskrt.NowUTC(h.Now) }
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return taskrt.NewLogger(nil)
-	}
-	return h.Log
-}
+func (h *Handler) log() *slog.Logger { return taskrt.LoggerOr(h.Log) }
 
 // update applies one UpdateItem to an approval.
 func (h *Handler) update(ctx context.Context, id, expr, cond string, names map[string]string, values map[string]ddbtypes.AttributeValue) error {

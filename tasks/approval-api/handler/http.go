@@ -1,16 +1,16 @@
 package handler
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/funcurl"
 )
 
 // maxBody bounds a request body; a decision is a few hundred bytes.
@@ -25,25 +25,20 @@ const maxBody = 16 * 1024
 // The caller is the IAM identity of the signed request. It never returns
 // an error: every failure is an HTTP answer with a JSON body.
 func (h *Handler) HandleURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	status, body := h.route(ctx, req)
-	return events.LambdaFunctionURLResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-		Body:       string(body),
-	}, nil
+	return funcurl.Response(h.route(ctx, req)), nil
 }
 
 func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest) (int, []byte) {
-	method := strings.ToUpper(req.RequestContext.HTTP.Method)
-	path := strings.TrimSuffix(req.RawPath, "/")
-	if path == "" {
-		path = strings.TrimSuffix(req.RequestContext.HTTP.Path, "/")
-	}
+	method, path := funcurl.Route(req)
 	id, isOne := strings.CutPrefix(path, "/approvals/")
 	switch {
 	case isOne && !strings.Contains(id, "/") && method == http.MethodPost:
+		// Strictly: a typo ("decison") is not taken for a missing decision.
 		var dr approval.DecisionRequest
-		if ref := decodeBody(req, &dr); ref != nil {
+		if msg := funcurl.Decode(req, maxBody, &dr, func(err error) string {
+			return fmt.Sprintf(`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
+		}); msg != "" {
+			ref := refuse(http.StatusBadRequest, approval.CodeBadRequest, "%s", msg)
 			return ref.status, ref.body()
 		}
 		return h.Decide(ctx, callerOf(req), id, dr.Decision, dr.Reason)
@@ -66,29 +61,6 @@ func callerOf(req events.LambdaFunctionURLRequest) Identity {
 		return Identity{}
 	}
 	return Identity{ARN: a.IAM.UserARN, Account: a.IAM.AccountID}
-}
-
-// decodeBody reads a JSON body strictly: unknown fields are refused so a
-// typo ("decison") is not taken for a missing decision.
-func decodeBody(req events.LambdaFunctionURLRequest, v any) *refusal {
-	raw := []byte(req.Body)
-	if req.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the body is not valid base64")
-		}
-		raw = b
-	}
-	if len(raw) > maxBody {
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest, "the body is %d bytes; at most %d", len(raw), maxBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return refuse(http.StatusBadRequest, approval.CodeBadRequest,
-			`the body must be {"decision": "approve" or "reject", "reason": "..."}: %v`, err)
-	}
-	return nil
 }
 
 func (h *Handler) getOne(ctx context.Context, id string) (int, []byte) {

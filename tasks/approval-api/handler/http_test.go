@@ -14,8 +14,8 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/tasks/approval-api/approval"
+	"github.com/irflow/irflow/tasks/funcurl"
 )
 
 // urlRequest is what a Function URL with AWS_IAM auth hands the Lambda.

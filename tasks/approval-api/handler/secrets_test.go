@@ -9,10 +9,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/irflow/irflow/internal/funcurl"
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/syncbuf"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/funcurl"
 	notify "github.com/irflow/irflow/tasks/notify/handler"
 	request "github.com/irflow/irflow/tasks/request-approval/handler"
 	"github.com/irflow/irflow/tasks/taskrt"

@@ -186,13 +186,9 @@ func TestCheckFailures(t *testing.T) {
 	hostcmdtest.RunCheckFailures(t, "irflow: AVML hash mismatch", []hostcmdtest.CheckFailure{
 		{Name: "command failed", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
 		{Name: "no image announced", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
-		{Name: "still running after the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 61 * time.Minute, Want: "StepTimeoutError"},
-	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+	}, payload("check", false, "", prev), func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, hostcmdtest.Handle) {
 		h, f, _ := newTest(envPinned)
-		return h.Runner, f, func() error {
-			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			return err
-		}
+		return h.Runner, f, h.Handle
 	})
 }
 

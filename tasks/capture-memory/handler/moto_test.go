@@ -14,7 +14,6 @@ import (
 	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/capture-memory/handler"
 	"github.com/irflow/irflow/tasks/contract"
-	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
@@ -48,13 +47,11 @@ var step = mototest.AsyncStep{Action: "capture-memory", Step: "memory", Timeout:
 // moto, with the agent in the sandbox standing in for the instance's.
 func TestCaptureAgainstMoto(t *testing.T) {
 	w, env := world(t)
-	box := hostcmdtest.New(t)
-	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
-	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, env), Objects: taskrt.NewS3(w.Cfg)},
-		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: env, Paths: box.Paths, PartBytes: 1 << 20, MaxParts: 16}
+	m := hostcmdtest.OnMoto(t, w.Cfg, env)
+	h := &handler.Handler{Runner: m.Runner, Presign: m.Presign, Env: env, Paths: m.Box.Paths, PartBytes: 1 << 20, MaxParts: 16}
 	const caseID = "case-mem-1"
 
-	done := step.RunOnce(t, w, agent, h.Handle, caseID)
+	done := step.RunOnce(t, w, m.Agent, h.Handle, caseID)
 	if len(done.Evidence) != 2 {
 		t.Fatalf("check: %s %v", done.Summary, done.Outputs)
 	}

@@ -137,12 +137,8 @@ func TestCheckFailures(t *testing.T) {
 	hostcmdtest.RunCheckFailures(t, "irflow: tcpdump is not installed on this host", []hostcmdtest.CheckFailure{
 		{Name: "nothing captured", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-SKIP traffic.worker.pcap container worker is not running\nIRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
 		{Name: "no tcpdump on the host", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
-		{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 31 * time.Minute, Want: "StepTimeoutError"},
-	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+	}, payload("check", false, "", prev), func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, hostcmdtest.Handle) {
 		h, f, _, _ := newTest()
-		return h.Runner, f, func() error {
-			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			return err
-		}
+		return h.Runner, f, h.Handle
 	})
 }

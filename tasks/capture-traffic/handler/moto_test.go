@@ -3,14 +3,10 @@ package handler_test
 import (
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/capture-traffic/handler"
-	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
-	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { stricttest.Main(m) }
@@ -22,16 +18,14 @@ var step = mototest.AsyncStep{Action: "capture-traffic", Step: "pcap", Timeout: 
 // hash the host computed.
 func TestCaptureAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	box := hostcmdtest.New(t)
-	box.StubTask(t, w.EC2TaskArn)
-	box.Stub(t, "tcpdump", `out=""; while [ $# -gt 0 ]; do case $1 in -w) out=$2; shift 2 ;; *) shift ;; esac; done
+	m := hostcmdtest.OnMoto(t, w.Cfg, w.Env)
+	m.Box.StubTask(t, w.EC2TaskArn)
+	m.Box.Stub(t, "tcpdump", `out=""; while [ $# -gt 0 ]; do case $1 in -w) out=$2; shift 2 ;; *) shift ;; esac; done
 head -c 3000 /dev/urandom >"$out"; echo "17 packets captured" >&2`)
-	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
-	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env), Objects: taskrt.NewS3(w.Cfg)},
-		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
+	h := &handler.Handler{Runner: m.Runner, Presign: m.Presign, Env: w.Env, Paths: m.Box.Paths}
 	const caseID = "case-pcap-1"
 
-	done := step.RunOnce(t, w, agent, h.Handle, caseID)
+	done := step.RunOnce(t, w, m.Agent, h.Handle, caseID)
 	if len(done.Evidence) != 1 {
 		t.Fatalf("check: %s, %d evidence", done.Summary, len(done.Evidence))
 	}

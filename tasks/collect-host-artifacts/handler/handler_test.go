@@ -151,13 +151,9 @@ func TestCheckFailures(t *testing.T) {
 	hostcmdtest.RunCheckFailures(t, "irflow: docker is not installed on this host", []hostcmdtest.CheckFailure{
 		{Name: "nothing collected", Status: ssmtypes.CommandInvocationStatusSuccess, Stdout: "IRFLOW-SKIP docker-diff.worker.txt container worker of the task is not on this host\nIRFLOW-DONE 0", After: time.Minute, Want: "PreconditionFailedError"},
 		{Name: "command failed", Status: ssmtypes.CommandInvocationStatusFailed, Stdout: "", After: time.Minute, Want: "PreconditionFailedError"},
-		{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress, Stdout: "", After: 21 * time.Minute, Want: "StepTimeoutError"},
-	}, func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, func() error) {
+	}, payload("check", false, "", prev), func() (*hostcmd.Runner, *hostcmdtest.FakeSSM, hostcmdtest.Handle) {
 		h, f, _ := newTest()
-		return h.Runner, f, func() error {
-			_, err := h.Handle(context.Background(), payload("check", false, "", prev))
-			return err
-		}
+		return h.Runner, f, h.Handle
 	})
 }
 

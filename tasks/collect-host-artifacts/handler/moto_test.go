@@ -3,14 +3,10 @@ package handler_test
 import (
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/irflow/irflow/internal/mototest"
 	"github.com/irflow/irflow/internal/stricttest"
 	"github.com/irflow/irflow/tasks/collect-host-artifacts/handler"
-	"github.com/irflow/irflow/tasks/hostcmd"
 	"github.com/irflow/irflow/tasks/hostcmd/hostcmdtest"
-	"github.com/irflow/irflow/tasks/taskrt"
 )
 
 func TestMain(m *testing.M) { stricttest.Main(m) }
@@ -22,15 +18,13 @@ var step = mototest.AsyncStep{Action: "collect-host-artifacts", Step: "host", Ti
 // hashes the host computed.
 func TestCollectAgainstMoto(t *testing.T) {
 	w := mototest.Seed(t)
-	box := hostcmdtest.New(t)
-	box.StubTask(t, w.EC2TaskArn)
-	box.Stub(t, "ss", `echo 'tcp ESTAB 0 0 172.17.0.2:41234 203.0.113.7:4444'`)
-	agent := hostcmdtest.MotoAgent(t, w.Cfg, box)
-	h := &handler.Handler{Runner: &hostcmd.Runner{SSM: agent, History: taskrt.NewChain(w.Cfg, w.Env), Objects: taskrt.NewS3(w.Cfg)},
-		Presign: s3.NewPresignClient(taskrt.NewS3(w.Cfg)), Env: w.Env, Paths: box.Paths}
+	m := hostcmdtest.OnMoto(t, w.Cfg, w.Env)
+	m.Box.StubTask(t, w.EC2TaskArn)
+	m.Box.Stub(t, "ss", `echo 'tcp ESTAB 0 0 172.17.0.2:41234 203.0.113.7:4444'`)
+	h := &handler.Handler{Runner: m.Runner, Presign: m.Presign, Env: w.Env, Paths: m.Box.Paths}
 	const caseID = "case-host-1"
 
-	done := step.RunOnce(t, w, agent, h.Handle, caseID)
+	done := step.RunOnce(t, w, m.Agent, h.Handle, caseID)
 	if len(done.Evidence) != 6 {
 		t.Fatalf("check: %s, %d evidence", done.Summary, len(done.Evidence))
 	}

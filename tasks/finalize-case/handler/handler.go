@@ -23,7 +23,7 @@ import (
 // chain reads a case's audit records and appends the record the
 // manifest anchors.
 type chain interface {
-	Read(ctx context.Context, caseID string) ([]audit.Record, error)
+	audit.Reader
 	Append(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 
@@ -224,9 +224,4 @@ func (h *Handler) deleteHeld(ctx context.Context, pk, execID, what string) (bool
 	return false, contract.AWSError("dynamodb:DeleteItem incidents "+what, err)
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now().UTC()
-	}
-	return h.Now().UTC()
-}
+func (h *Handler) now() time.Time { return taskrt.NowUTC(h.Now) }

@@ -51,18 +51,26 @@ type CheckFailure struct {
 	Want   string
 }
 
-// RunCheckFailures runs each case on a fresh handler from setup, which
-// returns the handler's runner, its FakeSSM and its check: the runner's
-// clock is moved After past T0, SSM answers Status with Stdout and stderr,
-// and the check must fail with Want.
-func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, setup func() (*hostcmd.Runner, *FakeSSM, func() error)) {
+// Handle is an SSM action's handler.
+type Handle = func(context.Context, *contract.Payload) (*contract.Result, error)
+
+// RunCheckFailures runs each case's check (a payload of mode check) on a
+// fresh handler from setup, which returns the handler's runner, its
+// FakeSSM and its Handle: the runner's clock is moved After past T0, SSM
+// answers Status with Stdout and stderr, and the check must fail with Want.
+// It adds the case every SSM action has: a command still running a minute
+// past the step's timeout (check.TimeoutSeconds) is a StepTimeoutError.
+func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, check *contract.Payload, setup func() (*hostcmd.Runner, *FakeSSM, Handle)) {
 	t.Helper()
+	cases = append(cases[:len(cases):len(cases)], CheckFailure{Name: "past the step timeout", Status: ssmtypes.CommandInvocationStatusInProgress,
+		After: time.Duration(check.TimeoutSeconds)*time.Second + time.Minute, Want: "StepTimeoutError"})
 	for _, tt := range cases {
 		t.Run(tt.Name, func(t *testing.T) {
-			r, f, check := setup()
+			r, f, handle := setup()
 			r.Now = func() time.Time { return T0.Add(tt.After) }
 			f.Answer(tt.Status, tt.Stdout, stderr)
-			if err := check(); contract.ErrorName(err) != tt.Want {
+			p := *check
+			if _, err := handle(context.Background(), &p); contract.ErrorName(err) != tt.Want {
 				t.Errorf("err = %v (%s); want %s", err, contract.ErrorName(err), tt.Want)
 			}
 		})
@@ -77,7 +85,7 @@ func RunCheckFailures(t *testing.T, stderr string, cases []CheckFailure, setup f
 // CommandID on Instance. It returns the first check's result, which must
 // not be done and carry the running status, and the last check's.
 func PollToDone(t *testing.T, f *FakeSSM, running ssmtypes.CommandInvocationStatus, manifest string,
-	handle func(context.Context, *contract.Payload) (*contract.Result, error), start *contract.Payload) (pending, done *contract.Result) {
+	handle Handle, start *contract.Payload) (pending, done *contract.Result) {
 	t.Helper()
 	status := running
 	f.Get = func(in *ssm.GetCommandInvocationInput) (*ssm.GetCommandInvocationOutput, error) {

@@ -12,6 +12,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/faketags"
 	"github.com/irflow/irflow/tasks/ledger"
 )
 
@@ -220,15 +221,7 @@ func newFake(s *vpcState) *fakeEC2 {
 	f.createTags = func(in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, error) {
 		for _, id := range in.Resources {
 			ni := s.enis[id]
-			for _, t := range in.Tags {
-				kept := ni.TagSet[:0]
-				for _, old := range ni.TagSet {
-					if aws.ToString(old.Key) != aws.ToString(t.Key) {
-						kept = append(kept, old)
-					}
-				}
-				ni.TagSet = append(kept, t)
-			}
+			ni.TagSet = faketags.Apply(ni.TagSet, in.Tags, func(t ec2types.Tag) *string { return t.Key })
 		}
 		return &ec2.CreateTagsOutput{}, nil
 	}

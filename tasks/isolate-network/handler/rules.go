@@ -82,26 +82,20 @@ func explode(perms []ec2types.IpPermission) []rule {
 	var out []rule
 	for _, p := range perms {
 		base := rule{Proto: aws.ToString(p.IpProtocol), From: p.FromPort, To: p.ToPort}
-		for _, r := range p.IpRanges {
-			x := base
-			x.CIDR = aws.ToString(r.CidrIp)
-			out = append(out, x)
-		}
-		for _, r := range p.Ipv6Ranges {
-			x := base
-			x.CIDRv6 = aws.ToString(r.CidrIpv6)
-			out = append(out, x)
-		}
-		for _, r := range p.PrefixListIds {
-			x := base
-			x.PrefixList = aws.ToString(r.PrefixListId)
-			out = append(out, x)
-		}
-		for _, r := range p.UserIdGroupPairs {
-			x := base
-			x.Group = aws.ToString(r.GroupId)
-			out = append(out, x)
-		}
+		out = perDestination(out, base, p.IpRanges, func(x *rule, r ec2types.IpRange) { x.CIDR = aws.ToString(r.CidrIp) })
+		out = perDestination(out, base, p.Ipv6Ranges, func(x *rule, r ec2types.Ipv6Range) { x.CIDRv6 = aws.ToString(r.CidrIpv6) })
+		out = perDestination(out, base, p.PrefixListIds, func(x *rule, r ec2types.PrefixListId) { x.PrefixList = aws.ToString(r.PrefixListId) })
+		out = perDestination(out, base, p.UserIdGroupPairs, func(x *rule, r ec2types.UserIdGroupPair) { x.Group = aws.ToString(r.GroupId) })
+	}
+	return out
+}
+
+// perDestination appends to out one copy of base per destination, set on it by set.
+func perDestination[T any](out []rule, base rule, dsts []T, set func(*rule, T)) []rule {
+	for _, d := range dsts {
+		x := base
+		set(&x, d)
+		out = append(out, x)
 	}
 	return out
 }

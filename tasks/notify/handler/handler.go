@@ -23,9 +23,7 @@ type snsAPI interface {
 
 // auditReader reads the case's audit chain, where an earlier attempt of the
 // same notification left its result.
-type auditReader interface {
-	Read(ctx context.Context, caseID string) ([]audit.Record, error)
-}
+type auditReader = audit.Reader
 
 // Handler sends case notifications.
 type Handler struct {

@@ -12,6 +12,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/faketags"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 )
@@ -67,15 +68,7 @@ func (f *fakeECS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...
 	if err := f.call("TagResource"); err != nil {
 		return nil, err
 	}
-	for _, t := range in.Tags {
-		kept := f.svc.Tags[:0]
-		for _, old := range f.svc.Tags {
-			if aws.ToString(old.Key) != aws.ToString(t.Key) {
-				kept = append(kept, old)
-			}
-		}
-		f.svc.Tags = append(kept, t)
-	}
+	f.svc.Tags = faketags.Apply(f.svc.Tags, in.Tags, func(t ecstypes.Tag) *string { return t.Key })
 	return &ecs.TagResourceOutput{}, nil
 }
 

@@ -37,9 +37,7 @@ type Handler struct {
 	Audit audit.Auditor
 	// Records reads the case's chain for the tasks the gate covers
 	// (find-siblings' lists, joined findings); nil: the run's task only.
-	Records interface {
-		Read(ctx context.Context, caseID string) ([]audit.Record, error)
-	}
+	Records audit.Reader
 	// Table is the approvals table (IRFLOW_APPROVALS_TABLE).
 	Table string
 	// TopicArn receives approval requests (IRFLOW_TOPIC_ARN); "" sends none.
@@ -138,12 +136,7 @@ func (h *Handler) audit(ctx context.Context, p *contract.Payload, event, status,
 	return err
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now().UTC()
-	}
-	return h.Now().UTC()
-}
+func (h *Handler) now() time.Time { return taskrt.NowUTC(h.Now) }
 
 func str(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: s} }
 

@@ -11,6 +11,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irflow/irflow/internal/faketags"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsservice/ecsservicetest"
 	"github.com/irflow/irflow/tasks/incident"
@@ -34,15 +35,7 @@ func newECS(desired int32, tags ...ecstypes.Tag) (*fakeECS, *ecstypes.Service) {
 		return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{*svc}}, nil
 	}
 	f.Tag = func(in *ecs.TagResourceInput) (*ecs.TagResourceOutput, error) {
-		for _, t := range in.Tags {
-			kept := svc.Tags[:0]
-			for _, old := range svc.Tags {
-				if aws.ToString(old.Key) != aws.ToString(t.Key) {
-					kept = append(kept, old)
-				}
-			}
-			svc.Tags = append(kept, t)
-		}
+		svc.Tags = faketags.Apply(svc.Tags, in.Tags, func(t ecstypes.Tag) *string { return t.Key })
 		return &ecs.TagResourceOutput{}, nil
 	}
 	f.Update = func(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {

@@ -1,16 +1,13 @@
 package handler
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
+	"github.com/irflow/irflow/tasks/funcurl"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/start-api/start"
@@ -76,17 +74,11 @@ var playbookRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
 // HandleURL serves POST /start on the Function URL. It never returns an
 // error: every failure is an HTTP answer with a JSON body.
 func (h *Handler) HandleURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	status, body := h.route(ctx, req)
-	return events.LambdaFunctionURLResponse{StatusCode: status,
-		Headers: map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}, Body: string(body)}, nil
+	return funcurl.Response(h.route(ctx, req)), nil
 }
 
 func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest) (int, []byte) {
-	method := strings.ToUpper(req.RequestContext.HTTP.Method)
-	path := strings.TrimSuffix(req.RawPath, "/")
-	if path == "" {
-		path = strings.TrimSuffix(req.RequestContext.HTTP.Path, "/")
-	}
+	method, path := funcurl.Route(req)
 	if path != "/start" {
 		return answer(http.StatusNotFound, ErrorResponse{Code: CodeBadRequest, Message: "no route " + method + " " + path + " (POST /start)"})
 	}
@@ -94,8 +86,10 @@ func (h *Handler) route(ctx context.Context, req events.LambdaFunctionURLRequest
 		return answer(http.StatusMethodNotAllowed, ErrorResponse{Code: CodeBadRequest, Message: method + " is not allowed on /start"})
 	}
 	var r Request
-	if e := decode(req, &r); e != nil {
-		return answer(http.StatusBadRequest, *e)
+	if msg := funcurl.Decode(req, maxBody, &r, func(err error) string {
+		return `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId", "steps"}: ` + termsafe.Line(err.Error())
+	}); msg != "" {
+		return answer(http.StatusBadRequest, ErrorResponse{Code: CodeBadRequest, Message: msg})
 	}
 	caller := ""
 	if a := req.RequestContext.Authorizer; a != nil && a.IAM != nil {
@@ -214,26 +208,6 @@ func (h *Handler) startSealed(ctx context.Context, caller string, r Request, now
 // NewCaseID returns case-<yyyymmdd-hhmmss>-<4 hex>, in UTC.
 func NewCaseID(now time.Time) string { return start.NewCaseID(now) }
 
-func decode(req events.LambdaFunctionURLRequest, v any) *ErrorResponse {
-	raw := []byte(req.Body)
-	if req.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return &ErrorResponse{Code: CodeBadRequest, Message: "the body is not valid base64"}
-		}
-		raw = b
-	}
-	if len(raw) > maxBody {
-		return &ErrorResponse{Code: CodeBadRequest, Message: fmt.Sprintf("the body is %d bytes; at most %d", len(raw), maxBody)}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &ErrorResponse{Code: CodeBadRequest, Message: `the body must be {"playbook", "taskArn", "reason", "dryRun", "caseId", "steps"}: ` + termsafe.Line(err.Error())}
-	}
-	return nil
-}
-
 func answer(status int, v any) (int, []byte) {
 	b, _ := json.Marshal(v)
 	return status, b
@@ -246,16 +220,6 @@ func clip(s string) string {
 	return s
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now().UTC()
-	}
-	return h.Now().UTC()
-}
+func (h *Handler) now() time.Time { return taskrt.NowUTC(h.Now) }
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return taskrt.NewLogger(nil)
-	}
-	return h.Log
-}
+func (h *Handler) log() *slog.Logger { return taskrt.LoggerOr(h.Log) }

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/irflow/irflow/internal/funcurl"
+	"github.com/irflow/irflow/tasks/funcurl"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
 	"github.com/irflow/irflow/tasks/mac/mactest"

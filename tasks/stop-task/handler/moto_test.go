@@ -73,9 +73,7 @@ func TestMotoStopTaskBothLaunchTypes(t *testing.T) {
 			mototest.VerifyAudit(t, w, caseID, 4)
 		})
 	}
-	if rs := l.Refusals(t); len(rs) != 0 {
-		t.Errorf("strict refusals %+v", rs)
-	}
+	l.NoRefusals(t)
 }
 
 // TestMotoStopRemovesTheIsolationEntries: isolate-network denies the
@@ -110,9 +108,7 @@ func TestMotoStopRemovesTheIsolationEntries(t *testing.T) {
 	if err != nil || len(lg.Entries) != n || len(lg.Active(ledger.KindNACLEntry)) != 0 || lg.Entries[0].RemovedBy != "stop" {
 		t.Errorf("ledger after the stop: %+v %v", lg, err)
 	}
-	if rs := l.Refusals(t); len(rs) != 0 {
-		t.Errorf("strict refusals %+v", rs)
-	}
+	l.NoRefusals(t)
 	mototest.VerifyAudit(t, w, caseID, 6)
 }
 
