@@ -24,6 +24,15 @@ type s3API interface {
 // ManifestKey is where finalize-case writes a case's manifest.
 func ManifestKey(caseID string) string { return "cases/" + caseID + "/finalize-case/manifest.json" }
 
+// ReleaseManifestKey is where the release state machine's finalize-case
+// (step finalize-release: generator.ReleaseStepFinalize) writes the
+// manifest of a release of the case. Each release writes a new version of
+// it (the bucket is versioned, every version locked); the current one
+// anchors the most records.
+func ReleaseManifestKey(caseID string) string {
+	return "cases/" + caseID + "/finalize-release/manifest.json"
+}
+
 // ManifestHiddenError says the manifest's key exists only behind a delete
 // marker: someone deleted it without a version id. Object Lock keeps the
 // versions; the deletion itself is tampering with the case's record.
@@ -33,11 +42,11 @@ func (e *ManifestHiddenError) Error() string {
 	return fmt.Sprintf("the manifest %s was deleted: a delete marker hides its locked versions", e.Key)
 }
 
-// ReadManifest reads the current version of a case's manifest from the
-// evidence bucket. It returns nil, nil when the case has none (not
-// finalized yet), and a *ManifestHiddenError when a delete marker hides it.
-func ReadManifest(ctx context.Context, c s3API, bucket, caseID string) (*report.Manifest, error) {
-	key := ManifestKey(caseID)
+// ReadManifest reads the current version of a manifest (ManifestKey,
+// ReleaseManifestKey) from the evidence bucket. It returns nil, nil when
+// there is none (the case not finalized yet, never released), and a
+// *ManifestHiddenError when a delete marker hides it.
+func ReadManifest(ctx context.Context, c s3API, bucket, key string) (*report.Manifest, error) {
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		if !missing(err) {

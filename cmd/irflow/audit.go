@@ -31,7 +31,9 @@ the deployment's HMAC key in KMS (kms:VerifyMac), so a record written or
 re-hashed by anyone without that key fails; and the chain is compared with
 the anchor finalize-case wrote into the case's manifest in the Object Lock
 evidence bucket (record count and head hash), so records dropped from the
-end, a rewrite or a deleted manifest fail too. A case still open has no
+end, a rewrite or a deleted manifest fail too. A released case has a second
+manifest, its last release's (finalize-release), whose anchor fixes the
+records the releases appended after the case's. A case still open has no
 manifest yet: its chain and MACs are checked, and the output says it is not
 anchored.
 
@@ -110,32 +112,37 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// verifyCase reads the case's manifest and checks the records against it
-// and the MAC key. The error says the check could not be made (access,
-// throttling, nothing to check); a failed check is the status.
+// verifyCase reads the case's manifests (its own, and its last release's)
+// and checks the records against them and the MAC key. The error says the
+// check could not be made (access, throttling, nothing to check); a failed
+// check is the status.
 func verifyCase(ctx context.Context, cfg aws.Config, caseID string, records []audit.Record, bucket, keyID string) (audit.ChainStatus, error) {
-	man, err := ops.ReadManifest(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }), bucket, caseID)
-	var hidden *ops.ManifestHiddenError
-	switch {
-	case errors.As(err, &hidden):
-		return audit.ChainStatus{Records: len(records), Problem: hidden.Error()}, nil
-	case err != nil:
-		return audit.ChainStatus{}, err
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	var anchors audit.Anchors
+	for _, m := range []struct {
+		key    string
+		anchor **audit.Anchor
+	}{{ops.ManifestKey(caseID), &anchors.Case}, {ops.ReleaseManifestKey(caseID), &anchors.Release}} {
+		man, err := ops.ReadManifest(ctx, s3c, bucket, m.key)
+		var hidden *ops.ManifestHiddenError
+		switch {
+		case errors.As(err, &hidden):
+			return audit.ChainStatus{Records: len(records), Problem: hidden.Error()}, nil
+		case err != nil:
+			return audit.ChainStatus{}, err
+		case man == nil:
+			continue
+		case man.CaseID != caseID:
+			return audit.ChainStatus{Records: len(records), Problem: fmt.Sprintf("the manifest at %s names case %q", m.key, man.CaseID)}, nil
+		case man.Audit == nil:
+			return audit.ChainStatus{Records: len(records), Problem: fmt.Sprintf("the manifest at %s carries no audit anchor", m.key)}, nil
+		}
+		*m.anchor = man.Audit
 	}
-	if len(records) == 0 && man == nil {
+	if len(records) == 0 && anchors.Case == nil && anchors.Release == nil {
 		return audit.ChainStatus{}, fmt.Errorf("no audit records and no manifest for case %s", termsafe.Line(caseID))
 	}
-	var anchor *audit.Anchor
-	if man != nil {
-		switch {
-		case man.CaseID != caseID:
-			return audit.ChainStatus{Records: len(records), Problem: fmt.Sprintf("the manifest at %s names case %q", ops.ManifestKey(caseID), man.CaseID)}, nil
-		case man.Audit == nil:
-			return audit.ChainStatus{Records: len(records), Problem: "the case's manifest carries no audit anchor"}, nil
-		}
-		anchor = man.Audit
-	}
-	st, err := audit.VerifyCase(ctx, caseID, records, anchor, &mac.Key{KMS: kms.NewFromConfig(cfg), ID: keyID})
+	st, err := audit.VerifyCase(ctx, caseID, records, anchors, &mac.Key{KMS: kms.NewFromConfig(cfg), ID: keyID})
 	var nf *kmstypes.NotFoundException
 	if errors.As(err, &nf) {
 		return st, fmt.Errorf("%w: KMS has no MAC key %s (pass --mac-key or --stack)", err, termsafe.Line(keyID))

@@ -413,7 +413,10 @@ func checkReleaseAudit(t *testing.T, ep, caseID, status string) {
 	if code != exitOK || !strings.Contains(out, "Verified:") {
 		t.Fatalf("irflow audit --verify: exit %d\n%s%s", code, tail(out, 3000), stderr.String())
 	}
-	for _, want := range []string{"release-containment", "approved by arn:aws:", "SIMULATED gate", "finalized with outcome " + status} {
+	// The release's manifest anchors the records the release appended
+	// after the case's manifest.
+	for _, want := range []string{"release-containment", "approved by arn:aws:", "SIMULATED gate", "finalized with outcome " + status,
+		"the release's manifest the first"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("irflow audit %s does not show %q:\n%s", caseID, want, tail(out, 4000))
 		}

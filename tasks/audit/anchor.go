@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/irflow/irflow/tasks/mac"
 )
@@ -53,12 +55,26 @@ func AnchorAt(ctx context.Context, key *mac.Key, caseID, executionID string, hea
 	return a, nil
 }
 
+// Anchors are the anchors that vouch for a case's chain: the case's own
+// (finalize-case's manifest, when the playbook's execution finalized it)
+// and the release's (the manifest of the last `irflow release` of the case,
+// its finalize-release step), each nil when there is none.
+type Anchors struct {
+	Case, Release *Anchor
+}
+
 // VerifyCase checks a case's records against everything that can vouch for
-// them: the hash chain, each record's MAC (key), and the anchor finalize-case
-// wrote (nil when the case has none yet). It returns the verdict, or an
-// error when a check could not be made (KMS refused, throttled): not a
-// verdict about the records.
-func VerifyCase(ctx context.Context, caseID string, records []Record, anchor *Anchor, key *mac.Key) (ChainStatus, error) {
+// them: the hash chain, each record's MAC (key), and the anchors of the
+// case's manifests. It returns the verdict, or an error when a check could
+// not be made (KMS refused, throttled): not a verdict about the records.
+//
+// The case's anchor fixes the playbook's records: all of them its
+// execution's (but a finding that joined, recorded by its own). The
+// release's fixes the records after it, up to the release's own head:
+// those are the release executions' (one state machine per deployment,
+// several releases of a case in a row), after the case's finalize-case
+// result. Records after the last anchor are counted as appended.
+func VerifyCase(ctx context.Context, caseID string, records []Record, anchors Anchors, key *mac.Key) (ChainStatus, error) {
 	st := Check(records)
 	if !st.Verified {
 		return st, nil
@@ -83,45 +99,98 @@ func VerifyCase(ctx context.Context, caseID string, records []Record, anchor *An
 		}
 	}
 	st.MACsVerified = true
-	if anchor == nil {
-		return st, nil
-	}
-	ok, err := key.Verify(ctx, anchor.MAC, mac.PurposeAuditAnchor, anchorFields(caseID, *anchor)...)
-	if err != nil {
-		return st, fmt.Errorf("verifying the manifest's anchor: %w", err)
-	}
-	if !ok {
-		st.Verified, st.Problem = false, "the manifest's audit anchor has no valid MAC (the manifest was rewritten)"
-		return st, nil
-	}
-	st.Anchored, st.AnchoredRecords = true, anchor.Records
-	n := int64(len(records))
-	switch {
-	case anchor.Records < 1:
-		st.Verified, st.Problem = false, "the manifest anchors no record"
-		return st, nil
-	case n < anchor.Records:
-		return fail(n+1, "missing: the manifest anchors %d records but only %d remain (the chain was truncated)", anchor.Records, n)
-	case records[anchor.Records-1].Hash != anchor.HeadHash:
-		return fail(anchor.Records, "it is not the record the manifest anchors (the chain was rewritten)")
-	}
-	for _, r := range records[:anchor.Records] {
-		// A finding that joined the open case is recorded by its own
-		// execution (resolve-target's finding-joined); every other record
-		// is the case's execution's.
-		if r.ExecutionID != anchor.ExecutionID && !(r.Event == EventFindingJoined && r.Action == "resolve-target") {
-			return fail(r.Seq, "it belongs to execution %s, not to the case's execution %s", r.ExecutionID, anchor.ExecutionID)
+	// from is the first record the next anchor's range starts after.
+	var from int64
+	for _, a := range []struct {
+		anchor *Anchor
+		name   string
+		owns   func(Record, *Anchor) bool
+		whose  string
+	}{
+		{anchors.Case, "the manifest", ownedByCase, "the case's execution"},
+		{anchors.Release, "the release's manifest", ownedByRelease, "a release of the case"},
+	} {
+		if a.anchor == nil {
+			continue
 		}
-	}
-	if anchor.FollowedBy == FollowedByFinalizeResult {
-		if n == anchor.Records {
-			return fail(n+1, "missing: finalize-case's result record, which follows the anchored head, is gone "+
-				"(the chain was truncated, or finalize-case failed after writing the manifest)")
+		anchor := *a.anchor
+		ok, err := key.Verify(ctx, anchor.MAC, mac.PurposeAuditAnchor, anchorFields(caseID, anchor)...)
+		if err != nil {
+			return st, fmt.Errorf("verifying the anchor of %s: %w", a.name, err)
 		}
-		if next := records[anchor.Records]; next.Action != "finalize-case" || next.Event != "result" || next.ExecutionID != anchor.ExecutionID {
-			return fail(next.Seq, "it should be finalize-case's result record of execution %s, which follows the anchored head", anchor.ExecutionID)
+		if !ok {
+			st.Verified, st.Problem = false, fmt.Sprintf("the audit anchor of %s has no valid MAC (the manifest was rewritten)", a.name)
+			return st, nil
 		}
+		n := int64(len(records))
+		switch {
+		case anchor.Records < 1:
+			st.Verified, st.Problem = false, a.name+" anchors no record"
+			return st, nil
+		case anchor.Records <= from:
+			return fail(anchor.Records, "%s anchors %d records, no more than the case's manifest (%d): it is not a later release's", a.name, anchor.Records, from)
+		case n < anchor.Records:
+			return fail(n+1, "missing: %s anchors %d records but only %d remain (the chain was truncated)", a.name, anchor.Records, n)
+		case records[anchor.Records-1].Hash != anchor.HeadHash:
+			return fail(anchor.Records, "it is not the record %s anchors (the chain was rewritten)", a.name)
+		}
+		rng := records[from:anchor.Records]
+		if anchors.Case == nil {
+			// No case manifest (its execution failed or was stopped
+			// before finalize-case): the playbook's records before the
+			// first release's are chained and MACed, not attributed.
+			if i := slices.IndexFunc(rng, func(r Record) bool { return a.owns(r, &anchor) }); i > 0 {
+				rng = rng[i:]
+			}
+		}
+		for _, r := range rng {
+			if !a.owns(r, &anchor) {
+				return fail(r.Seq, "it belongs to execution %s, not to %s (%s)", r.ExecutionID, a.whose, anchor.ExecutionID)
+			}
+		}
+		from = anchor.Records
+		if anchor.FollowedBy == FollowedByFinalizeResult {
+			if n == anchor.Records {
+				return fail(n+1, "missing: finalize-case's result record, which follows the head %s anchors, is gone "+
+					"(the chain was truncated, or finalize-case failed after writing the manifest)", a.name)
+			}
+			if next := records[anchor.Records]; next.Action != "finalize-case" || next.Event != "result" || next.ExecutionID != anchor.ExecutionID {
+				return fail(next.Seq, "it should be finalize-case's result record of execution %s, which follows the head %s anchors", anchor.ExecutionID, a.name)
+			}
+			from++
+		}
+		st.Anchored = true
+		if a.anchor == anchors.Case {
+			st.AnchoredRecords = anchor.Records
+		} else {
+			st.ReleaseAnchoredRecords = anchor.Records
+		}
+		st.AfterAnchor = int(n - anchor.Records)
 	}
-	st.AfterAnchor = int(n - anchor.Records)
 	return st, nil
+}
+
+// ownedByCase: a record of the playbook's range is its execution's, or a
+// finding that joined the open case, recorded by its own execution
+// (resolve-target's finding-joined).
+func ownedByCase(r Record, a *Anchor) bool {
+	return r.ExecutionID == a.ExecutionID || r.Event == EventFindingJoined && r.Action == "resolve-target"
+}
+
+// ownedByRelease: a record of the release's range is an execution's of the
+// state machine that wrote the anchor (the deployment's release machine:
+// each `irflow release` of the case is one execution of it).
+func ownedByRelease(r Record, a *Anchor) bool {
+	return stateMachineOf(r.ExecutionID) != "" && stateMachineOf(r.ExecutionID) == stateMachineOf(a.ExecutionID)
+}
+
+// stateMachineOf is the state machine ARN part of an execution ARN
+// (arn:aws:states:<region>:<account>:execution:<machine>:<name>), "" for
+// anything else.
+func stateMachineOf(executionID string) string {
+	parts := strings.Split(executionID, ":")
+	if len(parts) != 8 || parts[5] != "execution" || parts[6] == "" {
+		return ""
+	}
+	return strings.Join(parts[:7], ":")
 }

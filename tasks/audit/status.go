@@ -15,11 +15,13 @@ type ChainStatus struct {
 	Problem  string `json:"problem,omitempty"`
 	// MACsVerified says every record's MAC was checked with the MAC key.
 	MACsVerified bool `json:"macsVerified,omitempty"`
-	// Anchored says the chain matched the anchor of the case's manifest,
-	// which fixes AnchoredRecords records; AfterAnchor were appended since.
-	Anchored        bool  `json:"anchored,omitempty"`
-	AnchoredRecords int64 `json:"anchoredRecords,omitempty"`
-	AfterAnchor     int   `json:"afterAnchor,omitempty"`
+	// Anchored says the chain matched the anchors of the case's manifests:
+	// the case's fixes AnchoredRecords records, the last release's
+	// ReleaseAnchoredRecords; AfterAnchor were appended after the last.
+	Anchored               bool  `json:"anchored,omitempty"`
+	AnchoredRecords        int64 `json:"anchoredRecords,omitempty"`
+	ReleaseAnchoredRecords int64 `json:"releaseAnchoredRecords,omitempty"`
+	AfterAnchor            int   `json:"afterAnchor,omitempty"`
 }
 
 // Check verifies records and describes the result.
@@ -53,6 +55,12 @@ func (c ChainStatus) Sentence() string {
 			s += " Every record's MAC verified with the MAC key."
 		}
 		switch {
+		case c.Anchored && c.AnchoredRecords > 0 && c.ReleaseAnchoredRecords > 0:
+			s += fmt.Sprintf(" The manifest anchors the first %d, the release's manifest the first %d", c.AnchoredRecords, c.ReleaseAnchoredRecords)
+			s += appended(c.AfterAnchor)
+		case c.Anchored && c.ReleaseAnchoredRecords > 0:
+			s += fmt.Sprintf(" The release's manifest anchors the first %d (the case has no manifest of its own: its execution did not finalize it)", c.ReleaseAnchoredRecords)
+			s += appended(c.AfterAnchor)
 		case c.Anchored && c.AfterAnchor > 0:
 			s += fmt.Sprintf(" The manifest anchors the first %d; %d were appended after it.", c.AnchoredRecords, c.AfterAnchor)
 		case c.Anchored:
@@ -76,4 +84,12 @@ func (c ChainStatus) Short() string {
 		return fmt.Sprintf("audit chain NOT verified: record %d does not match", c.FirstBad)
 	}
 	return "audit chain NOT verified: " + c.Problem
+}
+
+// appended ends the anchors' sentence with what came after the last.
+func appended(n int) string {
+	if n > 0 {
+		return fmt.Sprintf("; %d were appended after it.", n)
+	}
+	return "; none after it."
 }

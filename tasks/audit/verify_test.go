@@ -120,7 +120,7 @@ func TestVerifyCase(t *testing.T) {
 			if tt.edit != nil {
 				records = tt.edit(t, records, &anchor)
 			}
-			st, err := VerifyCase(ctx, testCase, records, &anchor, key)
+			st, err := VerifyCase(ctx, testCase, records, Anchors{Case: &anchor}, key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +156,7 @@ func joinedAt(t *testing.T, key *mac.Key, r []Record, a *Anchor, i int, event, a
 // but says nothing anchors it.
 func TestVerifyCaseWithoutAnchor(t *testing.T) {
 	key, _ := mactest.Key("k")
-	st, err := VerifyCase(context.Background(), testCase, chainOf(t, key, 3), nil, key)
+	st, err := VerifyCase(context.Background(), testCase, chainOf(t, key, 3), Anchors{}, key)
 	if err != nil || !st.Verified || st.Anchored || !st.MACsVerified || !strings.Contains(st.Sentence(), "Not anchored") {
 		t.Errorf("got %+v, %v (%s)", st, err, st.Sentence())
 	}
@@ -167,7 +167,7 @@ func TestVerifyCaseKMSDown(t *testing.T) {
 	key, fake := mactest.Key("k")
 	records := chainOf(t, key, 2)
 	fake.Err = fmt.Errorf("AccessDeniedException")
-	if _, err := VerifyCase(context.Background(), testCase, records, nil, key); err == nil {
+	if _, err := VerifyCase(context.Background(), testCase, records, Anchors{}, key); err == nil {
 		t.Error("no error when KMS refused")
 	}
 }
@@ -185,14 +185,127 @@ func TestVerifyCaseFinalizeResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := VerifyCase(ctx, testCase, records, &anchor, key); !st.Verified {
+	if st, _ := VerifyCase(ctx, testCase, records, Anchors{Case: &anchor}, key); !st.Verified {
 		t.Errorf("intact: %+v", st)
 	}
-	if st, _ := VerifyCase(ctx, testCase, records[:4], &anchor, key); st.Verified || st.FirstBad != 5 {
+	if st, _ := VerifyCase(ctx, testCase, records[:4], Anchors{Case: &anchor}, key); st.Verified || st.FirstBad != 5 {
 		t.Errorf("finalize result dropped: %+v", st)
 	}
 	other := chainOf(t, key, 5)
-	if st, _ := VerifyCase(ctx, testCase, other, &anchor, key); st.Verified {
+	if st, _ := VerifyCase(ctx, testCase, other, Anchors{Case: &anchor}, key); st.Verified {
 		t.Errorf("another chain: %+v", st)
+	}
+}
+
+// releaseExec is an execution of the deployment's release state machine.
+func releaseExec(n int) string {
+	return fmt.Sprintf("arn:aws:states:us-east-1:123456789012:execution:irflow-release:case-7-release-%d", n)
+}
+
+// releasedChain is a finalized case released once and being released
+// again: records 1-5 the playbook's (4 the finalized head, 5 finalize-case's
+// result), 6-10 the first release's (9 its finalized head, 10 its
+// finalize-case result), 11-12 a second release still running. It returns
+// the records, chained and MACed, and the two manifests' anchors.
+func releasedChain(t *testing.T, key *mac.Key) ([]Record, Anchor, Anchor) {
+	t.Helper()
+	records := chainOf(t, key, 12)
+	for i := range records {
+		switch {
+		case i >= 10:
+			records[i].ExecutionID = releaseExec(2)
+		case i >= 5:
+			records[i].ExecutionID = releaseExec(1)
+		}
+	}
+	for _, i := range []int{4, 9} {
+		records[i].Action, records[i].Event = "finalize-case", "result"
+	}
+	rehash(records, 0)
+	for i := range records {
+		records[i].MAC = sign(t, key, records[i])
+	}
+	ctx := context.Background()
+	caseA, err := AnchorAt(ctx, key, testCase, testExec, records[3], FollowedByFinalizeResult)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relA, err := AnchorAt(ctx, key, testCase, releaseExec(1), records[8], FollowedByFinalizeResult)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records, caseA, relA
+}
+
+// TestVerifyCaseWithRelease: the release's manifest anchors the records a
+// release appended after the case's manifest, so dropping them, or
+// slipping another execution's record among them, is found as it is for
+// the playbook's.
+func TestVerifyCaseWithRelease(t *testing.T) {
+	ctx := context.Background()
+	key, _ := mactest.Key("k")
+	attacker, _ := mactest.Key("attacker")
+	tests := []struct {
+		name     string
+		edit     func(t *testing.T, r []Record, a *Anchors) []Record
+		ok       bool
+		firstBad int64
+		problem  string
+	}{
+		{name: "intact, a second release running", ok: true},
+		{name: "the release's finalize-case result dropped", firstBad: 10, problem: "finalize-case's result",
+			edit: func(_ *testing.T, r []Record, _ *Anchors) []Record { return r[:9] }},
+		{name: "the release's records dropped", firstBad: 8, problem: "truncated",
+			edit: func(_ *testing.T, r []Record, _ *Anchors) []Record { return r[:7] }},
+		{name: "a playbook record among the release's, well signed", firstBad: 7, problem: "not to a release of the case",
+			edit: func(t *testing.T, r []Record, a *Anchors) []Record {
+				r[6].ExecutionID = testExec
+				rehash(r, 6)
+				for i := 6; i < len(r); i++ {
+					r[i].MAC = sign(t, key, r[i])
+				}
+				na, _ := AnchorAt(context.Background(), key, testCase, releaseExec(1), r[8], FollowedByFinalizeResult)
+				a.Release = &na
+				return r
+			}},
+		{name: "the release's anchor signed with another key", problem: "release's manifest has no valid MAC",
+			edit: func(t *testing.T, r []Record, a *Anchors) []Record {
+				na, _ := AnchorAt(context.Background(), attacker, testCase, releaseExec(1), r[8], FollowedByFinalizeResult)
+				a.Release = &na
+				return r
+			}},
+		{name: "the case's manifest given as the release's", firstBad: 4, problem: "no more than the case's manifest",
+			edit: func(_ *testing.T, r []Record, a *Anchors) []Record { a.Release = a.Case; return r }},
+		{name: "no case manifest (its execution failed)", ok: true,
+			edit: func(_ *testing.T, r []Record, a *Anchors) []Record { a.Case = nil; return r }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records, caseA, relA := releasedChain(t, key)
+			anchors := Anchors{Case: &caseA, Release: &relA}
+			if tt.edit != nil {
+				records = tt.edit(t, records, &anchors)
+			}
+			st, err := VerifyCase(ctx, testCase, records, anchors, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Verified != tt.ok || st.FirstBad != tt.firstBad || !strings.Contains(st.Problem, tt.problem) {
+				t.Fatalf("got %+v; want verified %v, first bad %d, problem %q", st, tt.ok, tt.firstBad, tt.problem)
+			}
+			if !tt.ok {
+				return
+			}
+			wantCase := int64(4)
+			if anchors.Case == nil {
+				wantCase = 0
+			}
+			if !st.Anchored || st.AnchoredRecords != wantCase || st.ReleaseAnchoredRecords != 9 || st.AfterAnchor != 3 {
+				t.Errorf("got %+v; want the case's manifest anchoring %d, the release's 9, 3 after", st, wantCase)
+			}
+			if s := st.Sentence(); !strings.Contains(s, "the release's manifest the first 9") && !strings.Contains(s, "The release's manifest anchors the first 9") {
+				t.Errorf("sentence %q does not state the release's anchor", s)
+			}
+		})
 	}
 }

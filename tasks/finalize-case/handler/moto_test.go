@@ -125,7 +125,7 @@ func TestFinalizeMoto(t *testing.T) {
 		// The manifest (of the retry) anchors the chain at its
 		// case-finalized record, signed with moto's HMAC key; every record
 		// carries a MAC that KMS verifies.
-		st, err := audit.VerifyCase(ctx, caseID, rs, man.Audit, taskrt.NewMACKey(w.Cfg, w.Env))
+		st, err := audit.VerifyCase(ctx, caseID, rs, audit.Anchors{Case: man.Audit}, taskrt.NewMACKey(w.Cfg, w.Env))
 		if err != nil || !st.Verified || !st.Anchored || st.AfterAnchor != 1 || rs[man.Audit.Records-1].Event != EventFinalized {
 			t.Errorf("verification %+v, %v; want anchored at the last case-finalized record, one record after it", st, err)
 		}
