@@ -51,8 +51,13 @@ type Approval struct {
 	// (correlation) before the request; at most MaxTasks.
 	Tasks []string `json:"tasks,omitempty" dynamodbav:"tasks,omitempty"`
 	// TasksTruncated says Tasks were capped at MaxTasks.
-	TasksTruncated bool   `json:"tasksTruncated,omitempty" dynamodbav:"tasksTruncated,omitempty"`
-	Prompt         string `json:"prompt" dynamodbav:"prompt"`
+	TasksTruncated bool `json:"tasksTruncated,omitempty" dynamodbav:"tasksTruncated,omitempty"`
+	// LeftAlone are the tasks the run's find-siblings steps left out of
+	// their lists because they carry a tag of the playbook's exclude:
+	// (siblings.excluded): the decision does not cover them; at most
+	// MaxTasks.
+	LeftAlone []string `json:"leftAlone,omitempty" dynamodbav:"leftAlone,omitempty"`
+	Prompt    string   `json:"prompt" dynamodbav:"prompt"`
 	// Approvers are IAM principal ARNs; a role ARN admits its sessions.
 	Approvers   []string `json:"approvers" dynamodbav:"approvers"`
 	RequestedBy string   `json:"requestedBy" dynamodbav:"requestedBy,omitempty"`

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,10 +297,11 @@ func (c chainOf) Read(context.Context, string) ([]audit.Record, error) { return 
 func TestRequestCoversCaseTasks(t *testing.T) {
 	own := "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"
 	s1, s2, s3 := "arn:aws:ecs:us-east-1:123456789012:task/prod/s1", "arn:aws:ecs:us-east-1:123456789012:task/prod/s2", "arn:aws:ecs:us-east-1:123456789012:task/prod/s3"
+	held := "arn:aws:ecs:us-east-1:123456789012:task/prod/held"
 	db, s, a := &fakeDB{}, &fakeSNS{}, &fakeAudit{}
 	h := newHandler(db, s, a)
 	h.Records = chainOf{
-		{Event: "result", Action: "find-siblings", ExecutionID: execID, Detail: `{"outputs":{"siblings":{"sameImage":["` + s1 + `","` + s2 + `"],"sameFamily":["x"]}}}`},
+		{Event: "result", Action: "find-siblings", ExecutionID: execID, Detail: `{"outputs":{"siblings":{"sameImage":["` + s1 + `","` + s2 + `"],"sameFamily":["x"],"excluded":["` + held + `"]}}}`},
 		{Event: "result", Action: "find-siblings", ExecutionID: execID + "-other", Detail: `{"outputs":{"siblings":{"sameImage":["` + s3 + `x"]}}}`},
 		{Event: EventFindingJoined, ExecutionID: "e2", Detail: `{"taskArn":"` + s2 + `"}`},
 		{Event: EventFindingJoined, ExecutionID: "e3", Detail: `{"taskArn":"` + s3 + `"}`},
@@ -316,8 +318,11 @@ func TestRequestCoversCaseTasks(t *testing.T) {
 	if strings.Join(stored.Tasks, ",") != strings.Join(want, ",") || stored.TasksTruncated {
 		t.Errorf("tasks %v (truncated %v); want %v", stored.Tasks, stored.TasksTruncated, want)
 	}
+	if len(stored.LeftAlone) != 1 || stored.LeftAlone[0] != held || slices.Contains(stored.Tasks, held) {
+		t.Errorf("left alone %v, tasks %v; want %s left alone and not covered", stored.LeftAlone, stored.Tasks, held)
+	}
 	msg := *s.sent[0].Message
-	for _, w := range append(want, "4 tasks") {
+	for _, w := range append(want, "4 tasks", "Left alone:", "1 task(s) the playbook's exclude: tags keep out", held) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("message lacks %q:\n%s", w, msg)
 		}

@@ -73,6 +73,12 @@ func Message(a *approval.Approval, reason, approvalURL string) string {
 			fmt.Fprintf(&b, "  %-13s %s\n", "", termsafe.Line(t))
 		}
 	}
+	if len(a.LeftAlone) > 0 {
+		row("Left alone", fmt.Sprintf("%d task(s) the playbook's exclude: tags keep out of the response (not covered):", len(a.LeftAlone)))
+		for _, t := range a.LeftAlone {
+			fmt.Fprintf(&b, "  %-13s %s\n", "", termsafe.Line(t))
+		}
+	}
 	row("Reason", reason)
 	requester := a.RequestedBy
 	if !a.RequesterVerified {

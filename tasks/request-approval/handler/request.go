@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	if p.Target != nil {
 		a.LaunchType = p.Target.LaunchType
 	}
-	if a.Tasks, a.TasksTruncated, err = h.caseTasks(ctx, p); err != nil {
+	if a.Tasks, a.TasksTruncated, a.LeftAlone, err = h.caseTasks(ctx, p); err != nil {
 		return nil, err
 	}
 	stored, err := h.store(ctx, a)
@@ -57,6 +58,9 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 		"requiredApprovals": stored.Required(), "allowSelfApproval": stored.AllowSelfApproval,
 		"onTimeout": stored.OnTimeout, "expiresAt": stored.ExpiresAt.Format(time.RFC3339), "attempt": stored.Attempts,
 		"prompt": stored.Prompt, "tasks": stored.Tasks,
+	}
+	if len(stored.LeftAlone) > 0 {
+		detail["leftAlone"] = stored.LeftAlone
 	}
 	if len(ignored) > 0 {
 		detail["ignoredApprovers"] = ignored
@@ -158,8 +162,10 @@ const EventFindingJoined = "finding-joined"
 // caseTasks are the tasks the gate covers, read from the case's audit
 // chain: the run's own task, then the sameImage list of this execution's
 // find-siblings results, then the tasks of findings that joined the case,
-// each once, at most approval.MaxTasks.
-func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string, bool, error) {
+// each once, at most approval.MaxTasks. leftAlone are the tasks those
+// find-siblings results left out for a tag of the playbook's exclude:
+// (siblings.excluded), which the gate does not cover.
+func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) (tasks []string, truncated bool, leftAlone []string, err error) {
 	out := []string{p.Incident.TaskArn}
 	seen := map[string]bool{p.Incident.TaskArn: true}
 	add := func(arns ...string) {
@@ -171,11 +177,11 @@ func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string,
 		}
 	}
 	if h.Records == nil || p.CaseID() == "" {
-		return out, false, nil
+		return out, false, nil, nil
 	}
 	recs, err := h.Records.Read(ctx, p.CaseID())
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	var joined []string
 	for _, r := range recs {
@@ -184,6 +190,7 @@ func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string,
 			Outputs struct {
 				Siblings *struct {
 					SameImage []string `json:"sameImage"`
+					Excluded  []string `json:"excluded"`
 				} `json:"siblings"`
 			} `json:"outputs"`
 		}
@@ -191,6 +198,11 @@ func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string,
 		case r.Event == "result" && r.Action == "find-siblings" && r.ExecutionID == p.Execution.ID:
 			if json.Unmarshal([]byte(r.Detail), &d) == nil && d.Outputs.Siblings != nil {
 				add(d.Outputs.Siblings.SameImage...)
+				for _, a := range d.Outputs.Siblings.Excluded {
+					if !slices.Contains(leftAlone, a) && len(leftAlone) < approval.MaxTasks {
+						leftAlone = append(leftAlone, a)
+					}
+				}
 			}
 		case r.Event == EventFindingJoined:
 			if json.Unmarshal([]byte(r.Detail), &d) == nil {
@@ -200,7 +212,7 @@ func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) ([]string,
 	}
 	add(joined...)
 	if len(out) > approval.MaxTasks {
-		return out[:approval.MaxTasks], true, nil
+		return out[:approval.MaxTasks], true, leftAlone, nil
 	}
-	return out, false, nil
+	return out, false, leftAlone, nil
 }
