@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -222,6 +223,18 @@ func payload(target *incident.Target, with string) *contract.Payload {
 }
 
 // lists returns the result's outputs.siblings as plain lists.
+// wantLists fails the test for every list of the result whose task ids
+// are not as wanted.
+func wantLists(t *testing.T, res *contract.Result, want map[string]string) {
+	t.Helper()
+	got := listsOf(res)
+	for k, w := range want {
+		if ids(got[k]) != w {
+			t.Errorf("%s: %s; want %s", k, ids(got[k]), w)
+		}
+	}
+}
+
 func listsOf(r *contract.Result) map[string][]string {
 	b, _ := json.Marshal(r.Outputs["siblings"])
 	var m map[string][]string

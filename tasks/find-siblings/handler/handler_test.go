@@ -93,12 +93,7 @@ func TestSiblingLists(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := listsOf(res)
-			for k, want := range tt.want {
-				if ids(got[k]) != want {
-					t.Errorf("%s: %s; want %s", k, ids(got[k]), want)
-				}
-			}
+			wantLists(t, res, tt.want)
 			if res.Status != contract.StatusOK || res.Outputs["truncated"] != false || res.Outputs["complete"] != true {
 				t.Errorf("status %s, outputs %v", res.Status, res.Outputs)
 			}
@@ -425,12 +420,7 @@ func TestExcludedTaskTags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := listsOf(res)
-			for k, want := range tt.want {
-				if ids(got[k]) != want {
-					t.Errorf("%s: %s; want %s", k, ids(got[k]), want)
-				}
-			}
+			wantLists(t, res, tt.want)
 			if c := countsOf(res); c.Excluded != tt.counts {
 				t.Errorf("counts.excluded %d; want %d", c.Excluded, tt.counts)
 			}
