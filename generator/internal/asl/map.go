@@ -1,7 +1,8 @@
 package asl
 
-// Map runs a sub-machine for each item of an array. irflow does not emit Map
-// today; the model exists so the simulator can run definitions that use it.
+// Map runs a sub-machine for each item of an array: a forEach (generator
+// emit.go), ItemProcessor over a task list; the older Iterator is read so
+// the simulator can run definitions that use it.
 type Map struct {
 	Type           string         `json:"Type"`
 	Comment        string         `json:"Comment,omitempty"`
