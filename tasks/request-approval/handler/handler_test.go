@@ -306,6 +306,7 @@ func TestRequestCoversCaseTasks(t *testing.T) {
 		{Event: EventFindingJoined, ExecutionID: "e2", Detail: `{"taskArn":"` + s2 + `"}`},
 		{Event: EventFindingJoined, ExecutionID: "e3", Detail: `{"taskArn":"` + s3 + `"}`},
 		{Event: EventFindingJoined, ExecutionID: "e4", Detail: `{"taskArn":"` + own + `"}`},
+		{Event: EventFindingJoined, ExecutionID: "e5", Detail: `{"taskArn":"` + held + `"}`},
 	}
 	if _, err := h.Handle(context.Background(), payload(ModeRequest, nil)); err != nil {
 		t.Fatal(err)

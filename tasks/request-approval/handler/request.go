@@ -210,7 +210,9 @@ func (h *Handler) caseTasks(ctx context.Context, p *contract.Payload) (tasks []s
 			}
 		}
 	}
-	add(joined...)
+	// A joined finding's task that find-siblings left alone is not acted
+	// on either (no forEach reaches it): the gate does not cover it.
+	add(slices.DeleteFunc(joined, func(a string) bool { return slices.Contains(leftAlone, a) })...)
 	if len(out) > approval.MaxTasks {
 		return out[:approval.MaxTasks], true, leftAlone, nil
 	}
