@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/irflow/irflow/tasks/textmatch"
 )
 
 // Patterns every value spliced into a host script must match. They are
@@ -15,17 +17,19 @@ var (
 	RuntimeID = regexp.MustCompile(`^[a-f0-9]{12,64}$`)
 	// TaskArn is an ECS task ARN, old (task/<id>) or new (task/<cluster>/<id>) format.
 	TaskArn = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9-]{1,64}$`)
-	// ContainerName is an ECS container name.
-	ContainerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	// ContainerName is an ECS container name: ^[A-Za-z0-9_-]{1,255}$.
+	ContainerName = textmatch.NewSpan(`[A-Za-z0-9_-]`, 1, 255)
 	// URL is a presigned S3 URL or a tool download URL: no quotes, spaces
 	// or shell metacharacters beyond what URLs use.
 	URL = regexp.MustCompile(`^https?://[A-Za-z0-9._~:/?&=%+-]+$`)
 	// SHA256 is a lower-case hex SHA-256.
 	SHA256 = regexp.MustCompile(`^[a-f0-9]{64}$`)
-	// FileName is an evidence object's file name (the last part of its key).
-	FileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	// Word is a plain token: numbers, flags, modes, host paths without spaces.
-	Word = regexp.MustCompile(`^[A-Za-z0-9_./:-]{1,255}$`)
+	// FileName is an evidence object's file name (the last part of its
+	// key): ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$.
+	FileName = textmatch.AfterPrefix{Prefix: regexp.MustCompile(`^[A-Za-z0-9]`), Rest: textmatch.NewSpan(`[A-Za-z0-9._-]`, 0, 127)}
+	// Word is a plain token: numbers, flags, modes, host paths without
+	// spaces: ^[A-Za-z0-9_./:-]{1,255}$.
+	Word = textmatch.NewSpan(`[A-Za-z0-9_./:-]`, 1, 255)
 
 	varName  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
 	funcName = regexp.MustCompile(`^irflow_[a-z_]{1,40}$`)
@@ -63,7 +67,7 @@ func Quote(s string) (string, error) {
 }
 
 // Check returns an UnsafeValueError unless v matches re.
-func Check(what string, re *regexp.Regexp, v string) error {
+func Check(what string, re textmatch.Matcher, v string) error {
 	if !re.MatchString(v) {
 		return &UnsafeValueError{What: what, Value: v}
 	}

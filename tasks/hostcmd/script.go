@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/irflow/irflow/tasks/textmatch"
 )
 
 //go:embed common.sh
@@ -31,13 +33,14 @@ func DefaultPaths() Paths {
 	return Paths{Root: "/var/lib/irflow", MemInfo: "/proc/meminfo", ECSLogs: "/var/log/ecs"}
 }
 
-var hostPath = regexp.MustCompile(`^/[A-Za-z0-9_./-]{1,200}$`)
+// hostPath: ^/[A-Za-z0-9_./-]{1,200}$.
+var hostPath = textmatch.AfterPrefix{Prefix: regexp.MustCompile(`^/`), Rest: textmatch.NewSpan(`[A-Za-z0-9_./-]`, 1, 200)}
 
 // Var is a shell variable of the preamble, IRFLOW_<Name>; Value must match Pattern.
 type Var struct {
 	Name    string
 	Value   string
-	Pattern *regexp.Regexp
+	Pattern textmatch.Matcher
 }
 
 // Upload is one object the script may upload: its file name and presigned URL.
@@ -49,7 +52,7 @@ type Upload struct {
 // Arg is one argument of a generated call; Value must match Pattern.
 type Arg struct {
 	Value   string
-	Pattern *regexp.Regexp
+	Pattern textmatch.Matcher
 }
 
 // Call is one line of the generated irflow_targets function, e.g.
@@ -154,7 +157,7 @@ func (s *Script) check() error {
 }
 
 // quoted checks v against re (which must exist) and single-quotes it.
-func quoted(what string, re *regexp.Regexp, v string) (string, error) {
+func quoted(what string, re textmatch.Matcher, v string) (string, error) {
 	if re == nil {
 		return "", &UnsafeValueError{What: what + " without a pattern", Value: v}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/irflow/irflow/tasks/textmatch"
 )
 
 // TaskARN is a parsed ECS task ARN in the long format
@@ -24,7 +26,7 @@ var (
 	}
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	clusterRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterRE = textmatch.NewSpan(`[A-Za-z0-9_-]`, 1, 255)
 	// taskIDRE: ECS task ids are 32 hex digits; the dashed UUID form is what
 	// moto (the local emulator irflow is tested against) hands out.
 	taskIDRE = regexp.MustCompile(`^([a-f0-9]{32}|[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$`)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/irflow/irflow/tasks/textmatch"
 )
 
 // StartKey is the key of the start API's envelope in an execution input.
@@ -30,9 +32,10 @@ type StartEnvelope struct {
 const MaxStartSkew = 5 * time.Minute
 
 var (
-	callerRE = regexp.MustCompile(`^arn:[a-z-]+:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/-]{1,900}$`)
-	keyIDRE  = regexp.MustCompile(`^[A-Za-z0-9:/_+=,.@-]{1,512}$`)
-	macRE    = regexp.MustCompile(`^[A-Za-z0-9+/]{4,512}={0,2}$`)
+	// ^arn:[a-z-]+:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/-]{1,900}$
+	callerRE = textmatch.AfterPrefix{Prefix: regexp.MustCompile(`^arn:[a-z-]+:(iam|sts)::[0-9]{12}:`), Rest: textmatch.NewSpan(`[A-Za-z0-9+=,.@_/-]`, 1, 900)}
+	keyIDRE  = textmatch.NewSpan(`[A-Za-z0-9:/_+=,.@-]`, 1, 512)
+	macRE    = textmatch.Padded{Body: textmatch.NewSpan(`[A-Za-z0-9+/]`, 4, 512)} // ^[A-Za-z0-9+/]{4,512}={0,2}$
 )
 
 // envelopeOf checks the shape of the input's irflowStart object.
@@ -52,7 +55,7 @@ func envelopeOf(m map[string]any) (*StartEnvelope, *FieldError) {
 	for _, f := range []struct {
 		key string
 		dst *string
-		re  *regexp.Regexp
+		re  textmatch.Matcher
 	}{{"caller", &e.Caller, callerRE}, {"keyId", &e.KeyID, keyIDRE}, {"mac", &e.MAC, macRE}} {
 		s, ok := raw[f.key].(string)
 		if !ok || !f.re.MatchString(s) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/tasks/termsafe"
+	"github.com/irflow/irflow/tasks/textmatch"
 )
 
 // MaxInputBytes bounds the execution input; Step Functions itself allows 256 KiB.
@@ -55,7 +56,7 @@ func fieldErr(field, format string, args ...any) *FieldError {
 
 var (
 	caseIDRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$`)
-	requestedByRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_:/-]{1,512}$`)
+	requestedByRE = textmatch.NewSpan(`[A-Za-z0-9+=,.@_:/-]`, 1, 512)
 	launchTypeRE  = regexp.MustCompile(`^[A-Z0-9_]{1,32}$`)
 )
 
@@ -273,7 +274,7 @@ func finding(detail map[string]any) (*Finding, error) {
 
 // containerNameRE is an ECS container name (RegisterTaskDefinition: up to
 // 255 letters, digits, hyphens and underscores).
-var containerNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+var containerNameRE = textmatch.NewSpan(`[A-Za-z0-9_-]`, 1, 255)
 
 // containerNames are the names of the containers a finding's taskDetails
 // lists, in order; names that no ECS container can have are left out
