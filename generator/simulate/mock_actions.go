@@ -162,25 +162,6 @@ var mockSiblingTags = map[string]map[string]string{
 	"sibling-clean": {"canary": "blue"},
 }
 
-// mockExcluded is find-siblings' exclusion rule on with.excludeTaskTags
-// (the playbook's exclude:, set by the compiler): the rule ("key=value",
-// "*" any value; the first key in sorted order) the tags meet, or "".
-func mockExcluded(with map[string]any, tags map[string]string) string {
-	ex, _ := with["excludeTaskTags"].(map[string]any)
-	keys := make([]string, 0, len(ex))
-	for k := range ex {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		want, _ := ex[k].(string)
-		if v, ok := tags[k]; ok && (want == "*" || want == v) {
-			return k + "=" + want
-		}
-	}
-	return ""
-}
-
 // mockSiblings finds, in the target's cluster, two tasks of its image
 // digests and family (one on its container instance, on EC2) and one of its
 // family on a clean revision; all three share its task role. Without a
@@ -235,7 +216,7 @@ func mockSiblings(p *mockPayload) (*mockResult, error) {
 		capped[k] = v
 	}
 	r := result("OK", "siblings of task %s: %d share its image digest, %d its family, %d its task role, %d its container instance, %d of unknown digest; 4 running task(s) described in 1 cluster(s)%s",
-		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"], mockLeftAlone(len(excluded), rules))
+		arn.ID, counts["sameImage"], counts["sameFamily"], counts["sameRole"], counts["sameInstance"], counts["unknownDigest"], incident.LeftAlone(len(excluded), rules))
 	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"taskArn": t.TaskArn, "imageDigests": digests}, "siblings": lists}))
 	return r.with("siblings", capped, "imageDigests", digests, "imageDigestsComplete", len(digests) > 0, "counts", counts,
 		"truncated", truncated, "complete", true, "stoppedBy", ""), nil
@@ -255,7 +236,7 @@ func mockHostSiblings(p *mockPayload) (*mockResult, error) {
 		counts[k] = len(v)
 	}
 	r := result("OK", "siblings of container instance %s: 0 share its image digest, 0 its family, 0 its task role, %d its container instance, 0 of unknown digest; %d running task(s) described in 1 cluster(s)%s",
-		t.ContainerInstanceArn, len(lists["sameInstance"]), len(onHost), mockLeftAlone(len(excluded), rules))
+		t.ContainerInstanceArn, len(lists["sameInstance"]), len(onHost), incident.LeftAlone(len(excluded), rules))
 	r.store(p, "siblings.json", mockJSON(map[string]any{"target": map[string]any{"containerInstanceArn": t.ContainerInstanceArn, "imageDigests": []string{}}, "siblings": lists}))
 	return r.with("siblings", lists, "imageDigests", []string{}, "imageDigestsComplete", false, "counts", counts,
 		"truncated", false, "complete", true, "stoppedBy", ""), nil
@@ -265,11 +246,17 @@ func mockHostSiblings(p *mockPayload) (*mockResult, error) {
 // with.excludeTaskTags out of every list into lists["excluded"] (sorted),
 // and returns it with the count of tasks per rule.
 func mockExclude(with map[string]any, lists map[string][]string, tagsOf func(arn string) map[string]string) ([]string, map[string]int) {
+	ex := incident.Exclusion{}
+	if m, ok := with["excludeTaskTags"].(map[string]any); ok {
+		for k, v := range m {
+			ex[k], _ = v.(string)
+		}
+	}
 	excluded, rules, seen := []string{}, map[string]int{}, map[string]bool{}
 	for k, arns := range lists {
 		kept := []string{}
 		for _, a := range arns {
-			rule := mockExcluded(with, tagsOf(a))
+			rule := ex.Match(tagsOf(a))
 			if rule == "" {
 				kept = append(kept, a)
 				continue
@@ -285,28 +272,6 @@ func mockExclude(with map[string]any, lists map[string][]string, tagsOf func(arn
 	sort.Strings(excluded)
 	lists["excluded"] = excluded
 	return excluded, rules
-}
-
-// mockLeftAlone is the summary's part on excluded tasks, worded as the
-// real action's.
-func mockLeftAlone(n int, rules map[string]int) string {
-	if n == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(rules))
-	for r := range rules {
-		keys = append(keys, r)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, r := range keys {
-		part := "tag " + r
-		if len(rules) > 1 {
-			part += fmt.Sprintf(" (%d)", rules[r])
-		}
-		parts = append(parts, part)
-	}
-	return fmt.Sprintf("; %d task(s) left alone: %s (exclude:)", n, strings.Join(parts, ", "))
 }
 
 func mockLogs(p *mockPayload) (*mockResult, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/ecsref"
 	"github.com/irflow/irflow/tasks/ecsservice"
+	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/taskrt"
 )
 
@@ -44,7 +45,7 @@ type params struct {
 	// ExcludeTaskTags is the playbook's exclude.taskTags, set by the
 	// compiler (a playbook cannot write it): a task carrying any one of
 	// these tags ("*": any value) is in no list but excluded.
-	ExcludeTaskTags exclusion `json:"excludeTaskTags"`
+	ExcludeTaskTags incident.Exclusion `json:"excludeTaskTags"`
 }
 
 // Defaults and bounds of the parameters (the catalog's schema says the same).

@@ -2,8 +2,6 @@ package handler
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -78,33 +76,6 @@ type sibling struct {
 	ExcludedBy string `json:"excludedBy,omitempty"`
 }
 
-// exclusion is the playbook's exclude.taskTags, passed by the compiler as
-// with.excludeTaskTags: tag key to value, "*" any value; a task carrying
-// any one of them is left alone (the generated Excluded? Choice applies
-// the same rule to the run's own target).
-type exclusion map[string]string
-
-// anyValue is the exclude: value that matches any value of its key.
-const anyValue = "*"
-
-// match returns the rule a task's tags meet ("key=value"; the first key
-// in sorted order when several do), or "".
-func (e exclusion) match(tags []ecstypes.Tag) string {
-	if len(e) == 0 || len(tags) == 0 {
-		return ""
-	}
-	have := make(map[string]string, len(tags))
-	for _, t := range tags {
-		have[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	for _, k := range slices.Sorted(maps.Keys(e)) {
-		if v, ok := have[k]; ok && (e[k] == anyValue || e[k] == v) {
-			return k + "=" + e[k]
-		}
-	}
-	return ""
-}
-
 // found is the scan sorted into lists.
 type found struct {
 	lists       siblingLists
@@ -118,7 +89,7 @@ type found struct {
 // compromised digest, in unknownDigest when that can be neither shown nor
 // ruled out (a digest unknown on its side or on the target's). A task
 // that would be in a list but carries a tag of ex is in excluded only.
-func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan, ex exclusion) *found {
+func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan, ex incident.Exclusion) *found {
 	set, complete := bad.Set(), bad.Complete()
 	family := ecsref.FamilyOf(target.TaskDefinitionArn)
 	f := &found{excludedBy: map[string]int{}}
@@ -153,7 +124,7 @@ func sortTasks(target *incident.Target, bad *ecsref.Compromised, s *scan, ex exc
 				shares[listUnknown] = true
 			}
 		}
-		rule := ex.match(t.Tags)
+		rule := ex.Match(tagMap(t.Tags))
 		f.lists.each(func(key string, arns *[]string) {
 			if shares[key] {
 				if rule == "" {
@@ -270,17 +241,7 @@ func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *sca
 	case stopDeadline:
 		msg += "; incomplete: stopped before the function's deadline"
 	}
-	if n.Excluded > 0 {
-		var rules []string
-		for _, r := range slices.Sorted(maps.Keys(f.excludedBy)) {
-			rule := "tag " + r
-			if len(f.excludedBy) > 1 {
-				rule += fmt.Sprintf(" (%d)", f.excludedBy[r])
-			}
-			rules = append(rules, rule)
-		}
-		msg += fmt.Sprintf("; %d task(s) left alone: %s (exclude:)", n.Excluded, strings.Join(rules, ", "))
-	}
+	msg += incident.LeftAlone(n.Excluded, f.excludedBy)
 	if f.roleUnknown > 0 {
 		msg += fmt.Sprintf("; the task role of %d task(s) is unknown (their task definition was not described before the deadline), so sameRole may miss them", f.roleUnknown)
 	}
@@ -288,4 +249,13 @@ func (f *found) summary(target *incident.Target, bad *ecsref.Compromised, s *sca
 		msg += "; lists capped in the outputs, whole in " + evidenceName
 	}
 	return msg
+}
+
+// tagMap is a task's tags by key.
+func tagMap(tags []ecstypes.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }
