@@ -106,23 +106,16 @@ func TestExcludeTaskTagsIsReserved(t *testing.T) {
 	}
 }
 
-// TestReservedParamsHaveAValue: the compiler has a value for every reserved
-// parameter of the catalog (reservedWith panics otherwise).
+// TestReservedParamsHaveAValue: the compiler knows where every reserved
+// parameter of the catalog comes from (its hint and its value).
 func TestReservedParamsHaveAValue(t *testing.T) {
-	c := &compilation{pb: &playbook.Playbook{Exclude: &playbook.Exclude{TaskTags: map[string]string{"irflow": "ignore"}}}}
+	pb := &playbook.Playbook{Exclude: &playbook.Exclude{TaskTags: map[string]string{"irflow": "ignore"}}}
 	for _, a := range catalog.All() {
-		if len(a.Reserved) == 0 {
-			continue
-		}
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					t.Errorf("%s: %v", a.Name, p)
-				}
-			}()
-			if got := c.reservedWith(a); len(got) != len(a.Reserved) {
-				t.Errorf("%s: %v for reserved %v", a.Name, got, a.Reserved)
+		for _, k := range a.Reserved {
+			r, ok := reserved[a.Name+"."+k]
+			if !ok || r.hint == "" || r.value == nil || r.value(pb) == nil {
+				t.Errorf("%s.%s: the compiler has no hint or value for it", a.Name, k)
 			}
-		}()
+		}
 	}
 }

@@ -328,12 +328,11 @@ func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[strin
 	for _, k := range pathKeys(with, "") {
 		c.errorAtKey(diag.CodeSchema, ptr+k, "Step Functions would read it as a JSONPath", fmt.Sprintf("parameter key %q ends in .$", k[strings.LastIndexByte(k, '/')+1:]))
 	}
-	reserved := c.reservedWith(a)
-	if len(reserved) > 0 {
+	if len(a.Reserved) > 0 {
 		with = maps.Clone(with)
 		for _, k := range a.Reserved {
 			if _, set := with[k]; set {
-				c.errorAtKey(diag.CodeSchema, ptr+"/"+escape(k), reservedHint[a.Name+"."+k],
+				c.errorAtKey(diag.CodeSchema, ptr+"/"+escape(k), reserved[a.Name+"."+k].hint,
 					fmt.Sprintf("step %q cannot set with.%s: the compiler sets it from the playbook", s.ID, k))
 				delete(with, k) // reported here, not again as an unknown key
 			}
@@ -342,42 +341,36 @@ func (c *compilation) resolveWith(s *playbook.Step, a *catalog.Action) map[strin
 	if sch := withSchema(a.Name); sch != nil {
 		c.schemaErrors(sch.Validate(any(with)), ptr, any(with))
 	}
-	maps.Copy(with, reserved)
+	for _, k := range a.Reserved {
+		with[k] = reserved[a.Name+"."+k].value(c.pb)
+	}
 	return withDefaults(with, a)
 }
 
-// reservedHint says where each reserved parameter comes from.
-var reservedHint = map[string]string{
-	"find-siblings.excludeTaskTags": "remove it: exclude: {taskTags} at the top of the playbook applies to find-siblings' lists too",
-}
-
-// reservedWith is what the compiler sets in an action's with: (the
-// catalog's Reserved keys), from the playbook and never from the step.
+// reserved are the parameters the compiler sets (the catalog's Reserved
+// keys, by "action.key"): where each comes from, as a hint for a step that
+// writes it, and its value, from the playbook and never from the step.
 // find-siblings' excludeTaskTags has one source, the playbook's
 // exclude.taskTags (empty without exclude:), as resolve-target's
-// hostFindings has triggers.guardduty.hostFindings: the tasks it carries a
-// tag of are in no list, so no forEach acts on a task the playbook leaves
-// alone.
-func (c *compilation) reservedWith(a *catalog.Action) map[string]any {
-	if len(a.Reserved) == 0 {
-		return nil
-	}
-	out := map[string]any{}
-	for _, k := range a.Reserved {
-		switch a.Name + "." + k {
-		case "find-siblings.excludeTaskTags":
+// hostFindings has triggers.guardduty.hostFindings: the tasks carrying
+// one of its tags are in no list, so no forEach acts on a task the
+// playbook leaves alone.
+var reserved = map[string]struct {
+	hint  string
+	value func(*playbook.Playbook) any
+}{
+	"find-siblings.excludeTaskTags": {
+		hint: "remove it: exclude: {taskTags} at the top of the playbook applies to find-siblings' lists too",
+		value: func(pb *playbook.Playbook) any {
 			tags := map[string]any{}
-			if ex := c.pb.Exclude; ex != nil {
-				for tk, tv := range ex.TaskTags {
-					tags[tk] = tv
+			if pb.Exclude != nil {
+				for k, v := range pb.Exclude.TaskTags {
+					tags[k] = v
 				}
 			}
-			out[k] = tags
-		default:
-			panic("generator: no value for reserved parameter " + a.Name + "." + k)
-		}
-	}
-	return out
+			return tags
+		},
+	},
 }
 
 // pathKeys returns pointers of object keys ending in ".$" anywhere in v.
