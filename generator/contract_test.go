@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/generator/internal/asl"
 	"github.com/irflow/irflow/tasks/catalog"
 )
@@ -182,9 +183,10 @@ func FuzzCompile(f *testing.F) {
 		src, _ := os.ReadFile(s)
 		f.Add(src)
 	}
-	codes := map[string]bool{"yaml": true, "schema": true, "unknown-action": true, "duplicate-id": true,
-		"unsupported-launch-type": true, "approval-required": true, "ssm-after-isolation": true, "limit": true,
-		"unknown-finding-type": true, "evidence-after-destruction": true, "empty-branch": true, "for-each": true}
+	codes := map[string]bool{}
+	for _, c := range diag.Codes {
+		codes[c] = true
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		r, ds := Compile(src, "fuzz.yaml", Options{})
 		for _, d := range ds {

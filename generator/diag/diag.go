@@ -43,6 +43,16 @@ const (
 	CodeHostFindings = "host-findings"
 )
 
+// Codes is every stable code above, in the order docs/design.md lists them.
+// TestCodesListsEveryConstant reads the const block, so a new code cannot be
+// left out of it (the compile fuzz target and the docs check match on it).
+var Codes = []string{
+	CodeYAML, CodeSchema, CodeUnknownAction, CodeDuplicateID, CodeUnsupportedLaunchType,
+	CodeApprovalRequired, CodeSSMAfterIsolation, CodeLimit, CodeUnknownFindingType,
+	CodeEvidenceAfterDestruction, CodeEmptyBranch, CodeForEach, CodeOverlappingTriggers,
+	CodeHostFindings,
+}
+
 // MaxPerFile caps how many diagnostics one file reports, so a pathological
 // input cannot bury the terminal; the last one says how many were dropped.
 const MaxPerFile = 200

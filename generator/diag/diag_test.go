@@ -2,6 +2,10 @@ package diag
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -70,5 +74,47 @@ func TestWriters(t *testing.T) {
   "diagnostics": []
 }` {
 		t.Errorf("empty json = %q", b.String())
+	}
+}
+
+// TestCodesListsEveryConstant: Codes holds each Code* constant of diag.go,
+// read from the source, so the fuzz target's and the docs' list cannot go
+// stale when a code is added (FuzzCompile failed on host-findings that way).
+func TestCodesListsEveryConstant(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "diag.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, c := range Codes {
+		if listed[c] {
+			t.Errorf("Codes lists %q twice", c)
+		}
+		listed[c] = true
+	}
+	n := 0
+	for _, decl := range f.Decls {
+		g, ok := decl.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			for i, name := range spec.(*ast.ValueSpec).Names {
+				if !strings.HasPrefix(name.Name, "Code") {
+					continue
+				}
+				n++
+				lit, ok := spec.(*ast.ValueSpec).Values[i].(*ast.BasicLit)
+				if !ok {
+					t.Fatalf("%s is not a string literal", name.Name)
+				}
+				if v, _ := strconv.Unquote(lit.Value); !listed[v] {
+					t.Errorf("%s (%s) is not in Codes", name.Name, lit.Value)
+				}
+			}
+		}
+	}
+	if n != len(Codes) {
+		t.Errorf("diag.go declares %d codes, Codes lists %d", n, len(Codes))
 	}
 }
