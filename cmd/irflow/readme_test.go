@@ -3,10 +3,13 @@ package main
 import (
 	"flag"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/irflow/irflow/generator"
+	"github.com/irflow/irflow/generator/diag"
 	"github.com/irflow/irflow/internal/mdblock"
 )
 
@@ -34,5 +37,25 @@ func TestReadmeExampleCompiles(t *testing.T) {
 	r, ds := generator.Compile([]byte(src), "README.md", generator.Options{Strict: true})
 	if r == nil || len(ds) > 0 {
 		t.Errorf("the README's example playbook does not validate strictly:\n%v", ds)
+	}
+}
+
+// TestDocsListEveryDiagnosticCode: the README's and docs/design.md's code
+// tables list exactly diag.Codes, in its order (a code added to the
+// compiler is a contract tools match on, so it is documented in both).
+func TestDocsListEveryDiagnosticCode(t *testing.T) {
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| (?:error|warning) \\|")
+	for _, doc := range []string{"../../README.md", "../../docs/design.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+			got = append(got, m[1])
+		}
+		if !slices.Equal(got, diag.Codes) {
+			t.Errorf("%s's diagnostic code table lists %v; want diag.Codes %v", doc, got, diag.Codes)
+		}
 	}
 }
