@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV := .venv
-FUZZTIME ?= 10s
+FUZZSCALE ?= 1
 
 .PHONY: all test deps go-deps infra-deps node-deps py-deps vet unit fuzz asl irflow irflow-demo build synth deploy infra-test demo bench stress containment clean
 
@@ -71,7 +71,7 @@ unit: node-deps py-deps irflow
 ## fuzz: a short run of each fuzz target (compile, input normalization,
 ## payload decoding) from its kept corpus (testdata/fuzz/).
 fuzz:
-	scripts/fuzz.sh $(FUZZTIME)
+	scripts/fuzz.sh $(FUZZSCALE)
 
 ## stress: 200 concurrent incidents with `irflow simulate --aws-endpoint`
 ## against moto behind a fault-injecting proxy; prints a JSON summary last.
