@@ -118,7 +118,9 @@ for w in $rt_worlds; do worlds+=(--world "$w"); done
 for pb in $rt_playbooks; do
   # A case that does not end as the bench expects makes irflow-demo exit 1:
   # the report still shows its row (status, refusals, problems).
-  "$tmp/irflow-demo" --playbook "workflows/$pb.yaml" "${worlds[@]}" --summary "$data/round-trips/$pb.json" \
+  # --latency: each AWS request takes at least a real endpoint's round
+  # trip, so concurrent requests overlap whatever the load (section 7).
+  "$tmp/irflow-demo" --playbook "workflows/$pb.yaml" "${worlds[@]}" --latency 50ms --summary "$data/round-trips/$pb.json" \
     --out "$tmp/demo/$pb" >"$data/round-trips/$pb.log" 2>&1 ||
     echo "bench.sh: irflow-demo on $pb exited $? (see $data/round-trips/$pb.log)" >&2
 done

@@ -54,6 +54,7 @@ func run(args []string) int {
 	fs.StringVar(&o.Out, "out", "", "`DIR` for handlers.log and each case's files (default build/demo)")
 	fs.StringVar(&o.Irflow, "irflow", "", "the irflow CLI `binary`; when set, `irflow audit --verify` runs on the first case")
 	fs.StringVar(&o.Endpoint, "endpoint", "", "use this moto server `URL` instead of starting one")
+	fs.DurationVar(&o.Latency, "latency", 0, "hold every AWS request the strict layer serves at least this `long` (as a real endpoint's round trip; make bench: 50ms)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: irflow-demo [--playbook FILE] [--world NAME]... [--input FILE] [--decide approve|reject|timeout] [--summary FILE] [--keep]\n\nworlds:\n")
 		for _, n := range append(worlds.Names(), worlds.MemberNames()...) {
@@ -96,13 +97,14 @@ func run(args []string) int {
 func strictServe(args []string) int {
 	fs := flag.NewFlagSet("irflow-demo strict-serve", flag.ContinueOnError)
 	backend := fs.String("backend", "", "moto server `URL`")
+	latency := fs.Duration("latency", 0, "the least time each AWS request takes")
 	if err := fs.Parse(args); err != nil || *backend == "" {
-		fmt.Fprintln(os.Stderr, "usage: irflow-demo strict-serve --backend URL")
+		fmt.Fprintln(os.Stderr, "usage: irflow-demo strict-serve --backend URL [--latency D]")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := demo.ServeStrict(ctx, *backend); err != nil {
+	if err := demo.ServeStrict(ctx, *backend, *latency); err != nil {
 		fmt.Fprintf(os.Stderr, "irflow-demo strict-serve: %v\n", err)
 		return 1
 	}

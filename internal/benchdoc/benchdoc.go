@@ -110,6 +110,10 @@ type ContainmentPath struct {
 	// order their first request arrived.
 	Steps  []PathStep `json:"steps"`
 	Reason string     `json:"reason,omitempty"`
+	// LatencyMs is the strict layer's floor for each request during the
+	// run (irflow-demo --latency; 0: moto's own speed, where requests a
+	// handler sends together can count apart when the CPU is busy).
+	LatencyMs int64 `json:"latencyMs"`
 }
 
 // PathStep is one step's share of the path to containment.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -53,8 +54,10 @@ type awsEnv struct {
 	moto     *mototest.Server // nil when Options.Endpoint named one
 	// strictPID is the detached strict layer's process (--keep).
 	strictPID int
-	stops     []func()
-	kept      bool
+	// latency is the strict layer's request floor (Options.Latency).
+	latency time.Duration
+	stops   []func()
+	kept    bool
 }
 
 // callMark is where a case's calls and refusals begin.

@@ -49,7 +49,7 @@ func runCase(ctx context.Context, out io.Writer, compiled *generator.Result, han
 		if err != nil {
 			return err
 		}
-		if c.Path, err = containmentPath(compiled.ASL, run, reqs, stores.AuditTable); err != nil {
+		if c.Path, err = containmentPath(compiled.ASL, run, reqs, stores.AuditTable, env.latency); err != nil {
 			return err
 		}
 	}

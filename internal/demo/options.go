@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/irflow/irflow/generator"
 	"github.com/irflow/irflow/generator/diag"
@@ -36,6 +37,10 @@ type Options struct {
 	Keep bool
 	// Endpoint is a moto server to use instead of starting one (tests).
 	Endpoint string
+	// Latency is the strict layer's floor for every AWS request it serves
+	// (strict.Config.Latency): make bench sets it so the round-trip count
+	// does not move with the machine's load; 0 answers at moto's speed.
+	Latency time.Duration
 	// Out gets handlers.log and one folder per case; "" is build/demo.
 	Out string
 	// Irflow is the irflow CLI; when set, `irflow audit --verify` runs on
@@ -101,6 +106,9 @@ func (o *Options) check() error {
 	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
+	}
+	if o.Latency < 0 || o.Latency > 10*time.Second {
+		return usage("--latency %v: want a duration from 0 to 10s (a request's network round trip)", o.Latency)
 	}
 	switch o.Decide {
 	case "":

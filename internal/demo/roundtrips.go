@@ -171,8 +171,8 @@ func (n *aslNode) cost(owner map[string]string, rounds map[string]int) int {
 
 // containmentPath measures a run's path to containment from the requests
 // the layer logged during it. asl is the compiled definition, auditTable
-// the audit chain's table.
-func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRequest, auditTable string) (*benchdoc.ContainmentPath, error) {
+// the audit chain's table, latency the layer's request floor it ran with.
+func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRequest, auditTable string, latency time.Duration) (*benchdoc.ContainmentPath, error) {
 	var root aslNode
 	if err := json.Unmarshal(asl, &root); err != nil {
 		return nil, fmt.Errorf("the compiled definition: %w", err)
@@ -192,7 +192,7 @@ func containmentPath(asl []byte, run *simulate.Execution, reqs []strict.LoggedRe
 	}
 	// The isolation: the first isolate-network step that ran and ended
 	// neither caught nor failed.
-	path := &benchdoc.ContainmentPath{Steps: []benchdoc.PathStep{}}
+	path := &benchdoc.ContainmentPath{Steps: []benchdoc.PathStep{}, LatencyMs: latency.Milliseconds()}
 	var isoKey string
 	for _, s := range run.Steps {
 		if s.Action != "isolate-network" {

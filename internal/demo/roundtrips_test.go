@@ -87,7 +87,7 @@ func TestContainmentPath(t *testing.T) {
 		req("iso", "ec2", "CreateNetworkAclEntry", at(101, 110)), req("iso", "ec2", "CreateNetworkAclEntry", at(102, 111)), // 1
 		audit("iso", at(112, 120)), req("stop", "ecs", "StopTask", at(121, 130)), // after containment
 	}
-	p, err := containmentPath([]byte(pathASL), run, reqs, "audit")
+	p, err := containmentPath([]byte(pathASL), run, reqs, "audit", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestContainmentPath(t *testing.T) {
 			ungated[i].Action = "notify"
 		}
 	}
-	if mp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: ungated}, reqs, "audit"); err != nil || mp.AfterMemory == nil || *mp.AfterMemory != 4 || mp.AfterDecision != nil {
+	if mp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: ungated}, reqs, "audit", 0); err != nil || mp.AfterMemory == nil || *mp.AfterMemory != 4 || mp.AfterDecision != nil {
 		t.Errorf("after the memory capture: %v (after the decision %v), %v; want 4 (g's 1 and the isolation's 3) and no decision", mp.AfterMemory, mp.AfterDecision, err)
 	}
 	// The same run with b an ECS Exec triage: counted after its last request.
@@ -123,7 +123,7 @@ func TestContainmentPath(t *testing.T) {
 			triaged[i].Action = "exec-triage"
 		}
 	}
-	if tp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: triaged}, reqs, "audit"); err != nil || tp.AfterTriage == nil || *tp.AfterTriage != 4 {
+	if tp, err := containmentPath([]byte(pathASL), &simulate.Execution{Steps: triaged}, reqs, "audit", 0); err != nil || tp.AfterTriage == nil || *tp.AfterTriage != 4 {
 		t.Errorf("after the triage: %v, %v; want 4 (the gate's 1 and the isolation's 3)", tp.AfterTriage, err)
 	}
 	var steps []string
@@ -134,14 +134,14 @@ func TestContainmentPath(t *testing.T) {
 		t.Errorf("steps = %s", got)
 	}
 	// A step the definition does not name counts one after the other.
-	p, _ = containmentPath([]byte(pathASL), run, append([]strict.LoggedRequest{req("elsewhere", "sts", "GetCallerIdentity", at(-10, -5))}, reqs...), "audit")
+	p, _ = containmentPath([]byte(pathASL), run, append([]strict.LoggedRequest{req("elsewhere", "sts", "GetCallerIdentity", at(-10, -5))}, reqs...), "audit", 0)
 	if p.RoundTrips != 10 {
 		t.Errorf("with an unknown step's request: %d round trips; want 10", p.RoundTrips)
 	}
 
 	// An isolation that was caught contained nothing.
 	run.Steps[5].Result = simulate.ResultCaught
-	p, _ = containmentPath([]byte(pathASL), run, reqs, "audit")
+	p, _ = containmentPath([]byte(pathASL), run, reqs, "audit", 0)
 	if p.Step != "" || p.RoundTrips != 0 || !strings.Contains(p.Reason, "iso ended CAUGHT") {
 		t.Errorf("caught isolation: %+v", p)
 	}
@@ -153,8 +153,12 @@ func TestContainmentPath(t *testing.T) {
 			noEntries = append(noEntries, r)
 		}
 	}
-	p, _ = containmentPath([]byte(pathASL), run, noEntries, "audit")
+	p, _ = containmentPath([]byte(pathASL), run, noEntries, "audit", 0)
 	if p.Step != "" || !strings.Contains(p.Reason, "changed no network ACL entry") {
 		t.Errorf("isolation without changes: %+v", p)
+	}
+	// The path says what floor the layer held requests to.
+	if p, _ = containmentPath([]byte(pathASL), run, reqs, "audit", 50*time.Millisecond); p.LatencyMs != 50 {
+		t.Errorf("latencyMs = %d; want 50", p.LatencyMs)
 	}
 }

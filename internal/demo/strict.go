@@ -29,12 +29,13 @@ func (e *awsEnv) startStrict(ctx context.Context, o *Options, res *Result) error
 		return nil
 	}
 	res.Strict = true
+	e.latency = o.Latency
 	if !o.Keep {
 		sessions, err := newExecBackend()
 		if err != nil {
 			return err
 		}
-		_, url, stop, err := strict.StartWith(strict.Config{Backend: e.motoURL, Exec: sessions})
+		_, url, stop, err := strict.StartWith(strict.Config{Backend: e.motoURL, Exec: sessions, Latency: o.Latency})
 		if err != nil {
 			sessions.Close()
 			return fmt.Errorf("starting the strict layer: %w", err)
@@ -43,7 +44,7 @@ func (e *awsEnv) startStrict(ctx context.Context, o *Options, res *Result) error
 		e.stops = append(e.stops, sessions.Close, stop)
 		return nil
 	}
-	url, pid, err := serveDetached(ctx, e.motoURL)
+	url, pid, err := serveDetached(ctx, e.motoURL, o.Latency)
 	if err != nil {
 		return err
 	}
@@ -54,12 +55,12 @@ func (e *awsEnv) startStrict(ctx context.Context, o *Options, res *Result) error
 
 // serveDetached starts `irflow-demo strict-serve` in a process group of its
 // own and reads the URL it serves on from its first line of output.
-func serveDetached(ctx context.Context, backend string) (string, int, error) {
+func serveDetached(ctx context.Context, backend string, latency time.Duration) (string, int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", 0, err
 	}
-	cmd := exec.Command(self, "strict-serve", "--backend", backend)
+	cmd := exec.Command(self, "strict-serve", "--backend", backend, "--latency", latency.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -89,16 +90,16 @@ func serveDetached(ctx context.Context, backend string) (string, int, error) {
 	return "", 0, fmt.Errorf("the strict layer did not start within 10s")
 }
 
-// ServeStrict is `irflow-demo strict-serve --backend URL`: the strict layer
-// in front of moto until SIGTERM or SIGINT; its URL is the first line it
-// prints.
-func ServeStrict(ctx context.Context, backend string) error {
+// ServeStrict is `irflow-demo strict-serve --backend URL [--latency D]`:
+// the strict layer in front of moto until SIGTERM or SIGINT; its URL is the
+// first line it prints.
+func ServeStrict(ctx context.Context, backend string, latency time.Duration) error {
 	sessions, err := newExecBackend()
 	if err != nil {
 		return err
 	}
 	defer sessions.Close()
-	_, url, stop, err := strict.StartWith(strict.Config{Backend: backend, Exec: sessions})
+	_, url, stop, err := strict.StartWith(strict.Config{Backend: backend, Exec: sessions, Latency: latency})
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,12 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func (l *Layer) logged(w http.ResponseWriter, r *http.Request, body []byte, svc awsproxy.Service, serve func(http.ResponseWriter)) {
 	seq := l.requests.begin()
 	start := time.Now().UTC()
+	if l.cfg.Latency > 0 {
+		select {
+		case <-time.After(l.cfg.Latency):
+		case <-r.Context().Done():
+		}
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	serve(sw)
 	op := svc.Operation

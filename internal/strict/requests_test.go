@@ -2,7 +2,9 @@ package strict
 
 import (
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -72,5 +74,48 @@ func TestRequestLog(t *testing.T) {
 	}
 	if log, err := cl.Requests(ctx, 0); err != nil || len(log.Requests) != 0 || log.Last != 0 {
 		t.Errorf("Requests after reset = %+v, %v", log, err)
+	}
+}
+
+// TestLatencyFloor: with Config.Latency every served request takes at least
+// that long, and requests sent together are in flight together (they
+// overlap in the log, so the bench counts them as one round trip) while
+// requests sent one after the other do not.
+func TestLatencyFloor(t *testing.T) {
+	const latency = 80 * time.Millisecond
+	f := newFakeMoto(t)
+	_, url := serve(t, f.srv.URL, Config{Latency: latency})
+	c := sts.NewFromConfig(sdk(url))
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := NewClient(url).Requests(ctx, 0)
+	if err != nil || len(log.Requests) != 4 {
+		t.Fatalf("Requests = %+v, %v; want 4", log, err)
+	}
+	rs := log.Requests
+	for i, r := range rs {
+		if d := r.End.Sub(r.Start); d < latency {
+			t.Errorf("request %d took %v; want at least %v", i, d, latency)
+		}
+	}
+	for i := range 3 {
+		for j := range 3 {
+			if i != j && !rs[i].Start.Before(rs[j].End) {
+				t.Errorf("concurrent requests %d and %d do not overlap: %d started %v, %d ended %v", i, j, i, rs[i].Start, j, rs[j].End)
+			}
+		}
+		if rs[3].Start.Before(rs[i].End) {
+			t.Errorf("the sequential request started before concurrent request %d ended", i)
+		}
 	}
 }

@@ -119,6 +119,24 @@ func TestRenderRoundTrips(t *testing.T) {
 	}
 }
 
+// TestRenderRoundTripsLatency: section 7 says what floor the strict layer
+// held each request to, and that counts without one are upper bounds.
+func TestRenderRoundTripsLatency(t *testing.T) {
+	in, err := loadInputs("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := renderInputs(t, in); !strings.Contains(out, "answered at moto's speed (no `--latency`)") {
+		t.Errorf("a run without a floor does not say its counts are upper bounds")
+	}
+	for i := range in.RoundTrips.Cases {
+		in.RoundTrips.Cases[i].LatencyMs = 50
+	}
+	if out := renderInputs(t, in); !strings.Contains(out, "held every request at least 50 ms") {
+		t.Errorf("a 50 ms floor is not reported")
+	}
+}
+
 func renderInputs(t *testing.T, in *Inputs) string {
 	t.Helper()
 	var b strings.Builder

@@ -40,6 +40,8 @@ type RoundTripCase struct {
 	Gaps          []string `json:"gaps,omitempty"`
 	Refusals      int      `json:"strictRefusals"`
 	Problems      []string `json:"problems,omitempty"`
+	// LatencyMs is the strict layer's floor per request during the run.
+	LatencyMs int64 `json:"latencyMs"`
 }
 
 // demoSummary is the part of the bench's summary (internal/demo Summary)
@@ -77,7 +79,7 @@ func gatherRoundTrips(paths []string) (*RoundTripReport, error) {
 		for _, c := range s.Cases {
 			rc := RoundTripCase{CaseHead: c.CaseHead, RoundTrips: c.RoundTripsToContainment, Refusals: len(c.StrictRefusals), Problems: c.Problems}
 			if cp := c.ContainmentPath; cp != nil {
-				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.AfterMemory, rc.Gaps, rc.Reason = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.AfterMemory, cp.Gaps, cp.Reason
+				rc.ContainedBy, rc.Requests, rc.Audit, rc.AfterDecision, rc.AfterTriage, rc.AfterMemory, rc.Gaps, rc.Reason, rc.LatencyMs = cp.Step, cp.Requests, cp.AuditRoundTrips, cp.AfterDecision, cp.AfterTriage, cp.AfterMemory, cp.Gaps, cp.Reason, cp.LatencyMs
 			} else {
 				rc.Reason = "no containment path in the summary (was the strict layer off?)"
 			}
@@ -134,8 +136,8 @@ func roundTripTarget(launchType string) int {
 // renderRoundTrips writes section 7 and adds its headline rows.
 func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline *table) {
 	fmt.Fprintf(body, "## 7. AWS round trips to containment\n\n")
-	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: `kms:GenerateMac` and a conditional put, after a read of the chain's head unless the step before handed the head over; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, after the decision where the playbook puts an approval gate first, after the live triage where it looks inside the container through ECS Exec first (isolation would cut the session's SSM channel), and after the memory capture where it takes memory after its gate (docs/design.md requires memory before anything isolates an EC2 host, whose quarantine cuts SSM off; the \"after the decision\" column still shows the count from the decision): in each the playbook chose to wait, and irflow's part is how fast the containment follows; the table's \"round trips to containment\" column is always from the start. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
-		targetRoundTripsFargate, targetRoundTripsEC2)
+	fmt.Fprintf(body, "Every shipped playbook on every world of `bin/irflow-demo` (moto behind the AWS-strict layer, the real handlers, every gate approved through the approval API). The strict layer logs every AWS request with its start, its end and the step that made it (`internal/strict`, `GET /irflow-strict/requests`); the bench counts the requests from the execution's first one to the end of the last request that put the isolation in effect (the isolate-network step's `CreateNetworkAclEntry` or `ModifyNetworkInterfaceAttribute`), per step as the longest chain of requests each sent after the previous one's answer (requests in flight together count once), a Parallel state by its longest branch (Step Functions runs branches at once; the bench runs them one after another), steps one after the other added up. %s The approver's own requests and the wait for the human are not counted, nor Lambda invocations (section 4). \"After the decision\" counts the same way from the approval gate's last request to containment, where a gate comes first. \"Audit\" is the audit chain's share (each record: `kms:GenerateMac` and a conditional put, after a read of the chain's head unless the step before handed the head over; every step writes a start and a result record). \"moto gaps\" are steps on the path that failed on an API moto lacks or gets wrong (`irflow-demo` explains each): their requests, retries included, are moto's, not AWS's. Targets (issue 14): Fargate ≤ %d, EC2 ≤ %d, judged from the start of the execution where nothing waits for a human before the containment, after the decision where the playbook puts an approval gate first, after the live triage where it looks inside the container through ECS Exec first (isolation would cut the session's SSM channel), and after the memory capture where it takes memory after its gate (docs/design.md requires memory before anything isolates an EC2 host, whose quarantine cuts SSM off; the \"after the decision\" column still shows the count from the decision): in each the playbook chose to wait, and irflow's part is how fast the containment follows; the table's \"round trips to containment\" column is always from the start. The summary's keys are `roundTripsToContainment` and `containmentPath` (docs/design.md, \"The test bench\").\n\n",
+		latencyNote(rt), targetRoundTripsFargate, targetRoundTripsEC2)
 	var t table
 	t.head = []string{"playbook", "launch type", "world", "run", "contained by", "round trips to containment", "after the decision", "audit", "requests", "moto gaps on the path", "target", "status"}
 	type worst struct {
@@ -206,4 +208,29 @@ func renderRoundTrips(body io.Writer, rt *RoundTripReport, c *checker, headline 
 		}
 		headline.add(fmt.Sprintf("AWS round trips to containment, %s, most (%s)", lt, w.name), fmt.Sprint(w.n), fmt.Sprintf("≤ %d", roundTripTarget(lt)), statusWord(w.ok))
 	}
+}
+
+// latencyNote says what floor the strict layer held each request to during
+// the runs (irflow-demo --latency): with moto's own ~1 ms answers, a
+// goroutine the busy CPU starts a little late sends its request after
+// another's answer, and the chain grows with the machine's load; with a
+// floor, requests sent together overlap by about that long.
+func latencyNote(rt *RoundTripReport) string {
+	seen := map[int64]bool{}
+	var ms []string
+	for _, rc := range rt.Cases {
+		if !seen[rc.LatencyMs] {
+			seen[rc.LatencyMs] = true
+			ms = append(ms, fmt.Sprint(rc.LatencyMs))
+		}
+	}
+	switch {
+	case len(ms) == 0:
+		return ""
+	case len(ms) == 1 && ms[0] == "0":
+		return "The strict layer answered at moto's speed (no `--latency`), so requests a handler sends together may count apart when the CPU is busy: the counts are upper bounds."
+	case len(ms) == 1:
+		return fmt.Sprintf("The strict layer held every request at least %s ms (`irflow-demo --latency`), as a real endpoint's network round trip does, so requests a handler sends together overlap even when the CPU starts one of them late, and the count does not move with the machine's load.", ms[0])
+	}
+	return fmt.Sprintf("The strict layer held requests at least %s ms, by run (`irflow-demo --latency`).", strings.Join(ms, "/"))
 }
