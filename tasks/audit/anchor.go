@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
+	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/mac"
 )
 
@@ -181,16 +181,6 @@ func ownedByCase(r Record, a *Anchor) bool {
 // state machine that wrote the anchor (the deployment's release machine:
 // each `irflow release` of the case is one execution of it).
 func ownedByRelease(r Record, a *Anchor) bool {
-	return stateMachineOf(r.ExecutionID) != "" && stateMachineOf(r.ExecutionID) == stateMachineOf(a.ExecutionID)
-}
-
-// stateMachineOf is the state machine ARN part of an execution ARN
-// (arn:aws:states:<region>:<account>:execution:<machine>:<name>), "" for
-// anything else.
-func stateMachineOf(executionID string) string {
-	parts := strings.Split(executionID, ":")
-	if len(parts) != 8 || parts[5] != "execution" || parts[6] == "" {
-		return ""
-	}
-	return strings.Join(parts[:7], ":")
+	sm := contract.StateMachineARNOf(r.ExecutionID)
+	return sm != "" && sm == contract.StateMachineARNOf(a.ExecutionID)
 }

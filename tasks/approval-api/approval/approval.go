@@ -119,16 +119,6 @@ func ID(executionID, step string) string {
 // ValidID reports whether s has the shape of an approval id.
 func ValidID(s string) bool { return idRE.MatchString(s) }
 
-// StateMachineARN derives the state machine's ARN from an execution ARN
-// (arn:P:states:R:A:execution:NAME:RUN → arn:P:states:R:A:stateMachine:NAME).
-func StateMachineARN(executionID string) string {
-	parts := strings.Split(executionID, ":")
-	if len(parts) < 8 || parts[5] != "execution" {
-		return ""
-	}
-	return strings.Join(append(parts[:5:5], "stateMachine", parts[6]), ":")
-}
-
 // Vote is one approver's approval of a gate that needs several.
 type Vote struct {
 	By      string `json:"by" dynamodbav:"by"`

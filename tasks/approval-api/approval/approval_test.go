@@ -26,20 +26,6 @@ func TestID(t *testing.T) {
 	}
 }
 
-func TestStateMachineARN(t *testing.T) {
-	tests := []struct{ exec, want string }{
-		{"arn:aws:states:us-east-1:123456789012:execution:irflow-x:case-1", "arn:aws:states:us-east-1:123456789012:stateMachine:irflow-x"},
-		{"arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:irflow-y:run", "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:irflow-y"},
-		{"not-an-arn", ""},
-		{"arn:aws:states:us-east-1:123456789012:stateMachine:irflow-x", ""},
-	}
-	for _, tt := range tests {
-		if got := StateMachineARN(tt.exec); got != tt.want {
-			t.Errorf("StateMachineARN(%q) = %q; want %q", tt.exec, got, tt.want)
-		}
-	}
-}
-
 func sample() *Approval {
 	return &Approval{ID: ID("arn:aws:states:us-east-1:123456789012:execution:irflow-x:c", "gate"), CaseID: "c",
 		Step: "gate", Prompt: "Contain?", Approvers: []string{"arn:aws:iam::123456789012:role/IC"},

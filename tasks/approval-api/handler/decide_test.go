@@ -49,7 +49,7 @@ type fixture struct {
 func newFixture(t *testing.T, mutate ...func(*approval.Approval)) *fixture {
 	t.Helper()
 	a := &approval.Approval{
-		ID: approval.ID(execID, gateStep), CaseID: "case-7", ExecutionID: execID, StateMachine: approval.StateMachineARN(execID),
+		ID: approval.ID(execID, gateStep), CaseID: "case-7", ExecutionID: execID, StateMachine: contract.StateMachineARNOf(execID),
 		Step: gateStep, Prompt: "Isolate and stop the task?", Approvers: []string{icRole, responder}, RequestedBy: responder,
 		OnTimeout: "reject", TimeoutSeconds: 1800, Status: approval.StatusPending, RequestedAt: t0.Format(time.RFC3339),
 		ExpiresAt: t0.Add(30 * time.Minute), Attempts: 1, TaskToken: token,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/irflow/irflow/tasks/audit"
@@ -201,11 +200,9 @@ func IndentJSON(v any) []byte {
 	return b.Bytes()
 }
 
-// stateMachineName is NAME of arn:P:states:R:A:execution:NAME:RUN.
+// stateMachineName is the state machine's name in an execution ARN, ""
+// for anything else.
 func stateMachineName(executionID string) string {
-	parts := strings.Split(executionID, ":")
-	if len(parts) >= 8 && parts[5] == "execution" {
-		return parts[6]
-	}
-	return ""
+	e, _ := contract.ParseExecutionARN(executionID)
+	return e.StateMachine
 }

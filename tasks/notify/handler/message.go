@@ -129,11 +129,8 @@ func level(s float64) string {
 // playbookOf reads the playbook from the execution ARN
 // (arn:...:execution:irflow-<playbook>:<name>).
 func playbookOf(execArn string) string {
-	parts := strings.Split(execArn, ":")
-	if len(parts) < 8 || parts[5] != "execution" {
-		return ""
-	}
-	return strings.TrimPrefix(parts[6], "irflow-")
+	e, _ := contract.ParseExecutionARN(execArn)
+	return strings.TrimPrefix(e.StateMachine, "irflow-")
 }
 
 func execName(execArn string) string {

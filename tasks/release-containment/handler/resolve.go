@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
@@ -93,7 +92,7 @@ func (h *Handler) resolve(ctx context.Context, p *contract.Payload) (*contract.R
 		// approvers besides (issue 12's rules, request-approval applies them).
 		inc.Requester = incident.Claimed(inc)
 	} else {
-		if err := mac.VerifyStart(ctx, h.MAC, approval.StateMachineARN(p.Execution.ID), p.Execution.Name, start, env, digest, in.RequestedBy); err != nil {
+		if err := mac.VerifyStart(ctx, h.MAC, contract.StateMachineARNOf(p.Execution.ID), p.Execution.Name, start, env, digest, in.RequestedBy); err != nil {
 			return nil, err
 		}
 		inc.Requester = &incident.Requester{ID: env.Caller, Verified: true, Via: incident.ViaStartAPI}

@@ -33,7 +33,7 @@ func (h *Handler) request(ctx context.Context, p *contract.Payload, params Param
 	now := h.now()
 	a := &approval.Approval{
 		ID: approval.ID(p.Execution.ID, p.Step), CaseID: p.CaseID(), ExecutionID: p.Execution.ID,
-		StateMachine: approval.StateMachineARN(p.Execution.ID), Step: p.Step, TaskArn: p.Incident.TaskArn,
+		StateMachine: contract.StateMachineARNOf(p.Execution.ID), Step: p.Step, TaskArn: p.Incident.TaskArn,
 		Prompt: params.Prompt, Approvers: approvers, RequestedBy: p.Incident.RequesterID(),
 		RequesterVerified: p.Incident.RequesterVerified(),
 		RequiredApprovals: approval.RequiredApprovals(params.MinApprovers, p.Incident.RequesterVerified()),

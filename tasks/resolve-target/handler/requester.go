@@ -11,7 +11,6 @@ import (
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/irflow/irflow/tasks/approval-api/approval"
 	"github.com/irflow/irflow/tasks/contract"
 	"github.com/irflow/irflow/tasks/incident"
 	"github.com/irflow/irflow/tasks/mac"
@@ -62,7 +61,7 @@ func (h *Handler) requester(ctx context.Context, p *contract.Payload, inc *incid
 
 // checkEnvelope verifies the start API's envelope around a console input.
 func (h *Handler) checkEnvelope(ctx context.Context, inc *incident.Incident, exec incident.Execution, env *incident.StartEnvelope, digest string) error {
-	return mac.VerifyStart(ctx, h.MAC, approval.StateMachineARN(exec.ID), exec.Name, exec.StartTime, env, digest, inc.RequestedBy)
+	return mac.VerifyStart(ctx, h.MAC, contract.StateMachineARNOf(exec.ID), exec.Name, exec.StartTime, env, digest, inc.RequestedBy)
 }
 
 // findingARN is arn:PARTITION:guardduty:REGION:ACCOUNT:detector/ID/finding/ID.
