@@ -54,7 +54,7 @@ func run(args []string) int {
 	fs.StringVar(&o.Out, "out", "", "`DIR` for handlers.log and each case's files (default build/demo)")
 	fs.StringVar(&o.Irflow, "irflow", "", "the irflow CLI `binary`; when set, `irflow audit --verify` runs on the first case")
 	fs.StringVar(&o.Endpoint, "endpoint", "", "use this moto server `URL` instead of starting one")
-	fs.DurationVar(&o.Latency, "latency", 0, "hold every AWS request the strict layer serves at least this `long` (as a real endpoint's round trip; make bench: 50ms)")
+	fs.DurationVar(&o.Latency, "latency", 0, "hold every AWS request a handler makes at least this `long` in the strict layer (as a real endpoint's round trip; make bench: 50ms)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: irflow-demo [--playbook FILE] [--world NAME]... [--input FILE] [--decide approve|reject|timeout] [--summary FILE] [--keep]\n\nworlds:\n")
 		for _, n := range append(worlds.Names(), worlds.MemberNames()...) {

@@ -37,7 +37,7 @@ type Options struct {
 	Keep bool
 	// Endpoint is a moto server to use instead of starting one (tests).
 	Endpoint string
-	// Latency is the strict layer's floor for every AWS request it serves
+	// Latency is the strict layer's floor for every AWS request a handler makes
 	// (strict.Config.Latency): make bench sets it so the round-trip count
 	// does not move with the machine's load; 0 answers at moto's speed.
 	Latency time.Duration

@@ -43,13 +43,15 @@ type Config struct {
 	GroupsPerENI int
 	// HTTP carries the layer's look-ups; nil is a pooled client.
 	HTTP *http.Client
-	// Latency is the least time every AWS request the layer serves takes,
-	// as a call to a real AWS endpoint takes its network round trip (tens
-	// of milliseconds in a region). 0 answers as fast as moto does. The
-	// bench's round-trip count sets it: requests a handler sends together
-	// then overlap by about Latency, so a goroutine the CPU starts a few
-	// milliseconds late is not counted as a round trip of its own (with
-	// moto's ~1 ms answers it was, under load; BENCHMARKS.md section 5).
+	// Latency is the least time every AWS request a handler makes (one
+	// that carries StepHeader) takes to be answered, as a call to a real
+	// AWS endpoint takes its network round trip (tens of milliseconds in a
+	// region). 0 answers as fast as moto does. The bench's round-trip count
+	// sets it: requests a handler sends together then overlap by about
+	// Latency, so a goroutine the CPU starts a few milliseconds late is not
+	// counted as a round trip of its own (with moto's ~1 ms answers it was,
+	// under load; BENCHMARKS.md section 7). Requests without the header
+	// (the bench building its worlds, reading results) are not held.
 	Latency time.Duration
 }
 

@@ -77,36 +77,44 @@ func TestRequestLog(t *testing.T) {
 	}
 }
 
-// TestLatencyFloor: with Config.Latency every served request takes at least
-// that long, and requests sent together are in flight together (they
-// overlap in the log, so the bench counts them as one round trip) while
-// requests sent one after the other do not.
+// TestLatencyFloor: with Config.Latency every request a handler makes (it
+// names its step) takes at least that long, and requests sent together are
+// in flight together (they overlap in the log, so the bench counts them as
+// one round trip) while requests sent one after the other do not; a
+// request naming no step (the bench's own) is not held.
 func TestLatencyFloor(t *testing.T) {
 	const latency = 80 * time.Millisecond
 	f := newFakeMoto(t)
 	_, url := serve(t, f.srv.URL, Config{Latency: latency})
 	c := sts.NewFromConfig(sdk(url))
+	step := func(o *sts.Options) { o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue(StepHeader, "isolate")) }
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
-			if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, step); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
+	if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, step); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
 	log, err := NewClient(url).Requests(ctx, 0)
-	if err != nil || len(log.Requests) != 4 {
-		t.Fatalf("Requests = %+v, %v; want 4", log, err)
+	if err != nil || len(log.Requests) != 5 {
+		t.Fatalf("Requests = %+v, %v; want 5", log, err)
 	}
 	rs := log.Requests
-	for i, r := range rs {
+	for i, r := range rs[:4] {
 		if d := r.End.Sub(r.Start); d < latency {
 			t.Errorf("request %d took %v; want at least %v", i, d, latency)
 		}
+	}
+	if d := rs[4].End.Sub(rs[4].Start); d >= latency {
+		t.Errorf("a request naming no step took %v; want it not held", d)
 	}
 	for i := range 3 {
 		for j := range 3 {

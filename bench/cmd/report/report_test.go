@@ -132,7 +132,7 @@ func TestRenderRoundTripsLatency(t *testing.T) {
 	for i := range in.RoundTrips.Cases {
 		in.RoundTrips.Cases[i].LatencyMs = 50
 	}
-	if out := renderInputs(t, in); !strings.Contains(out, "held every request at least 50 ms") {
+	if out := renderInputs(t, in); !strings.Contains(out, "held every request a handler made at least 50 ms") {
 		t.Errorf("a 50 ms floor is not reported")
 	}
 }

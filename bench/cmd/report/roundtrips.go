@@ -230,7 +230,7 @@ func latencyNote(rt *RoundTripReport) string {
 	case len(ms) == 1 && ms[0] == "0":
 		return "The strict layer answered at moto's speed (no `--latency`), so requests a handler sends together may count apart when the CPU is busy: the counts are upper bounds."
 	case len(ms) == 1:
-		return fmt.Sprintf("The strict layer held every request at least %s ms (`irflow-demo --latency`), as a real endpoint's network round trip does, so requests a handler sends together overlap even when the CPU starts one of them late, and the count does not move with the machine's load.", ms[0])
+		return fmt.Sprintf("The strict layer held every request a handler made at least %s ms (`irflow-demo --latency`), as a real endpoint's network round trip does, so requests a handler sends together overlap even when the CPU starts one of them late, and the count does not move with the machine's load.", ms[0])
 	}
-	return fmt.Sprintf("The strict layer held requests at least %s ms, by run (`irflow-demo --latency`).", strings.Join(ms, "/"))
+	return fmt.Sprintf("The strict layer held the handlers' requests at least %s ms, by run (`irflow-demo --latency`).", strings.Join(ms, "/"))
 }
