@@ -87,7 +87,9 @@ func TestLatencyFloor(t *testing.T) {
 	f := newFakeMoto(t)
 	_, url := serve(t, f.srv.URL, Config{Latency: latency})
 	c := sts.NewFromConfig(sdk(url))
-	step := func(o *sts.Options) { o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue(StepHeader, "isolate")) }
+	step := func(o *sts.Options) {
+		o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue(StepHeader, "isolate"))
+	}
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
