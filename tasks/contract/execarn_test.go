@@ -11,8 +11,16 @@ func TestParseExecutionARN(t *testing.T) {
 	if got, want := e.StateMachineARN(), "arn:aws:states:eu-west-1:111122223333:stateMachine:irflow-crypto-mining"; got != want {
 		t.Errorf("StateMachineARN = %q; want %q", got, want)
 	}
-	if e, ok := ParseExecutionARN("arn:aws-us-gov:states:us-gov-west-1:1:execution:m:n"); !ok || e.Partition != "aws-us-gov" {
-		t.Errorf("a GovCloud execution: %+v, %v", e, ok)
+	// The cases approval.StateMachineARN was tested on before it moved here.
+	for exec, want := range map[string]string{
+		"arn:aws:states:us-east-1:123456789012:execution:irflow-x:case-1":         "arn:aws:states:us-east-1:123456789012:stateMachine:irflow-x",
+		"arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:irflow-y:run": "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:irflow-y",
+		"not-an-arn": "",
+		"arn:aws:states:us-east-1:123456789012:stateMachine:irflow-x": "",
+	} {
+		if got := StateMachineARNOf(exec); got != want {
+			t.Errorf("StateMachineARNOf(%q) = %q; want %q", exec, got, want)
+		}
 	}
 	for _, bad := range []string{
 		"",
@@ -27,6 +35,9 @@ func TestParseExecutionARN(t *testing.T) {
 	} {
 		if e, ok := ParseExecutionARN(bad); ok {
 			t.Errorf("ParseExecutionARN(%q) = %+v; want not an execution ARN", bad, e)
+		}
+		if sm := StateMachineARNOf(bad); sm != "" {
+			t.Errorf("StateMachineARNOf(%q) = %q; want \"\"", bad, sm)
 		}
 	}
 }
